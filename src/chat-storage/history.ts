@@ -1,0 +1,251 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { durableAppend, ensureDir } from './atomic.js';
+import { normalizeUid } from './uid.js';
+
+export type Direction = 'in' | 'out';
+export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'failed' | 'received';
+export type EncryptionStatus = 'none' | 'unverified' | 'verified' | 'changed';
+
+/** One message as stored (one JSON line). */
+export interface MessageRecord {
+  kind: 'message';
+  /** ISO 8601, UTC. */
+  time: string;
+  peer: string;
+  direction: Direction;
+  /** Who wrote it (our uid for outgoing; in a conference, the CPIM From). */
+  sender: string;
+  text: string;
+  delivery: DeliveryStatus;
+  encryption: EncryptionStatus;
+  /** The peer's fingerprint in force (40 hex digits) when the message was encrypted, else null. */
+  fingerprint: string | null;
+  session: string | null;
+  id: string;
+}
+
+/** A later change of a message's delivery status, appended rather than rewritten. */
+export interface DeliveryRecord {
+  kind: 'delivery';
+  time: string;
+  peer: string;
+  id: string;
+  status: DeliveryStatus;
+}
+
+export type HistoryRecord = MessageRecord | DeliveryRecord;
+
+export interface HistoryWarning {
+  file: string;
+  line: number;
+  message: string;
+}
+
+export interface LoadedHistory {
+  /** Messages in time order with the latest delivery status folded in. */
+  messages: MessageRecord[];
+  warnings: HistoryWarning[];
+}
+
+export interface HistoryOptions {
+  /** Global switch (settings [logging] enabled). */
+  enabled: boolean;
+  /** Per-contact override: 'on'/'off' beat the global switch. */
+  override?: (peer: string) => 'on' | 'off' | 'default';
+  onWarning?: (w: HistoryWarning) => void;
+}
+
+const DIRECTIONS = new Set(['in', 'out']);
+const DELIVERY = new Set(['pending', 'sent', 'delivered', 'failed', 'received']);
+const ENCRYPTION = new Set(['none', 'unverified', 'verified', 'changed']);
+
+/**
+ * chat/history/<peer>/<YYYY-MM-DD>.jsonl (UTC day), append-only. With logging off for a peer nothing at all is
+ * written about it: no folder, no file, no delivery updates.
+ */
+export class History {
+  /** Files this process already checked for a torn tail before its first append. */
+  private checkedTail = new Set<string>();
+
+  constructor(readonly dir: string, private opts: HistoryOptions) {}
+
+  setEnabled(enabled: boolean): void {
+    this.opts = { ...this.opts, enabled };
+  }
+
+  isLogging(peer: string): boolean {
+    const o = this.opts.override?.(normalizeUid(peer)) ?? 'default';
+    return o === 'on' ? true : o === 'off' ? false : this.opts.enabled;
+  }
+
+  /** Stores a message; returns false (and writes nothing) when logging is off for that peer. */
+  append(rec: Omit<MessageRecord, 'kind' | 'peer'> & { peer: string }): boolean {
+    const peer = normalizeUid(rec.peer);
+    if (!this.isLogging(peer)) return false;
+    const full: MessageRecord = { kind: 'message', ...rec, peer };
+    validateMessage(full);
+    this.write(peer, full.time, full);
+    return true;
+  }
+
+  updateDelivery(peer: string, id: string, status: DeliveryStatus, time: Date = new Date()): boolean {
+    const p = normalizeUid(peer);
+    if (!this.isLogging(p)) return false;
+    if (!DELIVERY.has(status)) throw new RangeError(`unknown delivery status ${status}`);
+    const rec: DeliveryRecord = { kind: 'delivery', time: time.toISOString(), peer: p, id, status };
+    this.write(p, rec.time, rec);
+    return true;
+  }
+
+  private write(peer: string, time: string, rec: HistoryRecord): void {
+    const day = time.slice(0, 10);
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError(`bad record time ${time}`);
+    const folder = join(this.dir, peerFolder(peer));
+    ensureDir(folder);
+    const file = join(folder, `${day}.jsonl`);
+    let prefix = '';
+    if (!this.checkedTail.has(file)) {
+      // After a crash the file may end in half a record; start ours on a fresh line so only that half is lost.
+      if (existsSync(file) && !endsWithNewline(file)) prefix = '\n';
+      this.checkedTail.add(file);
+    }
+    durableAppend(file, prefix + JSON.stringify(rec) + '\n', 0o600);
+  }
+
+  peers(): string[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => peerFromFolder(d.name))
+      .filter((p): p is string => p !== null)
+      .sort();
+  }
+
+  /** Every message with a peer, oldest first; torn or malformed lines are skipped with a warning each. */
+  load(peer: string): LoadedHistory {
+    const folder = join(this.dir, peerFolder(normalizeUid(peer)));
+    const warnings: HistoryWarning[] = [];
+    if (!existsSync(folder)) return { messages: [], warnings };
+    const files = readdirSync(folder).filter((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f)).sort();
+    const byId = new Map<string, MessageRecord>();
+    const messages: MessageRecord[] = [];
+    const late: DeliveryRecord[] = [];
+    for (const f of files) {
+      const path = join(folder, f);
+      for (const rec of readRecords(path, warnings)) {
+        if (rec.kind === 'message') {
+          const copy = { ...rec };
+          messages.push(copy);
+          byId.set(copy.id, copy);
+        } else {
+          const m = byId.get(rec.id);
+          if (m) m.delivery = rec.status;
+          else late.push(rec);
+        }
+      }
+    }
+    for (const d of late) {
+      const m = byId.get(d.id);
+      if (m) m.delivery = d.status;
+    }
+    messages.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+    for (const w of warnings) this.opts.onWarning?.(w);
+    return { messages, warnings };
+  }
+
+  /** Case-insensitive substring search over message text, for one peer or all. */
+  search(text: string, opts: { peer?: string } = {}): LoadedHistory {
+    const needle = text.toLocaleLowerCase();
+    const peers = opts.peer ? [normalizeUid(opts.peer)] : this.peers();
+    const messages: MessageRecord[] = [];
+    const warnings: HistoryWarning[] = [];
+    for (const p of peers) {
+      const h = this.load(p);
+      warnings.push(...h.warnings);
+      for (const m of h.messages) if (m.text.toLocaleLowerCase().includes(needle)) messages.push(m);
+    }
+    messages.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+    return { messages, warnings };
+  }
+}
+
+function endsWithNewline(file: string): boolean {
+  const size = statSync(file).size;
+  if (size === 0) return true;
+  const buf = readFileSync(file);
+  return buf[buf.length - 1] === 0x0a;
+}
+
+function readRecords(path: string, warnings: HistoryWarning[]): HistoryRecord[] {
+  const text = readFileSync(path, 'utf8');
+  const lines = text.split('\n');
+  const out: HistoryRecord[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    const isLast = i === lines.length - 1;
+    let rec: unknown;
+    try {
+      rec = JSON.parse(line);
+    } catch {
+      warnings.push({
+        file: path,
+        line: i + 1,
+        message: isLast ? 'incomplete last record (interrupted write); skipped' : 'unreadable record (torn by an earlier crash or edited); skipped',
+      });
+      return;
+    }
+    const r = asRecord(rec);
+    if (!r) {
+      warnings.push({ file: path, line: i + 1, message: 'record lacks required fields; skipped' });
+      return;
+    }
+    out.push(r);
+  });
+  return out;
+}
+
+function asRecord(v: unknown): HistoryRecord | null {
+  if (typeof v !== 'object' || v === null) return null;
+  const o = v as Record<string, unknown>;
+  const str = (k: string) => typeof o[k] === 'string';
+  if (o['kind'] === 'delivery') {
+    return str('time') && str('peer') && str('id') && DELIVERY.has(o['status'] as string) ? (o as unknown as DeliveryRecord) : null;
+  }
+  if (o['kind'] !== 'message') return null;
+  if (!(str('time') && str('peer') && str('sender') && str('text') && str('id'))) return null;
+  if (!DIRECTIONS.has(o['direction'] as string) || !DELIVERY.has(o['delivery'] as string) || !ENCRYPTION.has(o['encryption'] as string)) return null;
+  if (o['fingerprint'] !== null && !str('fingerprint')) return null;
+  if (o['session'] !== null && !str('session')) return null;
+  return o as unknown as MessageRecord;
+}
+
+function validateMessage(m: MessageRecord): void {
+  if (!DIRECTIONS.has(m.direction)) throw new RangeError(`bad direction ${m.direction}`);
+  if (!DELIVERY.has(m.delivery)) throw new RangeError(`bad delivery status ${m.delivery}`);
+  if (!ENCRYPTION.has(m.encryption)) throw new RangeError(`bad encryption status ${m.encryption}`);
+}
+
+/**
+ * A file-system-safe, reversible folder name for a uid: bytes outside [A-Za-z0-9@._+-] become %XX, and a leading dot
+ * is escaped so no name can be "." or ".." or hidden.
+ */
+export function peerFolder(uid: string): string {
+  const bytes = Buffer.from(uid, 'utf8');
+  let out = '';
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    const c = String.fromCharCode(b);
+    if (/[A-Za-z0-9@_+-]/.test(c) || (c === '.' && i > 0)) out += c;
+    else out += '%' + b.toString(16).toUpperCase().padStart(2, '0');
+  }
+  return out || '%00';
+}
+
+export function peerFromFolder(name: string): string | null {
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,248 @@
+import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { atomicWriteFile, ensureDir } from './atomic.js';
+import { formatFingerprint, normalizeFingerprint } from './dsa-key.js';
+import { normalizeUid } from './uid.js';
+
+export type PeerTrust = 'verified' | 'smp' | '';
+
+export interface TrustedPeerEntry {
+  uid: string;
+  /** 40 upper-case hex digits. */
+  fingerprint: string;
+  trust: PeerTrust;
+  /** 1-based line in the file as last read or written. */
+  line: number;
+}
+
+export interface ParseProblem {
+  file: string;
+  line: number;
+  text: string;
+  message: string;
+}
+
+export interface LearnResult {
+  /** This fingerprint was not known for this uid before. */
+  isNew: boolean;
+  /** The uid had fingerprints on record and this one is none of them: the peer's key changed. */
+  changed: boolean;
+}
+
+interface Line {
+  /** Exactly the bytes of the line as read, without its end of line; replaced only when this entry is modified. */
+  raw: string;
+  eol: string;
+  entry: { uid: string; fingerprint: string; trust: PeerTrust } | null;
+}
+
+interface FileStamp {
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
+// uid, whitespace, 40 hex digits in any grouping, optional trust word. Tabs are what we write; any whitespace is read.
+const LINE_RE = /^\s*(\S+)\s+((?:[0-9A-Fa-f]\s*){40})(?:\s*(verified|smp))?\s*$/i;
+
+export interface TrustedPeersOptions {
+  /** Called once per unparseable line (by line number and text), however often the file is re-read. */
+  onProblem?: (p: ParseProblem) => void;
+}
+
+/**
+ * chat/trusted_peers, edited in place: only lines this process changes are re-rendered, everything else (comments,
+ * odd spacing, malformed lines, a missing final newline) is written back byte for byte. The file is re-read whenever
+ * its stat changes, so edits made by hand while the client runs take effect on the next call.
+ */
+export class TrustedPeers {
+  private lines: Line[] = [];
+  private stamp: FileStamp | null = null;
+  private reported = new Set<string>();
+  private currentProblems: ParseProblem[] = [];
+
+  constructor(readonly file: string, private readonly opts: TrustedPeersOptions = {}) {
+    this.refresh();
+  }
+
+  /** Re-reads the file if it changed on disk since we last saw it. Cheap: one stat. */
+  refresh(): void {
+    const st = statOrNull(this.file);
+    if (st && this.stamp && sameStamp(st, this.stamp)) return;
+    if (!st) {
+      this.lines = [];
+      this.stamp = null;
+      this.currentProblems = [];
+      return;
+    }
+    const text = readFileSync(this.file, 'utf8');
+    this.stamp = st;
+    this.parse(text);
+  }
+
+  private parse(text: string): void {
+    this.lines = [];
+    const problems: ParseProblem[] = [];
+    let pos = 0;
+    while (pos < text.length) {
+      const nl = text.indexOf('\n', pos);
+      const end = nl < 0 ? text.length : nl;
+      let raw = text.slice(pos, end);
+      let eol = nl < 0 ? '' : '\n';
+      if (raw.endsWith('\r')) {
+        raw = raw.slice(0, -1);
+        eol = '\r' + eol;
+      }
+      pos = nl < 0 ? text.length : nl + 1;
+      this.lines.push({ raw, eol, entry: null });
+      const lineNo = this.lines.length;
+      const t = raw.trim();
+      if (t === '' || t.startsWith('#')) continue;
+      const m = LINE_RE.exec(raw);
+      const fp = m ? normalizeFingerprint(m[2]!) : null;
+      if (!m || !fp) {
+        problems.push({
+          file: this.file,
+          line: lineNo,
+          text: raw,
+          message: 'not "uid<TAB>fingerprint<TAB>trust" (fingerprint: 40 hex digits; trust: verified, smp or empty); kept as is',
+        });
+        continue;
+      }
+      this.lines[lineNo - 1]!.entry = { uid: normalizeUid(m[1]!), fingerprint: fp, trust: ((m[3]?.toLowerCase() ?? '') as PeerTrust) };
+    }
+    this.currentProblems = problems;
+    const occurrences = new Map<string, number>();
+    for (const p of problems) {
+      // Keyed by text (and which copy of it), not line number, so inserting a line above does not report it again.
+      const n = (occurrences.get(p.text) ?? 0) + 1;
+      occurrences.set(p.text, n);
+      const key = `${n}\u0000${p.text}`;
+      if (this.reported.has(key)) continue;
+      this.reported.add(key);
+      this.opts.onProblem?.(p);
+    }
+  }
+
+  /** Lines that could not be parsed, as of the last read. */
+  problems(): ParseProblem[] {
+    this.refresh();
+    return [...this.currentProblems];
+  }
+
+  entries(): TrustedPeerEntry[] {
+    this.refresh();
+    const out: TrustedPeerEntry[] = [];
+    this.lines.forEach((l, i) => {
+      if (l.entry) out.push({ ...l.entry, line: i + 1 });
+    });
+    return out;
+  }
+
+  /** Fingerprints on record for `uid`, in file order, without duplicates. */
+  fingerprints(uid: string): string[] {
+    const u = normalizeUid(uid);
+    const seen = new Set<string>();
+    for (const e of this.entries()) if (e.uid === u) seen.add(e.fingerprint);
+    return [...seen];
+  }
+
+  /** null when the pair was never seen; '' when learned but not verified. */
+  trustOf(uid: string, fingerprint: string): PeerTrust | null {
+    const i = this.find(normalizeUid(uid), mustFp(fingerprint));
+    return i < 0 ? null : this.lines[i]!.entry!.trust;
+  }
+
+  isVerified(uid: string, fingerprint: string): boolean {
+    const t = this.trustOf(uid, fingerprint);
+    return t === 'verified' || t === 'smp';
+  }
+
+  /** Records a fingerprint seen for `uid` (every one is kept: that is what makes a key change visible). */
+  learn(uid: string, fingerprint: string): LearnResult {
+    const u = normalizeUid(uid);
+    const fp = mustFp(fingerprint);
+    this.refresh();
+    const known = this.fingerprints(u);
+    if (known.includes(fp)) return { isNew: false, changed: false };
+    this.append(u, fp, '');
+    this.save();
+    return { isNew: true, changed: known.length > 0 };
+  }
+
+  /** Sets the trust of one uid+fingerprint (adding the pair if unknown). Only that line is rewritten. */
+  setTrust(uid: string, fingerprint: string, trust: PeerTrust): void {
+    const u = normalizeUid(uid);
+    const fp = mustFp(fingerprint);
+    this.refresh();
+    const i = this.find(u, fp);
+    if (i < 0) {
+      this.append(u, fp, trust);
+    } else {
+      const l = this.lines[i]!;
+      if (l.entry!.trust === trust) return;
+      l.entry = { uid: u, fingerprint: fp, trust };
+      l.raw = render(u, fp, trust);
+    }
+    this.save();
+  }
+
+  /** Forgets one uid+fingerprint (all lines holding it). */
+  forget(uid: string, fingerprint: string): boolean {
+    const u = normalizeUid(uid);
+    const fp = mustFp(fingerprint);
+    this.refresh();
+    const before = this.lines.length;
+    this.lines = this.lines.filter((l) => !(l.entry && l.entry.uid === u && l.entry.fingerprint === fp));
+    if (this.lines.length === before) return false;
+    this.save();
+    return true;
+  }
+
+  private find(uid: string, fp: string): number {
+    this.refresh();
+    return this.lines.findIndex((l) => l.entry !== null && l.entry.uid === uid && l.entry.fingerprint === fp);
+  }
+
+  private append(uid: string, fp: string, trust: PeerTrust): void {
+    const last = this.lines[this.lines.length - 1];
+    // A file without a final newline gets one, or the new entry would be glued to the last line.
+    if (last && last.eol === '') last.eol = '\n';
+    this.lines.push({ raw: render(uid, fp, trust), eol: '\n', entry: { uid, fingerprint: fp, trust } });
+  }
+
+  serialize(): string {
+    return this.lines.map((l) => l.raw + l.eol).join('');
+  }
+
+  private save(): void {
+    ensureDir(dirname(this.file));
+    const text = this.lines.length === 0 ? '' : this.serialize();
+    atomicWriteFile(this.file, text, { mode: 0o600 });
+    this.stamp = statOrNull(this.file);
+  }
+}
+
+function render(uid: string, fp: string, trust: PeerTrust): string {
+  return `${uid}\t${formatFingerprint(fp)}\t${trust}`;
+}
+
+function mustFp(fp: string): string {
+  const n = normalizeFingerprint(fp);
+  if (n === null) throw new RangeError(`not a fingerprint (40 hex digits): ${JSON.stringify(fp)}`);
+  return n;
+}
+
+function statOrNull(file: string): FileStamp | null {
+  try {
+    const s = statSync(file);
+    return { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs, ctimeMs: s.ctimeMs };
+  } catch {
+    return null;
+  }
+}
+
+function sameStamp(a: FileStamp, b: FileStamp): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}

@@ -1,0 +1,584 @@
+// One chat conversation above its transport: OTR, trust, message lines, delivery, history.
+// The SIP dialog and the MSRP stream are below it (src/chat/core.ts plugs them in through ChatTransport);
+// the front ends are above it (they see StateStore snapshots and events). Data flows one way:
+// transport -> receiveContent() -> otr.receive() -> lines/events -> history.
+import type { OtrEvent, OtrSession } from '../otr/index.js';
+import type { StateStore } from './state.js';
+import type { ChatLine, Encryption, OtrView, SessionView, Trust } from './types.js';
+
+export const TEXT_PLAIN = 'text/plain';
+export const IS_COMPOSING = 'application/im-iscomposing+xml';
+export const LOGGING_STATUS = 'application/blink-logging-status';
+
+/** How long an always-OTR contact's messages wait for the AKE before they are marked failed. */
+export const HELD_MESSAGE_TIMEOUT_MS = 30_000;
+
+export interface ChatTransport {
+  /** Sends one body; resolves when the peer confirmed it, rejects when it failed. */
+  send(contentType: string, text: string, opts: { report: boolean }): Promise<void>;
+  /** The peer accepts this content type (accept-types / accept-wrapped-types). */
+  accepts(contentType: string): boolean;
+}
+
+export type StoredTrust = 'verified' | 'smp' | '';
+
+/** The part of trusted_peers a session needs. */
+export interface TrustPort {
+  /** Records a fingerprint seen for uid; `changed` when uid had other fingerprints and none equals this one. */
+  learn(uid: string, fingerprint: string): { isNew: boolean; changed: boolean };
+  trustOf(uid: string, fingerprint: string): StoredTrust;
+  setTrust(uid: string, fingerprint: string, trust: StoredTrust): void;
+  /** Every fingerprint known for uid, with its trust. */
+  fingerprints(uid: string): { fingerprint: string; trust: StoredTrust }[];
+}
+
+export interface HistoryRecord {
+  time: number;
+  session: string;
+  peer: string;
+  id: string;
+  direction: 'in' | 'out' | 'system';
+  sender?: string;
+  text: string;
+  encryption: Encryption;
+  fingerprint: string | null;
+  delivery?: 'pending' | 'delivered' | 'failed';
+}
+
+export interface HistoryPort {
+  append(peer: string, record: HistoryRecord): void;
+  updateDelivery(peer: string, session: string, id: string, delivery: 'delivered' | 'failed'): void;
+}
+
+export interface SessionDeps {
+  store: StateStore;
+  trust: TrustPort;
+  /** Resolves the history sink at each write, so switching logging off takes effect at once. Null: nothing is written. */
+  history: () => HistoryPort | null;
+  /** Security alerts: bell, desktop notification, speech (per settings). */
+  alert: (title: string, body: string) => void;
+  log: (msg: string) => void;
+}
+
+export interface OtrSetup {
+  /** Null: OTR is not used in this session; reason says why (shown to the user). */
+  make: (() => OtrSession) | null;
+  reason?: string;
+  /** Always-OTR contact: never send plaintext. */
+  required: boolean;
+}
+
+interface HeldMessage {
+  lineId: string;
+  text: string;
+}
+
+export class ChatSession {
+  private otr: OtrSession | null = null;
+  private transport: ChatTransport | null = null;
+  private held: HeldMessage[] = [];
+  private heldTimer: NodeJS.Timeout | null = null;
+  private trust: Trust | null = null;
+  private fingerprint: string | null = null;
+  private localLoggingOff = false;
+  private peerLoggingOff = false;
+  private composingTimer: NodeJS.Timeout | null = null;
+  private ended = false;
+
+  constructor(
+    readonly id: string,
+    readonly peer: string,
+    private readonly deps: SessionDeps,
+    private otrSetup: OtrSetup,
+  ) {}
+
+  get view(): SessionView {
+    const v = this.deps.store.session(this.id);
+    if (!v) throw new Error(`session ${this.id} has no view`);
+    return v;
+  }
+
+  get otrSession(): OtrSession | null {
+    return this.otr;
+  }
+
+  // ---- lifecycle ---------------------------------------------------------------------------
+
+  /** The media stream is up: messages can flow. Starts OTR when it is to be used. */
+  attach(transport: ChatTransport, opts: { localLoggingOff: boolean }): void {
+    this.transport = transport;
+    this.localLoggingOff = opts.localLoggingOff;
+    this.deps.store.updateSession(this.id, { loggingDisabled: this.loggingOff() });
+    if (this.otrSetup.make) {
+      this.otr = this.otrSetup.make();
+      this.updateOtrView({ disabledReason: undefined });
+      // Propose OTR ourselves, as Blink does: the query's human text explains OTR to a peer without it.
+      this.handleOtrEvents(this.otr.start(), false);
+    } else {
+      this.updateOtrView({ disabledReason: this.otrSetup.reason });
+      if (this.otrSetup.reason) this.system(`OTR is not used: ${this.otrSetup.reason}`, 'info');
+    }
+    if (opts.localLoggingOff && transport.accepts(LOGGING_STATUS)) {
+      void transport.send(LOGGING_STATUS, 'disabled', { report: false }).catch(() => undefined);
+    }
+  }
+
+  /** The SIP dialog or the stream ended. */
+  detach(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.transport = null;
+    this.clearHeld('the chat ended before encryption was established');
+    if (this.composingTimer) clearTimeout(this.composingTimer);
+    this.deps.store.updateSession(this.id, { remoteComposing: false });
+    void reason;
+  }
+
+  // ---- incoming ----------------------------------------------------------------------------
+
+  /** A message body arrived (already unwrapped from CPIM). sender is set for conference rooms. */
+  receiveContent(contentType: string, text: string, meta: { sender?: string; status?: boolean } = {}): void {
+    const type = contentType.toLowerCase().split(';')[0]!.trim();
+    if (type === LOGGING_STATUS) {
+      this.peerLoggingOff = text.trim().toLowerCase() === 'disabled';
+      this.deps.store.updateSession(this.id, { loggingDisabled: this.loggingOff() });
+      this.system(
+        this.peerLoggingOff
+          ? `${this.peer} asked not to log this conversation: it is not being logged`
+          : `${this.peer} allows logging of this conversation again`,
+        'info',
+      );
+      return;
+    }
+    if (meta.status) {
+      this.system(text, 'info');
+      return;
+    }
+    if (this.otr) {
+      this.handleOtrEvents(this.otr.receive(text), false, type, meta.sender);
+      return;
+    }
+    this.deliverPlain(type, text, 'none', meta.sender);
+  }
+
+  private deliverPlain(type: string, text: string, encryption: Encryption, sender?: string): void {
+    if (type === IS_COMPOSING) {
+      this.setRemoteComposing(/<state>\s*active\s*<\/state>/i.test(text), /<refresh>\s*(\d+)\s*<\/refresh>/i.exec(text)?.[1]);
+      return;
+    }
+    if (text === '') return;
+    this.setRemoteComposing(false);
+    const line = this.deps.store.appendLine(
+      this.id,
+      { time: Date.now(), kind: 'message', direction: 'in', sender: sender ?? this.view.displayName, text, encryption },
+      true,
+    );
+    this.deps.store.emit({ ev: 'message', session: this.id, direction: 'in', text, encryption, id: line.id, ...(sender ? { sender } : {}) });
+    this.record(line, 'in');
+  }
+
+  private setRemoteComposing(active: boolean, refresh?: string): void {
+    if (this.composingTimer) clearTimeout(this.composingTimer);
+    this.composingTimer = null;
+    if (this.view.remoteComposing !== active) {
+      this.deps.store.updateSession(this.id, { remoteComposing: active });
+      this.deps.store.emit({ ev: 'composing', session: this.id, active });
+    }
+    if (active) {
+      // RFC 3994: without a refresh the active state lapses after 120 s (we use the peer's refresh when given).
+      const secs = Math.min(Math.max(Number(refresh ?? 120) || 120, 5), 600);
+      this.composingTimer = setTimeout(() => this.setRemoteComposing(false), secs * 1000);
+      this.composingTimer.unref();
+    }
+  }
+
+  // ---- outgoing ----------------------------------------------------------------------------
+
+  /** Sends one user message. Throws (with a message for the user) when it cannot be sent now. */
+  sendText(text: string): string {
+    if (!this.transport || this.ended) throw new Error('this chat is not connected');
+    const otrState = this.otr?.state ?? 'plaintext';
+    if (otrState === 'finished') {
+      throw new Error(
+        `${this.peer} has ended the private conversation. Nothing was sent: use /otr init to restart encryption or /otr finish to continue in plaintext`,
+      );
+    }
+    const encrypted = otrState === 'encrypted';
+    const encryption: Encryption = encrypted ? this.lockEncryption() : 'none';
+    const line = this.deps.store.appendLine(
+      this.id,
+      { time: Date.now(), kind: 'message', direction: 'out', sender: 'me', text, encryption, delivery: 'pending' },
+      false,
+    );
+    this.deps.store.emit({ ev: 'message', session: this.id, direction: 'out', text, encryption, id: line.id });
+    this.record(line, 'out');
+    if (!encrypted && this.otr && this.otrSetup.required) {
+      this.hold({ lineId: line.id, text });
+      return line.id;
+    }
+    this.transmitUserText(line.id, text);
+    return line.id;
+  }
+
+  private transmitUserText(lineId: string, text: string): void {
+    const wires = this.otr ? this.collectSends(this.otr.send(text)) : [text];
+    if (wires.length === 0) {
+      // The engine held it (policy requires encryption): treat as held, never sent in plaintext.
+      this.hold({ lineId, text: '' });
+      return;
+    }
+    void this.sendAll(TEXT_PLAIN, wires, true).then(
+      () => this.delivery(lineId, 'delivered'),
+      (e: Error) => this.delivery(lineId, 'failed', e.message),
+    );
+  }
+
+  sendComposing(active: boolean): void {
+    if (!this.transport || this.ended || !this.transport.accepts(IS_COMPOSING)) return;
+    const xml =
+      '<?xml version="1.0" encoding="UTF-8"?>\n' +
+      '<isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing">' +
+      `<state>${active ? 'active' : 'idle'}</state><contenttype>text/plain</contenttype>` +
+      (active ? '<refresh>60</refresh>' : '') +
+      '</isComposing>';
+    if (this.otr) {
+      // Once OTR is up, is-composing travels inside it (as Blink does); before that, only in plaintext chats.
+      if (this.otr.state !== 'encrypted') {
+        if (this.otrSetup.required || this.otr.state === 'finished') return;
+        void this.sendAll(IS_COMPOSING, [xml], false).catch(() => undefined);
+        return;
+      }
+      const wires = this.collectSends(this.otr.send(xml));
+      void this.sendAll(IS_COMPOSING, wires, false).catch(() => undefined);
+      return;
+    }
+    void this.sendAll(IS_COMPOSING, [xml], false).catch(() => undefined);
+  }
+
+  private hold(m: HeldMessage): void {
+    this.held.push(m);
+    this.updateOtrView({ pending: this.held.length });
+    this.system(`message held: it is sent once the private conversation is established (${this.peer} is an always-OTR contact)`, 'info');
+    if (this.otr && this.otr.state === 'plaintext') this.handleOtrEvents(this.otr.start(), false);
+    if (!this.heldTimer) {
+      this.heldTimer = setTimeout(() => {
+        this.heldTimer = null;
+        this.clearHeld('encryption could not be established in time');
+      }, HELD_MESSAGE_TIMEOUT_MS);
+      this.heldTimer.unref();
+    }
+  }
+
+  private clearHeld(why: string): void {
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.heldTimer = null;
+    if (this.held.length === 0) return;
+    for (const m of this.held) this.delivery(m.lineId, 'failed', why);
+    this.system(`${this.held.length} held message(s) not sent: ${why}`, 'warning');
+    this.held = [];
+    this.updateOtrView({ pending: 0 });
+  }
+
+  private flushHeld(): void {
+    if (this.heldTimer) clearTimeout(this.heldTimer);
+    this.heldTimer = null;
+    const held = this.held;
+    this.held = [];
+    this.updateOtrView({ pending: 0 });
+    for (const m of held) {
+      if (m.text === '') continue;
+      this.deps.store.patchLine(this.id, m.lineId, { encryption: this.lockEncryption() });
+      this.transmitUserText(m.lineId, m.text);
+    }
+  }
+
+  private delivery(lineId: string, status: 'delivered' | 'failed', reason?: string): void {
+    this.deps.store.patchLine(this.id, lineId, { delivery: status });
+    this.deps.store.emit({ ev: 'delivery', session: this.id, message: lineId, status, ...(reason ? { reason } : {}) });
+    const h = this.history();
+    if (h) safe(() => h.updateDelivery(this.peer, this.id, lineId, status), this.deps.log);
+  }
+
+  private async sendAll(type: string, wires: string[], report: boolean): Promise<void> {
+    const t = this.transport;
+    if (!t) throw new Error('this chat is not connected');
+    for (const w of wires) await t.send(type, w, { report });
+  }
+
+  // ---- OTR ---------------------------------------------------------------------------------
+
+  otrStart(): void {
+    if (!this.otr) {
+      if (this.otrSetup.make && this.transport) this.otr = this.otrSetup.make();
+      else throw new Error(`OTR is not available in this chat${this.otrSetup.reason ? `: ${this.otrSetup.reason}` : ''}`);
+    }
+    this.handleOtrEvents(this.otr.state === 'plaintext' ? this.otr.start() : this.otr.refresh(), false);
+  }
+
+  otrEnd(): void {
+    if (!this.otr) throw new Error('OTR is not active in this chat');
+    const was = this.otr.state;
+    this.handleOtrEvents(this.otr.end(), false);
+    if (was !== 'plaintext' && this.otr.state === 'plaintext') this.onPlaintext(true);
+  }
+
+  /** Our key changed (/otr genkey): start the AKE again with the new key. */
+  restartOtr(make: () => OtrSession): void {
+    this.otrSetup = { ...this.otrSetup, make };
+    if (!this.transport || this.ended || !this.otr) return;
+    const wasEncrypted = this.otr.state === 'encrypted';
+    if (wasEncrypted) this.handleOtrEvents(this.otr.end(), false);
+    this.otr = make();
+    this.trust = null;
+    this.fingerprint = null;
+    this.updateOtrView({ state: 'plaintext', trust: null, theirFingerprint: null, version: null, smp: null, ourFingerprint: this.otr.ourFingerprint });
+    this.system('your OTR key changed: restarting the private conversation', 'info');
+    this.handleOtrEvents(this.otr.start(), false);
+  }
+
+  smpStart(secret: string, question?: string): void {
+    const otr = this.requireEncrypted();
+    this.handleOtrEvents(otr.smpStart(secret, question), false);
+    this.updateOtrView({ smp: { phase: 'waiting', question } });
+    this.system(question ? `asked ${this.peer} to authenticate: "${question}"` : `authenticating ${this.peer} with a shared secret...`, 'info');
+  }
+
+  smpRespond(secret: string): void {
+    const otr = this.requireEncrypted();
+    if (this.view.otr.smp?.phase !== 'asked') throw new Error(`${this.peer} has not asked you to authenticate`);
+    this.handleOtrEvents(otr.smpRespond(secret), false);
+    this.updateOtrView({ smp: { phase: 'waiting' } });
+  }
+
+  smpAbort(): void {
+    const otr = this.requireEncrypted();
+    this.handleOtrEvents(otr.smpAbort(), false);
+    this.updateOtrView({ smp: null });
+    this.system('authentication aborted', 'info');
+  }
+
+  setTrusted(trusted: boolean): void {
+    if (!this.fingerprint) throw new Error('no fingerprint to trust yet: start a private conversation first');
+    this.deps.trust.setTrust(this.peer, this.fingerprint, trusted ? 'verified' : '');
+    this.trust = trusted ? 'verified' : 'unverified';
+    this.publishOtr();
+    this.system(
+      trusted ? `${this.peer}'s fingerprint ${human(this.fingerprint)} is now verified` : `${this.peer}'s fingerprint is no longer verified`,
+      'info',
+    );
+  }
+
+  /** trusted_peers changed on disk: re-read the trust of the current fingerprint. */
+  refreshTrust(): void {
+    if (!this.fingerprint || this.trust === 'changed') return;
+    const t = this.deps.trust.trustOf(this.peer, this.fingerprint) !== '' ? 'verified' : 'unverified';
+    if (t !== this.trust) {
+      this.trust = t;
+      this.publishOtr();
+    }
+  }
+
+  private requireEncrypted(): OtrSession {
+    if (!this.otr || this.otr.state !== 'encrypted') throw new Error('start a private conversation first (/otr init)');
+    return this.otr;
+  }
+
+  private collectSends(events: OtrEvent[]): string[] {
+    const wires: string[] = [];
+    const rest: OtrEvent[] = [];
+    for (const e of events) {
+      if (e.type === 'send') wires.push(...e.wire);
+      else rest.push(e);
+    }
+    if (rest.length) this.handleOtrEvents(rest, false);
+    return wires;
+  }
+
+  private handleOtrEvents(events: OtrEvent[], _fromUser: boolean, carrierType = TEXT_PLAIN, sender?: string): void {
+    for (const e of events) {
+      switch (e.type) {
+        case 'send':
+          // AKE, SMP, TLV and error messages: protocol traffic, sent without delivery reports.
+          void this.sendAll(TEXT_PLAIN, e.wire, false).catch((err: Error) => this.deps.log(`OTR protocol message not sent: ${err.message}`));
+          break;
+        case 'message': {
+          const encryption: Encryption = e.encrypted ? this.lockEncryption() : 'none';
+          this.deliverPlain(carrierType, e.text, encryption, sender);
+          break;
+        }
+        case 'state':
+          this.onOtrState(e.state, e.version, e.theirFingerprint);
+          break;
+        case 'smp':
+          this.onSmp(e.event);
+          break;
+        case 'error':
+          this.system(e.fromPeer ? `OTR error from ${this.peer}: ${e.message}` : `OTR: ${e.message}`, 'warning');
+          break;
+        case 'held':
+          break;
+        case 'peer-supports-otr':
+          break;
+      }
+    }
+  }
+
+  private onOtrState(state: 'plaintext' | 'encrypted' | 'finished', version: 2 | 3 | null, fp: string | null): void {
+    if (state === 'encrypted' && fp) {
+      const fingerprint = fp.toUpperCase();
+      const known = this.fingerprint === fingerprint && this.trust !== null;
+      this.fingerprint = fingerprint;
+      if (!known) {
+        const learned = this.deps.trust.learn(this.peer, fingerprint);
+        const stored = this.deps.trust.trustOf(this.peer, fingerprint);
+        // Red until verified again: on first sight of a new key, and later too while an older key of this peer
+        // was verified and the new one is not.
+        const otherVerified = this.deps.trust
+          .fingerprints(this.peer)
+          .some((k) => k.fingerprint.toUpperCase() !== fingerprint && k.trust !== '');
+        this.trust = stored !== '' ? 'verified' : learned.changed || otherVerified ? 'changed' : 'unverified';
+      }
+      this.updateOtrView({ state, version, theirFingerprint: fingerprint, smp: null });
+      this.publishOtr();
+      if (this.trust === 'changed') {
+        const msg =
+          `WARNING: ${this.peer}'s OTR fingerprint has changed to ${human(fingerprint)}. ` +
+          `Someone may be impersonating them, or they have a new key: verify it (/otr auth, /verify) before trusting it`;
+        this.system(msg, 'warning');
+        this.deps.alert('OTR key changed', `${this.peer} presented a new OTR fingerprint`);
+      } else {
+        this.system(
+          `private conversation ${known ? 'refreshed' : 'started'}: ${this.peer} is ${this.trust === 'verified' ? 'verified' : 'unverified'} (OTR v${version ?? '?'})`,
+          'info',
+        );
+      }
+      if (this.held.length) this.flushHeld();
+      return;
+    }
+    if (state === 'finished') {
+      this.updateOtrView({ state, smp: null });
+      this.publishOtr();
+      this.system(
+        `${this.peer} has ended the private conversation. Messages are not sent until you restart it (/otr init) or end it too (/otr finish)`,
+        'warning',
+      );
+      return;
+    }
+    this.onPlaintext(false);
+  }
+
+  private onPlaintext(byUs: boolean): void {
+    const wasEncrypted = this.view.otr.state !== 'plaintext';
+    this.updateOtrView({ state: 'plaintext', smp: null, version: null });
+    this.publishOtr();
+    if (wasEncrypted) this.system(byUs ? 'private conversation ended: messages are now sent in plaintext' : 'private conversation ended', 'info');
+  }
+
+  private onSmp(ev: import('../otr/index.js').SmpEvent): void {
+    switch (ev.type) {
+      case 'asked':
+        this.updateOtrView({ smp: { phase: 'asked', question: ev.question } });
+        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'asked', ...(ev.question !== undefined ? { question: ev.question } : {}) });
+        this.system(
+          ev.question !== undefined
+            ? `${this.peer} wants to authenticate you and asks: "${ev.question}" (answer with /otr auth ANSWER)`
+            : `${this.peer} wants to authenticate you with a shared secret (answer with /otr auth SECRET)`,
+          'info',
+        );
+        return;
+      case 'success':
+        if (this.fingerprint) this.deps.trust.setTrust(this.peer, this.fingerprint, 'smp');
+        this.trust = 'verified';
+        this.updateOtrView({ smp: null });
+        this.publishOtr();
+        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'success' });
+        this.system(`authentication succeeded: ${this.peer} is verified`, 'info');
+        return;
+      case 'failure':
+        this.updateOtrView({ smp: null });
+        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'failure' });
+        this.system(`authentication failed: the secrets did not match. ${this.peer} is not verified`, 'warning');
+        return;
+      case 'aborted':
+        this.updateOtrView({ smp: null });
+        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'aborted' });
+        this.system('authentication aborted', 'info');
+        return;
+      case 'cheated':
+        this.updateOtrView({ smp: null });
+        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'failure' });
+        this.system(`authentication failed: a protocol check did not pass (${ev.reason})`, 'warning');
+        return;
+    }
+  }
+
+  private lockEncryption(): Encryption {
+    return this.trust === 'verified' ? 'verified' : this.trust === 'changed' ? 'changed' : 'unverified';
+  }
+
+  private publishOtr(): void {
+    const state = this.otr?.state ?? 'plaintext';
+    this.updateOtrView({ trust: state === 'plaintext' ? null : this.trust });
+    this.deps.store.emit({
+      ev: 'otr',
+      session: this.id,
+      state,
+      fingerprint: this.fingerprint,
+      trust: state === 'plaintext' ? null : this.trust,
+      version: this.otr?.version ?? null,
+    });
+  }
+
+  private updateOtrView(patch: Partial<OtrView>): void {
+    this.deps.store.updateSession(this.id, (s) => ({ otr: { ...s.otr, ...patch } }));
+  }
+
+  // ---- lines, history ----------------------------------------------------------------------
+
+  system(text: string, level: 'info' | 'warning'): void {
+    const line = this.deps.store.appendLine(this.id, { time: Date.now(), kind: 'system', text, encryption: 'none', level }, false);
+    this.deps.store.emit({ ev: 'system', session: this.id, text, level });
+    this.record(line, 'system');
+  }
+
+  private loggingOff(): boolean {
+    return this.localLoggingOff || this.peerLoggingOff;
+  }
+
+  private history(): HistoryPort | null {
+    return this.loggingOff() ? null : this.deps.history();
+  }
+
+  private record(line: ChatLine, direction: 'in' | 'out' | 'system'): void {
+    const h = this.history();
+    if (!h) return;
+    safe(
+      () =>
+        h.append(this.peer, {
+          time: line.time,
+          session: this.id,
+          peer: this.peer,
+          id: line.id,
+          direction,
+          sender: line.sender,
+          text: line.text,
+          encryption: line.encryption,
+          fingerprint: line.encryption === 'none' ? null : this.fingerprint,
+          delivery: line.delivery,
+        }),
+      this.deps.log,
+    );
+  }
+}
+
+function safe(fn: () => void, log: (m: string) => void): void {
+  try {
+    fn();
+  } catch (e) {
+    log(`history: ${(e as Error).message}`);
+  }
+}
+
+export function human(fp: string): string {
+  return fp.replace(/\s+/g, '').toUpperCase().replace(/(.{8})(?!$)/g, '$1 ');
+}

@@ -1,0 +1,101 @@
+// The core's state container: immutable snapshots for front ends, ordered events, and helpers that
+// replace one session's view at a time (so React can compare by identity and skip unchanged sessions).
+import type { AccountView, ChatLine, CoreEvent, CoreState, SessionView } from './types.js';
+
+/** Lines kept in memory per session; older ones stay in the history files. */
+export const MAX_LINES_IN_MEMORY = 2000;
+
+export class StateStore {
+  private state: CoreState;
+  private listeners = new Set<(s: CoreState) => void>();
+  private eventListeners = new Set<(e: CoreEvent) => void>();
+  private lineSeq = 0;
+
+  constructor(account: AccountView) {
+    this.state = { account, sessions: [], notices: [] };
+  }
+
+  get(): CoreState {
+    return this.state;
+  }
+
+  subscribe(fn: (s: CoreState) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  onEvent(fn: (e: CoreEvent) => void): () => void {
+    this.eventListeners.add(fn);
+    return () => this.eventListeners.delete(fn);
+  }
+
+  emit(e: CoreEvent): void {
+    for (const fn of [...this.eventListeners]) {
+      try {
+        fn(e);
+      } catch {
+        // A front end's listener failing must not break the core or the other listeners.
+      }
+    }
+  }
+
+  private publish(next: CoreState): void {
+    this.state = next;
+    for (const fn of [...this.listeners]) {
+      try {
+        fn(next);
+      } catch {
+        /* see emit */
+      }
+    }
+  }
+
+  setAccount(patch: Partial<AccountView>): void {
+    this.publish({ ...this.state, account: { ...this.state.account, ...patch } });
+  }
+
+  session(id: string): SessionView | undefined {
+    return this.state.sessions.find((s) => s.id === id);
+  }
+
+  addSession(view: SessionView): void {
+    this.publish({ ...this.state, sessions: [...this.state.sessions, view] });
+  }
+
+  updateSession(id: string, patch: Partial<SessionView> | ((v: SessionView) => Partial<SessionView>)): SessionView | undefined {
+    let updated: SessionView | undefined;
+    const sessions = this.state.sessions.map((s) => {
+      if (s.id !== id) return s;
+      updated = { ...s, ...(typeof patch === 'function' ? patch(s) : patch) };
+      return updated;
+    });
+    if (updated) this.publish({ ...this.state, sessions });
+    return updated;
+  }
+
+  nextLineId(): string {
+    return `l${++this.lineSeq}`;
+  }
+
+  appendLine(id: string, line: Omit<ChatLine, 'id'> & { id?: string }, countUnread: boolean): ChatLine {
+    const full: ChatLine = { ...line, id: line.id ?? this.nextLineId() };
+    this.updateSession(id, (s) => {
+      const lines = s.lines.length >= MAX_LINES_IN_MEMORY ? s.lines.slice(-MAX_LINES_IN_MEMORY + 1) : s.lines.slice();
+      lines.push(full);
+      return { lines, unread: countUnread ? s.unread + 1 : s.unread };
+    });
+    return full;
+  }
+
+  patchLine(sessionId: string, lineId: string, patch: Partial<ChatLine>): void {
+    this.updateSession(sessionId, (s) => ({
+      lines: s.lines.map((l) => (l.id === lineId ? { ...l, ...patch } : l)),
+    }));
+  }
+
+  addNotice(text: string, level: 'info' | 'warning'): void {
+    const line: ChatLine = { id: this.nextLineId(), time: Date.now(), kind: 'system', text, encryption: 'none', level };
+    this.publish({ ...this.state, notices: [...this.state.notices.slice(-50), line] });
+    this.emit({ ev: 'system', text, level });
+  }
+}

@@ -1,0 +1,132 @@
+// The contract between the chat core (src/chat) and its two front ends (src/ui, src/headless).
+// The core owns all state; front ends read snapshots, subscribe to changes, and dispatch commands.
+// Nothing in here may import from ui/ or headless/.
+
+/** Encryption status of one message, and the lock shown for a session. */
+export type Encryption = 'none' | 'unverified' | 'verified' | 'changed';
+export type Trust = 'unverified' | 'verified' | 'changed';
+export type SessionState = 'incoming' | 'connecting' | 'active' | 'ended';
+export type OtrState = 'plaintext' | 'encrypted' | 'finished';
+export type RegistrationState = 'none' | 'registering' | 'registered' | 'unregistered' | 'failed';
+export type Delivery = 'pending' | 'delivered' | 'failed';
+
+export interface ChatLine {
+  id: string;
+  time: number; // ms since epoch
+  kind: 'message' | 'system';
+  direction?: 'in' | 'out';
+  /** Display name of the sender (conference rooms show one per line). */
+  sender?: string;
+  text: string;
+  encryption: Encryption;
+  delivery?: Delivery;
+  /** System lines about security events are 'warning' (shown red) or 'info'. */
+  level?: 'info' | 'warning';
+}
+
+export interface SmpView {
+  /** 'asked': the peer asked us (question may be set) and waits for our secret; 'waiting': we asked. */
+  phase: 'asked' | 'waiting';
+  question?: string;
+}
+
+export interface OtrView {
+  state: OtrState;
+  /** Only meaningful when state is 'encrypted' or 'finished'. */
+  trust: Trust | null;
+  version: 2 | 3 | null;
+  theirFingerprint: string | null; // 40 hex digits, upper case
+  ourFingerprint: string; // 40 hex digits, upper case
+  smp: SmpView | null;
+  /** Why OTR is not used, when it is not (conference room, disabled for this contact, ...). */
+  disabledReason?: string;
+  /** Messages held back until encryption is up (always-OTR contact). */
+  pending: number;
+}
+
+export interface SessionView {
+  id: string;
+  /** Remote address of record, e.g. "bob@example.org" (no "sip:"). */
+  peer: string;
+  peerUri: string;
+  displayName: string;
+  state: SessionState;
+  reason?: string;
+  /** The remote Contact carries `isfocus`: a conference room (OTR never used). */
+  isFocus: boolean;
+  direction: 'in' | 'out';
+  transport: string; // e.g. "msrp/tcp"
+  otr: OtrView;
+  /** The peer asked not to be logged, or logging is off for this contact. */
+  loggingDisabled: boolean;
+  remoteComposing: boolean;
+  unread: number;
+  lines: ChatLine[];
+}
+
+export interface AccountView {
+  uri: string; // "sip:alice@127.0.0.1:5060"
+  registration: RegistrationState;
+  registrationError?: string;
+  transport: 'udp' | 'tcp' | 'tls';
+  serverless: boolean;
+}
+
+export interface CoreState {
+  account: AccountView;
+  sessions: SessionView[];
+  /** Global notices (errors not tied to a session, e.g. "trusted_peers line 7 could not be parsed"). */
+  notices: ChatLine[];
+}
+
+/** Commands, one per user action; the same set the headless mode accepts (see README). */
+export type CoreCommand =
+  | { cmd: 'chat'; to: string }
+  | { cmd: 'accept'; session: string }
+  | { cmd: 'reject'; session: string }
+  | { cmd: 'hangup'; session: string }
+  | { cmd: 'send'; session: string; text: string }
+  | { cmd: 'composing'; session: string; active: boolean }
+  | { cmd: 'otr'; session: string; action: 'start' | 'end' }
+  | { cmd: 'smp'; session: string; secret: string; question?: string }
+  | { cmd: 'smp_respond'; session: string; secret: string }
+  | { cmd: 'smp_abort'; session: string }
+  | { cmd: 'trust'; session: string }
+  | { cmd: 'distrust'; session: string }
+  | { cmd: 'genkey' }
+  | { cmd: 'policy'; session?: string; value: 'always' | 'never' | 'default' }
+  | { cmd: 'read'; session: string }
+  | { cmd: 'quit' };
+
+/** Events, as the headless mode prints them (one JSON object per line). */
+export type CoreEvent =
+  | { ev: 'ready'; uri: string }
+  | { ev: 'registered' }
+  | { ev: 'registration'; state: RegistrationState; error?: string }
+  | { ev: 'incoming'; session: string; from: string }
+  | { ev: 'session'; session: string; state: SessionState; reason?: string; to?: string; isfocus?: boolean }
+  | { ev: 'otr'; session: string; state: OtrState; fingerprint: string | null; trust: Trust | null; version?: number | null }
+  | {
+      ev: 'message';
+      session: string;
+      direction: 'in' | 'out';
+      text: string;
+      encryption: Encryption;
+      id?: string;
+      sender?: string;
+    }
+  | { ev: 'delivery'; session: string; message: string; status: 'delivered' | 'failed'; reason?: string }
+  | { ev: 'smp'; session: string; result: 'asked' | 'success' | 'failure' | 'aborted'; question?: string }
+  | { ev: 'system'; session?: string; text: string; level: 'info' | 'warning' }
+  | { ev: 'composing'; session: string; active: boolean }
+  | { ev: 'error'; message: string; session?: string };
+
+export interface Core {
+  getState(): CoreState;
+  /** Called after every state change; returns an unsubscribe function. */
+  subscribe(listener: (state: CoreState) => void): () => void;
+  /** Called for every event, in order. */
+  onEvent(listener: (event: CoreEvent) => void): () => void;
+  /** Runs a command; rejects with an Error whose message is fit to show to the user. */
+  command(cmd: CoreCommand): Promise<void>;
+}

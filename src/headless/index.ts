@@ -1,0 +1,103 @@
+// JSON-lines control of the chat core: one command object per stdin line, one event object per stdout line.
+// The interface is documented in the README ("Headless mode"); fields may be added, none may change meaning.
+import { createInterface } from 'node:readline';
+import type { Readable, Writable } from 'node:stream';
+import type { Core, CoreCommand, CoreEvent } from '../chat/types.js';
+
+const SESSION_COMMANDS = new Set([
+  'accept', 'reject', 'hangup', 'send', 'composing', 'otr', 'smp', 'smp_respond', 'smp_abort', 'trust', 'distrust', 'read',
+]);
+
+export class HeadlessCommandError extends Error {
+  override name = 'HeadlessCommandError';
+}
+
+/** Validates one parsed JSON value as a command; throws HeadlessCommandError with a message fit for the client. */
+export function validateCommand(v: unknown): CoreCommand {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HeadlessCommandError('a command must be a JSON object');
+  const o = v as Record<string, unknown>;
+  const cmd = o.cmd;
+  if (typeof cmd !== 'string') throw new HeadlessCommandError('missing "cmd"');
+  const str = (k: string, optional = false): string | undefined => {
+    const x = o[k];
+    if (x === undefined && optional) return undefined;
+    if (typeof x !== 'string') throw new HeadlessCommandError(`"${cmd}" needs a string "${k}"`);
+    return x;
+  };
+  if (SESSION_COMMANDS.has(cmd)) str('session');
+  switch (cmd) {
+    case 'chat':
+      str('to');
+      break;
+    case 'send':
+      str('text');
+      break;
+    case 'composing':
+      if (typeof o.active !== 'boolean') throw new HeadlessCommandError('"composing" needs a boolean "active"');
+      break;
+    case 'otr':
+      if (o.action !== 'start' && o.action !== 'end') throw new HeadlessCommandError('"otr" needs "action": "start" or "end"');
+      break;
+    case 'smp':
+      str('secret');
+      str('question', true);
+      break;
+    case 'smp_respond':
+      str('secret');
+      break;
+    case 'policy':
+      str('session', true);
+      if (o.value !== 'always' && o.value !== 'never' && o.value !== 'default') {
+        throw new HeadlessCommandError('"policy" needs "value": "always", "never" or "default"');
+      }
+      break;
+    case 'accept': case 'reject': case 'hangup': case 'smp_abort': case 'trust': case 'distrust': case 'read':
+    case 'genkey': case 'quit':
+      break;
+    default:
+      throw new HeadlessCommandError(`unknown command "${cmd}"`);
+  }
+  return o as unknown as CoreCommand;
+}
+
+export interface HeadlessOptions {
+  input: Readable;
+  output: Writable;
+}
+
+/** Runs until a quit command or the end of input; resolves once the core has shut down. */
+export async function runHeadless(core: Core, opts: HeadlessOptions): Promise<void> {
+  const write = (e: CoreEvent | Record<string, unknown>): void => {
+    opts.output.write(JSON.stringify(e) + '\n');
+  };
+  const off = core.onEvent(write);
+  const rl = createInterface({ input: opts.input, crlfDelay: Infinity });
+  let quitting = false;
+  try {
+    for await (const raw of rl) {
+      const line = raw.trim();
+      if (line === '') continue;
+      let cmd: CoreCommand;
+      try {
+        cmd = validateCommand(JSON.parse(line));
+      } catch (e) {
+        const msg = e instanceof SyntaxError ? `not JSON: ${e.message}` : (e as Error).message;
+        write({ ev: 'error', message: msg });
+        continue;
+      }
+      if (cmd.cmd === 'quit') {
+        quitting = true;
+        break;
+      }
+      // Commands run concurrently (a chat can be set up while another sends); each reports its own failure.
+      core.command(cmd).catch((e: unknown) => {
+        write({ ev: 'error', message: (e as Error).message, ...('session' in cmd && cmd.session ? { session: cmd.session } : {}) });
+      });
+    }
+  } finally {
+    rl.close();
+    await core.command({ cmd: 'quit' }).catch(() => undefined);
+    off();
+    void quitting;
+  }
+}

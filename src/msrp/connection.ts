@@ -1,0 +1,141 @@
+// One MSRP transport connection (TCP, or TLS for msrps): bytes <-> frames. Thin: all protocol decisions live in
+// the parser (framing) and the session (semantics). A malformed stream closes this connection, never the process.
+import { EventEmitter } from 'node:events';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { MsrpClosedError, MsrpParseError, MsrpTimeoutError } from './errors.js';
+import type { MsrpFrame } from './frame.js';
+import { MsrpParser, type MsrpParserLimits } from './parser.js';
+
+export interface MsrpCloseInfo {
+  /** Human-readable reason, suitable for a log line. */
+  readonly reason: string;
+  /** Set when the close was caused by an error (parse error, socket error, handler exception). */
+  readonly error?: Error;
+}
+
+export interface MsrpConnectionEvents {
+  frame: [MsrpFrame];
+  close: [MsrpCloseInfo];
+}
+
+export interface MsrpConnectionOptions {
+  readonly limits?: Partial<MsrpParserLimits>;
+}
+
+export interface MsrpConnectOptions extends MsrpConnectionOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Use TLS (msrps). */
+  readonly secure?: boolean;
+  /** Extra node:tls options (ca, rejectUnauthorized, servername...). */
+  readonly tls?: tls.ConnectionOptions;
+  readonly timeoutMs?: number;
+}
+
+export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
+  private readonly parser: MsrpParser;
+  private closeInfo: MsrpCloseInfo | null = null;
+
+  constructor(
+    readonly socket: net.Socket,
+    opts: MsrpConnectionOptions = {},
+  ) {
+    super();
+    this.parser = new MsrpParser(opts.limits);
+    socket.setNoDelay(true);
+    socket.on('data', (data: Buffer) => this.onData(data));
+    socket.on('end', () => {
+      try {
+        this.parser.end();
+        this.shutdown({ reason: 'peer closed the connection' });
+      } catch (e) {
+        this.shutdown({ reason: `peer closed the connection mid-frame: ${(e as Error).message}`, error: e as Error });
+      }
+    });
+    socket.on('error', (err) => this.shutdown({ reason: `socket error: ${err.message}`, error: err }));
+    socket.on('close', () => this.shutdown({ reason: 'connection closed' }));
+  }
+
+  /** Opens an active connection (the a=setup:active side, or towards a relay). */
+  static connect(opts: MsrpConnectOptions): Promise<MsrpConnection> {
+    return new Promise((resolve, reject) => {
+      const timeoutMs = opts.timeoutMs ?? 10_000;
+      const socket: net.Socket = opts.secure
+        ? tls.connect({ host: opts.host, port: opts.port, ...(opts.tls ?? {}) })
+        : net.connect({ host: opts.host, port: opts.port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new MsrpTimeoutError(`connecting to ${opts.host}:${opts.port} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      const onError = (err: Error) => {
+        clearTimeout(timer);
+        socket.destroy();
+        reject(err);
+      };
+      socket.once('error', onError);
+      socket.once(opts.secure ? 'secureConnect' : 'connect', () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        resolve(new MsrpConnection(socket, opts));
+      });
+    });
+  }
+
+  get closed(): boolean {
+    return this.closeInfo !== null;
+  }
+
+  get closeReason(): MsrpCloseInfo | null {
+    return this.closeInfo;
+  }
+
+  get remote(): string {
+    return `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? '?'}`;
+  }
+
+  /** Writes bytes; resolves once handed to the kernel, which also gives natural back-pressure to awaiting senders. */
+  write(bytes: Uint8Array): Promise<void> {
+    if (this.closeInfo) return Promise.reject(new MsrpClosedError(`connection closed: ${this.closeInfo.reason}`));
+    return new Promise((resolve, reject) => {
+      this.socket.write(bytes, (err) => {
+        if (err) reject(new MsrpClosedError(`write failed: ${err.message}`));
+        else resolve();
+      });
+    });
+  }
+
+  close(reason = 'closed locally'): void {
+    this.shutdown({ reason });
+  }
+
+  private onData(data: Buffer): void {
+    if (this.closeInfo) return;
+    let frames: MsrpFrame[];
+    try {
+      frames = this.parser.feed(data);
+    } catch (e) {
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.shutdown({ reason: e instanceof MsrpParseError ? `malformed frame from ${this.remote}: ${err.message}` : `parser failure: ${err.message}`, error: err });
+      return;
+    }
+    for (const frame of frames) {
+      if (this.closeInfo) return;
+      try {
+        this.emit('frame', frame);
+      } catch (e) {
+        // A bug in a frame handler must not take the process down with it; drop this connection instead.
+        const err = e instanceof Error ? e : new Error(String(e));
+        this.shutdown({ reason: `frame handler failed: ${err.message}`, error: err });
+        return;
+      }
+    }
+  }
+
+  private shutdown(info: MsrpCloseInfo): void {
+    if (this.closeInfo) return;
+    this.closeInfo = info;
+    this.socket.destroy();
+    this.emit('close', info);
+  }
+}

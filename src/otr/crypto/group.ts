@@ -1,0 +1,204 @@
+// The 1536-bit MODP group (RFC 3526 group 5) that OTR uses for its D-H exchanges and for SMP, plus the
+// bigint helpers the rest of the engine shares. Randomness comes only from node:crypto's CSPRNG.
+import {
+  createDiffieHellman,
+  randomBytes as nodeRandomBytes,
+  timingSafeEqual,
+  type DiffieHellman,
+} from 'node:crypto';
+
+export const P: bigint = BigInt(
+  '0x' +
+    'FFFFFFFFFFFFFFFFC90FDAA22168C234C4C6628B80DC1CD129024E088A67CC74' +
+    '020BBEA63B139B22514A08798E3404DDEF9519B3CD3A431B302B0A6DF25F1437' +
+    '4FE1356D6D51C245E485B576625E7EC6F44C42E9A637ED6B0BFF5CB6F406B7ED' +
+    'EE386BFB5A899FA5AE9F24117C4B1FE649286651ECE45B3DC2007CB8A163BF05' +
+    '98DA48361C55D39A69163FA8FD24CF5F83655D23DCA3AD961C62F356208552BB' +
+    '9ED529077096966D670C354E4ABC9804F1746C08CA237327FFFFFFFFFFFFFFFF',
+);
+export const G: bigint = 2n;
+export const Q: bigint = (P - 1n) / 2n;
+
+/** Byte length of P: D-H values and SMP group elements are at most this long. */
+export const P_BYTES = 192;
+
+export function bigintToBytes(x: bigint, len?: number): Uint8Array {
+  if (x < 0n) throw new RangeError('bigintToBytes: negative value');
+  let hex = x === 0n ? '' : x.toString(16);
+  if (hex.length % 2 === 1) hex = '0' + hex;
+  const minimal = hex.length / 2;
+  if (len === undefined) return Uint8Array.from(Buffer.from(hex, 'hex'));
+  if (!Number.isInteger(len) || len < 0) throw new RangeError('bigintToBytes: bad length');
+  if (minimal > len) throw new RangeError(`bigintToBytes: value needs ${minimal} bytes, ${len} allowed`);
+  const out = new Uint8Array(len);
+  out.set(Buffer.from(hex, 'hex'), len - minimal);
+  return out;
+}
+
+export function bytesToBigint(b: Uint8Array): bigint {
+  if (b.length === 0) return 0n;
+  return BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
+}
+
+function bitLength(x: bigint): number {
+  return x === 0n ? 0 : x.toString(2).length;
+}
+
+// --- modular exponentiation -------------------------------------------------------------------------
+
+/**
+ * Sliding-window square-and-multiply. This is the reference path: it handles every input
+ * (exponent 0, bases 0/1/m-1, even moduli) and the OpenSSL path must agree with it.
+ */
+export function modPowBigint(base: bigint, exp: bigint, mod: bigint): bigint {
+  if (mod <= 0n) throw new RangeError('modPow: modulus must be positive');
+  if (exp < 0n) throw new RangeError('modPow: negative exponent');
+  if (mod === 1n) return 0n;
+  let b = base % mod;
+  if (b < 0n) b += mod;
+  if (exp === 0n) return 1n;
+  if (b === 0n) return 0n;
+  const bits = exp.toString(2);
+  const w = bits.length > 512 ? 5 : bits.length > 64 ? 4 : 1;
+  if (w === 1) {
+    let r = 1n;
+    for (let i = 0; i < bits.length; i++) {
+      r = (r * r) % mod;
+      if (bits.charCodeAt(i) === 49) r = (r * b) % mod;
+    }
+    return r;
+  }
+  // Odd powers b^1, b^3, ..., b^(2^w - 1).
+  const table: bigint[] = new Array<bigint>(1 << (w - 1));
+  table[0] = b;
+  const b2 = (b * b) % mod;
+  for (let i = 1; i < table.length; i++) table[i] = (table[i - 1]! * b2) % mod;
+  let r = 1n;
+  let i = 0;
+  while (i < bits.length) {
+    if (bits.charCodeAt(i) === 48) {
+      r = (r * r) % mod;
+      i++;
+      continue;
+    }
+    // Longest window of at most w bits starting here that ends in a 1.
+    let j = Math.min(i + w, bits.length);
+    while (bits.charCodeAt(j - 1) === 48) j--;
+    const val = parseInt(bits.slice(i, j), 2);
+    for (let k = i; k < j; k++) r = (r * r) % mod;
+    r = (r * table[(val - 1) >> 1]!) % mod;
+    i = j;
+  }
+  return r;
+}
+
+// One DiffieHellman object per modulus: constructing one costs far more than an exponentiation,
+// and JavaScript's single thread makes the setPrivateKey/computeSecret pair atomic.
+const dhCache = new Map<bigint, DiffieHellman | null>();
+const DH_CACHE_MAX = 16;
+// OpenSSL refuses small D-H moduli; below this the bigint path is used directly.
+const DH_MIN_BITS = 512;
+const DH_MAX_BITS = 8192;
+
+function dhFor(mod: bigint): DiffieHellman | null {
+  const cached = dhCache.get(mod);
+  if (cached !== undefined) return cached;
+  let dh: DiffieHellman | null = null;
+  const bits = bitLength(mod);
+  if ((mod & 1n) === 1n && bits >= DH_MIN_BITS && bits <= DH_MAX_BITS) {
+    try {
+      dh = createDiffieHellman(bigintToBytes(mod), bigintToBytes(2n));
+    } catch {
+      dh = null;
+    }
+  }
+  if (dhCache.size >= DH_CACHE_MAX) {
+    for (const k of dhCache.keys()) {
+      if (k !== P) {
+        dhCache.delete(k);
+        break;
+      }
+    }
+  }
+  dhCache.set(mod, dh);
+  return dh;
+}
+
+/**
+ * base^exp mod `mod`. Uses OpenSSL (constant-time Montgomery ladder for the private exponent) through
+ * node:crypto's DiffieHellman when the inputs are ones OpenSSL accepts as a D-H key pair, and the
+ * bigint path otherwise. OpenSSL rejects bases outside 2..m-2 and exponents e with 2^e = 1 (mod m),
+ * e.g. 0, q and p-1 for the OTR group: those fall back, so both paths give the same answers.
+ */
+export function modPow(base: bigint, exp: bigint, mod: bigint = P): bigint {
+  if (mod <= 0n) throw new RangeError('modPow: modulus must be positive');
+  if (exp < 0n) throw new RangeError('modPow: negative exponent');
+  let b = base % mod;
+  if (b < 0n) b += mod;
+  if (exp > 1n && b >= 2n && b <= mod - 2n) {
+    const dh = dhFor(mod);
+    if (dh !== null) {
+      try {
+        dh.setPrivateKey(bigintToBytes(exp));
+        return bytesToBigint(dh.computeSecret(bigintToBytes(b)));
+      } catch {
+        // Fall through to the bigint path (see the doc comment for which inputs land here).
+      }
+    }
+  }
+  return modPowBigint(b, exp, mod);
+}
+
+/** Inverse of a modulo m (extended Euclid); throws RangeError when gcd(a, m) != 1. */
+export function modInv(a: bigint, m: bigint): bigint {
+  if (m <= 0n) throw new RangeError('modInv: modulus must be positive');
+  let r0 = a % m;
+  if (r0 < 0n) r0 += m;
+  let r1 = m;
+  let s0 = 1n;
+  let s1 = 0n;
+  while (r1 !== 0n) {
+    const qt = r0 / r1;
+    [r0, r1] = [r1, r0 - qt * r1];
+    [s0, s1] = [s1, s0 - qt * s1];
+  }
+  if (r0 !== 1n) throw new RangeError('modInv: not invertible');
+  s0 %= m;
+  return s0 < 0n ? s0 + m : s0;
+}
+
+/** The range check OTR applies to every received D-H value and SMP group element. */
+export function isValidGroupElement(x: bigint): boolean {
+  return x >= 2n && x <= P - 2n;
+}
+
+// --- randomness and comparison ------------------------------------------------------------------------
+
+export function randomBytes(n: number): Uint8Array {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError('randomBytes: bad length');
+  const b = nodeRandomBytes(n);
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+/** A uniformly random non-zero exponent of `bytes` bytes (default 40 = 320 bits, as the OTR spec asks for D-H). */
+export function randomExponent(bytes: number = 40): bigint {
+  if (!Number.isInteger(bytes) || bytes < 1) throw new RangeError('randomExponent: bad length');
+  for (;;) {
+    const x = bytesToBigint(randomBytes(bytes));
+    if (x !== 0n) return x;
+  }
+}
+
+/** Uniform in [1, n-1]: 64 extra random bits make the modulo bias negligible (< 2^-64). */
+export function randomBelow(n: bigint): bigint {
+  if (n <= 1n) throw new RangeError('randomBelow: n must exceed 1');
+  const bytes = Math.ceil(bitLength(n) / 8) + 8;
+  return (bytesToBigint(randomBytes(bytes)) % (n - 1n)) + 1n;
+}
+
+/** Constant time in the contents for equal lengths; lengths themselves are not secret in OTR. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (a.length === 0) return true;
+  return timingSafeEqual(a, b);
+}

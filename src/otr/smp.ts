@@ -1,0 +1,333 @@
+// The Socialist Millionaires' Protocol as OTR v2/v3 run it inside TLVs 2-7 (otr-v3-spec.txt, "Socialist
+// Millionaires' Protocol" and "The SMP state machine"). Pure: no I/O, randomness only from the CSPRNG.
+// Every received group element is range-checked, every exponent checked against q, every
+// zero-knowledge proof verified; a failed check resets to EXPECT1 and answers with an abort TLV.
+import { OtrProtocolError } from './errors.js';
+import { G, P, P_BYTES, Q, bytesToBigint, isValidGroupElement, modInv, modPow, randomBelow } from './crypto/group.js';
+import { concatBytes, encodeMpi, readMpi } from './crypto/mpi.js';
+import { sha256 } from './crypto/primitives.js';
+
+export interface Tlv { type: number; value: Uint8Array }
+
+export type SmpEvent =
+  | { type: 'asked'; question?: string }
+  | { type: 'success' }
+  | { type: 'failure' }
+  | { type: 'aborted' }
+  | { type: 'cheated'; reason: string };
+
+export const TLV_SMP1 = 2;
+export const TLV_SMP2 = 3;
+export const TLV_SMP3 = 4;
+export const TLV_SMP4 = 5;
+export const TLV_SMP_ABORT = 6;
+export const TLV_SMP1Q = 7;
+
+/** Thrown for API misuse (responding when nothing was asked, starting while a run is under way). */
+export class SmpStateError extends Error {
+  override readonly name = 'SmpStateError';
+}
+
+/** A received proof or value failed a check: the peer is cheating or broken. */
+class SmpCheckFailed extends Error {}
+
+export type SmpStateName = 'expect1' | 'expect2' | 'expect3' | 'expect4';
+
+/** x = SHA256(0x01 || initiator fingerprint || responder fingerprint || ssid || user secret). */
+export function smpSecret(
+  initiatorFp: Uint8Array,
+  responderFp: Uint8Array,
+  ssid: Uint8Array,
+  userSecret: Uint8Array,
+): Uint8Array {
+  return sha256(concatBytes(Uint8Array.of(1), initiatorFp, responderFp, ssid, userSecret));
+}
+
+/** The spec's SMP hash: SHA256(version byte || MPI(a) [|| MPI(b)]), read as a big-endian integer. */
+export function smpHash(version: number, a: bigint, b?: bigint): bigint {
+  const parts = [Uint8Array.of(version), encodeMpi(a)];
+  if (b !== undefined) parts.push(encodeMpi(b));
+  return bytesToBigint(sha256(concatBytes(...parts)));
+}
+
+/** Checks a proof of knowledge of log_g(X): c == H(version, g^D * X^c). Only the hash equation. */
+export function verifyLogProof(version: number, c: bigint, d: bigint, x: bigint): boolean {
+  return c === smpHash(version, mulP(modPow(G, d), modPow(x, c)));
+}
+
+/** SMP TLV payload: INT count, then that many MPIs. */
+export function encodeSmpPayload(values: bigint[]): Uint8Array {
+  const count = new Uint8Array(4);
+  new DataView(count.buffer).setUint32(0, values.length);
+  return concatBytes(count, ...values.map(encodeMpi));
+}
+
+/**
+ * Parses an SMP payload that must hold exactly `expected` MPIs of at most 192 bytes each, nothing after.
+ * Throws OtrProtocolError ('truncated', 'oversized', 'bad-mpi', 'bad-tlv', 'trailing').
+ */
+export function decodeSmpPayload(buf: Uint8Array, expected: number): bigint[] {
+  if (buf.length < 4) throw new OtrProtocolError('truncated', 'SMP payload shorter than its MPI count');
+  const count = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0);
+  if (count !== expected) throw new OtrProtocolError('bad-tlv', `SMP message has ${count} MPIs, expected ${expected}`);
+  const out: bigint[] = [];
+  let off = 4;
+  for (let i = 0; i < count; i++) {
+    const m = readMpi(buf, off, P_BYTES);
+    out.push(m.value);
+    off = m.next;
+  }
+  if (off !== buf.length) throw new OtrProtocolError('trailing', 'bytes after the last SMP MPI');
+  return out;
+}
+
+function mulP(a: bigint, b: bigint): bigint {
+  return (a * b) % P;
+}
+
+function subQ(r: bigint, a: bigint, c: bigint): bigint {
+  const v = (r - a * c) % Q;
+  return v < 0n ? v + Q : v;
+}
+
+/** libotr's check_expon: 1 <= D < q. */
+function isValidExponent(x: bigint): boolean {
+  return x >= 1n && x < Q;
+}
+
+function requireElements(names: string, ...xs: bigint[]): void {
+  if (!xs.every(isValidGroupElement)) throw new SmpCheckFailed(`${names}: group element out of range`);
+}
+
+function requireExponents(names: string, ...xs: bigint[]): void {
+  if (!xs.every(isValidExponent)) throw new SmpCheckFailed(`${names}: exponent out of range`);
+}
+
+function requireProof(ok: boolean, what: string): void {
+  if (!ok) throw new SmpCheckFailed(`zero-knowledge proof for ${what} does not verify`);
+}
+
+type State =
+  | { kind: 'expect1' }
+  | { kind: 'asked'; g2a: bigint; g3a: bigint; question: string | undefined }
+  | { kind: 'expect2'; x: bigint; a2: bigint; a3: bigint }
+  | { kind: 'expect3'; g3a: bigint; g2: bigint; g3: bigint; b3: bigint; pb: bigint; qb: bigint }
+  | { kind: 'expect4'; g3b: bigint; paPb: bigint; qaQb: bigint; a3: bigint };
+
+const rnd = (): bigint => randomBelow(Q);
+const tlv = (type: number, values: bigint[]): Tlv => ({ type, value: encodeSmpPayload(values) });
+const abortTlv = (): Tlv => ({ type: TLV_SMP_ABORT, value: new Uint8Array(0) });
+
+export class Smp {
+  private st: State = { kind: 'expect1' };
+
+  /** True from start() or a received SMP1 until success, failure or abort. */
+  get inProgress(): boolean {
+    return this.st.kind !== 'expect1';
+  }
+
+  /** The spec's smpstate. While a received question waits for respond(), this is still 'expect1'. */
+  get state(): SmpStateName {
+    return this.st.kind === 'asked' ? 'expect1' : this.st.kind;
+  }
+
+  /** True after an 'asked' event until respond() or abort(). */
+  get awaitingSecret(): boolean {
+    return this.st.kind === 'asked';
+  }
+
+  /**
+   * Begins SMP (TLV 2, or TLV 7 with a question). Throws SmpStateError while a run is in progress:
+   * use restart(), which prepends the abort TLV the spec requires, so the peer resets before our SMP1.
+   */
+  start(x: Uint8Array, question?: string): Tlv {
+    if (this.inProgress) throw new SmpStateError('SMP already in progress: abort() or restart() first');
+    let q: Uint8Array | undefined;
+    if (question !== undefined) {
+      q = new TextEncoder().encode(question);
+      if (q.includes(0)) throw new RangeError('SMP question must not contain NUL');
+    }
+    const a2 = rnd();
+    const a3 = rnd();
+    const r2 = rnd();
+    const r3 = rnd();
+    const g2a = modPow(G, a2);
+    const g3a = modPow(G, a3);
+    const c2 = smpHash(1, modPow(G, r2));
+    const d2 = subQ(r2, a2, c2);
+    const c3 = smpHash(2, modPow(G, r3));
+    const d3 = subQ(r3, a3, c3);
+    this.st = { kind: 'expect2', x: bytesToBigint(x), a2, a3 };
+    const payload = encodeSmpPayload([g2a, c2, d2, g3a, c3, d3]);
+    if (q === undefined) return { type: TLV_SMP1, value: payload };
+    return { type: TLV_SMP1Q, value: concatBytes(q, Uint8Array.of(0), payload) };
+  }
+
+  /** start(), preceded by an abort TLV when a run was in progress. Send the TLVs in order, in one message. */
+  restart(x: Uint8Array, question?: string): Tlv[] {
+    const out: Tlv[] = [];
+    if (this.inProgress) out.push(this.abort());
+    out.push(this.start(x, question));
+    return out;
+  }
+
+  /** Answers a received SMP1/SMP1Q with our secret (TLV 3). Throws SmpStateError if nothing was asked. */
+  respond(y: Uint8Array): Tlv {
+    const st = this.st;
+    if (st.kind !== 'asked') throw new SmpStateError('no SMP question is waiting for an answer');
+    const secret = bytesToBigint(y);
+    const [b2, b3, r2, r3, r4, r5, r6] = [rnd(), rnd(), rnd(), rnd(), rnd(), rnd(), rnd()] as const;
+    const g2b = modPow(G, b2);
+    const g3b = modPow(G, b3);
+    const c2 = smpHash(3, modPow(G, r2));
+    const d2 = subQ(r2, b2, c2);
+    const c3 = smpHash(4, modPow(G, r3));
+    const d3 = subQ(r3, b3, c3);
+    const g2 = modPow(st.g2a, b2);
+    const g3 = modPow(st.g3a, b3);
+    const pb = modPow(g3, r4);
+    const qb = mulP(modPow(G, r4), modPow(g2, secret));
+    const cp = smpHash(5, modPow(g3, r5), mulP(modPow(G, r5), modPow(g2, r6)));
+    const d5 = subQ(r5, r4, cp);
+    const d6 = subQ(r6, secret, cp);
+    this.st = { kind: 'expect3', g3a: st.g3a, g2, g3, b3, pb, qb };
+    return tlv(TLV_SMP2, [g2b, c2, d2, g3b, c3, d3, pb, qb, cp, d5, d6]);
+  }
+
+  /** User abort: TLV 6 to send, state back to EXPECT1. */
+  abort(): Tlv {
+    this.st = { kind: 'expect1' };
+    return abortTlv();
+  }
+
+  /** Drops all SMP state without a TLV (the session left MSGSTATE_ENCRYPTED). */
+  reset(): void {
+    this.st = { kind: 'expect1' };
+  }
+
+  /**
+   * Handles one received TLV. Types other than 2-7 are ignored. Never throws: malformed payloads and
+   * failed checks give a 'cheated' event plus an abort TLV to send; an SMP message that does not fit the
+   * current state gives an abort TLV (and 'aborted' if a run was in progress), as the spec says.
+   */
+  receive(t: Tlv): { reply?: Tlv; event?: SmpEvent } {
+    const wasInProgress = this.inProgress;
+    try {
+      switch (t.type) {
+        case TLV_SMP_ABORT:
+          this.st = { kind: 'expect1' };
+          return wasInProgress ? { event: { type: 'aborted' } } : {};
+        case TLV_SMP1:
+        case TLV_SMP1Q:
+          // A new SMP1 while we wait for the user's answer replaces the pending one: nothing was sent yet.
+          if (this.st.kind !== 'expect1' && this.st.kind !== 'asked') return this.outOfOrder(wasInProgress);
+          return this.onSmp1(t);
+        case TLV_SMP2:
+          if (this.st.kind !== 'expect2') return this.outOfOrder(wasInProgress);
+          return this.onSmp2(this.st, t.value);
+        case TLV_SMP3:
+          if (this.st.kind !== 'expect3') return this.outOfOrder(wasInProgress);
+          return this.onSmp3(this.st, t.value);
+        case TLV_SMP4:
+          if (this.st.kind !== 'expect4') return this.outOfOrder(wasInProgress);
+          return this.onSmp4(this.st, t.value);
+        default:
+          return {};
+      }
+    } catch (e) {
+      this.st = { kind: 'expect1' };
+      const reason =
+        e instanceof SmpCheckFailed ? e.message
+        : e instanceof OtrProtocolError ? `malformed SMP message (${e.code}): ${e.message}`
+        : 'malformed SMP message';
+      return { reply: abortTlv(), event: { type: 'cheated', reason } };
+    }
+  }
+
+  private outOfOrder(wasInProgress: boolean): { reply?: Tlv; event?: SmpEvent } {
+    this.st = { kind: 'expect1' };
+    return wasInProgress ? { reply: abortTlv(), event: { type: 'aborted' } } : { reply: abortTlv() };
+  }
+
+  private onSmp1(t: Tlv): { event: SmpEvent } {
+    let payload = t.value;
+    let question: string | undefined;
+    if (t.type === TLV_SMP1Q) {
+      const nul = payload.indexOf(0);
+      if (nul < 0) throw new OtrProtocolError('bad-tlv', 'SMP1Q question has no NUL terminator');
+      question = new TextDecoder('utf-8').decode(payload.subarray(0, nul));
+      payload = payload.subarray(nul + 1);
+    }
+    const [g2a, c2, d2, g3a, c3, d3] = decodeSmpPayload(payload, 6) as [bigint, bigint, bigint, bigint, bigint, bigint];
+    requireElements('SMP1 g2a/g3a', g2a, g3a);
+    requireExponents('SMP1 D2/D3', d2, d3);
+    requireProof(verifyLogProof(1, c2, d2, g2a), 'g2a');
+    requireProof(verifyLogProof(2, c3, d3, g3a), 'g3a');
+    this.st = { kind: 'asked', g2a, g3a, question };
+    return { event: question === undefined ? { type: 'asked' } : { type: 'asked', question } };
+  }
+
+  private onSmp2(st: Extract<State, { kind: 'expect2' }>, value: Uint8Array): { reply: Tlv } {
+    const [g2b, c2, d2, g3b, c3, d3, pb, qb, cp, d5, d6] = decodeSmpPayload(value, 11) as
+      [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+    requireElements('SMP2 g2b/g3b/Pb/Qb', g2b, g3b, pb, qb);
+    requireExponents('SMP2 D2/D3/D5/D6', d2, d3, d5, d6);
+    requireProof(verifyLogProof(3, c2, d2, g2b), 'g2b');
+    requireProof(verifyLogProof(4, c3, d3, g3b), 'g3b');
+    const g2 = modPow(g2b, st.a2);
+    const g3 = modPow(g3b, st.a3);
+    requireProof(
+      cp === smpHash(5, mulP(modPow(g3, d5), modPow(pb, cp)), mulP(mulP(modPow(G, d5), modPow(g2, d6)), modPow(qb, cp))),
+      'Pb/Qb',
+    );
+    const [r4, r5, r6, r7] = [rnd(), rnd(), rnd(), rnd()] as const;
+    const pa = modPow(g3, r4);
+    const qa = mulP(modPow(G, r4), modPow(g2, st.x));
+    const cpA = smpHash(6, modPow(g3, r5), mulP(modPow(G, r5), modPow(g2, r6)));
+    const d5A = subQ(r5, r4, cpA);
+    const d6A = subQ(r6, st.x, cpA);
+    const qaQb = mulP(qa, modInv(qb, P));
+    const ra = modPow(qaQb, st.a3);
+    const cr = smpHash(7, modPow(G, r7), modPow(qaQb, r7));
+    const d7 = subQ(r7, st.a3, cr);
+    this.st = { kind: 'expect4', g3b, paPb: mulP(pa, modInv(pb, P)), qaQb, a3: st.a3 };
+    return { reply: tlv(TLV_SMP3, [pa, qa, cpA, d5A, d6A, ra, cr, d7]) };
+  }
+
+  private onSmp3(st: Extract<State, { kind: 'expect3' }>, value: Uint8Array): { reply: Tlv; event: SmpEvent } {
+    const [pa, qa, cp, d5, d6, ra, cr, d7] = decodeSmpPayload(value, 8) as
+      [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+    requireElements('SMP3 Pa/Qa/Ra', pa, qa, ra);
+    requireExponents('SMP3 D5/D6/D7', d5, d6, d7);
+    requireProof(
+      cp === smpHash(6, mulP(modPow(st.g3, d5), modPow(pa, cp)), mulP(mulP(modPow(G, d5), modPow(st.g2, d6)), modPow(qa, cp))),
+      'Pa/Qa',
+    );
+    const qaQb = mulP(qa, modInv(st.qb, P));
+    requireProof(
+      cr === smpHash(7, mulP(modPow(G, d7), modPow(st.g3a, cr)), mulP(modPow(qaQb, d7), modPow(ra, cr))),
+      'Ra',
+    );
+    const r7 = rnd();
+    const rb = modPow(qaQb, st.b3);
+    const crB = smpHash(8, modPow(G, r7), modPow(qaQb, r7));
+    const d7B = subQ(r7, st.b3, crB);
+    const rab = modPow(ra, st.b3);
+    const same = mulP(pa, modInv(st.pb, P)) === rab;
+    this.st = { kind: 'expect1' };
+    return { reply: tlv(TLV_SMP4, [rb, crB, d7B]), event: { type: same ? 'success' : 'failure' } };
+  }
+
+  private onSmp4(st: Extract<State, { kind: 'expect4' }>, value: Uint8Array): { event: SmpEvent } {
+    const [rb, cr, d7] = decodeSmpPayload(value, 3) as [bigint, bigint, bigint];
+    requireElements('SMP4 Rb', rb);
+    requireExponents('SMP4 D7', d7);
+    requireProof(
+      cr === smpHash(8, mulP(modPow(G, d7), modPow(st.g3b, cr)), mulP(modPow(st.qaQb, d7), modPow(rb, cr))),
+      'Rb',
+    );
+    const same = st.paPb === modPow(rb, st.a3);
+    this.st = { kind: 'expect1' };
+    return { event: { type: same ? 'success' : 'failure' } };
+  }
+}

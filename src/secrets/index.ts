@@ -1,0 +1,6 @@
+export * from './types.js';
+export * from './memory.js';
+export * from './env.js';
+export * from './file.js';
+export * from './keyring.js';
+export * from './open.js';

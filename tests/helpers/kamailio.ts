@@ -1,0 +1,199 @@
+// Starts Debian's Kamailio 5.6 as a throw-away registrar + proxy for tests: 127.0.0.1 only, free ports,
+// config generated from kamailio/kamailio.cfg.tpl into a temp folder, foreground process (-DD -E) killed
+// by pid on stop() and at process exit. Readiness is an OPTIONS probe that must be answered on UDP and a
+// TCP connect, not a fixed sleep.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createSocket } from 'node:dgram';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const KAMAILIO_BIN = '/usr/sbin/kamailio';
+const MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
+const TEMPLATE = join(fileURLToPath(new URL('.', import.meta.url)), 'kamailio', 'kamailio.cfg.tpl');
+
+export interface KamailioOptions {
+  /** SIP domain served (also the digest realm). Default 'blink.test'. */
+  readonly domain?: string;
+  /** user -> password */
+  readonly users: Readonly<Record<string, string>>;
+  /** Kamailio debug level (default 1); its stderr is kept in `output()`. */
+  readonly debug?: number;
+  /** Give up waiting for readiness after this many ms. Default 10000. */
+  readonly startTimeoutMs?: number;
+}
+
+export interface KamailioInstance {
+  readonly domain: string;
+  readonly udpPort: number;
+  readonly tcpPort: number;
+  readonly pid: number;
+  /** Milliseconds from spawn to readiness. */
+  readonly startupMs: number;
+  /** Everything Kamailio wrote to stdout/stderr so far (for failure messages). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export function kamailioAvailable(): boolean {
+  return existsSync(KAMAILIO_BIN) && existsSync(MODULES);
+}
+
+const live = new Set<ChildProcess>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  // last line of defence: a failing test must not leave a Kamailio behind
+  process.on('exit', () => {
+    for (const child of live) {
+      try {
+        child.kill('SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+  });
+}
+
+async function freePortPair(): Promise<{ udp: number; tcp: number }> {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const tcp = await new Promise<number>((resolve, reject) => {
+      const srv = createServer();
+      srv.once('error', reject);
+      srv.listen(0, '127.0.0.1', () => {
+        const addr = srv.address();
+        const port = typeof addr === 'object' && addr ? addr.port : 0;
+        srv.close(() => resolve(port));
+      });
+    });
+    const udp = await new Promise<number>((resolve, reject) => {
+      const s = createSocket('udp4');
+      s.once('error', reject);
+      s.bind(0, '127.0.0.1', () => {
+        const port = s.address().port;
+        s.close(() => resolve(port));
+      });
+    });
+    if (udp !== tcp && udp > 0 && tcp > 0) return { udp, tcp };
+  }
+  throw new Error('no free port pair for Kamailio');
+}
+
+function quoteCfg(s: string): string {
+  if (!/^[\x20-\x7e]*$/.test(s)) throw new Error(`unsupported character in Kamailio config value: ${JSON.stringify(s)}`);
+  return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
+}
+
+function optionsProbe(port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createSocket('udp4');
+    const branch = 'z9hG4bKprobe' + Math.random().toString(36).slice(2);
+    const timer = setTimeout(() => {
+      sock.close();
+      resolve(false);
+    }, timeoutMs);
+    sock.on('message', (msg) => {
+      if (msg.toString('utf8').startsWith('SIP/2.0 200')) {
+        clearTimeout(timer);
+        sock.close();
+        resolve(true);
+      }
+    });
+    sock.bind(0, '127.0.0.1', () => {
+      const local = sock.address().port;
+      const req =
+        `OPTIONS sip:127.0.0.1:${port} SIP/2.0\r\n` +
+        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=${branch};rport\r\n` +
+        `Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=${branch}\r\nTo: <sip:127.0.0.1:${port}>\r\n` +
+        `Call-ID: ${branch}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+      sock.send(req, port, '127.0.0.1');
+    });
+  });
+}
+
+function tcpProbe(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host: '127.0.0.1', port });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+export async function startKamailio(options: KamailioOptions): Promise<KamailioInstance> {
+  if (!kamailioAvailable()) throw new Error(`Kamailio not installed (${KAMAILIO_BIN})`);
+  installExitHook();
+  const domain = options.domain ?? 'blink.test';
+  const dir = mkdtempSync(join(tmpdir(), 'blink-kamailio-'));
+  const { udp, tcp } = await freePortPair();
+  const users = Object.entries(options.users)
+    .map(([user, password]) => `\t$sht(users=>${user}) = ${quoteCfg(password)};`)
+    .join('\n');
+  for (const user of Object.keys(options.users)) {
+    if (!/^[A-Za-z0-9_.-]+$/.test(user)) throw new Error(`unsupported test user name: ${user}`);
+  }
+  const cfg = readFileSync(TEMPLATE, 'utf8')
+    .replaceAll('@@DEBUG@@', String(options.debug ?? 1))
+    .replaceAll('@@UDP_PORT@@', String(udp))
+    .replaceAll('@@TCP_PORT@@', String(tcp))
+    .replaceAll('@@DOMAIN@@', domain)
+    .replaceAll('@@MPATH@@', MODULES)
+    .replaceAll('@@USERS@@', users);
+  const cfgPath = join(dir, 'kamailio.cfg');
+  writeFileSync(cfgPath, cfg);
+
+  const started = Date.now();
+  const child = spawn(
+    KAMAILIO_BIN,
+    ['-f', cfgPath, '-DD', '-E', '-Y', dir, '-P', join(dir, 'kamailio.pid'), '-w', dir, '-m', '32', '-M', '8'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  live.add(child);
+  let out = '';
+  const keep = (b: Buffer): void => {
+    out += b.toString('utf8');
+    if (out.length > 200000) out = out.slice(-100000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  let exited = false;
+  const exitPromise = new Promise<void>((resolve) => {
+    child.once('exit', () => {
+      exited = true;
+      live.delete(child);
+      resolve();
+    });
+  });
+
+  const stop = async (): Promise<void> => {
+    if (!exited) {
+      child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+      await exitPromise;
+      clearTimeout(killer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+
+  const deadline = started + (options.startTimeoutMs ?? 10000);
+  for (;;) {
+    if (exited) {
+      await stop();
+      throw new Error(`Kamailio exited during start-up:\n${out.slice(-4000)}`);
+    }
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`Kamailio not ready after ${options.startTimeoutMs ?? 10000} ms:\n${out.slice(-4000)}`);
+    }
+    if ((await optionsProbe(udp, 200)) && (await tcpProbe(tcp))) break;
+  }
+  const pid = child.pid;
+  if (pid === undefined) throw new Error('Kamailio has no pid');
+  return { domain, udpPort: udp, tcpPort: tcp, pid, startupMs: Date.now() - started, output: () => out, stop };
+}

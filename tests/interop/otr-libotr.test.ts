@@ -1,0 +1,181 @@
+// Our engine against libotr 4.1.1 (Pidgin's, irssi's, Adium's OTR library), OTR v3, in both roles, with and
+// without forced fragmentation on both sides.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ALWAYS_POLICY, OtrSession, generateDsaKey } from '../../src/otr/index.js';
+import {
+  EngineSide,
+  PeerSide,
+  Router,
+  assertFragmented,
+  assertSmpFailed,
+  converse,
+  establish,
+  finish,
+  assertNoErrors,
+  refresh,
+  smp,
+  whitespaceStart,
+  type Side,
+} from '../helpers/otr-peers.js';
+
+const PEER = 'libotr' as const;
+const VERSION = 3;
+const KEY = generateDsaKey();
+const open: Router[] = [];
+after(async () => {
+  await Promise.allSettled(open.map((r) => r.close()));
+});
+
+interface Pair {
+  router: Router;
+  session: OtrSession;
+  ours: EngineSide;
+  peer: PeerSide;
+  starter: Side;
+  other: Side;
+}
+
+async function pair(
+  weStart: boolean,
+  fragmentSize: number,
+  policies: { ours?: typeof ALWAYS_POLICY; peer?: string } = {},
+): Promise<Pair> {
+  const peer = await PeerSide.start(PEER, { account: `${PEER}@test`, peer: 'blink@test', fragmentSize, policy: policies.peer });
+  const session = new OtrSession({ key: KEY, maxFragmentSize: fragmentSize || undefined, policy: policies.ours });
+  const ours = new EngineSide(session);
+  const router = new Router(ours, peer);
+  open.push(router);
+  return weStart
+    ? { router, session, ours, peer, starter: ours, other: peer }
+    : { router, session, ours, peer, starter: peer, other: ours };
+}
+
+for (const weStart of [true, false]) {
+  for (const fragmentSize of [0, 160]) {
+    const title = `${weStart ? 'we start' : `${PEER} starts`}, ${fragmentSize ? `fragments of ${fragmentSize}` : 'no fragmentation'}`;
+    describe(`blink-tui <-> ${PEER}: ${title}`, () => {
+      test(`AKE to v${VERSION}, then many messages each way`, async () => {
+        const { router, starter, other, session, peer } = await pair(weStart, fragmentSize);
+        await establish(router, starter, other, VERSION);
+        // v3 instance tags: libotr talks to our tag, and we to libotr's
+        assert.equal(peer.theirInstance, session.instanceTag, router.describe());
+        assert.equal(session.theirInstanceTag, peer.proc.ready.instance_tag, router.describe());
+        await converse(router, starter, other, 10);
+        if (fragmentSize) assertFragmented(router, fragmentSize, [starter, other]);
+        await router.close();
+      });
+
+      test('SMP started by us succeeds, then one started by the peer', async () => {
+        const { router, starter, other, ours, peer } = await pair(weStart, fragmentSize);
+        await establish(router, starter, other, VERSION);
+        assert.deepEqual(await smp(router, ours, peer, { secret: 'open sesame', responderSecret: 'open sesame' }),
+          { asker: 'success', responder: 'success' }, router.describe());
+        ours.smp.length = 0;
+        peer.smp.length = 0;
+        assert.deepEqual(await smp(router, peer, ours, { secret: 'ünïcödé 🔑', responderSecret: 'ünïcödé 🔑' }),
+          { asker: 'success', responder: 'success' }, router.describe());
+        // the conversation goes on after SMP
+        await converse(router, ours, peer, 2);
+        await router.close();
+      });
+
+      test('SMP with a wrong secret fails, whoever asks', async () => {
+        const { router, starter, other, ours, peer } = await pair(weStart, fragmentSize);
+        await establish(router, starter, other, VERSION);
+        assertSmpFailed(router, await smp(router, ours, peer, { secret: 'right', responderSecret: 'wrong' }));
+        ours.smp.length = 0;
+        peer.smp.length = 0;
+        assertSmpFailed(router, await smp(router, peer, ours, { secret: 'right', responderSecret: 'wrong' }));
+        await router.close();
+      });
+
+      test('SMP with a question, both ways', async () => {
+        const { router, starter, other, ours, peer } = await pair(weStart, fragmentSize);
+        await establish(router, starter, other, VERSION);
+        assert.deepEqual(
+          await smp(router, ours, peer, { secret: 'paris', responderSecret: 'paris', question: 'Where did we meet?' }),
+          { asker: 'success', responder: 'success' }, router.describe());
+        ours.smp.length = 0;
+        peer.smp.length = 0;
+        assert.deepEqual(
+          await smp(router, peer, ours, { secret: 'rex', responderSecret: 'rex', question: 'Name of my dog — ¿sí?' }),
+          { asker: 'success', responder: 'success' }, router.describe());
+        await router.close();
+      });
+
+      test('ending the session: the other side sees finished', async () => {
+        const { router, starter, other } = await pair(weStart, fragmentSize);
+        await establish(router, starter, other, VERSION);
+        await finish(router, starter, other);
+        await router.close();
+        const second = await pair(weStart, fragmentSize);
+        await establish(second.router, second.starter, second.other, VERSION);
+        await finish(second.router, second.other, second.starter);
+        await second.router.close();
+      });
+
+      test('a new AKE while encrypted (refresh) keeps the conversation going', async () => {
+        const { router, starter, other } = await pair(weStart, fragmentSize);
+        await establish(router, starter, other, VERSION);
+        await converse(router, starter, other, 2);
+        await refresh(router, starter, other, VERSION);
+        await refresh(router, other, starter, VERSION);
+        await router.close();
+      });
+    });
+  }
+}
+
+describe(`blink-tui <-> ${PEER}: policies and races`, () => {
+  test('both sides start at once (crossed queries and D-H Commits) and still converge', async () => {
+    const { router, ours, peer } = await pair(true, 0);
+    await ours.start();
+    await peer.start();
+    await router.flush();
+    for (const s of [ours, peer]) {
+      assert.equal(s.state.state, 'encrypted', `${s.label} is not encrypted\n${router.describe()}`);
+      assert.equal(s.state.version, VERSION, router.describe());
+    }
+    assertNoErrors(router, ours, peer);
+    await converse(router, ours, peer, 2);
+    await router.close();
+  });
+
+  test('we require encryption: our held message goes out encrypted after the AKE', async () => {
+    const { router, ours, peer, session } = await pair(true, 0, { ours: ALWAYS_POLICY });
+    await ours.send('held back until private');
+    assert.equal(session.state, 'plaintext');
+    await router.flush();
+    for (const s of [ours, peer]) assert.equal(s.state.state, 'encrypted', router.describe());
+    assert.deepEqual(peer.messages, [{ text: 'held back until private', encrypted: true }], router.describe());
+    assert.ok(!router.transcript.some((r) => r.wire.includes('held back')), 'the held text went out in the clear');
+    await router.close();
+  });
+
+  test('the peer requires encryption: its held message arrives encrypted after the AKE', async () => {
+    const { router, ours, peer } = await pair(false, 0, { peer: 'always' });
+    await peer.send('held back until private');
+    await router.flush();
+    for (const s of [ours, peer]) assert.equal(s.state.state, 'encrypted', router.describe());
+    assert.deepEqual(ours.messages, [{ text: 'held back until private', encrypted: true }], router.describe());
+    assert.ok(!router.transcript.some((r) => r.wire.includes('held back')), 'the held text went out in the clear');
+    await router.close();
+  });
+});
+
+describe(`blink-tui <-> ${PEER}: whitespace tags`, () => {
+  test('our tagged plaintext makes the peer start the AKE', async () => {
+    const { router, ours, peer } = await pair(true, 0);
+    await whitespaceStart(router, ours, peer, VERSION);
+    await converse(router, ours, peer, 2);
+    await router.close();
+  });
+
+  test("the peer's tagged plaintext makes us start the AKE", async () => {
+    const { router, ours, peer } = await pair(false, 0);
+    await whitespaceStart(router, peer, ours, VERSION);
+    await converse(router, peer, ours, 2);
+    await router.close();
+  });
+});

@@ -1,0 +1,229 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Key } from 'ink';
+import { parseCommand, normalizeUri, tokenize } from '../../src/ui/commands.js';
+import { complete } from '../../src/ui/complete.js';
+import { fingerprintGroups, hhmm } from '../../src/ui/format.js';
+import { editLine, lineOf } from '../../src/ui/line-edit.js';
+import { inputRow } from '../../src/ui/InputLine.js';
+import { sanitize, textWidth, truncate, wrapSegs, rowWidth, type Row } from '../../src/ui/text.js';
+import { viewport, buildLineRows } from '../../src/ui/chat-rows.js';
+import { headerRows } from '../../src/ui/ChatView.js';
+import { sessionRow } from '../../src/ui/SessionList.js';
+import { tabBarRow } from '../../src/ui/TabBar.js';
+import { statusRow } from '../../src/ui/StatusLine.js';
+import { verifyRows } from '../../src/ui/VerifyView.js';
+import { helpRows } from '../../src/ui/HelpView.js';
+import type { ChatLine } from '../../src/chat/types.js';
+import { session, otr, line, BOB_FP } from './ui-fixture-core.js';
+
+const text = (r: Row): string => r.map((s) => s.text).join('');
+
+const noKey: Key = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
+};
+
+describe('ui text helpers', () => {
+  it('wraps at spaces, hard-breaks long words, honours newlines', () => {
+    assert.deepEqual(wrapSegs([{ text: 'aaa bbb ccc' }], 7).map(text), ['aaa bbb', 'ccc']);
+    assert.deepEqual(wrapSegs([{ text: 'abcdefghij' }], 4).map(text), ['abcd', 'efgh', 'ij']);
+    assert.deepEqual(wrapSegs([{ text: 'one\ntwo' }], 10).map(text), ['one', 'two']);
+    assert.deepEqual(wrapSegs([{ text: '' }], 10).map(text), ['']);
+    assert.deepEqual(wrapSegs([{ text: 'aa bb cc dd' }], 5).map(text), ['aa bb', 'cc dd']);
+  });
+
+  it('keeps styles across a wrap', () => {
+    const rows = wrapSegs([{ text: 'hello ' }, { text: 'world wide', color: 'red' }], 8);
+    assert.deepEqual(rows, [[{ text: 'hello' }], [{ text: 'world', color: 'red' }], [{ text: 'wide', color: 'red' }]]);
+    const mixed = wrapSegs([{ text: 'ab' }, { text: 'cd', color: 'red' }], 10);
+    assert.deepEqual(mixed, [[{ text: 'ab' }, { text: 'cd', color: 'red' }]]);
+  });
+
+  it('counts wide characters as two columns and never exceeds the width', () => {
+    assert.equal(textWidth('日本'), 4);
+    assert.equal(textWidth('e\u0301'), 1);
+    for (const r of wrapSegs([{ text: '日本語のテキストです' }], 5)) assert.ok(rowWidth(r) <= 5);
+    assert.equal(truncate('abcdef', 4), 'abc…');
+    assert.equal(truncate('abc', 4), 'abc');
+  });
+
+  it('neutralises terminal controls and bidi overrides', () => {
+    assert.equal(sanitize('a\u001b[31mb'), 'a\uFFFD[31mb');
+    assert.equal(sanitize('x\u202ey\u0007'), 'x\uFFFDy\uFFFD');
+    assert.equal(sanitize('tab\there'), 'tab    here');
+    assert.equal(sanitize('crlf\r\nline'), 'crlf\nline');
+  });
+
+  it('formats times and fingerprints', () => {
+    assert.equal(hhmm(new Date(2026, 4, 3, 7, 5).getTime()), '07:05');
+    assert.deepEqual(fingerprintGroups(BOB_FP.toLowerCase()), ['FEDCBA98', '76543210', 'FEDCBA98', '76543210', 'FEDCBA98']);
+    assert.deepEqual(fingerprintGroups('nonsense'), ['NONSENSE']);
+  });
+});
+
+describe('ui commands (pure)', () => {
+  const bob = session('a', 'bob', { otr: otr({ state: 'encrypted', trust: 'unverified', theirFingerprint: BOB_FP }) });
+  const room = session('r', 'room', { isFocus: true });
+  const ctx = { sessions: [bob, room], selected: bob };
+
+  it('normalises chat targets', () => {
+    assert.equal(normalizeUri('bob@host'), 'sip:bob@host');
+    assert.equal(normalizeUri('sip:bob@127.0.0.1:5071'), 'sip:bob@127.0.0.1:5071');
+    assert.equal(normalizeUri('sips:bob@host'), 'sips:bob@host');
+    assert.equal(normalizeUri(''), null);
+    assert.equal(normalizeUri('bob @host'), null);
+    assert.equal(normalizeUri('@host'), null);
+  });
+
+  it('tokenises quoted words', () => {
+    assert.deepEqual(tokenize(`authq "a b" 'c d' e`), ['authq', 'a b', 'c d', 'e']);
+  });
+
+  it('refuses OTR commands in a conference room and without a chat', () => {
+    const r = parseCommand('/otr init', { sessions: [bob, room], selected: room });
+    assert.equal(r.kind, 'error');
+    assert.match(r.kind === 'error' ? r.message : '', /conference/);
+    const n = parseCommand('/otr trust', { sessions: [], selected: null });
+    assert.equal(n.kind, 'error');
+    assert.deepEqual(parseCommand('/otr genkey', { sessions: [], selected: null }), {
+      kind: 'core',
+      cmd: { cmd: 'genkey' },
+      done: 'Generating a new OTR key…',
+    });
+    const g = parseCommand('/otr policy never', { sessions: [], selected: null });
+    assert.deepEqual(g.kind === 'core' ? g.cmd : null, { cmd: 'policy', value: 'never' });
+  });
+
+  it('keeps spaces inside an SMP secret and rejects an empty one', () => {
+    const r = parseCommand('/otr auth  two words ', ctx);
+    assert.deepEqual(r.kind === 'core' ? r.cmd : null, { cmd: 'smp', session: 'a', secret: 'two words' });
+    assert.equal(parseCommand('/otr auth', ctx).kind, 'error');
+    assert.equal(parseCommand('/otr authq onlyone', ctx).kind, 'error');
+  });
+
+  it('maps the UI-only commands', () => {
+    assert.deepEqual(parseCommand('/verify', ctx), { kind: 'verify', session: 'a' });
+    assert.deepEqual(parseCommand('/otr info', ctx), { kind: 'verify', session: 'a' });
+    assert.deepEqual(parseCommand('/help', ctx), { kind: 'help' });
+    assert.deepEqual(parseCommand('/quit', ctx), { kind: 'quit' });
+    assert.deepEqual(parseCommand('/search  foo bar ', ctx), { kind: 'search', text: 'foo bar' });
+    assert.equal(parseCommand('/hangup 9', ctx).kind, 'error');
+  });
+
+  it('completes commands, sub-commands and policy values', () => {
+    assert.deepEqual(complete('/ve'), { line: '/verify ', candidates: [] });
+    assert.deepEqual(complete('/otr in'), { line: '/otr in', candidates: ['info', 'init'] });
+    assert.deepEqual(complete('/otr ge'), { line: '/otr genkey ', candidates: [] });
+    assert.deepEqual(complete('/otr policy al'), { line: '/otr policy always ', candidates: [] });
+    assert.deepEqual(complete('hello'), { line: 'hello', candidates: [] });
+    assert.deepEqual(complete('/zz'), { line: '/zz', candidates: [] });
+  });
+});
+
+describe('ui line editor', () => {
+  it('inserts, moves, erases (DEL is backspace) and kills', () => {
+    let st = lineOf('helo');
+    st = editLine(st, '', { ...noKey, leftArrow: true })!;
+    st = editLine(st, 'l', noKey)!;
+    assert.deepEqual(st, { value: 'hello', cursor: 4 });
+    st = editLine(st, '', { ...noKey, delete: true })!;
+    assert.deepEqual(st, { value: 'helo', cursor: 3 });
+    st = editLine(st, 'a', { ...noKey, ctrl: true })!;
+    assert.equal(st.cursor, 0);
+    st = editLine(st, 'k', { ...noKey, ctrl: true })!;
+    assert.deepEqual(st, { value: '', cursor: 0 });
+    st = editLine(lineOf('one two'), 'w', { ...noKey, ctrl: true })!;
+    assert.deepEqual(st, { value: 'one ', cursor: 4 });
+    assert.equal(editLine(st, '', { ...noKey, return: true }), null);
+    assert.deepEqual(editLine(lineOf(''), 'a\u001b[31mb\r', noKey), { value: 'a[31mb', cursor: 6 });
+    const emoji = lineOf('a😀');
+    assert.deepEqual(editLine(emoji, '', { ...noKey, backspace: true }), { value: 'a', cursor: 1 });
+  });
+
+  it('scrolls a long line sideways so the cursor stays on screen', () => {
+    const long = 'x'.repeat(200);
+    const r = inputRow('> ', undefined, lineOf(long), 40);
+    assert.ok(rowWidth(r.row) <= 40);
+    assert.ok(r.cursorX < 40 && r.cursorX > 2);
+    const start = inputRow('> ', undefined, { value: long, cursor: 0 }, 40);
+    assert.equal(start.cursorX, 2);
+  });
+});
+
+describe('ui layout stays inside its width', () => {
+  const s = session('a', 'a-very-long-display-name-indeed', {
+    peer: 'someone-with-a-long-address@a-very-long-domain.example.org',
+    loggingDisabled: true,
+    unread: 12345,
+    otr: otr({ state: 'encrypted', trust: 'changed', version: 3, theirFingerprint: BOB_FP, pending: 3, smp: { phase: 'waiting' } }),
+    state: 'ended',
+    reason: 'connection lost '.repeat(5),
+  });
+  for (const w of [12, 20, 30, 45, 80]) {
+    it(`at ${w} columns`, () => {
+      for (const r of headerRows(s, w)) assert.ok(rowWidth(r) <= w, text(r));
+      assert.ok(rowWidth(sessionRow(s, 0, true, w)) <= w, text(sessionRow(s, 0, true, w)));
+      assert.ok(rowWidth(tabBarRow([s, s, s], 'a', w)) <= w, 'tabs');
+      assert.ok(
+        rowWidth(statusRow({ uri: 'sip:alice@example.org', registration: 'failed', registrationError: 'x'.repeat(99), transport: 'tls', serverless: false }, w)) <= w,
+        'status',
+      );
+      for (const r of verifyRows(s, w)) assert.ok(rowWidth(r) <= w, `verify: ${text(r)}`);
+      for (const r of helpRows(w)) assert.ok(rowWidth(r) <= w, `help: ${text(r)}`);
+      for (const r of buildLineRows(line({ text: 'word '.repeat(50) }), { width: w, senderWidth: 6, peerName: 'bob' })) {
+        assert.ok(rowWidth(r) <= Math.max(w, 25), text(r));
+      }
+    });
+  }
+});
+
+describe('ui viewport', () => {
+  it('builds only the rows it shows, however long the history', () => {
+    const lines: ChatLine[] = Array.from({ length: 100_000 }, (_, i) => line({ text: `line ${i}` }));
+    let touched = 0;
+    const counted = new Proxy(lines, {
+      get(target, prop, recv) {
+        if (typeof prop === 'string' && /^\d+$/.test(prop)) touched++;
+        return Reflect.get(target, prop, recv);
+      },
+    });
+    const t0 = performance.now();
+    const vp = viewport(counted, { width: 60, senderWidth: 4, peerName: 'bob' }, 20, 0);
+    const ms = performance.now() - t0;
+    assert.equal(vp.rows.length, 20);
+    assert.match(text(vp.rows[19]!), /line 99999$/);
+    assert.ok(touched <= 22, `touched ${touched} lines`);
+    assert.ok(ms < 50, `${ms} ms`);
+  });
+
+  it('clamps scrolling at the top and pads short histories at the top', () => {
+    const lines = Array.from({ length: 5 }, (_, i) => line({ text: `l${i}` }));
+    const vp = viewport(lines, { width: 60, senderWidth: 4, peerName: 'bob' }, 10, 0);
+    assert.equal(vp.rows.length, 10);
+    assert.deepEqual(vp.rows[0], []);
+    assert.equal(vp.more, false);
+    const many = Array.from({ length: 50 }, (_, i) => line({ text: `m${i}` }));
+    const top = viewport(many, { width: 60, senderWidth: 4, peerName: 'bob' }, 10, 10_000);
+    assert.equal(top.scroll, 40);
+    assert.match(text(top.rows[0]!), /m0$/);
+  });
+});
