@@ -1,3 +1,284 @@
+// Arguments -> config -> storage, keys, SIP user agent, chat core -> the terminal UI or headless mode.
+// Heavy modules (ink/react, sip.js) are loaded only on the path that needs them, to keep start-up short.
+import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parseArgs, USAGE, UsageError, type CliCommand, type RunConfig } from './config/args.js';
+
+const VERSION = '0.1.0';
+
 export async function main(argv: string[]): Promise<void> {
-  console.log('blink-tui', argv.join(' '));
+  let cmd: CliCommand;
+  try {
+    cmd = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      process.stderr.write(`blink-tui: ${e.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    throw e;
+  }
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(USAGE + '\n');
+      return;
+    case 'version':
+      process.stdout.write(`blink-tui ${VERSION}\n`);
+      return;
+    case 'import':
+      return runImport(cmd.configDir, cmd.files, cmd.account);
+    case 'history':
+      return runHistory(cmd.configDir, cmd.peer, cmd.grep);
+    case 'genkey':
+      return runGenkey(cmd.configDir, cmd.yes);
+    case 'run':
+      return run(cmd.config);
+  }
+}
+
+function makeLogger(file: string): (msg: string) => void {
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  } catch {
+    // reported on first write
+  }
+  let broken = false;
+  return (msg: string) => {
+    if (broken) return;
+    try {
+      appendFileSync(file, `${new Date().toISOString()} ${msg}\n`, { mode: 0o600 });
+    } catch {
+      broken = true;
+    }
+  };
+}
+
+async function run(config: RunConfig): Promise<void> {
+  const headless = config.mode === 'headless';
+  const fatal = (message: string): void => {
+    if (headless) process.stdout.write(JSON.stringify({ ev: 'fatal', message }) + '\n');
+    else process.stderr.write(`blink-tui: ${message}\n`);
+    process.exitCode = 1;
+  };
+  const log = makeLogger(config.logFile ?? join(config.configDir, 'logs', 'blink-tui.log'));
+  log(`starting: ${JSON.stringify({ ...config, password: config.password ? '(set)' : undefined })}`);
+
+  const { openChatStorage } = await import('./chat-storage/index.js');
+  const problems: string[] = [];
+  let storage;
+  try {
+    storage = openChatStorage(config.configDir, { onProblem: (m) => problems.push(m) });
+  } catch (e) {
+    fatal((e as Error).message);
+    return;
+  }
+  let key = null;
+  try {
+    key = storage.keys.load();
+  } catch (e) {
+    // A key file that cannot be read is the user's identity: report it, never replace it.
+    storage.close();
+    fatal(`${(e as Error).message}. Fix or move the file (blink-tui never replaces a key silently); /otr genkey makes a new one.`);
+    return;
+  }
+
+  const { SipUserAgent, SipRegistrationError, findFreePort } = await import('./sip/index.js');
+  let password = config.password;
+  const secretNotes: string[] = [];
+  if (config.registrar) {
+    try {
+      const { openSecretStore } = await import('./secrets/index.js');
+      const opened = await openSecretStore(config.configDir);
+      const account = `${config.user}@${config.domain ?? hostOf(config.registrar)}`;
+      if (password !== undefined && config.savePassword) {
+        await opened.store.set('blink-tui', account, password);
+        secretNotes.push(`password saved (${opened.store.description})`);
+      } else if (password === undefined) {
+        password = (await opened.store.get('blink-tui', account)) ?? undefined;
+        if (password === undefined) secretNotes.push(`no password for ${account}: pass --password (and --save-password to keep it)`);
+      }
+    } catch (e) {
+      secretNotes.push(`secrets: ${(e as Error).message}`);
+    }
+  }
+
+  let tls: { key: string; cert: string } | undefined;
+  if (config.tlsCert && config.tlsKey) {
+    try {
+      tls = { key: readFileSync(config.tlsKey, 'utf8'), cert: readFileSync(config.tlsCert, 'utf8') };
+    } catch (e) {
+      storage.close();
+      fatal(`cannot read the TLS certificate or key: ${(e as Error).message}`);
+      return;
+    }
+  }
+
+  let port = config.port;
+  if (port === undefined) {
+    try {
+      port = await findFreePort(config.transport, config.host, 5060);
+    } catch (e) {
+      storage.close();
+      fatal((e as Error).message);
+      return;
+    }
+  }
+  const ua = new SipUserAgent({
+    user: config.user,
+    ...(config.displayName ? { displayName: config.displayName } : {}),
+    transport: config.transport,
+    host: config.host,
+    port,
+    ...(config.registrar ? { registrar: config.registrar } : {}),
+    ...(config.domain ? { domain: config.domain } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(config.outboundProxy ? { outboundProxy: config.outboundProxy } : {}),
+    ...(tls ? { tls: { ...tls, rejectUnauthorized: false } } : { tls: { rejectUnauthorized: false } }),
+    log: (level, category, message) => log(`sip ${level} ${category}: ${message}`),
+  });
+  let registrationError: Error | null = null;
+  try {
+    await ua.start();
+  } catch (e) {
+    if (!config.registrar || !(e instanceof SipRegistrationError)) {
+      storage.close();
+      fatal(`cannot start SIP on ${config.host}:${port}/${config.transport}: ${(e as Error).message}`);
+      return;
+    }
+    registrationError = e as Error;
+  }
+
+  const { ChatCore } = await import('./chat/core.js');
+  let relay;
+  if (config.msrpRelay) {
+    relay = { uri: config.msrpRelay, username: config.user, password: password ?? '' };
+  }
+  let resolveQuit!: () => void;
+  const quitted = new Promise<void>((r) => (resolveQuit = r));
+  const core = new ChatCore({
+    ua,
+    storage,
+    key,
+    ...(config.otr !== undefined ? { otrOverride: config.otr } : {}),
+    mediaHost: config.host,
+    ...(relay ? { msrpRelay: relay } : {}),
+    serverless: !config.registrar,
+    log,
+    ringBell: headless ? () => undefined : () => process.stdout.write('\u0007'),
+    ...(process.env.BLINK_TUI_NOTIFY_COMMAND ? { notifyCommand: process.env.BLINK_TUI_NOTIFY_COMMAND } : {}),
+    onQuit: () => resolveQuit(),
+  });
+  // Notices and the first events go out once a front end listens.
+  const greet = (): void => {
+    if (headless) core.emit({ ev: 'ready', uri: ua.contactUri });
+    for (const p of problems) core.notice(p, 'warning');
+    for (const n of secretNotes) core.notice(n, 'info');
+    if (config.registrar) {
+      if (ua.registrationStatus.state === 'registered') {
+        core.emit({ ev: 'registration', state: 'registered' });
+        core.emit({ ev: 'registered' });
+      } else if (registrationError) {
+        core.emit({ ev: 'registration', state: 'failed', error: registrationError.message });
+        core.notice(`registration failed: ${registrationError.message}`, 'warning');
+      }
+    }
+    // Make the OTR key now, in the background, so the first chat does not wait for it.
+    if (!key) setImmediate(() => void core.ensureKey().catch((e: Error) => core.notice(`OTR key: ${e.message}`, 'warning')));
+  };
+
+  const shutdown = async (): Promise<void> => {
+    await core.command({ cmd: 'quit' }).catch(() => undefined);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+
+  if (headless) {
+    const { runHeadless } = await import('./headless/index.js');
+    await runHeadless(core, { input: process.stdin, output: process.stdout, onStart: greet });
+    await quitted;
+  } else {
+    const { renderApp } = await import('./ui/index.js');
+    const app = renderApp(core, { bell: () => process.stdout.write('\u0007') });
+    greet();
+    await Promise.race([app.waitUntilExit(), quitted]);
+    await shutdown();
+    app.unmount();
+  }
+  storage.close();
+  log('stopped');
+  // sip.js and ink may keep handles (timers, stdin) alive: leave explicitly once everything is closed.
+  setImmediate(() => process.exit(process.exitCode ?? 0));
+}
+
+function hostOf(uri: string): string {
+  return uri.replace(/^sips?:/i, '').replace(/^[^@]*@/, '').split(/[:;]/)[0]!;
+}
+
+async function runImport(configDir: string, files: string[], account?: string): Promise<void> {
+  const { importIdentity } = await import('./chat-storage/index.js');
+  const sources: Record<string, string> = {};
+  for (const f of files) {
+    let text = '';
+    try {
+      text = readFileSync(f, 'utf8');
+    } catch (e) {
+      process.stderr.write(`blink-tui: cannot read ${f}: ${(e as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text)) sources.pemKey = f;
+    else if (/\(privkeys/.test(text)) sources.libotrPrivateKey = f;
+    else if (/^[^\t\n]+\t[^\t\n]+\t[^\t\n]+\t[0-9a-fA-F]{40}/m.test(text)) sources.libotrFingerprints = f;
+    else {
+      process.stderr.write(
+        `blink-tui: ${f} is neither a PEM DSA key, a libotr otr.private_key nor an otr.fingerprints file\n`,
+      );
+      process.exitCode = 1;
+      return;
+    }
+  }
+  try {
+    const summary = importIdentity(configDir, { ...sources, ...(account ? { account } : {}) });
+    for (const m of summary.messages) process.stdout.write(m + '\n');
+  } catch (e) {
+    process.stderr.write(`blink-tui: import failed: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+async function runHistory(configDir: string, peer?: string, grep?: string): Promise<void> {
+  const { openChatStorage } = await import('./chat-storage/index.js');
+  const storage = openChatStorage(configDir, { lock: false, onProblem: (m) => process.stderr.write(`warning: ${m}\n`) });
+  const result = grep !== undefined ? storage.history.search(grep, peer ? { peer } : {}) : peer ? storage.history.load(peer) : null;
+  if (!result) {
+    for (const p of storage.history.peers()) process.stdout.write(p + '\n');
+    return;
+  }
+  for (const w of result.warnings) process.stderr.write(`warning: ${w.file}:${w.line}: ${w.message}\n`);
+  const LOCK: Record<string, string> = { none: '   ', unverified: '[U]', verified: '[V]', changed: '[!]' };
+  for (const m of result.messages) {
+    const t = m.time.replace('T', ' ').slice(0, 19);
+    const who = m.direction === 'out' ? 'me' : m.sender;
+    process.stdout.write(`${t} ${m.peer} ${LOCK[m.encryption] ?? '   '} ${who}: ${m.text}${m.delivery === 'failed' ? '  (not delivered)' : ''}\n`);
+  }
+}
+
+async function runGenkey(configDir: string, yes: boolean): Promise<void> {
+  const { openChatStorage } = await import('./chat-storage/index.js');
+  const { generateDsaKey } = await import('./otr/index.js');
+  const storage = openChatStorage(configDir);
+  try {
+    if (storage.keys.exists() && !yes) {
+      process.stderr.write(
+        'blink-tui: you already have an OTR key; a new one makes every peer see a changed fingerprint. Run again with --yes to replace it (the old key is kept as a dated backup).\n',
+      );
+      process.exitCode = 1;
+      return;
+    }
+    const r = await storage.keys.regenerate(generateDsaKey);
+    process.stdout.write(`new OTR key: ${r.fingerprint.replace(/(.{8})(?!$)/g, '$1 ')}\n`);
+    if (r.backupPath) process.stdout.write(`old key kept in ${r.backupPath}\n`);
+  } finally {
+    storage.close();
+  }
 }

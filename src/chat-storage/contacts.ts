@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { atomicWriteFile, ensureDir } from './atomic.js';
 import { IniDocument } from './ini.js';
 import { normalizeUid } from './uid.js';
+import { StorageError } from './errors.js';
 
 export type Tristate = 'on' | 'off' | 'default';
 
@@ -58,7 +59,11 @@ export class Contacts {
       return;
     }
     if (st === this.stamp) return;
-    this.doc = IniDocument.parse(readFileSync(this.file, 'utf8'));
+    try {
+      this.doc = IniDocument.parse(readFileSync(this.file));
+    } catch (e) {
+      throw new StorageError(`${this.file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
+    }
     this.stamp = st;
     this.check();
   }
@@ -147,9 +152,9 @@ export class Contacts {
 
   private save(): void {
     ensureDir(dirname(this.file));
-    let text = this.doc.toString();
-    if (this.stamp === '' && !text.startsWith('#')) text = CONTACTS_HEADER + text;
-    atomicWriteFile(this.file, text, { mode: 0o600 });
+    let bytes = this.doc.toBytes();
+    if (this.stamp === '' && bytes[0] !== 0x23) bytes = Buffer.concat([Buffer.from(CONTACTS_HEADER, 'utf8'), bytes]);
+    atomicWriteFile(this.file, bytes, { mode: 0o600 });
     this.stamp = '';
     this.refresh();
   }

@@ -5,6 +5,8 @@
  */
 export interface IniLine {
   raw: string;
+  /** The bytes as read (even invalid UTF-8 is written back unchanged); null once the line is (re)written by us. */
+  bytes: Uint8Array | null;
   eol: string;
   kind: 'blank' | 'comment' | 'section' | 'entry' | 'bad';
   section: string;
@@ -32,38 +34,40 @@ const ENTRY_RE = /^\s*([^=\s][^=]*?)\s*=\s?(.*?)\s*$/;
 export class IniDocument {
   lines: IniLine[] = [];
 
-  static parse(text: string): IniDocument {
+  static parse(input: string | Uint8Array): IniDocument {
+    const data = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const doc = new IniDocument();
     let section = '';
     let pos = 0;
-    if (text.charCodeAt(0) === 0xfeff) {
+    if (data[0] === 0xef && data[1] === 0xbb && data[2] === 0xbf) {
       // A BOM from a Windows editor is not part of the first key.
-      doc.lines.push({ raw: '\ufeff', eol: '', kind: 'blank', section });
-      pos = 1;
+      doc.lines.push({ raw: '\ufeff', bytes: data.subarray(0, 3), eol: '', kind: 'blank', section });
+      pos = 3;
     }
-    while (pos < text.length) {
-      const nl = text.indexOf('\n', pos);
-      const end = nl < 0 ? text.length : nl;
-      let raw = text.slice(pos, end);
+    while (pos < data.length) {
+      const nl = data.indexOf(0x0a, pos);
+      let end = nl < 0 ? data.length : nl;
       let eol = nl < 0 ? '' : '\n';
-      if (raw.endsWith('\r')) {
-        raw = raw.slice(0, -1);
+      if (end > pos && data[end - 1] === 0x0d) {
+        end--;
         eol = '\r' + eol;
       }
-      pos = nl < 0 ? text.length : nl + 1;
+      const bytes = data.subarray(pos, end);
+      const raw = bytes.toString('utf8');
+      pos = nl < 0 ? data.length : nl + 1;
       const t = raw.trim();
-      if (t === '') doc.lines.push({ raw, eol, kind: 'blank', section });
-      else if (t.startsWith('#') || t.startsWith(';')) doc.lines.push({ raw, eol, kind: 'comment', section });
+      if (t === '') doc.lines.push({ raw, bytes, eol, kind: 'blank', section });
+      else if (t.startsWith('#') || t.startsWith(';')) doc.lines.push({ raw, bytes, eol, kind: 'comment', section });
       else {
         const s = SECTION_RE.exec(raw);
         if (s) {
           section = s[1]!.trim();
-          doc.lines.push({ raw, eol, kind: 'section', section });
+          doc.lines.push({ raw, bytes, eol, kind: 'section', section });
           continue;
         }
         const e = ENTRY_RE.exec(raw);
-        if (e) doc.lines.push({ raw, eol, kind: 'entry', section, key: e[1]!.trim().toLowerCase(), value: e[2]! });
-        else doc.lines.push({ raw, eol, kind: 'bad', section });
+        if (e) doc.lines.push({ raw, bytes, eol, kind: 'entry', section, key: e[1]!.trim().toLowerCase(), value: e[2]! });
+        else doc.lines.push({ raw, bytes, eol, kind: 'bad', section });
       }
     }
     return doc;
@@ -109,10 +113,11 @@ export class IniDocument {
       const l = this.lines[existing.line - 1]!;
       if (l.value === value) return;
       l.raw = rendered;
+      l.bytes = null;
       l.value = value;
       return;
     }
-    const fresh: IniLine = { raw: rendered, eol: '\n', kind: 'entry', section, key: k, value };
+    const fresh: IniLine = { raw: rendered, bytes: null, eol: '\n', kind: 'entry', section, key: k, value };
     // After the last entry (or header) of the section's last block, so new keys sit with their section.
     let at = -1;
     this.lines.forEach((l, i) => {
@@ -124,8 +129,8 @@ export class IniDocument {
     }
     if (at < 0) {
       this.terminateLast();
-      if (this.lines.length > 0 && this.lines[this.lines.length - 1]!.kind !== 'blank') this.lines.push({ raw: '', eol: '\n', kind: 'blank', section: this.lastSection() });
-      this.lines.push({ raw: `[${section}]`, eol: '\n', kind: 'section', section });
+      if (this.lines.length > 0 && this.lines[this.lines.length - 1]!.kind !== 'blank') this.lines.push({ raw: '', bytes: null, eol: '\n', kind: 'blank', section: this.lastSection() });
+      this.lines.push({ raw: `[${section}]`, bytes: null, eol: '\n', kind: 'section', section });
       this.lines.push(fresh);
       return;
     }
@@ -151,6 +156,11 @@ export class IniDocument {
 
   toString(): string {
     return this.lines.map((l) => l.raw + l.eol).join('');
+  }
+
+  /** Byte-exact for every line not changed by this program. */
+  toBytes(): Uint8Array {
+    return Buffer.concat(this.lines.flatMap((l) => [l.bytes ?? Buffer.from(l.raw, 'utf8'), Buffer.from(l.eol, 'latin1')]));
   }
 
   private terminateLast(): void {

@@ -20,7 +20,7 @@ export class ConfigLock {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         const owner = readOwner(file);
-        if (owner !== null && owner !== process.pid && isAlive(owner)) throw new ConfigLockedError(file, owner);
+        if (owner !== null && owner !== process.pid && isAlive(owner) && mayBeBlinkTui(owner)) throw new ConfigLockedError(file, owner);
         if (owner === null && isFresh(file)) {
           // Another process may have created it a moment ago and not yet written its pid.
           sleepMs(50);
@@ -100,4 +100,18 @@ function isFresh(file: string): boolean {
 
 function sleepMs(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * After a crash and a reboot the pid in a stale lock may belong to an unrelated program. Where /proc tells us the
+ * command line, only a node (or blink-tui) process counts as the owner; elsewhere any live pid does.
+ */
+function mayBeBlinkTui(pid: number): boolean {
+  let cmd: string;
+  try {
+    cmd = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+  } catch {
+    return true;
+  }
+  return /node|blink-tui|tsx/i.test(cmd);
 }

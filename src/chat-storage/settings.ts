@@ -153,12 +153,10 @@ export function setSetting(file: string, section: string, key: string, value: bo
   if (!spec) throw new SettingsError(file, [{ line: null, section, key, message: 'no such setting' }]);
   if ((spec.kind === 'bool') !== (typeof value === 'boolean'))
     throw new SettingsError(file, [{ line: null, section, key, message: `expects a ${spec.kind === 'bool' ? 'boolean' : 'number'}` }]);
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : renderDefaultSettings();
-  const doc = IniDocument.parse(text);
+  const doc = IniDocument.parse(existsSync(file) ? readFileSync(file) : renderDefaultSettings());
   doc.set(section, key, String(value));
-  const next = doc.toString();
-  const { settings } = parseSettings(next, file);
+  const { settings } = parseSettings(doc.toString(), file);
   ensureDir(dirname(file));
-  atomicWriteFile(file, next, { mode: 0o644 });
+  atomicWriteFile(file, doc.toBytes(), { mode: 0o644 });
   return settings;
 }

@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { atomicWriteFile, ensureDir } from './atomic.js';
 import { formatFingerprint, normalizeFingerprint } from './dsa-key.js';
 import { normalizeUid } from './uid.js';
+import { StorageError } from './errors.js';
 
 export type PeerTrust = 'verified' | 'smp' | '';
 
@@ -30,8 +31,10 @@ export interface LearnResult {
 }
 
 interface Line {
-  /** Exactly the bytes of the line as read, without its end of line; replaced only when this entry is modified. */
+  /** The line as text (invalid UTF-8 shows as U+FFFD), without its end of line. */
   raw: string;
+  /** Exactly the bytes read, so even invalid UTF-8 is written back unchanged; replaced only when the entry is modified. */
+  bytes: Uint8Array;
   eol: string;
   entry: { uid: string; fingerprint: string; trust: PeerTrust } | null;
 }
@@ -76,26 +79,32 @@ export class TrustedPeers {
       this.currentProblems = [];
       return;
     }
-    const text = readFileSync(this.file, 'utf8');
+    let data: Buffer;
+    try {
+      data = readFileSync(this.file);
+    } catch (e) {
+      throw new StorageError(`${this.file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
+    }
     this.stamp = st;
-    this.parse(text);
+    this.parse(data);
   }
 
-  private parse(text: string): void {
+  private parse(data: Buffer): void {
     this.lines = [];
     const problems: ParseProblem[] = [];
     let pos = 0;
-    while (pos < text.length) {
-      const nl = text.indexOf('\n', pos);
-      const end = nl < 0 ? text.length : nl;
-      let raw = text.slice(pos, end);
+    while (pos < data.length) {
+      const nl = data.indexOf(0x0a, pos);
+      let end = nl < 0 ? data.length : nl;
       let eol = nl < 0 ? '' : '\n';
-      if (raw.endsWith('\r')) {
-        raw = raw.slice(0, -1);
+      if (end > pos && data[end - 1] === 0x0d) {
+        end--;
         eol = '\r' + eol;
       }
-      pos = nl < 0 ? text.length : nl + 1;
-      this.lines.push({ raw, eol, entry: null });
+      const bytes = data.subarray(pos, end);
+      const raw = bytes.toString('utf8');
+      pos = nl < 0 ? data.length : nl + 1;
+      this.lines.push({ raw, bytes, eol, entry: null });
       const lineNo = this.lines.length;
       const t = raw.trim();
       if (t === '' || t.startsWith('#')) continue;
@@ -184,6 +193,7 @@ export class TrustedPeers {
       if (l.entry!.trust === trust) return;
       l.entry = { uid: u, fingerprint: fp, trust };
       l.raw = render(u, fp, trust);
+      l.bytes = Buffer.from(l.raw, 'utf8');
     }
     this.save();
   }
@@ -209,17 +219,17 @@ export class TrustedPeers {
     const last = this.lines[this.lines.length - 1];
     // A file without a final newline gets one, or the new entry would be glued to the last line.
     if (last && last.eol === '') last.eol = '\n';
-    this.lines.push({ raw: render(uid, fp, trust), eol: '\n', entry: { uid, fingerprint: fp, trust } });
+    const raw = render(uid, fp, trust);
+    this.lines.push({ raw, bytes: Buffer.from(raw, 'utf8'), eol: '\n', entry: { uid, fingerprint: fp, trust } });
   }
 
-  serialize(): string {
-    return this.lines.map((l) => l.raw + l.eol).join('');
+  serialize(): Uint8Array {
+    return Buffer.concat(this.lines.flatMap((l) => [l.bytes, Buffer.from(l.eol, 'latin1')]));
   }
 
   private save(): void {
     ensureDir(dirname(this.file));
-    const text = this.lines.length === 0 ? '' : this.serialize();
-    atomicWriteFile(this.file, text, { mode: 0o600 });
+    atomicWriteFile(this.file, this.serialize(), { mode: 0o600 });
     this.stamp = statOrNull(this.file);
   }
 }

@@ -104,6 +104,11 @@ export class ChatSession {
 
   // ---- lifecycle ---------------------------------------------------------------------------
 
+  /** Decided once the dialog is up (only then is `isfocus` on the 2xx known). */
+  configureOtr(setup: OtrSetup): void {
+    this.otrSetup = setup;
+  }
+
   /** The media stream is up: messages can flow. Starts OTR when it is to be used. */
   attach(transport: ChatTransport, opts: { localLoggingOff: boolean }): void {
     this.transport = transport;

@@ -63,6 +63,8 @@ export function validateCommand(v: unknown): CoreCommand {
 export interface HeadlessOptions {
   input: Readable;
   output: Writable;
+  /** Runs once the output listens, so the first events (ready, notices) are not lost. */
+  onStart?: () => void;
 }
 
 /** Runs until a quit command or the end of input; resolves once the core has shut down. */
@@ -71,8 +73,8 @@ export async function runHeadless(core: Core, opts: HeadlessOptions): Promise<vo
     opts.output.write(JSON.stringify(e) + '\n');
   };
   const off = core.onEvent(write);
+  opts.onStart?.();
   const rl = createInterface({ input: opts.input, crlfDelay: Infinity });
-  let quitting = false;
   try {
     for await (const raw of rl) {
       const line = raw.trim();
@@ -85,10 +87,7 @@ export async function runHeadless(core: Core, opts: HeadlessOptions): Promise<vo
         write({ ev: 'error', message: msg });
         continue;
       }
-      if (cmd.cmd === 'quit') {
-        quitting = true;
-        break;
-      }
+      if (cmd.cmd === 'quit') break;
       // Commands run concurrently (a chat can be set up while another sends); each reports its own failure.
       core.command(cmd).catch((e: unknown) => {
         write({ ev: 'error', message: (e as Error).message, ...('session' in cmd && cmd.session ? { session: cmd.session } : {}) });
@@ -98,6 +97,5 @@ export async function runHeadless(core: Core, opts: HeadlessOptions): Promise<vo
     rl.close();
     await core.command({ cmd: 'quit' }).catch(() => undefined);
     off();
-    void quitting;
   }
 }

@@ -48,6 +48,8 @@ export class MsrpListener extends EventEmitter<MsrpListenerEvents> {
     server.on('secureConnection', (s: tls.TLSSocket) => this.onSocket(s));
     // A failed TLS handshake is the client's problem, not ours.
     server.on('tlsClientError', () => undefined);
+    // Accept errors (EMFILE...) must not become uncaught exceptions; report them like any refused connection.
+    server.on('error', (err) => this.emit('reject', { remote: 'listener', reason: `listener error: ${err.message}` }));
   }
 
   static listen(opts: MsrpListenOptions = {}): Promise<MsrpListener> {

@@ -51,6 +51,7 @@ export async function authenticateRelay(localUri: MsrpUri | string, cfg: MsrpRel
       if (cfg.expires !== undefined) headers.push(['Expires', String(cfg.expires)]);
       const { bytes, transactionId } = serializeRequest({ method: 'AUTH', toPath: [relayUri], fromPath: [from], headers });
       const answer = awaitResponse(conn, transactionId, timeoutMs);
+      answer.catch(() => undefined); // a failed write below reports the error; this one must not go unhandled
       return conn.write(bytes).then(() => answer);
     };
     let resp = await auth([]);

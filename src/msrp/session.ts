@@ -137,6 +137,10 @@ interface Assembly {
   successReport: boolean;
 }
 
+/** Incomplete incoming messages held at once; beyond this a peer is flooding us with message ids. */
+const MAX_OPEN_MESSAGES = 256;
+const MAX_REFUSED_IDS = 1024;
+
 const DEFAULTS = {
   chunkSize: 2048,
   maxMessageSize: 16 * 1024 * 1024,
@@ -252,6 +256,8 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
       endFlag: '$',
     });
     const done = this.expectResponse(transactionId);
+    // If the write fails, close() rejects `done` later; nobody may be left without a handler then.
+    done.catch(() => undefined);
     await this.conn!.write(bytes);
     await done;
     this.markBound();
@@ -291,16 +297,29 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
       this.once('bound', onBound);
       this.once('close', onClose);
       this.passiveListener = listener;
-      listener.register(this.sessionId, (conn, first) => {
-        listener.unregister(this.sessionId);
-        this.passiveListener = null;
+      const accept = (conn: MsrpConnection, first: MsrpFrame) => {
         if (this.closedInfo || this.conn) {
           conn.close(this.closedInfo ? 'session closed' : 'session already bound');
           return;
         }
+        // RFC 4975 5.4: the binding SEND must come from the peer named in the SDP; anybody else who guessed
+        // our session id gets a 403 and we keep waiting for the real peer.
+        if (!this.fromExpectedPeer(first)) {
+          const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
+          const reply =
+            first.kind === 'request' && fromPath.length > 0
+              ? serializeResponse({ transactionId: first.transactionId, status: 403, toPath: [fromPath[0]!], fromPath: [this.localUriString] })
+              : new Uint8Array(0);
+          void conn.write(reply).catch(() => undefined).finally(() => conn.close('binding SEND from an unexpected peer'));
+          this.softError(new MsrpStatusError(403, `binding attempt from ${fromPath[fromPath.length - 1] ?? 'nobody'} refused`));
+          return;
+        }
+        listener.unregister(this.sessionId);
+        this.passiveListener = null;
         this.attach(conn);
         this.onFrame(first);
-      });
+      };
+      listener.register(this.sessionId, accept);
     });
   }
 
@@ -400,6 +419,13 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
   }
 
   // ---- internals ----
+
+  private fromExpectedPeer(first: MsrpFrame): boolean {
+    if (this.remote.length === 0) return true;
+    const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
+    const theirs = sessionIdOf(fromPath[fromPath.length - 1]);
+    return theirs !== null && theirs === sessionIdOf(this.remote[this.remote.length - 1]);
+  }
 
   private toPath(): string[] {
     return [...this.relayPath, ...this.remote];
@@ -544,6 +570,7 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     const tooLarge = (size: number) => {
       this.dropAssembly(messageId);
       this.refused.add(messageId);
+      if (this.refused.size > MAX_REFUSED_IDS) this.refused.delete(this.refused.values().next().value!);
       const err = new MsrpMessageTooLargeError(messageId, limit, size);
       this.reject(req, messageId, 413, 'Message Too Large');
       this.softError(err);
@@ -551,6 +578,7 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     if (range.total !== null && range.total > limit) return tooLarge(range.total);
 
     let asm = this.assemblies.get(messageId);
+    if (!asm && this.assemblies.size >= MAX_OPEN_MESSAGES) return this.reject(req, messageId, 413, 'too many incomplete messages');
     if (!asm) {
       asm = {
         messageId,

@@ -47,7 +47,16 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
 
 export class Ake {
   private _state: AuthState = 'none';
+  /** Version of the AKE as responder (the peer's commit) and, for initiator paths, of our own commit. */
   private version: OtrVersion = 3;
+  private initVersion: OtrVersion = 3;
+  /**
+   * After losing a commit collision we still remember our own commit ('committed'), and answer a D-H Key for it
+   * ('revealed') while also waiting for the peer's Reveal Signature. Peers that lack the collision rule (python-potr
+   * answers every commit with a D-H Key) otherwise leave both sides waiting for a Reveal Signature forever. Each path
+   * is verified in full; whichever completes first wins and the other is discarded.
+   */
+  private kept: 'no' | 'committed' | 'revealed' = 'no';
   // Initiator (Bob) side.
   private r: Uint8Array | null = null;
   private x = 0n;
@@ -76,6 +85,7 @@ export class Ake {
 
   reset(): void {
     this._state = 'none';
+    this.kept = 'no';
     this.r = null; this.x = 0n; this.gx = 0n; this.ourHashedGx = null; this.lastCommit = null;
     this.receivedGyRaw = null; this.gy = 0n; this.lastRevealSig = null; this.keys = null;
     this.y = 0n; this.ourGy = 0n; this.theirEncGx = null; this.theirHashedGx = null; this.lastDhKey = null;
@@ -85,6 +95,7 @@ export class Ake {
   initiate(version: OtrVersion): Uint8Array {
     this.reset();
     this.version = version;
+    this.initVersion = version;
     this.r = randomBytes(16);
     this.x = randomExponent(40);
     this.gx = modPow(G, this.x);
@@ -116,8 +127,9 @@ export class Ake {
         if (compareBytes(this.ourHashedGx!, msg.hashedGx) > 0) {
           return this.lastCommit;
         }
-        this.r = null; this.x = 0n; this.gx = 0n; this.ourHashedGx = null; this.lastCommit = null;
-        return this.replyDhKey(msg);
+        const reply = this.replyDhKey(msg);
+        this.kept = 'committed';
+        return reply;
       }
       case 'awaiting-revealsig':
         // Keep our D-H key (so every copy the peer sees is the same) but use the newest commit.
@@ -129,29 +141,38 @@ export class Ake {
         }
         return this.lastDhKey;
       case 'awaiting-sig':
-        this.receivedGyRaw = null; this.lastRevealSig = null; this.keys = null;
+        this.forgetInitiator();
         return this.replyDhKey(msg);
     }
   }
 
+  private forgetInitiator(): void {
+    this.kept = 'no';
+    this.r = null; this.x = 0n; this.gx = 0n; this.ourHashedGx = null; this.lastCommit = null;
+    this.receivedGyRaw = null; this.gy = 0n; this.lastRevealSig = null; this.keys = null;
+  }
+
   /** Received a D-H Key. Returns the Reveal Signature message (or a retransmission, or null). */
   onDhKey(msg: DhKey): Uint8Array | null {
-    if (this._state === 'awaiting-sig') {
-      if (this.receivedGyRaw && msg.header.version === this.version && constantTimeEqual(this.receivedGyRaw, msg.gyRaw)) {
+    const revealed = this._state === 'awaiting-sig' || (this._state === 'awaiting-revealsig' && this.kept === 'revealed');
+    if (revealed) {
+      if (this.receivedGyRaw && msg.header.version === this.initVersion && constantTimeEqual(this.receivedGyRaw, msg.gyRaw)) {
         return this.lastRevealSig;
       }
       return null;
     }
-    if (this._state !== 'awaiting-dhkey') return null;
-    if (msg.header.version !== this.version) return null;
+    const committed = this._state === 'awaiting-dhkey' || (this._state === 'awaiting-revealsig' && this.kept === 'committed');
+    if (!committed) return null;
+    if (msg.header.version !== this.initVersion) return null;
     if (!isValidGroupElement(msg.gy)) throw new OtrProtocolError('bad-group-element', 'g^y out of range');
     this.gy = msg.gy;
     this.receivedGyRaw = msg.gyRaw.slice();
     const s = modPow(this.gy, this.x);
     this.keys = deriveAkeKeys(s);
     const { encSig, mac } = this.buildSignature(this.keys.c, this.keys.m1, this.keys.m2, this.gx, this.gy);
-    this.lastRevealSig = encodeRevealSig(this.header(this.version), this.r!, encSig, mac);
-    this._state = 'awaiting-sig';
+    this.lastRevealSig = encodeRevealSig(this.header(this.initVersion), this.r!, encSig, mac);
+    if (this._state === 'awaiting-dhkey') this._state = 'awaiting-sig';
+    else this.kept = 'revealed';
     return this.lastRevealSig;
   }
 
@@ -179,11 +200,12 @@ export class Ake {
 
   /** Received a Signature. On success returns the AKE result. */
   onSig(msg: Sig): AkeResult | null {
-    if (this._state !== 'awaiting-sig' || msg.header.version !== this.version) return null;
+    const revealed = this._state === 'awaiting-sig' || (this._state === 'awaiting-revealsig' && this.kept === 'revealed');
+    if (!revealed || msg.header.version !== this.initVersion) return null;
     const keys = this.keys!;
     const peer = verifyEncryptedSignature(keys.cp, keys.m1p, keys.m2p, msg.encSigField, msg.encSig, msg.mac, this.gy, this.gx);
     const result: AkeResult = {
-      version: this.version,
+      version: this.initVersion,
       ourDh: { priv: this.x, pub: this.gx },
       ourKeyid: AKE_KEYID,
       theirPub: this.gy,

@@ -192,7 +192,7 @@ export class OtrSession {
       }
     }
     if (this.msgState !== 'plaintext') {
-      this.goPlaintext('plaintext');
+      ev.push(...this.goPlaintext('plaintext'));
       ev.push(this.stateEvent());
     }
     return ev;
@@ -375,9 +375,9 @@ export class OtrSession {
           return [this.sendEvent(this.frame(reply, m.header.version, m.header.senderTag))];
         }
         case 'dh-key': {
-          if (this.ake.state !== 'awaiting-dhkey' && this.ake.state !== 'awaiting-sig') return [];
-          if (this.ake.state === 'awaiting-sig' && m.header.senderTag !== this.akeTheirTag) return [];
-          this.akeTheirTag = m.header.senderTag;
+          // Before our first D-H Key arrives any instance may answer our commit; after that, only the same one.
+          if (this.ake.state === 'awaiting-dhkey') this.akeTheirTag = m.header.senderTag;
+          else if (m.header.version === 3 && m.header.senderTag !== this.akeTheirTag) return [];
           const reply = this.ake.onDhKey(m);
           return reply ? [this.sendEvent(this.frame(reply, m.header.version, m.header.senderTag))] : [];
         }
@@ -417,10 +417,13 @@ export class OtrSession {
     this._ssid = r.ssid;
     this.weRevealed = r.weRevealed;
     this.msgState = 'encrypted';
+    const ev: OtrEvent[] = [];
+    // A new key exchange changes the ssid the SMP secret is bound to: an SMP run in progress cannot finish.
+    if (this.smp?.inProgress) ev.push({ type: 'smp', event: { type: 'aborted' } });
     this.smp = new Smp();
     this.lastSentAt = Number.NEGATIVE_INFINITY;
     this.log(`private conversation started (v${r.version})`);
-    const ev: OtrEvent[] = [this.stateEvent()];
+    ev.push(this.stateEvent());
     // Messages held back (require-encryption, or typed after the peer finished) go out now, encrypted.
     const held = this.held;
     this.held = [];
@@ -461,7 +464,7 @@ export class OtrSession {
       }
     }
     if (disconnected) {
-      this.goPlaintext('finished');
+      ev.push(...this.goPlaintext('finished'));
       ev.push(this.stateEvent());
       return ev;
     }
@@ -485,12 +488,15 @@ export class OtrSession {
 
   // --- helpers ----------------------------------------------------------------------------------------
 
-  private goPlaintext(state: 'plaintext' | 'finished'): void {
+  /** Leave MSGSTATE_ENCRYPTED; returns the SMP 'aborted' event if a run was in progress. */
+  private goPlaintext(state: 'plaintext' | 'finished'): OtrEvent[] {
+    const ev: OtrEvent[] = this.smp?.inProgress ? [{ type: 'smp', event: { type: 'aborted' } }] : [];
     this.data?.wipe();
     this.data = null;
     this.smp = null;
     this.msgState = state;
     if (state === 'plaintext') this.receivedPlaintext = false;
+    return ev;
   }
 
   private stateEvent(): OtrEvent {

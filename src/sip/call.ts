@@ -145,7 +145,8 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
     if (this.finished) return;
     this.finished = true;
     this.negotiator?.close();
-    if (this._state !== 'established' && this.failure) {
+    // a call we (or the peer) deliberately ended before the answer is 'ended', not 'failed'
+    if (this._state !== 'established' && this.failure && this.endedBy === undefined) {
       this._state = 'failed';
       this.emit('failed', this.failure);
     } else {

@@ -161,10 +161,19 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
     return this.calls.size;
   }
 
-  /** Listens, and registers when a registrar is configured (rejects with SipRegistrationError on failure). */
+  /**
+   * Listens, and registers when a registrar is configured. Rejects with SipTransportError when the port
+   * cannot be bound, or SipRegistrationError when registration fails (the UA then still listens: call stop()).
+   */
   async start(): Promise<void> {
     if (this.started) return;
-    await this.ua.start();
+    try {
+      await this.ua.start();
+    } catch (err) {
+      // sip.js already counts itself as started; put it back so that start() can be retried
+      await this.ua.stop().catch(() => undefined);
+      throw err;
+    }
     this.started = true;
     // sip.js builds the Contact before the socket exists, without a port
     this.ua.contact.uri.port = this.transport.localPort;

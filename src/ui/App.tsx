@@ -47,8 +47,75 @@ function separator(height: number): Row[] {
 
 const F1 = /^\u001b(?:OP|\[11~|\[\[A|\[1?P)$/;
 
+const PLAIN_KEY: Key = {
+  upArrow: false,
+  downArrow: false,
+  leftArrow: false,
+  rightArrow: false,
+  pageDown: false,
+  pageUp: false,
+  home: false,
+  end: false,
+  return: false,
+  escape: false,
+  ctrl: false,
+  shift: false,
+  tab: false,
+  backspace: false,
+  delete: false,
+  meta: false,
+  super: false,
+  hyper: false,
+  capsLock: false,
+  numLock: false,
+};
+
+/**
+ * ink hands over everything between two escape sequences as one input, so a fast typist's or tmux's
+ * "abc<DEL><DEL>x<CR>" arrives whole. Split it back into keys: text runs, Backspace, Enter, Tab, Ctrl-letter.
+ */
+export function splitChunk(input: string, key: Key): Array<[string, Key]> {
+  // eslint-disable-next-line no-control-regex
+  if (input.length <= 1 || input.startsWith('\u001b') || !/[\u0000-\u001f\u007f]/.test(input)) return [[input, key]];
+  const out: Array<[string, Key]> = [];
+  let run = '';
+  const flush = (): void => {
+    if (run) out.push([run, PLAIN_KEY]);
+    run = '';
+  };
+  for (const ch of input) {
+    const c = ch.codePointAt(0) ?? 0;
+    if (c >= 0x20 && c !== 0x7f) {
+      run += ch;
+      continue;
+    }
+    flush();
+    if (c === 0x7f || c === 0x08) out.push(['', { ...PLAIN_KEY, backspace: true }]);
+    else if (c === 0x0d || c === 0x0a) out.push(['', { ...PLAIN_KEY, return: true }]);
+    else if (c === 0x09) out.push(['', { ...PLAIN_KEY, tab: true }]);
+    else if (c >= 0x01 && c <= 0x1a) out.push([String.fromCharCode(c + 0x60), { ...PLAIN_KEY, ctrl: true }]);
+  }
+  flush();
+  return out;
+}
+
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * State that key handlers read through a ref: several keys can arrive in one read from the terminal (a paste,
+ * a fast typist, tmux send-keys) and are handled before React renders again, so each must see the last one's result.
+ */
+function useRefState<T>(initial: T): [T, (next: T | ((prev: T) => T)) => void, { readonly current: T }] {
+  const [value, setValue] = useState<T>(initial);
+  const ref = useRef<T>(initial);
+  const set = useCallback((next: T | ((prev: T) => T)) => {
+    const v = typeof next === 'function' ? (next as (prev: T) => T)(ref.current) : next;
+    ref.current = v;
+    setValue(v);
+  }, []);
+  return [value, set, ref];
 }
 
 export function App({ core, noColor, bell }: AppProps) {
@@ -81,16 +148,19 @@ export function App({ core, noColor, bell }: AppProps) {
     [core],
   );
 
-  const [selectedId, setSelectedId] = useState<string | null>(null);
-  const [overlay, setOverlay] = useState<Overlay>(null);
-  const [line, setLine] = useState<LineState>(EMPTY_LINE);
-  const [smpLine, setSmpLine] = useState<LineState>(EMPTY_LINE);
+  const [selectedId, setSelectedId, selectedRef] = useRefState<string | null>(null);
+  const [overlay, setOverlay, overlayRef] = useRefState<Overlay>(null);
+  const [line, setLine, lineRef] = useRefState<LineState>(EMPTY_LINE);
+  const [smpLine, setSmpLine, smpLineRef] = useRefState<LineState>(EMPTY_LINE);
   const [scrolls, setScrolls] = useState<ReadonlyMap<string, number>>(new Map());
-  const [smpDismissed, setSmpDismissed] = useState<ReadonlySet<string>>(new Set());
+  const [smpDismissed, setSmpDismissed, smpDismissedRef] = useRefState<ReadonlySet<string>>(new Set());
 
   const sessions = state.sessions;
   const selected: SessionView | null = sessions.find((s) => s.id === selectedId) ?? sessions[0] ?? null;
   const selId = selected?.id ?? null;
+  // The selection as of the last key (see useRefState), for handlers running before the next render.
+  const currentSelected = (): SessionView | null =>
+    sessions.find((s) => s.id === selectedRef.current) ?? sessions[0] ?? null;
 
   // A chat the user starts becomes the selected one; incoming chats do not steal the view.
   const known = useRef<Set<string> | null>(null);
@@ -193,26 +263,23 @@ export function App({ core, noColor, bell }: AppProps) {
     },
     [],
   );
-  const noteTyping = useCallback(
-    (value: string) => {
-      const s = selected;
-      if (!s || s.state !== 'active' || value === '' || value.startsWith('/')) {
-        if (composing.current) stopComposing();
-        return;
-      }
-      const now = Date.now();
-      const c = composing.current;
-      if (c && c.session !== s.id) stopComposing();
-      if (!composing.current || now - composing.current.at >= COMPOSING_REFRESH_MS) {
-        composing.current = { session: s.id, at: now };
-        void dispatch({ cmd: 'composing', session: s.id, active: true }, undefined, true);
-      }
-      if (idleTimer.current) clearTimeout(idleTimer.current);
-      idleTimer.current = setTimeout(stopComposing, COMPOSING_IDLE_MS);
-      idleTimer.current.unref?.();
-    },
-    [selected, dispatch, stopComposing],
-  );
+  const noteTyping = (value: string): void => {
+    const s = currentSelected();
+    if (!s || s.state !== 'active' || value === '' || value.startsWith('/')) {
+      if (composing.current) stopComposing();
+      return;
+    }
+    const now = Date.now();
+    const c = composing.current;
+    if (c && c.session !== s.id) stopComposing();
+    if (!composing.current || now - composing.current.at >= COMPOSING_REFRESH_MS) {
+      composing.current = { session: s.id, at: now };
+      void dispatch({ cmd: 'composing', session: s.id, active: true }, undefined, true);
+    }
+    if (idleTimer.current) clearTimeout(idleTimer.current);
+    idleTimer.current = setTimeout(stopComposing, COMPOSING_IDLE_MS);
+    idleTimer.current.unref?.();
+  };
 
   const quitting = useRef(false);
   const quit = useCallback(() => {
@@ -297,53 +364,47 @@ export function App({ core, noColor, bell }: AppProps) {
     [core, dispatch, quit],
   );
 
-  const sendText = useCallback(
-    (text: string) => {
-      const s = selected;
-      if (!s) {
-        setNotice({ text: 'No chat open: /chat user@host starts one (F1 for help).', level: 'error' });
-        return;
-      }
-      if (s.state === 'incoming') {
-        setNotice({ text: `Accept the chat from ${sessionName(s)} first: /accept`, level: 'error' });
-        return;
-      }
-      if (s.state === 'ended') {
-        setNotice({ text: `The chat with ${sessionName(s)} has ended: /chat ${s.peer} to start again.`, level: 'error' });
-        return;
-      }
-      composing.current = null;
-      if (idleTimer.current) clearTimeout(idleTimer.current);
-      idleTimer.current = null;
-      setScrolls((m) => {
-        if (!m.get(s.id)) return m;
-        const n = new Map(m);
-        n.delete(s.id);
-        return n;
-      });
-      void dispatch({ cmd: 'send', session: s.id, text });
-    },
-    [selected, dispatch],
-  );
+  const sendText = (text: string): void => {
+    const s = currentSelected();
+    if (!s) {
+      setNotice({ text: 'No chat open: /chat user@host starts one (F1 for help).', level: 'error' });
+      return;
+    }
+    if (s.state === 'incoming') {
+      setNotice({ text: `Accept the chat from ${sessionName(s)} first: /accept`, level: 'error' });
+      return;
+    }
+    if (s.state === 'ended') {
+      setNotice({ text: `The chat with ${sessionName(s)} has ended: /chat ${s.peer} to start again.`, level: 'error' });
+      return;
+    }
+    composing.current = null;
+    if (idleTimer.current) clearTimeout(idleTimer.current);
+    idleTimer.current = null;
+    setScrolls((m) => {
+      if (!m.get(s.id)) return m;
+      const n = new Map(m);
+      n.delete(s.id);
+      return n;
+    });
+    void dispatch({ cmd: 'send', session: s.id, text });
+  };
 
-  const submit = useCallback(
-    (value: string) => {
-      if (value.trim() === '') return;
-      const h = history.current;
-      if (h[h.length - 1] !== value) h.push(value);
-      if (h.length > 500) h.shift();
-      histPos.current = null;
-      draft.current = '';
-      setLine(EMPTY_LINE);
-      setNotice(null);
-      if (value.startsWith('//')) sendText(value.slice(1));
-      else if (value.startsWith('/')) {
-        if (composing.current) stopComposing();
-        runAction(parseCommand(value, { sessions, selected }));
-      } else sendText(value);
-    },
-    [sessions, selected, sendText, runAction, stopComposing],
-  );
+  const submit = (value: string): void => {
+    if (value.trim() === '') return;
+    const h = history.current;
+    if (h[h.length - 1] !== value) h.push(value);
+    if (h.length > 500) h.shift();
+    histPos.current = null;
+    draft.current = '';
+    setLine(EMPTY_LINE);
+    setNotice(null);
+    if (value.startsWith('//')) sendText(value.slice(1));
+    else if (value.startsWith('/')) {
+      if (composing.current) stopComposing();
+      runAction(parseCommand(value, { sessions, selected: currentSelected() }));
+    } else sendText(value);
+  };
 
   const layout = useMemo(() => {
     const cols = Math.max(20, size.cols);
@@ -356,19 +417,23 @@ export function App({ core, noColor, bell }: AppProps) {
   }, [size]);
 
   const scrollOf = selId ? (scrolls.get(selId) ?? 0) : 0;
-  const scrollBy = useCallback(
-    (delta: number) => {
-      if (!selId) return;
-      setScrolls((m) => {
-        const n = new Map(m);
-        n.set(selId, Math.max(0, (m.get(selId) ?? 0) + delta));
-        return n;
-      });
-    },
-    [selId],
-  );
+  const scrollBy = (delta: number): void => {
+    const id = currentSelected()?.id;
+    if (!id) return;
+    setScrolls((m) => {
+      const n = new Map(m);
+      n.set(id, Math.max(0, (m.get(id) ?? 0) + delta));
+      return n;
+    });
+  };
 
   const onKey = (input: string, key: Key): void => {
+    const line = lineRef.current;
+    const smpLine = smpLineRef.current;
+    const overlay = overlayRef.current;
+    const selected = currentSelected();
+    const smpSession =
+      selected && selected.otr.smp?.phase === 'asked' && !smpDismissedRef.current.has(selected.id) ? selected : null;
     if (key.ctrl && input === 'c') {
       quit();
       return;
@@ -473,7 +538,9 @@ export function App({ core, noColor, bell }: AppProps) {
   };
   const keyRef = useRef(onKey);
   keyRef.current = onKey;
-  const stableKey = useCallback((input: string, key: Key) => keyRef.current(input, key), []);
+  const stableKey = useCallback((input: string, key: Key) => {
+    for (const [i, k] of splitChunk(input, key)) keyRef.current(i, k);
+  }, []);
   useInput(stableKey);
 
   // F1 is not reported by useInput (it has no name there), so it is read from the raw input.

@@ -106,7 +106,7 @@ test('msrps: TLS listener and client with a self-signed certificate', async (t) 
     assert.match(server.sdp('actpass'), /m=message \d+ TCP\/TLS\/MSRP \*/);
     const got = nextMessage(server);
     const passive = server.startPassive({ remotePath: client.localPath, timeoutMs: 5000 });
-    await client.startActive(server.localPath, { tls: { ca: cert, servername: undefined, checkServerIdentity: () => undefined } });
+    await client.startActive(server.localPath, { tls: { ca: cert, checkServerIdentity: () => undefined } });
     await passive;
     await client.send('text/plain', Buffer.from('over TLS'));
     assert.equal(Buffer.from((await got).body).toString(), 'over TLS');

@@ -288,3 +288,76 @@ test('startPassive times out when nobody connects, and close() rejects pending w
   await assert.rejects(s2.startActive([`msrp://127.0.0.1:${free}/abcdef;tcp`]), /ECONNREFUSED/);
   s2.close();
 });
+
+test('a flood of never-finished messages is capped; a throwing listener closes only its connection', async () => {
+  const listener = await MsrpListener.listen();
+  const s = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()), listener, ownsListener: true });
+  const passive = s.startPassive({ timeoutMs: 5000 });
+  const peer = await rawPeer(listener.port, s.sessionId);
+  try {
+    const rejected: number[] = [];
+    s.on('rejected', (r) => rejected.push(r.code));
+    let wire = Buffer.alloc(0);
+    for (let i = 0; i < 300; i++) {
+      const { bytes } = serializeSend({
+        toPath: [peer.them],
+        fromPath: [peer.me],
+        messageId: `flood${i}`,
+        range: { start: 1, end: 1, total: 2 },
+        contentType: 'text/plain',
+        body: Buffer.from('x'),
+        endFlag: '+',
+      });
+      wire = Buffer.concat([wire, bytes]);
+    }
+    await peer.conn.write(wire);
+    await passive;
+    const statuses: number[] = [];
+    for (let i = 0; i < 300; i++) statuses.push(((await peer.next()) as { status: number }).status);
+    assert.equal(statuses.filter((x) => x === 200).length, 256);
+    assert.equal(statuses.filter((x) => x === 413).length, 44);
+    assert.equal(rejected.length, 44);
+  } finally {
+    peer.conn.close();
+    s.close();
+  }
+  const { a, b } = await pair();
+  b.on('message', () => {
+    throw new Error('bug in a listener');
+  });
+  const closed = nextEvent<{ reason: string }>(b, 'close');
+  const aClosed = nextEvent<{ reason: string }>(a, 'close');
+  await a.send('text/plain', Buffer.from('hi')).catch(() => undefined);
+  assert.match((await closed).reason, /frame handler failed: bug in a listener/);
+  await aClosed;
+  a.close();
+  b.close();
+});
+
+test('a passive session refuses a binding SEND from someone other than the SDP peer, then binds the real one', async () => {
+  const listener = await MsrpListener.listen();
+  const s = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()), listener, ownsListener: true });
+  const realPeer = makeMsrpUri('127.0.0.1', 9, newSessionId());
+  const realPeerStr = `msrp://127.0.0.1:9/${realPeer.sessionId};tcp`;
+  const passive = s.startPassive({ remotePath: [realPeerStr], timeoutMs: 5000 });
+  const intruder = await rawPeer(listener.port, s.sessionId);
+  try {
+    await intruder.conn.write(
+      serializeSend({ toPath: [intruder.them], fromPath: [intruder.me], messageId: 'bindbind', range: { start: 1, end: 0, total: 0 }, body: new Uint8Array(0), endFlag: '$' }).bytes,
+    );
+    const r = await intruder.next();
+    assert.ok(r.kind === 'response' && r.status === 403);
+    assert.ok(!s.bound);
+    const real = await rawPeer(listener.port, s.sessionId);
+    await real.conn.write(
+      serializeSend({ toPath: [real.them], fromPath: [realPeerStr], messageId: 'bindbind', range: { start: 1, end: 0, total: 0 }, body: new Uint8Array(0), endFlag: '$' }).bytes,
+    );
+    await passive;
+    const ok = await real.next();
+    assert.ok(ok.kind === 'response' && ok.status === 200);
+    real.conn.close();
+  } finally {
+    intruder.conn.close();
+    s.close();
+  }
+});

@@ -1,4 +1,6 @@
 // Mounts the App on ink-testing-library's fake terminal (100 columns, 24 rows) with a FixtureCore.
+import { EventEmitter } from 'node:events';
+import { render as inkRender } from 'ink';
 import { render } from 'ink-testing-library';
 import { App } from '../../src/ui/App.js';
 import type { FixtureCore } from './ui-fixture-core.js';
@@ -76,4 +78,59 @@ export async function waitFor(check: () => unknown, ms = 1500): Promise<void> {
     }
     await tick(5);
   }
+}
+
+/** A fake terminal whose size the test sets and changes (ink-testing-library's is fixed at 100 columns). */
+export class SizedStdout extends EventEmitter {
+  frames: string[] = [];
+  constructor(
+    public columns: number,
+    public rows: number,
+  ) {
+    super();
+  }
+  write = (frame: string): boolean => {
+    this.frames.push(frame);
+    return true;
+  };
+  lastFrame(): string {
+    return this.frames[this.frames.length - 1] ?? '';
+  }
+  resize(columns: number, rows: number): void {
+    this.columns = columns;
+    this.rows = rows;
+    this.emit('resize');
+  }
+}
+
+class FakeStdin extends EventEmitter {
+  isTTY = true;
+  private data: string | null = null;
+  write(data: string): void {
+    this.data = data;
+    this.emit('readable');
+  }
+  read(): string | null {
+    const d = this.data;
+    this.data = null;
+    return d;
+  }
+  setEncoding(): void {}
+  setRawMode(): void {}
+  resume(): void {}
+  pause(): void {}
+  ref(): void {}
+  unref(): void {}
+}
+
+export function mountSized(core: FixtureCore, columns: number, rows: number): { stdout: SizedStdout; unmount(): void } {
+  const stdout = new SizedStdout(columns, rows);
+  const inst = inkRender(<App core={core} noColor={true} />, {
+    stdout: stdout as unknown as NodeJS.WriteStream,
+    stdin: new FakeStdin() as unknown as NodeJS.ReadStream,
+    debug: true,
+    exitOnCtrlC: false,
+    patchConsole: false,
+  });
+  return { stdout, unmount: () => inst.unmount() };
 }

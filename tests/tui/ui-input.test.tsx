@@ -43,6 +43,19 @@ describe('ui: input line', () => {
     m.unmount();
   });
 
+  it('keys that arrive together in one read are each applied (paste, fast typing)', async () => {
+    const core = twoChats();
+    const m = await mount(core);
+    await m.press('hello wrld');
+    await m.press(`${KEY.backspace}${KEY.backspace}${KEY.backspace}rld`);
+    await m.press('\u001b[D\u001b[D\u001b[Do');
+    assert.match(m.plain(), /> hello world$/m);
+    await m.press(`${KEY.alt(2)}\u0005 to carol${KEY.enter}`);
+    // Alt-2, Ctrl-E, more text and Enter in one read: the line (kept across the switch) goes to carol.
+    assert.deepEqual(core.userCommands(), [{ cmd: 'send', session: 'b', text: 'hello world to carol' }]);
+    m.unmount();
+  });
+
   it('"//text" sends a line that starts with a slash', async () => {
     const core = twoChats();
     const m = await mount(core);

@@ -3,7 +3,7 @@ import { describe, it, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
 import { cleanup } from 'ink-testing-library';
 import { FixtureCore, session, otr, line, BOB_FP, OUR_FP } from './ui-fixture-core.js';
-import { mount, stripAnsi, waitFor } from './ui-harness.js';
+import { mount, mountSized, stripAnsi, waitFor } from './ui-harness.js';
 
 const GREEN = '\u001b[32m';
 const YELLOW = '\u001b[33m';
@@ -264,5 +264,33 @@ describe('ui: status line', () => {
     assert.match(m.plain().split('\n')[0] ?? '', /alice@127\.0\.0\.1:5070 +serverless \(tcp\)/);
     void CYAN;
     m.unmount();
+  });
+});
+
+describe('ui: terminal size', () => {
+  function assertFits(frame: string, cols: number, rows: number): void {
+    const lines = frame.split('\n');
+    assert.ok(lines.length <= rows - 1, `${lines.length} rows in a ${rows}-row terminal`);
+    for (const l of lines) assert.ok([...l].length <= cols, `row wider than ${cols}: ${JSON.stringify(l)}`);
+  }
+
+  it('fills but never exceeds the terminal, and follows a resize', async () => {
+    const long = 'a fairly long message that has to wrap around several times in a narrow terminal '.repeat(3);
+    const core = allStates();
+    core.updateSession('a', (s) => ({ ...s, lines: Array.from({ length: 30 }, (_, i) => line({ text: `${i} ${long}` })) }));
+    const t = mountSized(core, 50, 12);
+    await waitFor(() => assert.match(t.stdout.lastFrame(), /OTR verified/));
+    assertFits(t.stdout.lastFrame(), 50, 12);
+    assert.equal(t.stdout.lastFrame().split('\n').length, 11);
+    assert.doesNotMatch(t.stdout.lastFrame(), /Sessions/, 'no session list below 60 columns; the tab bar remains');
+    assert.match(t.stdout.lastFrame(), /<1 bob V>/);
+    t.stdout.resize(120, 40);
+    await waitFor(() => assert.match(t.stdout.lastFrame(), /Sessions/));
+    assertFits(t.stdout.lastFrame(), 120, 40);
+    assert.equal(t.stdout.lastFrame().split('\n').length, 39);
+    t.stdout.resize(70, 9);
+    await waitFor(() => assert.equal(t.stdout.lastFrame().split('\n').length, 8));
+    assertFits(t.stdout.lastFrame(), 70, 9);
+    t.unmount();
   });
 });

@@ -154,3 +154,28 @@ test('lock: a second process is refused with a clear message; a stale lock is ta
   ro.close();
   l2.release();
 }));
+
+test('lock: a stale pid now used by an unrelated program does not block', withDir(async (dir) => {
+  const lockFile = join(dir, 'blink-tui.lock');
+  const { spawn } = await import('node:child_process');
+  const sleeper = spawn('sleep', ['30'], { stdio: 'ignore' });
+  try {
+    writeFileSync(lockFile, `${sleeper.pid}\n`);
+    const l = ConfigLock.acquire(lockFile);
+    assert.equal(readFileSync(lockFile, 'utf8').trim(), String(process.pid));
+    l.release();
+  } finally {
+    sleeper.kill();
+  }
+}));
+
+test('contacts: bytes that are not UTF-8 (a Latin-1 editor) survive an edit of another line', withDir((dir) => {
+  const file = join(dir, 'contacts');
+  const latin1Name = Buffer.concat([Buffer.from('name = J'), Buffer.from([0xf6]), Buffer.from('rg\r\n')]);
+  const original = Buffer.concat([Buffer.from('\ufeff[jorg@example.org]\r\n'), latin1Name, Buffer.from('otr = off\r\n')]);
+  writeFileSync(file, original);
+  const c = new Contacts(file);
+  c.set('jorg@example.org', { otr: 'on' });
+  const expected = Buffer.concat([Buffer.from('\ufeff[jorg@example.org]\r\n'), latin1Name, Buffer.from('otr = on\r\n')]);
+  assert.deepEqual(readFileSync(file), expected);
+}));

@@ -114,4 +114,10 @@ test('trusted_peers: new file, forget, and hostile input', withDir((dir) => {
   const t2 = new TrustedPeers(file);
   assert.equal(t2.problems().length, 2);
   assert.deepEqual(t2.entries(), []);
+  // Invalid UTF-8 in an unrelated line survives a modification byte for byte.
+  const junk = Buffer.concat([Buffer.from('# caf'), Buffer.from([0xe9, 0xff]), Buffer.from('\n')]);
+  const entry = Buffer.from(`bob@example.org\t${groups(FP_A)}\t\n`);
+  writeFileSync(file, Buffer.concat([junk, entry]));
+  t2.setTrust('bob@example.org', FP_A, 'verified');
+  assert.deepEqual(readFileSync(file), Buffer.concat([junk, Buffer.from(`bob@example.org\t${groups(FP_A)}\tverified\n`)]));
 }));

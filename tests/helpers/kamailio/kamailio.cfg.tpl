@@ -43,7 +43,7 @@ loadmodule "auth.so"
 modparam("usrloc", "db_mode", 0)
 modparam("usrloc", "use_domain", 0)
 modparam("registrar", "max_expires", 3600)
-modparam("registrar", "min_expires", 10)
+modparam("registrar", "min_expires", 1)
 modparam("rr", "enable_full_lr", 1)
 modparam("rr", "append_fromtag", 1)
 modparam("tm", "fr_timer", 8000)

@@ -388,9 +388,15 @@ static void op_handle_msg_event(void *opdata, OtrlMessageEvent e, ConnContext *c
     emit_end();
 }
 
+/* libotr insists on writing the tag to a file; the userstate keeps it in memory, so the file goes at once. */
+static gcry_error_t make_instag(Party *p, const char *accountname, const char *protocol) {
+    gcry_error_t err = otrl_instag_generate(p->us, p->instag_file, accountname, protocol);
+    unlink(p->instag_file);
+    return err;
+}
+
 static void op_create_instag(void *opdata, const char *accountname, const char *protocol) {
-    Party *p = opdata;
-    otrl_instag_generate(p->us, p->instag_file, accountname, protocol);
+    make_instag(opdata, accountname, protocol);
 }
 
 static void op_convert_msg(void *opdata, ConnContext *context, OtrlConvertType type, char **dest, const char *src) {
@@ -470,7 +476,6 @@ static void party_init(Party *p, const char *account, const char *peer, const ch
 }
 
 static void party_cleanup(Party *p) {
-    unlink(p->instag_file);
     for (size_t i = 0; i < p->inbox_len; i++) free(p->inbox[i]);
     free(p->inbox);
     otrl_userstate_free(p->us);
@@ -578,7 +583,7 @@ static int run_peer(void) {
                            json_get(&cmd, "protocol") ? json_get(&cmd, "protocol") : "xmpp", pol,
                            (int)json_get_long(&cmd, "fragment_size", 0));
                 gcry_error_t err = load_or_generate_key(&party, keyfile);
-                if (!err) err = otrl_instag_generate(party.us, party.instag_file, party.account, party.protocol);
+                if (!err) err = make_instag(&party, party.account, party.protocol);
                 if (err) {
                     emit_error(gcry_strerror(err));
                 } else {
@@ -738,8 +743,8 @@ static int run_bench(const char *what, long n, const char *keydir) {
         if (load_or_generate_key(&a, keyfile)) { fprintf(stderr, "key alice failed\n"); return 1; }
         snprintf(keyfile, sizeof keyfile, "%s/libotr-bob.key", keydir);
         if (load_or_generate_key(&b, keyfile)) { fprintf(stderr, "key bob failed\n"); return 1; }
-        otrl_instag_generate(a.us, a.instag_file, a.account, a.protocol);
-        otrl_instag_generate(b.us, b.instag_file, b.account, b.protocol);
+        make_instag(&a, a.account, a.protocol);
+        make_instag(&b, b.account, b.protocol);
         if (strcmp(what, "ake") == 0) {
             t0 = now_ms();
             for (long i = 0; i < n && !fail; i++) if (bench_ake(&a, &b)) fail = 1;

@@ -1,5 +1,8 @@
-import { renderApp } from '/work/main/src/ui/index.js';
-import { FixtureCore, session, otr, line, BOB_FP } from '/work/main/tests/tui/ui-fixture-core.js';
+// A manual look at the UI on a real terminal, with the in-memory FixtureCore (no network):
+//   node --import tsx tests/tui/ui-demo.tsx
+// Not a test (the runner only picks *.test.ts[x]).
+import { renderApp } from '../../src/ui/index.js';
+import { FixtureCore, session, otr, line, BOB_FP } from './ui-fixture-core.js';
 const core = new FixtureCore([
   session('a', 'bob', { otr: otr({ state: 'encrypted', trust: 'verified', version: 3, theirFingerprint: BOB_FP }), lines: Array.from({length: 200}, (_, i) => line({ text: `message ${i} ` + 'lorem ipsum '.repeat(i % 9), encryption: i % 3 ? 'verified' : 'unverified', direction: i % 2 ? 'in' : 'out' })) }),
   session('b', 'carol', { unread: 2, otr: otr({ state: 'encrypted', trust: 'unverified' }) }),

@@ -1,0 +1,563 @@
+// The orchestrator: one SIP user agent, one ChatSession per chat (SIP dialog + MSRP stream + OTR + storage),
+// and the Core interface the front ends use. Everything the user can do goes through command().
+import type { ChatStorage } from '../chat-storage/index.js';
+import { OtrSession, generateDsaKey, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
+import { fingerprint, fingerprintHex, publicKeyOf } from '../otr/crypto/dsa.js';
+import type { IncomingCall, SipCall } from '../sip/call.js';
+import type { SipUserAgent } from '../sip/ua.js';
+import type { MsrpRelayConfig } from '../msrp/relay.js';
+import { makeAlerter } from './alerts.js';
+import { MsrpChatMedia, type IncomingContent } from './media.js';
+import { ChatSession, human, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
+import { StateStore } from './state.js';
+import type { Core, CoreCommand, CoreEvent, CoreState, OtrView, SessionView } from './types.js';
+
+export const OTR_QUERY_TEXT =
+  'I would like to start an Off-the-Record private conversation, but your client does not seem to support it. ' +
+  'OTR encrypts and authenticates chats end to end: see https://otr.cypherpunks.ca/ for clients that speak it.';
+
+export interface ChatCoreOptions {
+  ua: SipUserAgent;
+  storage: ChatStorage;
+  /** Our long-term OTR key; null until made (first use) — then ensureKey() makes it. */
+  key: DsaKeyParams | null;
+  /** Global OTR switch from the command line (undefined: settings decide). */
+  otrOverride?: boolean;
+  /** Where MSRP listens and what it advertises. */
+  mediaHost: string;
+  msrpRelay?: MsrpRelayConfig;
+  serverless: boolean;
+  log: (msg: string) => void;
+  /** Rings the terminal bell (TUI); headless mode passes a no-op. */
+  ringBell?: () => void;
+  /** Extra alert channel for tests and scripts (settings: notifications, env BLINK_TUI_NOTIFY_COMMAND). */
+  notifyCommand?: string;
+  /** Called on {cmd:'quit'} after everything is shut down. */
+  onQuit?: () => void;
+}
+
+interface Entry {
+  chat: ChatSession;
+  call: SipCall | null;
+  media: MsrpChatMedia | null;
+  /** Incoming INVITE waiting for /accept. */
+  pending?: IncomingCall;
+  /** Content that arrived before the session was attached (the peer may talk as soon as the stream binds). */
+  early: IncomingContent[] | null;
+  /** The MSRP stream closed: the session ends unless a BYE explains it first. */
+  closeTimer?: NodeJS.Timeout;
+}
+
+/** After the MSRP connection drops, how long a BYE may take to arrive before we call the chat ended ourselves. */
+const BYE_GRACE_MS = 1500;
+
+const CHAT_SETUP_TIMEOUT_MS = 40_000;
+
+export class ChatCore implements Core {
+  private readonly store: StateStore;
+  private readonly entries = new Map<string, Entry>();
+  private seq = 0;
+  private key: DsaKeyParams | null;
+  private keyPromise: Promise<DsaKeyParams> | null = null;
+  private ourFp = '';
+  private trustTimer: NodeJS.Timeout | null = null;
+  private quitting: Promise<void> | null = null;
+  private readonly alert: (title: string, body: string) => void;
+
+  constructor(private readonly opts: ChatCoreOptions) {
+    this.key = opts.key;
+    if (opts.key) this.ourFp = fpOf(opts.key);
+    const ua = opts.ua;
+    this.store = new StateStore({
+      uri: ua.contactUri,
+      registration: opts.serverless ? 'none' : 'unregistered',
+      transport: (ua.options.transport ?? 'udp') as 'udp' | 'tcp' | 'tls',
+      serverless: opts.serverless,
+    });
+    this.alert = makeAlerter(
+      () => ({ ...opts.storage.settings.notifications, hookCommand: opts.notifyCommand }),
+      opts.ringBell ?? (() => undefined),
+      opts.log,
+    );
+    ua.on('invite', (call) => this.onInvite(call));
+    ua.on('registration', (st) => {
+      const state = st.state;
+      this.store.setAccount({ registration: state, registrationError: st.error?.message });
+      this.store.emit({ ev: 'registration', state, ...(st.error ? { error: st.error.message } : {}) });
+      if (state === 'registered') this.store.emit({ ev: 'registered' });
+      if (state === 'failed' && st.error) this.store.addNotice(`registration failed: ${st.error.message}`, 'warning');
+    });
+    // trusted_peers and contacts are edited by hand while we run: re-read them now and then (a stat when unchanged).
+    this.trustTimer = setInterval(() => this.refreshFromDisk(), 2000);
+    this.trustTimer.unref();
+  }
+
+  // ---- Core --------------------------------------------------------------------------------
+
+  getState(): CoreState {
+    return this.store.get();
+  }
+
+  subscribe(listener: (state: CoreState) => void): () => void {
+    return this.store.subscribe(listener);
+  }
+
+  onEvent(listener: (event: CoreEvent) => void): () => void {
+    return this.store.onEvent(listener);
+  }
+
+  emit(e: CoreEvent): void {
+    this.store.emit(e);
+  }
+
+  notice(text: string, level: 'info' | 'warning'): void {
+    this.store.addNotice(text, level);
+  }
+
+  /** Our OTR fingerprint (40 hex), or '' before the key exists. */
+  get ourFingerprint(): string {
+    return this.ourFp;
+  }
+
+  async command(c: CoreCommand): Promise<void> {
+    switch (c.cmd) {
+      case 'chat':
+        await this.startChat(c.to);
+        return;
+      case 'accept':
+        await this.accept(c.session);
+        return;
+      case 'reject':
+        await this.reject(c.session);
+        return;
+      case 'hangup':
+        await this.hangup(c.session);
+        return;
+      case 'send':
+        this.entry(c.session).chat.sendText(c.text);
+        return;
+      case 'composing':
+        this.entry(c.session).chat.sendComposing(c.active);
+        return;
+      case 'otr':
+        if (c.action === 'start') {
+          await this.ensureKey();
+          this.entry(c.session).chat.otrStart();
+        } else this.entry(c.session).chat.otrEnd();
+        return;
+      case 'smp':
+        this.entry(c.session).chat.smpStart(c.secret, c.question);
+        return;
+      case 'smp_respond':
+        this.entry(c.session).chat.smpRespond(c.secret);
+        return;
+      case 'smp_abort':
+        this.entry(c.session).chat.smpAbort();
+        return;
+      case 'trust':
+      case 'distrust':
+        this.entry(c.session).chat.setTrusted(c.cmd === 'trust');
+        return;
+      case 'genkey':
+        await this.regenerateKey();
+        return;
+      case 'policy':
+        this.setPolicy(c.session, c.value);
+        return;
+      case 'read':
+        this.store.updateSession(c.session, { unread: 0 });
+        return;
+      case 'quit':
+        await this.quit();
+        return;
+    }
+  }
+
+  // ---- keys --------------------------------------------------------------------------------
+
+  /** The key is made on first use, off the start-up path (DSA generation takes a moment). */
+  ensureKey(): Promise<DsaKeyParams> {
+    if (this.key) return Promise.resolve(this.key);
+    this.keyPromise ??= this.opts.storage.keys.loadOrCreate(generateDsaKey).then((loaded) => {
+      this.key = loaded.key;
+      this.ourFp = loaded.fingerprint.toUpperCase();
+      if (loaded.created) this.store.addNotice(`made your OTR key: fingerprint ${human(this.ourFp)}`, 'info');
+      for (const s of this.store.get().sessions) this.updateOtr(s.id, { ourFingerprint: this.ourFp });
+      return loaded.key;
+    });
+    return this.keyPromise;
+  }
+
+  private async regenerateKey(): Promise<void> {
+    const r = await this.opts.storage.keys.regenerate(generateDsaKey);
+    this.key = r.key;
+    this.keyPromise = Promise.resolve(r.key);
+    this.ourFp = r.fingerprint.toUpperCase();
+    this.store.addNotice(
+      `new OTR key: ${human(this.ourFp)}${r.backupPath ? ` (the old key is kept in ${r.backupPath})` : ''}. Open chats restart OTR.`,
+      'warning',
+    );
+    for (const [id, e] of this.entries) {
+      this.updateOtr(id, { ourFingerprint: this.ourFp });
+      const setup = this.otrSetup(e.chat.peer, this.store.session(id)?.isFocus ?? false);
+      if (setup.make) e.chat.restartOtr(setup.make);
+    }
+  }
+
+  // ---- sessions ----------------------------------------------------------------------------
+
+  private newView(id: string, peer: string, peerUri: string, displayName: string, direction: 'in' | 'out'): SessionView {
+    return {
+      id,
+      peer,
+      peerUri,
+      displayName,
+      state: direction === 'in' ? 'incoming' : 'connecting',
+      isFocus: false,
+      direction,
+      transport: 'msrp/tcp',
+      otr: { state: 'plaintext', trust: null, version: null, theirFingerprint: null, ourFingerprint: this.ourFp, smp: null, pending: 0 },
+      loggingDisabled: false,
+      remoteComposing: false,
+      unread: 0,
+      lines: [],
+    };
+  }
+
+  private makeChat(id: string, peer: string): ChatSession {
+    const storage = this.opts.storage;
+    const trust: TrustPort = {
+      learn: (uid, fp) => storage.trustedPeers.learn(uid, fp),
+      trustOf: (uid, fp) => (storage.trustedPeers.trustOf(uid, fp) ?? '') as StoredTrust,
+      setTrust: (uid, fp, t) => storage.trustedPeers.setTrust(uid, fp, t),
+      fingerprints: (uid) =>
+        storage.trustedPeers.fingerprints(uid).map((fingerprint) => ({
+          fingerprint,
+          trust: (storage.trustedPeers.trustOf(uid, fingerprint) ?? '') as StoredTrust,
+        })),
+    };
+    const history: HistoryPort = {
+      append: (p, r) => {
+        if (r.direction === 'system') return;
+        storage.history.append({
+          time: new Date(r.time).toISOString(),
+          peer: p,
+          direction: r.direction,
+          sender: r.sender ?? (r.direction === 'out' ? 'me' : p),
+          text: r.text,
+          delivery: r.delivery ?? (r.direction === 'in' ? 'received' : 'pending'),
+          encryption: r.encryption,
+          fingerprint: r.fingerprint,
+          session: r.session,
+          id: `${r.session}-${r.id}`,
+        });
+      },
+      updateDelivery: (p, session, lineId, status) => {
+        storage.history.updateDelivery(p, `${session}-${lineId}`, status);
+      },
+    };
+    return new ChatSession(
+      id,
+      peer,
+      {
+        store: this.store,
+        trust,
+        history: () => history,
+        alert: this.alert,
+        log: this.opts.log,
+      },
+      { make: null, required: false },
+    );
+  }
+
+  private otrPolicy(peer: string): { use: boolean; required: boolean; reason?: string; policy: OtrPolicy } {
+    const s = this.opts.storage.settings.otr;
+    const contact = this.opts.storage.contacts.effective(peer);
+    const globalOn = this.opts.otrOverride ?? s.enabled;
+    const policy: OtrPolicy = {
+      allowV2: s.allowV2,
+      allowV3: s.allowV3,
+      requireEncryption: s.requireEncryption || contact.otr === 'on',
+      sendWhitespaceTag: s.sendWhitespaceTag,
+      whitespaceStartAke: s.whitespaceStartAke,
+      errorStartAke: s.errorStartAke,
+    };
+    if (contact.otr === 'off') return { use: false, required: false, reason: `OTR is off for ${peer} (/otr policy default to change)`, policy };
+    if (contact.otr === 'on') return { use: true, required: true, policy };
+    if (!globalOn) return { use: false, required: false, reason: 'OTR is turned off in the settings', policy };
+    return { use: true, required: policy.requireEncryption, policy };
+  }
+
+  private otrSetup(peer: string, isFocus: boolean): { make: (() => OtrSession) | null; required: boolean; reason?: string } {
+    if (isFocus) return { make: null, required: false, reason: 'this is a conference room (the remote Contact has isfocus): OTR is never used with it' };
+    const p = this.otrPolicy(peer);
+    if (!p.use || !this.key) return { make: null, required: false, reason: p.reason ?? (this.key ? undefined : 'no OTR key yet') };
+    const key = this.key;
+    return {
+      required: p.required,
+      make: () =>
+        new OtrSession({
+          key,
+          policy: p.policy,
+          maxFragmentSize: this.opts.storage.settings.otr.fragmentSize,
+          queryText: OTR_QUERY_TEXT,
+          log: (m) => this.opts.log(`otr[${peer}]: ${m}`),
+        }),
+    };
+  }
+
+  private nextId(): string {
+    return String(++this.seq);
+  }
+
+  private entry(id: string): Entry {
+    const e = this.entries.get(id);
+    if (!e) throw new Error(`no chat session ${JSON.stringify(id)}`);
+    return e;
+  }
+
+  private sessionState(id: string, state: SessionView['state'], reason?: string): void {
+    const v = this.store.session(id);
+    if (!v || v.state === state) return;
+    if (v.state === 'ended') return;
+    this.store.updateSession(id, { state, ...(reason ? { reason } : {}) });
+    this.store.emit({ ev: 'session', session: id, state, ...(reason ? { reason } : {}), ...(state === 'active' ? { isfocus: v.isFocus } : {}) });
+  }
+
+  private mediaFor(id: string, remoteUri: string): MsrpChatMedia {
+    return new MsrpChatMedia({
+      host: this.opts.mediaHost,
+      ...(this.opts.msrpRelay ? { relay: this.opts.msrpRelay } : {}),
+      localUri: this.opts.ua.aor.startsWith('sip') ? this.opts.ua.aor : `sip:${this.opts.ua.aor}`,
+      remoteUri,
+      log: (m) => this.opts.log(`[${id}] ${m}`),
+      onMessage: (c) => this.onContent(id, c),
+      onClosed: (reason) => this.onMediaClosed(id, reason),
+    });
+  }
+
+  private onContent(id: string, c: IncomingContent): void {
+    const e = this.entries.get(id);
+    const v = this.store.session(id);
+    if (!e || !v) return;
+    if (e.early) {
+      e.early.push(c);
+      return;
+    }
+    // Only rooms show a sender per line; a 1:1 chat's CPIM From is the peer itself.
+    e.chat.receiveContent(c.contentType, c.text, v.isFocus ? { sender: c.sender, status: c.status } : {});
+  }
+
+  async startChat(to: string): Promise<string> {
+    const target = normalizeTarget(to, this.opts.ua);
+    const peer = aorOf(target);
+    await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
+    const id = this.nextId();
+    const contact = this.opts.storage.contacts.effective(peer);
+    this.store.addSession(this.newView(id, peer, target, contact.displayName ?? peer.split('@')[0]!, 'out'));
+    const chat = this.makeChat(id, peer);
+    const media = this.mediaFor(id, target);
+    const entry: Entry = { chat, call: null, media, early: [] };
+    this.entries.set(id, entry);
+    this.store.emit({ ev: 'session', session: id, state: 'connecting', to: target });
+    try {
+      const call = this.opts.ua.call(target, media);
+      entry.call = call;
+      this.watchCall(id, call);
+      const timer = setTimeout(() => {
+        if (this.store.session(id)?.state === 'connecting') {
+          void call.hangup().catch(() => undefined);
+          void this.endSession(id, 'no answer', false);
+        }
+      }, CHAT_SETUP_TIMEOUT_MS);
+      timer.unref();
+      call.whenFinished().finally(() => clearTimeout(timer)).catch(() => undefined);
+    } catch (err) {
+      await this.endSession(id, `could not call ${target}: ${(err as Error).message}`, false);
+      throw err;
+    }
+    return id;
+  }
+
+  private watchCall(id: string, call: SipCall): void {
+    call.on('established', () => void this.onEstablished(id, call));
+    call.on('failed', (f) => void this.endSession(id, `${f.statusCode} ${f.reason}`.trim(), false));
+    call.on('ended', (e) =>
+      void this.endSession(id, e.by === 'remote' ? `ended by ${this.store.session(id)?.displayName ?? 'peer'}` : 'ended', false),
+    );
+  }
+
+  private onMediaClosed(id: string, reason: string): void {
+    const e = this.entries.get(id);
+    if (!e || e.closeTimer) return;
+    // The peer usually closes the stream just before its BYE arrives: give the BYE a moment to explain it.
+    e.closeTimer = setTimeout(() => void this.endSession(id, reason, true), BYE_GRACE_MS);
+    e.closeTimer.unref();
+  }
+
+  private async onEstablished(id: string, call: SipCall): Promise<void> {
+    const e = this.entries.get(id);
+    if (!e || !e.media) return;
+    const isFocus = call.isFocus;
+    this.store.updateSession(id, { isFocus, transport: e.media.transportName });
+    try {
+      await e.media.connect();
+    } catch (err) {
+      await this.endSession(id, `chat stream failed: ${(err as Error).message}`, true);
+      return;
+    }
+    if (!this.entries.has(id)) return;
+    this.sessionState(id, 'active');
+    const setup = this.otrSetup(e.chat.peer, isFocus);
+    e.chat.configureOtr(setup);
+    e.chat.attach(e.media, { localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer) });
+    const early = e.early ?? [];
+    e.early = null;
+    for (const c of early) this.onContent(id, c);
+  }
+
+  private onInvite(call: IncomingCall): void {
+    const remote = call.remoteIdentity;
+    const peer = remote.aor;
+    const id = this.nextId();
+    const contact = this.opts.storage.contacts.effective(peer);
+    const view = this.newView(id, peer, `sip:${peer}`, contact.displayName ?? remote.displayName ?? peer.split('@')[0]!, 'in');
+    view.isFocus = call.isFocus;
+    this.store.addSession(view);
+    const chat = this.makeChat(id, peer);
+    const media = this.mediaFor(id, `sip:${peer}`);
+    this.entries.set(id, { chat, call, media, pending: call, early: [] });
+    this.watchCall(id, call);
+    if (!call.remoteOffer) {
+      void call.reject(488).catch(() => undefined);
+      void this.endSession(id, 'the INVITE carried no MSRP offer', false);
+      return;
+    }
+    this.store.emit({ ev: 'incoming', session: id, from: `sip:${peer}` });
+    this.store.appendLine(id, { time: Date.now(), kind: 'system', text: `incoming chat from ${peer}: /accept or /reject`, encryption: 'none', level: 'info' }, true);
+  }
+
+  private async accept(id: string): Promise<void> {
+    const e = this.entry(id);
+    if (!e.pending || !e.media) throw new Error('this chat is not waiting to be accepted');
+    const call = e.pending;
+    e.pending = undefined;
+    await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
+    this.sessionState(id, 'connecting');
+    try {
+      await call.accept(e.media);
+    } catch (err) {
+      await this.endSession(id, `could not accept: ${(err as Error).message}`, false);
+      throw err;
+    }
+  }
+
+  private async reject(id: string): Promise<void> {
+    const e = this.entry(id);
+    if (!e.pending) throw new Error('this chat is not waiting to be accepted');
+    const call = e.pending;
+    e.pending = undefined;
+    await call.reject(603);
+    await this.endSession(id, 'rejected', false);
+  }
+
+  private async hangup(id: string): Promise<void> {
+    this.entry(id);
+    await this.endSession(id, 'ended', true);
+  }
+
+  /** Ends a session once, whoever noticed first (user, remote BYE, MSRP close, failure). */
+  private async endSession(id: string, reason: string, hangupCall: boolean): Promise<void> {
+    const e = this.entries.get(id);
+    if (!e) return;
+    this.entries.delete(id);
+    if (e.closeTimer) clearTimeout(e.closeTimer);
+    e.chat.detach(reason);
+    this.sessionState(id, 'ended', reason);
+    e.chat.system(`chat ended: ${reason}`, 'info');
+    // BYE first, then close the stream, so the peer learns why before its connection drops.
+    if (hangupCall && e.call && e.call.state !== 'ended' && e.call.state !== 'failed') {
+      try {
+        await e.call.hangup();
+      } catch (err) {
+        this.opts.log(`hangup ${id}: ${(err as Error).message}`);
+      }
+    }
+    e.media?.close();
+  }
+
+  private setPolicy(sessionOrNull: string | undefined, value: 'always' | 'never' | 'default'): void {
+    if (!sessionOrNull) throw new Error('choose a chat first: the policy is set per contact');
+    const v = this.store.session(sessionOrNull);
+    if (!v) throw new Error(`no chat session ${JSON.stringify(sessionOrNull)}`);
+    const otr = value === 'always' ? 'on' : value === 'never' ? 'off' : 'default';
+    this.opts.storage.contacts.set(v.peer, { otr });
+    const e = this.entries.get(v.id);
+    e?.chat.system(
+      value === 'always'
+        ? `OTR is now always used with ${v.peer}: nothing is sent to them in plaintext`
+        : value === 'never'
+          ? `OTR is never used with ${v.peer} from the next chat on`
+          : `OTR with ${v.peer} follows the settings`,
+      'info',
+    );
+  }
+
+  private refreshFromDisk(): void {
+    try {
+      this.opts.storage.trustedPeers.refresh();
+      this.opts.storage.contacts.refresh();
+    } catch (e) {
+      this.opts.log(`refresh: ${(e as Error).message}`);
+    }
+    for (const e of this.entries.values()) e.chat.refreshTrust();
+  }
+
+  private updateOtr(id: string, patch: Partial<OtrView>): void {
+    this.store.updateSession(id, (s) => ({ otr: { ...s.otr, ...patch } }));
+  }
+
+  // ---- shutdown ----------------------------------------------------------------------------
+
+  quit(): Promise<void> {
+    this.quitting ??= (async () => {
+      if (this.trustTimer) clearInterval(this.trustTimer);
+      const ids = [...this.entries.keys()];
+      await Promise.allSettled(ids.map((id) => this.endSession(id, 'client quit', true)));
+      try {
+        await this.opts.ua.stop();
+      } catch (e) {
+        this.opts.log(`sip stop: ${(e as Error).message}`);
+      }
+      this.opts.onQuit?.();
+    })();
+    return this.quitting;
+  }
+}
+
+function fpOf(key: DsaKeyParams): string {
+  return fingerprintHex(fingerprint(publicKeyOf(key))).toUpperCase();
+}
+
+/** "bob", "bob@host", "sip:bob@host:5071" -> a SIP URI; a bare user goes to our own domain/host. */
+export function normalizeTarget(to: string, ua: SipUserAgent): string {
+  const t = to.trim();
+  if (t === '') throw new Error('whom to chat with? e.g. /chat bob@example.org');
+  if (/[\s<>"]/.test(t)) throw new Error(`not a SIP address: ${JSON.stringify(to)}`);
+  if (/^sips?:/i.test(t)) return t;
+  if (t.includes('@')) return `sip:${t}`;
+  const own = ua.aor.replace(/^sips?:/i, '');
+  const host = own.slice(own.indexOf('@') + 1);
+  return `sip:${t}@${host}`;
+}
+
+/** sip:bob@host:5071;transport=tcp -> bob@host (the address of record: no scheme, port or parameters). */
+export function aorOf(uri: string): string {
+  const u = uri.replace(/^sips?:/i, '').split(/[;?]/)[0]!;
+  const at = u.lastIndexOf('@');
+  const user = at >= 0 ? u.slice(0, at) : '';
+  let host = at >= 0 ? u.slice(at + 1) : u;
+  if (host.startsWith('[')) host = host.slice(0, host.indexOf(']') + 1);
+  else host = host.replace(/:\d+$/, '');
+  return (user ? `${user}@${host}` : host).toLowerCase();
+}

@@ -1,0 +1,187 @@
+// The MSRP stream of one chat, as the SIP layer's MediaNegotiator (it writes and reads the SDP) and as the
+// ChatSession's transport (it sends and receives bodies, wrapping them in CPIM when both sides list message/cpim).
+import {
+  createMsrpSession,
+  type LocalMsrpSession,
+} from '../msrp/index.js';
+import { decodeCpim, cpimText, encodeCpim, isSylkStatusMessage } from '../msrp/cpim.js';
+import type { MsrpRelayConfig } from '../msrp/relay.js';
+import {
+  DEFAULT_ACCEPT_TYPES,
+  negotiateSetup,
+  parseMsrpSdp,
+  peerAccepts,
+  shouldUseCpim,
+  type MsrpMediaDescription,
+} from '../msrp/sdp.js';
+import type { MsrpIncomingMessage } from '../msrp/session.js';
+import type { MediaNegotiator } from '../sip/sdh.js';
+import type { ChatTransport } from './session.js';
+
+export const LOCAL_ACCEPT_TYPES = [...DEFAULT_ACCEPT_TYPES, 'application/blink-logging-status'];
+export const LOCAL_ACCEPT_WRAPPED_TYPES = ['text/plain', 'application/im-iscomposing+xml', 'application/blink-logging-status'];
+/** Connecting and binding the MSRP stream must not take longer than this. */
+const CONNECT_TIMEOUT_MS = 15_000;
+
+export interface IncomingContent {
+  contentType: string;
+  text: string;
+  /** Conference rooms: the original sender from CPIM From. */
+  sender?: string;
+  /** SylkServer room notice (join/leave). */
+  status?: boolean;
+}
+
+export interface ChatMediaOptions {
+  host: string;
+  advertiseHost?: string;
+  relay?: MsrpRelayConfig;
+  /** Our and the peer's SIP URIs, for CPIM From/To. */
+  localUri: string;
+  remoteUri: string;
+  /** Advertise Blink's history-control feature (we honour and send application/blink-logging-status). */
+  log: (msg: string) => void;
+  onMessage: (c: IncomingContent) => void;
+  onClosed: (reason: string) => void;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: false });
+const enc = new TextEncoder();
+
+export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
+  private session: LocalMsrpSession | null = null;
+  private remote: MsrpMediaDescription | null = null;
+  private localRole: 'active' | 'passive' | null = null;
+  private useCpim = false;
+  private closed = false;
+  private started: Promise<void> | null = null;
+
+  constructor(private readonly opts: ChatMediaOptions) {}
+
+  get remoteFeatures(): readonly string[] {
+    return this.remote?.features ?? [];
+  }
+
+  get transportName(): string {
+    return this.remote?.secure ? 'msrp/tls' : 'msrp/tcp';
+  }
+
+  private async makeSession(): Promise<LocalMsrpSession> {
+    if (this.closed) throw new Error('the chat was closed');
+    const s = await createMsrpSession({
+      host: this.opts.host,
+      ...(this.opts.advertiseHost ? { advertiseHost: this.opts.advertiseHost } : {}),
+      ...(this.opts.relay ? { relay: this.opts.relay } : {}),
+      acceptTypes: LOCAL_ACCEPT_TYPES,
+      acceptWrappedTypes: LOCAL_ACCEPT_WRAPPED_TYPES,
+      blinkFeatures: ['history-control'],
+      // Large messages (a 1 MiB paste, an OTR-encoded file) are fine: MSRP has no size limit but ours.
+      maxMessageSize: 64 * 1024 * 1024,
+      chunkSize: 64 * 1024,
+    });
+    if (this.closed) {
+      s.close('the chat was closed');
+      throw new Error('the chat was closed');
+    }
+    this.session = s;
+    s.on('message', (m) => this.onMessage(m));
+    s.on('close', (info) => {
+      if (!this.closed) this.opts.onClosed(`MSRP connection closed: ${info.reason}`);
+    });
+    s.on('error', (e) => this.opts.log(`msrp: ${e.message}`));
+    return s;
+  }
+
+  // ---- MediaNegotiator --------------------------------------------------------------------
+
+  async createOffer(): Promise<string> {
+    const s = this.session ?? (await this.makeSession());
+    return s.sdp('actpass');
+  }
+
+  async applyAnswer(sdp: string): Promise<void> {
+    this.remote = parseMsrpSdp(sdp);
+    this.localRole = negotiateSetup('offerer', this.remote.setup).local;
+    this.useCpim = shouldUseCpim(LOCAL_ACCEPT_TYPES, this.remote);
+  }
+
+  async createAnswer(offer: string): Promise<string> {
+    this.remote = parseMsrpSdp(offer);
+    const n = negotiateSetup('answerer', this.remote.setup, 'active');
+    this.localRole = n.local;
+    this.useCpim = shouldUseCpim(LOCAL_ACCEPT_TYPES, this.remote);
+    const s = this.session ?? (await this.makeSession());
+    return s.sdp(n.answer ?? n.local);
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.session?.close('chat ended');
+  }
+
+  // ---- connection -------------------------------------------------------------------------
+
+  /** After the SIP dialog is up: connect (active) or wait for the peer (passive) until the stream is bound. */
+  connect(): Promise<void> {
+    this.started ??= this.doConnect();
+    return this.started;
+  }
+
+  private async doConnect(): Promise<void> {
+    const s = this.session;
+    if (!s || !this.remote || !this.localRole) throw new Error('no MSRP negotiated for this chat');
+    if (this.localRole === 'active') {
+      await s.startActive(this.remote.path, { timeoutMs: CONNECT_TIMEOUT_MS });
+    } else {
+      await s.startPassive({ remotePath: this.remote.path, timeoutMs: CONNECT_TIMEOUT_MS });
+    }
+  }
+
+  // ---- ChatTransport ----------------------------------------------------------------------
+
+  accepts(contentType: string): boolean {
+    if (!this.remote) return false;
+    return this.useCpim ? peerAccepts(this.remote, contentType, true) : peerAccepts(this.remote, contentType);
+  }
+
+  async send(contentType: string, text: string, opts: { report: boolean }): Promise<void> {
+    const s = this.session;
+    if (!s || this.closed) throw new Error('the chat is closed');
+    const reports = opts.report
+      ? { successReport: true, failureReport: 'yes' as const }
+      : { successReport: false, failureReport: 'no' as const };
+    if (this.useCpim) {
+      const body = encodeCpim({
+        from: this.opts.localUri,
+        to: [this.opts.remoteUri],
+        contentType,
+        body: text,
+      });
+      await s.send('message/cpim', body, reports);
+    } else {
+      const ct = contentType.startsWith('text/') ? `${contentType};charset=utf-8` : contentType;
+      await s.send(ct, enc.encode(text), reports);
+    }
+  }
+
+  private onMessage(m: MsrpIncomingMessage): void {
+    try {
+      const type = m.contentType.toLowerCase().split(';')[0]!.trim();
+      if (type === 'message/cpim') {
+        const c = decodeCpim(m.body);
+        const sender = c.from ? (c.from.displayName ?? c.from.uri.replace(/^sips?:/i, '')) : undefined;
+        this.opts.onMessage({
+          contentType: c.contentType,
+          text: cpimText(c),
+          ...(sender ? { sender } : {}),
+          ...(isSylkStatusMessage(c) ? { status: true } : {}),
+        });
+        return;
+      }
+      this.opts.onMessage({ contentType: type, text: utf8.decode(m.body) });
+    } catch (e) {
+      this.opts.log(`msrp: cannot read message ${m.messageId}: ${(e as Error).message}`);
+    }
+  }
+}
