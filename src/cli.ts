@@ -248,7 +248,14 @@ async function runImport(configDir: string, files: string[], account?: string): 
 
 async function runHistory(configDir: string, peer?: string, grep?: string): Promise<void> {
   const { openChatStorage } = await import('./chat-storage/index.js');
-  const storage = openChatStorage(configDir, { lock: false, onProblem: (m) => process.stderr.write(`warning: ${m}\n`) });
+  let storage;
+  try {
+    storage = openChatStorage(configDir, { lock: false, onProblem: (m) => process.stderr.write(`warning: ${m}\n`) });
+  } catch (e) {
+    process.stderr.write(`blink-tui: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   const result = grep !== undefined ? storage.history.search(grep, peer ? { peer } : {}) : peer ? storage.history.load(peer) : null;
   if (!result) {
     for (const p of storage.history.peers()) process.stdout.write(p + '\n');
@@ -266,7 +273,14 @@ async function runHistory(configDir: string, peer?: string, grep?: string): Prom
 async function runGenkey(configDir: string, yes: boolean): Promise<void> {
   const { openChatStorage } = await import('./chat-storage/index.js');
   const { generateDsaKey } = await import('./otr/index.js');
-  const storage = openChatStorage(configDir);
+  let storage;
+  try {
+    storage = openChatStorage(configDir);
+  } catch (e) {
+    process.stderr.write(`blink-tui: ${(e as Error).message}\n`);
+    process.exitCode = 1;
+    return;
+  }
   try {
     if (storage.keys.exists() && !yes) {
       process.stderr.write(

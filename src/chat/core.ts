@@ -69,7 +69,8 @@ export class ChatCore implements Core {
     if (opts.key) this.ourFp = fpOf(opts.key);
     const ua = opts.ua;
     this.store = new StateStore({
-      uri: ua.contactUri,
+      // The address people call: our AOR with a registrar, our contact (host:port) when serverless.
+      uri: (opts.serverless ? ua.contactUri : ua.aor).split(';')[0]!,
       registration: opts.serverless ? 'none' : 'unregistered',
       transport: (ua.options.transport ?? 'udp') as 'udp' | 'tcp' | 'tls',
       serverless: opts.serverless,

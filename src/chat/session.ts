@@ -84,6 +84,8 @@ export class ChatSession {
   private peerLoggingOff = false;
   private composingTimer: NodeJS.Timeout | null = null;
   private ended = false;
+  /** We are answering the peer's SMP question (then success proves them nothing to us: they chose the question). */
+  private answeringQuestion = false;
 
   constructor(
     readonly id: string,
@@ -343,6 +345,7 @@ export class ChatSession {
 
   smpStart(secret: string, question?: string): void {
     const otr = this.requireEncrypted();
+    this.answeringQuestion = false;
     this.handleOtrEvents(otr.smpStart(secret, question), false);
     this.updateOtrView({ smp: { phase: 'waiting', question } });
     this.system(question ? `asked ${this.peer} to authenticate: "${question}"` : `authenticating ${this.peer} with a shared secret...`, 'info');
@@ -482,6 +485,7 @@ export class ChatSession {
   private onSmp(ev: import('../otr/index.js').SmpEvent): void {
     switch (ev.type) {
       case 'asked':
+        this.answeringQuestion = ev.question !== undefined;
         this.updateOtrView({ smp: { phase: 'asked', question: ev.question } });
         this.deps.store.emit({ ev: 'smp', session: this.id, result: 'asked', ...(ev.question !== undefined ? { question: ev.question } : {}) });
         this.system(
@@ -492,6 +496,18 @@ export class ChatSession {
         );
         return;
       case 'success':
+        if (this.answeringQuestion) {
+          // As libotr clients do: answering someone's question proves to *them* who we are, but a question
+          // can be asked by anyone, so it does not verify them to us. Asking our own does.
+          this.answeringQuestion = false;
+          this.updateOtrView({ smp: null });
+          this.deps.store.emit({ ev: 'smp', session: this.id, result: 'success' });
+          this.system(
+            `you answered ${this.peer}'s question correctly: they can now trust you. To verify them, ask your own (/otr authq) or use a shared secret (/otr auth)`,
+            'info',
+          );
+          return;
+        }
         if (this.fingerprint) this.deps.trust.setTrust(this.peer, this.fingerprint, 'smp');
         this.trust = 'verified';
         this.updateOtrView({ smp: null });

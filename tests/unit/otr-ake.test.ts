@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Ake, type AkeResult } from '../../src/otr/ake.js';
+import { Ake, openCommitment, verifyEncryptedSignature, type AkeResult } from '../../src/otr/ake.js';
 import { G, P, modPow, randomBytes, randomExponent } from '../../src/otr/crypto/group.js';
 import { dsaSign, generateDsaKey, publicKeyOf } from '../../src/otr/crypto/dsa.js';
 import { OtrProtocolError } from '../../src/otr/errors.js';
@@ -219,4 +219,58 @@ test('Signature message with a bad MAC or a signature by the wrong key is refuse
   assert.equal(bob.state, 'awaiting-sig');
   assert.ok(bob.onSig(sig));
   void encodeSig;
+});
+
+test('a peer without the collision rule (answers every commit with a D-H Key, as python-potr does) still converges', () => {
+  let lowerCases = 0;
+  for (let i = 0; i < 12 && lowerCases < 3; i++) {
+    const alice = new Ake(keyA, hdr(0x100));
+    const xp = randomExponent();
+    const gxp = modPow(G, xp);
+    const naive = manualBob(gxp, xp);
+    const ca = dec<DhCommit>(alice.initiate(3));
+    const toNaive = alice.onDhCommit(dec<DhCommit>(naive.commit));
+    if (dec<DhCommit | DhKey>(toNaive).kind === 'dh-commit') continue; // alice won the collision: the ordinary path
+    lowerCases++;
+    assert.equal(alice.state, 'awaiting-revealsig');
+    // The naive peer answers Alice's commit with a D-H Key made from its own commit's exponent.
+    const reveal = alice.onDhKey(dec<DhKey>(encodeDhKey(hdr(0x200)(3), gxp)));
+    const rs = dec<RevealSig>(reveal);
+    assert.equal(rs.kind, 'reveal-sig');
+    // A duplicate of that D-H Key gets the same Reveal Signature.
+    assert.deepEqual(alice.onDhKey(dec<DhKey>(encodeDhKey(hdr(0x200)(3), gxp))), reveal);
+    // The naive peer checks it and answers with a Signature, following the spec text.
+    const gxa = openCommitment(rs.revealedKey, ca.encryptedGx, ca.hashedGx);
+    const k = deriveAkeKeys(modPow(gxa, xp));
+    verifyEncryptedSignature(k.c, k.m1, k.m2, rs.encSigField, rs.encSig, rs.mac, gxa, gxp);
+    const pub = serializePubkey(publicKeyOf(keyB));
+    const kid = new Writer().int(1).finish();
+    const M = hmacSha256(k.m1p, concatBytes(mpiBytes(gxp), mpiBytes(gxa), pub, kid));
+    const X = new Writer().raw(pub).raw(kid).sig(keyB.q, dsaSign(keyB, M)).finish();
+    const enc = aesCtr(k.cp, X);
+    const sigMsg = encodeSig(hdr(0x200)(3), enc, hmacSha256(k.m2p, new Writer().data(enc).finish()).slice(0, 20));
+    const res = alice.onSig(dec<Sig>(sigMsg));
+    assert.ok(res);
+    assert.deepEqual(res.ssid, k.ssid);
+    assert.equal(res.theirPub, gxp);
+    assert.equal(alice.state, 'none');
+  }
+  assert.ok(lowerCases > 0);
+});
+
+test('after losing a collision against a spec-following peer, its Reveal Signature still completes the AKE', () => {
+  for (let i = 0; i < 12; i++) {
+    const a = new Ake(keyA, hdr(0x100));
+    const b = new Ake(keyB, hdr(0x200));
+    const ca = a.initiate(3);
+    const cb = b.initiate(3);
+    const ra = a.onDhCommit(dec<DhCommit>(cb));
+    if (dec<DhCommit | DhKey>(ra).kind !== 'dh-key') continue;
+    // b is higher: it ignores a's commit (resends its own) and answers a's D-H Key with a Reveal Signature.
+    assert.deepEqual(b.onDhCommit(dec<DhCommit>(ca)), cb);
+    const r = a.onRevealSig(dec<RevealSig>(b.onDhKey(dec<DhKey>(ra))));
+    assert.ok(r);
+    assert.ok(b.onSig(dec<Sig>(r.reply)));
+    return;
+  }
 });

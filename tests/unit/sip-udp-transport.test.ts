@@ -1,5 +1,5 @@
 // The UDP transport's RFC 3261 17 timers, against real dgram sockets on loopback (T1 shortened).
-import { test } from 'node:test';
+import { describe, test as plainTest } from 'node:test';
 import assert from 'node:assert/strict';
 import { UdpTransport } from '../../src/sip/udp-transport.js';
 import { parseHead, topVia } from '../../src/sip/wire.js';
@@ -29,6 +29,8 @@ function gaps(times: number[]): number[] {
   return times.slice(1).map((t, i) => t - (times[i] ?? t));
 }
 
+describe('UDP transport timers', { concurrency: true }, () => {
+const test = plainTest;
 // Offsets are checked against the nominal schedule with a tolerance for event-loop jitter on both
 // ends (test files run in parallel); a missing or extra copy, or a wrong interval, still fails.
 const JITTER_MS = 45;
@@ -246,4 +248,5 @@ test('malformed datagrams are dropped without a crash; keep-alives are ignored',
     await t.dispose();
     await peer.close();
   }
+});
 });
