@@ -136,7 +136,8 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const portArg = flags.get('port') as string | undefined;
   if (portArg !== undefined) {
     port = Number(portArg);
-    if (!/^\d+$/.test(portArg) || port < 1 || port > 65535) throw new UsageError(`--port must be 1..65535, not "${portArg}"`);
+    // 0: any free port (scripts and tests that start many clients).
+    if (!/^\d+$/.test(portArg) || port > 65535) throw new UsageError(`--port must be 0..65535, not "${portArg}"`);
   }
   const registrar = flags.get('registrar') as string | undefined;
   if (registrar !== undefined && !/^sips?:/.test(registrar) && !/^[\w.-]+(:\d+)?$/.test(registrar)) {

@@ -2,26 +2,22 @@
  * Key derivation (spec "Computing AES keys, MAC keys, and the secure session id") and the symmetric primitives
  * OTR uses: AES-128-CTR, SHA-1/SHA-256 and their HMACs.
  */
-import { ctr } from '@noble/ciphers/aes.js';
-import { sha1 } from '@noble/hashes/legacy.js';
-import { sha256 } from '@noble/hashes/sha2.js';
-import { hmac } from '@noble/hashes/hmac.js';
 import { G, modPow, randomExponent } from './crypto/group.js';
+// One module picks the implementation of every symmetric primitive (today @noble), for the whole engine.
+import { aes128Ctr, hmacSha1 as hmac1, hmacSha256 as hmac256, sha1, sha256 } from './crypto/primitives.js';
 import { concatBytes, mpiBytes } from './wire.js';
 
 export { sha1, sha256 };
 
-const ZERO_IV = new Uint8Array(16);
+const ZERO_TOP = new Uint8Array(8);
 
 /** AES-128 in counter mode. `top` is the 8-byte top half of the initial counter (all zeros for the AKE). */
-export function aesCtr(key: Uint8Array, data: Uint8Array, top?: Uint8Array): Uint8Array {
-  let iv = ZERO_IV;
-  if (top) { iv = new Uint8Array(16); iv.set(top, 0); }
-  return ctr(key, iv).encrypt(data);
+export function aesCtr(key: Uint8Array, data: Uint8Array, top: Uint8Array = ZERO_TOP): Uint8Array {
+  return aes128Ctr(key, top, data);
 }
 
-export function hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array { return hmac(sha256, key, msg); }
-export function hmacSha1(key: Uint8Array, msg: Uint8Array): Uint8Array { return hmac(sha1, key, msg); }
+export function hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array { return hmac256(key, msg); }
+export function hmacSha1(key: Uint8Array, msg: Uint8Array): Uint8Array { return hmac1(key, msg); }
 
 /** s written as a minimum-length MPI. */
 export function secbytesOf(s: bigint): Uint8Array { return mpiBytes(s); }

@@ -24,7 +24,7 @@ export interface AppProps {
   bell?: () => void;
 }
 
-type Overlay = { kind: 'help' } | { kind: 'verify'; session: string } | { kind: 'search'; search: SearchState } | null;
+type Overlay = { kind: 'help'; scroll: number } | { kind: 'verify'; session: string } | { kind: 'search'; search: SearchState } | null;
 
 interface Notice {
   text: string;
@@ -34,6 +34,7 @@ interface Notice {
 /** is-composing: refresh "active" at most this often while typing, and go idle after this long without keys. */
 export const COMPOSING_REFRESH_MS = 10_000;
 export const COMPOSING_IDLE_MS = 15_000;
+export const INFO_NOTICE_MS = 10_000;
 
 const separators = new Map<number, Row[]>();
 function separator(height: number): Row[] {
@@ -147,6 +148,14 @@ export function App({ core, noColor, bell }: AppProps) {
       }),
     [core],
   );
+
+  // Progress notes ("Calling …") fade after a while; errors stay until the next command or Esc.
+  useEffect(() => {
+    if (!notice || notice.level !== 'info') return;
+    const t = setTimeout(() => setNotice((n) => (n === notice ? null : n)), INFO_NOTICE_MS);
+    t.unref?.();
+    return () => clearTimeout(t);
+  }, [notice]);
 
   const [selectedId, setSelectedId, selectedRef] = useRefState<string | null>(null);
   const [overlay, setOverlay, overlayRef] = useRefState<Overlay>(null);
@@ -325,7 +334,7 @@ export function App({ core, noColor, bell }: AppProps) {
           setNotice({ text: a.message, level: 'error' });
           return;
         case 'help':
-          setOverlay({ kind: 'help' });
+          setOverlay({ kind: 'help', scroll: 0 });
           return;
         case 'verify':
           setOverlay({ kind: 'verify', session: a.session });
@@ -468,6 +477,11 @@ export function App({ core, noColor, bell }: AppProps) {
       select((i + (input === 'n' ? 1 : n - 1)) % n);
       return;
     }
+    if ((key.pageUp || key.pageDown) && overlay?.kind === 'help') {
+      const step = Math.max(1, layout.mainH - 3);
+      setOverlay({ kind: 'help', scroll: Math.max(0, overlay.scroll + (key.pageDown ? step : -step)) });
+      return;
+    }
     if (key.pageUp || key.pageDown) {
       const step = Math.max(1, layout.mainH - 3);
       scrollBy(key.pageUp ? step : -step);
@@ -546,7 +560,7 @@ export function App({ core, noColor, bell }: AppProps) {
   // F1 is not reported by useInput (it has no name there), so it is read from the raw input.
   useEffect(() => {
     const onRaw = (data: string): void => {
-      if (F1.test(data)) setOverlay((o) => (o?.kind === 'help' ? null : { kind: 'help' }));
+      if (F1.test(data)) setOverlay((o) => (o?.kind === 'help' ? null : { kind: 'help', scroll: 0 }));
     };
     inputEvents?.on('input', onRaw);
     return () => {
@@ -580,7 +594,7 @@ export function App({ core, noColor, bell }: AppProps) {
   }
 
   let pane;
-  if (overlay?.kind === 'help') pane = <HelpView width={chatW} height={mainH} noColor={noColor} />;
+  if (overlay?.kind === 'help') pane = <HelpView width={chatW} height={mainH} scroll={overlay.scroll} noColor={noColor} />;
   else if (overlay?.kind === 'search') pane = <SearchView search={overlay.search} width={chatW} height={mainH} noColor={noColor} />;
   else if (overlay?.kind === 'verify') {
     const s = sessions.find((x) => x.id === overlay.session);

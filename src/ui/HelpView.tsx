@@ -1,5 +1,5 @@
 import { Rows } from './Rows.js';
-import { clipRow, type Row } from './text.js';
+import { clipRow, wrapSegs, type Row } from './text.js';
 
 const HELP: Array<[string, string]> = [
   ['/chat user@host', 'start a chat (also sip:user@host:port)'],
@@ -32,11 +32,23 @@ export function helpRows(width: number): Row[] {
   const rows: Row[] = [[{ text: ' Help', bold: true }, { text: '  (Esc or F1 closes)', dim: true }], []];
   for (const [k, v] of HELP) {
     const color = k.startsWith('[V]') ? 'green' : undefined;
-    rows.push([{ text: ` ${k.padEnd(keyW)}`, bold: true, color }, { text: v }]);
+    const key = { text: ` ${k.padEnd(keyW)}`, bold: true, color };
+    if (width - keyW - 1 < 20) {
+      // Too narrow for two columns: the description goes under its key.
+      rows.push([key]);
+      if (v) for (const r of wrapSegs([{ text: v }], width - 3)) rows.push([{ text: '   ' }, ...r]);
+      continue;
+    }
+    wrapSegs([{ text: v }], width - keyW - 1).forEach((r, i) => rows.push([i === 0 ? key : { text: ' '.repeat(keyW + 1) }, ...r]));
   }
   return rows.map((r) => clipRow(r, width));
 }
 
-export function HelpView({ width, height, noColor }: { width: number; height: number; noColor: boolean }) {
-  return <Rows rows={helpRows(width)} width={width} height={height} noColor={noColor} />;
+/** The help, scrolled by `scroll` rows (PgUp/PgDn), with a note when more is below. */
+export function HelpView({ width, height, scroll, noColor }: { width: number; height: number; scroll: number; noColor: boolean }) {
+  const all = helpRows(width);
+  const top = Math.min(Math.max(0, scroll), Math.max(0, all.length - height));
+  let rows = all.slice(top, top + height);
+  if (top + height < all.length) rows = [...rows.slice(0, height - 1), [{ text: ' -- PgDn for more --', color: 'yellow' }]];
+  return <Rows rows={rows} width={width} height={height} noColor={noColor} />;
 }

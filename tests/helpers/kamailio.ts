@@ -44,19 +44,27 @@ export function kamailioAvailable(): boolean {
 
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
+function killAll(signal: NodeJS.Signals): void {
+  for (const child of live) {
+    try {
+      child.kill(signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  // last line of defence: a failing test must not leave a Kamailio behind
-  process.on('exit', () => {
-    for (const child of live) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-  });
+  // last line of defence: a failing or interrupted test must not leave a Kamailio behind
+  process.on('exit', () => killAll('SIGTERM'));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      killAll('SIGTERM');
+      process.kill(process.pid, sig);
+    });
+  }
 }
 
 async function freePortPair(): Promise<{ udp: number; tcp: number }> {

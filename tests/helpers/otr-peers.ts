@@ -76,6 +76,8 @@ export type PeerEvent =
   | { ev: 'new_fingerprint'; fingerprint: string }
   | { ev: 'still_secure' }
   | { ev: 'fingerprint'; ours: string; theirs: string | null }
+  | { ev: 'symkey'; use: number; usedata: string /* hex */; key: string /* hex */ }
+  | { ev: 'symkey_sent'; key: string /* hex */ }
   | { ev: 'error'; message: string }
   | { ev: 'done'; op: string; id?: string };
 
@@ -89,6 +91,7 @@ export type PeerCommand =
   | { op: 'smp_respond'; secret: string }
   | { op: 'smp_abort' }
   | { op: 'fingerprint' }
+  | { op: 'symkey'; use: number; usedata?: string }
   | { op: 'status' };
 
 export interface PeerOptions {
@@ -346,6 +349,14 @@ export class PeerSide implements Side {
   receive(wire: string): Promise<void> {
     return this.run({ op: 'recv', wire });
   }
+  /** libotr only: announces the extra symmetric key (TLV 8) and returns it (hex). */
+  async symkey(use: number, usedata: string): Promise<string> {
+    const before = this.proc.log.length;
+    await this.run({ op: 'symkey', use, usedata });
+    const ev = this.proc.log.slice(before).find((e): e is Extract<PeerEvent, { ev: 'symkey_sent' }> => e.ev === 'symkey_sent');
+    if (!ev) throw new PeerError(`${this.label}: no extra symmetric key (${this.errors.join('; ')})`);
+    return ev.key;
+  }
   send(text: string): Promise<void> {
     return this.run({ op: 'send', text });
   }
@@ -404,7 +415,8 @@ export class EngineSide implements Side {
     return this.session.ourFingerprint;
   }
 
-  private apply(events: readonly EngineEvent[]): void {
+  /** Takes events the session returned from a call made directly on it (outside this wrapper). */
+  apply(events: readonly EngineEvent[]): void {
     for (const e of events) {
       this.log.push(e);
       switch (e.type) {

@@ -127,6 +127,35 @@ for (const weStart of [true, false]) {
   }
 }
 
+describe(`blink-tui <-> ${PEER}: extra symmetric key (TLV 8, v3)`, () => {
+  const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex').toUpperCase();
+
+  test('we announce it: libotr derives the same key, use and use data', async () => {
+    const { router, ours, peer, session } = await pair(true, 0);
+    await establish(router, ours, peer, VERSION);
+    const useData = new TextEncoder().encode('transfer-42.bin');
+    const { key, events } = session.useExtraSymmetricKey(0x00010203, useData);
+    assert.ok(key, 'no key');
+    ours.apply(events);
+    await router.flush();
+    const got = peer.proc.log.find((e) => e.ev === 'symkey');
+    assert.deepEqual(got, { ev: 'symkey', use: 0x00010203, usedata: hex(useData), key: hex(key) }, router.describe());
+    await router.close();
+  });
+
+  test('libotr announces it: we derive the same key, use and use data', async () => {
+    const { router, ours, peer, session } = await pair(false, 0);
+    await establish(router, peer, ours, VERSION);
+    const key = await peer.symkey(7, 'abc');
+    await router.flush();
+    const got = session.receivedExtraSymmetricKey;
+    assert.ok(got, `we saw no TLV 8\n${router.describe()}`);
+    assert.deepEqual({ key: hex(got.key), use: got.use, useData: Buffer.from(got.useData).toString() }, { key, use: 7, useData: 'abc' });
+    assertNoErrors(router, ours, peer);
+    await router.close();
+  });
+});
+
 describe(`blink-tui <-> ${PEER}: policies and races`, () => {
   test('both sides start at once (crossed queries and D-H Commits) and still converge', async () => {
     const { router, ours, peer } = await pair(true, 0);

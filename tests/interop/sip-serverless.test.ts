@@ -260,3 +260,53 @@ describe('scripted peers (conference focus)', () => {
     assert.equal(second, 0);
   });
 });
+
+describe('offerless INVITE', () => {
+  test('an INVITE without SDP gets our offer in the 200 and the answer from the ACK', async () => {
+    const ua = makeUa('alice', 'udp', []);
+    await ua.start();
+    const peer = await RawUdpPeer.open();
+    try {
+      const incoming = waitEvent<[IncomingCall]>(ua, 'invite');
+      const invite = buildRequest({
+        method: 'INVITE',
+        uri: `sip:alice@127.0.0.1:${ua.localPort}`,
+        viaPort: peer.port,
+        branch: 'z9hG4bKnooffer',
+        callId: 'nooffer',
+        extra: [`Contact: <sip:raw@127.0.0.1:${peer.port}>`],
+      });
+      await peer.send(invite, ua.localPort);
+      const [call] = await incoming;
+      assert.equal(call.remoteOffer, undefined);
+      const n = new FakeNegotiator(fakeSdp(4300, 'alice'));
+      const established = waitEvent(call, 'established');
+      await call.accept(n);
+      await peer.waitFor((all) => all.some((d) => d.text.startsWith('SIP/2.0 200')));
+      const ok = peer.received.find((d) => d.text.startsWith('SIP/2.0 200'))?.text ?? '';
+      assert.ok(ok.endsWith(n.sdp), '200 OK carries our offer');
+      const toTag = /tag=([^;\s]+)/.exec(firstHeader(parseHead(ok), 'to') ?? '')?.[1] ?? '';
+      const answer = fakeSdp(4400, 'raw');
+      await peer.send(
+        buildRequest({
+          method: 'ACK',
+          uri: `sip:alice@127.0.0.1:${ua.localPort}`,
+          viaPort: peer.port,
+          branch: 'z9hG4bKnoofferack',
+          callId: 'nooffer',
+          toTag,
+          body: answer,
+        }),
+        ua.localPort,
+      );
+      await established;
+      const deadline = Date.now() + 2000;
+      while (n.remoteAnswer === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(n.calls, ['createOffer', 'applyAnswer']);
+      assert.equal(n.remoteAnswer, answer);
+    } finally {
+      await ua.stop();
+      await peer.close();
+    }
+  });
+});

@@ -233,7 +233,10 @@ describe('ui: commands', () => {
     await m.press(KEY.f1);
     assert.doesNotMatch(m.plain(), /\/otr authq "QUESTION" SECRET/);
     await m.enter('/help');
-    assert.match(m.plain(), /Alt-1\.\.9/);
+    assert.match(m.plain(), /PgDn for more/);
+    await m.press(KEY.pageDown);
+    assert.match(m.plain(), /Ctrl-N\/Ctrl-P +switch chat/);
+    assert.match(m.plain(), /\[V\] verified/);
     await m.press(KEY.esc);
     assert.doesNotMatch(m.plain(), /\/otr authq "QUESTION" SECRET/);
     m.unmount();

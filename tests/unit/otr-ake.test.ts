@@ -122,8 +122,6 @@ test('messages that do not fit the state are ignored', () => {
   const b = new Ake(keyB, hdr(0x200));
   const dhkey = dec<DhKey>(b.onDhCommit(dec<DhCommit>(new Ake(keyA, hdr(0x100)).initiate(3))));
   assert.equal(a.onDhKey(dhkey), null);
-  const { alice } = runAke(3);
-  void alice;
   assert.equal(a.onRevealSig({ kind: 'reveal-sig', header: hdr(1)(3), revealedKey: new Uint8Array(16), encSig: new Uint8Array(0), encSigField: new Uint8Array(4), mac: new Uint8Array(20) }), null);
   assert.equal(a.onSig({ kind: 'sig', header: hdr(1)(3), encSig: new Uint8Array(0), encSigField: new Uint8Array(4), mac: new Uint8Array(20) }), null);
   assert.equal(a.state, 'none');
@@ -218,7 +216,6 @@ test('Signature message with a bad MAC or a signature by the wrong key is refuse
   assert.throws(() => bob.onSig({ ...sig, encSig: enc, encSigField: field }), code('bad-mac'));
   assert.equal(bob.state, 'awaiting-sig');
   assert.ok(bob.onSig(sig));
-  void encodeSig;
 });
 
 test('a peer without the collision rule (answers every commit with a D-H Key, as python-potr does) still converges', () => {

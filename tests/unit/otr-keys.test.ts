@@ -73,11 +73,9 @@ test('AES-128-CTR with the top half of the counter (vector aes_ctr_data_plaintex
   const pt = hex('77652061726520617765736f6d6500000000ed' + '00'.repeat(237));
   const key = hex('42e258bebf031acf442f52d6ef52d6f1');
   const c0 = aesCtr(key, pt, hex('0000000000000000'));
-  assert.equal(toHex(c0).slice(0, 64), '4f0de18011633ed0264ccc1840d64f4cf8f0c91ef78890ab82edef36cb38210b');
-  assert.equal(toHex(c0).slice(-32), '0f363bcaff7b205f2c42b3cb67a942f2');
+  assert.equal(toHex(c0), '4f0de18011633ed0264ccc1840d64f4cf8f0c91ef78890ab82edef36cb38210bb80760585ff43d736a9ff3e4bb05fc088fa34c2f21012988d539ebc839e9bc97633f4c42de15ea5c3c55a2b9940ca35015ded14205b9df78f936cb1521aedbea98df7dc03c116570ba8d034abc8e2d23185d2ce225845f38c08cb2aae192d66d601c1bc86149c98e8874705ae365b31cda76d274429de5e07b93f0ff29152716980a63c31b7bda150b222ba1d373f786d5f59f580d4f690a71d7fc620e0a3b05d692221ddeebac98d6ed16272e7c4596de27fb104ad747aa9a3ad9d3bc4f988af0beb21760df06047e267af0109baceb0f363bcaff7b205f2c42b3cb67a942f2');
   const c1 = aesCtr(key, pt, hex('0001020304050607'));
-  assert.equal(toHex(c1).slice(0, 64), '2dccced4937a337e01bc2ed969b4f60d3ab0a4844aef0a02ebc5c6f09f71a781');
-  assert.equal(toHex(c1).slice(-32), '5d82e09df0088e572b5d0bd7'.padStart(32, toHex(c1).slice(-32, -24)));
+  assert.equal(toHex(c1), '2dccced4937a337e01bc2ed969b4f60d3ab0a4844aef0a02ebc5c6f09f71a7819687cdbcf2a912be1e8ceda086d188ce3e0bbfecaa77a050a5ed9f98f0c6590579e4d1fb9f753102955dcfc5535af3906ff7d62490362e6e89e28c3b41081f2ce3e8c2ea154a582ff7a1449e7ad8abf295b5e3f8fb80e9b6482fc3bae869ccdb9144f0242604ddee924f388c308c6ce123b5ae22a93ac7c315b13019d474134dd9fd15334fade1b6737b11f79a3cfeed8dd18d72739436ebb560ecdca71a9a67c7b97c2526119a4b1323a6de7c70dffaf7229d798aaea4a692410a139249305d3059685b6ecd0760323ea16db9e02497f5657d1a5d82e09df0088e572b5d0bd7');
   assert.deepEqual(aesCtr(key, c1, hex('0001020304050607')), pt);
   // AKE encryption of g^x with key r and counter 0.
   assert.equal(toHex(aesCtr(hex(V.r), mpiBytes(big(V.gx)))), V.encryptedGx);

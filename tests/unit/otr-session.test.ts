@@ -462,7 +462,6 @@ test('a lost AKE message: the peer restarting converges', () => {
   const net = sessions();
   let dropped = false;
   net.drop = (_to, w) => { if (!dropped && w.startsWith('?OTR:AAMR')) { dropped = true; return true; } return false; }; // lose the reveal sig
-  establish.bind(null);
   net.push('a', net.a.start());
   net.run();
   assert.notEqual(net.a.state, 'encrypted');
@@ -470,4 +469,30 @@ test('a lost AKE message: the peer restarting converges', () => {
   net.run();
   assert.equal(net.a.state, 'encrypted');
   assert.equal(net.b.state, 'encrypted');
+});
+
+test('leaving the encrypted state abandons an SMP run in progress, with an aborted event', () => {
+  const net = sessions();
+  establish(net);
+  net.push('a', net.a.smpStart('s'));
+  net.run();
+  assert.equal(net.a.smpInProgress, true);
+  const ev = net.a.end();
+  assert.ok(ev.some((e) => e.type === 'smp' && e.event.type === 'aborted'));
+  assert.equal(net.a.smpInProgress, false);
+});
+
+test('TLVs inside data messages reach the message event; a NUL in text is refused locally', () => {
+  const net = sessions();
+  establish(net);
+  net.clear();
+  net.push('a', net.a.send('with tlv', [{ type: 0, value: new Uint8Array(5) }, { type: 0x1234, value: Uint8Array.of(1) }]));
+  net.run();
+  const m = net.events.b.find((e) => e.type === 'message');
+  assert.ok(m && m.type === 'message');
+  assert.equal(m.text, 'with tlv');
+  assert.deepEqual(m.tlvs.map((t) => t.type), [0, 0x1234]);
+  const bad = net.a.send('a\u0000b');
+  assert.equal(bad.length, 1);
+  assert.equal(bad[0]!.type, 'error');
 });

@@ -30,223 +30,224 @@ function gaps(times: number[]): number[] {
 }
 
 describe('UDP transport timers', { concurrency: true }, () => {
-const test = plainTest;
-// Offsets are checked against the nominal schedule with a tolerance for event-loop jitter on both
-// ends (test files run in parallel); a missing or extra copy, or a wrong interval, still fails.
-const JITTER_MS = 45;
+  // the long silent-peer tests run side by side
+  const test = plainTest;
+  // Offsets are checked against the nominal schedule with a tolerance for event-loop jitter on both
+  // ends (test files run in parallel); a missing or extra copy, or a wrong interval, still fails.
+  const JITTER_MS = 45;
 
-test('INVITE to a silent peer: T1-doubling retransmissions, stop at 64*T1', async () => {
-  const t1 = 100;
-  const peer = await RawUdpPeer.open();
-  const { t } = await transport(t1);
-  try {
-    await t.send(outgoing('INVITE', peer.port, 'z9hG4bKsilent1'));
-    await delay(64 * t1 + 4 * t1);
-    const times = peer.received.map((d) => d.at);
-    // sends at 0, 1, 3, 7, 15, 31, 63 T1 (the next would be at 127 T1, past timer B)
-    assert.equal(times.length, 7, `got ${times.length} copies`);
-    const first = times[0] ?? 0;
-    times.forEach((at, i) => {
-      const planned = (2 ** i - 1) * t1;
-      // event-loop jitter on both ends of loopback: allow a little either way, never a whole interval
-      assert.ok(Math.abs(at - first - planned) < JITTER_MS, `copy ${i} at +${at - first} ms, planned +${planned}`);
-    });
-    assert.ok(peer.received.every((d) => d.text === peer.received[0]?.text), 'retransmissions are byte-identical');
-    const via = topVia(parseHead(peer.received[0]?.text ?? ''));
-    assert.equal(via.port, t.localPort, 'Via carries our port');
-    assert.equal(via.params.get('rport'), '');
-    assert.equal(t.pendingClientTransactions, 0);
-    const count = peer.received.length;
-    await delay(4 * T2);
-    assert.equal(peer.received.length, count, 'nothing after timer B');
-  } finally {
-    await t.dispose();
-    await peer.close();
-  }
-});
-
-test('non-INVITE to a silent peer: intervals capped at T2', async () => {
-  const t1 = 100;
-  const t2 = 400;
-  const peer = await RawUdpPeer.open();
-  const t = new UdpTransport(undefined, { timers: { t1, t2 } });
-  await t.connect();
-  try {
-    await t.send(outgoing('OPTIONS', peer.port, 'z9hG4bKsilent2'));
-    await delay(64 * t1 + 4 * t1);
-    // planned: 0, 1, 3, 7 T1, then every T2 (4 T1) while below 64 T1: 11, 15, ..., 63 T1
-    const planned = [0, 1, 3, 7];
-    for (let x = 11; x < 64; x += 4) planned.push(x);
-    const times = peer.received.map((d) => d.at);
-    assert.equal(times.length, planned.length, `got ${times.length} copies, planned ${planned.length}`);
-    const first = times[0] ?? 0;
-    times.forEach((at, i) => {
-      const want = (planned[i] ?? 0) * t1;
-      assert.ok(Math.abs(at - first - want) < JITTER_MS, `copy ${i} at +${at - first} ms, planned +${want}`);
-    });
-    assert.equal(t.pendingClientTransactions, 0);
-  } finally {
-    await t.dispose();
-    await peer.close();
-  }
-});
-
-test('late responder: INVITE retransmissions stop on a provisional response', async () => {
-  const peer = await RawUdpPeer.open();
-  const { t, delivered } = await transport();
-  try {
-    peer.onDatagram = (d) => {
-      if (peer.received.length === 3) void peer.send(buildResponse(d.text, 100, 'Trying'), d.port);
-    };
-    await t.send(outgoing('INVITE', peer.port, 'z9hG4bKlate1'));
-    await peer.waitFor((all) => all.length >= 3);
-    await delay(16 * T1);
-    assert.equal(peer.received.length, 3, 'no retransmission after the 100');
-    assert.equal(delivered.length, 1);
-    assert.match(delivered[0] ?? '', /^SIP\/2\.0 100 Trying/);
-    // sip.js requires the Via of a response without a port
-    assert.equal(topVia(parseHead(delivered[0] ?? '')).port, undefined);
-  } finally {
-    await t.dispose();
-    await peer.close();
-  }
-});
-
-test('late responder: non-INVITE goes to T2 after a provisional and stops on the final', async () => {
-  const peer = await RawUdpPeer.open();
-  const { t } = await transport();
-  try {
-    let req = '';
-    peer.onDatagram = (d) => {
-      req = d.text;
-      if (peer.received.length === 2) void peer.send(buildResponse(d.text, 180, 'Ringing'), d.port);
-    };
-    await t.send(outgoing('MESSAGE', peer.port, 'z9hG4bKlate2'));
-    await peer.waitFor((all) => all.length >= 5, 3000);
-    const g = gaps(peer.received.map((d) => d.at)).slice(2);
-    for (const x of g) assert.ok(x >= T2 * 0.8, `gap ${x} < T2 while proceeding`);
-    await peer.send(buildResponse(req, 200, 'OK'), peer.received[0]?.port ?? 0);
-    await delay(50);
-    const n = peer.received.length;
-    await delay(3 * T2);
-    assert.equal(peer.received.length, n, 'stopped after the final response');
-    assert.equal(t.pendingClientTransactions, 0);
-  } finally {
-    await t.dispose();
-    await peer.close();
-  }
-});
-
-test('ACK is never retransmitted', async () => {
-  const peer = await RawUdpPeer.open();
-  const { t } = await transport();
-  try {
-    await t.send(outgoing('ACK', peer.port, 'z9hG4bKack'));
-    await delay(10 * T1);
-    assert.equal(peer.received.length, 1);
-  } finally {
-    await t.dispose();
-    await peer.close();
-  }
-});
-
-test('retransmitted non-2xx final to our INVITE: the ACK is repeated, sip.js sees the response once', async () => {
-  const peer = await RawUdpPeer.open();
-  const { t, delivered } = await transport();
-  try {
-    const invite = outgoing('INVITE', peer.port, 'z9hG4bKbusy');
-    await t.send(invite);
-    await peer.waitFor((all) => all.length >= 1);
-    const sent = peer.received[0]?.text ?? '';
-    const busy = buildResponse(sent, 486, 'Busy Here');
-    await peer.send(busy, peer.received[0]?.port ?? 0);
-    await delay(30);
-    assert.equal(delivered.length, 1);
-    // what sip.js would send: an ACK with the INVITE's branch
-    await t.send(outgoing('ACK', peer.port, 'z9hG4bKbusy'));
-    await peer.waitFor((all) => all.some((d) => d.text.startsWith('ACK')));
-    await peer.send(busy, peer.received[0]?.port ?? 0);
-    await peer.waitFor((all) => all.filter((d) => d.text.startsWith('ACK')).length === 2);
-    assert.equal(delivered.length, 1, 'the retransmitted 486 was absorbed');
-  } finally {
-    await t.dispose();
-    await peer.close();
-  }
-});
-
-test('server side: a retransmitted request gets the cached response and reaches sip.js once', async () => {
-  const peer = await RawUdpPeer.open();
-  const { t, delivered } = await transport();
-  try {
-    const req = buildRequest({ method: 'OPTIONS', uri: `sip:me@127.0.0.1:${t.localPort}`, viaPort: peer.port, branch: 'z9hG4bKsrv1', callId: 'c1' });
-    await peer.send(req, t.localPort);
-    await delay(30);
-    assert.equal(delivered.length, 1);
-    // received/rport are stamped on the way in (RFC 3261 18.2.1, RFC 3581)
-    const via = topVia(parseHead(delivered[0] ?? ''));
-    assert.equal(via.params.get('rport'), String(peer.port));
-    await t.send(buildResponse(delivered[0] ?? '', 200, 'OK'));
-    await peer.waitFor((all) => all.length === 1);
-    await peer.send(req, t.localPort);
-    await peer.waitFor((all) => all.length === 2);
-    assert.equal(peer.received[1]?.text, peer.received[0]?.text);
-    assert.equal(delivered.length, 1, 'the retransmission did not reach sip.js');
-  } finally {
-    await t.dispose();
-    await peer.close();
-  }
-});
-
-test('server side: a non-2xx final to INVITE is retransmitted (timer G) until the ACK', async () => {
-  const peer = await RawUdpPeer.open();
-  const { t, delivered } = await transport();
-  try {
-    const inv = buildRequest({ method: 'INVITE', uri: `sip:me@127.0.0.1:${t.localPort}`, viaPort: peer.port, branch: 'z9hG4bKsrv2', callId: 'c2' });
-    await peer.send(inv, t.localPort);
-    await delay(30);
-    await t.send(buildResponse(delivered[0] ?? '', 603, 'Decline'));
-    await peer.waitFor((all) => all.length >= 3, 2000);
-    const g = gaps(peer.received.map((d) => d.at));
-    assert.ok((g[0] ?? 0) >= T1 * 0.8 && (g[1] ?? 0) >= 2 * T1 * 0.8, `gaps ${g.join(',')}`);
-    const ack = buildRequest({ method: 'ACK', uri: `sip:me@127.0.0.1:${t.localPort}`, viaPort: peer.port, branch: 'z9hG4bKsrv2', callId: 'c2' });
-    await peer.send(ack, t.localPort);
-    await delay(T1);
-    const n = peer.received.length;
-    await delay(3 * T2);
-    assert.equal(peer.received.length, n, 'timer G stopped at the ACK');
-    await peer.send(ack, t.localPort);
-    await delay(30);
-    assert.deepEqual(delivered.map((m) => m.slice(0, 6)), ['INVITE', 'ACK si'], 'duplicate ACK absorbed');
-  } finally {
-    await t.dispose();
-    await peer.close();
-  }
-});
-
-test('malformed datagrams are dropped without a crash; keep-alives are ignored', async () => {
-  const peer = await RawUdpPeer.open();
-  const warnings: string[] = [];
-  const t = new UdpTransport({ error: (m) => warnings.push(m), warn: (m) => warnings.push(m), log() {}, debug() {} }, {});
-  const delivered: string[] = [];
-  t.onMessage = (m) => delivered.push(m);
-  await t.connect();
-  try {
-    for (const junk of ['\r\n\r\n', 'GARBAGE', 'INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n', '\u0000\u00ff', 'SIP/2.0 200 OK\r\nTo: x\r\n\r\n']) {
-      await peer.send(junk, t.localPort);
+  test('INVITE to a silent peer: T1-doubling retransmissions, stop at 64*T1', async () => {
+    const t1 = 100;
+    const peer = await RawUdpPeer.open();
+    const { t } = await transport(t1);
+    try {
+      await t.send(outgoing('INVITE', peer.port, 'z9hG4bKsilent1'));
+      await delay(64 * t1 + 4 * t1);
+      const times = peer.received.map((d) => d.at);
+      // sends at 0, 1, 3, 7, 15, 31, 63 T1 (the next would be at 127 T1, past timer B)
+      assert.equal(times.length, 7, `got ${times.length} copies`);
+      const first = times[0] ?? 0;
+      times.forEach((at, i) => {
+        const planned = (2 ** i - 1) * t1;
+        // event-loop jitter on both ends of loopback: allow a little either way, never a whole interval
+        assert.ok(Math.abs(at - first - planned) < JITTER_MS, `copy ${i} at +${at - first} ms, planned +${planned}`);
+      });
+      assert.ok(peer.received.every((d) => d.text === peer.received[0]?.text), 'retransmissions are byte-identical');
+      const via = topVia(parseHead(peer.received[0]?.text ?? ''));
+      assert.equal(via.port, t.localPort, 'Via carries our port');
+      assert.equal(via.params.get('rport'), '');
+      assert.equal(t.pendingClientTransactions, 0);
+      const count = peer.received.length;
+      await delay(4 * T2);
+      assert.equal(peer.received.length, count, 'nothing after timer B');
+    } finally {
+      await t.dispose();
+      await peer.close();
     }
-    await delay(50);
-    assert.deepEqual(delivered, []);
-    assert.equal(warnings.length, 4, warnings.join('\n'));
-    // a malformed message sip.js throws on is contained too
-    t.onMessage = () => {
-      throw new Error('boom');
-    };
-    await peer.send(buildRequest({ method: 'OPTIONS', uri: 'sip:x@127.0.0.1', viaPort: peer.port, branch: 'z9hG4bKb', callId: 'b' }), t.localPort);
-    await delay(30);
-    assert.match(warnings.at(-1) ?? '', /boom/);
-  } finally {
-    await t.dispose();
-    await peer.close();
-  }
-});
+  });
+
+  test('non-INVITE to a silent peer: intervals capped at T2', async () => {
+    const t1 = 100;
+    const t2 = 400;
+    const peer = await RawUdpPeer.open();
+    const t = new UdpTransport(undefined, { timers: { t1, t2 } });
+    await t.connect();
+    try {
+      await t.send(outgoing('OPTIONS', peer.port, 'z9hG4bKsilent2'));
+      await delay(64 * t1 + 4 * t1);
+      // planned: 0, 1, 3, 7 T1, then every T2 (4 T1) while below 64 T1: 11, 15, ..., 63 T1
+      const planned = [0, 1, 3, 7];
+      for (let x = 11; x < 64; x += 4) planned.push(x);
+      const times = peer.received.map((d) => d.at);
+      assert.equal(times.length, planned.length, `got ${times.length} copies, planned ${planned.length}`);
+      const first = times[0] ?? 0;
+      times.forEach((at, i) => {
+        const want = (planned[i] ?? 0) * t1;
+        assert.ok(Math.abs(at - first - want) < JITTER_MS, `copy ${i} at +${at - first} ms, planned +${want}`);
+      });
+      assert.equal(t.pendingClientTransactions, 0);
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
+
+  test('late responder: INVITE retransmissions stop on a provisional response', async () => {
+    const peer = await RawUdpPeer.open();
+    const { t, delivered } = await transport();
+    try {
+      peer.onDatagram = (d) => {
+        if (peer.received.length === 3) void peer.send(buildResponse(d.text, 100, 'Trying'), d.port);
+      };
+      await t.send(outgoing('INVITE', peer.port, 'z9hG4bKlate1'));
+      await peer.waitFor((all) => all.length >= 3);
+      await delay(16 * T1);
+      assert.equal(peer.received.length, 3, 'no retransmission after the 100');
+      assert.equal(delivered.length, 1);
+      assert.match(delivered[0] ?? '', /^SIP\/2\.0 100 Trying/);
+      // sip.js requires the Via of a response without a port
+      assert.equal(topVia(parseHead(delivered[0] ?? '')).port, undefined);
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
+
+  test('late responder: non-INVITE goes to T2 after a provisional and stops on the final', async () => {
+    const peer = await RawUdpPeer.open();
+    const { t } = await transport();
+    try {
+      let req = '';
+      peer.onDatagram = (d) => {
+        req = d.text;
+        if (peer.received.length === 2) void peer.send(buildResponse(d.text, 180, 'Ringing'), d.port);
+      };
+      await t.send(outgoing('MESSAGE', peer.port, 'z9hG4bKlate2'));
+      await peer.waitFor((all) => all.length >= 5, 3000);
+      const g = gaps(peer.received.map((d) => d.at)).slice(2);
+      for (const x of g) assert.ok(x >= T2 * 0.8, `gap ${x} < T2 while proceeding`);
+      await peer.send(buildResponse(req, 200, 'OK'), peer.received[0]?.port ?? 0);
+      await delay(50);
+      const n = peer.received.length;
+      await delay(3 * T2);
+      assert.equal(peer.received.length, n, 'stopped after the final response');
+      assert.equal(t.pendingClientTransactions, 0);
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
+
+  test('ACK is never retransmitted', async () => {
+    const peer = await RawUdpPeer.open();
+    const { t } = await transport();
+    try {
+      await t.send(outgoing('ACK', peer.port, 'z9hG4bKack'));
+      await delay(10 * T1);
+      assert.equal(peer.received.length, 1);
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
+
+  test('retransmitted non-2xx final to our INVITE: the ACK is repeated, sip.js sees the response once', async () => {
+    const peer = await RawUdpPeer.open();
+    const { t, delivered } = await transport();
+    try {
+      const invite = outgoing('INVITE', peer.port, 'z9hG4bKbusy');
+      await t.send(invite);
+      await peer.waitFor((all) => all.length >= 1);
+      const sent = peer.received[0]?.text ?? '';
+      const busy = buildResponse(sent, 486, 'Busy Here');
+      await peer.send(busy, peer.received[0]?.port ?? 0);
+      await delay(30);
+      assert.equal(delivered.length, 1);
+      // what sip.js would send: an ACK with the INVITE's branch
+      await t.send(outgoing('ACK', peer.port, 'z9hG4bKbusy'));
+      await peer.waitFor((all) => all.some((d) => d.text.startsWith('ACK')));
+      await peer.send(busy, peer.received[0]?.port ?? 0);
+      await peer.waitFor((all) => all.filter((d) => d.text.startsWith('ACK')).length === 2);
+      assert.equal(delivered.length, 1, 'the retransmitted 486 was absorbed');
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
+
+  test('server side: a retransmitted request gets the cached response and reaches sip.js once', async () => {
+    const peer = await RawUdpPeer.open();
+    const { t, delivered } = await transport();
+    try {
+      const req = buildRequest({ method: 'OPTIONS', uri: `sip:me@127.0.0.1:${t.localPort}`, viaPort: peer.port, branch: 'z9hG4bKsrv1', callId: 'c1' });
+      await peer.send(req, t.localPort);
+      await delay(30);
+      assert.equal(delivered.length, 1);
+      // received/rport are stamped on the way in (RFC 3261 18.2.1, RFC 3581)
+      const via = topVia(parseHead(delivered[0] ?? ''));
+      assert.equal(via.params.get('rport'), String(peer.port));
+      await t.send(buildResponse(delivered[0] ?? '', 200, 'OK'));
+      await peer.waitFor((all) => all.length === 1);
+      await peer.send(req, t.localPort);
+      await peer.waitFor((all) => all.length === 2);
+      assert.equal(peer.received[1]?.text, peer.received[0]?.text);
+      assert.equal(delivered.length, 1, 'the retransmission did not reach sip.js');
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
+
+  test('server side: a non-2xx final to INVITE is retransmitted (timer G) until the ACK', async () => {
+    const peer = await RawUdpPeer.open();
+    const { t, delivered } = await transport();
+    try {
+      const inv = buildRequest({ method: 'INVITE', uri: `sip:me@127.0.0.1:${t.localPort}`, viaPort: peer.port, branch: 'z9hG4bKsrv2', callId: 'c2' });
+      await peer.send(inv, t.localPort);
+      await delay(30);
+      await t.send(buildResponse(delivered[0] ?? '', 603, 'Decline'));
+      await peer.waitFor((all) => all.length >= 3, 2000);
+      const g = gaps(peer.received.map((d) => d.at));
+      assert.ok((g[0] ?? 0) >= T1 * 0.8 && (g[1] ?? 0) >= 2 * T1 * 0.8, `gaps ${g.join(',')}`);
+      const ack = buildRequest({ method: 'ACK', uri: `sip:me@127.0.0.1:${t.localPort}`, viaPort: peer.port, branch: 'z9hG4bKsrv2', callId: 'c2' });
+      await peer.send(ack, t.localPort);
+      await delay(T1);
+      const n = peer.received.length;
+      await delay(3 * T2);
+      assert.equal(peer.received.length, n, 'timer G stopped at the ACK');
+      await peer.send(ack, t.localPort);
+      await delay(30);
+      assert.deepEqual(delivered.map((m) => m.slice(0, 6)), ['INVITE', 'ACK si'], 'duplicate ACK absorbed');
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
+
+  test('malformed datagrams are dropped without a crash; keep-alives are ignored', async () => {
+    const peer = await RawUdpPeer.open();
+    const warnings: string[] = [];
+    const t = new UdpTransport({ error: (m) => warnings.push(m), warn: (m) => warnings.push(m), log() {}, debug() {} }, {});
+    const delivered: string[] = [];
+    t.onMessage = (m) => delivered.push(m);
+    await t.connect();
+    try {
+      for (const junk of ['\r\n\r\n', 'GARBAGE', 'INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n', '\u0000\u00ff', 'SIP/2.0 200 OK\r\nTo: x\r\n\r\n']) {
+        await peer.send(junk, t.localPort);
+      }
+      await delay(50);
+      assert.deepEqual(delivered, []);
+      assert.equal(warnings.length, 4, warnings.join('\n'));
+      // a malformed message sip.js throws on is contained too
+      t.onMessage = () => {
+        throw new Error('boom');
+      };
+      await peer.send(buildRequest({ method: 'OPTIONS', uri: 'sip:x@127.0.0.1', viaPort: peer.port, branch: 'z9hG4bKb', callId: 'b' }), t.localPort);
+      await delay(30);
+      assert.match(warnings.at(-1) ?? '', /boom/);
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
 });

@@ -201,6 +201,7 @@ struct Party {
     ConnContext *abort_smp_ctx; /* libotr asks the application to abort after a cheated/error SMP event */
     int smp_result;       /* bench mode: 1 success, -1 failure/abort, 0 running */
     int last_state, last_version; /* the last state event printed */
+    char last_fp[41];
 };
 
 static int bench_mode = 0;
@@ -261,6 +262,24 @@ static void op_inject(void *opdata, const char *accountname, const char *protoco
 }
 
 static void op_update_context_list(void *opdata) { (void)opdata; }
+
+static void put_hex(const unsigned char *b, size_t n) {
+    fputc('"', stdout);
+    for (size_t i = 0; i < n; i++) fprintf(stdout, "%02X", b[i]);
+    fputc('"', stdout);
+}
+
+static void op_received_symkey(void *opdata, ConnContext *context, unsigned int use, const unsigned char *usedata,
+                               size_t usedatalen, const unsigned char *symkey) {
+    note_context(opdata, context);
+    if (bench_mode) return;
+    emit_begin("symkey");
+    fprintf(stdout, ",\"use\":%u,\"usedata\":", use);
+    put_hex(usedata, usedatalen);
+    fputs(",\"key\":", stdout);
+    put_hex(symkey, OTRL_EXTRAKEY_BYTES);
+    emit_end();
+}
 
 static void op_new_fingerprint(void *opdata, OtrlUserState us, const char *accountname, const char *protocol,
                                const char *username, unsigned char fingerprint[20]) {
@@ -416,7 +435,7 @@ static void op_timer_control(void *opdata, unsigned int interval) { (void)opdata
 static OtrlMessageAppOps ui_ops = {
     op_policy, op_create_privkey, op_is_logged_in, op_inject, op_update_context_list, op_new_fingerprint,
     op_write_fingerprints, op_gone_secure, op_gone_insecure, op_still_secure, op_max_message_size,
-    op_account_name, op_account_name_free, NULL /* received_symkey */, op_otr_error_message,
+    op_account_name, op_account_name_free, op_received_symkey, op_otr_error_message,
     op_otr_error_message_free, NULL /* resent_msg_prefix */, NULL, op_handle_smp_event, op_handle_msg_event,
     op_create_instag, op_convert_msg, op_convert_free, op_timer_control,
 };
@@ -530,19 +549,18 @@ static void report_state(Party *p, int force) {
     ConnContext *c = p->cur;
     int st = c ? (int)c->msgstate : (int)OTRL_MSGSTATE_PLAINTEXT;
     int ver = (c && c->msgstate == OTRL_MSGSTATE_ENCRYPTED) ? (int)c->protocol_version : 0;
-    if (!force && st == p->last_state && ver == p->last_version) return;
+    char fp[41] = "";
+    if (c && c->active_fingerprint && c->active_fingerprint->fingerprint && st == OTRL_MSGSTATE_ENCRYPTED)
+        hex_fp(c->active_fingerprint->fingerprint, fp);
+    if (!force && st == p->last_state && ver == p->last_version && strcmp(fp, p->last_fp) == 0) return;
     p->last_state = st;
     p->last_version = ver;
+    memcpy(p->last_fp, fp, sizeof fp);
     emit_begin("state");
     fputs(",\"state\":", stdout); json_put_string(stdout, state_name((OtrlMessageState)st));
     if (ver) fprintf(stdout, ",\"version\":%d", ver); else fputs(",\"version\":null", stdout);
-    if (c && c->active_fingerprint && c->active_fingerprint->fingerprint && st == OTRL_MSGSTATE_ENCRYPTED) {
-        char hex[41];
-        hex_fp(c->active_fingerprint->fingerprint, hex);
-        fputs(",\"fingerprint\":", stdout); json_put_string(stdout, hex);
-    } else {
-        fputs(",\"fingerprint\":null", stdout);
-    }
+    if (fp[0]) { fputs(",\"fingerprint\":", stdout); json_put_string(stdout, fp); }
+    else fputs(",\"fingerprint\":null", stdout);
     if (c) fprintf(stdout, ",\"their_instance\":%u", (unsigned)c->their_instance);
     emit_end();
 }
@@ -641,6 +659,24 @@ static int run_peer(void) {
             else
                 otrl_message_initiate_smp(party.us, &ui_ops, &party, party.cur, (const unsigned char *)secret,
                                           strlen(secret));
+        } else if (strcmp(op, "symkey") == 0) {
+            /* announce use of the extra symmetric key (TLV 8); usedata is sent as the given UTF-8 text */
+            const char *usedata = json_get(&cmd, "usedata");
+            unsigned char key[OTRL_EXTRAKEY_BYTES];
+            if (!party.cur || party.cur->msgstate != OTRL_MSGSTATE_ENCRYPTED) emit_error("not encrypted");
+            else {
+                gcry_error_t err = otrl_message_symkey(party.us, &ui_ops, &party, party.cur,
+                                                       (unsigned int)json_get_long(&cmd, "use", 0),
+                                                       (const unsigned char *)(usedata ? usedata : ""),
+                                                       usedata ? strlen(usedata) : 0, key);
+                if (err) emit_error(gcry_strerror(err));
+                else {
+                    emit_begin("symkey_sent");
+                    fputs(",\"key\":", stdout);
+                    put_hex(key, sizeof key);
+                    emit_end();
+                }
+            }
         } else if (strcmp(op, "smp_abort") == 0) {
             if (party.cur) otrl_message_abort_smp(party.us, &ui_ops, &party, party.cur);
         } else if (strcmp(op, "fingerprint") == 0) {

@@ -280,11 +280,11 @@ def run_peer():
         except Exception as e:  # one bad command must not kill the peer: report it and go on
             emit({'ev': 'error', 'message': '%s: %s' % (type(e).__name__, e)})
         if ctx is not None:
-            st = (state_name(ctx), 2 if ctx.state == STATE_ENCRYPTED else None)
+            enc = ctx.state == STATE_ENCRYPTED
+            st = (state_name(ctx), 2 if enc else None, their_fingerprint(ctx) if enc else None)
             if st != last_state:
                 last_state = st
-                emit({'ev': 'state', 'state': st[0], 'version': st[1],
-                      'fingerprint': their_fingerprint(ctx) if ctx.state == STATE_ENCRYPTED else None})
+                emit({'ev': 'state', 'state': st[0], 'version': st[1], 'fingerprint': st[2]})
         done = {'ev': 'done', 'op': op}
         if 'id' in cmd:
             done['id'] = cmd['id']

@@ -1,0 +1,67 @@
+// Runs real blink-tui processes in tmux terminals: type with send-keys, read the screen with capture-pane.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BIN } from './client.js';
+
+const SOCKET = `blink-tui-test-${process.pid}`;
+
+function tmux(...args: string[]): string {
+  return execFileSync('tmux', ['-L', SOCKET, ...args], { encoding: 'utf8' });
+}
+
+export class TmuxClient {
+  readonly configDir: string;
+  private constructor(readonly name: string, configDir: string) {
+    this.configDir = configDir;
+  }
+
+  static start(name: string, args: string[], opts: { width?: number; height?: number; env?: Record<string, string>; configDir?: string } = {}): TmuxClient {
+    const configDir = opts.configDir ?? mkdtempSync(join(tmpdir(), `blink-tui-tmux-${name}-`));
+    const env = Object.entries({ TERM: 'xterm-256color', ...opts.env })
+      .map(([k, v]) => `${k}=${shellQuote(v)}`)
+      .join(' ');
+    const cmd = `${env} ${shellQuote(process.execPath)} ${shellQuote(BIN)} --config-dir ${shellQuote(configDir)} ${args.map(shellQuote).join(' ')}; echo "[exited $?]"; sleep 600`;
+    tmux('new-session', '-d', '-s', name, '-x', String(opts.width ?? 110), '-y', String(opts.height ?? 30), cmd);
+    return new TmuxClient(name, configDir);
+  }
+
+  /** Types text (literally) and optionally Enter. */
+  type(text: string, enter = true): void {
+    tmux('send-keys', '-t', this.name, '-l', text);
+    if (enter) tmux('send-keys', '-t', this.name, 'Enter');
+  }
+
+  key(...keys: string[]): void {
+    tmux('send-keys', '-t', this.name, ...keys);
+  }
+
+  screen(colours = false): string {
+    return tmux('capture-pane', '-p', ...(colours ? ['-e'] : []), '-t', this.name);
+  }
+
+  async waitForScreen(pred: (s: string) => boolean, timeoutMs = 15000, colours = false): Promise<string> {
+    const end = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < end) {
+      last = this.screen(colours);
+      if (pred(last)) return last;
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    throw new Error(`screen of ${this.name} did not match within ${timeoutMs} ms:\n${last}`);
+  }
+
+  stop(): void {
+    spawnSync('tmux', ['-L', SOCKET, 'kill-session', '-t', this.name]);
+    rmSync(this.configDir, { recursive: true, force: true });
+  }
+}
+
+export function killTmuxServer(): void {
+  spawnSync('tmux', ['-L', SOCKET, 'kill-server']);
+}
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
