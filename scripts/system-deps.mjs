@@ -12,6 +12,7 @@ export const SYSTEM_PACKAGES = [
   'gcc',
   'libc6-dev',
   'tmux',              // terminal UI tests
+  'tcpdump',           // captures the MSRP bytes on loopback to show no user text crosses in the clear
 ];
 
 export function missingPackages(pkgs = SYSTEM_PACKAGES) {

@@ -80,6 +80,8 @@ export async function createMsrpSession(opts: CreateMsrpSessionOptions = {}): Pr
     ...(opts.tls ? { tls: opts.tls } : {}),
     ...(opts.limits ? { limits: opts.limits } : {}),
   });
+  // Our offer says actpass: the peer may connect before we have read its answer.
+  listener.reserve(sid);
   try {
     return new LocalMsrpSession({ ...base, localUri: makeMsrpUri(advertise, listener.port, sid, secure), listener, ownsListener: true }, sdpDefaults);
   } catch (e) {

@@ -31,6 +31,8 @@ export interface MsrpListenerEvents {
 
 export class MsrpListener extends EventEmitter<MsrpListenerEvents> {
   private readonly handlers = new Map<string, MsrpAcceptHandler>();
+  private readonly reserved = new Set<string>();
+  private readonly held = new Map<string, { conn: MsrpConnection; frame: MsrpFrame; release: () => void }[]>();
   private readonly unclaimed = new Set<MsrpConnection>();
   private closed = false;
 
@@ -65,12 +67,36 @@ export class MsrpListener extends EventEmitter<MsrpListenerEvents> {
     });
   }
 
+  /**
+   * Announces a session id we have offered but not yet started (RFC 6135: an `actpass` offerer must accept the
+   * peer's connection as soon as the offer is out, and the peer may connect before our side has seen the answer).
+   * A binding frame for a reserved id is held until register() claims it, instead of being refused with 481.
+   */
+  reserve(sessionId: string): void {
+    this.reserved.add(sessionId);
+  }
+
   register(sessionId: string, handler: MsrpAcceptHandler): void {
     this.handlers.set(sessionId, handler);
+    const held = this.held.get(sessionId);
+    if (held) {
+      this.held.delete(sessionId);
+      for (const h of held) {
+        h.release();
+        handler(h.conn, h.frame);
+      }
+    }
   }
 
   unregister(sessionId: string): void {
     this.handlers.delete(sessionId);
+    this.reserved.delete(sessionId);
+    const held = this.held.get(sessionId);
+    this.held.delete(sessionId);
+    for (const h of held ?? []) {
+      h.release();
+      h.conn.close('session no longer waiting for a connection');
+    }
   }
 
   close(): void {
@@ -79,7 +105,44 @@ export class MsrpListener extends EventEmitter<MsrpListenerEvents> {
     this.server.close();
     for (const c of this.unclaimed) c.close('listener closed');
     this.unclaimed.clear();
+    for (const list of this.held.values()) for (const h of list) h.conn.close('listener closed');
+    this.held.clear();
+    this.reserved.clear();
     this.handlers.clear();
+  }
+
+  private hold(sid: string, conn: MsrpConnection, frame: MsrpFrame): void {
+    const list = this.held.get(sid) ?? [];
+    if (list.length >= 4) {
+      conn.close('too many early connections for one session');
+      return;
+    }
+    const drop = () => {
+      const l = this.held.get(sid);
+      if (!l) return;
+      const i = l.findIndex((h) => h.conn === conn);
+      if (i >= 0) l.splice(i, 1);
+      if (l.length === 0) this.held.delete(sid);
+    };
+    const onClose = () => {
+      clearTimeout(timer);
+      drop();
+    };
+    const timer = setTimeout(() => {
+      drop();
+      conn.close('the session did not claim this connection in time');
+    }, this.opts.firstFrameTimeoutMs ?? 30_000);
+    timer.unref();
+    conn.on('close', onClose);
+    list.push({
+      conn,
+      frame,
+      release: () => {
+        clearTimeout(timer);
+        conn.off('close', onClose);
+      },
+    });
+    this.held.set(sid, list);
   }
 
   private onSocket(socket: net.Socket): void {
@@ -112,6 +175,11 @@ export class MsrpListener extends EventEmitter<MsrpListenerEvents> {
       const toPath = splitPath(getHeader(frame.headers, 'To-Path'));
       const sid = sessionIdOf(toPath[toPath.length - 1]);
       const handler = sid === null ? undefined : this.handlers.get(sid);
+      if (!handler && sid !== null && this.reserved.has(sid)) {
+        cleanup();
+        this.hold(sid, conn, frame);
+        return;
+      }
       if (!handler) {
         const fromPath = splitPath(getHeader(frame.headers, 'From-Path'));
         const quiet = getHeader(frame.headers, 'Failure-Report')?.toLowerCase() === 'no' || frame.method === 'REPORT';

@@ -83,9 +83,9 @@ test('a 1 MiB message arrives intact (chunked MSRP, through OTR) and plaintext w
 });
 
 test('reject: the caller sees the chat declined; a call to nobody fails cleanly', { timeout: 40000 }, async () => {
-  const { a, b, pb } = await twoClients('udp');
+  const { a, b, pb } = await twoClients('tcp');
   try {
-    a.send({ cmd: 'chat', to: `sip:bob@127.0.0.1:${pb}` });
+    a.send({ cmd: 'chat', to: `sip:bob@127.0.0.1:${pb};transport=tcp` });
     const inc = await b.waitFor((e) => e.ev === 'incoming');
     b.send({ cmd: 'reject', session: inc.session });
     const end = await a.waitFor((e) => e.ev === 'session' && e.state === 'ended');
@@ -93,7 +93,7 @@ test('reject: the caller sees the chat declined; a call to nobody fails cleanly'
     // Nobody listens on this TCP port: the chat ends with a reason instead of hanging.
     const dead = await findFreePort('tcp', '127.0.0.1', 40000);
     a.send({ cmd: 'chat', to: `sip:carol@127.0.0.1:${dead};transport=tcp` });
-    const end2 = await a.waitFor((e) => e.ev === 'session' && e.state === 'ended' && e.session !== end.session, 30000);
+    const end2 = await a.waitFor((e) => e.ev === 'session' && e.state === 'ended' && e.session !== end.session, 15000);
     assert.ok(String(end2.reason).length > 0);
     // Bad input gets an error event, not a crash.
     a.send({ cmd: 'send', session: '99', text: 'x' });

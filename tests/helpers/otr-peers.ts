@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -44,6 +44,10 @@ export function ensureLibotrPeer(): string {
     throw new PeerError(`gcc failed building ${LIBOTR_SOURCE}:\n${r.error?.message ?? ''}${r.stderr}`);
   }
   renameSync(tmp, bin);
+  // binaries of earlier sources are never used again (a running one keeps its file open regardless)
+  for (const f of readdirSync(BUILD_DIR)) {
+    if (/^libotr-peer-[0-9a-f]{12}$/.test(f) && join(BUILD_DIR, f) !== bin) rmSync(join(BUILD_DIR, f), { force: true });
+  }
   return bin;
 }
 
@@ -602,6 +606,11 @@ export async function converse(router: Router, a: Side, b: Side, turns = 8): Pro
     [b, a],
     [a, b],
   ] as const) {
+    // keys rotate: each turn answers the other side's newest D-H key, so a side's sender key id moves on
+    if (turns >= 4) {
+      const ids = new Set(dataSenderKeyIds(router, from));
+      assert.ok(ids.size >= 2, `${from.label} never rotated its D-H key (sender key ids ${[...ids].join(',')})`);
+    }
     const got = to.messages.slice(before.get(to));
     assert.deepEqual(
       got,
@@ -699,4 +708,36 @@ export function assertSmpFailed(
   assert.equal(r.responder, 'failure', `responder outcome\n${router.describe()}`);
   const allowed: (SmpEventName | undefined)[] = opts.askerMayBeAborted ? ['failure', 'aborted'] : ['failure'];
   assert.ok(allowed.includes(r.asker), `asker outcome ${r.asker}, expected ${allowed.join(' or ')}\n${router.describe()}`);
+}
+
+/** The whole OTR messages a side sent, fragments reassembled (the router delivers them in order). */
+export function sentMessages(router: Router, side: Side): string[] {
+  const out: string[] = [];
+  let acc = '';
+  for (const r of router.transcript) {
+    if (r.from !== side.label) continue;
+    const m = /^\?OTR(?:\|[0-9a-f]+\|[0-9a-f]+)?,0*(\d+),0*(\d+),([^,]*),$/.exec(r.wire);
+    if (!m) {
+      out.push(r.wire);
+      continue;
+    }
+    if (m[1] === '1') acc = '';
+    acc += m[3];
+    if (m[1] === m[2]) out.push(acc);
+  }
+  return out;
+}
+
+/** Sender key ids of the Data Messages a side sent (spec: "Data Message" header fields). */
+export function dataSenderKeyIds(router: Router, side: Side): number[] {
+  const ids: number[] = [];
+  for (const w of sentMessages(router, side)) {
+    const m = /^\?OTR:([A-Za-z0-9+/=]+)\./.exec(w);
+    if (!m) continue;
+    const b = Buffer.from(m[1]!, 'base64');
+    if (b.length < 12 || b[2] !== 0x03) continue; // message type 3: Data
+    const v3 = b.readUInt16BE(0) === 3;
+    ids.push(b.readUInt32BE(v3 ? 12 : 4)); // v3: + sender and receiver instance tags (8) + flags (1); v2: flags (1)
+  }
+  return ids;
 }

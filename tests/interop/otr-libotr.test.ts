@@ -2,7 +2,7 @@
 // without forced fragmentation on both sides.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALWAYS_POLICY, OtrSession, generateDsaKey } from '../../src/otr/index.js';
+import { ALWAYS_POLICY, OtrSession, generateDsaKey, type OtrPolicy } from '../../src/otr/index.js';
 import {
   EngineSide,
   PeerSide,
@@ -39,7 +39,7 @@ interface Pair {
 async function pair(
   weStart: boolean,
   fragmentSize: number,
-  policies: { ours?: typeof ALWAYS_POLICY; peer?: string } = {},
+  policies: { ours?: OtrPolicy; peer?: string } = {},
 ): Promise<Pair> {
   const peer = await PeerSide.start(PEER, { account: `${PEER}@test`, peer: 'blink@test', fragmentSize, policy: policies.peer });
   const session = new OtrSession({ key: KEY, maxFragmentSize: fragmentSize || undefined, policy: policies.ours });
@@ -152,6 +152,45 @@ describe(`blink-tui <-> ${PEER}: extra symmetric key (TLV 8, v3)`, () => {
     assert.ok(got, `we saw no TLV 8\n${router.describe()}`);
     assert.deepEqual({ key: hex(got.key), use: got.use, useData: Buffer.from(got.useData).toString() }, { key, use: 7, useData: 'abc' });
     assertNoErrors(router, ours, peer);
+    await router.close();
+  });
+});
+
+describe(`blink-tui <-> ${PEER} limited to OTR v2`, () => {
+  const V2_ONLY = 'ALLOW_V2,SEND_WHITESPACE_TAG,WHITESPACE_START_AKE,ERROR_START_AKE';
+
+  for (const weStart of [true, false]) {
+    test(`${weStart ? 'we start' : 'libotr starts'}: AKE to v2, messages, SMP, end`, async () => {
+      const { router, starter, other, ours, peer } = await pair(weStart, 160, { peer: V2_ONLY });
+      await establish(router, starter, other, 2);
+      await converse(router, starter, other, 4);
+      assertFragmented(router, 160, [starter, other]);
+      assert.deepEqual(await smp(router, ours, peer, { secret: 's', responderSecret: 's', question: 'q?' }),
+        { asker: 'success', responder: 'success' }, router.describe());
+      await finish(router, other, starter);
+      await router.close();
+    });
+  }
+
+  test('libotr restarted: it drops our data message silently; its new query brings us back to encrypted', async () => {
+    const first = await pair(true, 0, { peer: V2_ONLY });
+    await establish(first.router, first.ours, first.peer, 2);
+    await first.peer.close();
+    const peer = await PeerSide.start(PEER, { account: `${PEER}@test`, peer: 'blink@test', policy: V2_ONLY });
+    const router = new Router(first.ours, peer);
+    open.push(router);
+    await first.ours.send('are you still there?');
+    await router.flush();
+    // libotr 4.1 tells its user and sends no ?OTR Error: (the message might be for another v2 instance)
+    assert.ok(peer.otrEvents.some((e) => e.name === 'rcvdmsg_not_in_private'), router.describe());
+    assert.equal(router.transcript.filter((r) => r.from === peer.label).length, 0, router.describe());
+    peer.errors.length = 0;
+    // the restarted user starts OTR again: we must accept a new AKE while we still think we are encrypted
+    await peer.start();
+    await router.flush();
+    for (const s of [first.ours, peer]) assert.equal(s.state.state, 'encrypted', `${s.label}: AKE not re-run\n${router.describe()}`);
+    assertNoErrors(router, first.ours, peer);
+    await converse(router, first.ours, peer, 2);
     await router.close();
   });
 });

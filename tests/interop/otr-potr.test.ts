@@ -2,7 +2,7 @@
 // without forced fragmentation on both sides.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALWAYS_POLICY, OtrSession, generateDsaKey } from '../../src/otr/index.js';
+import { ALWAYS_POLICY, OtrSession, generateDsaKey, type OtrPolicy } from '../../src/otr/index.js';
 import {
   EngineSide,
   PeerSide,
@@ -39,7 +39,7 @@ interface Pair {
 async function pair(
   weStart: boolean,
   fragmentSize: number,
-  policies: { ours?: typeof ALWAYS_POLICY; peer?: string } = {},
+  policies: { ours?: OtrPolicy; peer?: string } = {},
 ): Promise<Pair> {
   const peer = await PeerSide.start(PEER, { account: `${PEER}@test`, peer: 'blink@test', fragmentSize, policy: policies.peer });
   const session = new OtrSession({ key: KEY, maxFragmentSize: fragmentSize || undefined, policy: policies.ours });
@@ -125,6 +125,28 @@ for (const weStart of [true, false]) {
     });
   }
 }
+
+describe(`blink-tui <-> ${PEER}: the peer restarts its client`, () => {
+  test('our data message meets a fresh potr: its ?OTR Error: makes us run the AKE again', async () => {
+    const first = await pair(true, 0);
+    await establish(first.router, first.ours, first.peer, VERSION);
+    await first.peer.close();
+    // same account and key, no memory of the session (what a client restart looks like)
+    const peer = await PeerSide.start(PEER, { account: `${PEER}@test`, peer: 'blink@test' });
+    const router = new Router(first.ours, peer);
+    open.push(router);
+    await first.ours.send('are you still there?');
+    await router.flush();
+    assert.ok(first.ours.errors.some((e) => e.startsWith('from peer: ')), `no ?OTR Error: reported\n${router.describe()}`);
+    assert.ok(peer.otrEvents.some((e) => e.name === 'rcvdmsg_not_in_private'), router.describe());
+    for (const s of [first.ours, peer]) assert.equal(s.state.state, 'encrypted', `${s.label}: AKE not re-run\n${router.describe()}`);
+    assert.equal(peer.state.fingerprint, first.session.ourFingerprint);
+    peer.errors.length = 0;
+    first.ours.errors.length = 0;
+    await converse(router, first.ours, peer, 2);
+    await router.close();
+  });
+});
 
 describe(`blink-tui <-> ${PEER}: policies and races`, () => {
   test('both sides start at once (crossed queries and D-H Commits) and still converge', async () => {

@@ -76,3 +76,25 @@ test('aes128Ctr: argument checks; counter carries across the 8-byte halves', () 
   assert.equal(whole.length, 48);
   assert.notDeepEqual(whole.subarray(0, 16), whole.subarray(16, 32));
 });
+
+test('OpenSSL and @noble primitives give the same bytes (random keys, lengths 0..4096, counter wrap)', async () => {
+  const { noble, openssl } = await import('../../src/otr/crypto/primitives.js');
+  const { randomBytes } = await import('node:crypto');
+  for (const len of [0, 1, 15, 16, 17, 63, 64, 65, 1000, 4096]) {
+    const key = randomBytes(16);
+    const data = randomBytes(len);
+    const iv = new Uint8Array(16);
+    iv.set(randomBytes(8), 0);
+    assert.deepEqual(openssl.aes128Ctr(key, iv, data), noble.aes128Ctr(key, iv, data));
+    assert.deepEqual(openssl.sha1(data), noble.sha1(data));
+    assert.deepEqual(openssl.sha256(data), noble.sha256(data));
+    const mk = randomBytes(len % 70);
+    assert.deepEqual(openssl.hmacSha1(mk, data), noble.hmacSha1(mk, data));
+    assert.deepEqual(openssl.hmacSha256(mk, data), noble.hmacSha256(mk, data));
+  }
+  // The low counter half runs over from 0xff..ff into the top half the same way in both.
+  const key = randomBytes(16);
+  const iv = new Uint8Array(16).fill(0xff);
+  const data = randomBytes(100);
+  assert.deepEqual(openssl.aes128Ctr(key, iv, data), noble.aes128Ctr(key, iv, data));
+});

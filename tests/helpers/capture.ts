@@ -1,0 +1,47 @@
+// Captures loopback TCP traffic with tcpdump (needs root, as CI is) so a test can check which bytes really
+// crossed the wire. The pcap is read back whole: tests search it for strings that must never appear.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export class LoopbackCapture {
+  private constructor(private readonly proc: ChildProcess, private readonly dir: string, private readonly file: string) {}
+
+  static async start(filter = 'tcp'): Promise<LoopbackCapture> {
+    if (process.getuid?.() !== 0) {
+      throw new Error('capturing loopback traffic needs root (tcpdump); run the end-to-end tests as root, as CI does');
+    }
+    const dir = mkdtempSync(join(tmpdir(), 'blink-tui-cap-'));
+    const file = join(dir, 'cap.pcap');
+    const proc = spawn('tcpdump', ['-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    proc.stderr!.setEncoding('utf8');
+    await new Promise<void>((resolve, reject) => {
+      const t = setTimeout(() => reject(new Error(`tcpdump did not start: ${err}`)), 5000);
+      proc.stderr!.on('data', (d: string) => {
+        err += d;
+        if (err.includes('listening on')) {
+          clearTimeout(t);
+          resolve();
+        }
+      });
+      proc.on('exit', (code) => {
+        clearTimeout(t);
+        reject(new Error(`tcpdump exited (${code}): ${err}`));
+      });
+    });
+    return new LoopbackCapture(proc, dir, file);
+  }
+
+  /** Stops the capture and returns every captured byte (pcap framing included; payloads are contiguous per packet). */
+  async stop(): Promise<Buffer> {
+    await new Promise((r) => setTimeout(r, 300));
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGINT');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    const data = readFileSync(this.file);
+    rmSync(this.dir, { recursive: true, force: true });
+    return data;
+  }
+}
