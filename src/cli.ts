@@ -182,8 +182,12 @@ async function run(config: RunConfig): Promise<void> {
         core.notice(`registration failed: ${registrationError.message}`, 'warning');
       }
     }
-    // Make the OTR key now, in the background, so the first chat does not wait for it.
-    if (!key) setImmediate(() => void core.ensureKey().catch((e: Error) => core.notice(`OTR key: ${e.message}`, 'warning')));
+    // Make the OTR key now, in the background, so the first chat does not wait for it — after the first
+    // screen is drawn (DSA generation blocks for ~0.1 s); a chat started before then waits for it anyway.
+    if (!key) {
+      const t = setTimeout(() => void core.ensureKey().catch((e: Error) => core.notice(`OTR key: ${e.message}`, 'warning')), headless ? 0 : 300);
+      t.unref();
+    }
   };
 
   const shutdown = async (): Promise<void> => {

@@ -107,11 +107,34 @@ export function fsyncDir(dir: string): void {
 
 /** Appends one record and makes it durable; used by the history log (never rewrites). */
 export function durableAppend(path: string, data: Uint8Array | string, mode = 0o600): void {
+  appendRecord(path, data, mode, true);
+}
+
+/**
+ * Appends one record in a single write (O_APPEND), fsyncing only when asked. A crash can lose the newest
+ * records or tear the last one, never earlier ones: readers skip a torn tail.
+ */
+export function appendRecord(path: string, data: Uint8Array | string, mode = 0o600, sync = false): void {
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, mode);
   try {
     let off = 0;
     while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+    if (sync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** fsync of a file by name (the batched half of appendRecord(..., sync = false)). */
+export function fsyncFile(path: string): void {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY);
+  } catch {
+    return;
+  }
+  try {
     fsyncSync(fd);
   } finally {
     closeSync(fd);

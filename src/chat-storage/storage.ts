@@ -57,7 +57,10 @@ export function openChatStorage(configDir: string, opts: OpenChatStorageOptions 
       trustedPeers,
       contacts,
       history,
-      close: () => lock?.release(),
+      close: () => {
+        history.flush();
+        lock?.release();
+      },
     };
   } catch (e) {
     lock?.release();

@@ -115,6 +115,21 @@ export class ChatCore implements Core {
     this.store.addNotice(text, level);
   }
 
+  /** History search for `/search TEXT` (all peers, newest last). */
+  async search(text: string): Promise<import('./types.js').ChatLine[]> {
+    const r = this.opts.storage.history.search(text);
+    return r.messages.slice(-500).map((m, i) => ({
+      id: `h${i}`,
+      time: Date.parse(m.time),
+      kind: 'message' as const,
+      direction: m.direction,
+      sender: m.direction === 'out' ? `me → ${m.peer}` : m.sender,
+      text: m.text,
+      encryption: m.encryption,
+      ...(m.direction === 'out' ? { delivery: m.delivery === 'delivered' ? ('delivered' as const) : m.delivery === 'failed' ? ('failed' as const) : ('pending' as const) } : {}),
+    }));
+  }
+
   /** Our OTR fingerprint (40 hex), or '' before the key exists. */
   get ourFingerprint(): string {
     return this.ourFp;

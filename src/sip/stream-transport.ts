@@ -79,6 +79,8 @@ abstract class StreamTransport extends SipTransportBase {
     }
     const key = flowKey(address, port);
     const flow: Flow = { key, socket };
+    // SIP messages are small request/response exchanges: Nagle + delayed ACK would add ~40 ms per exchange.
+    socket.setNoDelay(true);
     this.sockets.add(socket);
     this.flows.set(key, flow);
     const framer = new SipStreamFramer(this.limits);

@@ -14,7 +14,7 @@ export class LoopbackCapture {
     }
     const dir = mkdtempSync(join(tmpdir(), 'blink-tui-cap-'));
     const file = join(dir, 'cap.pcap');
-    const proc = spawn('tcpdump', ['-i', 'lo', '-U', '-s', '0', '-Z', 'root', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-Z', 'root', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
     let err = '';
     proc.stderr!.setEncoding('utf8');
     await new Promise<void>((resolve, reject) => {
@@ -36,7 +36,7 @@ export class LoopbackCapture {
 
   /** Stops the capture and returns every captured byte (pcap framing included; payloads are contiguous per packet). */
   async stop(): Promise<Buffer> {
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1000));
     const exited = new Promise((r) => this.proc.once('exit', r));
     this.proc.kill('SIGINT');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
