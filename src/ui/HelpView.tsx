@@ -11,7 +11,7 @@ const HELP: Array<[string, string]> = [
   ['/otr auth SECRET', 'verify with a shared secret (SMP)'],
   ['/otr authq "QUESTION" SECRET', 'verify with a question the peer answers'],
   ['/otr authabort', 'abort a verification'],
-  ['/otr genkey', 'generate a new OTR key'],
+  ['/otr genkey yes', 'make a new OTR key (asks to confirm; old key kept as a backup)'],
   ['/otr policy always|never|default', 'OTR for this contact (or all, with no chat open)'],
   ['/search TEXT', 'search the chat history'],
   ['/help  /quit', 'this help; leave'],

@@ -65,7 +65,16 @@ function needSession(ctx: CommandContext): SessionView | string {
 function otrCommand(args: string, rest: string[], ctx: CommandContext): UiAction {
   const sub = (rest[0] ?? '').toLowerCase();
   if (sub === '') return { kind: 'error', message: `usage: /otr ${OTR_SUBCOMMANDS.join('|')}` };
-  if (sub === 'genkey') return { kind: 'core', cmd: { cmd: 'genkey' }, done: 'Generating a new OTR key…' };
+  if (sub === 'genkey') {
+    // A new key makes every peer see a changed fingerprint: ask for an explicit confirmation.
+    if ((rest[1] ?? '').toLowerCase() !== 'yes') {
+      return {
+        kind: 'error',
+        message: 'This replaces your OTR key (the old one is kept as a dated backup); every peer will see your fingerprint change and must verify you again. Type /otr genkey yes to go ahead.',
+      };
+    }
+    return { kind: 'core', cmd: { cmd: 'genkey' }, done: 'Generating a new OTR key…' };
+  }
   if (sub === 'policy') {
     const value = (rest[1] ?? '').toLowerCase();
     if (value !== 'always' && value !== 'never' && value !== 'default') {

@@ -126,7 +126,7 @@ describe('ui: commands', () => {
       ['/otr authq "where did we meet" paris', { cmd: 'smp', session: 'a', secret: 'paris', question: 'where did we meet' }],
       ['/otr authq favourite colour blue', { cmd: 'smp', session: 'a', secret: 'blue', question: 'favourite colour' }],
       ['/otr authabort', { cmd: 'smp_abort', session: 'a' }],
-      ['/otr genkey', { cmd: 'genkey' }],
+      ['/otr genkey yes', { cmd: 'genkey' }],
       ['/otr policy always', { cmd: 'policy', session: 'a', value: 'always' }],
       ['/otr policy never', { cmd: 'policy', session: 'a', value: 'never' }],
       ['/otr policy default', { cmd: 'policy', session: 'a', value: 'default' }],

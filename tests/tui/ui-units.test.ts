@@ -104,7 +104,7 @@ describe('ui commands (pure)', () => {
     assert.match(r.kind === 'error' ? r.message : '', /conference/);
     const n = parseCommand('/otr trust', { sessions: [], selected: null });
     assert.equal(n.kind, 'error');
-    assert.deepEqual(parseCommand('/otr genkey', { sessions: [], selected: null }), {
+    assert.deepEqual(parseCommand('/otr genkey yes', { sessions: [], selected: null }), {
       kind: 'core',
       cmd: { cmd: 'genkey' },
       done: 'Generating a new OTR key…',
@@ -226,4 +226,13 @@ describe('ui viewport', () => {
     assert.equal(top.scroll, 40);
     assert.match(text(top.rows[0]!), /m0$/);
   });
+});
+
+it('/otr genkey asks for confirmation; /otr genkey yes dispatches genkey', async () => {
+  const { parseCommand } = await import('../../src/ui/commands.js');
+  const ask = parseCommand('/otr genkey', { sessions: [], selected: null });
+  assert.equal(ask.kind, 'error');
+  assert.match((ask as { message: string }).message, /genkey yes/);
+  const go = parseCommand('/otr genkey yes', { sessions: [], selected: null });
+  assert.deepEqual(go.kind === 'core' ? go.cmd : null, { cmd: 'genkey' });
 });
