@@ -1,6 +1,7 @@
 // Arguments -> config -> storage, keys, SIP user agent, chat core -> the terminal UI or headless mode.
 // Heavy modules (ink/react, sip.js) are loaded only on the path that needs them, to keep start-up short.
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs, USAGE, UsageError, type CliCommand, type RunConfig } from './config/args.js';
 
@@ -103,9 +104,21 @@ async function run(config: RunConfig): Promise<void> {
   }
 
   let tls: { key: string; cert: string } | undefined;
-  if (config.tlsCert && config.tlsKey) {
+  let tlsCert = config.tlsCert;
+  let tlsKey = config.tlsKey;
+  if (config.transport === 'tls' && !tlsCert) {
+    // A TLS listener needs a certificate: make a self-signed one once, in the config folder.
     try {
-      tls = { key: readFileSync(config.tlsKey, 'utf8'), cert: readFileSync(config.tlsCert, 'utf8') };
+      ({ cert: tlsCert, key: tlsKey } = ensureSelfSignedCert(join(config.configDir, 'tls'), config.user));
+    } catch (e) {
+      storage.close();
+      fatal(`${(e as Error).message}; or pass --tls-cert FILE --tls-key FILE`);
+      return;
+    }
+  }
+  if (tlsCert && tlsKey) {
+    try {
+      tls = { key: readFileSync(tlsKey, 'utf8'), cert: readFileSync(tlsCert, 'utf8') };
     } catch (e) {
       storage.close();
       fatal(`cannot read the TLS certificate or key: ${(e as Error).message}`);
@@ -133,7 +146,8 @@ async function run(config: RunConfig): Promise<void> {
     ...(config.domain ? { domain: config.domain } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(config.outboundProxy ? { outboundProxy: config.outboundProxy } : {}),
-    ...(tls ? { tls: { ...tls, rejectUnauthorized: false } } : { tls: { rejectUnauthorized: false } }),
+    // With a registrar, its certificate is verified; serverless peers on a LAN use self-signed certificates.
+    tls: { ...(tls ?? {}), rejectUnauthorized: config.registrar !== undefined },
     log: (level, category, message) => log(`sip ${level} ${category}: ${message}`),
   });
   let registrationError: Error | null = null;
@@ -212,6 +226,23 @@ async function run(config: RunConfig): Promise<void> {
   log('stopped');
   // sip.js and ink may keep handles (timers, stdin) alive: leave explicitly once everything is closed.
   setImmediate(() => process.exit(process.exitCode ?? 0));
+}
+
+function ensureSelfSignedCert(dir: string, user: string): { cert: string; key: string } {
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  if (existsSync(cert) && existsSync(key)) return { cert, key };
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const r = spawnSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '3650', '-subj', `/CN=${user}.blink-tui.invalid`],
+    { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
+  );
+  if (r.error || r.status !== 0) {
+    throw new Error(`could not make a self-signed TLS certificate with openssl: ${r.error?.message ?? r.stderr.trim()}`);
+  }
+  chmodSync(key, 0o600);
+  return { cert, key };
 }
 
 function hostOf(uri: string): string {

@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { HeadlessClient, type Ev } from '../helpers/client.js';
 import { findFreePort } from '../../src/sip/free-port.js';
 
-async function twoClients(transport: 'udp' | 'tcp', extra: string[] = [], extraB: string[] = extra) {
+async function twoClients(transport: 'udp' | 'tcp' | 'tls', extra: string[] = [], extraB: string[] = extra) {
   const pa = await findFreePort(transport, '127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
   const a = await HeadlessClient.start({ args: ['--user', 'alice', '--port', String(pa), '--transport', transport, ...extra] });
   const pb = await findFreePort(transport, '127.0.0.1', pa + 1);
@@ -27,7 +27,7 @@ async function connect(a: HeadlessClient, b: HeadlessClient, pb: number, transpo
 
 const isMsg = (dir: string, text: string) => (e: Ev) => e.ev === 'message' && e.direction === dir && e.text === text;
 
-for (const transport of ['udp', 'tcp'] as const) {
+for (const transport of ['udp', 'tcp', 'tls'] as const) {
   test(`serverless chat over ${transport}: both ways, OTR on by default, hang-up ends both`, { timeout: 60000 }, async () => {
     const { a, b, pb } = await twoClients(transport);
     try {
