@@ -1,6 +1,6 @@
 // The orchestrator: one SIP user agent, one ChatSession per chat (SIP dialog + MSRP stream + OTR + storage),
 // and the Core interface the front ends use. Everything the user can do goes through command().
-import type { ChatStorage } from '../chat-storage/index.js';
+import { setSetting, type ChatStorage } from '../chat-storage/index.js';
 import { OtrSession, generateDsaKey, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
 import { fingerprint, fingerprintHex, publicKeyOf } from '../otr/crypto/dsa.js';
 import type { IncomingCall, SipCall } from '../sip/call.js';
@@ -503,7 +503,26 @@ export class ChatCore implements Core {
   }
 
   private setPolicy(sessionOrNull: string | undefined, value: 'always' | 'never' | 'default'): void {
-    if (!sessionOrNull) throw new Error('choose a chat first: the policy is set per contact');
+    if (!sessionOrNull) {
+      // No chat selected: the global policy in chat/settings.ini (always = require encryption, never = OTR off).
+      const file = this.opts.storage.paths.settings;
+      if (value === 'never') {
+        this.opts.storage.settings = setSetting(file, 'otr', 'require_encryption', false);
+        this.opts.storage.settings = setSetting(file, 'otr', 'enabled', false);
+      } else {
+        this.opts.storage.settings = setSetting(file, 'otr', 'enabled', true);
+        this.opts.storage.settings = setSetting(file, 'otr', 'require_encryption', value === 'always');
+      }
+      this.store.addNotice(
+        value === 'always'
+          ? 'OTR is now required with everybody: nothing is sent in plaintext (new chats)'
+          : value === 'never'
+            ? 'OTR is now off for new chats'
+            : 'OTR is on, opportunistic, for new chats',
+        'info',
+      );
+      return;
+    }
     const v = this.store.session(sessionOrNull);
     if (!v) throw new Error(`no chat session ${JSON.stringify(sessionOrNull)}`);
     const otr = value === 'always' ? 'on' : value === 'never' ? 'off' : 'default';

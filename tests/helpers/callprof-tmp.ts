@@ -1,7 +1,7 @@
-import { HeadlessClient } from './client.js';
+import { HeadlessClient } from './client-prof-tmp.js';
 import { mkdtempSync } from 'node:fs';
 const pd = process.env.PD ?? '/tmp/prof';
-const env = { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${pd} --cpu-prof-interval=50` };
+const env = {};
 const a = await HeadlessClient.start({ env, args: ['--user', 'alice', '--port', '0', '--transport', 'tcp'] });
 const b = await HeadlessClient.start({ env, args: ['--user', 'bob', '--port', '0', '--transport', 'tcp'] });
 console.log('pids a', a.proc.pid, 'b', b.proc.pid);

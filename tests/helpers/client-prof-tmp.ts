@@ -1,0 +1,115 @@
+// Drives a real blink-tui process in headless mode (the built binary, as a user runs it) over JSON lines.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(fileURLToPath(import.meta.url), '..', '..', '..');
+export const BIN = join(ROOT, 'bin', 'blink-tui.js');
+
+export type Ev = Record<string, unknown> & { ev: string };
+
+export interface ClientOptions {
+  args: string[];
+  configDir?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Ms to wait for the ready event. */
+  readyTimeout?: number;
+}
+
+export class HeadlessClient {
+  readonly events: Ev[] = [];
+  readonly stderr: string[] = [];
+  private waiters: { pred: (e: Ev) => boolean; resolve: (e: Ev) => void }[] = [];
+  private exited: Promise<number | null>;
+  uri = '';
+
+  private constructor(
+    readonly proc: ChildProcessWithoutNullStreams,
+    readonly configDir: string,
+    private readonly ownsConfigDir: boolean,
+  ) {
+    const rl = createInterface({ input: proc.stdout });
+    rl.on('line', (line) => {
+      let e: Ev;
+      try {
+        e = JSON.parse(line) as Ev;
+      } catch {
+        this.stderr.push(`non-JSON stdout line: ${line}`);
+        return;
+      }
+      this.events.push(e);
+      for (const w of [...this.waiters]) {
+        if (w.pred(e)) {
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve(e);
+        }
+      }
+    });
+    proc.stderr.setEncoding('utf8');
+    proc.stderr.on('data', (d: string) => this.stderr.push(d));
+    this.exited = new Promise((res) => proc.on('exit', (code) => res(code)));
+  }
+
+  static async start(opts: ClientOptions): Promise<HeadlessClient> {
+    const ownsConfigDir = opts.configDir === undefined;
+    const configDir = opts.configDir ?? mkdtempSync(join(tmpdir(), 'blink-tui-test-'));
+    const proc = spawn(process.execPath, [...(process.env.XARGS ? process.env.XARGS.split(" ") : []), BIN, '--headless', '--config-dir', configDir, ...opts.args], {
+      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const c = new HeadlessClient(proc, configDir, ownsConfigDir);
+    const ready = await c.waitFor((e) => e.ev === 'ready' || e.ev === 'fatal', opts.readyTimeout ?? 15000).catch((err: Error) => {
+      c.kill();
+      throw new Error(`${err.message}; stderr: ${c.stderr.join('')}`);
+    });
+    if (ready.ev === 'fatal') {
+      c.kill();
+      throw new Error(`client failed to start: ${String(ready.message)}`);
+    }
+    c.uri = String(ready.uri);
+    return c;
+  }
+
+  send(cmd: Record<string, unknown>): void {
+    this.proc.stdin.write(JSON.stringify(cmd) + '\n');
+  }
+
+  /** Resolves with the first event (already seen, from `since` on, or future) matching pred. */
+  waitFor(pred: (e: Ev) => boolean, timeoutMs = 10000, since = 0): Promise<Ev> {
+    const seen = this.events.slice(since).find(pred);
+    if (seen) return Promise.resolve(seen);
+    return new Promise((resolve, reject) => {
+      const w = {
+        pred,
+        resolve: (e: Ev) => {
+          clearTimeout(t);
+          resolve(e);
+        },
+      };
+      const t = setTimeout(() => {
+        this.waiters.splice(this.waiters.indexOf(w), 1);
+        reject(new Error(`timed out after ${timeoutMs} ms; last events: ${JSON.stringify(this.events.slice(-8))}`));
+      }, timeoutMs);
+      this.waiters.push(w);
+    });
+  }
+
+  async quit(timeoutMs = 8000): Promise<number | null> {
+    if (this.proc.exitCode === null) {
+      this.send({ cmd: 'quit' });
+      this.proc.stdin.end();
+    }
+    const t = setTimeout(() => this.kill(), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(t);
+    if (this.ownsConfigDir) rmSync(this.configDir, { recursive: true, force: true });
+    return code;
+  }
+
+  kill(): void {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill('SIGKILL');
+  }
+}
