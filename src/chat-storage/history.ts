@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { appendRecord, ensureDir, fsyncFile } from './atomic.js';
 import { normalizeUid } from './uid.js';
@@ -75,6 +75,13 @@ export class History {
   private checkedTail = new Set<string>();
   private unsynced = new Set<string>();
   private syncTimer: NodeJS.Timeout | null = null;
+  /** Peer folders this process has already created or found. */
+  private knownFolders = new Set<string>();
+  /**
+   * Append descriptors kept open between fsyncs (batched mode only): a record then costs one write(2) instead of
+   * mkdir + open + write + close. flush() fsyncs and closes them, so none stays open longer than the interval.
+   */
+  private fds = new Map<string, number>();
 
   constructor(readonly dir: string, private opts: HistoryOptions) {}
 
@@ -110,7 +117,10 @@ export class History {
     const day = time.slice(0, 10);
     if (!/^\d{4}-\d{2}-\d{2}$/.test(day)) throw new RangeError(`bad record time ${time}`);
     const folder = join(this.dir, peerFolder(peer));
-    ensureDir(folder);
+    if (!this.knownFolders.has(folder)) {
+      ensureDir(folder);
+      this.knownFolders.add(folder);
+    }
     const file = join(folder, `${day}.jsonl`);
     let prefix = '';
     if (!this.checkedTail.has(file)) {
@@ -119,13 +129,41 @@ export class History {
       this.checkedTail.add(file);
     }
     const interval = this.opts.syncIntervalMs ?? 1000;
-    appendRecord(file, prefix + JSON.stringify(rec) + '\n', 0o600, interval === 0);
-    if (interval > 0) {
-      this.unsynced.add(file);
-      if (!this.syncTimer) {
-        this.syncTimer = setTimeout(() => this.flush(), interval);
-        this.syncTimer.unref();
+    const line = prefix + JSON.stringify(rec) + '\n';
+    if (interval === 0) {
+      appendRecord(file, line, 0o600, true);
+      return;
+    }
+    this.appendOpen(folder, file, line);
+    this.unsynced.add(file);
+    if (!this.syncTimer) {
+      this.syncTimer = setTimeout(() => this.flush(), interval);
+      this.syncTimer.unref();
+    }
+  }
+
+  private appendOpen(folder: string, file: string, line: string): void {
+    let fd = this.fds.get(file);
+    if (fd === undefined) {
+      const flags = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT;
+      try {
+        fd = openSync(file, flags, 0o600);
+      } catch (e) {
+        // The folder went away underneath us (removed by hand): make it again, once.
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+        ensureDir(folder);
+        fd = openSync(file, flags, 0o600);
       }
+      this.fds.set(file, fd);
+    }
+    // The string goes straight to write(2) (no Buffer of our own for a long record); a short write, which a
+    // regular file gives only when the disk fills, finishes from bytes so nothing is written twice.
+    const wrote = writeSync(fd, line, null, 'utf8');
+    const total = Buffer.byteLength(line, 'utf8');
+    if (wrote < total) {
+      const bytes = Buffer.from(line, 'utf8');
+      let off = wrote;
+      while (off < total) off += writeSync(fd, bytes, off, total - off);
     }
   }
 
@@ -135,7 +173,16 @@ export class History {
     this.syncTimer = null;
     const files = [...this.unsynced];
     this.unsynced.clear();
-    for (const f of files) fsyncFile(f);
+    try {
+      for (const f of files) {
+        const fd = this.fds.get(f);
+        if (fd !== undefined) fsyncSync(fd);
+        else fsyncFile(f);
+      }
+    } finally {
+      for (const fd of this.fds.values()) closeSync(fd);
+      this.fds.clear();
+    }
   }
 
   peers(): string[] {

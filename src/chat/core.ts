@@ -2,7 +2,8 @@
 // and the Core interface the front ends use. Everything the user can do goes through command().
 import { setSetting, type ChatStorage } from '../chat-storage/index.js';
 import { OtrSession, generateDsaKey, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
-import { fingerprint, fingerprintHex, publicKeyOf } from '../otr/crypto/dsa.js';
+import { dsaSign, fingerprint, fingerprintHex, publicKeyOf } from '../otr/crypto/dsa.js';
+import { G, modPow } from '../otr/crypto/group.js';
 import type { IncomingCall, SipCall } from '../sip/call.js';
 import type { SipUserAgent } from '../sip/ua.js';
 import type { MsrpRelayConfig } from '../msrp/relay.js';
@@ -199,6 +200,17 @@ export class ChatCore implements Core {
       this.ourFp = loaded.fingerprint.toUpperCase();
       if (loaded.created) this.store.addNotice(`made your OTR key: fingerprint ${human(this.ourFp)}`, 'info');
       for (const s of this.store.get().sessions) this.updateOtr(s.id, { ourFingerprint: this.ourFp });
+      // Warm OpenSSL's contexts for the OTR group and our DSA modulus (each costs ~30 ms the first time,
+      // a prime check), in idle time rather than inside the first AKE.
+      const warm = setTimeout(() => {
+        try {
+          dsaSign(loaded.key, new Uint8Array(32));
+          modPow(G, 3n);
+        } catch {
+          /* only a warm-up */
+        }
+      }, 20);
+      warm.unref();
       return loaded.key;
     });
     return this.keyPromise;
@@ -426,7 +438,7 @@ export class ChatCore implements Core {
     this.sessionState(id, 'active');
     const setup = this.otrSetup(e.chat.peer, isFocus);
     e.chat.configureOtr(setup);
-    e.chat.attach(e.media, { localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer) });
+    e.chat.attach(e.media, { localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer), initiator: call.direction === 'outgoing' });
     const early = e.early ?? [];
     e.early = null;
     for (const c of early) this.onContent(id, c);

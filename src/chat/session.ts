@@ -4,11 +4,16 @@
 // transport -> receiveContent() -> otr.receive() -> lines/events -> history.
 import type { OtrEvent, OtrSession } from '../otr/index.js';
 import type { StateStore } from './state.js';
-import type { ChatLine, Encryption, OtrView, SessionView, Trust } from './types.js';
+import type { ChatLine, CoreEvent, Encryption, OtrView, SessionView, Trust } from './types.js';
 
 export const TEXT_PLAIN = 'text/plain';
 export const IS_COMPOSING = 'application/im-iscomposing+xml';
 export const LOGGING_STATUS = 'application/blink-logging-status';
+
+/** The callee proposes OTR itself only if the caller has not within this time. */
+export const ANSWERER_QUERY_DELAY_MS = 400;
+/** The OTR whitespace tag's 16-byte base: a plaintext message announcing OTR support. */
+const WHITESPACE_TAG_BASE = '\x20\x09\x20\x20\x09\x09\x09\x09\x20\x09\x20\x09\x20\x09\x20\x20';
 
 /** How long an always-OTR contact's messages wait for the AKE before they are marked failed. */
 export const HELD_MESSAGE_TIMEOUT_MS = 30_000;
@@ -84,6 +89,9 @@ export class ChatSession {
   private peerLoggingOff = false;
   private composingTimer: NodeJS.Timeout | null = null;
   private ended = false;
+  private answerTimer: NodeJS.Timeout | null = null;
+  /** Anything OTR (query, tag, AKE, data) has come from the peer. */
+  private otrSeen = false;
   /** We are answering the peer's SMP question (then success proves them nothing to us: they chose the question). */
   private answeringQuestion = false;
 
@@ -112,7 +120,7 @@ export class ChatSession {
   }
 
   /** The media stream is up: messages can flow. Starts OTR when it is to be used. */
-  attach(transport: ChatTransport, opts: { localLoggingOff: boolean }): void {
+  attach(transport: ChatTransport, opts: { localLoggingOff: boolean; initiator: boolean }): void {
     this.transport = transport;
     this.localLoggingOff = opts.localLoggingOff;
     this.deps.store.updateSession(this.id, { loggingDisabled: this.loggingOff() });
@@ -120,7 +128,16 @@ export class ChatSession {
       this.otr = this.otrSetup.make();
       this.updateOtrView({ disabledReason: undefined });
       // Propose OTR ourselves, as Blink does: the query's human text explains OTR to a peer without it.
-      this.handleOtrEvents(this.otr.start(), false);
+      // The caller proposes at once; the callee only if the caller has not started OTR within a moment
+      // (two crossed queries still converge, but cost duplicated AKE messages on the wire).
+      if (opts.initiator) this.handleOtrEvents(this.otr.start(), false);
+      else {
+        this.answerTimer = setTimeout(() => {
+          this.answerTimer = null;
+          if (this.otr && !this.otrSeen && this.otr.state === 'plaintext' && !this.ended) this.handleOtrEvents(this.otr.start(), false);
+        }, ANSWERER_QUERY_DELAY_MS);
+        this.answerTimer.unref();
+      }
     } else {
       this.updateOtrView({ disabledReason: this.otrSetup.reason });
       if (this.otrSetup.reason) this.system(`OTR is not used: ${this.otrSetup.reason}`, 'info');
@@ -133,6 +150,9 @@ export class ChatSession {
   /** The SIP dialog or the stream ended. */
   detach(reason: string): void {
     if (this.ended) return;
+    if (this.answerTimer) clearTimeout(this.answerTimer);
+    this.answerTimer = null;
+    this.flushDeferred();
     this.ended = true;
     this.transport = null;
     this.clearHeld('the chat ended before encryption was established');
@@ -146,6 +166,7 @@ export class ChatSession {
   /** A message body arrived (already unwrapped from CPIM). sender is set for conference rooms. */
   receiveContent(contentType: string, text: string, meta: { sender?: string; status?: boolean } = {}): void {
     const type = contentType.toLowerCase().split(';')[0]!.trim();
+    if (!this.otrSeen && (text.includes('?OTR') || text.includes(WHITESPACE_TAG_BASE))) this.otrSeen = true;
     if (type === LOGGING_STATUS) {
       this.peerLoggingOff = text.trim().toLowerCase() === 'disabled';
       this.deps.store.updateSession(this.id, { loggingDisabled: this.loggingOff() });
@@ -180,7 +201,7 @@ export class ChatSession {
       { time: Date.now(), kind: 'message', direction: 'in', sender: sender ?? this.view.displayName, text, encryption },
       true,
     );
-    this.deps.store.emit({ ev: 'message', session: this.id, direction: 'in', text, encryption, id: line.id, ...(sender ? { sender } : {}) });
+    this.emit({ ev: 'message', session: this.id, direction: 'in', text, encryption, id: line.id, ...(sender ? { sender } : {}) });
     this.record(line, 'in');
   }
 
@@ -189,7 +210,7 @@ export class ChatSession {
     this.composingTimer = null;
     if (this.view.remoteComposing !== active) {
       this.deps.store.updateSession(this.id, { remoteComposing: active });
-      this.deps.store.emit({ ev: 'composing', session: this.id, active });
+      this.emit({ ev: 'composing', session: this.id, active });
     }
     if (active) {
       // RFC 3994: without a refresh the active state lapses after 120 s (we use the peer's refresh when given).
@@ -217,12 +238,21 @@ export class ChatSession {
       { time: Date.now(), kind: 'message', direction: 'out', sender: 'me', text, encryption, delivery: 'pending' },
       false,
     );
-    this.deps.store.emit({ ev: 'message', session: this.id, direction: 'out', text, encryption, id: line.id });
-    this.record(line, 'out');
+    const echo = { ev: 'message', session: this.id, direction: 'out', text, encryption, id: line.id } as const;
     if (!encrypted && this.otr && this.otrSetup.required) {
+      this.emit(echo);
+      this.record(line, 'out');
       this.hold({ lineId: line.id, text });
       return line.id;
     }
+    // On the wire first; the echo event and the history record (each a JSON line as long as the text, ~5 ms per
+    // MiB) follow once the chunks are handed to the kernel, so they overlap with the peer's work instead of
+    // delaying it. Queued before transmitting, so order is kept: any event of this session emitted meanwhile
+    // (an OTR error while sending, the delivery report) flushes them first.
+    this.defer(() => {
+      this.deps.store.emit(echo);
+      this.record(line, 'out');
+    });
     this.transmitUserText(line.id, text);
     return line.id;
   }
@@ -301,7 +331,7 @@ export class ChatSession {
 
   private delivery(lineId: string, status: 'delivered' | 'failed', reason?: string): void {
     this.deps.store.patchLine(this.id, lineId, { delivery: status });
-    this.deps.store.emit({ ev: 'delivery', session: this.id, message: lineId, status, ...(reason ? { reason } : {}) });
+    this.emit({ ev: 'delivery', session: this.id, message: lineId, status, ...(reason ? { reason } : {}) });
     const h = this.history();
     if (h) safe(() => h.updateDelivery(this.peer, this.id, lineId, status), this.deps.log);
   }
@@ -487,7 +517,7 @@ export class ChatSession {
       case 'asked':
         this.answeringQuestion = ev.question !== undefined;
         this.updateOtrView({ smp: { phase: 'asked', question: ev.question } });
-        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'asked', ...(ev.question !== undefined ? { question: ev.question } : {}) });
+        this.emit({ ev: 'smp', session: this.id, result: 'asked', ...(ev.question !== undefined ? { question: ev.question } : {}) });
         this.system(
           ev.question !== undefined
             ? `${this.peer} wants to authenticate you and asks: "${ev.question}" (answer with /otr auth ANSWER)`
@@ -501,7 +531,7 @@ export class ChatSession {
           // can be asked by anyone, so it does not verify them to us. Asking our own does.
           this.answeringQuestion = false;
           this.updateOtrView({ smp: null });
-          this.deps.store.emit({ ev: 'smp', session: this.id, result: 'success' });
+          this.emit({ ev: 'smp', session: this.id, result: 'success' });
           this.system(
             `you answered ${this.peer}'s question correctly: they can now trust you. To verify them, ask your own (/otr authq) or use a shared secret (/otr auth)`,
             'info',
@@ -512,22 +542,22 @@ export class ChatSession {
         this.trust = 'verified';
         this.updateOtrView({ smp: null });
         this.publishOtr();
-        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'success' });
+        this.emit({ ev: 'smp', session: this.id, result: 'success' });
         this.system(`authentication succeeded: ${this.peer} is verified`, 'info');
         return;
       case 'failure':
         this.updateOtrView({ smp: null });
-        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'failure' });
+        this.emit({ ev: 'smp', session: this.id, result: 'failure' });
         this.system(`authentication failed: the secrets did not match. ${this.peer} is not verified`, 'warning');
         return;
       case 'aborted':
         this.updateOtrView({ smp: null });
-        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'aborted' });
+        this.emit({ ev: 'smp', session: this.id, result: 'aborted' });
         this.system('authentication aborted', 'info');
         return;
       case 'cheated':
         this.updateOtrView({ smp: null });
-        this.deps.store.emit({ ev: 'smp', session: this.id, result: 'failure' });
+        this.emit({ ev: 'smp', session: this.id, result: 'failure' });
         this.system(`authentication failed: a protocol check did not pass (${ev.reason})`, 'warning');
         return;
     }
@@ -540,7 +570,7 @@ export class ChatSession {
   private publishOtr(): void {
     const state = this.otr?.state ?? 'plaintext';
     this.updateOtrView({ trust: state === 'plaintext' ? null : this.trust });
-    this.deps.store.emit({
+    this.emit({
       ev: 'otr',
       session: this.id,
       state,
@@ -554,11 +584,35 @@ export class ChatSession {
     this.deps.store.updateSession(this.id, (s) => ({ otr: { ...s.otr, ...patch } }));
   }
 
+  // ---- events ------------------------------------------------------------------------------
+
+  private deferred: (() => void)[] = [];
+  private deferTimer: NodeJS.Immediate | null = null;
+
+  private defer(fn: () => void): void {
+    this.deferred.push(fn);
+    this.deferTimer ??= setImmediate(() => this.flushDeferred());
+  }
+
+  private flushDeferred(): void {
+    if (this.deferTimer) clearImmediate(this.deferTimer);
+    this.deferTimer = null;
+    const q = this.deferred;
+    this.deferred = [];
+    for (const fn of q) fn();
+  }
+
+  /** Every event of this session goes through here, after whatever was deferred, so their order never changes. */
+  private emit(e: CoreEvent): void {
+    if (this.deferred.length) this.flushDeferred();
+    this.deps.store.emit(e);
+  }
+
   // ---- lines, history ----------------------------------------------------------------------
 
   system(text: string, level: 'info' | 'warning'): void {
     const line = this.deps.store.appendLine(this.id, { time: Date.now(), kind: 'system', text, encryption: 'none', level }, false);
-    this.deps.store.emit({ ev: 'system', session: this.id, text, level });
+    this.emit({ ev: 'system', session: this.id, text, level });
     this.record(line, 'system');
   }
 

@@ -1,6 +1,7 @@
 // JSON-lines control of the chat core: one command object per stdin line, one event object per stdout line.
 // The interface is documented in the README ("Headless mode"); fields may be added, none may change meaning.
 import type { Readable, Writable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
 import type { Core, CoreCommand, CoreEvent } from '../chat/types.js';
 
 const SESSION_COMMANDS = new Set([
@@ -67,33 +68,35 @@ export interface HeadlessOptions {
 }
 
 /**
- * Splits a byte stream into lines (LF, with a CR before it dropped, as readline's crlfDelay: Infinity did).
- * Works on bytes and decodes each line once: readline decodes every read and runs its line-ending regex over
- * the whole accumulated line each time, which cost ~4 ms per MiB of a large `send` text.
+ * Splits a byte stream into lines at LF, CRLF or a lone CR (what readline with crlfDelay: Infinity did).
+ * Finds LF in the bytes and decodes each piece once: readline decoded every read and ran its line-ending regex
+ * over the whole accumulated line each time (~4 ms per MiB of a large `send` text). Pieces of a long line are
+ * kept as strings (V8's heap, which the GC compacts) rather than as Buffers to concatenate (malloc, which keeps
+ * freed megabytes resident).
  */
 async function* lines(input: Readable): AsyncGenerator<string> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const decoder = new StringDecoder('utf8');
+  let pending: string[] = [];
   for await (const chunk of input as AsyncIterable<Buffer | string>) {
     let buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
     for (let nl = buf.indexOf(0x0a); nl >= 0; nl = buf.indexOf(0x0a)) {
-      const head = buf.subarray(0, nl);
-      const line = pendingBytes > 0 ? Buffer.concat([...pending, head], pendingBytes + head.length) : head;
-      pending = [];
-      pendingBytes = 0;
+      // LF never occurs inside a UTF-8 sequence, so the decoder holds nothing back at this point.
+      pending.push(decoder.write(buf.subarray(0, nl)));
       buf = buf.subarray(nl + 1);
-      const end = line.length > 0 && line[line.length - 1] === 0x0d ? line.length - 1 : line.length;
-      yield line.toString('utf8', 0, end);
+      let line = pending.length === 1 ? pending[0]! : pending.join('');
+      pending = [];
+      if (line.endsWith('\r')) line = line.slice(0, -1);
+      yield* splitCr(line);
     }
-    if (buf.length > 0) {
-      pending.push(buf);
-      pendingBytes += buf.length;
-    }
+    if (buf.length > 0) pending.push(decoder.write(buf));
   }
-  if (pendingBytes > 0) {
-    const line = Buffer.concat(pending, pendingBytes);
-    yield line.toString('utf8', 0, line[line.length - 1] === 0x0d ? line.length - 1 : line.length);
-  }
+  pending.push(decoder.end());
+  const last = pending.join('');
+  if (last !== '') yield* splitCr(last.endsWith('\r') ? last.slice(0, -1) : last);
+}
+
+function splitCr(line: string): string[] {
+  return line.includes('\r') ? line.split('\r') : [line];
 }
 
 /** Runs until a quit command or the end of input; resolves once the core has shut down. */

@@ -677,6 +677,8 @@ function assemble(asm: Assembly): Uint8Array | null {
   const byBytes = tiles((c) => c.start + c.data.length);
   const byDeclared = byBytes || tiles((c) => (c.declaredEnd ?? c.start + c.data.length - 1) + 1);
   if (!byDeclared) return null;
+  // A one-chunk message (every ordinary chat line): the parser already gave this chunk its own copy.
+  if (sorted.length === 1) return sorted[0]!.data;
   const out = new Uint8Array(asm.bytes);
   let off = 0;
   for (const c of sorted) {

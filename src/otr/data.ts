@@ -6,7 +6,7 @@
 import { constantTimeEqual, isValidGroupElement } from './crypto/group.js';
 import { OtrProtocolError } from './errors.js';
 import { aesCtr, deriveSessionKeys, hmacSha1, newDhKeyPair, type DhKeyPair, type SessionKeys } from './keys.js';
-import { encodeDataAuthenticated, encodeDataTail, type DataMsg, type Header } from './messages.js';
+import { encodeDataMessage, type DataMsg, type Header } from './messages.js';
 import { bytesToBigint, concatBytes, padBytes } from './wire.js';
 
 interface Pairing {
@@ -83,11 +83,11 @@ export class DataKeys {
     const top = padBytes(p.sendCtr, 8);
     const encrypted = aesCtr(p.keys.sendAes, plaintext, top);
     const nextDh = this.ourDh.get(this.ourKeyid)!.pub;
-    const authenticated = encodeDataAuthenticated(header, flags, senderKeyid, recipientKeyid, nextDh, top, encrypted);
-    const mac = hmacSha1(p.keys.sendMac, authenticated);
     const reveal = concatBytes(...this.pendingReveal);
     this.pendingReveal = [];
-    return encodeDataTail(authenticated, mac, reveal);
+    const { bytes, authenticatedLength } = encodeDataMessage(header, flags, senderKeyid, recipientKeyid, nextDh, top, encrypted, reveal);
+    bytes.set(hmacSha1(p.keys.sendMac, bytes.subarray(0, authenticatedLength)), authenticatedLength);
+    return bytes;
   }
 
   /**

@@ -142,3 +142,23 @@ export function encodeDataAuthenticated(h: Header, flags: number, senderKeyid: n
 export function encodeDataTail(authenticated: Uint8Array, mac: Uint8Array, oldMacKeys: Uint8Array): Uint8Array {
   return new Writer().raw(authenticated).raw(mac).data(oldMacKeys).finish();
 }
+
+/**
+ * A whole Data Message in one allocation, with the MAC field left zero: the caller computes the MAC over
+ * `bytes.subarray(0, authenticatedLength)` and writes it at `authenticatedLength`. Same bytes as
+ * encodeDataTail(encodeDataAuthenticated(...), mac, oldMacKeys), without copying a large message twice.
+ */
+export function encodeDataMessage(h: Header, flags: number, senderKeyid: number, recipientKeyid: number,
+  nextDh: bigint, ctr: Uint8Array, encrypted: Uint8Array, oldMacKeys: Uint8Array): { bytes: Uint8Array; authenticatedLength: number } {
+  const prefix = writeHeader(new Writer(), { ...h, type: MSG_DATA })
+    .byte(flags).int(senderKeyid).int(recipientKeyid).mpi(nextDh).raw(ctr).int(encrypted.length).finish();
+  const authenticatedLength = prefix.length + encrypted.length;
+  const bytes = new Uint8Array(authenticatedLength + 20 + 4 + oldMacKeys.length);
+  bytes.set(prefix, 0);
+  bytes.set(encrypted, prefix.length);
+  const n = oldMacKeys.length;
+  const at = authenticatedLength + 20;
+  bytes[at] = n >>> 24; bytes[at + 1] = (n >>> 16) & 0xff; bytes[at + 2] = (n >>> 8) & 0xff; bytes[at + 3] = n & 0xff;
+  bytes.set(oldMacKeys, at + 4);
+  return { bytes, authenticatedLength };
+}

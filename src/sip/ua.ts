@@ -5,6 +5,7 @@ import { Inviter, Registerer, RegistererState, UserAgent } from 'sip.js';
 import type { Invitation, LogLevel, Session, Transport, UserAgentOptions } from 'sip.js';
 import { IncomingCall, OutgoingCall } from './call.js';
 import { SipRegistrationError, SipUsageError } from './errors.js';
+import { installGrammarCache } from './grammar-cache.js';
 import type { HostResolver, SipTransportProtocol } from './resolve.js';
 import { negotiatorSdhFactory } from './sdh.js';
 import type { MediaNegotiator } from './sdh.js';
@@ -85,6 +86,7 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
   constructor(options: SipUserAgentOptions) {
     super();
     this.options = options;
+    installGrammarCache();
     if (!/^[A-Za-z0-9\-_.!~*'()&=+$,;?/%]+$/.test(options.user)) {
       throw new SipUsageError(`invalid SIP user name: ${JSON.stringify(options.user)}`);
     }

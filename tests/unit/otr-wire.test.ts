@@ -79,6 +79,20 @@ test('strict base64', () => {
   }
 });
 
+test('strict base64: the fast path accepts exactly what the grammar accepts', () => {
+  // Padding whose unused bits are not zero is not canonical but is valid base64: still accepted.
+  assert.equal(toHex(base64Decode('QR==')), '41');
+  assert.equal(toHex(base64Decode('QUJ=')), '4142');
+  // Characters Buffer's decoder would take or skip silently.
+  for (const bad of ['AA-_', 'AA_A', 'AAÉC', 'AA\u0141C', 'AA\nC', 'AAAA\0AAA', 'AA==AAAA', 'A===']) {
+    assert.throws(() => base64Decode(bad), code('bad-base64'), JSON.stringify(bad));
+  }
+  const big = new Uint8Array(1 << 20).map((_, i) => (i * 7919) & 0xff);
+  const text = base64Encode(big);
+  assert.deepEqual(base64Decode(text), big);
+  assert.throws(() => base64Decode(text.slice(0, 1000) + '*' + text.slice(1001)), code('bad-base64'));
+});
+
 test('?OTR:...  framing', () => {
   const f = frameEncoded(hex('000302'));
   assert.equal(f, '?OTR:AAMC.');
