@@ -6,8 +6,10 @@ import { OtrProtocolError } from './errors.js';
 import { G, P, P_BYTES, Q, bytesToBigint, isValidGroupElement, modInv, modPow, randomBelow } from './crypto/group.js';
 import { concatBytes, encodeMpi, readMpi } from './crypto/mpi.js';
 import { sha256 } from './crypto/primitives.js';
+import { TLV_SMP1, TLV_SMP1Q, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, type Tlv } from './tlv.js';
 
-export interface Tlv { type: number; value: Uint8Array }
+export type { Tlv };
+export { TLV_SMP1, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, TLV_SMP1Q };
 
 export type SmpEvent =
   | { type: 'asked'; question?: string }
@@ -15,13 +17,6 @@ export type SmpEvent =
   | { type: 'failure' }
   | { type: 'aborted' }
   | { type: 'cheated'; reason: string };
-
-export const TLV_SMP1 = 2;
-export const TLV_SMP2 = 3;
-export const TLV_SMP3 = 4;
-export const TLV_SMP4 = 5;
-export const TLV_SMP_ABORT = 6;
-export const TLV_SMP1Q = 7;
 
 /** Thrown for API misuse (responding when nothing was asked, starting while a run is under way). */
 export class SmpStateError extends Error {
