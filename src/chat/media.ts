@@ -6,6 +6,7 @@ import {
 } from '../msrp/index.js';
 import { decodeCpim, cpimText, encodeCpim, isSylkStatusMessage } from '../msrp/cpim.js';
 import type { MsrpRelayConfig } from '../msrp/relay.js';
+import { decodeUtf8, encodeUtf8 } from '../msrp/text.js';
 import {
   DEFAULT_ACCEPT_TYPES,
   negotiateSetup,
@@ -44,9 +45,6 @@ export interface ChatMediaOptions {
   onMessage: (c: IncomingContent) => void;
   onClosed: (reason: string) => void;
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: false });
-const enc = new TextEncoder();
 
 export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
   private session: LocalMsrpSession | null = null;
@@ -161,7 +159,7 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
       await s.send('message/cpim', body, reports);
     } else {
       const ct = contentType.startsWith('text/') ? `${contentType};charset=utf-8` : contentType;
-      await s.send(ct, enc.encode(text), reports);
+      await s.send(ct, encodeUtf8(text), reports);
     }
   }
 
@@ -179,7 +177,7 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
         });
         return;
       }
-      this.opts.onMessage({ contentType: type, text: utf8.decode(m.body) });
+      this.opts.onMessage({ contentType: type, text: decodeUtf8(m.body) });
     } catch (e) {
       this.opts.log(`msrp: cannot read message ${m.messageId}: ${(e as Error).message}`);
     }

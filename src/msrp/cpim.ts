@@ -3,6 +3,7 @@
 // an empty Content-Transfer-Encoding, DateTime with microseconds.
 import { TextDecoder } from 'node:util';
 import { MsrpCpimError } from './errors.js';
+import { decodeUtf8, encodeUtf8Into, utf8Length } from './text.js';
 
 export interface CpimAddress {
   readonly displayName: string | null;
@@ -217,7 +218,8 @@ export function decodeCpim(data: Uint8Array): CpimMessage {
       if (colon <= 0) throw new MsrpCpimError(`bad MIME header line ${JSON.stringify(line.slice(0, 80))}`);
       contentHeaders.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
     }
-    body = rest.slice(second.next);
+    // A view, not a copy: the content of a 1 MiB message is the bulk of `data`, which the caller owns.
+    body = rest.subarray(second.next);
   } else {
     // No blank line: tolerate a bare body without MIME headers only if it does not look like headers.
     const text = utf8.decode(rest);
@@ -230,7 +232,7 @@ export function decodeCpim(data: Uint8Array): CpimMessage {
       body = new Uint8Array(0);
     } else {
       contentHeaders = [];
-      body = rest.slice();
+      body = rest;
     }
   }
   const ctHeader = contentHeaders.find(([n]) => n.toLowerCase() === 'content-type')?.[1] ?? null;
@@ -270,6 +272,7 @@ export function isSylkStatusMessage(msg: CpimMessage): boolean {
 
 /** The content decoded as text with its charset (UTF-8 by default; unknown charsets fall back to UTF-8). */
 export function cpimText(msg: CpimMessage): string {
+  if (msg.charset === null || msg.charset === 'utf-8') return decodeUtf8(msg.body);
   let dec: TextDecoder;
   try {
     dec = new TextDecoder(msg.charset ?? 'utf-8');
@@ -324,9 +327,11 @@ export function encodeCpim(o: CpimEncodeOptions): Uint8Array {
     mime.push(`${n}: ${v}`);
   }
   const head = enc.encode(lines.join('\r\n') + '\r\n\r\n' + mime.join('\r\n') + '\r\n\r\n');
-  const body = typeof o.body === 'string' ? enc.encode(o.body) : o.body;
-  const out = new Uint8Array(head.length + body.length);
+  // A string body is encoded straight into the message (no temporary copy of a large text).
+  const bodyLength = typeof o.body === 'string' ? utf8Length(o.body) : o.body.length;
+  const out = new Uint8Array(head.length + bodyLength);
   out.set(head, 0);
-  out.set(body, head.length);
+  if (typeof o.body === 'string') encodeUtf8Into(o.body, out, head.length, bodyLength);
+  else out.set(o.body, head.length);
   return out;
 }

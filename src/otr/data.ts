@@ -6,8 +6,8 @@
 import { constantTimeEqual, isValidGroupElement } from './crypto/group.js';
 import { OtrProtocolError } from './errors.js';
 import { aesCtr, deriveSessionKeys, hmacSha1, newDhKeyPair, type DhKeyPair, type SessionKeys } from './keys.js';
-import { encodeDataMessage, type DataMsg, type Header } from './messages.js';
-import { bytesToBigint, concatBytes, padBytes } from './wire.js';
+import { encodeDataMessageMpi, type DataMsg, type Header } from './messages.js';
+import { concatBytes, mpiBytes } from './wire.js';
 
 interface Pairing {
   keys: SessionKeys;
@@ -20,6 +20,7 @@ interface Pairing {
 }
 
 const MAX_CTR = (1n << 64n) - 1n;
+const NO_REVEAL = new Uint8Array(0);
 
 export interface DecryptedData {
   plaintext: Uint8Array;
@@ -30,6 +31,8 @@ export interface DecryptedData {
 export class DataKeys {
   private ourKeyid: number;
   private readonly ourDh = new Map<number, DhKeyPair>();
+  /** Serialized MPI of each of our public keys, made once per key pair (it goes out in every Data Message). */
+  private readonly ourPubMpi = new Map<number, Uint8Array>();
   private theirKeyid: number;
   private readonly theirY = new Map<number, bigint>();
   private readonly pairings = new Map<string, Pairing>();
@@ -39,14 +42,19 @@ export class DataKeys {
   constructor(akeDh: DhKeyPair, akeKeyid: number, theirPub: bigint, theirKeyid: number) {
     this.ourDh.set(akeKeyid, akeDh);
     this.ourKeyid = akeKeyid + 1;
-    this.ourDh.set(this.ourKeyid, newDhKeyPair());
+    this.addOurKey(this.ourKeyid, newDhKeyPair());
     this.theirKeyid = theirKeyid;
     this.theirY.set(theirKeyid, theirPub);
   }
 
   /** Hand back pending MAC keys (e.g. when the session ends) so nothing secret lingers. */
   wipe(): void {
-    this.ourDh.clear(); this.theirY.clear(); this.pairings.clear(); this.pendingReveal = [];
+    this.ourDh.clear(); this.ourPubMpi.clear(); this.theirY.clear(); this.pairings.clear(); this.pendingReveal = [];
+  }
+
+  private addOurKey(keyid: number, kp: DhKeyPair): void {
+    this.ourDh.set(keyid, kp);
+    this.ourPubMpi.set(keyid, mpiBytes(kp.pub));
   }
 
   private pairing(ourId: number, theirId: number): Pairing {
@@ -80,12 +88,13 @@ export class DataKeys {
     const p = this.pairing(senderKeyid, recipientKeyid);
     if (p.sendCtr >= MAX_CTR) throw new OtrProtocolError('bad-counter', 'counter space exhausted for this key pair');
     p.sendCtr += 1n;
-    const top = padBytes(p.sendCtr, 8);
+    const top = new Uint8Array(8);
+    new DataView(top.buffer).setBigUint64(0, p.sendCtr);
     const encrypted = aesCtr(p.keys.sendAes, plaintext, top);
-    const nextDh = this.ourDh.get(this.ourKeyid)!.pub;
-    const reveal = concatBytes(...this.pendingReveal);
+    const nextDhMpi = this.ourPubMpi.get(this.ourKeyid)!;
+    const reveal = this.pendingReveal.length === 0 ? NO_REVEAL : concatBytes(...this.pendingReveal);
     this.pendingReveal = [];
-    const { bytes, authenticatedLength } = encodeDataMessage(header, flags, senderKeyid, recipientKeyid, nextDh, top, encrypted, reveal);
+    const { bytes, authenticatedLength } = encodeDataMessageMpi(header, flags, senderKeyid, recipientKeyid, nextDhMpi, top, encrypted, reveal);
     bytes.set(hmacSha1(p.keys.sendMac, bytes.subarray(0, authenticatedLength)), authenticatedLength);
     return bytes;
   }
@@ -104,7 +113,8 @@ export class DataKeys {
     const p = this.pairing(recipientKeyid, senderKeyid);
     const mac = hmacSha1(p.keys.recvMac, msg.authenticated);
     if (!constantTimeEqual(mac, msg.mac)) throw new OtrProtocolError('bad-mac', 'data message MAC does not verify');
-    const ctr = bytesToBigint(msg.ctr);
+    if (msg.ctr.length !== 8) throw new OtrProtocolError('bad-counter', 'counter must be 8 bytes');
+    const ctr = new DataView(msg.ctr.buffer, msg.ctr.byteOffset, 8).getBigUint64(0);
     if (ctr === 0n) throw new OtrProtocolError('bad-counter', 'counter top half is zero');
     if (ctr <= p.recvCtr) throw new OtrProtocolError('bad-counter', 'counter did not increase (replayed or reordered message)');
     const rotateTheirs = senderKeyid === this.theirKeyid;
@@ -120,8 +130,9 @@ export class DataKeys {
       const old = this.ourKeyid - 1;
       this.retire('ours', old);
       this.ourDh.delete(old);
+      this.ourPubMpi.delete(old);
       this.ourKeyid += 1;
-      this.ourDh.set(this.ourKeyid, newDhKeyPair());
+      this.addOurKey(this.ourKeyid, newDhKeyPair());
     }
     if (rotateTheirs) {
       const old = this.theirKeyid - 1;

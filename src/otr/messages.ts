@@ -3,7 +3,7 @@
  * v3 adds sender/receiver instance tags after the type byte; v2 has none (we report them as 0).
  */
 import { OtrProtocolError } from './errors.js';
-import { Reader, Writer } from './wire.js';
+import { Reader, Writer, mpiBytes } from './wire.js';
 
 export const MSG_DH_COMMIT = 0x02;
 export const MSG_DATA = 0x03;
@@ -150,15 +150,34 @@ export function encodeDataTail(authenticated: Uint8Array, mac: Uint8Array, oldMa
  */
 export function encodeDataMessage(h: Header, flags: number, senderKeyid: number, recipientKeyid: number,
   nextDh: bigint, ctr: Uint8Array, encrypted: Uint8Array, oldMacKeys: Uint8Array): { bytes: Uint8Array; authenticatedLength: number } {
-  const prefix = writeHeader(new Writer(), { ...h, type: MSG_DATA })
-    .byte(flags).int(senderKeyid).int(recipientKeyid).mpi(nextDh).raw(ctr).int(encrypted.length).finish();
-  const authenticatedLength = prefix.length + encrypted.length;
+  return encodeDataMessageMpi(h, flags, senderKeyid, recipientKeyid, mpiBytes(nextDh), ctr, encrypted, oldMacKeys);
+}
+
+/**
+ * As encodeDataMessage, with the next D-H key already serialized as a whole MPI (length and value): the sender
+ * keeps that encoding per key pair, so the hot path never converts the 1536-bit value to bytes again.
+ */
+export function encodeDataMessageMpi(h: Header, flags: number, senderKeyid: number, recipientKeyid: number,
+  nextDhMpi: Uint8Array, ctr: Uint8Array, encrypted: Uint8Array, oldMacKeys: Uint8Array): { bytes: Uint8Array; authenticatedLength: number } {
+  if (ctr.length !== 8) throw new RangeError('CTR must be 8 bytes');
+  const headerLength = h.version === 3 ? 11 : 3;
+  const prefixLength = headerLength + 1 + 4 + 4 + nextDhMpi.length + 8 + 4;
+  const authenticatedLength = prefixLength + encrypted.length;
   const bytes = new Uint8Array(authenticatedLength + 20 + 4 + oldMacKeys.length);
-  bytes.set(prefix, 0);
-  bytes.set(encrypted, prefix.length);
-  const n = oldMacKeys.length;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  dv.setUint16(0, h.version);
+  bytes[2] = MSG_DATA;
+  if (h.version === 3) { dv.setUint32(3, h.senderTag); dv.setUint32(7, h.receiverTag); }
+  let o = headerLength;
+  bytes[o++] = flags & 0xff;
+  dv.setUint32(o, senderKeyid); o += 4;
+  dv.setUint32(o, recipientKeyid); o += 4;
+  bytes.set(nextDhMpi, o); o += nextDhMpi.length;
+  bytes.set(ctr, o); o += 8;
+  dv.setUint32(o, encrypted.length); o += 4;
+  bytes.set(encrypted, o);
   const at = authenticatedLength + 20;
-  bytes[at] = n >>> 24; bytes[at + 1] = (n >>> 16) & 0xff; bytes[at + 2] = (n >>> 8) & 0xff; bytes[at + 3] = n & 0xff;
+  dv.setUint32(at, oldMacKeys.length);
   bytes.set(oldMacKeys, at + 4);
   return { bytes, authenticatedLength };
 }

@@ -13,7 +13,8 @@ export function bigintToMinimalBytes(x: bigint): Uint8Array {
   if (x === 0n) return new Uint8Array(0);
   let hex = x.toString(16);
   if (hex.length & 1) hex = '0' + hex;
-  return Uint8Array.from(Buffer.from(hex, 'hex'));
+  // The typed-array constructor copies in one go; Uint8Array.from would iterate the Buffer element by element.
+  return new Uint8Array(Buffer.from(hex, 'hex'));
 }
 
 export function bytesToBigint(b: Uint8Array): bigint {

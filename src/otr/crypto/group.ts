@@ -27,7 +27,7 @@ export function bigintToBytes(x: bigint, len?: number): Uint8Array {
   let hex = x === 0n ? '' : x.toString(16);
   if (hex.length % 2 === 1) hex = '0' + hex;
   const minimal = hex.length / 2;
-  if (len === undefined) return Uint8Array.from(Buffer.from(hex, 'hex'));
+  if (len === undefined) return new Uint8Array(Buffer.from(hex, 'hex'));
   if (!Number.isInteger(len) || len < 0) throw new RangeError('bigintToBytes: bad length');
   if (minimal > len) throw new RangeError(`bigintToBytes: value needs ${minimal} bytes, ${len} allowed`);
   const out = new Uint8Array(len);
