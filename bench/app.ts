@@ -36,7 +36,7 @@ async function startToScreen(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'blink-tui-bench-'));
   try {
     const t0 = performance.now();
-    const p = spawn('script', ['-qfc', `stty cols 100 rows 30; exec ${process.execPath} ${BIN} --config-dir ${dir} --user bench --port 0`, '/dev/null'], {
+    const p = spawn('script', ['-qfc', `stty cols 100 rows 30; exec ${BIN} --config-dir ${dir} --user bench --port 0`, '/dev/null'], {
       stdio: ['pipe', 'pipe', 'ignore'],
       env: { ...process.env, TERM: 'xterm-256color' },
     });

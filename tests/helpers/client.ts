@@ -56,7 +56,8 @@ export class HeadlessClient {
   static async start(opts: ClientOptions): Promise<HeadlessClient> {
     const ownsConfigDir = opts.configDir === undefined;
     const configDir = opts.configDir ?? mkdtempSync(join(tmpdir(), 'blink-tui-test-'));
-    const proc = spawn(process.execPath, [BIN, '--headless', '--config-dir', configDir, ...opts.args], {
+    // Run the file itself, as the installed `blink-tui` command runs (its shebang sets the process up).
+    const proc = spawn(BIN, ['--headless', '--config-dir', configDir, ...opts.args], {
       env: { ...process.env, NO_COLOR: '1', ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });

@@ -22,7 +22,7 @@ export class TmuxClient {
     const env = Object.entries({ TERM: 'xterm-256color', ...opts.env })
       .map(([k, v]) => `${k}=${shellQuote(v)}`)
       .join(' ');
-    const cmd = `${env} ${shellQuote(process.execPath)} ${shellQuote(BIN)} --config-dir ${shellQuote(configDir)} ${args.map(shellQuote).join(' ')}; echo "[exited $?]"; sleep 600`;
+    const cmd = `${env} ${shellQuote(BIN)} --config-dir ${shellQuote(configDir)} ${args.map(shellQuote).join(' ')}; echo "[exited $?]"; sleep 600`;
     tmux('new-session', '-d', '-s', name, '-x', String(opts.width ?? 110), '-y', String(opts.height ?? 30), cmd);
     return new TmuxClient(name, configDir);
   }
