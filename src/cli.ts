@@ -215,6 +215,13 @@ async function run(config: RunConfig): Promise<void> {
     await runHeadless(core, { input: process.stdin, output: process.stdout, onStart: greet });
     await quitted;
   } else {
+    // ink draws only a final frame when it believes it runs under CI (CI=true in the environment, as in a
+    // CI job that opens a terminal), and its colour detection drops to none: on a real terminal the user
+    // wants the live, coloured screen.
+    if (process.stdout.isTTY) {
+      delete process.env.CI;
+      delete process.env.CONTINUOUS_INTEGRATION;
+    }
     const { renderApp } = await import('./ui/index.js');
     const app = renderApp(core, { bell: () => process.stdout.write('\u0007') });
     greet();
