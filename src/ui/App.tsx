@@ -48,7 +48,8 @@ function separator(height: number): Row[] {
 
 const F1 = /^\u001b(?:OP|\[11~|\[\[A|\[1?P)$/;
 
-const PLAIN_KEY: Key = {
+/** A key event with no key flag set (ink's Key shape), for splitting coalesced input into single keys. */
+export const PLAIN_KEY: Key = {
   upArrow: false,
   downArrow: false,
   leftArrow: false,

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { Key } from 'ink';
 import { parseCommand, normalizeUri, tokenize } from '../../src/ui/commands.js';
 import { complete } from '../../src/ui/complete.js';
+import { PLAIN_KEY } from '../../src/ui/App.js';
 import { fingerprintGroups, hhmm } from '../../src/ui/format.js';
 import { editLine, lineOf } from '../../src/ui/line-edit.js';
 import { inputRow } from '../../src/ui/InputLine.js';
@@ -19,28 +20,7 @@ import { session, otr, line, BOB_FP } from './ui-fixture-core.js';
 
 const text = (r: Row): string => r.map((s) => s.text).join('');
 
-const noKey: Key = {
-  upArrow: false,
-  downArrow: false,
-  leftArrow: false,
-  rightArrow: false,
-  pageDown: false,
-  pageUp: false,
-  home: false,
-  end: false,
-  return: false,
-  escape: false,
-  ctrl: false,
-  shift: false,
-  tab: false,
-  backspace: false,
-  delete: false,
-  meta: false,
-  super: false,
-  hyper: false,
-  capsLock: false,
-  numLock: false,
-};
+const noKey: Key = PLAIN_KEY;
 
 describe('ui text helpers', () => {
   it('wraps at spaces, hard-breaks long words, honours newlines', () => {
