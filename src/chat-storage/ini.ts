@@ -1,3 +1,4 @@
+import { splitRawLines } from './lines.js';
 /**
  * A small line-preserving INI document: `[section]`, `key = value`, `#`/`;` comment lines. Reading and editing keep
  * every line that is not touched exactly as it was, so hand-made layout and comments survive the program's writes.
@@ -44,17 +45,7 @@ export class IniDocument {
       doc.lines.push({ raw: '\ufeff', bytes: data.subarray(0, 3), eol: '', kind: 'blank', section });
       pos = 3;
     }
-    while (pos < data.length) {
-      const nl = data.indexOf(0x0a, pos);
-      let end = nl < 0 ? data.length : nl;
-      let eol = nl < 0 ? '' : '\n';
-      if (end > pos && data[end - 1] === 0x0d) {
-        end--;
-        eol = '\r' + eol;
-      }
-      const bytes = data.subarray(pos, end);
-      const raw = bytes.toString('utf8');
-      pos = nl < 0 ? data.length : nl + 1;
+    for (const { raw, bytes, eol } of splitRawLines(data, pos)) {
       const t = raw.trim();
       if (t === '') doc.lines.push({ raw, bytes, eol, kind: 'blank', section });
       else if (t.startsWith('#') || t.startsWith(';')) doc.lines.push({ raw, bytes, eol, kind: 'comment', section });

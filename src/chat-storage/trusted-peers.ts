@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import { splitRawLines } from './lines.js';
 import { dirname } from 'node:path';
 import { atomicWriteFile, ensureDir } from './atomic.js';
 import { formatFingerprint, normalizeFingerprint } from './dsa-key.js';
@@ -92,18 +93,7 @@ export class TrustedPeers {
   private parse(data: Buffer): void {
     this.lines = [];
     const problems: ParseProblem[] = [];
-    let pos = 0;
-    while (pos < data.length) {
-      const nl = data.indexOf(0x0a, pos);
-      let end = nl < 0 ? data.length : nl;
-      let eol = nl < 0 ? '' : '\n';
-      if (end > pos && data[end - 1] === 0x0d) {
-        end--;
-        eol = '\r' + eol;
-      }
-      const bytes = data.subarray(pos, end);
-      const raw = bytes.toString('utf8');
-      pos = nl < 0 ? data.length : nl + 1;
+    for (const { raw, bytes, eol } of splitRawLines(data)) {
       this.lines.push({ raw, bytes, eol, entry: null });
       const lineNo = this.lines.length;
       const t = raw.trim();
