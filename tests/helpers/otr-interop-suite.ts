@@ -1,0 +1,141 @@
+// The interop scenarios every real OTR peer goes through with our engine (tests/interop/otr-libotr.test.ts,
+// otr-potr.test.ts): who starts x fragmentation, AKE and many messages, SMP (success, failure, question),
+// ending, refresh. Each test file adds what is particular to its peer.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { OtrSession, generateDsaKey, type OtrPolicy } from '../../src/otr/index.js';
+import {
+  EngineSide,
+  PeerSide,
+  Router,
+  assertFragmented,
+  assertSmpFailed,
+  converse,
+  establish,
+  finish,
+  refresh,
+  smp,
+  type Side,
+} from './otr-peers.js';
+
+export interface Pair {
+  router: Router;
+  session: OtrSession;
+  ours: EngineSide;
+  peer: PeerSide;
+  starter: Side;
+  other: Side;
+}
+
+export type PairFactory = (weStart: boolean, fragmentSize: number, policies?: { ours?: OtrPolicy; peer?: string }) => Promise<Pair>;
+
+/**
+ * Pairs our engine (one long-term key per test file) with a fresh peer process. Every router made by `pair`,
+ * and every one handed to `track`, is closed when the file's tests end.
+ */
+export function pairFactory(PEER: 'libotr' | 'potr'): { pair: PairFactory; track: (r: Router) => void } {
+  const KEY = generateDsaKey();
+  const open: Router[] = [];
+  after(async () => {
+    await Promise.allSettled(open.map((r) => r.close()));
+  });
+  const pair: PairFactory = async (weStart, fragmentSize, policies = {}) => {
+    const peer = await PeerSide.start(PEER, { account: `${PEER}@test`, peer: 'blink@test', fragmentSize, policy: policies.peer });
+    const session = new OtrSession({ key: KEY, maxFragmentSize: fragmentSize || undefined, policy: policies.ours });
+    const ours = new EngineSide(session);
+    const router = new Router(ours, peer);
+    open.push(router);
+    return weStart
+      ? { router, session, ours, peer, starter: ours, other: peer }
+      : { router, session, ours, peer, starter: peer, other: ours };
+  };
+  return { pair, track: (r) => void open.push(r) };
+}
+
+export interface CommonSuiteOptions {
+  peer: 'libotr' | 'potr';
+  version: 2 | 3;
+  pair: PairFactory;
+  /** Checks right after the AKE (instance tags for v3). */
+  afterAke: (router: Router, session: OtrSession, peer: PeerSide) => void;
+  /** The peer answers a secret mismatch with an SMP abort instead of SMP4 (potr). */
+  askerMayBeAbortedOnMismatch: boolean;
+}
+
+export function commonInteropSuite(opts: CommonSuiteOptions): void {
+  const { peer: PEER, version: VERSION, pair } = opts;
+  for (const weStart of [true, false]) {
+    for (const fragmentSize of [0, 160]) {
+      const title = `${weStart ? 'we start' : `${PEER} starts`}, ${fragmentSize ? `fragments of ${fragmentSize}` : 'no fragmentation'}`;
+      describe(`blink-tui <-> ${PEER}: ${title}`, () => {
+        test(`AKE to v${VERSION}, then many messages each way`, async () => {
+          const { router, starter, other, session, peer } = await pair(weStart, fragmentSize);
+          await establish(router, starter, other, VERSION);
+          opts.afterAke(router, session, peer);
+          await converse(router, starter, other, 10);
+          if (fragmentSize) assertFragmented(router, fragmentSize, [starter, other]);
+          await router.close();
+        });
+
+        test('SMP started by us succeeds, then one started by the peer', async () => {
+          const { router, starter, other, ours, peer } = await pair(weStart, fragmentSize);
+          await establish(router, starter, other, VERSION);
+          assert.deepEqual(await smp(router, ours, peer, { secret: 'open sesame', responderSecret: 'open sesame' }),
+            { asker: 'success', responder: 'success' }, router.describe());
+          ours.smp.length = 0;
+          peer.smp.length = 0;
+          assert.deepEqual(await smp(router, peer, ours, { secret: 'ünïcödé 🔑', responderSecret: 'ünïcödé 🔑' }),
+            { asker: 'success', responder: 'success' }, router.describe());
+          // the conversation goes on after SMP
+          await converse(router, ours, peer, 2);
+          await router.close();
+        });
+
+        test('SMP with a wrong secret fails, whoever asks', async () => {
+          const { router, starter, other, ours, peer } = await pair(weStart, fragmentSize);
+          await establish(router, starter, other, VERSION);
+          assertSmpFailed(router, await smp(router, ours, peer, { secret: 'right', responderSecret: 'wrong' }),
+            opts.askerMayBeAbortedOnMismatch ? { askerMayBeAborted: true } : undefined);
+          ours.smp.length = 0;
+          peer.smp.length = 0;
+          assertSmpFailed(router, await smp(router, peer, ours, { secret: 'right', responderSecret: 'wrong' }));
+          await router.close();
+        });
+
+        test('SMP with a question, both ways', async () => {
+          const { router, starter, other, ours, peer } = await pair(weStart, fragmentSize);
+          await establish(router, starter, other, VERSION);
+          assert.deepEqual(
+            await smp(router, ours, peer, { secret: 'paris', responderSecret: 'paris', question: 'Where did we meet?' }),
+            { asker: 'success', responder: 'success' }, router.describe());
+          ours.smp.length = 0;
+          peer.smp.length = 0;
+          assert.deepEqual(
+            await smp(router, peer, ours, { secret: 'rex', responderSecret: 'rex', question: 'Name of my dog — ¿sí?' }),
+            { asker: 'success', responder: 'success' }, router.describe());
+          await router.close();
+        });
+
+        test('ending the session: the other side sees finished', async () => {
+          const { router, starter, other } = await pair(weStart, fragmentSize);
+          await establish(router, starter, other, VERSION);
+          await finish(router, starter, other);
+          await router.close();
+          const second = await pair(weStart, fragmentSize);
+          await establish(second.router, second.starter, second.other, VERSION);
+          await finish(second.router, second.other, second.starter);
+          await second.router.close();
+        });
+
+        test('a new AKE while encrypted (refresh) keeps the conversation going', async () => {
+          const { router, starter, other } = await pair(weStart, fragmentSize);
+          await establish(router, starter, other, VERSION);
+          await converse(router, starter, other, 2);
+          await refresh(router, starter, other, VERSION);
+          await refresh(router, other, starter, VERSION);
+          await router.close();
+        });
+      });
+    }
+  }
+}
