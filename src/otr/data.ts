@@ -5,12 +5,16 @@
  */
 import { constantTimeEqual, isValidGroupElement } from './crypto/group.js';
 import { OtrProtocolError } from './errors.js';
-import { aesCtr, deriveSessionKeys, hmacSha1, newDhKeyPair, type DhKeyPair, type SessionKeys } from './keys.js';
-import { encodeDataMessageMpi, type DataMsg, type Header } from './messages.js';
-import { concatBytes, mpiBytes } from './wire.js';
+import { aes128CtrKeyed, hmacSha1Keyed, type CtrCipher, type Mac } from './crypto/primitives.js';
+import { deriveSessionKeys, newDhKeyPair, type DhKeyPair, type SessionKeys } from './keys.js';
+import { layoutDataMessage, type DataMsg, type Header } from './messages.js';
+import { bytesToBigint, concatBytes, mpiBytes } from './wire.js';
 
 interface Pairing {
   keys: SessionKeys;
+  /** Keyed primitives, made on first use in each direction (most pairings only ever send or only receive). */
+  send: { cipher: CtrCipher; mac: Mac } | null;
+  recv: { cipher: CtrCipher; mac: Mac } | null;
   /** Top half of the last counter we sent with this pairing. */
   sendCtr: bigint;
   /** Top half of the last counter we accepted with this pairing. */
@@ -64,7 +68,7 @@ export class DataKeys {
       const ours = this.ourDh.get(ourId);
       const theirs = this.theirY.get(theirId);
       if (!ours || theirs === undefined) throw new OtrProtocolError('unreadable', `no keys for pairing ${k}`);
-      p = { keys: deriveSessionKeys(ours.pub, ours.priv, theirs), sendCtr: 0n, recvCtr: 0n, recvMacUsed: false };
+      p = { keys: deriveSessionKeys(ours.pub, ours.priv, theirs), send: null, recv: null, sendCtr: 0n, recvCtr: 0n, recvMacUsed: false };
       this.pairings.set(k, p);
     }
     return p;
@@ -90,12 +94,13 @@ export class DataKeys {
     p.sendCtr += 1n;
     const top = new Uint8Array(8);
     new DataView(top.buffer).setBigUint64(0, p.sendCtr);
-    const encrypted = aesCtr(p.keys.sendAes, plaintext, top);
+    const send = (p.send ??= { cipher: aes128CtrKeyed(p.keys.sendAes), mac: hmacSha1Keyed(p.keys.sendMac) });
     const nextDhMpi = this.ourPubMpi.get(this.ourKeyid)!;
     const reveal = this.pendingReveal.length === 0 ? NO_REVEAL : concatBytes(...this.pendingReveal);
+    const { bytes, encryptedOffset, authenticatedLength } = layoutDataMessage(header, flags, senderKeyid, recipientKeyid, nextDhMpi, top, plaintext.length, reveal);
+    send.cipher.apply(top, plaintext, bytes, encryptedOffset);
+    bytes.set(send.mac.mac(bytes.subarray(0, authenticatedLength)), authenticatedLength);
     this.pendingReveal = [];
-    const { bytes, authenticatedLength } = encodeDataMessageMpi(header, flags, senderKeyid, recipientKeyid, nextDhMpi, top, encrypted, reveal);
-    bytes.set(hmacSha1(p.keys.sendMac, bytes.subarray(0, authenticatedLength)), authenticatedLength);
     return bytes;
   }
 
@@ -111,18 +116,24 @@ export class DataKeys {
     if (recipientKeyid !== this.ourKeyid && recipientKeyid !== this.ourKeyid - 1) throw new OtrProtocolError('bad-keyid', `unknown recipient keyid ${recipientKeyid}`);
     if (!this.ourDh.has(recipientKeyid)) throw new OtrProtocolError('bad-keyid', `no key pair for recipient keyid ${recipientKeyid}`);
     const p = this.pairing(recipientKeyid, senderKeyid);
-    const mac = hmacSha1(p.keys.recvMac, msg.authenticated);
+    const recv = (p.recv ??= { cipher: aes128CtrKeyed(p.keys.recvAes), mac: hmacSha1Keyed(p.keys.recvMac) });
+    const mac = recv.mac.mac(msg.authenticated);
     if (!constantTimeEqual(mac, msg.mac)) throw new OtrProtocolError('bad-mac', 'data message MAC does not verify');
     if (msg.ctr.length !== 8) throw new OtrProtocolError('bad-counter', 'counter must be 8 bytes');
     const ctr = new DataView(msg.ctr.buffer, msg.ctr.byteOffset, 8).getBigUint64(0);
     if (ctr === 0n) throw new OtrProtocolError('bad-counter', 'counter top half is zero');
     if (ctr <= p.recvCtr) throw new OtrProtocolError('bad-counter', 'counter did not increase (replayed or reordered message)');
     const rotateTheirs = senderKeyid === this.theirKeyid;
-    if (rotateTheirs && !isValidGroupElement(msg.nextDh)) throw new OtrProtocolError('bad-group-element', 'next D-H key out of range');
+    const nextDh = rotateTheirs ? bytesToBigint(msg.nextDhMag) : 0n;
+    if (rotateTheirs && !isValidGroupElement(nextDh)) throw new OtrProtocolError('bad-group-element', 'next D-H key out of range');
 
     p.recvCtr = ctr;
     p.recvMacUsed = true;
-    const plaintext = aesCtr(p.keys.recvAes, msg.encrypted, msg.ctr);
+    // Every byte is written by the cipher: no need for zeroed memory. A plain Uint8Array view, so that .slice()
+    // (TLV values) copies, as it does for every other Uint8Array (Buffer's slice would alias this memory).
+    const out = Buffer.allocUnsafe(msg.encrypted.length);
+    const plaintext = new Uint8Array(out.buffer, out.byteOffset, out.length);
+    recv.cipher.apply(msg.ctr, msg.encrypted, plaintext);
     const extraKey = p.keys.extraKey;
 
     if (recipientKeyid === this.ourKeyid) {
@@ -139,7 +150,7 @@ export class DataKeys {
       this.retire('theirs', old);
       this.theirY.delete(old);
       this.theirKeyid += 1;
-      this.theirY.set(this.theirKeyid, msg.nextDh);
+      this.theirY.set(this.theirKeyid, nextDh);
     }
     return { plaintext, extraKey };
   }

@@ -98,3 +98,36 @@ test('OpenSSL and @noble primitives give the same bytes (random keys, lengths 0.
   const data = randomBytes(100);
   assert.deepEqual(openssl.aes128Ctr(key, iv, data), noble.aes128Ctr(key, iv, data));
 });
+
+test('keyed AES-CTR and HMAC-SHA1 (the data-message path) give the one-shot bytes, in both implementations', async () => {
+  const { keyedImpls } = await import('../../src/otr/crypto/primitives.js');
+  const { randomBytes, createHmac } = await import('node:crypto');
+  for (const kind of ['openssl', 'noble'] as const) {
+    const key = randomBytes(16);
+    const c = keyedImpls[kind].ctr(key);
+    // Lengths around block and 64 KiB chunk edges; > 64 KiB runs several ECB calls with other block indices,
+    // and the next short message must start again at block 0.
+    for (const len of [0, 1, 15, 16, 17, 1000, 1024, 65535, 65536, 65537, 200_000, 5, 70_000, 33]) {
+      const top = randomBytes(8);
+      const data = randomBytes(len);
+      const want = aes128Ctr(key, top, data);
+      const out = new Uint8Array(len + 3);
+      c.apply(top, data, out, 3); // an unaligned destination takes the byte-wise XOR
+      assert.deepEqual(out.subarray(3), want, `${kind} ctr len ${len}`);
+      const inPlace = new Uint8Array(data);
+      c.apply(top, inPlace, inPlace);
+      assert.deepEqual(inPlace, want, `${kind} ctr in place len ${len}`);
+    }
+    assert.throws(() => c.apply(new Uint8Array(7), new Uint8Array(1), new Uint8Array(1)), RangeError);
+    assert.throws(() => c.apply(new Uint8Array(8), new Uint8Array(4), new Uint8Array(4), 1), RangeError);
+    for (const klen of [0, 1, 20, 63, 64, 65, 100]) {
+      const mk = randomBytes(klen);
+      const m = keyedImpls[kind].hmacSha1(mk);
+      for (const len of [0, 1, 55, 56, 64, 1300, 65536, 65537, 100_000]) {
+        const data = randomBytes(len);
+        assert.deepEqual(Buffer.from(m.mac(data)), createHmac('sha1', mk).update(data).digest(), `${kind} hmac key ${klen} len ${len}`);
+      }
+    }
+  }
+  assert.throws(() => keyedImpls.openssl.ctr(new Uint8Array(15)));
+});

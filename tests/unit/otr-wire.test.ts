@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OtrProtocolError } from '../../src/otr/errors.js';
 import {
-  Reader, Writer, base64Decode, base64Encode, bigintToMinimalBytes, frameEncoded, mpiBytes, serializePubkey, unframeEncoded,
+  B64_RE, Reader, Writer, base64Decode, base64Encode, bigintToMinimalBytes, frameEncoded, mpiBytes, serializePubkey, unframeEncoded,
 } from '../../src/otr/wire.js';
 import { decodeMessage, encodeDhCommit, encodeDhKey, encodeRevealSig, encodeSig } from '../../src/otr/messages.js';
 
@@ -91,6 +91,23 @@ test('strict base64: the fast path accepts exactly what the grammar accepts', ()
   const text = base64Encode(big);
   assert.deepEqual(base64Decode(text), big);
   assert.throws(() => base64Decode(text.slice(0, 1000) + '*' + text.slice(1001)), code('bad-base64'));
+});
+
+test('strict base64: the length-based check agrees with the grammar on random near-base64 text', () => {
+  // Mostly alphabet characters, sometimes junk Buffer would skip or accept ('-', '_', '=', spaces, non-ASCII).
+  const common = 'QUJDabc019+/';
+  const junk = 'ABCabc019+/=-_ *\n.\u00e9\u0141\0';
+  let seed = 12345;
+  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  for (let i = 0; i < 200_000; i++) {
+    const len = [0, 4, 8, 12, 16][i % 5]! + (i % 7 === 0 ? i % 3 : 0);
+    let s = '';
+    for (let j = 0; j < len; j++) s += rnd() < 0.85 ? common[Math.floor(rnd() * common.length)] : junk[Math.floor(rnd() * junk.length)];
+    if (rnd() < 0.3 && s.length >= 2) s = s.slice(0, -2) + (rnd() < 0.5 ? '==' : 'A=');
+    let ok = true;
+    try { base64Decode(s); } catch { ok = false; }
+    assert.equal(ok, B64_RE.test(s), JSON.stringify(s));
+  }
 });
 
 test('?OTR:...  framing', () => {
