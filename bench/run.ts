@@ -7,7 +7,7 @@
 //   npm run bench -- --scale 0.2     fewer iterations (quick look; noisier)
 //   npm run bench -- --only ake,smp  a subset: keygen, ake, msg, smp
 //   npm run bench -- --json          also print the results as one JSON object
-//   npm run bench -- --rounds 5      alternating rounds of ours and libotr per operation (default 3)
+//   npm run bench -- --rounds 5      alternating rounds of ours and libotr per operation (default 5)
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -17,7 +17,7 @@ import { PYTHON, REPO_ROOT, peerVersion, runPeerBench, type PeerKind } from '../
 
 type Op = 'keygen' | 'ake' | 'msg' | 'smp';
 const OPS: Op[] = ['keygen', 'ake', 'msg', 'smp'];
-const BASE_ITERATIONS: Record<Op, number> = { keygen: 20, ake: 50, msg: 4000, smp: 20 };
+const BASE_ITERATIONS: Record<Op, number> = { keygen: 20, ake: 50, msg: 10000, smp: 20 };
 const LABEL: Record<Op, string> = {
   keygen: 'DSA key generation (1024/160)',
   ake: 'AKE, both parties',
@@ -45,7 +45,7 @@ function args(): { scale: number; only: Op[]; json: boolean; rounds: number } {
   let scale = 1;
   let only = OPS;
   let json = false;
-  let rounds = 3;
+  let rounds = 5;
   for (let i = 0; i < a.length; i++) {
     if (a[i] === '--scale') scale = Number(a[++i]);
     else if (a[i] === '--only') only = (a[++i] ?? '').split(',').filter((x): x is Op => (OPS as string[]).includes(x));
