@@ -113,3 +113,21 @@ test('the extra symmetric key is the same on both ends of a message', () => {
   assert.deepEqual(d.extraKey, k);
   assert.equal(k.length, 32);
 });
+
+test('decodePlaintext gives TextDecoder\'s text for long ASCII, non-ASCII, BOM-led and malformed UTF-8, with and without TLVs', () => {
+  const td = new TextDecoder('utf-8');
+  const cases: Uint8Array[] = [
+    new TextEncoder().encode('a'.repeat(300)),
+    new TextEncoder().encode('é'.repeat(300)),
+    new TextEncoder().encode('\ufeff' + 'b'.repeat(300)),
+    Uint8Array.from([...new TextEncoder().encode('c'.repeat(300)), 0xff, 0xc3, 0x28, 0xe2, 0x82]),
+    new TextEncoder().encode('short'),
+  ];
+  for (const b of cases) {
+    assert.equal(decodePlaintext(b).text, td.decode(b));
+    const withTlv = Uint8Array.from([...b, 0, 0, 0, 0, 0]);
+    const r = decodePlaintext(withTlv);
+    assert.equal(r.text, td.decode(b));
+    assert.deepEqual(r.tlvs, [{ type: 0, value: new Uint8Array(0) }]);
+  }
+});
