@@ -212,7 +212,7 @@ async function run(config: RunConfig): Promise<void> {
 
   if (headless) {
     const { runHeadless } = await import('./headless/index.js');
-    await runHeadless(core, { input: process.stdin, output: process.stdout, onStart: greet });
+    await runHeadless(core, { input: process.stdin, output: process.stdout, onStart: greet, clock: process.env.BLINK_TUI_EVENT_CLOCK === '1' });
     await quitted;
   } else {
     // ink draws only a final frame when it believes it runs under CI (CI=true in the environment, as in a

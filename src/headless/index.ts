@@ -65,6 +65,18 @@ export interface HeadlessOptions {
   output: Writable;
   /** Runs once the output listens, so the first events (ready, notices) are not lost. */
   onStart?: () => void;
+  /**
+   * Timing for benchmarks (BLINK_TUI_EVENT_CLOCK=1): every event carries `mono`, the time it was produced on the
+   * system's monotonic clock in ms (comparable between processes on one machine), taken before it is serialized;
+   * every command is acknowledged with `{"ev":"command","cmd":C,"mono":T}` once parsed, before it runs. Client to
+   * client times then leave out the JSON coding and pipes of this adapter, which a terminal user does not have.
+   */
+  clock?: boolean;
+}
+
+/** Milliseconds on the monotonic clock (CLOCK_MONOTONIC: the same in every process on this machine). */
+function monoMs(): number {
+  return Number(process.hrtime.bigint() / 1000n) / 1000;
 }
 
 /**
@@ -102,7 +114,7 @@ function splitCr(line: string): string[] {
 /** Runs until a quit command or the end of input; resolves once the core has shut down. */
 export async function runHeadless(core: Core, opts: HeadlessOptions): Promise<void> {
   const write = (e: CoreEvent | Record<string, unknown>): void => {
-    opts.output.write(JSON.stringify(e) + '\n');
+    opts.output.write(JSON.stringify(opts.clock ? { ...e, mono: monoMs() } : e) + '\n');
   };
   const off = core.onEvent(write);
   opts.onStart?.();
@@ -119,6 +131,7 @@ export async function runHeadless(core: Core, opts: HeadlessOptions): Promise<vo
         write({ ev: 'error', message: msg });
         continue;
       }
+      if (opts.clock) write({ ev: 'command', cmd: cmd.cmd });
       if (cmd.cmd === 'quit') break;
       // Commands run concurrently (a chat can be set up while another sends); each reports its own failure.
       core.command(cmd).catch((e: unknown) => {

@@ -45,6 +45,7 @@ export class HeadlessClient {
   readonly events: Ev[] = [];
   readonly stderr: string[] = [];
   private waiters: { pred: (e: Ev) => boolean; resolve: (e: Ev) => void }[] = [];
+  private readonly listeners: ((e: Ev) => void)[] = [];
   private exited: Promise<number | null>;
   uri = '';
 
@@ -62,6 +63,7 @@ export class HeadlessClient {
         return;
       }
       this.events.push(e);
+      for (const l of this.listeners) l(e);
       for (const w of [...this.waiters]) {
         if (w.pred(e)) {
           this.waiters.splice(this.waiters.indexOf(w), 1);
@@ -93,6 +95,11 @@ export class HeadlessClient {
     }
     c.uri = String(ready.uri);
     return c;
+  }
+
+  /** Calls back with every event from now on (e.g. to answer each incoming chat). */
+  onEvent(cb: (e: Ev) => void): void {
+    this.listeners.push(cb);
   }
 
   send(cmd: Record<string, unknown>): void {

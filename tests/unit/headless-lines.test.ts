@@ -65,3 +65,52 @@ test('blank lines are skipped, bad JSON gets an error event and the loop goes on
   assert.equal(events[0]!.ev, 'error');
   assert.match(events[0]!.message, /^not JSON/);
 });
+
+test('event clock (BLINK_TUI_EVENT_CLOCK): events carry a monotonic "mono" and each command is acknowledged before it runs', async () => {
+  const events: ((e: Record<string, unknown>) => void)[] = [];
+  const order: string[] = [];
+  const core: Core = {
+    getState: () => ({}) as CoreState,
+    subscribe: () => () => undefined,
+    onEvent: (cb) => {
+      events.push(cb as (e: Record<string, unknown>) => void);
+      return () => undefined;
+    },
+    command: async (cmd) => {
+      order.push(`run ${cmd.cmd}`);
+      for (const cb of events) cb({ ev: 'system', text: `did ${cmd.cmd}`, level: 'info' });
+    },
+  };
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const lines: Record<string, unknown>[] = [];
+  let buf = '';
+  output.on('data', (d: Buffer) => {
+    buf += d.toString('utf8');
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const e = JSON.parse(buf.slice(0, nl)) as Record<string, unknown>;
+      buf = buf.slice(nl + 1);
+      lines.push(e);
+      if (e.ev === 'command') order.push(`ack ${String(e.cmd)}`);
+    }
+  });
+  const before = Number(process.hrtime.bigint() / 1000n) / 1000;
+  const done = runHeadless(core, { input, output, clock: true });
+  input.end(`${send('hi')}\n`);
+  await done;
+  await new Promise((r) => setImmediate(r));
+  const after = Number(process.hrtime.bigint() / 1000n) / 1000;
+  // The acknowledgement is written before the command runs, so before anything the command emits.
+  const ack = lines.findIndex((e) => e.ev === 'command' && e.cmd === 'send');
+  const did = lines.findIndex((e) => e.ev === 'system' && e.text === 'did send');
+  assert.ok(ack >= 0 && did > ack, JSON.stringify(lines));
+  assert.ok(order.includes('run send'));
+  for (const e of lines) {
+    assert.equal(typeof e.mono, 'number', JSON.stringify(e));
+    assert.ok((e.mono as number) >= before && (e.mono as number) <= after, 'mono is on the same clock as process.hrtime');
+  }
+  assert.ok((lines[1]!.mono as number) >= (lines[0]!.mono as number));
+  // Without the option nothing is added.
+  const plain = await run([`${send('x')}\n`]);
+  assert.ok(!plain.out.includes('"mono"') && !plain.out.includes('"ev":"command"'));
+});
