@@ -3,7 +3,7 @@
  * OTR uses: AES-128-CTR, SHA-1/SHA-256 and their HMACs.
  */
 import { G, modPow, randomExponent } from './crypto/group.js';
-// One module picks the implementation of every symmetric primitive (today @noble), for the whole engine.
+// One module picks the implementation of every symmetric primitive (OpenSSL, or @noble), for the whole engine.
 import { aes128Ctr, hmacSha1 as hmac1, hmacSha256 as hmac256, sha1, sha256 } from './crypto/primitives.js';
 import { concatBytes, mpiBytes } from './wire.js';
 
