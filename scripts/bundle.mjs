@@ -6,6 +6,7 @@ import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lazyStringWidth, yogaWasmBinary } from './bundle-plugins.mjs';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 const outdir = join(root, 'dist', 'bundle');
@@ -29,5 +30,7 @@ await build({
   // Smaller code parses faster at start-up; names are kept and the source map points at the TypeScript.
   minifyWhitespace: true,
   minifySyntax: true,
+  // ink's dependencies, trimmed on the way to the first screen (see bundle-plugins.mjs).
+  plugins: [lazyStringWidth, yogaWasmBinary],
   logLevel: 'warning',
 });
