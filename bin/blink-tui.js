@@ -1,7 +1,10 @@
-#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node
+#!/usr/bin/env -S -u NODE_EXTRA_CA_CERTS BLINK_TUI_EXTRA_CA_CERTS=${NODE_EXTRA_CA_CERTS} MALLOC_MMAP_THRESHOLD_=131072 node
 // Entry point. The shebang caps glibc's mmap threshold at 128 KiB: large buffers (a 1 MiB message, its
 // base64 and CPIM forms) then come from mmap and go back to the system when freed, instead of staying in the
 // heap for good (measured: ~15 MB less RSS after big messages). `npm start` runs this file directly too.
+// It also starts Node without NODE_EXTRA_CA_CERTS, handing the value over instead: Node 20 parses that file
+// before running any code (70-90 ms of every start where it names the system's CA bundle), and
+// src/tls/extra-ca.ts loads the same certificates when the first TLS connection needs them.
 // Runs the bundle made by `npm install` (the `prepare` script: node scripts/bundle.mjs);
 // in a checkout without it, runs the TypeScript sources through tsx.
 import { existsSync } from 'node:fs';
@@ -9,6 +12,19 @@ import { getHeapStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
+
+// NODE_EXTRA_CA_CERTS as the shebang left it: if it is still set, Node was started some other way and loaded
+// the file itself. Otherwise the deferred file goes to src/tls/extra-ca.ts, and the variable comes back for the
+// processes we start (notification hooks, openssl), which should see the environment the user gave us.
+{
+  const handedOver = process.env.BLINK_TUI_EXTRA_CA_CERTS;
+  delete process.env.BLINK_TUI_EXTRA_CA_CERTS;
+  delete process.env.BLINK_TUI_DEFERRED_CA_CERTS;
+  if (handedOver && !process.env.NODE_EXTRA_CA_CERTS) {
+    process.env.NODE_EXTRA_CA_CERTS = handedOver;
+    process.env.BLINK_TUI_DEFERRED_CA_CERTS = handedOver;
+  }
+}
 
 // Keep V8's young generation at its initial size (1 MiB per semi-space) instead of letting it double up to
 // 16 MiB per semi-space: a chat client retains a steady trickle of objects (lines, history records), which is

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs, USAGE, UsageError, type CliCommand, type RunConfig } from './config/args.js';
+import { deferredExtraCa } from './tls/extra-ca.js';
 
 const VERSION = '0.1.0';
 
@@ -126,6 +127,16 @@ async function run(config: RunConfig): Promise<void> {
     }
   }
 
+  // NODE_EXTRA_CA_CERTS, taken away from Node's start-up by the launcher and trusted from the first TLS
+  // connection on (src/tls/extra-ca.ts). Its warnings come before the core exists when registration is the
+  // first TLS connection.
+  let noticeSink: ((m: string) => void) | null = null;
+  const extraCa = deferredExtraCa(process.env.BLINK_TUI_DEFERRED_CA_CERTS, (m) => {
+    log(`tls: ${m}`);
+    if (noticeSink) noticeSink(m);
+    else problems.push(m);
+  });
+
   let port = config.port;
   if (port === undefined) {
     try {
@@ -147,7 +158,11 @@ async function run(config: RunConfig): Promise<void> {
     ...(password !== undefined ? { password } : {}),
     ...(config.outboundProxy ? { outboundProxy: config.outboundProxy } : {}),
     // With a registrar, its certificate is verified; serverless peers on a LAN use self-signed certificates.
-    tls: { ...(tls ?? {}), rejectUnauthorized: config.registrar !== undefined },
+    tls: {
+      ...(tls ?? {}),
+      rejectUnauthorized: config.registrar !== undefined,
+      ...(extraCa ? { secureContext: () => extraCa.context(tls) } : {}),
+    },
     log: (level, category, message) => log(`sip ${level} ${category}: ${message}`),
   });
   let registrationError: Error | null = null;
@@ -166,6 +181,8 @@ async function run(config: RunConfig): Promise<void> {
   let relay;
   if (config.msrpRelay) {
     relay = { uri: config.msrpRelay, username: config.user, password: password ?? '' };
+    // A getter, so the trust is only built when a relay connection is opened (msrps: relays only).
+    if (extraCa) Object.defineProperty(relay, 'tls', { enumerable: true, get: () => ({ secureContext: extraCa.context() }) });
   }
   let resolveQuit!: () => void;
   const quitted = new Promise<void>((r) => (resolveQuit = r));
@@ -182,6 +199,7 @@ async function run(config: RunConfig): Promise<void> {
     ...(process.env.BLINK_TUI_NOTIFY_COMMAND ? { notifyCommand: process.env.BLINK_TUI_NOTIFY_COMMAND } : {}),
     onQuit: () => resolveQuit(),
   });
+  noticeSink = (m) => core.notice(m, 'warning');
   // Notices and the first events go out once a front end listens.
   const greet = (): void => {
     if (headless) core.emit({ ev: 'ready', uri: ua.contactUri });

@@ -219,6 +219,7 @@ export class TlsTransport extends StreamTransport {
     // SNI and certificate checks go against the SIP domain, not the resolved address (RFC 5922)
     if (target !== undefined && isIP(target.host.replace(/^\[|\]$/g, '')) === 0) opts.servername = target.host;
     if (tls?.ca !== undefined) opts.ca = Array.isArray(tls.ca) ? tls.ca.map(toPem) : toPem(tls.ca as string | Uint8Array);
+    else if (tls?.secureContext !== undefined) opts.secureContext = tls.secureContext();
     if (tls?.key !== undefined && tls.cert !== undefined) {
       opts.key = toPem(tls.key);
       opts.cert = toPem(tls.cert);

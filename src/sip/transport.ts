@@ -32,6 +32,11 @@ export interface TlsMaterial {
   readonly ca?: string | Uint8Array | ReadonlyArray<string | Uint8Array>;
   /** Verify the peer's certificate on outgoing connections. Default true. */
   readonly rejectUnauthorized?: boolean;
+  /**
+   * Trust for outgoing connections without `ca`: a context made on first use (it replaces Node's default CAs,
+   * so it carries them, and `key`/`cert` too). cli.ts sets it for the deferred NODE_EXTRA_CA_CERTS.
+   */
+  readonly secureContext?: () => import('node:tls').SecureContext;
 }
 
 export interface SipTransportOptions {
@@ -61,6 +66,11 @@ export abstract class SipTransportBase implements Transport {
   onConnect: (() => void) | undefined;
   onDisconnect: ((error?: Error) => void) | undefined;
   onMessage: ((message: string) => void) | undefined;
+  /**
+   * Why the last request could not be sent (sip.js turns that into a local 503 without the reason; the UA puts
+   * this reason back into what the user sees, e.g. a registrar's untrusted certificate).
+   */
+  lastRequestError: { readonly method: string; readonly message: string; readonly at: number } | null = null;
 
   protected readonly logger: TransportLogger;
   protected readonly options: SipTransportOptions;
@@ -151,11 +161,16 @@ export abstract class SipTransportBase implements Transport {
       throw new SipTransportError(`refusing to send a malformed SIP message: ${errorText(err)}`, { cause: err });
     }
     if (head.start.kind === 'request') {
-      const target = this.requestTarget(head);
-      const dest = await this.resolver(target, this.kind, this.family);
-      const stamped = replaceTopVia(message, (via) => this.stampOwnVia(via));
-      this.logger.debug(`${this.protocol} sending to ${dest.address}:${dest.port}: ${firstLine(message)}`);
-      await this.sendRequest(dest, stamped, head, target);
+      try {
+        const target = this.requestTarget(head);
+        const dest = await this.resolver(target, this.kind, this.family);
+        const stamped = replaceTopVia(message, (via) => this.stampOwnVia(via));
+        this.logger.debug(`${this.protocol} sending to ${dest.address}:${dest.port}: ${firstLine(message)}`);
+        await this.sendRequest(dest, stamped, head, target);
+      } catch (err) {
+        this.lastRequestError = { method: head.start.method, message: errorText(err), at: Date.now() };
+        throw err;
+      }
     } else {
       const via = topVia(head);
       const dest = responseDestination(via, this.kind);

@@ -211,9 +211,16 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
     this.setRegistration({ state: 'registering' });
     return new Promise<void>((resolve, reject) => {
       let settled = false;
+      const sentAt = Date.now();
       const fail = (statusCode: number, reason: string): void => {
         if (settled) return;
         settled = true;
+        // A local 503 is sip.js's stand-in for "could not send": say why (refused connection, certificate...).
+        const cause = this.transport.lastRequestError;
+        if (statusCode === 503 && cause !== null && cause.method === 'REGISTER' && cause.at >= sentAt) {
+          statusCode = 0;
+          reason = cause.message;
+        }
         const error = registrationError(statusCode, reason);
         this.setRegistration({ state: 'failed', error });
         reject(error);
