@@ -161,7 +161,8 @@ async function run(config: RunConfig): Promise<void> {
     tls: {
       ...(tls ?? {}),
       rejectUnauthorized: config.registrar !== undefined,
-      ...(extraCa ? { secureContext: () => extraCa.context(tls) } : {}),
+      // (Serverless peers are not verified: no need to build the trust for them.)
+      ...(extraCa && config.registrar !== undefined ? { secureContext: () => extraCa.context(tls) } : {}),
     },
     log: (level, category, message) => log(`sip ${level} ${category}: ${message}`),
   });
