@@ -179,6 +179,7 @@ async function run(config: RunConfig): Promise<void> {
   }
 
   const { ChatCore } = await import('./chat/core.js');
+  let msrpCert = tls;
   let relay;
   if (config.msrpRelay) {
     relay = { uri: config.msrpRelay, username: config.user, password: password ?? '' };
@@ -194,6 +195,16 @@ async function run(config: RunConfig): Promise<void> {
     ...(config.otr !== undefined ? { otrOverride: config.otr } : {}),
     mediaHost: config.host,
     ...(relay ? { msrpRelay: relay } : {}),
+    // MSRP over TLS: offered when SIP runs over TLS, and accepted when a peer offers it (with the SIP TLS
+    // certificate, or the self-signed one in the config folder, made on first need).
+    msrpTls: async () => {
+      if (!msrpCert) {
+        const files = ensureSelfSignedCert(join(config.configDir, 'tls'), config.user);
+        msrpCert = { key: readFileSync(files.key, 'utf8'), cert: readFileSync(files.cert, 'utf8') };
+      }
+      return msrpCert;
+    },
+    secureMsrpOffers: config.transport === 'tls',
     serverless: !config.registrar,
     log,
     ringBell: headless ? () => undefined : () => process.stdout.write('\u0007'),

@@ -8,7 +8,7 @@ import type { IncomingCall, SipCall } from '../sip/call.js';
 import type { SipUserAgent } from '../sip/ua.js';
 import type { MsrpRelayConfig } from '../msrp/relay.js';
 import { makeAlerter } from './alerts.js';
-import { MsrpChatMedia, type IncomingContent } from './media.js';
+import { MsrpChatMedia, type IncomingContent, type MsrpTlsMaterial } from './media.js';
 import { ChatSession, human, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
 import { StateStore } from './state.js';
 import type { Core, CoreCommand, CoreEvent, CoreState, OtrView, SessionView } from './types.js';
@@ -27,6 +27,9 @@ export interface ChatCoreOptions {
   /** Where MSRP listens and what it advertises. */
   mediaHost: string;
   msrpRelay?: MsrpRelayConfig;
+  /** MSRP over TLS (see ChatMediaOptions.tls / secureOffers). */
+  msrpTls?: () => Promise<MsrpTlsMaterial>;
+  secureMsrpOffers?: boolean;
   serverless: boolean;
   log: (msg: string) => void;
   /** Rings the terminal bell (TUI); headless mode passes a no-op. */
@@ -356,6 +359,8 @@ export class ChatCore implements Core {
     return new MsrpChatMedia({
       host: this.opts.mediaHost,
       ...(this.opts.msrpRelay ? { relay: this.opts.msrpRelay } : {}),
+      ...(this.opts.msrpTls ? { tls: this.opts.msrpTls } : {}),
+      ...(this.opts.secureMsrpOffers ? { secureOffers: true } : {}),
       localUri: this.opts.ua.aor.startsWith('sip') ? this.opts.ua.aor : `sip:${this.opts.ua.aor}`,
       remoteUri,
       log: (m) => this.opts.log(`[${id}] ${m}`),

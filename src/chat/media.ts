@@ -33,10 +33,24 @@ export interface IncomingContent {
   status?: boolean;
 }
 
+/** Our certificate for MSRP over TLS (PEM). */
+export interface MsrpTlsMaterial {
+  key: string;
+  cert: string;
+}
+
 export interface ChatMediaOptions {
   host: string;
   advertiseHost?: string;
   relay?: MsrpRelayConfig;
+  /**
+   * Our certificate for MSRP over TLS (msrps), asked for only when a session uses TLS: our offers when
+   * `secureOffers`, and our answers to a peer that offers TLS (Blink can be set to). Without it such an offer
+   * is refused. Not used behind a relay (the relay's own URI decides how we reach it).
+   */
+  tls?: () => Promise<MsrpTlsMaterial>;
+  /** Offer MSRP over TLS (cli.ts: when SIP itself runs over TLS). */
+  secureOffers?: boolean;
   /** Our and the peer's SIP URIs, for CPIM From/To. */
   localUri: string;
   remoteUri: string;
@@ -64,12 +78,18 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
     return this.remote?.secure ? 'msrp/tls' : 'msrp/tcp';
   }
 
-  private async makeSession(): Promise<LocalMsrpSession> {
+  private async makeSession(secure: boolean): Promise<LocalMsrpSession> {
     if (this.closed) throw new Error('the chat was closed');
+    let tls: MsrpTlsMaterial | undefined;
+    if (secure && !this.opts.relay) {
+      if (!this.opts.tls) throw new Error('the peer offers MSRP over TLS and we have no certificate for it');
+      tls = await this.opts.tls();
+    }
     const s = await createMsrpSession({
       host: this.opts.host,
       ...(this.opts.advertiseHost ? { advertiseHost: this.opts.advertiseHost } : {}),
       ...(this.opts.relay ? { relay: this.opts.relay } : {}),
+      ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
       acceptTypes: LOCAL_ACCEPT_TYPES,
       acceptWrappedTypes: LOCAL_ACCEPT_WRAPPED_TYPES,
       blinkFeatures: ['history-control'],
@@ -93,7 +113,7 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
   // ---- MediaNegotiator --------------------------------------------------------------------
 
   async createOffer(): Promise<string> {
-    const s = this.session ?? (await this.makeSession());
+    const s = this.session ?? (await this.makeSession(this.opts.secureOffers === true && this.opts.tls !== undefined));
     return s.sdp('actpass');
   }
 
@@ -108,7 +128,8 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
     const n = negotiateSetup('answerer', this.remote.setup, 'active');
     this.localRole = n.local;
     this.useCpim = shouldUseCpim(LOCAL_ACCEPT_TYPES, this.remote);
-    const s = this.session ?? (await this.makeSession());
+    // The answer's transport follows the offer's (TCP/MSRP or TCP/TLS/MSRP).
+    const s = this.session ?? (await this.makeSession(this.remote.secure));
     return s.sdp(n.answer ?? n.local);
   }
 
@@ -130,7 +151,9 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
     const s = this.session;
     if (!s || !this.remote || !this.localRole) throw new Error('no MSRP negotiated for this chat');
     if (this.localRole === 'active') {
-      await s.startActive(this.remote.path, { timeoutMs: CONNECT_TIMEOUT_MS });
+      // Peers' MSRP certificates are self-signed (Blink makes its own), and nothing in the SDP names them (no
+      // a=fingerprint): TLS here keeps the chat from the network, OTR is what authenticates the peer.
+      await s.startActive(this.remote.path, { timeoutMs: CONNECT_TIMEOUT_MS, tls: { rejectUnauthorized: false } });
     } else {
       await s.startPassive({ remotePath: this.remote.path, timeoutMs: CONNECT_TIMEOUT_MS });
     }

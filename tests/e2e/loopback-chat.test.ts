@@ -104,3 +104,26 @@ test('reject: the caller sees the chat declined; a call to nobody fails cleanly'
     await Promise.all([a.quit(), b.quit()]);
   }
 });
+
+test('with SIP over TLS, MSRP runs over TLS too: not a byte of a plaintext (--no-otr) chat is readable on the wire', { timeout: 60000 }, async () => {
+  const { LoopbackCapture } = await import('../helpers/capture.js');
+  const cap = await LoopbackCapture.start('tcp');
+  let wire: Buffer = Buffer.alloc(0);
+  const { a, b, pb } = await twoClients('tls', ['--no-otr']);
+  const secret = `plaintext but private ${randomBytes(6).toString('hex')}`;
+  try {
+    const { sa, sb } = await connect(a, b, pb, 'tls');
+    a.send({ cmd: 'send', session: sa, text: secret });
+    const got = await b.waitFor(isMsg('in', secret));
+    assert.equal(got.encryption, 'none');
+    b.send({ cmd: 'send', session: sb, text: `${secret} (reply)` });
+    await a.waitFor(isMsg('in', `${secret} (reply)`));
+  } finally {
+    await Promise.all([a.quit(), b.quit()]);
+    wire = await cap.stop();
+  }
+  assert.ok(wire.length > 0, 'something was captured');
+  assert.ok(!wire.includes(secret), 'the message text never crossed the loopback in clear');
+  assert.ok(!wire.includes('MSRP '), 'no MSRP frame in clear');
+  assert.ok(!wire.includes('INVITE sip:'), 'no SIP in clear');
+});
