@@ -6,6 +6,19 @@ import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 /**
+ * Routes imports of a package (every copy of it, each resolved as usual) to `namespace`, whose onLoad sees the
+ * real file's path. The resolve call inside is marked (pluginData 'real') so that it does not come back here.
+ */
+function intercept(build, filter, namespace) {
+  build.onResolve({ filter }, async (args) => {
+    if (args.pluginData === 'real') return undefined;
+    const r = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'real' });
+    if (r.errors.length > 0) return { errors: r.errors };
+    return { path: r.path, namespace };
+  });
+}
+
+/**
  * yoga-layout (ink's layout engine) is emscripten output that carries its WebAssembly as a base64 data: URL.
  * Its loader fetches that URL when a global fetch exists, which on Node 20 loads undici (~20 ms) and then
  * decodes the bytes through it; handed the bytes (`wasmBinary`) it instantiates them directly. Measured on
@@ -14,12 +27,7 @@ import { pathToFileURL } from 'node:url';
 export const yogaWasmBinary = {
   name: 'yoga-wasm-binary',
   setup(build) {
-    build.onResolve({ filter: /^yoga-layout$/ }, async (args) => {
-      if (args.pluginData === 'real') return undefined;
-      const r = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'real' });
-      if (r.errors.length > 0) return { errors: r.errors };
-      return { path: r.path, namespace: 'yoga-wasm-binary' };
-    });
+    intercept(build, /^yoga-layout$/, 'yoga-wasm-binary');
     build.onLoad({ filter: /.*/, namespace: 'yoga-wasm-binary' }, (args) => {
       const dir = dirname(args.path);
       const index = readFileSync(args.path, 'utf8');
@@ -80,12 +88,7 @@ async function checkFastSet(realPath) {
 export const lazyStringWidth = {
   name: 'lazy-string-width',
   setup(build) {
-    build.onResolve({ filter: /^string-width$/ }, async (args) => {
-      if (args.pluginData === 'real') return undefined;
-      const r = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'real' });
-      if (r.errors.length > 0) return { errors: r.errors };
-      return { path: r.path, namespace: 'lazy-string-width' };
-    });
+    intercept(build, /^string-width$/, 'lazy-string-width');
     const checked = new Map();
     build.onLoad({ filter: /.*/, namespace: 'lazy-string-width' }, async (args) => {
       const resolveDir = dirname(args.path);
