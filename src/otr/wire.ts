@@ -75,12 +75,7 @@ export class Reader {
   /** MPI: 4-byte length, big-endian magnitude. Returns the value and its raw encoding. */
   mpiWithBytes(maxLen = 1024): { value: bigint; raw: Uint8Array } {
     const start = this.pos;
-    const len = this.int();
-    if (len > maxLen) throw new OtrProtocolError('oversized', `MPI length ${len} exceeds limit ${maxLen}`);
-    if (len > this.remaining) throw new OtrProtocolError('oversized', `MPI length ${len} exceeds the ${this.remaining} bytes left`);
-    const mag = this.bytes(len, 'MPI');
-    // The spec requires minimum-length MPIs (it matters for fingerprints and the hashes over them).
-    if (len > 0 && mag[0] === 0) throw new OtrProtocolError('bad-mpi', 'MPI has a leading zero byte');
+    const mag = this.mpiMagnitude(maxLen);
     return { value: bytesToBigint(mag), raw: this.buf.subarray(start, this.pos) };
   }
   mpi(maxLen = 1024): bigint { return this.mpiWithBytes(maxLen).value; }
@@ -90,6 +85,7 @@ export class Reader {
     if (len > maxLen) throw new OtrProtocolError('oversized', `MPI length ${len} exceeds limit ${maxLen}`);
     if (len > this.remaining) throw new OtrProtocolError('oversized', `MPI length ${len} exceeds the ${this.remaining} bytes left`);
     const mag = this.bytes(len, 'MPI');
+    // The spec requires minimum-length MPIs (it matters for fingerprints and the hashes over them).
     if (len > 0 && mag[0] === 0) throw new OtrProtocolError('bad-mpi', 'MPI has a leading zero byte');
     return mag;
   }

@@ -73,9 +73,9 @@ export function aes128Ctr(key: Uint8Array, topHalf: Uint8Array, data: Uint8Array
 // node:crypto every createCipheriv/createHmac pays for an OpenSSL 3 algorithm fetch, a key schedule and a native
 // object, several times the cost of the work itself on a 1 KB message. The keyed objects below pay those once
 // per key: the cipher is one reused AES-128-ECB context that encrypts OTR's counter blocks (top half || block
-// index) into a keystream, which is then XORed in; the MAC is two one-shot SHA-1 hashes over the precomputed
-// inner and outer padded keys (RFC 2104, exactly what HMAC is). Tests check both against the one-shot functions
-// above and against @noble.
+// index) into a keystream, which is then XORed in; the MAC is HMAC spelled out (RFC 2104): one one-shot SHA-1
+// over the precomputed inner padded key and the data, then the outer hash, a single block from the state the
+// outer padded key left, compressed here. Tests check both against the one-shot functions above and @noble.
 
 /** AES-128-CTR with a fixed key and OTR's counter layout (see aes128Ctr). */
 export interface CtrCipher {
@@ -241,6 +241,7 @@ class OpensslHmacSha1 implements Mac {
     macScratch.set(this.ipad, 0);
     macScratch.set(data, 64);
     const inner = sha1Latin1(macScratch.subarray(0, 64 + data.length));
+    macScratch.fill(0, 0, 64); // no key-derived bytes left lying in the shared buffer
     // Outer: SHA-1 over opad block || inner digest = one more block: the digest, 0x80, zeros, bit length 84*8.
     for (let i = 0; i < 5; i++) {
       const j = 4 * i;
