@@ -168,7 +168,10 @@ export class ChatSession {
     const type = contentType.toLowerCase().split(';')[0]!.trim();
     if (!this.otrSeen && (text.includes('?OTR') || text.includes(WHITESPACE_TAG_BASE))) this.otrSeen = true;
     if (type === LOGGING_STATUS) {
-      this.peerLoggingOff = text.trim().toLowerCase() === 'disabled';
+      // Blink announces its state ('enabled' or 'disabled') whenever the stream starts: only a change is news.
+      const off = text.trim().toLowerCase() === 'disabled';
+      if (off === this.peerLoggingOff) return;
+      this.peerLoggingOff = off;
       this.deps.store.updateSession(this.id, { loggingDisabled: this.loggingOff() });
       this.system(
         this.peerLoggingOff

@@ -1,56 +1,133 @@
-// A peer that offers MSRP over TLS (m=message ... TCP/TLS/MSRP, msrps: path, as Blink does when set to) calls a
-// client whose SIP runs over plain UDP: the client answers TCP/TLS/MSRP with an msrps path (making its
-// self-signed certificate on first need), connects with TLS, and the chat works both ways.
+// A scripted caller that behaves as Blink does on the wire, against a real client (headless, SIP over UDP):
+// - it may offer MSRP over TLS (m=message ... TCP/TLS/MSRP, msrps: path, as Blink does when set to): the client
+//   answers TCP/TLS/MSRP with an msrps path (making its self-signed certificate on first need), connects with
+//   TLS, and the chat works both ways;
+// - it announces its history state with application/blink-logging-status at the start ('enabled') and when it
+//   changes: only a change is shown, and while the peer asks not to be logged nothing is written.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HeadlessClient } from '../helpers/client.js';
+import { HeadlessClient, type Ev } from '../helpers/client.js';
 import { RawUdpPeer, buildRequest } from '../helpers/sip-raw.js';
 import { makeSelfSignedCert } from '../helpers/tls-cert.js';
 import { createMsrpSession, type LocalMsrpSession } from '../../src/msrp/index.js';
 import { cpimText, decodeCpim, encodeCpim } from '../../src/msrp/cpim.js';
-import { parseMsrpSdp } from '../../src/msrp/sdp.js';
+import { parseMsrpSdp, type MsrpMediaDescription } from '../../src/msrp/sdp.js';
 import { firstHeader, parseHead } from '../../src/sip/wire.js';
+
+interface Call {
+  msrp: LocalMsrpSession;
+  answer: MsrpMediaDescription;
+  session: string;
+  uri: string;
+  /** Texts of the messages the client sent us. */
+  got: string[];
+  send(contentType: string, body: string): Promise<unknown>;
+}
+
+/** The scripted peer calls the client (INVITE over UDP), the client accepts, MSRP binds; the chat is then up. */
+async function callClient(peer: RawUdpPeer, client: HeadlessClient, opts: { tls: boolean; callId: string }): Promise<Call> {
+  const port = Number(/:(\d+)/.exec(client.uri.replace(/^sip:[^@]*@[^:]*/, ''))?.[1]);
+  const msrp = await createMsrpSession({
+    ...(opts.tls ? { tls: makeSelfSignedCert() } : {}),
+    acceptTypes: ['message/cpim', 'text/plain'],
+    acceptWrappedTypes: ['*'],
+    blinkFeatures: ['history-control'],
+  });
+  const got: string[] = [];
+  msrp.on('message', (m) => {
+    const c = decodeCpim(m.body);
+    if (!/logging-status/.test(c.contentType ?? '')) got.push(cpimText(c));
+  });
+  const offer = msrp.sdp('actpass');
+  const uri = `sip:alice@127.0.0.1:${port}`;
+  const common = { uri, viaPort: peer.port, callId: opts.callId, fromUser: 'blinkuser' };
+  await peer.send(buildRequest({ ...common, method: 'INVITE', branch: `z9hG4bK${opts.callId}1`, extra: [`Contact: <sip:blinkuser@127.0.0.1:${peer.port}>`], body: offer }), port);
+  const inc = await client.waitFor((e) => e.ev === 'incoming');
+  client.send({ cmd: 'accept', session: inc.session });
+  await peer.waitFor((all) => all.some((d) => d.text.startsWith('SIP/2.0 200')), 10000);
+  const ok = peer.received.find((d) => d.text.startsWith('SIP/2.0 200'))!;
+  const answer = parseMsrpSdp(ok.text.slice(ok.text.indexOf('\r\n\r\n') + 4));
+  const toTag = /;tag=([^;\s]+)/.exec(firstHeader(parseHead(ok.text), 'to') ?? '')?.[1];
+  const passive = msrp.startPassive({ remotePath: answer.path, timeoutMs: 10000 });
+  await peer.send(buildRequest({ ...common, method: 'ACK', branch: `z9hG4bK${opts.callId}2`, ...(toTag ? { toTag } : {}) }), port);
+  await passive; // the client connected to our listener and bound the session
+  const active = await client.waitFor((e) => e.ev === 'session' && e.state === 'active');
+  return {
+    msrp,
+    answer,
+    session: String(active.session),
+    uri,
+    got,
+    send: (contentType, body) => msrp.send('message/cpim', encodeCpim({ from: '<sip:blinkuser@127.0.0.1>', to: [uri], contentType, body })),
+  };
+}
 
 test('an MSRP-over-TLS offer is answered in kind and the chat works both ways', { timeout: 40000 }, async () => {
   const peer = await RawUdpPeer.open();
-  let msrp: LocalMsrpSession | null = null;
+  let call: Call | null = null;
   const client = await HeadlessClient.start({ args: ['--user', 'alice', '--port', '0', '--no-otr'] });
   try {
-    const port = Number(/:(\d+)/.exec(client.uri.replace(/^sip:[^@]*@[^:]*/, ''))?.[1]);
-    const cert = makeSelfSignedCert();
-    msrp = await createMsrpSession({ tls: cert, acceptTypes: ['message/cpim', 'text/plain'], acceptWrappedTypes: ['*'] });
-    const got: string[] = [];
-    msrp.on('message', (m) => got.push(cpimText(decodeCpim(m.body))));
-    const offer = msrp.sdp('actpass');
-    assert.match(offer, /TCP\/TLS\/MSRP/);
-    const uri = `sip:alice@127.0.0.1:${port}`;
-    await peer.send(buildRequest({ method: 'INVITE', uri, viaPort: peer.port, branch: 'z9hG4bKmsrps1', callId: 'msrps-offer-1', fromUser: 'blinkuser',
-      extra: [`Contact: <sip:blinkuser@127.0.0.1:${peer.port}>`], body: offer }), port);
-    const inc = await client.waitFor((e) => e.ev === 'incoming');
-    client.send({ cmd: 'accept', session: inc.session });
-    await peer.waitFor((all) => all.some((d) => d.text.startsWith('SIP/2.0 200')), 10000);
-    const ok = peer.received.find((d) => d.text.startsWith('SIP/2.0 200'))!;
-    const answer = parseMsrpSdp(ok.text.slice(ok.text.indexOf('\r\n\r\n') + 4));
-    assert.equal(answer.secure, true, 'answered TCP/TLS/MSRP');
-    assert.match(answer.path[0]!, /^msrps:\/\//);
+    call = await callClient(peer, client, { tls: true, callId: 'msrps-offer-1' });
+    assert.equal(call.answer.secure, true, 'answered TCP/TLS/MSRP');
+    assert.match(call.answer.path[0]!, /^msrps:\/\//);
     assert.ok(existsSync(join(client.configDir, 'tls', 'cert.pem')), 'its certificate was made on first need');
-    const toTag = /;tag=([^;\s]+)/.exec(firstHeader(parseHead(ok.text), 'to') ?? '')?.[1];
-    const passive = msrp.startPassive({ remotePath: answer.path, timeoutMs: 10000 });
-    await peer.send(buildRequest({ method: 'ACK', uri, viaPort: peer.port, branch: 'z9hG4bKmsrps2', callId: 'msrps-offer-1', fromUser: 'blinkuser',
-      ...(toTag ? { toTag } : {}) }), port);
-    await passive; // the client connected to our TLS listener and bound the session
-    const active = await client.waitFor((e) => e.ev === 'session' && e.state === 'active');
-
-    await msrp.send('message/cpim', encodeCpim({ from: '<sip:blinkuser@127.0.0.1>', to: [uri], contentType: 'text/plain', body: 'over TLS from the peer' }));
+    await call.send('text/plain', 'over TLS from the peer');
     await client.waitFor((e) => e.ev === 'message' && e.direction === 'in' && e.text === 'over TLS from the peer');
-    client.send({ cmd: 'send', session: active.session, text: 'and back over TLS' });
+    client.send({ cmd: 'send', session: call.session, text: 'and back over TLS' });
     await client.waitFor((e) => e.ev === 'delivery' && e.status === 'delivered');
-    assert.deepEqual(got, ['and back over TLS']);
+    assert.deepEqual(call.got, ['and back over TLS']);
   } finally {
-    msrp?.close('test over');
+    call?.msrp.close('test over');
     await client.quit();
     await peer.close();
+  }
+});
+
+test("Blink's history control: the start-up 'enabled' says nothing; 'disabled' stops logging until 'enabled' again", { timeout: 40000 }, async () => {
+  const peer = await RawUdpPeer.open();
+  let call: Call | null = null;
+  // Our own config folder: the client's would be removed when it quits, and the history is read after that.
+  const configDir = mkdtempSync(join(tmpdir(), 'blink-tui-history-control-'));
+  const client = await HeadlessClient.start({ configDir, args: ['--user', 'alice', '--port', '0', '--no-otr'] });
+  const lines = (): string[] => client.events.filter((e: Ev) => e.ev === 'system' && /log/.test(String(e.text))).map((e) => String(e.text));
+  const history = (): string => {
+    const dir = join(configDir, 'chat', 'history');
+    let all = '';
+    for (const peerDir of existsSync(dir) ? readdirSync(dir) : []) {
+      for (const f of readdirSync(join(dir, peerDir))) all += readFileSync(join(dir, peerDir, f), 'utf8');
+    }
+    return all;
+  };
+  const incoming = async (text: string): Promise<void> => {
+    await call!.send('text/plain', text);
+    await client.waitFor((e) => e.ev === 'message' && e.direction === 'in' && e.text === text);
+  };
+  try {
+    call = await callClient(peer, client, { tls: false, callId: 'blink-history-1' });
+    assert.equal(call.answer.secure, false);
+    await call.send('application/blink-logging-status', 'enabled'); // what Blink sends as the stream starts
+    await incoming('first, logged');
+    assert.deepEqual(lines(), [], 'no news in the peer allowing what was allowed');
+    await call.send('application/blink-logging-status', 'disabled');
+    await client.waitFor((e) => e.ev === 'system' && /asked not to log/.test(String(e.text)));
+    await incoming('second, not logged');
+    await call.send('application/blink-logging-status', 'Disabled'); // the same state again: nothing new
+    await call.send('application/blink-logging-status', 'enabled');
+    await client.waitFor((e) => e.ev === 'system' && /allows logging/.test(String(e.text)));
+    await incoming('third, logged again');
+    assert.equal(lines().length, 2, JSON.stringify(lines()));
+    // History is appended within a second (batched); quitting flushes it.
+    await client.quit();
+    const h = history();
+    assert.ok(h.includes('first, logged') && h.includes('third, logged again'), h);
+    assert.ok(!h.includes('second, not logged'), 'nothing written while the peer asked not to be logged');
+  } finally {
+    call?.msrp.close('test over');
+    await client.quit();
+    await peer.close();
+    rmSync(configDir, { recursive: true, force: true });
   }
 });
