@@ -84,7 +84,7 @@ async function run(config: RunConfig): Promise<void> {
     return;
   }
 
-  const { SipUserAgent, SipRegistrationError, findFreePort } = await import('./sip/index.js');
+  const { SipUserAgent, findFreePort } = await import('./sip/index.js');
   let password = config.password;
   const secretNotes: string[] = [];
   if (config.registrar) {
@@ -166,16 +166,14 @@ async function run(config: RunConfig): Promise<void> {
     },
     log: (level, category, message) => log(`sip ${level} ${category}: ${message}`),
   });
-  let registrationError: Error | null = null;
+  // Registration runs once the screen is up (see greet): a slow or dead registrar must not keep the user
+  // looking at nothing (it took 32 s, sip.js's timer F, before the first frame with an unreachable one).
   try {
-    await ua.start();
+    await ua.start({ register: false });
   } catch (e) {
-    if (!config.registrar || !(e instanceof SipRegistrationError)) {
-      storage.close();
-      fatal(`cannot start SIP on ${config.host}:${port}/${config.transport}: ${(e as Error).message}`);
-      return;
-    }
-    registrationError = e as Error;
+    storage.close();
+    fatal(`cannot start SIP on ${config.host}:${port}/${config.transport}: ${(e as Error).message}`);
+    return;
   }
 
   const { ChatCore } = await import('./chat/core.js');
@@ -217,15 +215,8 @@ async function run(config: RunConfig): Promise<void> {
     if (headless) core.emit({ ev: 'ready', uri: ua.contactUri });
     for (const p of problems) core.notice(p, 'warning');
     for (const n of secretNotes) core.notice(n, 'info');
-    if (config.registrar) {
-      if (ua.registrationStatus.state === 'registered') {
-        core.emit({ ev: 'registration', state: 'registered' });
-        core.emit({ ev: 'registered' });
-      } else if (registrationError) {
-        core.emit({ ev: 'registration', state: 'failed', error: registrationError.message });
-        core.notice(`registration failed: ${registrationError.message}`, 'warning');
-      }
-    }
+    // The core reports every registration state (registering, registered, failed with its reason) as it comes.
+    if (config.registrar) void ua.register().catch(() => undefined);
     // Make the OTR key now, in the background, so the first chat does not wait for it — after the first
     // screen is drawn (DSA generation blocks for ~0.1 s); a chat started before then waits for it anyway.
     if (!key) {

@@ -70,6 +70,7 @@ export interface CallOptions {
   readonly extraHeaders?: readonly string[];
 }
 
+const PENDING_REGISTER_GRACE_MS = 1000;
 const UNREGISTER_TIMEOUT_MS = 5000;
 
 export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
@@ -164,10 +165,11 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
   }
 
   /**
-   * Listens, and registers when a registrar is configured. Rejects with SipTransportError when the port
-   * cannot be bound, or SipRegistrationError when registration fails (the UA then still listens: call stop()).
+   * Listens, and registers when a registrar is configured (unless `register: false`: then call register()
+   * yourself). Rejects with SipTransportError when the port cannot be bound, or SipRegistrationError when
+   * registration fails (the UA then still listens: call stop()).
    */
-  async start(): Promise<void> {
+  async start(opts: { register?: boolean } = {}): Promise<void> {
     if (this.started) return;
     try {
       await this.ua.start();
@@ -179,7 +181,7 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
     this.started = true;
     // sip.js builds the Contact before the socket exists, without a port
     this.ua.contact.uri.port = this.transport.localPort;
-    if (this.options.registrar !== undefined) await this.register();
+    if (this.options.registrar !== undefined && opts.register !== false) await this.register();
   }
 
   /** Sends REGISTER (digest auth is answered by sip.js) and resolves once the registrar accepted it. */
@@ -309,7 +311,15 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
     try {
       await this.unregister();
     } finally {
-      await this.ua.stop();
+      // sip.js waits for a REGISTER still in flight before it stops: up to timer F (32 s) with a registrar that
+      // does not answer, so quitting hung that long. A registration that never completed leaves nothing to undo
+      // here; give a late answer a moment, not more.
+      const stopped = this.ua.stop();
+      if (this.registration.state === 'registering') {
+        await Promise.race([stopped, new Promise<void>((r) => setTimeout(r, PENDING_REGISTER_GRACE_MS).unref())]);
+      } else {
+        await stopped;
+      }
       this.started = false;
       this.stopping = false;
       if (this.registration.state !== 'unregistered') this.setRegistration({ state: 'unregistered' });
