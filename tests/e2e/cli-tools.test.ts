@@ -117,19 +117,16 @@ test('a trusted_peers line that cannot be parsed is reported with its line numbe
 test('a registrar that never answers holds up neither start nor quit: ready at once, "registering" shown, REGISTER sent', { timeout: 30000 }, async () => {
   const { RawUdpPeer } = await import('../helpers/sip-raw.js');
   const silent = await RawUdpPeer.open(); // records what arrives, answers nothing
-  const t0 = Date.now();
+  // Before, start-up waited for the registration's outcome: 32 s (timer F) with a registrar like this one, well
+  // past this wait for the ready event.
   const c = await HeadlessClient.start({ args: ['--user', 'alice', '--password', 'x', '--port', '0', '--registrar', `sip:127.0.0.1:${silent.port}`], readyTimeout: 10000 });
   try {
-    const readyAfter = Date.now() - t0;
-    // Before, start-up waited for the registration's outcome: 32 s (timer F) with a registrar like this one.
-    assert.ok(readyAfter < 10000, `ready after ${readyAfter} ms`);
     await c.waitFor((e) => e.ev === 'registration' && e.state === 'registering', 5000);
     await silent.waitFor((all) => all.some((d) => d.text.startsWith('REGISTER ')), 5000);
     assert.ok(!c.events.some((e) => e.ev === 'registered' || (e.ev === 'registration' && e.state === 'failed')), 'no outcome yet');
-    // Quitting does not wait for the answer that never comes (it did, for timer F's 32 s).
-    const q0 = Date.now();
-    assert.equal(await c.quit(20000), 0);
-    assert.ok(Date.now() - q0 < 5000, `quit took ${Date.now() - q0} ms`);
+    // Quitting does not wait for the answer that never comes (it did, for timer F's 32 s): the process exits by
+    // itself (code 0) within the 10 s quit() allows before it kills it (code null).
+    assert.equal(await c.quit(10000), 0);
   } finally {
     await c.quit();
     await silent.close();
