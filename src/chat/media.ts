@@ -7,8 +7,12 @@ import {
 import { decodeCpim, cpimText, encodeCpim, isSylkStatusMessage } from '../msrp/cpim.js';
 import type { MsrpRelayConfig } from '../msrp/relay.js';
 import { decodeUtf8, encodeUtf8 } from '../msrp/text.js';
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import {
   DEFAULT_ACCEPT_TYPES,
+  certificateFingerprint,
+  fingerprintMatches,
   negotiateSetup,
   parseMsrpSdp,
   peerAccepts,
@@ -67,6 +71,9 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
   private useCpim = false;
   private closed = false;
   private started: Promise<void> | null = null;
+  /** Our certificate and its a=fingerprint, when this session runs over TLS (not behind a relay). */
+  private tlsMaterial: MsrpTlsMaterial | null = null;
+  private fingerprint: string | null = null;
 
   constructor(private readonly opts: ChatMediaOptions) {}
 
@@ -84,12 +91,16 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
     if (secure && !this.opts.relay) {
       if (!this.opts.tls) throw new Error('the peer offers MSRP over TLS and we have no certificate for it');
       tls = await this.opts.tls();
+      this.tlsMaterial = tls;
+      // RFC 4975 14.4: with self-signed certificates each side names its own in the SDP (a=fingerprint).
+      this.fingerprint = certificateFingerprint(new X509Certificate(tls.cert).raw);
     }
     const s = await createMsrpSession({
       host: this.opts.host,
       ...(this.opts.advertiseHost ? { advertiseHost: this.opts.advertiseHost } : {}),
       ...(this.opts.relay ? { relay: this.opts.relay } : {}),
-      ...(tls ? { tls: { key: tls.key, cert: tls.cert } } : {}),
+      // The listener asks for the connecting peer's certificate so that it can be checked against its fingerprint.
+      ...(tls ? { tls: { key: tls.key, cert: tls.cert, requestCert: true, rejectUnauthorized: false } } : {}),
       acceptTypes: LOCAL_ACCEPT_TYPES,
       acceptWrappedTypes: LOCAL_ACCEPT_WRAPPED_TYPES,
       blinkFeatures: ['history-control'],
@@ -114,7 +125,7 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
 
   async createOffer(): Promise<string> {
     const s = this.session ?? (await this.makeSession(this.opts.secureOffers === true && this.opts.tls !== undefined));
-    return s.sdp('actpass');
+    return s.sdp('actpass', this.fingerprint ? { fingerprint: this.fingerprint } : {});
   }
 
   async applyAnswer(sdp: string): Promise<void> {
@@ -130,7 +141,7 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
     this.useCpim = shouldUseCpim(LOCAL_ACCEPT_TYPES, this.remote);
     // The answer's transport follows the offer's (TCP/MSRP or TCP/TLS/MSRP).
     const s = this.session ?? (await this.makeSession(this.remote.secure));
-    return s.sdp(n.answer ?? n.local);
+    return s.sdp(n.answer ?? n.local, this.fingerprint ? { fingerprint: this.fingerprint } : {});
   }
 
   close(): void {
@@ -151,12 +162,35 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
     const s = this.session;
     if (!s || !this.remote || !this.localRole) throw new Error('no MSRP negotiated for this chat');
     if (this.localRole === 'active') {
-      // Peers' MSRP certificates are self-signed (Blink makes its own), and nothing in the SDP names them (no
-      // a=fingerprint): TLS here keeps the chat from the network, OTR is what authenticates the peer.
-      await s.startActive(this.remote.path, { timeoutMs: CONNECT_TIMEOUT_MS, tls: { rejectUnauthorized: false } });
+      // Peers' MSRP certificates are self-signed (Blink makes its own): no CA can vouch for them. What the peer
+      // presents is checked against its a=fingerprint below; we present ours, named in our SDP.
+      const own = this.tlsMaterial ? { key: this.tlsMaterial.key, cert: this.tlsMaterial.cert } : {};
+      await s.startActive(this.remote.path, { timeoutMs: CONNECT_TIMEOUT_MS, tls: { rejectUnauthorized: false, ...own } });
     } else {
       await s.startPassive({ remotePath: this.remote.path, timeoutMs: CONNECT_TIMEOUT_MS });
     }
+    this.checkPeerCertificate(s);
+  }
+
+  /**
+   * RFC 4975 14.4: the certificate the peer presented must hash to the a=fingerprint of its SDP, or the session
+   * is torn down. A peer that names none (its SDP has no a=fingerprint) is let through: the connection is still
+   * encrypted, and OTR authenticates the peer; a peer that names one and presents another is refused.
+   */
+  private checkPeerCertificate(s: LocalMsrpSession): void {
+    const fp = this.remote?.fingerprint;
+    if (!this.remote?.secure || this.opts.relay || !fp) {
+      if (this.remote?.secure && !this.opts.relay) this.opts.log('msrp: the peer names no certificate fingerprint: its TLS certificate is not checked');
+      return;
+    }
+    const socket = s.connection?.socket as TLSSocket | undefined;
+    const der = socket?.getPeerX509Certificate?.()?.raw;
+    if (der && fingerprintMatches(fp, der)) return;
+    const why = der
+      ? `the peer's TLS certificate does not match the fingerprint in its SDP (${fp.hash})`
+      : 'the peer presented no TLS certificate, though its SDP names one';
+    s.close(why);
+    throw new Error(why);
   }
 
   // ---- ChatTransport ----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 // The MSRP part of SDP (RFC 4975 section 8, RFC 6135 COMEDIA). Pure string helpers; the SIP layer owns the
 // offer/answer exchange itself.
+import { createHash } from 'node:crypto';
 import { MsrpSdpError } from './errors.js';
 import { parseMsrpUri } from './uri.js';
 
@@ -23,6 +24,8 @@ export interface MsrpSdpOptions {
   readonly sessionId?: string;
   readonly sessionVersion?: number;
   readonly sessionName?: string;
+  /** a=fingerprint value for a TLS session (RFC 4975 14.4, RFC 4572), e.g. "SHA-256 AB:CD:..". */
+  readonly fingerprint?: string;
 }
 
 function ipVersion(host: string): 'IP4' | 'IP6' {
@@ -54,6 +57,7 @@ export function buildMsrpMedia(o: MsrpSdpOptions): string {
   if (o.maxSize !== undefined) lines.push(`a=max-size:${o.maxSize}`);
   lines.push(`a=setup:${o.setup}`);
   if (o.blinkFeatures && o.blinkFeatures.length > 0) lines.push(`a=blink-features:${o.blinkFeatures.map((f) => checkToken(f, 'feature')).join(' ')}`);
+  if (o.fingerprint !== undefined) lines.push(`a=fingerprint:${checkToken(o.fingerprint, 'fingerprint')}`);
   return lines.join('\r\n') + '\r\n';
 }
 
@@ -89,6 +93,39 @@ export interface MsrpMediaDescription {
   readonly maxSize: number | null;
   /** sendrecv / sendonly / recvonly / inactive if given. */
   readonly direction: string | null;
+  /** a=fingerprint (media level, else session level): the certificate the peer will present over TLS. */
+  readonly fingerprint: SdpFingerprint | null;
+}
+
+export interface SdpFingerprint {
+  /** Hash function name as written, e.g. "SHA-256". */
+  readonly hash: string;
+  /** Hex bytes, colon-separated as written. */
+  readonly value: string;
+}
+
+const FINGERPRINT_RE = /^([A-Za-z0-9-]+)\s+([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})+)$/;
+const FINGERPRINT_HASHES: Record<string, string> = { 'sha-1': 'sha1', 'sha-224': 'sha224', 'sha-256': 'sha256', 'sha-384': 'sha384', 'sha-512': 'sha512' };
+
+/** "SHA-256 AB:CD:..." for a DER certificate: our own a=fingerprint. */
+export function certificateFingerprint(der: Uint8Array): string {
+  const hex = createHash('sha256').update(der).digest('hex').toUpperCase();
+  return `SHA-256 ${hex.match(/../g)!.join(':')}`;
+}
+
+/**
+ * Does the DER certificate the peer presented hash to its a=fingerprint? False for a hash function we do not
+ * know (RFC 4572 also allows md5/md2: refused rather than trusted).
+ */
+export function fingerprintMatches(fp: SdpFingerprint, der: Uint8Array): boolean {
+  const alg = FINGERPRINT_HASHES[fp.hash.toLowerCase()];
+  if (alg === undefined) return false;
+  return createHash(alg).update(der).digest('hex') === fp.value.replace(/:/g, '').toLowerCase();
+}
+
+function parseFingerprint(v: string | undefined): SdpFingerprint | null {
+  const m = v === undefined ? null : FINGERPRINT_RE.exec(v.trim());
+  return m ? { hash: m[1]!, value: m[2]! } : null;
 }
 
 /** Reads the first m=message section of an SDP body. Throws MsrpSdpError when there is none or it lacks a=path. */
@@ -96,10 +133,13 @@ export function parseMsrpSdp(sdp: string): MsrpMediaDescription {
   if (sdp.length > 64 * 1024) throw new MsrpSdpError('SDP too large');
   const lines = sdp.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l !== '');
   let sessionHost: string | null = null;
+  let sessionFingerprint: string | undefined;
   let i = 0;
   for (; i < lines.length && !lines[i]!.startsWith('m='); i++) {
     const c = /^c=IN IP[46] (\S+)/.exec(lines[i]!);
     if (c) sessionHost = c[1]!;
+    const f = /^a=fingerprint:(.*)$/i.exec(lines[i]!);
+    if (f) sessionFingerprint ??= f[1]!;
   }
   let m: RegExpExecArray | null = null;
   for (; i < lines.length; i++) {
@@ -148,6 +188,7 @@ export function parseMsrpSdp(sdp: string): MsrpMediaDescription {
     features: words('blink-features'),
     maxSize: maxSizeText !== undefined && /^\d+$/.test(maxSizeText) ? Number(maxSizeText) : null,
     direction,
+    fingerprint: parseFingerprint(attrs.get('fingerprint')?.[0] ?? sessionFingerprint),
   };
 }
 

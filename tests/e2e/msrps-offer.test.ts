@@ -9,12 +9,14 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { X509Certificate } from 'node:crypto';
+import type { TLSSocket } from 'node:tls';
 import { HeadlessClient, type Ev } from '../helpers/client.js';
 import { RawUdpPeer, buildRequest } from '../helpers/sip-raw.js';
 import { makeSelfSignedCert } from '../helpers/tls-cert.js';
 import { createMsrpSession, type LocalMsrpSession } from '../../src/msrp/index.js';
 import { cpimText, decodeCpim, encodeCpim } from '../../src/msrp/cpim.js';
-import { parseMsrpSdp, type MsrpMediaDescription } from '../../src/msrp/sdp.js';
+import { certificateFingerprint, fingerprintMatches, parseMsrpSdp, type MsrpMediaDescription } from '../../src/msrp/sdp.js';
 import { firstHeader, parseHead } from '../../src/sip/wire.js';
 
 interface Call {
@@ -27,11 +29,16 @@ interface Call {
   send(contentType: string, body: string): Promise<unknown>;
 }
 
-/** The scripted peer calls the client (INVITE over UDP), the client accepts, MSRP binds; the chat is then up. */
-async function callClient(peer: RawUdpPeer, client: HeadlessClient, opts: { tls: boolean; callId: string }): Promise<Call> {
+/**
+ * The scripted peer calls the client (INVITE over UDP), the client accepts, MSRP binds; the chat is then up.
+ * With `fingerprint`, the peer's SDP names its certificate (RFC 4975 14.4): the right one, or another one; its
+ * listener then also asks for the client's certificate.
+ */
+async function callClient(peer: RawUdpPeer, client: HeadlessClient, opts: { tls: boolean; callId: string; fingerprint?: 'right' | 'wrong' }): Promise<Call> {
   const port = Number(/:(\d+)/.exec(client.uri.replace(/^sip:[^@]*@[^:]*/, ''))?.[1]);
+  const cert = makeSelfSignedCert();
   const msrp = await createMsrpSession({
-    ...(opts.tls ? { tls: makeSelfSignedCert() } : {}),
+    ...(opts.tls ? { tls: { ...cert, ...(opts.fingerprint ? { requestCert: true, rejectUnauthorized: false } : {}) } } : {}),
     acceptTypes: ['message/cpim', 'text/plain'],
     acceptWrappedTypes: ['*'],
     blinkFeatures: ['history-control'],
@@ -41,7 +48,8 @@ async function callClient(peer: RawUdpPeer, client: HeadlessClient, opts: { tls:
     const c = decodeCpim(m.body);
     if (!/logging-status/.test(c.contentType ?? '')) got.push(cpimText(c));
   });
-  const offer = msrp.sdp('actpass');
+  const named = opts.fingerprint === 'wrong' ? makeSelfSignedCert().cert : cert.cert;
+  const offer = msrp.sdp('actpass', opts.fingerprint ? { fingerprint: certificateFingerprint(new X509Certificate(named).raw) } : {});
   const uri = `sip:alice@127.0.0.1:${port}`;
   const common = { uri, viaPort: peer.port, callId: opts.callId, fromUser: 'blinkuser' };
   await peer.send(buildRequest({ ...common, method: 'INVITE', branch: `z9hG4bK${opts.callId}1`, extra: [`Contact: <sip:blinkuser@127.0.0.1:${peer.port}>`], body: offer }), port);
@@ -54,7 +62,7 @@ async function callClient(peer: RawUdpPeer, client: HeadlessClient, opts: { tls:
   const passive = msrp.startPassive({ remotePath: answer.path, timeoutMs: 10000 });
   await peer.send(buildRequest({ ...common, method: 'ACK', branch: `z9hG4bK${opts.callId}2`, ...(toTag ? { toTag } : {}) }), port);
   await passive; // the client connected to our listener and bound the session
-  const active = await client.waitFor((e) => e.ev === 'session' && e.state === 'active');
+  const active = await client.waitFor((e) => e.ev === 'session' && (e.state === 'active' || e.state === 'ended'));
   return {
     msrp,
     answer,
@@ -83,6 +91,34 @@ test('an MSRP-over-TLS offer is answered in kind and the chat works both ways', 
     call?.msrp.close('test over');
     await client.quit();
     await peer.close();
+  }
+});
+
+test('MSRP over TLS with certificate fingerprints (RFC 4975 14.4): both sides name and check them; a mismatch ends the chat', { timeout: 60000 }, async () => {
+  for (const which of ['right', 'wrong'] as const) {
+    const peer = await RawUdpPeer.open();
+    let call: Call | null = null;
+    const client = await HeadlessClient.start({ args: ['--user', 'alice', '--port', '0', '--no-otr'] });
+    try {
+      call = await callClient(peer, client, { tls: true, callId: `fp-${which}`, fingerprint: which });
+      assert.ok(call.answer.fingerprint, 'the answer has a=fingerprint');
+      if (which === 'right') {
+        // The client presented the certificate its answer names when it connected to us.
+        const presented = (call.msrp.connection?.socket as TLSSocket | undefined)?.getPeerX509Certificate?.()?.raw;
+        assert.ok(presented, 'the client presented a certificate');
+        assert.equal(fingerprintMatches(call.answer.fingerprint, presented), true);
+        await call.send('text/plain', 'certificate checked');
+        await client.waitFor((e) => e.ev === 'message' && e.direction === 'in' && e.text === 'certificate checked');
+      } else {
+        const ended = await client.waitFor((e) => e.ev === 'session' && e.state === 'ended');
+        assert.match(String(ended.reason), /does not match the fingerprint/);
+        assert.ok(!client.events.some((e) => e.ev === 'session' && e.state === 'active'), 'never active');
+      }
+    } finally {
+      call?.msrp.close('test over');
+      await client.quit();
+      await peer.close();
+    }
   }
 });
 

@@ -58,6 +58,7 @@ test('parses a Blink offer (media-level c=, TLS, wildcards, features)', () => {
     acceptTypes: ['message/cpim', 'text/*', 'image/*', 'application/im-iscomposing+xml'],
     acceptWrappedTypes: ['text/*', 'image/*', 'application/im-iscomposing+xml'],
     setup: 'actpass',
+    fingerprint: null, // Blink names no certificate: its TLS peers cannot check it (we let it through)
     features: ['history-control', 'icon'],
     maxSize: 1048576,
     direction: 'sendrecv',
@@ -125,4 +126,34 @@ test('digest: RFC 2617 section 3.5 vector, challenge parsing with and without op
   assert.throws(() => parseDigestChallenge('Basic realm="x"'), MsrpAuthError);
   assert.throws(() => parseDigestChallenge('Digest realm="x"'), MsrpAuthError);
   assert.throws(() => parseDigestChallenge('Digest realm="x", nonce="y", algorithm=SHA-512-256'), MsrpAuthError);
+});
+
+test('a=fingerprint (RFC 4975 14.4): written for TLS sessions, read at media or session level, checked against a certificate', async () => {
+  const { X509Certificate } = await import('node:crypto');
+  const { makeSelfSignedCert } = await import('../helpers/tls-cert.js');
+  const { certificateFingerprint, fingerprintMatches } = await import('../../src/msrp/sdp.js');
+  const der = new X509Certificate(makeSelfSignedCert().cert).raw;
+  const other = new X509Certificate(makeSelfSignedCert().cert).raw;
+  const fp = certificateFingerprint(der);
+  assert.match(fp, /^SHA-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+  const sdp = buildMsrpSdp({ path: ['msrps://127.0.0.1:2855/abc;tcp'], setup: 'actpass', fingerprint: fp });
+  assert.match(sdp, /\r\na=fingerprint:SHA-256 [0-9A-F:]+\r\n/);
+  const parsed = parseMsrpSdp(sdp);
+  assert.equal(parsed.secure, true);
+  assert.deepEqual(parsed.fingerprint, { hash: 'SHA-256', value: fp.slice(8) });
+  assert.equal(fingerprintMatches(parsed.fingerprint!, der), true);
+  assert.equal(fingerprintMatches(parsed.fingerprint!, other), false);
+  // Lower case and other hash functions from RFC 4572; an unknown one never matches.
+  const sha1 = (await import('node:crypto')).createHash('sha1').update(der).digest('hex').match(/../g)!.join(':');
+  assert.equal(fingerprintMatches({ hash: 'sha-1', value: sha1 }, der), true);
+  assert.equal(fingerprintMatches({ hash: 'md5', value: sha1 }, der), false);
+  // Session level, as RFC 4572 also allows; the media level wins when both are there.
+  const noMedia = buildMsrpSdp({ path: ['msrps://127.0.0.1:2855/abc;tcp'], setup: 'actpass' });
+  assert.equal(parseMsrpSdp(noMedia).fingerprint, null);
+  const sessionLevel = noMedia.replace('t=0 0\r\n', `t=0 0\r\na=fingerprint:${fp}\r\n`);
+  assert.deepEqual(parseMsrpSdp(sessionLevel).fingerprint, parsed.fingerprint);
+  const both = sdp.replace('t=0 0\r\n', `t=0 0\r\na=fingerprint:SHA-1 ${sha1}\r\n`);
+  assert.equal(parseMsrpSdp(both).fingerprint!.hash, 'SHA-256');
+  // Malformed values are ignored (no fingerprint), not thrown at.
+  assert.equal(parseMsrpSdp(noMedia.replace('t=0 0\r\n', 't=0 0\r\na=fingerprint:SHA-256 zz:yy\r\n')).fingerprint, null);
 });
