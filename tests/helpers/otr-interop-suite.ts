@@ -1,20 +1,23 @@
 // The interop scenarios every real OTR peer goes through with our engine (tests/interop/otr-libotr.test.ts,
 // otr-potr.test.ts): who starts x fragmentation, AKE and many messages, SMP (success, failure, question),
-// ending, refresh. Each test file adds what is particular to its peer.
+// ending, refresh; crossed starts, our require-encryption policy, whitespace-tag starts. Each test file adds
+// what is particular to its peer.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { OtrSession, generateDsaKey, type OtrPolicy } from '../../src/otr/index.js';
+import { ALWAYS_POLICY, OtrSession, generateDsaKey, type OtrPolicy } from '../../src/otr/index.js';
 import {
   EngineSide,
   PeerSide,
   Router,
   assertFragmented,
+  assertNoErrors,
   assertSmpFailed,
   converse,
   establish,
   finish,
   refresh,
   smp,
+  whitespaceStart,
   type Side,
 } from './otr-peers.js';
 
@@ -138,4 +141,47 @@ export function commonInteropSuite(opts: CommonSuiteOptions): void {
       });
     }
   }
+
+  describe(`blink-tui <-> ${PEER}: policies and races`, () => {
+    test('both sides start at once (crossed queries and D-H Commits) and still converge', async () => {
+      const { router, ours, peer } = await pair(true, 0);
+      await ours.start();
+      await peer.start();
+      await router.flush();
+      for (const s of [ours, peer]) {
+        assert.equal(s.state.state, 'encrypted', `${s.label} is not encrypted\n${router.describe()}`);
+        assert.equal(s.state.version, VERSION, router.describe());
+      }
+      assertNoErrors(router, ours, peer);
+      await converse(router, ours, peer, 2);
+      await router.close();
+    });
+
+    test('we require encryption: our held message goes out encrypted after the AKE', async () => {
+      const { router, ours, peer, session } = await pair(true, 0, { ours: ALWAYS_POLICY });
+      await ours.send('held back until private');
+      assert.equal(session.state, 'plaintext');
+      await router.flush();
+      for (const s of [ours, peer]) assert.equal(s.state.state, 'encrypted', router.describe());
+      assert.deepEqual(peer.messages, [{ text: 'held back until private', encrypted: true }], router.describe());
+      assert.ok(!router.transcript.some((r) => r.wire.includes('held back')), 'the held text went out in the clear');
+      await router.close();
+    });
+  });
+
+  describe(`blink-tui <-> ${PEER}: whitespace tags`, () => {
+    test('our tagged plaintext makes the peer start the AKE', async () => {
+      const { router, ours, peer } = await pair(true, 0);
+      await whitespaceStart(router, ours, peer, VERSION);
+      await converse(router, ours, peer, 2);
+      await router.close();
+    });
+
+    test("the peer's tagged plaintext makes us start the AKE", async () => {
+      const { router, ours, peer } = await pair(false, 0);
+      await whitespaceStart(router, peer, ours, VERSION);
+      await converse(router, peer, ours, 2);
+      await router.close();
+    });
+  });
 }

@@ -2,7 +2,6 @@
 // without forced fragmentation on both sides.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALWAYS_POLICY } from '../../src/otr/index.js';
 import {
   PeerSide,
   Router,
@@ -12,7 +11,6 @@ import {
   finish,
   assertNoErrors,
   smp,
-  whitespaceStart,
 } from '../helpers/otr-peers.js';
 import { commonInteropSuite, pairFactory } from '../helpers/otr-interop-suite.js';
 
@@ -101,31 +99,6 @@ describe(`blink-tui <-> ${PEER} limited to OTR v2`, () => {
 });
 
 describe(`blink-tui <-> ${PEER}: policies and races`, () => {
-  test('both sides start at once (crossed queries and D-H Commits) and still converge', async () => {
-    const { router, ours, peer } = await pair(true, 0);
-    await ours.start();
-    await peer.start();
-    await router.flush();
-    for (const s of [ours, peer]) {
-      assert.equal(s.state.state, 'encrypted', `${s.label} is not encrypted\n${router.describe()}`);
-      assert.equal(s.state.version, VERSION, router.describe());
-    }
-    assertNoErrors(router, ours, peer);
-    await converse(router, ours, peer, 2);
-    await router.close();
-  });
-
-  test('we require encryption: our held message goes out encrypted after the AKE', async () => {
-    const { router, ours, peer, session } = await pair(true, 0, { ours: ALWAYS_POLICY });
-    await ours.send('held back until private');
-    assert.equal(session.state, 'plaintext');
-    await router.flush();
-    for (const s of [ours, peer]) assert.equal(s.state.state, 'encrypted', router.describe());
-    assert.deepEqual(peer.messages, [{ text: 'held back until private', encrypted: true }], router.describe());
-    assert.ok(!router.transcript.some((r) => r.wire.includes('held back')), 'the held text went out in the clear');
-    await router.close();
-  });
-
   test('the peer requires encryption: its held message arrives encrypted after the AKE', async () => {
     const { router, ours, peer } = await pair(false, 0, { peer: 'always' });
     await peer.send('held back until private');
@@ -133,22 +106,6 @@ describe(`blink-tui <-> ${PEER}: policies and races`, () => {
     for (const s of [ours, peer]) assert.equal(s.state.state, 'encrypted', router.describe());
     assert.deepEqual(ours.messages, [{ text: 'held back until private', encrypted: true }], router.describe());
     assert.ok(!router.transcript.some((r) => r.wire.includes('held back')), 'the held text went out in the clear');
-    await router.close();
-  });
-});
-
-describe(`blink-tui <-> ${PEER}: whitespace tags`, () => {
-  test('our tagged plaintext makes the peer start the AKE', async () => {
-    const { router, ours, peer } = await pair(true, 0);
-    await whitespaceStart(router, ours, peer, VERSION);
-    await converse(router, ours, peer, 2);
-    await router.close();
-  });
-
-  test("the peer's tagged plaintext makes us start the AKE", async () => {
-    const { router, ours, peer } = await pair(false, 0);
-    await whitespaceStart(router, peer, ours, VERSION);
-    await converse(router, peer, ours, 2);
     await router.close();
   });
 });

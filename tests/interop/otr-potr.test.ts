@@ -2,14 +2,11 @@
 // without forced fragmentation on both sides.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALWAYS_POLICY } from '../../src/otr/index.js';
 import {
   PeerSide,
   Router,
   converse,
   establish,
-  assertNoErrors,
-  whitespaceStart,
 } from '../helpers/otr-peers.js';
 import { commonInteropSuite, pairFactory } from '../helpers/otr-interop-suite.js';
 
@@ -46,49 +43,6 @@ describe(`blink-tui <-> ${PEER}: the peer restarts its client`, () => {
     peer.errors.length = 0;
     first.ours.errors.length = 0;
     await converse(router, first.ours, peer, 2);
-    await router.close();
-  });
-});
-
-describe(`blink-tui <-> ${PEER}: policies and races`, () => {
-  test('both sides start at once (crossed queries and D-H Commits) and still converge', async () => {
-    const { router, ours, peer } = await pair(true, 0);
-    await ours.start();
-    await peer.start();
-    await router.flush();
-    for (const s of [ours, peer]) {
-      assert.equal(s.state.state, 'encrypted', `${s.label} is not encrypted\n${router.describe()}`);
-      assert.equal(s.state.version, VERSION, router.describe());
-    }
-    assertNoErrors(router, ours, peer);
-    await converse(router, ours, peer, 2);
-    await router.close();
-  });
-
-  test('we require encryption: our held message goes out encrypted after the AKE', async () => {
-    const { router, ours, peer, session } = await pair(true, 0, { ours: ALWAYS_POLICY });
-    await ours.send('held back until private');
-    assert.equal(session.state, 'plaintext');
-    await router.flush();
-    for (const s of [ours, peer]) assert.equal(s.state.state, 'encrypted', router.describe());
-    assert.deepEqual(peer.messages, [{ text: 'held back until private', encrypted: true }], router.describe());
-    assert.ok(!router.transcript.some((r) => r.wire.includes('held back')), 'the held text went out in the clear');
-    await router.close();
-  });
-});
-
-describe(`blink-tui <-> ${PEER}: whitespace tags`, () => {
-  test('our tagged plaintext makes the peer start the AKE', async () => {
-    const { router, ours, peer } = await pair(true, 0);
-    await whitespaceStart(router, ours, peer, VERSION);
-    await converse(router, ours, peer, 2);
-    await router.close();
-  });
-
-  test("the peer's tagged plaintext makes us start the AKE", async () => {
-    const { router, ours, peer } = await pair(false, 0);
-    await whitespaceStart(router, peer, ours, VERSION);
-    await converse(router, peer, ours, 2);
     await router.close();
   });
 });
