@@ -8,7 +8,7 @@ import type { ConnectionOptions, TLSSocket } from 'node:tls';
 import { SipFramingError, SipTransportError } from './errors.js';
 import { SipStreamFramer } from './framer.js';
 import { SipTransportBase, errorText } from './transport.js';
-import type { Destination, SipTransportOptions, TransportLogger } from './transport.js';
+import type { Destination } from './transport.js';
 import type { SipHead, SipUri, ViaValue } from './wire.js';
 
 const CONNECT_TIMEOUT_MS = 10000;
@@ -175,10 +175,6 @@ export class TcpTransport extends StreamTransport {
   readonly kind = 'tcp' as const;
   protected readonly readyEvent = 'connect' as const;
 
-  constructor(logger: TransportLogger | undefined, options: SipTransportOptions | undefined) {
-    super(logger, options);
-  }
-
   protected makeServer(onSocket: (socket: Socket) => void): Server {
     return createTcpServer(onSocket);
   }
@@ -192,10 +188,6 @@ export class TlsTransport extends StreamTransport {
   readonly protocol = 'TLS' as const;
   readonly kind = 'tls' as const;
   protected readonly readyEvent = 'secureConnect' as const;
-
-  constructor(logger: TransportLogger | undefined, options: SipTransportOptions | undefined) {
-    super(logger, options);
-  }
 
   protected makeServer(onSocket: (socket: Socket) => void): Server {
     const tls = this.options.tls;
