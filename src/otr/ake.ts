@@ -45,148 +45,184 @@ function compareBytes(a: Uint8Array, b: Uint8Array): number {
   return 0;
 }
 
-export class Ake {
-  private _state: AuthState = 'none';
-  /** Version of the AKE as responder (the peer's commit) and, for initiator paths, of our own commit. */
-  private version: OtrVersion = 3;
-  private initVersion: OtrVersion = 3;
-  /**
-   * After losing a commit collision we still remember our own commit ('committed'), and answer a D-H Key for it
-   * ('revealed') while also waiting for the peer's Reveal Signature. Peers that lack the collision rule (python-potr
-   * answers every commit with a D-H Key) otherwise leave both sides waiting for a Reveal Signature forever. Each path
-   * is verified in full; whichever completes first wins and the other is discarded.
-   */
-  private kept: 'no' | 'committed' | 'revealed' = 'no';
-  // Initiator (Bob) side.
-  private r: Uint8Array | null = null;
-  private x = 0n;
-  private gx = 0n;
-  private ourHashedGx: Uint8Array | null = null;
-  private lastCommit: Uint8Array | null = null;
-  private receivedGyRaw: Uint8Array | null = null;
-  private gy = 0n;
-  private lastRevealSig: Uint8Array | null = null;
-  private keys: AkeKeys | null = null;
-  // Responder (Alice) side.
-  private y = 0n;
-  private ourGy = 0n;
-  private theirEncGx: Uint8Array | null = null;
-  private theirHashedGx: Uint8Array | null = null;
-  private lastDhKey: Uint8Array | null = null;
+/** Our D-H Commit: the secret behind it and the message as sent (retransmitted byte for byte). */
+interface OurCommit {
+  readonly version: OtrVersion;
+  readonly r: Uint8Array;
+  readonly x: bigint;
+  readonly gx: bigint;
+  readonly hashedGx: Uint8Array;
+  readonly msg: Uint8Array;
+}
 
+/**
+ * The authentication state, one variant per spec state, each carrying exactly the data that state needs.
+ *
+ * Only one path of the exchange is ever live. The one departure from the spec's text: after yielding a commit
+ * collision we remember our own commit (`yielded`) without acting on it. A spec-following peer never answers it
+ * (it won the collision and waits for our D-H Key). Two kinds of peer do answer it with a D-H Key:
+ *  - libotr with v3 answers it from a fresh per-instance context, then takes our D-H Key for its own commit and
+ *    sends its Reveal Signature right behind: the winner's path, which we are on. Nothing to do.
+ *  - python-potr has no collision rule: it abandons its own commit, answers ours, and ignores our D-H Key. Both
+ *    sides would wait for a Reveal Signature forever.
+ * So such a D-H Key is only noted (`answered`). If the peer's Reveal Signature does not follow within a grace
+ * period, the session's tick() calls switchToYielded(): we drop the responder path and reveal for our yielded
+ * commit (AWAITING_SIG). At no moment can two paths complete, so both sides finish the same exchange.
+ */
+type State =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'awaiting-dhkey'; readonly commit: OurCommit }
+  | {
+      readonly kind: 'awaiting-revealsig';
+      readonly version: OtrVersion;
+      readonly y: bigint;
+      readonly gy: bigint;
+      readonly dhKeyMsg: Uint8Array;
+      readonly theirEncGx: Uint8Array;
+      readonly theirHashedGx: Uint8Array;
+      readonly yielded: OurCommit | null;
+      /** The peer answered our yielded commit with this D-H Key (see above), at this time. */
+      readonly answered: { readonly msg: DhKey; readonly at: number } | null;
+    }
+  | {
+      readonly kind: 'awaiting-sig';
+      readonly commit: OurCommit;
+      readonly gy: bigint;
+      readonly gyRaw: Uint8Array;
+      readonly keys: AkeKeys;
+      readonly revealSigMsg: Uint8Array;
+    };
+
+const NONE: State = { kind: 'none' };
+
+export class Ake {
+  private st: State = NONE;
   private readonly ourPubRaw: Uint8Array;
 
-  constructor(private readonly ourKey: DsaKeyParams, private readonly header: HeaderFor) {
+  constructor(private readonly ourKey: DsaKeyParams, private readonly header: HeaderFor, private readonly now: () => number = Date.now) {
     this.ourPubRaw = serializePubkey(ourKey);
   }
 
-  get state(): AuthState { return this._state; }
-  get akeVersion(): OtrVersion { return this.version; }
-
-  reset(): void {
-    this._state = 'none';
-    this.kept = 'no';
-    this.r = null; this.x = 0n; this.gx = 0n; this.ourHashedGx = null; this.lastCommit = null;
-    this.receivedGyRaw = null; this.gy = 0n; this.lastRevealSig = null; this.keys = null;
-    this.y = 0n; this.ourGy = 0n; this.theirEncGx = null; this.theirHashedGx = null; this.lastDhKey = null;
+  get state(): AuthState { return this.st.kind; }
+  get inProgress(): boolean { return this.st.kind !== 'none'; }
+  /** The version of the exchange in progress (null when none is). */
+  get akeVersion(): OtrVersion | null {
+    switch (this.st.kind) {
+      case 'none': return null;
+      case 'awaiting-revealsig': return this.st.version;
+      default: return this.st.commit.version;
+    }
   }
+  /** Our pending D-H Commit while we wait for the peer's D-H Key (to send it again unchanged). */
+  get pendingCommit(): Uint8Array | null { return this.st.kind === 'awaiting-dhkey' ? this.st.commit.msg : null; }
+
+  reset(): void { this.st = NONE; }
 
   /** Start (or restart) the AKE as the initiator: returns the D-H Commit message. */
   initiate(version: OtrVersion): Uint8Array {
-    this.reset();
-    this.version = version;
-    this.initVersion = version;
-    this.r = randomBytes(16);
-    this.x = randomExponent(40);
-    this.gx = modPow(G, this.x);
-    const gxmpi = mpiBytes(this.gx);
-    this.ourHashedGx = sha256(gxmpi);
-    this.lastCommit = encodeDhCommit(this.header(version), aesCtr(this.r, gxmpi), this.ourHashedGx);
-    this._state = 'awaiting-dhkey';
-    return this.lastCommit;
+    const r = randomBytes(16);
+    const x = randomExponent(40);
+    const gx = modPow(G, x);
+    const gxmpi = mpiBytes(gx);
+    const hashedGx = sha256(gxmpi);
+    const msg = encodeDhCommit(this.header(version), aesCtr(r, gxmpi), hashedGx);
+    this.st = { kind: 'awaiting-dhkey', commit: { version, r, x, gx, hashedGx, msg } };
+    return msg;
   }
 
-  private replyDhKey(msg: DhCommit): Uint8Array {
-    this.version = msg.header.version;
-    this.y = randomExponent(40);
-    this.ourGy = modPow(G, this.y);
-    this.theirEncGx = msg.encryptedGx.slice();
-    this.theirHashedGx = msg.hashedGx.slice();
-    this.lastDhKey = encodeDhKey(this.header(this.version), this.ourGy);
-    this._state = 'awaiting-revealsig';
-    return this.lastDhKey;
+  private replyDhKey(msg: DhCommit, yielded: OurCommit | null): Uint8Array {
+    const version = msg.header.version;
+    const y = randomExponent(40);
+    const gy = modPow(G, y);
+    const dhKeyMsg = encodeDhKey(this.header(version), gy);
+    this.st = {
+      kind: 'awaiting-revealsig', version, y, gy, dhKeyMsg,
+      theirEncGx: msg.encryptedGx.slice(), theirHashedGx: msg.hashedGx.slice(), yielded, answered: null,
+    };
+    return dhKeyMsg;
   }
 
   /** Received a D-H Commit. Returns the message to send (or null). */
   onDhCommit(msg: DhCommit): Uint8Array | null {
-    switch (this._state) {
+    const st = this.st;
+    switch (st.kind) {
       case 'none':
-        return this.replyDhKey(msg);
-      case 'awaiting-dhkey': {
+        return this.replyDhKey(msg, null);
+      case 'awaiting-dhkey':
         // Both sides committed at once: the higher hashed g^x keeps its commit, the other becomes the responder.
-        if (compareBytes(this.ourHashedGx!, msg.hashedGx) > 0) {
-          return this.lastCommit;
-        }
-        const reply = this.replyDhKey(msg);
-        this.kept = 'committed';
-        return reply;
-      }
-      case 'awaiting-revealsig':
+        if (compareBytes(st.commit.hashedGx, msg.hashedGx) > 0) return st.commit.msg;
+        return this.replyDhKey(msg, st.commit);
+      case 'awaiting-revealsig': {
         // Keep our D-H key (so every copy the peer sees is the same) but use the newest commit.
-        this.theirEncGx = msg.encryptedGx.slice();
-        this.theirHashedGx = msg.hashedGx.slice();
-        if (msg.header.version !== this.version) {
-          this.version = msg.header.version;
-          this.lastDhKey = encodeDhKey(this.header(this.version), this.ourGy);
-        }
-        return this.lastDhKey;
+        const dhKeyMsg = msg.header.version === st.version ? st.dhKeyMsg : encodeDhKey(this.header(msg.header.version), st.gy);
+        this.st = { ...st, version: msg.header.version, dhKeyMsg, theirEncGx: msg.encryptedGx.slice(), theirHashedGx: msg.hashedGx.slice() };
+        return dhKeyMsg;
+      }
       case 'awaiting-sig':
-        this.forgetInitiator();
-        return this.replyDhKey(msg);
+        // The peer started afresh: answer its commit and forget ours (spec).
+        return this.replyDhKey(msg, null);
     }
-  }
-
-  private forgetInitiator(): void {
-    this.kept = 'no';
-    this.r = null; this.x = 0n; this.gx = 0n; this.ourHashedGx = null; this.lastCommit = null;
-    this.receivedGyRaw = null; this.gy = 0n; this.lastRevealSig = null; this.keys = null;
   }
 
   /** Received a D-H Key. Returns the Reveal Signature message (or a retransmission, or null). */
   onDhKey(msg: DhKey): Uint8Array | null {
-    const revealed = this._state === 'awaiting-sig' || (this._state === 'awaiting-revealsig' && this.kept === 'revealed');
-    if (revealed) {
-      if (this.receivedGyRaw && msg.header.version === this.initVersion && constantTimeEqual(this.receivedGyRaw, msg.gyRaw)) {
-        return this.lastRevealSig;
-      }
-      return null;
+    const st = this.st;
+    switch (st.kind) {
+      case 'awaiting-dhkey':
+        return this.reveal(st.commit, msg);
+      case 'awaiting-revealsig':
+        // Only a peer that answers the commit we yielded sends this (see State): note it, keep waiting.
+        if (st.yielded && !st.answered && msg.header.version === st.yielded.version) {
+          if (!isValidGroupElement(msg.gy)) throw new OtrProtocolError('bad-group-element', 'g^y out of range');
+          this.st = { ...st, answered: { msg, at: this.now() } };
+        }
+        return null;
+      case 'awaiting-sig':
+        if (msg.header.version === st.commit.version && constantTimeEqual(st.gyRaw, msg.gyRaw)) return st.revealSigMsg;
+        return null;
+      case 'none':
+        return null;
     }
-    const committed = this._state === 'awaiting-dhkey' || (this._state === 'awaiting-revealsig' && this.kept === 'committed');
-    if (!committed) return null;
-    if (msg.header.version !== this.initVersion) return null;
+  }
+
+  /** When the peer answered our yielded commit and we are still waiting for its Reveal Signature: since when. */
+  get yieldedAnsweredAt(): number | null {
+    return this.st.kind === 'awaiting-revealsig' && this.st.answered ? this.st.answered.at : null;
+  }
+
+  /**
+   * The peer answered our yielded commit and its Reveal Signature did not follow: it abandoned its own commit
+   * (python-potr). Drop the responder path and reveal for ours. Returns the Reveal Signature, or null.
+   */
+  switchToYielded(): { msg: Uint8Array; version: OtrVersion } | null {
+    const st = this.st;
+    if (st.kind !== 'awaiting-revealsig' || !st.yielded || !st.answered) return null;
+    const msg = this.reveal(st.yielded, st.answered.msg);
+    return msg ? { msg, version: st.yielded.version } : null;
+  }
+
+  private reveal(commit: OurCommit, msg: DhKey): Uint8Array | null {
+    if (msg.header.version !== commit.version) return null;
     if (!isValidGroupElement(msg.gy)) throw new OtrProtocolError('bad-group-element', 'g^y out of range');
-    this.gy = msg.gy;
-    this.receivedGyRaw = msg.gyRaw.slice();
-    const s = modPow(this.gy, this.x);
-    this.keys = deriveAkeKeys(s);
-    const { encSig, mac } = this.buildSignature(this.keys.c, this.keys.m1, this.keys.m2, this.gx, this.gy);
-    this.lastRevealSig = encodeRevealSig(this.header(this.initVersion), this.r!, encSig, mac);
-    if (this._state === 'awaiting-dhkey') this._state = 'awaiting-sig';
-    else this.kept = 'revealed';
-    return this.lastRevealSig;
+    const keys = deriveAkeKeys(modPow(msg.gy, commit.x));
+    const { encSig, mac } = this.buildSignature(keys.c, keys.m1, keys.m2, commit.gx, msg.gy);
+    const revealSigMsg = encodeRevealSig(this.header(commit.version), commit.r, encSig, mac);
+    this.st = { kind: 'awaiting-sig', commit, gy: msg.gy, gyRaw: msg.gyRaw.slice(), keys, revealSigMsg };
+    return revealSigMsg;
   }
 
   /** Received a Reveal Signature. On success returns our Signature message and the AKE result. */
   onRevealSig(msg: RevealSig): { reply: Uint8Array; result: AkeResult } | null {
-    if (this._state !== 'awaiting-revealsig' || msg.header.version !== this.version) return null;
-    const gx = openCommitment(msg.revealedKey, this.theirEncGx!, this.theirHashedGx!);
-    const keys = deriveAkeKeys(modPow(gx, this.y));
-    const peer = verifyEncryptedSignature(keys.c, keys.m1, keys.m2, msg.encSigField, msg.encSig, msg.mac, gx, this.ourGy);
-    const { encSig, mac } = this.buildSignature(keys.cp, keys.m1p, keys.m2p, this.ourGy, gx);
-    const reply = encodeSig(this.header(this.version), encSig, mac);
+    const st = this.st;
+    if (st.kind !== 'awaiting-revealsig' || msg.header.version !== st.version) return null;
+    const gx = openCommitment(msg.revealedKey, st.theirEncGx, st.theirHashedGx);
+    const keys = deriveAkeKeys(modPow(gx, st.y));
+    const peer = verifyEncryptedSignature(keys.c, keys.m1, keys.m2, msg.encSigField, msg.encSig, msg.mac, gx, st.gy);
+    const { encSig, mac } = this.buildSignature(keys.cp, keys.m1p, keys.m2p, st.gy, gx);
+    const reply = encodeSig(this.header(st.version), encSig, mac);
     const result: AkeResult = {
-      version: this.version,
-      ourDh: { priv: this.y, pub: this.ourGy },
+      version: st.version,
+      ourDh: { priv: st.y, pub: st.gy },
       ourKeyid: AKE_KEYID,
       theirPub: gx,
       theirKeyid: peer.keyid,
@@ -194,27 +230,27 @@ export class Ake {
       ssid: keys.ssid,
       weRevealed: false,
     };
-    this.reset();
+    this.st = NONE;
     return { reply, result };
   }
 
   /** Received a Signature. On success returns the AKE result. */
   onSig(msg: Sig): AkeResult | null {
-    const revealed = this._state === 'awaiting-sig' || (this._state === 'awaiting-revealsig' && this.kept === 'revealed');
-    if (!revealed || msg.header.version !== this.initVersion) return null;
-    const keys = this.keys!;
-    const peer = verifyEncryptedSignature(keys.cp, keys.m1p, keys.m2p, msg.encSigField, msg.encSig, msg.mac, this.gy, this.gx);
+    const st = this.st;
+    if (st.kind !== 'awaiting-sig' || msg.header.version !== st.commit.version) return null;
+    const { keys, commit } = st;
+    const peer = verifyEncryptedSignature(keys.cp, keys.m1p, keys.m2p, msg.encSigField, msg.encSig, msg.mac, st.gy, commit.gx);
     const result: AkeResult = {
-      version: this.initVersion,
-      ourDh: { priv: this.x, pub: this.gx },
+      version: commit.version,
+      ourDh: { priv: commit.x, pub: commit.gx },
       ourKeyid: AKE_KEYID,
-      theirPub: this.gy,
+      theirPub: st.gy,
       theirKeyid: peer.keyid,
       theirLongTermKey: peer.key,
       ssid: keys.ssid,
       weRevealed: true,
     };
-    this.reset();
+    this.st = NONE;
     return result;
   }
 

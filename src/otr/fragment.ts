@@ -17,8 +17,10 @@ export interface Fragment {
 /** The largest message we are willing to reassemble, to bound memory held for a hostile sender. */
 export const MAX_REASSEMBLED = 1 << 20;
 
-const V3_RE = /^\?OTR\|([0-9a-fA-F]{1,8})\|([0-9a-fA-F]{1,8}),(\d{1,10}),(\d{1,10}),([^,]+),\s*$/;
-const V2_RE = /^\?OTR,(\d{1,10}),(\d{1,10}),([^,]+),\s*$/;
+// Instance tags are %x and k, n are %hu in the spec: any number of leading zeroes is allowed (sscanf in libotr reads
+// them), so the digits after them are what is bounded.
+const V3_RE = /^\?OTR\|0*([0-9a-fA-F]{1,8})\|0*([0-9a-fA-F]{1,8}),0*(\d{1,10}),0*(\d{1,10}),([^,]+),\s*$/;
+const V2_RE = /^\?OTR,0*(\d{1,10}),0*(\d{1,10}),([^,]+),\s*$/;
 
 export function isFragment(msg: string): boolean {
   // One pass over the text (a whole encoded message is ~1.4 MB for 1 MiB of text): each '?OTR' and the character after it.

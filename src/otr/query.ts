@@ -58,17 +58,26 @@ export function findWhitespaceTag(msg: string): WhitespaceTagResult | null {
   if (at < 0) return null;
   let i = at + WS_BASE.length;
   const versions: number[] = [];
-  for (;;) {
+  // Every 8-character run of spaces and tabs after the base is a version tag; unknown ones (an OTRv4 client sends
+  // its own first) are skipped, as libotr, potr and otr3 do.
+  while (i + 8 <= msg.length && isTagChunk(msg, i)) {
     const chunk = msg.slice(i, i + 8);
     if (chunk === WS_V1) { if (!versions.includes(1)) versions.push(1); }
     else if (chunk === WS_V2) { if (!versions.includes(2)) versions.push(2); }
     else if (chunk === WS_V3) { if (!versions.includes(3)) versions.push(3); }
-    else break;
     i += 8;
   }
   // A base tag with no version tag after it is not a valid tag; leave such text alone.
   if (versions.length === 0) return null;
   return { versions, stripped: msg.slice(0, at) + msg.slice(i) };
+}
+
+function isTagChunk(msg: string, at: number): boolean {
+  for (let k = at; k < at + 8; k++) {
+    const c = msg.charCodeAt(k);
+    if (c !== 0x20 && c !== 0x09) return false;
+  }
+  return true;
 }
 
 export function buildWhitespaceTag(allowV2: boolean, allowV3: boolean): string {

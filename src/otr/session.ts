@@ -55,6 +55,17 @@ export type OtrEvent =
 export interface ExtraSymmetricKey { key: Uint8Array; use: number; useData: Uint8Array }
 
 export const DEFAULT_QUERY_TEXT = 'I would like to start an Off-the-Record private conversation, but you do not seem to support that.';
+/**
+ * An AKE that has made no progress for this long is taken as lost (a message dropped on the way, a peer that went
+ * away): a Query or /otr init may then start a new one. Before that, restarting would discard an exchange the peer
+ * may be finishing (see startAkeFor).
+ */
+export const AKE_STALE_MS = 10_000;
+/**
+ * How long we wait for the Reveal Signature of a peer that answered the commit we yielded before concluding it
+ * abandoned its own (python-potr) and revealing for ours. libotr's follows at once, in the same burst.
+ */
+export const AKE_SWITCH_GRACE_MS = 250;
 const UNREADABLE_TEXT = 'The encrypted message you sent could not be read.';
 const NOT_EXPECTED_TEXT = 'Encrypted message received, but no private conversation is in progress.';
 
@@ -77,6 +88,11 @@ export class OtrSession {
   /** The instance tag of the peer we are running the AKE with (v3). */
   private akeTheirTag = 0;
   private data: DataKeys | null = null;
+  /**
+   * The keys of the previous exchange, after a refresh (a new AKE while encrypted): the peer's Data Messages
+   * that were already on their way under them stay readable. Dropped once the peer uses the new keys.
+   */
+  private prevData: { keys: DataKeys; version: OtrVersion; theirTag: number } | null = null;
   private _version: OtrVersion | null = null;
   private theirTag = 0;
   private theirKey: WirePublicKey | null = null;
@@ -86,8 +102,15 @@ export class OtrSession {
   private smp: Smp | null = null;
   private readonly reassembler = new Reassembler();
   private held: HeldMessage[] = [];
-  private receivedPlaintext = false;
+  /**
+   * Our OTR offer (libotr's otr_offer): the whitespace tag goes on the first plaintext message only, and not at all
+   * once a Query went out or the peer answered either way. A tag on every message made the peer restart its AKE
+   * with each one.
+   */
+  private offer: 'not' | 'sent' | 'rejected' | 'accepted' = 'not';
   private lastSentAt = Number.NEGATIVE_INFINITY;
+  /** When the AKE last moved (a message of it sent or accepted). */
+  private akeActivityAt = 0;
   private _receivedExtraKey: ExtraSymmetricKey | null = null;
 
   constructor(opts: OtrSessionOptions) {
@@ -106,7 +129,7 @@ export class OtrSession {
     this.heartbeatMs = opts.heartbeatIntervalMs ?? 60_000;
     this.ourFp = fingerprint(publicKeyOf(this.key));
     this.ourFpHex = fingerprintHex(this.ourFp);
-    this.ake = new Ake(this.key, (version) => this.header(version, this.akeTheirTag));
+    this.ake = new Ake(this.key, (version) => this.header(version, this.akeTheirTag), () => this.now());
   }
 
   // --- accessors ---------------------------------------------------------------------------------------
@@ -130,6 +153,8 @@ export class OtrSession {
   /** The last extra symmetric key the peer announced with TLV 8 (v3 only), or null. */
   get receivedExtraSymmetricKey(): ExtraSymmetricKey | null { return this._receivedExtraKey; }
   get smpInProgress(): boolean { return this.smp?.inProgress ?? false; }
+  /** An AKE is under way (we sent a D-H Commit, D-H Key or Reveal Signature and wait for the answer). */
+  get akeInProgress(): boolean { return this.ake.inProgress; }
 
   queryMessage(): string {
     return buildQuery(this.policy.allowV2, this.policy.allowV3, this.queryText);
@@ -139,7 +164,12 @@ export class OtrSession {
 
   start(): OtrEvent[] {
     if (!otrEnabled(this.policy)) return [{ type: 'error', message: 'OTR is disabled by policy', fromPeer: false }];
-    return [this.sendEvent([this.queryMessage()])];
+    return [this.sendQuery()];
+  }
+
+  private sendQuery(): OtrEvent {
+    if (this.offer === 'not') this.offer = 'sent';
+    return this.sendEvent([this.queryMessage()]);
   }
 
   send(text: string, tlvs: Tlv[] = []): OtrEvent[] {
@@ -159,12 +189,13 @@ export class OtrSession {
           this.held.push({ text, tlvs });
           const ev: OtrEvent[] = [{ type: 'held', count: this.held.length }];
           // The first held message asks the peer for the AKE; later ones wait for the same one.
-          if (this.held.length === 1) ev.push(this.sendEvent([this.queryMessage()]));
+          if (this.held.length === 1) ev.push(this.sendQuery());
           return ev;
         }
         let out = text;
-        if (this.policy.sendWhitespaceTag && !this.receivedPlaintext) {
+        if (this.policy.sendWhitespaceTag && this.offer === 'not') {
           out = text + buildWhitespaceTag(this.policy.allowV2, this.policy.allowV3);
+          this.offer = 'sent';
         }
         return [this.sendEvent([out])];
       }
@@ -184,6 +215,7 @@ export class OtrSession {
     const ev: OtrEvent[] = [];
     this.held = [];
     this.ake.reset();
+    this.dropPrevious();
     if (this.msgState === 'encrypted') {
       try {
         ev.push(this.sendEvent(this.encryptData('', [{ type: TLV_DISCONNECTED, value: new Uint8Array(0) }], 0)));
@@ -198,11 +230,16 @@ export class OtrSession {
     return ev;
   }
 
-  /** Re-run the AKE: straight to a D-H Commit when we know the version, else by a Query Message. */
+  /**
+   * Re-run the AKE: straight to a D-H Commit when we know the version, else by a Query Message. While an AKE is
+   * already under way this does nothing: restarting it would throw away the half the peer may already have
+   * completed, and the two sides would end up on different keys.
+   */
   refresh(): OtrEvent[] {
+    if (this.akeBusy()) return [];
     if (this.msgState === 'encrypted' && this._version) {
       this.akeTheirTag = this.theirTag;
-      return [this.sendEvent(this.frame(this.ake.initiate(this._version), this._version, this.theirTag))];
+      return [this.akeSend(this.ake.initiate(this._version), this._version, this.theirTag)];
     }
     return this.start();
   }
@@ -254,6 +291,24 @@ export class OtrSession {
     }
   }
 
+  /**
+   * Milliseconds until tick() has work to do, or null. The engine has no timers: its owner calls tick() then.
+   */
+  get tickDueIn(): number | null {
+    const at = this.ake.yieldedAnsweredAt;
+    return at === null ? null : Math.max(0, at + AKE_SWITCH_GRACE_MS - this.now());
+  }
+
+  /** Time-driven steps (see tickDueIn): today, switching a crossed AKE with a peer lacking the collision rule. */
+  tick(): OtrEvent[] {
+    const at = this.ake.yieldedAnsweredAt;
+    if (at === null || this.now() - at < AKE_SWITCH_GRACE_MS) return [];
+    const reveal = this.ake.switchToYielded();
+    if (!reveal) return [];
+    this.log('crossed AKE: the peer answered our commit and abandoned its own; revealing for ours');
+    return [this.akeSend(reveal.msg, reveal.version, this.akeTheirTag)];
+  }
+
   // --- receiving ----------------------------------------------------------------------------------------
 
   receive(wire: string): OtrEvent[] {
@@ -300,13 +355,15 @@ export class OtrSession {
     const errorText = parseErrorMessage(msg);
     if (errorText !== null) {
       const ev: OtrEvent[] = [{ type: 'error', message: errorText, fromPeer: true }];
-      if (this.policy.errorStartAke) ev.push(this.sendEvent([this.queryMessage()]));
+      // Ask for a new exchange, unless one is already under way (a Query would make the peer restart it).
+      if (this.policy.errorStartAke && !this.akeBusy()) ev.push(this.sendQuery());
       return ev;
     }
     const versions = parseQuery(msg);
     if (versions !== null) {
+      this.offer = 'accepted';
       const ev: OtrEvent[] = [{ type: 'peer-supports-otr', versions }];
-      return ev.concat(this.startAkeFor(versions));
+      return ev.concat(this.startAkeFor(versions, 'query'));
     }
     return this.receivePlaintext(msg);
   }
@@ -315,27 +372,52 @@ export class OtrSession {
     const ev: OtrEvent[] = [];
     const tag = findWhitespaceTag(msg);
     const text = tag ? tag.stripped : msg;
-    // The peer talks plaintext to us: stop advertising with the whitespace tag.
-    this.receivedPlaintext = true;
+    // The peer answered our tag with plain text: it does not speak OTR (or does not want to); do not ask again.
+    if (this.offer === 'sent' && !tag) this.offer = 'rejected';
+    else if (tag) this.offer = 'accepted';
     if (text.length > 0) ev.push({ type: 'message', text, encrypted: false, tlvs: [] });
     if (text.length > 0 && (this.msgState !== 'plaintext' || this.policy.requireEncryption)) {
       ev.push({ type: 'error', message: 'the last message was received unencrypted', fromPeer: false });
     }
     if (tag) {
       ev.push({ type: 'peer-supports-otr', versions: tag.versions });
-      if (this.policy.whitespaceStartAke) ev.push(...this.startAkeFor(tag.versions));
+      if (this.policy.whitespaceStartAke) ev.push(...this.startAkeFor(tag.versions, 'tag'));
     }
     return ev;
   }
 
-  /** Start the AKE with the best version both sides allow. */
-  private startAkeFor(versions: number[]): OtrEvent[] {
+  /**
+   * Start the AKE with the best version both sides allow, in answer to a Query Message or a whitespace tag.
+   * Never while one is under way: restarting it discards the exchange the peer may already have finished (it then
+   * encrypts to keys we no longer hold, and its first messages are unreadable). A Query answered while we wait for
+   * a D-H Key gets our pending commit again, unchanged. A tag never restarts an encrypted conversation (libotr:
+   * only a Query does).
+   */
+  private startAkeFor(versions: number[], why: 'query' | 'tag'): OtrEvent[] {
     let v: OtrVersion | null = null;
     if (versions.includes(3) && this.policy.allowV3) v = 3;
     else if (versions.includes(2) && this.policy.allowV2) v = 2;
     if (v === null) return [];
+    if (this.akeBusy()) {
+      const pending = this.ake.pendingCommit;
+      const pv = this.ake.akeVersion;
+      if (why === 'query' && pending && pv !== null) return [this.akeSend(pending, pv, this.akeTheirTag)];
+      return [];
+    }
+    if (why === 'tag' && this.msgState === 'encrypted') return [];
     this.akeTheirTag = 0;
-    return [this.sendEvent(this.frame(this.ake.initiate(v), v, 0))];
+    return [this.akeSend(this.ake.initiate(v), v, 0)];
+  }
+
+  /** An AKE is under way and not stale. */
+  private akeBusy(): boolean {
+    return this.ake.inProgress && this.now() - this.akeActivityAt < AKE_STALE_MS;
+  }
+
+  /** Frames an AKE message; sending it counts as activity for the heartbeat, as in libotr. */
+  private akeSend(bin: Uint8Array, version: OtrVersion, receiverTag: number): OtrEvent {
+    this.lastSentAt = this.akeActivityAt = this.now();
+    return this.sendEvent(this.frame(bin, version, receiverTag));
   }
 
   private receiveEncoded(msg: string): OtrEvent[] {
@@ -372,21 +454,22 @@ export class OtrSession {
           this.akeTheirTag = m.header.senderTag;
           const reply = this.ake.onDhCommit(m);
           if (!reply) { this.akeTheirTag = prevTag; return []; }
-          return [this.sendEvent(this.frame(reply, m.header.version, m.header.senderTag))];
+          this.offer = 'accepted';
+          return [this.akeSend(reply, m.header.version, m.header.senderTag)];
         }
         case 'dh-key': {
           // Before our first D-H Key arrives any instance may answer our commit; after that, only the same one.
           if (this.ake.state === 'awaiting-dhkey') this.akeTheirTag = m.header.senderTag;
           else if (m.header.version === 3 && m.header.senderTag !== this.akeTheirTag) return [];
           const reply = this.ake.onDhKey(m);
-          return reply ? [this.sendEvent(this.frame(reply, m.header.version, m.header.senderTag))] : [];
+          return reply ? [this.akeSend(reply, m.header.version, m.header.senderTag)] : [];
         }
         case 'reveal-sig': {
           if (m.header.version === 3 && this.akeTheirTag !== 0 && m.header.senderTag !== this.akeTheirTag) return [];
           this.akeTheirTag = m.header.senderTag;
           const r = this.ake.onRevealSig(m);
           if (!r) return [];
-          const ev: OtrEvent[] = [this.sendEvent(this.frame(r.reply, m.header.version, m.header.senderTag))];
+          const ev: OtrEvent[] = [this.akeSend(r.reply, m.header.version, m.header.senderTag)];
           return ev.concat(this.goEncrypted(r.result));
         }
         case 'sig': {
@@ -408,7 +491,13 @@ export class OtrSession {
   }
 
   private goEncrypted(r: AkeResult): OtrEvent[] {
-    this.data?.wipe();
+    this.dropPrevious();
+    if (this.data && this.msgState === 'encrypted' && this._version) {
+      this.prevData = { keys: this.data, version: this._version, theirTag: this.theirTag };
+    } else {
+      this.data?.wipe();
+    }
+    this.offer = 'accepted';
     this.data = new DataKeys(r.ourDh, r.ourKeyid, r.theirPub, r.theirKeyid);
     this._version = r.version;
     this.theirTag = r.version === 3 ? this.akeTheirTag : 0;
@@ -421,7 +510,8 @@ export class OtrSession {
     // A new key exchange changes the ssid the SMP secret is bound to: an SMP run in progress cannot finish.
     if (this.smp?.inProgress) ev.push({ type: 'smp', event: { type: 'aborted' } });
     this.smp = new Smp();
-    this.lastSentAt = Number.NEGATIVE_INFINITY;
+    // The exchange we just finished is recent activity: no heartbeat is due for the first message (libotr).
+    this.lastSentAt = this.now();
     this.log(`private conversation started (v${r.version})`);
     ev.push(this.stateEvent());
     // Messages held back (require-encryption, or typed after the peer finished) go out now, encrypted.
@@ -435,15 +525,28 @@ export class OtrSession {
     if (this.msgState !== 'encrypted' || !this.data) {
       return this.unreadable(m.flags, new OtrProtocolError('state', NOT_EXPECTED_TEXT), NOT_EXPECTED_TEXT);
     }
-    if (m.header.version !== this._version) return this.unreadable(m.flags, new OtrProtocolError('bad-version', 'data message version differs from the session'));
-    if (m.header.version === 3 && m.header.senderTag !== this.theirTag) {
-      return this.unreadable(m.flags, new OtrProtocolError('bad-instance', 'data message from an instance we have no keys for'));
-    }
     let dec;
     try {
+      if (m.header.version !== this._version) throw new OtrProtocolError('bad-version', 'data message version differs from the session');
+      if (m.header.version === 3 && m.header.senderTag !== this.theirTag) {
+        throw new OtrProtocolError('bad-instance', 'data message from an instance we have no keys for');
+      }
       dec = this.data.decrypt(m);
+      // The peer uses the new keys: nothing more will come under the old ones.
+      this.dropPrevious();
     } catch (e) {
-      return this.unreadable(m.flags, e);
+      const prev = this.prevData;
+      const fromPrev = prev && m.header.version === prev.version && (m.header.version !== 3 || m.header.senderTag === prev.theirTag);
+      if (!fromPrev) return this.unreadable(m.flags, e);
+      try {
+        // Sent before the peer saw the refresh: readable with the keys it was sent under. No reply is sent under
+        // those keys (our answers use the new ones).
+        const old = prev.keys.decrypt(m);
+        const { text } = decodePlaintext(old.plaintext);
+        return text.length > 0 ? [{ type: 'message', text, encrypted: true, tlvs: [] }] : [];
+      } catch {
+        return this.unreadable(m.flags, e);
+      }
     }
     const { text, tlvs, tlvError } = decodePlaintext(dec.plaintext);
     const ev: OtrEvent[] = [];
@@ -493,10 +596,16 @@ export class OtrSession {
     const ev: OtrEvent[] = this.smp?.inProgress ? [{ type: 'smp', event: { type: 'aborted' } }] : [];
     this.data?.wipe();
     this.data = null;
+    this.dropPrevious();
     this.smp = null;
     this.msgState = state;
-    if (state === 'plaintext') this.receivedPlaintext = false;
+    if (state === 'plaintext') this.offer = 'not';
     return ev;
+  }
+
+  private dropPrevious(): void {
+    this.prevData?.keys.wipe();
+    this.prevData = null;
   }
 
   private stateEvent(): OtrEvent {

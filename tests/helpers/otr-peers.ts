@@ -393,6 +393,9 @@ export type EngineEvent =
 
 export interface EngineSessionLike {
   readonly ourFingerprint: string;
+  /** Milliseconds until tick() has work (the engine has no timers of its own), or null. */
+  readonly tickDueIn?: number | null;
+  tick?(): readonly EngineEvent[];
   receive(wire: string): readonly EngineEvent[];
   send(text: string): readonly EngineEvent[];
   start(): readonly EngineEvent[];
@@ -451,6 +454,14 @@ export class EngineSide implements Side {
   private async call(f: () => readonly EngineEvent[]): Promise<void> {
     this.apply(f());
   }
+  /** Plays the engine's timer: waits until its tick is due and runs it. False when none is pending. */
+  async runTimer(): Promise<boolean> {
+    const due = this.session.tickDueIn;
+    if (due === null || due === undefined || !this.session.tick) return false;
+    await new Promise((r) => setTimeout(r, due));
+    this.apply(this.session.tick());
+    return true;
+  }
   receive(wire: string): Promise<void> {
     return this.call(() => this.session.receive(wire));
   }
@@ -492,6 +503,16 @@ export class Router {
   /** Delivers everything queued both ways (and what that provokes) until both sides are silent. */
   async flush(): Promise<void> {
     let delivered = 0;
+    for (;;) {
+      await this.deliver(() => ++delivered);
+      // Both silent: let an engine's pending timer fire (as the chat layer does), then deliver what it sent.
+      let fired = false;
+      for (const s of [this.a, this.b]) if (s instanceof EngineSide && (await s.runTimer())) fired = true;
+      if (!fired) return;
+    }
+  }
+
+  private async deliver(count: () => number): Promise<void> {
     while (this.a.outbox.length || this.b.outbox.length) {
       for (const [from, to] of [
         [this.a, this.b],
@@ -500,7 +521,7 @@ export class Router {
         const batch = from.outbox.splice(0);
         for (const wire of batch) {
           this.transcript.push({ from: from.label, wire });
-          if (++delivered > this.maxMessages)
+          if (count() > this.maxMessages)
             throw new PeerError(`${this.maxMessages} messages exchanged and still going: a loop?\n${this.tail()}`);
           await to.receive(wire);
         }

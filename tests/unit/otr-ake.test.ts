@@ -230,10 +230,18 @@ test('a peer without the collision rule (answers every commit with a D-H Key, as
     if (dec<DhCommit | DhKey>(toNaive).kind === 'dh-commit') continue; // alice won the collision: the ordinary path
     lowerCases++;
     assert.equal(alice.state, 'awaiting-revealsig');
-    // The naive peer answers Alice's commit with a D-H Key made from its own commit's exponent.
-    const reveal = alice.onDhKey(dec<DhKey>(encodeDhKey(hdr(0x200)(3), gxp)));
+    // The naive peer answers Alice's commit with a D-H Key made from its own commit's exponent. Alice only notes
+    // it: a libotr peer's Reveal Signature would follow at once (see the next test), and she stays on one path.
+    assert.equal(alice.onDhKey(dec<DhKey>(encodeDhKey(hdr(0x200)(3), gxp))), null);
+    assert.equal(alice.state, 'awaiting-revealsig');
+    assert.notEqual(alice.yieldedAnsweredAt, null);
+    // None came (the grace period passed; the session's tick() makes this call): she reveals for her own commit.
+    const sw = alice.switchToYielded();
+    assert.ok(sw);
+    const reveal = sw.msg;
     const rs = dec<RevealSig>(reveal);
     assert.equal(rs.kind, 'reveal-sig');
+    assert.equal(alice.state, 'awaiting-sig');
     // A duplicate of that D-H Key gets the same Reveal Signature.
     assert.deepEqual(alice.onDhKey(dec<DhKey>(encodeDhKey(hdr(0x200)(3), gxp))), reveal);
     // The naive peer checks it and answers with a Signature, following the spec text.
@@ -270,4 +278,29 @@ test('after losing a collision against a spec-following peer, its Reveal Signatu
     assert.ok(b.onSig(dec<Sig>(r.reply)));
     return;
   }
+});
+
+test("libotr's crossed v3 start: it answers our yielded commit, then reveals for its own; we finish its path only", () => {
+  let done = 0;
+  for (let i = 0; i < 24 && done < 3; i++) {
+    const a = new Ake(keyA, hdr(0x100));
+    const b = new Ake(keyB, hdr(0x200));
+    const ca = a.initiate(3);
+    const cb = b.initiate(3);
+    const ka = a.onDhCommit(dec<DhCommit>(cb));
+    if (dec<DhCommit | DhKey>(ka).kind !== 'dh-key') continue; // we won: the ordinary path
+    done++;
+    // libotr answers our commit from a fresh instance context (state NONE) with a D-H Key ...
+    const kb = new Ake(keyB, hdr(0x200)).onDhCommit(dec<DhCommit>(ca));
+    assert.equal(a.onDhKey(dec<DhKey>(kb)), null, 'noted, no second path');
+    // ... then takes our D-H Key for its own commit and reveals: we complete that path.
+    const r = a.onRevealSig(dec<RevealSig>(b.onDhKey(dec<DhKey>(ka))));
+    assert.ok(r);
+    assert.equal(a.state, 'none');
+    assert.equal(a.switchToYielded(), null, 'nothing left to switch to');
+    const rb = b.onSig(dec<Sig>(r.reply));
+    assert.ok(rb);
+    assert.deepEqual(rb.ssid, r.result.ssid, 'both hold the same keys');
+  }
+  assert.ok(done > 0);
 });

@@ -119,3 +119,20 @@ test('fragmenting outgoing messages: sizes, format, round trip (v2 and v3)', () 
   assert.match(fragmentMessage(msg, 100, 3, 0x100, 0)[0]!, /^\?OTR\|00000100\|00000000,00001,00006,/);
   assert.throws(() => fragmentMessage(msg, 30, 3, 0x100, 0), RangeError);
 });
+
+test('v3 fragment headers with leading zeroes (the spec allows them) parse; the same message reassembles', () => {
+  const long = SPEC_FRAGMENTS.map((f) => f.replace('?OTR|5a73a599|27e31597,', '?OTR|005a73a599|000027e31597,'));
+  const r = new Reassembler();
+  let out: string | null = null;
+  for (const f of long) {
+    const p = parseFragment(f);
+    assert.ok(p, `not parsed: ${f.slice(0, 40)}`);
+    assert.equal(p.senderTag, 0x5a73a599);
+    assert.equal(p.receiverTag, 0x27e31597);
+    out = r.add(p);
+  }
+  assert.ok(out && out.startsWith('?OTR:AAMD'));
+  // Short forms without any padding parse too; nine significant digits do not.
+  assert.equal(parseFragment('?OTR|100|0,1,1,?OTR:AAMC.,')?.senderTag, 0x100);
+  assert.equal(parseFragment('?OTR|1000000000|0,1,1,piece,'), null);
+});

@@ -176,10 +176,46 @@ test('whitespace tag: sent on plaintext, stripped on receipt, starts the AKE; st
   assert.deepEqual(net.texts('b'), [{ text: 'hi there', encrypted: false }]);
   assert.ok(net.events.b.some((e) => e.type === 'peer-supports-otr'));
   assert.equal(net.a.state, 'encrypted');
-  // A session that receives untagged plaintext stops tagging.
+  // The tag goes on the first message only (libotr's OFFER_SENT): a tag on every message made the peer restart
+  // its AKE with each one.
   const c = new OtrSession({ key: keyA });
-  c.receive('plain hello');
-  assert.deepEqual(c.send('reply'), [{ type: 'send', wire: ['reply'] }]);
+  assert.deepEqual(c.send('one'), [{ type: 'send', wire: ['one' + WS_BASE + WS_V2 + WS_V3] }]);
+  assert.deepEqual(c.send('two'), [{ type: 'send', wire: ['two'] }]);
+  // Nor after a Query: that offer was made already.
+  const d = new OtrSession({ key: keyA });
+  d.start();
+  assert.deepEqual(d.send('after the query'), [{ type: 'send', wire: ['after the query'] }]);
+  // A peer that answers our tag with untagged plaintext declined; after an end() in plaintext we still do not ask.
+  const e = new OtrSession({ key: keyA });
+  e.send('tagged');
+  e.receive('plain hello');
+  assert.deepEqual(e.send('reply'), [{ type: 'send', wire: ['reply'] }]);
+});
+
+test('whitespace tags never restart an AKE in progress nor an encrypted conversation; a Query mid-AKE resends the same commit', () => {
+  const net = sessions();
+  establish(net);
+  net.clear();
+  const tagged = 'hi' + WS_BASE + WS_V3;
+  const ev = net.b.receive(tagged);
+  assert.deepEqual(ev.filter((e) => e.type === 'send'), [], 'no new AKE from a tag while encrypted');
+  assert.equal(net.b.akeInProgress, false);
+  // Mid-AKE: b has sent a commit and waits for the D-H Key; a tag is ignored, a Query gets the same commit back.
+  const c = new OtrSession({ key: keyA });
+  const first = c.receive('?OTRv3?').find((e) => e.type === 'send') as { wire: string[] };
+  assert.equal(c.authState, 'awaiting-dhkey');
+  assert.deepEqual(c.receive('x' + WS_BASE + WS_V3).filter((e) => e.type === 'send'), []);
+  const again = c.receive('?OTRv3?').find((e) => e.type === 'send') as { wire: string[] };
+  assert.deepEqual(again.wire, first.wire);
+});
+
+test('whitespace tag: an unknown version tag before ours is skipped (an OTRv4 client sends its own first)', () => {
+  const WS_V4 = '  \t\t \t  ';
+  const b = new OtrSession({ key: keyB });
+  const ev = b.receive('hello' + WS_BASE + WS_V4 + WS_V3);
+  assert.deepEqual(ev[0], { type: 'message', text: 'hello', encrypted: false, tlvs: [] });
+  assert.ok(ev.some((e) => e.type === 'send'), 'the AKE starts');
+  assert.equal(b.authState, 'awaiting-dhkey');
 });
 
 test('whitespace tag with WHITESPACE_START_AKE off only displays the text', () => {
@@ -304,17 +340,16 @@ test('heartbeat: a received data message answers with an empty IGNORE_UNREADABLE
   establish(net);
   net.clear();
   net.push('a', net.a.send('first')); net.run();
-  // b had never sent a data message: it answers with a heartbeat right away.
-  const hb = net.wires.b.map((w) => decodeMessage(unframeEncoded(w)) as DataMsg);
-  assert.equal(hb.length, 1);
-  assert.equal(hb[0]!.flags & 1, 1);
-  assert.deepEqual(net.texts('a'), [], 'heartbeats are not displayed');
-  net.clear();
+  // b has just sent its AKE messages: that counts as sending (libotr), so no heartbeat yet.
+  assert.equal(net.wires.b.length, 0, 'no heartbeat right after the AKE');
   net.push('a', net.a.send('second')); net.run();
   assert.equal(net.wires.b.length, 0, 'no heartbeat within the interval');
   now += 61_000;
   net.push('a', net.a.send('third')); net.run();
-  assert.equal(net.wires.b.length, 1, 'heartbeat after the interval');
+  const hb = net.wires.b.map((w) => decodeMessage(unframeEncoded(w)) as DataMsg);
+  assert.equal(hb.length, 1, 'heartbeat after the interval');
+  assert.equal(hb[0]!.flags & 1, 1);
+  assert.deepEqual(net.texts('a'), [], 'heartbeats are not displayed');
 });
 
 test('instance tags: ours is >= 0x100; messages for another instance or from invalid senders are ignored', () => {
@@ -458,13 +493,20 @@ test('refresh() re-keys an encrypted session; messages keep flowing', () => {
   assert.deepEqual(net.texts('a'), [{ text: 'after refresh', encrypted: true }]);
 });
 
-test('a lost AKE message: the peer restarting converges', () => {
-  const net = sessions();
+test('a lost AKE message: once the AKE is stale, the peer restarting converges', () => {
+  let now = 1_000_000;
+  const net = sessions({ now: () => now }, { now: () => now });
   let dropped = false;
   net.drop = (_to, w) => { if (!dropped && w.startsWith('?OTR:AAMR')) { dropped = true; return true; } return false; }; // lose the reveal sig
   net.push('a', net.a.start());
   net.run();
   assert.notEqual(net.a.state, 'encrypted');
+  // Within AKE_STALE_MS a Query does not restart the exchange (the peer may be about to finish it) ...
+  net.push('a', net.a.start());
+  net.run();
+  assert.notEqual(net.a.state, 'encrypted');
+  // ... after it, it does.
+  now += 10_001;
   net.push('a', net.a.start());
   net.run();
   assert.equal(net.a.state, 'encrypted');
