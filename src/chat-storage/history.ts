@@ -4,7 +4,7 @@ import { appendRecord, ensureDir, fsyncFile } from './atomic.js';
 import { normalizeUid } from './uid.js';
 
 export type Direction = 'in' | 'out';
-export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'failed' | 'received';
+export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'resent' | 'failed' | 'received';
 export type EncryptionStatus = 'none' | 'unverified' | 'verified' | 'changed';
 
 /** One message as stored (one JSON line). */
@@ -63,7 +63,7 @@ export interface HistoryOptions {
 }
 
 const DIRECTIONS = new Set(['in', 'out']);
-const DELIVERY = new Set(['pending', 'sent', 'delivered', 'failed', 'received']);
+const DELIVERY = new Set(['pending', 'sent', 'delivered', 'resent', 'failed', 'received']);
 const ENCRYPTION = new Set(['none', 'unverified', 'verified', 'changed']);
 
 /**

@@ -378,7 +378,8 @@ export class ChatCore implements Core {
       return;
     }
     // Only rooms show a sender per line; a 1:1 chat's CPIM From is the peer itself.
-    e.chat.receiveContent(c.contentType, c.text, v.isFocus ? { sender: c.sender, status: c.status } : {});
+    const refuse = c.refuse ? { refuse: c.refuse } : {};
+    e.chat.receiveContent(c.contentType, c.text, v.isFocus ? { sender: c.sender, status: c.status, ...refuse } : refuse);
   }
 
   async startChat(to: string): Promise<string> {

@@ -35,6 +35,8 @@ export interface IncomingContent {
   sender?: string;
   /** SylkServer room notice (join/leave). */
   status?: boolean;
+  /** Refuse it end to end (see MsrpIncomingMessage.refuse); only while it is being handled. */
+  refuse?: (code: number, comment: string) => void;
 }
 
 /** Our certificate for MSRP over TLS (PEM). */
@@ -231,10 +233,11 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
           text: cpimText(c),
           ...(sender ? { sender } : {}),
           ...(isSylkStatusMessage(c) ? { status: true } : {}),
+          ...(m.refuse ? { refuse: m.refuse } : {}),
         });
         return;
       }
-      this.opts.onMessage({ contentType: type, text: decodeUtf8(m.body) });
+      this.opts.onMessage({ contentType: type, text: decodeUtf8(m.body), ...(m.refuse ? { refuse: m.refuse } : {}) });
     } catch (e) {
       this.opts.log(`msrp: cannot read message ${m.messageId}: ${(e as Error).message}`);
     }

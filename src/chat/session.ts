@@ -17,6 +17,20 @@ const WHITESPACE_TAG_BASE = '\x20\x09\x20\x20\x09\x09\x09\x09\x20\x09\x20\x09\x2
 
 /** How long an always-OTR contact's messages wait for the AKE before they are marked failed. */
 export const HELD_MESSAGE_TIMEOUT_MS = 30_000;
+/**
+ * The end-to-end failure REPORT (RFC 4975 7.1.2) we send for an OTR message we cannot decrypt, and recognise on
+ * our own messages: the peer got it and could not read it, so it is not 'delivered'.
+ */
+export const UNREADABLE_REPORT = { code: 400, comment: 'OTR message could not be decrypted' } as const;
+/** A message the peer could not read is re-sent once the private conversation is up again, within this time. */
+export const RESEND_TIMEOUT_MS = 30_000;
+/** If the peer has not restarted the AKE this long after reporting an unreadable message, we do. */
+const RESEND_REFRESH_MS = 1_000;
+
+function isUnreadableReport(e: unknown): boolean {
+  const x = e as { code?: unknown; comment?: unknown };
+  return x.code === UNREADABLE_REPORT.code && typeof x.comment === 'string' && /decrypt|unreadable/i.test(x.comment);
+}
 
 export interface ChatTransport {
   /** Sends one body; resolves when the peer confirmed it, rejects when it failed. */
@@ -47,12 +61,12 @@ export interface HistoryRecord {
   text: string;
   encryption: Encryption;
   fingerprint: string | null;
-  delivery?: 'pending' | 'delivered' | 'failed';
+  delivery?: 'pending' | 'delivered' | 'resent' | 'failed';
 }
 
 export interface HistoryPort {
   append(peer: string, record: HistoryRecord): void;
-  updateDelivery(peer: string, session: string, id: string, delivery: 'delivered' | 'failed'): void;
+  updateDelivery(peer: string, session: string, id: string, delivery: 'delivered' | 'resent' | 'failed'): void;
 }
 
 export interface SessionDeps {
@@ -94,6 +108,14 @@ export class ChatSession {
   private otrSeen = false;
   /** We are answering the peer's SMP question (then success proves them nothing to us: they chose the question). */
   private answeringQuestion = false;
+  /** Completed AKEs in this chat: the keys a message went out under, to know whether newer ones exist. */
+  private generation = 0;
+  /** Messages the peer could not read, waiting for the next private conversation to go out again (once). */
+  private unreadable: HeldMessage[] = [];
+  private unreadableTimer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  /** The OTR engine's own timer (it has none: see OtrSession.tickDueIn). */
+  private tickTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly id: string,
@@ -156,6 +178,9 @@ export class ChatSession {
     this.ended = true;
     this.transport = null;
     this.clearHeld('the chat ended before encryption was established');
+    this.failUnreadable(`${this.peer} could not read it, and the chat ended before it could be sent again`);
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer = null;
     if (this.composingTimer) clearTimeout(this.composingTimer);
     this.deps.store.updateSession(this.id, { remoteComposing: false });
     void reason;
@@ -163,8 +188,15 @@ export class ChatSession {
 
   // ---- incoming ----------------------------------------------------------------------------
 
-  /** A message body arrived (already unwrapped from CPIM). sender is set for conference rooms. */
-  receiveContent(contentType: string, text: string, meta: { sender?: string; status?: boolean } = {}): void {
+  /**
+   * A message body arrived (already unwrapped from CPIM). sender is set for conference rooms; refuse (while this
+   * call runs) turns the transport's delivery report for it into a failure.
+   */
+  receiveContent(
+    contentType: string,
+    text: string,
+    meta: { sender?: string; status?: boolean; refuse?: (code: number, comment: string) => void } = {},
+  ): void {
     const type = contentType.toLowerCase().split(';')[0]!.trim();
     if (!this.otrSeen && (text.includes('?OTR') || text.includes(WHITESPACE_TAG_BASE))) this.otrSeen = true;
     if (type === LOGGING_STATUS) {
@@ -186,7 +218,10 @@ export class ChatSession {
       return;
     }
     if (this.otr) {
-      this.handleOtrEvents(this.otr.receive(text), false, type, meta.sender);
+      const events = this.otr.receive(text);
+      // We could not decrypt it: the sender's client must not show it as delivered.
+      if (meta.refuse && events.some((e) => e.type === 'error' && e.unreadable)) meta.refuse(UNREADABLE_REPORT.code, UNREADABLE_REPORT.comment);
+      this.handleOtrEvents(events, false, type, meta.sender);
       return;
     }
     this.deliverPlain(type, text, 'none', meta.sender);
@@ -260,7 +295,9 @@ export class ChatSession {
     return line.id;
   }
 
-  private transmitUserText(lineId: string, text: string): void {
+  private transmitUserText(lineId: string, text: string, resend = false): void {
+    const encrypted = this.otr?.state === 'encrypted';
+    const generation = this.generation;
     const wires = this.otr ? this.collectSends(this.otr.send(text)) : [text];
     if (wires.length === 0) {
       // The engine held it (policy requires encryption): treat as held, never sent in plaintext.
@@ -269,8 +306,74 @@ export class ChatSession {
     }
     void this.sendAll(TEXT_PLAIN, wires, true).then(
       () => this.delivery(lineId, 'delivered'),
-      (e: Error) => this.delivery(lineId, 'failed', e.message),
+      (e: Error) => {
+        if (encrypted && isUnreadableReport(e)) {
+          if (!resend && !this.ended) return this.peerCouldNotRead({ lineId, text }, generation);
+          return this.delivery(lineId, 'failed', `${this.peer} could not decrypt it, even sent again`);
+        }
+        this.delivery(lineId, 'failed', e.message);
+      },
     );
+  }
+
+  /**
+   * The peer reported that it could not decrypt one of our messages (it lacked the keys: an exchange it had not
+   * finished, or lost). It goes out once more under the next keys; if those never come, it is marked failed.
+   */
+  private peerCouldNotRead(m: HeldMessage, sentUnder: number): void {
+    if (this.otr?.state === 'encrypted' && this.generation > sentUnder) {
+      // Newer keys are already in place: send it again now.
+      this.resend(m);
+      return;
+    }
+    this.unreadable.push(m);
+    this.updateOtrView({ pending: this.held.length + this.unreadable.length });
+    this.system(
+      `${this.peer} could not read a message of yours: it will be sent again once the private conversation is re-established`,
+      'warning',
+    );
+    this.unreadableTimer ??= setTimeout(() => {
+      this.unreadableTimer = null;
+      this.failUnreadable(`${this.peer} could not read it, and the private conversation was not re-established in time`);
+    }, RESEND_TIMEOUT_MS);
+    this.unreadableTimer.unref();
+    // The peer's OTR error normally makes one side start a new exchange at once; make sure one does.
+    if (!this.refreshTimer) {
+      this.refreshTimer = setTimeout(() => {
+        this.refreshTimer = null;
+        if (this.otr && !this.ended && this.unreadable.length && !this.otr.akeInProgress) this.handleOtrEvents(this.otr.refresh(), false);
+      }, RESEND_REFRESH_MS);
+      this.refreshTimer.unref();
+    }
+  }
+
+  private resend(m: HeldMessage): void {
+    this.deps.store.patchLine(this.id, m.lineId, { encryption: this.lockEncryption(), resent: true });
+    this.delivery(m.lineId, 'resent');
+    this.transmitUserText(m.lineId, m.text, true);
+  }
+
+  private flushUnreadable(): void {
+    if (this.unreadableTimer) clearTimeout(this.unreadableTimer);
+    this.unreadableTimer = null;
+    const q = this.unreadable;
+    this.unreadable = [];
+    if (q.length === 0) return;
+    this.updateOtrView({ pending: this.held.length });
+    this.system(`sending ${q.length} message(s) again under the new keys`, 'info');
+    for (const m of q) this.resend(m);
+  }
+
+  private failUnreadable(why: string): void {
+    if (this.unreadableTimer) clearTimeout(this.unreadableTimer);
+    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    this.unreadableTimer = this.refreshTimer = null;
+    const q = this.unreadable;
+    this.unreadable = [];
+    if (q.length === 0) return;
+    for (const m of q) this.delivery(m.lineId, 'failed', why);
+    this.updateOtrView({ pending: this.held.length });
+    this.system(`${q.length} message(s) not delivered: ${why}`, 'warning');
   }
 
   sendComposing(active: boolean): void {
@@ -332,8 +435,8 @@ export class ChatSession {
     }
   }
 
-  private delivery(lineId: string, status: 'delivered' | 'failed', reason?: string): void {
-    this.deps.store.patchLine(this.id, lineId, { delivery: status });
+  private delivery(lineId: string, status: 'delivered' | 'resent' | 'failed', reason?: string): void {
+    this.deps.store.patchLine(this.id, lineId, { delivery: status, ...(status === 'failed' && reason ? { failReason: reason } : {}) });
     this.emit({ ev: 'delivery', session: this.id, message: lineId, status, ...(reason ? { reason } : {}) });
     const h = this.history();
     if (h) safe(() => h.updateDelivery(this.peer, this.id, lineId, status), this.deps.log);
@@ -454,7 +557,11 @@ export class ChatSession {
           this.onSmp(e.event);
           break;
         case 'error':
-          this.system(e.fromPeer ? `OTR error from ${this.peer}: ${e.message}` : `OTR: ${e.message}`, 'warning');
+          if (e.unreadable) {
+            this.system(`a message from ${this.peer} could not be decrypted and is not shown; ${this.peer} is told it was not delivered (OTR: ${e.message})`, 'warning');
+          } else {
+            this.system(e.fromPeer ? `OTR error from ${this.peer}: ${e.message}` : `OTR: ${e.message}`, 'warning');
+          }
           break;
         case 'held':
           break;
@@ -462,9 +569,22 @@ export class ChatSession {
           break;
       }
     }
+    this.armTick();
+  }
+
+  /** Runs the engine's time-driven step when it asks for one (a crossed AKE with a peer lacking the collision rule). */
+  private armTick(): void {
+    const due = this.otr?.tickDueIn ?? null;
+    if (due === null || this.tickTimer || this.ended) return;
+    this.tickTimer = setTimeout(() => {
+      this.tickTimer = null;
+      if (this.otr && !this.ended) this.handleOtrEvents(this.otr.tick(), false);
+    }, due);
+    this.tickTimer.unref();
   }
 
   private onOtrState(state: 'plaintext' | 'encrypted' | 'finished', version: 2 | 3 | null, fp: string | null): void {
+    if (state === 'encrypted' && fp) this.generation++;
     if (state === 'encrypted' && fp) {
       const fingerprint = fp.toUpperCase();
       const known = this.fingerprint === fingerprint && this.trust !== null;
@@ -494,6 +614,7 @@ export class ChatSession {
         );
       }
       if (this.held.length) this.flushHeld();
+      if (this.unreadable.length) this.flushUnreadable();
       return;
     }
     if (state === 'finished') {

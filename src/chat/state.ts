@@ -120,6 +120,8 @@ function makeLine(id: string, l: Omit<ChatLine, 'id'>): ChatLine {
     text: l.text,
     encryption: l.encryption,
     delivery: l.delivery,
+    resent: l.resent,
+    failReason: l.failReason,
     level: l.level,
   };
 }

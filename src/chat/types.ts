@@ -8,7 +8,12 @@ export type Trust = 'unverified' | 'verified' | 'changed';
 export type SessionState = 'incoming' | 'connecting' | 'active' | 'ended';
 export type OtrState = 'plaintext' | 'encrypted' | 'finished';
 export type RegistrationState = 'none' | 'registering' | 'registered' | 'unregistered' | 'failed';
-export type Delivery = 'pending' | 'delivered' | 'failed';
+/**
+ * An outgoing message: 'pending' on its way; 'delivered' the peer has it (and, with OTR, could read it);
+ * 'resent' the peer could not read it and it went out again under new keys; 'failed' it did not arrive (or could
+ * not be read) and will not be retried: `failReason` says why.
+ */
+export type Delivery = 'pending' | 'delivered' | 'resent' | 'failed';
 
 export interface ChatLine {
   id: string;
@@ -20,6 +25,10 @@ export interface ChatLine {
   text: string;
   encryption: Encryption;
   delivery?: Delivery;
+  /** The message was re-sent once after the peer could not read it (stays true once delivered). */
+  resent?: boolean;
+  /** Why a 'failed' message failed. */
+  failReason?: string;
   /** System lines about security events are 'warning' (shown red) or 'info'. */
   level?: 'info' | 'warning';
 }
@@ -115,7 +124,7 @@ export type CoreEvent =
       id?: string;
       sender?: string;
     }
-  | { ev: 'delivery'; session: string; message: string; status: 'delivered' | 'failed'; reason?: string }
+  | { ev: 'delivery'; session: string; message: string; status: 'delivered' | 'resent' | 'failed'; reason?: string }
   | { ev: 'smp'; session: string; result: 'asked' | 'success' | 'failure' | 'aborted'; question?: string }
   | { ev: 'system'; session?: string; text: string; level: 'info' | 'warning' }
   | { ev: 'composing'; session: string; active: boolean }

@@ -71,6 +71,12 @@ export interface MsrpIncomingMessage {
   /** Headers of the first chunk. */
   readonly headers: readonly MsrpHeader[];
   readonly fromPath: readonly string[];
+  /**
+   * Called by a listener while the 'message' event is being emitted: the message arrived but could not be used
+   * (e.g. an OTR message we cannot decrypt). The sender then gets a failure REPORT with this status instead of
+   * a success report (RFC 4975 7.1.2; sent unless its Failure-Report is no), so its "delivered" tells the truth.
+   */
+  readonly refuse?: (code: number, comment: string) => void;
 }
 
 export interface MsrpReportEvent {
@@ -611,17 +617,25 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     const body = asm.lastStart === null ? null : assemble(asm);
     if (body === null) return;
     this.dropAssembly(messageId);
-    if (asm.successReport) {
+    // The end-to-end report goes out once the application has seen the message: it may refuse it.
+    let verdict: { code: number; comment: string } | null = null;
+    this.emit('message', {
+      messageId, contentType: asm.contentType ?? '', body, headers: asm.headers, fromPath: asm.fromPath,
+      refuse: (code, comment) => { verdict ??= { code, comment }; },
+    });
+    const refused = verdict as { code: number; comment: string } | null;
+    const failureReport = (getHeader(asm.headers, 'Failure-Report') ?? 'yes').toLowerCase();
+    if (refused ? failureReport !== 'no' : asm.successReport) {
       const { bytes } = serializeReport({
         toPath: asm.fromPath,
         fromPath: [this.localUriString],
         messageId,
         range: { start: 1, end: body.length, total: body.length },
-        status: 200,
+        status: refused ? refused.code : 200,
+        ...(refused ? { comment: refused.comment } : {}),
       });
       this.conn?.write(bytes).catch((e: Error) => this.softError(e));
     }
-    this.emit('message', { messageId, contentType: asm.contentType ?? '', body, headers: asm.headers, fromPath: asm.fromPath });
   }
 
   private dropAssembly(messageId: string): void {

@@ -47,7 +47,7 @@ export type OtrEvent =
   | { type: 'message'; text: string; encrypted: boolean; tlvs: Tlv[] }
   | { type: 'state'; state: MessageState; version: 2 | 3 | null; theirFingerprint: string | null }
   | { type: 'smp'; event: SmpEvent }
-  | { type: 'error'; message: string; fromPeer: boolean }
+  | { type: 'error'; message: string; fromPeer: boolean; /** A Data Message we could not decrypt. */ unreadable?: true }
   | { type: 'held'; count: number }
   | { type: 'peer-supports-otr'; versions: number[] };
 
@@ -584,7 +584,7 @@ export class OtrSession {
     this.log(`unreadable data message: ${errText(e)}`);
     if (flags & FLAG_IGNORE_UNREADABLE) return [];
     return [
-      { type: 'error', message: `unreadable encrypted message received (${errText(e)})`, fromPeer: false },
+      { type: 'error', message: `unreadable encrypted message received (${errText(e)})`, fromPeer: false, unreadable: true },
       this.sendEvent([buildErrorMessage(peerText)]),
     ];
   }

@@ -66,8 +66,7 @@ export function buildLineRows(line: ChatLine, layout: LineLayout): Row[] {
   ];
   const indent = time.length + 1 + MARKER_WIDTH + 1 + layout.senderWidth + 1;
   const body: Seg[] = [{ text: sanitize(line.text) }];
-  if (out && line.delivery === 'pending') body.push({ text: ' (pending)', dim: true });
-  if (out && line.delivery === 'failed') body.push({ text: ' (failed)', color: 'red', bold: true });
+  if (out) body.push(...deliverySegs(line));
   return withIndent(wrapSegs(body, layout.width - indent), prefix, indent);
 }
 
@@ -104,4 +103,20 @@ export function viewport(lines: readonly ChatLine[], layout: LineLayout, height:
   const rows = all.slice(start, end);
   while (rows.length < height) rows.unshift([]);
   return { rows, scroll: s, more: start > 0 || hasOlder };
+}
+
+/** Per-message state after an outgoing message: words, so NO_COLOR terminals show the same. */
+export function deliverySegs(line: ChatLine): Seg[] {
+  switch (line.delivery) {
+    case 'pending':
+      return [{ text: ' (sending)', dim: true }];
+    case 'delivered':
+      return [{ text: line.resent ? ' (resent, delivered)' : ' (delivered)', dim: true }];
+    case 'resent':
+      return [{ text: ' (resent)', color: 'yellow' }];
+    case 'failed':
+      return [{ text: line.failReason ? ` (failed: ${sanitizeLine(line.failReason)})` : ' (failed)', color: 'red', bold: true }];
+    default:
+      return [];
+  }
 }

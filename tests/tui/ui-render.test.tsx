@@ -136,6 +136,10 @@ describe('ui: chat lines', () => {
           line({ time: t, kind: 'system', text: 'private conversation started' }),
           line({ time: t, text: 'my reply', direction: 'out', encryption: 'verified', delivery: 'pending' }),
           line({ time: t, text: 'lost one', direction: 'out', encryption: 'verified', delivery: 'failed' }),
+          line({ time: t, text: 'got there', direction: 'out', encryption: 'verified', delivery: 'delivered' }),
+          line({ time: t, text: 'again', direction: 'out', encryption: 'verified', delivery: 'resent', resent: true }),
+          line({ time: t, text: 'again ok', direction: 'out', encryption: 'verified', delivery: 'delivered', resent: true }),
+          line({ time: t, text: 'gone', direction: 'out', encryption: 'verified', delivery: 'failed', failReason: 'peer left' }),
         ],
       }),
     ]);
@@ -149,9 +153,13 @@ describe('ui: chat lines', () => {
     assert.match(stripAnsi(warn), /09:07  --  bob key changed!/);
     assert.equal(colourAt(warn, 'bob key changed!'), RED);
     assert.match(stripAnsi(row(f, 'private conversation started')), /--  private conversation started/);
-    assert.match(stripAnsi(row(f, 'my reply')), /\[V\] me +my reply \(pending\)/);
+    assert.match(stripAnsi(row(f, 'my reply')), /\[V\] me +my reply \(sending\)/);
     const lost = row(f, 'lost one');
     assert.equal(colourAt(lost, '(failed)'), RED);
+    assert.match(stripAnsi(row(f, 'got there')), /got there \(delivered\)/);
+    assert.equal(colourAt(row(f, 'again ('), '(resent)'), YELLOW);
+    assert.match(stripAnsi(row(f, 'again ok')), /again ok \(resent, delivered\)/);
+    assert.equal(colourAt(row(f, 'gone'), '(failed: peer left)'), RED);
     m.unmount();
   });
 
