@@ -1,0 +1,215 @@
+// ChatSession in process, on its ports: real OtrSessions on both sides, an in-memory transport that behaves as an
+// MSRP stream does (in order per direction, end-to-end reports that the receiver may turn into failures), and
+// random delays so the AKE and the typing interleave differently on every run. These are the first seconds of a
+// chat, exercised hundreds of times without a network.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChatSession, type ChatTransport, type SessionDeps, type StoredTrust } from '../../src/chat/session.js';
+import { StateStore } from '../../src/chat/state.js';
+import type { CoreEvent, SessionView } from '../../src/chat/types.js';
+import { generateDsaKey, type DsaKeyParams } from '../../src/otr/crypto/dsa.js';
+import { OtrSession } from '../../src/otr/index.js';
+
+const KEYS = [generateDsaKey(), generateDsaKey()] as const;
+
+interface Side {
+  name: string;
+  chat: ChatSession;
+  store: StateStore;
+  events: CoreEvent[];
+  received: string[];
+  /** line id -> text, for our outgoing messages */
+  sent: Map<string, string>;
+}
+
+/** Random delays: 0..maxDelay ms per message, order kept per direction (one TCP connection). */
+class Pipe {
+  private tail: Promise<void> = Promise.resolve();
+  constructor(private readonly maxDelay: number) {}
+  deliver<T>(fn: () => T): Promise<T> {
+    const delay = Math.floor(Math.random() * (this.maxDelay + 1));
+    const run = this.tail.then(() => new Promise<T>((res, rej) => setTimeout(() => {
+      try { res(fn()); } catch (e) { rej(e as Error); }
+    }, delay)));
+    this.tail = run.then(() => undefined, () => undefined);
+    return run;
+  }
+}
+
+class StatusError extends Error {
+  constructor(readonly code: number, readonly comment: string) { super(`MSRP ${code} ${comment}`); }
+}
+
+function side(name: string, peer: string, key: DsaKeyParams, initiator: boolean): Side & { attach(to: () => Side, pipe: Pipe): void } {
+  const store = new StateStore({ uri: `sip:${name}@test`, registration: 'none', transport: 'tcp', serverless: true });
+  const view: SessionView = {
+    id: '1', peer, peerUri: `sip:${peer}`, displayName: peer, state: 'active', isFocus: false, direction: initiator ? 'out' : 'in',
+    transport: 'msrp/tcp', otr: { state: 'plaintext', trust: null, version: null, theirFingerprint: null, ourFingerprint: '', smp: null, pending: 0 },
+    loggingDisabled: false, remoteComposing: false, unread: 0, lines: [],
+  };
+  store.addSession(view);
+  const trust = new Map<string, StoredTrust>();
+  const deps: SessionDeps = {
+    store,
+    trust: {
+      learn: (_uid, fp) => { const isNew = !trust.has(fp); if (isNew) trust.set(fp, ''); return { isNew, changed: false }; },
+      trustOf: (_uid, fp) => trust.get(fp) ?? '',
+      setTrust: (_uid, fp, t) => void trust.set(fp, t),
+      fingerprints: () => [...trust].map(([fingerprint, t]) => ({ fingerprint, trust: t })),
+    },
+    history: () => null,
+    alert: () => undefined,
+    log: () => undefined,
+  };
+  const chat = new ChatSession('1', peer, deps, { make: () => new OtrSession({ key }), required: false });
+  const s: Side & { attach(to: () => Side, pipe: Pipe): void } = {
+    name, chat, store, events: [], received: [], sent: new Map(),
+    attach(to, pipe) {
+      const transport: ChatTransport = {
+        accepts: () => true,
+        send: (type, text, opts) =>
+          pipe.deliver(() => {
+            let refused: { code: number; comment: string } | null = null;
+            to().chat.receiveContent(type, text, { refuse: (code, comment) => { refused ??= { code, comment }; } });
+            const r = refused as { code: number; comment: string } | null;
+            if (r && opts.report) throw new StatusError(r.code, r.comment);
+          }),
+      };
+      chat.attach(transport, { localLoggingOff: false, initiator });
+    },
+  };
+  store.onEvent((e) => {
+    s.events.push(e);
+    if (e.ev === 'message' && e.direction === 'in') s.received.push(e.text);
+  });
+  return s;
+}
+
+function pair(maxDelay: number, bothStart = false) {
+  const a = side('alice', 'bob', KEYS[0], true);
+  const b = side('bob', 'alice', KEYS[1], bothStart);
+  a.attach(() => b, new Pipe(maxDelay));
+  b.attach(() => a, new Pipe(maxDelay));
+  return { a, b };
+}
+
+function send(s: Side, text: string): void {
+  s.sent.set(s.chat.sendText(text), text);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(2);
+  }
+}
+
+function deliveries(s: Side): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const e of s.events) if (e.ev === 'delivery') m.set(e.message, e.status);
+  return m;
+}
+
+function encryptedEvents(s: Side): number {
+  return s.events.filter((e) => e.ev === 'otr' && e.state === 'encrypted').length;
+}
+
+/** Every message either arrived readable exactly once, or its sender was told it failed; nothing delivered is missing. */
+function assertNothingLost(from: Side, to: Side): void {
+  const status = deliveries(from);
+  for (const [id, text] of from.sent) {
+    const copies = to.received.filter((t) => t === text).length;
+    const st = status.get(id);
+    assert.ok(copies <= 1, `"${text}" arrived ${copies} times`);
+    if (st === 'delivered') assert.equal(copies, 1, `"${text}" is shown delivered to ${from.name} but ${to.name} never read it`);
+    else assert.ok(copies === 1 || st === 'failed', `"${text}" was silently lost (status ${st ?? 'none'})`);
+  }
+}
+
+async function settle(a: Side, b: Side): Promise<void> {
+  await until(() => [a, b].every((s) => [...s.sent.keys()].every((id) => ['delivered', 'failed'].includes(deliveries(s).get(id) ?? ''))), 'every message to be settled');
+}
+
+test('typing from the first moment, each message after the previous one arrived: all readable, one AKE', async () => {
+  for (let round = 0; round < 12; round++) {
+    const { a, b } = pair(round % 3);
+    for (let i = 0; i < 8; i++) {
+      const text = `a${round}.${i}`;
+      send(a, text);
+      await until(() => b.received.includes(text), `bob to show ${text}`);
+    }
+    await settle(a, b);
+    assertNothingLost(a, b);
+    assert.equal(encryptedEvents(a), 1, 'one AKE on alice');
+    assert.equal(encryptedEvents(b), 1, 'one AKE on bob');
+    assert.ok(!a.events.some((e) => e.ev === 'system' && e.level === 'warning'), JSON.stringify(a.events.filter((e) => e.ev === 'system')));
+    assert.ok(!b.events.some((e) => e.ev === 'system' && e.level === 'warning'), JSON.stringify(b.events.filter((e) => e.ev === 'system')));
+    a.chat.detach('done');
+    b.chat.detach('done');
+  }
+});
+
+test('both sides start OTR at once (as Blink does) and both type at random moments: nothing lost, one AKE', async () => {
+  for (let round = 0; round < 16; round++) {
+    const { a, b } = pair(3, true);
+    const typing = [a, b].map(async (s) => {
+      for (let i = 0; i < 10; i++) {
+        await sleep(Math.random() * 4);
+        send(s, `${s.name}${round}.${i}`);
+      }
+    });
+    await Promise.all(typing);
+    await settle(a, b);
+    await until(() => encryptedEvents(a) > 0 && encryptedEvents(b) > 0, 'both sides encrypted');
+    await sleep(20);
+    assertNothingLost(a, b);
+    assertNothingLost(b, a);
+    assert.equal(encryptedEvents(a), 1, 'one AKE on alice');
+    assert.equal(encryptedEvents(b), 1, 'one AKE on bob');
+    a.chat.detach('done');
+    b.chat.detach('done');
+  }
+});
+
+test('a message the peer cannot decrypt is refused, re-sent once under new keys, and shown resent then delivered', async () => {
+  const { a, b } = pair(1);
+  await until(() => encryptedEvents(a) === 1 && encryptedEvents(b) === 1, 'OTR');
+  send(a, 'before');
+  await until(() => b.received.includes('before'), 'before');
+  // Bob's OTR state is lost without Alice knowing (a crash of its OTR layer): nothing is sent for it.
+  b.chat.otrSession!.end();
+  send(a, 'after the loss');
+  await until(() => b.received.includes('after the loss'), 'the re-sent message', 10000);
+  await settle(a, b);
+  const id = [...a.sent].find(([, t]) => t === 'after the loss')![0];
+  const statuses = a.events.filter((e) => e.ev === 'delivery' && e.message === id).map((e) => (e as { status: string }).status);
+  assert.deepEqual(statuses, ['resent', 'delivered']);
+  const line = a.store.session('1')!.lines.find((l) => l.id === id)!;
+  assert.equal(line.resent, true);
+  assert.equal(line.delivery, 'delivered');
+  assertNothingLost(a, b);
+  assert.ok(b.events.some((e) => e.ev === 'system' && /could not be decrypted/.test(e.text)));
+  assert.ok(a.events.some((e) => e.ev === 'system' && /could not read a message of yours/.test(e.text)));
+  a.chat.detach('done');
+  b.chat.detach('done');
+});
+
+test('a message the peer cannot decrypt is marked failed with the reason when the chat ends before new keys', async () => {
+  const { a, b } = pair(0);
+  await until(() => encryptedEvents(a) === 1 && encryptedEvents(b) === 1, 'OTR');
+  // From now on Bob can decrypt nothing and never answers (its OTR layer is gone; its MSRP stack still reports).
+  b.chat.receiveContent = (_type, _text, meta = {}) => meta.refuse?.(400, 'OTR message could not be decrypted');
+  send(a, 'into the void');
+  const id = [...a.sent.keys()][0]!;
+  await until(() => a.events.some((e) => e.ev === 'system' && /could not read a message of yours/.test(e.text)), 'the refusal');
+  assert.notEqual(deliveries(a).get(id), 'delivered');
+  a.chat.detach('the peer hung up');
+  const d = a.events.filter((e) => e.ev === 'delivery' && e.message === id);
+  assert.deepEqual(d.map((e) => (e as { status: string }).status), ['failed']);
+  assert.match(String((d[0] as { reason?: string }).reason), /could not read it/);
+  assert.match(a.store.session('1')!.lines.find((l) => l.id === id)!.failReason ?? '', /could not read it/);
+  b.chat.detach('done');
+});
