@@ -157,6 +157,50 @@ export function commonInteropSuite(opts: CommonSuiteOptions): void {
       await router.close();
     });
 
+    test('both start at once and both type through the whole AKE: every message arrives readable, one AKE', async () => {
+      for (let round = 0; round < 4; round++) {
+        const { router, ours, peer } = await pair(true, 0);
+        await ours.start();
+        await peer.start();
+        const sent = { ours: [] as string[], peer: [] as string[] };
+        // Each side types one message between every two wire messages delivered: one lands in every AKE state.
+        for (let i = 0; i < 14; i++) {
+          const a = `from us ${round}.${i}`;
+          const b = `from ${PEER} ${round}.${i}`;
+          await ours.send(a);
+          sent.ours.push(a);
+          await peer.send(b);
+          sent.peer.push(b);
+          await router.step();
+          await router.step();
+        }
+        await router.flush();
+        // One more each way, now encrypted (libotr's harness reports the state of the context it last heard from).
+        await ours.send('from us, last');
+        await peer.send(`from ${PEER}, last`);
+        await router.flush();
+        for (const s of [ours, peer]) assert.equal(s.state.state, 'encrypted', `${s.label} is not encrypted\n${router.describe()}`);
+        // Plaintext typed by one side before it was encrypted, arriving after the other was, is shown with a warning
+        // on both implementations; anything else is an error.
+        for (const s of [ours, peer]) {
+          const errors = s.errors.filter((e) => !/received unencrypted/.test(e));
+          assert.deepEqual(errors, [], `${s.label} reported errors\n${router.describe()}`);
+        }
+        // libotr shows plaintext that arrives once it is encrypted with a warning (an event, not a message).
+        const got = (s: Side) => [
+          ...s.messages.map((m) => m.text),
+          ...(s instanceof PeerSide ? s.otrEvents.filter((e) => e.name === 'rcvdmsg_unencrypted').map((e) => e.message ?? '') : []),
+        ].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+        sent.ours.sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+        sent.peer.sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+        assert.deepEqual(got(peer).filter((t) => t.startsWith('from us ')), sent.ours, router.describe());
+        assert.deepEqual(got(ours).filter((t) => t.startsWith(`from ${PEER} `)), sent.peer, router.describe());
+        const akes = ours.log.filter((e) => e.type === 'state' && (e as { state: string }).state === 'encrypted').length;
+        assert.equal(akes, 1, `one AKE on our side\n${router.describe()}`);
+        await router.close();
+      }
+    });
+
     test('we require encryption: our held message goes out encrypted after the AKE', async () => {
       const { router, ours, peer, session } = await pair(true, 0, { ours: ALWAYS_POLICY });
       await ours.send('held back until private');

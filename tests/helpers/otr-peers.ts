@@ -529,6 +529,20 @@ export class Router {
     }
   }
 
+  /** Delivers one wire message, from a or b in turn (so the two sides' actions interleave). False if none was queued. */
+  private turn = 0;
+  async step(): Promise<boolean> {
+    for (let i = 0; i < 2; i++) {
+      const [from, to] = (this.turn++ % 2 === 0 ? [this.a, this.b] : [this.b, this.a]) as [Side, Side];
+      const wire = from.outbox.shift();
+      if (wire === undefined) continue;
+      this.transcript.push({ from: from.label, wire });
+      await to.receive(wire);
+      return true;
+    }
+    return false;
+  }
+
   /** The last wire messages, abbreviated, for assertion messages. */
   tail(n = 12): string {
     return this.transcript
