@@ -26,6 +26,8 @@ export const UNREADABLE_REPORT = { code: 400, comment: 'OTR message could not be
 export const RESEND_TIMEOUT_MS = 30_000;
 /** If the peer has not restarted the AKE this long after reporting an unreadable message, we do. */
 const RESEND_REFRESH_MS = 1_000;
+/** Plaintext the peer sent just before its side of the AKE finished can arrive this long after ours did. */
+const CROSSING_MS = 2_000;
 
 function isUnreadableReport(e: unknown): boolean {
   const x = e as { code?: unknown; comment?: unknown };
@@ -110,6 +112,7 @@ export class ChatSession {
   private answeringQuestion = false;
   /** Completed AKEs in this chat: the keys a message went out under, to know whether newer ones exist. */
   private generation = 0;
+  private encryptedAt = 0;
   /** Messages the peer could not read, waiting for the next private conversation to go out again (once). */
   private unreadable: HeldMessage[] = [];
   private unreadableTimer: NodeJS.Timeout | null = null;
@@ -557,7 +560,11 @@ export class ChatSession {
           this.onSmp(e.event);
           break;
         case 'error':
-          if (e.unreadable) {
+          if (e.unencrypted && this.otr?.state === 'encrypted' && Date.now() - this.encryptedAt < CROSSING_MS) {
+            // Typed by the peer before its side was encrypted, arriving just after ours was: the message line
+            // already shows it unlocked; a red warning here would be noise in every quick start.
+            this.system(`${this.peer}'s message above was sent before the private conversation was up: it was not encrypted`, 'info');
+          } else if (e.unreadable) {
             this.system(`a message from ${this.peer} could not be decrypted and is not shown; ${this.peer} is told it was not delivered (OTR: ${e.message})`, 'warning');
           } else {
             this.system(e.fromPeer ? `OTR error from ${this.peer}: ${e.message}` : `OTR: ${e.message}`, 'warning');
@@ -584,7 +591,10 @@ export class ChatSession {
   }
 
   private onOtrState(state: 'plaintext' | 'encrypted' | 'finished', version: 2 | 3 | null, fp: string | null): void {
-    if (state === 'encrypted' && fp) this.generation++;
+    if (state === 'encrypted' && fp) {
+      this.generation++;
+      this.encryptedAt = Date.now();
+    }
     if (state === 'encrypted' && fp) {
       const fingerprint = fp.toUpperCase();
       const known = this.fingerprint === fingerprint && this.trust !== null;

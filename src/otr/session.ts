@@ -47,7 +47,15 @@ export type OtrEvent =
   | { type: 'message'; text: string; encrypted: boolean; tlvs: Tlv[] }
   | { type: 'state'; state: MessageState; version: 2 | 3 | null; theirFingerprint: string | null }
   | { type: 'smp'; event: SmpEvent }
-  | { type: 'error'; message: string; fromPeer: boolean; /** A Data Message we could not decrypt. */ unreadable?: true }
+  | {
+      type: 'error';
+      message: string;
+      fromPeer: boolean;
+      /** A Data Message we could not decrypt. */
+      unreadable?: true;
+      /** Plaintext arrived while we are encrypted (or require encryption). */
+      unencrypted?: true;
+    }
   | { type: 'held'; count: number }
   | { type: 'peer-supports-otr'; versions: number[] };
 
@@ -377,7 +385,7 @@ export class OtrSession {
     else if (tag) this.offer = 'accepted';
     if (text.length > 0) ev.push({ type: 'message', text, encrypted: false, tlvs: [] });
     if (text.length > 0 && (this.msgState !== 'plaintext' || this.policy.requireEncryption)) {
-      ev.push({ type: 'error', message: 'the last message was received unencrypted', fromPeer: false });
+      ev.push({ type: 'error', message: 'the last message was received unencrypted', fromPeer: false, unencrypted: true });
     }
     if (tag) {
       ev.push({ type: 'peer-supports-otr', versions: tag.versions });
