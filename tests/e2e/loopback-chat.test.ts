@@ -5,19 +5,19 @@ import { createHash, randomBytes } from 'node:crypto';
 import { HeadlessClient, type Ev } from '../helpers/client.js';
 import { findFreePort } from '../../src/sip/free-port.js';
 
-async function twoClients(transport: 'udp' | 'tcp' | 'tls', extra: string[] = [], extraB: string[] = extra) {
-  const pa = await findFreePort(transport, '127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
-  const a = await HeadlessClient.start({ args: ['--user', 'alice', '--port', String(pa), '--transport', transport, ...extra] });
-  const pb = await findFreePort(transport, '127.0.0.1', pa + 1);
-  const b = await HeadlessClient.start({ args: ['--user', 'bob', '--port', String(pb), '--transport', transport, ...extraB] });
+async function twoClients(transport: 'udp' | 'tcp' | 'tls', extra: string[] = [], extraB: string[] = extra, host = '127.0.0.1') {
+  const pa = await findFreePort(transport, host, 20000 + Math.floor(Math.random() * 20000));
+  const a = await HeadlessClient.start({ args: ['--user', 'alice', '--host', host, '--port', String(pa), '--transport', transport, ...extra] });
+  const pb = await findFreePort(transport, host, pa + 1);
+  const b = await HeadlessClient.start({ args: ['--user', 'bob', '--host', host, '--port', String(pb), '--transport', transport, ...extraB] });
   return { a, b, pa, pb };
 }
 
 /** Alice calls Bob, Bob accepts; resolves with both session ids once both are active. */
-async function connect(a: HeadlessClient, b: HeadlessClient, pb: number, transport: string) {
-  a.send({ cmd: 'chat', to: `sip:bob@127.0.0.1:${pb};transport=${transport}` });
+async function connect(a: HeadlessClient, b: HeadlessClient, pb: number, transport: string, host = '127.0.0.1') {
+  a.send({ cmd: 'chat', to: `sip:bob@${host}:${pb};transport=${transport}` });
   const inc = await b.waitFor((e) => e.ev === 'incoming');
-  assert.match(String(inc.from), /alice@127\.0\.0\.1/);
+  assert.equal(String(inc.from).replace(/^sips?:/, ''), `alice@${host}`);
   const sb = String(inc.session);
   b.send({ cmd: 'accept', session: sb });
   const actA = await a.waitFor((e) => e.ev === 'session' && e.state === 'active');
@@ -107,12 +107,15 @@ test('reject: the caller sees the chat declined; a call to nobody fails cleanly'
 
 test('with SIP over TLS, MSRP runs over TLS too: not a byte of a plaintext (--no-otr) chat is readable on the wire', { timeout: 60000 }, async () => {
   const { LoopbackCapture } = await import('../helpers/capture.js');
-  const cap = await LoopbackCapture.start('tcp');
+  // Both clients on an address of their own in 127/8, and only that address captured: other tests' traffic on the
+  // machine (plaintext chats on 127.0.0.1) must not count against this one.
+  const host = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+  const cap = await LoopbackCapture.start(`tcp and host ${host}`);
   let wire: Buffer = Buffer.alloc(0);
-  const { a, b, pb } = await twoClients('tls', ['--no-otr']);
+  const { a, b, pb } = await twoClients('tls', ['--no-otr'], ['--no-otr'], host);
   const secret = `plaintext but private ${randomBytes(6).toString('hex')}`;
   try {
-    const { sa, sb } = await connect(a, b, pb, 'tls');
+    const { sa, sb } = await connect(a, b, pb, 'tls', host);
     a.send({ cmd: 'send', session: sa, text: secret });
     const got = await b.waitFor(isMsg('in', secret));
     assert.equal(got.encryption, 'none');
