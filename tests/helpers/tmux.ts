@@ -52,9 +52,21 @@ export class TmuxClient {
     throw new Error(`screen of ${this.name} did not match within ${timeoutMs} ms:\n${last}`);
   }
 
-  stop(): void {
+  /**
+   * Quits the client as a user does and waits for the process to exit before its config folder is removed (it may
+   * still be writing history or trusted_peers: removing the folder under it failed with ENOTEMPTY).
+   */
+  async stop(): Promise<void> {
+    try {
+      tmux('send-keys', '-t', this.name, 'Escape');
+      tmux('send-keys', '-t', this.name, '-l', '/quit');
+      tmux('send-keys', '-t', this.name, 'Enter');
+      await this.waitForScreen((s) => s.includes('[exited '), 8000);
+    } catch {
+      // Not quitting by itself: the session is killed below (its process with it).
+    }
     spawnSync('tmux', ['-L', SOCKET, 'kill-session', '-t', this.name]);
-    rmSync(this.configDir, { recursive: true, force: true });
+    rmSync(this.configDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   }
 }
 

@@ -46,8 +46,7 @@ test('two terminals chat: typed text crosses over, the lock goes orange then gre
     a.type('/quit');
     await a.waitForScreen((s) => s.includes('[exited 0]'));
   } finally {
-    a.stop();
-    b.stop();
+    await Promise.all([a.stop(), b.stop()]);
   }
 });
 
@@ -60,6 +59,6 @@ test('NO_COLOR: markers without colour codes', { timeout: 30000 }, async () => {
     c.key('F1');
     await c.waitForScreen((x) => /\/otr auth/.test(x));
   } finally {
-    c.stop();
+    await c.stop();
   }
 });
