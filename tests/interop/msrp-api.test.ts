@@ -114,3 +114,30 @@ test('msrps: TLS listener and client with a self-signed certificate', async (t) 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a message the receiver refuses while handling it gets a failure REPORT, not a success one; the sender is told', async () => {
+  const alice = await createMsrpSession();
+  const bob = await createMsrpSession();
+  try {
+    await negotiate(alice, bob, 'active');
+    const reports: { code: number; comment: string }[] = [];
+    alice.on('report', (r) => reports.push({ code: r.code, comment: r.comment }));
+    bob.on('message', (m) => {
+      if (new TextDecoder().decode(m.body) === 'cannot read this') m.refuse?.(400, 'OTR message could not be decrypted');
+    });
+    await assert.rejects(
+      alice.send('text/plain', new TextEncoder().encode('cannot read this'), { successReport: true, failureReport: 'yes' }),
+      (e: Error & { code?: number; comment?: string }) => e.code === 400 && e.comment === 'OTR message could not be decrypted',
+    );
+    // An ordinary message still gets its success report and resolves.
+    await alice.send('text/plain', new TextEncoder().encode('fine'), { successReport: true, failureReport: 'yes' });
+    assert.deepEqual(reports.map((r) => r.code), [400, 200]);
+    // With Failure-Report: no nothing comes back, refused or not (RFC 4975 7.1.2): the send resolves once written.
+    await alice.send('text/plain', new TextEncoder().encode('cannot read this'), { successReport: false, failureReport: 'no' });
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(reports.length, 2);
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
