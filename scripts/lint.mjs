@@ -3,8 +3,10 @@
 // - no `any` in protocol code (src/otr, src/msrp, src/sip, src/chat-storage);
 // - no console output from library code (it would corrupt the terminal UI);
 // - no focused tests (`test.only`, `describe.only`) left behind;
-// - no secrets in logs: the OTR engine never logs key material (names like x, secret, key passed to log()).
+// - no secrets in logs: the OTR engine never logs key material (names like x, secret, key passed to log());
+// - the layer boundaries of scripts/boundaries.mjs (which folder may import which, and through which file).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { checkBoundaries } from './boundaries.mjs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -41,6 +43,7 @@ for (const file of walk(join(root, 'tests'))) {
     if (/\b(test|it|describe)\.only\(/.test(line)) problems.push(`${rel}:${i + 1}: focused test`);
   });
 }
+problems.push(...checkBoundaries(join(root, 'src')));
 for (const p of problems) console.error(p);
 console.log(problems.length ? `lint: ${problems.length} problem(s)` : 'lint: ok');
 process.exit(problems.length ? 1 : 0);

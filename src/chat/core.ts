@@ -1,12 +1,9 @@
 // The orchestrator: one SIP user agent, one ChatSession per chat (SIP dialog + MSRP stream + OTR + storage),
 // and the Core interface the front ends use. Everything the user can do goes through command().
 import { setSetting, type ChatStorage } from '../chat-storage/index.js';
-import { OtrSession, generateDsaKey, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
-import { dsaSign, fingerprint, fingerprintHex, publicKeyOf } from '../otr/crypto/dsa.js';
-import { G, modPow } from '../otr/crypto/group.js';
-import type { IncomingCall, SipCall } from '../sip/call.js';
-import type { SipUserAgent } from '../sip/ua.js';
-import type { MsrpRelayConfig } from '../msrp/relay.js';
+import { OtrSession, fingerprint, fingerprintHex, generateDsaKey, publicKeyOf, warmUpOtr, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
+import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
+import type { MsrpRelayConfig } from '../msrp/index.js';
 import { makeAlerter } from './alerts.js';
 import { MsrpChatMedia, type IncomingContent, type MsrpTlsMaterial } from './media.js';
 import { ChatSession, human, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
@@ -207,8 +204,7 @@ export class ChatCore implements Core {
       // a prime check), in idle time rather than inside the first AKE.
       const warm = setTimeout(() => {
         try {
-          dsaSign(loaded.key, new Uint8Array(32));
-          modPow(G, 3n);
+          warmUpOtr(loaded.key);
         } catch {
           /* only a warm-up */
         }

@@ -1,26 +1,28 @@
 // The MSRP stream of one chat, as the SIP layer's MediaNegotiator (it writes and reads the SDP) and as the
 // ChatSession's transport (it sends and receives bodies, wrapping them in CPIM when both sides list message/cpim).
-import {
-  createMsrpSession,
-  type LocalMsrpSession,
-} from '../msrp/index.js';
-import { decodeCpim, cpimText, encodeCpim, isSylkStatusMessage } from '../msrp/cpim.js';
-import type { MsrpRelayConfig } from '../msrp/relay.js';
-import { decodeUtf8, encodeUtf8 } from '../msrp/text.js';
 import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import {
   DEFAULT_ACCEPT_TYPES,
   certificateFingerprint,
+  cpimText,
+  createMsrpSession,
+  decodeCpim,
+  decodeUtf8,
+  encodeCpim,
+  encodeUtf8,
   fingerprintMatches,
+  isSylkStatusMessage,
   negotiateSetup,
   parseMsrpSdp,
   peerAccepts,
   shouldUseCpim,
+  type LocalMsrpSession,
+  type MsrpIncomingMessage,
   type MsrpMediaDescription,
-} from '../msrp/sdp.js';
-import type { MsrpIncomingMessage } from '../msrp/session.js';
-import type { MediaNegotiator } from '../sip/sdh.js';
+  type MsrpRelayConfig,
+} from '../msrp/index.js';
+import type { MediaNegotiator } from '../sip/index.js';
 import type { ChatTransport } from './session.js';
 
 export const LOCAL_ACCEPT_TYPES = [...DEFAULT_ACCEPT_TYPES, 'application/blink-logging-status'];

@@ -117,3 +117,4 @@ export * from './sdp.js';
 export * from './cpim.js';
 export * from './iscomposing.js';
 export { newMessageId, newSessionId, newTransactionId } from './ids.js';
+export { decodeUtf8, encodeUtf8 } from './text.js';

@@ -12,3 +12,4 @@ export {
 } from './tlv.js';
 export { generateDsaKey, fingerprint, fingerprintHex, fingerprintHuman, serializePublicKey, parsePublicKey, publicKeyOf } from './crypto/dsa.js';
 export type { DsaKeyParams, DsaPublicKey } from './crypto/dsa.js';
+export { warmUpOtr } from './warm-up.js';

@@ -1,0 +1,89 @@
+// The layer rules the folder READMEs state, checked (npm run lint, and tests/unit/lint-boundaries.test.ts):
+// which folder of src/ may import which other one, and through which file. Protocol cores never import the layers
+// above them; the orchestrator reaches the cores only through their public index.ts; front ends see only the
+// orchestrator's types.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+
+/**
+ * For each layer (a folder of src/, or a single file), the other layers it may import and how:
+ * 'index' = only that layer's index.ts; a file name = only that file; '*' = any file of it.
+ * Layers not named may not be imported at all. External packages: `packages` lists prefixes that are allowed
+ * besides node: built-ins (undefined = any package).
+ */
+export const RULES = {
+  otr: { may: {}, packages: ['@noble/'] },
+  msrp: { may: {}, packages: [] },
+  sip: { may: {}, packages: ['sip.js'] },
+  'chat-storage': { may: {}, packages: ['@noble/'] },
+  secrets: { may: { 'chat-storage': 'atomic.ts' }, packages: ['@napi-rs/keyring'] },
+  tls: { may: {}, packages: [] },
+  config: { may: {}, packages: [] },
+  chat: { may: { otr: 'index', msrp: 'index', sip: 'index', 'chat-storage': 'index', secrets: 'index' }, packages: [] },
+  ui: { may: { chat: 'types.ts' }, packages: ['ink', 'ink-text-input', 'react'] },
+  headless: { may: { chat: 'types.ts' }, packages: [] },
+  // cli.ts wires everything together: it may import any layer's public surface.
+  'cli.ts': { may: '*', packages: undefined },
+};
+
+function walk(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? walk(p) : /\.tsx?$/.test(n) && !/\.d\.ts$/.test(n) ? [p] : [];
+  });
+}
+
+/** Every module specifier a source file imports or re-exports (static and dynamic). */
+export function importsOf(text) {
+  const out = [];
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
+  for (const re of [/\bfrom\s+['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, /^\s*import\s+['"]([^'"]+)['"]/gm]) {
+    for (let m = re.exec(code); m; m = re.exec(code)) out.push(m[1]);
+  }
+  return out;
+}
+
+/** The layer a file under src/ belongs to: its first folder, or the file name for top-level files. */
+function layerOf(srcDir, file) {
+  const rel = relative(srcDir, file).split(sep);
+  return rel.length === 1 ? rel[0] : rel[0];
+}
+
+/** Checks every file under srcDir; returns one line per violation ("file: imports X: why"). */
+export function checkBoundaries(srcDir) {
+  const problems = [];
+  for (const file of walk(srcDir)) {
+    const from = layerOf(srcDir, file);
+    const rule = RULES[from];
+    const rel = relative(resolve(srcDir, '..'), file);
+    for (const spec of importsOf(readFileSync(file, 'utf8'))) {
+      if (spec.startsWith('.')) {
+        const target = resolve(dirname(file), spec).replace(/\.js$/, '.ts');
+        const tRel = relative(srcDir, target);
+        if (tRel.startsWith('..')) {
+          problems.push(`${rel}: imports ${spec}: outside src/`);
+          continue;
+        }
+        const to = layerOf(srcDir, target);
+        if (to === from) continue;
+        if (!rule) {
+          problems.push(`${rel}: imports ${spec}: ${from} has no import rule`);
+          continue;
+        }
+        if (rule.may === '*') continue;
+        const how = rule.may[to];
+        const fileInLayer = relative(join(srcDir, to), target).split(sep).join('/').replace(/\.tsx$/, '.ts');
+        const wanted = how === 'index' ? 'index.ts' : how;
+        if (how === undefined) problems.push(`${rel}: imports ${spec}: ${from}/ may not import ${to}/`);
+        else if (how !== '*' && fileInLayer !== wanted && fileInLayer.replace(/\.ts$/, '.tsx') !== wanted) {
+          problems.push(`${rel}: imports ${spec}: ${from}/ may use ${to}/ only through ${wanted}`);
+        }
+      } else if (!spec.startsWith('node:') && rule && rule.packages !== undefined) {
+        if (!rule.packages.some((p) => spec === p || spec.startsWith(p.endsWith('/') ? p : `${p}/`))) {
+          problems.push(`${rel}: imports ${spec}: ${from}/ may not depend on that package`);
+        }
+      }
+    }
+  }
+  return problems;
+}
