@@ -25,7 +25,7 @@ describe('ui: input line', () => {
     assert.match(m.plain(), /> hello bob/);
     await m.press(KEY.enter);
     assert.deepEqual(core.userCommands(), [{ cmd: 'send', session: 'a', text: 'hello bob' }]);
-    assert.match(m.plain(), /\[U\] me +hello bob \(pending\)/);
+    assert.match(m.plain(), /\[U\] me +hello bob \(sending\)/);
     assert.doesNotMatch(m.plain(), /> hello bob/, 'input cleared');
     m.unmount();
   });
