@@ -2,6 +2,7 @@
 // The SIP dialog and the MSRP stream are below it (src/chat/core.ts plugs them in through ChatTransport);
 // the front ends are above it (they see StateStore snapshots and events). Data flows one way:
 // transport -> receiveContent() -> otr.receive() -> lines/events -> history.
+import { buildIsComposing, decodeUtf8, parseIsComposing } from '../msrp/index.js';
 import type { OtrEvent, OtrSession } from '../otr/index.js';
 import type { StateStore } from './state.js';
 import type { ChatLine, CoreEvent, Encryption, OtrView, SessionView, Trust } from './types.js';
@@ -14,6 +15,15 @@ export const LOGGING_STATUS = 'application/blink-logging-status';
 export const ANSWERER_QUERY_DELAY_MS = 400;
 /** The OTR whitespace tag's 16-byte base: a plaintext message announcing OTR support. */
 const WHITESPACE_TAG_BASE = '\x20\x09\x20\x20\x09\x09\x09\x09\x20\x09\x20\x09\x20\x09\x20\x20';
+
+/**
+ * Our is-composing (RFC 3994): 'active' goes out when typing starts and again at most this often while it goes
+ * on (its refresh tells the peer to expect that), 'idle' after COMPOSING_IDLE_MS without a key, when the line is
+ * cleared, or never when a message is sent (a message ends composing by itself).
+ */
+export const COMPOSING_REFRESH_MS = 30_000;
+export const COMPOSING_IDLE_MS = 15_000;
+const COMPOSING_REFRESH_S = 60;
 
 /** How long an always-OTR contact's messages wait for the AKE before they are marked failed. */
 export const HELD_MESSAGE_TIMEOUT_MS = 30_000;
@@ -104,6 +114,9 @@ export class ChatSession {
   private localLoggingOff = false;
   private peerLoggingOff = false;
   private composingTimer: NodeJS.Timeout | null = null;
+  /** When we last told the peer 'active' (null: we are idle), and the timer that makes us idle. */
+  private composingSentAt: number | null = null;
+  private localIdleTimer: NodeJS.Timeout | null = null;
   private ended = false;
   private answerTimer: NodeJS.Timeout | null = null;
   /** Anything OTR (query, tag, AKE, data) has come from the peer. */
@@ -185,6 +198,7 @@ export class ChatSession {
     if (this.tickTimer) clearTimeout(this.tickTimer);
     this.tickTimer = null;
     if (this.composingTimer) clearTimeout(this.composingTimer);
+    this.stopLocalComposing();
     this.deps.store.updateSession(this.id, { remoteComposing: false });
     void reason;
   }
@@ -232,7 +246,12 @@ export class ChatSession {
 
   private deliverPlain(type: string, text: string, encryption: Encryption, sender?: string): void {
     if (type === IS_COMPOSING) {
-      this.setRemoteComposing(/<state>\s*active\s*<\/state>/i.test(text), /<refresh>\s*(\d+)\s*<\/refresh>/i.exec(text)?.[1]);
+      try {
+        const ic = parseIsComposing(text);
+        this.setRemoteComposing(ic.state === 'active', ic.refresh ?? undefined);
+      } catch (e) {
+        this.deps.log(`is-composing ignored: ${(e as Error).message}`);
+      }
       return;
     }
     if (text === '') return;
@@ -246,7 +265,7 @@ export class ChatSession {
     this.record(line, 'in');
   }
 
-  private setRemoteComposing(active: boolean, refresh?: string): void {
+  private setRemoteComposing(active: boolean, refresh?: number): void {
     if (this.composingTimer) clearTimeout(this.composingTimer);
     this.composingTimer = null;
     if (this.view.remoteComposing !== active) {
@@ -266,6 +285,8 @@ export class ChatSession {
   /** Sends one user message. Throws (with a message for the user) when it cannot be sent now. */
   sendText(text: string): string {
     if (!this.transport || this.ended) throw new Error('this chat is not connected');
+    // A message ends composing by itself (RFC 3994 3.2): no 'idle' needed.
+    this.stopLocalComposing();
     const otrState = this.otr?.state ?? 'plaintext';
     if (otrState === 'finished') {
       throw new Error(
@@ -379,14 +400,40 @@ export class ChatSession {
     this.system(`${q.length} message(s) not delivered: ${why}`, 'warning');
   }
 
+  /**
+   * The user is typing (true: called for every key, any front end) or stopped (false: the line was cleared or the
+   * chat left). What goes on the wire, and when, is decided here (see COMPOSING_REFRESH_MS).
+   */
   sendComposing(active: boolean): void {
+    if (!active) {
+      if (this.composingSentAt !== null) {
+        this.stopLocalComposing();
+        this.transmitComposing('idle');
+      }
+      return;
+    }
+    if (!this.transport || this.ended) return;
+    const now = Date.now();
+    if (this.composingSentAt === null || now - this.composingSentAt >= COMPOSING_REFRESH_MS) {
+      this.composingSentAt = now;
+      this.transmitComposing('active');
+    }
+    if (this.localIdleTimer) clearTimeout(this.localIdleTimer);
+    this.localIdleTimer = setTimeout(() => this.sendComposing(false), COMPOSING_IDLE_MS);
+    this.localIdleTimer.unref();
+  }
+
+  private stopLocalComposing(): void {
+    if (this.localIdleTimer) clearTimeout(this.localIdleTimer);
+    this.localIdleTimer = null;
+    this.composingSentAt = null;
+  }
+
+  private transmitComposing(state: 'active' | 'idle'): void {
     if (!this.transport || this.ended || !this.transport.accepts(IS_COMPOSING)) return;
-    const xml =
-      '<?xml version="1.0" encoding="UTF-8"?>\n' +
-      '<isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing">' +
-      `<state>${active ? 'active' : 'idle'}</state><contenttype>text/plain</contenttype>` +
-      (active ? '<refresh>60</refresh>' : '') +
-      '</isComposing>';
+    const xml = decodeUtf8(
+      buildIsComposing({ state, contentType: TEXT_PLAIN, refresh: state === 'active' ? COMPOSING_REFRESH_S : null }),
+    );
     if (this.otr) {
       // Once OTR is up, is-composing travels inside it (as Blink does); before that, only in plaintext chats.
       if (this.otr.state !== 'encrypted') {

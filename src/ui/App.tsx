@@ -1,12 +1,24 @@
 // The whole screen. It reads the core's state, keeps only view state of its own (selection, scroll, input,
 // overlays), and turns keys and commands into core commands. It never changes core state by itself.
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Box, useApp, useCursor, useInput, useStdin, useStdout, type Key } from 'ink';
-import type { ChatLine, CoreCommand, CoreState, SessionView, Trust } from '../chat/types.js';
+import { Box, useApp, useCursor, useInput, useStdout, type Key } from 'ink';
+import type { ChatLine, CoreCommand, SessionView } from '../chat/types.js';
 import { ChatView } from './ChatView.js';
 import { parseCommand, type UiAction } from './commands.js';
 import { complete } from './complete.js';
 import { HelpView } from './HelpView.js';
+import { useComposing } from './hooks/use-composing.js';
+import { useCoreState } from './hooks/use-core-state.js';
+import { useF1 } from './hooks/use-function-key.js';
+import { useKeyChangeBell } from './hooks/use-key-change-bell.js';
+import { useMarkRead } from './hooks/use-mark-read.js';
+import { useNotice } from './hooks/use-notice.js';
+import { useRefState } from './hooks/use-ref-state.js';
+import { useSessionArrivals } from './hooks/use-session-arrivals.js';
+import { useSmpPrompt } from './hooks/use-smp-prompt.js';
+import { useTerminalSize } from './hooks/use-terminal-size.js';
+import { InputHistory } from './input-history.js';
+import { keyAction } from './keymap.js';
 import { InputLine, inputRow } from './InputLine.js';
 import { editLine, EMPTY_LINE, lineOf, type LineState } from './line-edit.js';
 import { Rows } from './Rows.js';
@@ -26,15 +38,7 @@ export interface AppProps {
 
 type Overlay = { kind: 'help'; scroll: number } | { kind: 'verify'; session: string } | { kind: 'search'; search: SearchState } | null;
 
-interface Notice {
-  text: string;
-  level: 'info' | 'error';
-}
-
-/** is-composing: refresh "active" at most this often while typing, and go idle after this long without keys. */
-export const COMPOSING_REFRESH_MS = 10_000;
-export const COMPOSING_IDLE_MS = 15_000;
-export const INFO_NOTICE_MS = 10_000;
+export { INFO_NOTICE_MS } from './hooks/use-notice.js';
 
 const separators = new Map<number, Row[]>();
 function separator(height: number): Row[] {
@@ -45,8 +49,6 @@ function separator(height: number): Row[] {
   }
   return rows;
 }
-
-const F1 = /^\u001b(?:OP|\[11~|\[\[A|\[1?P)$/;
 
 /** A key event with no key flag set (ink's Key shape), for splitting coalesced input into single keys. */
 export const PLAIN_KEY: Key = {
@@ -105,65 +107,19 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/**
- * State that key handlers read through a ref: several keys can arrive in one read from the terminal (a paste,
- * a fast typist, tmux send-keys) and are handled before React renders again, so each must see the last one's result.
- */
-function useRefState<T>(initial: T): [T, (next: T | ((prev: T) => T)) => void, { readonly current: T }] {
-  const [value, setValue] = useState<T>(initial);
-  const ref = useRef<T>(initial);
-  const set = useCallback((next: T | ((prev: T) => T)) => {
-    const v = typeof next === 'function' ? (next as (prev: T) => T)(ref.current) : next;
-    ref.current = v;
-    setValue(v);
-  }, []);
-  return [value, set, ref];
-}
-
 export function App({ core, noColor, bell }: AppProps) {
   const { exit } = useApp();
   const { stdout } = useStdout();
-  const { internal_eventEmitter: inputEvents } = useStdin();
   const { setCursorPosition } = useCursor();
-
-  const [size, setSize] = useState(() => ({ cols: stdout.columns || 80, rows: stdout.rows || 24 }));
-  useEffect(() => {
-    const onResize = (): void => setSize({ cols: stdout.columns || 80, rows: stdout.rows || 24 });
-    stdout.on('resize', onResize);
-    return () => {
-      stdout.off('resize', onResize);
-    };
-  }, [stdout]);
-
-  const [state, setState] = useState<CoreState>(() => core.getState());
-  useEffect(() => {
-    setState(core.getState());
-    return core.subscribe((s) => setState(s));
-  }, [core]);
-
-  const [notice, setNotice] = useState<Notice | null>(null);
-  useEffect(
-    () =>
-      core.onEvent((ev) => {
-        if (ev.ev === 'error') setNotice({ text: sanitizeLine(ev.message), level: 'error' });
-      }),
-    [core],
-  );
-
-  // Progress notes ("Calling …") fade after a while; errors stay until the next command or Esc.
-  useEffect(() => {
-    if (!notice || notice.level !== 'info') return;
-    const t = setTimeout(() => setNotice((n) => (n === notice ? null : n)), INFO_NOTICE_MS);
-    t.unref?.();
-    return () => clearTimeout(t);
-  }, [notice]);
+  const size = useTerminalSize(stdout);
+  const state = useCoreState(core);
+  const [notice, setNotice] = useNotice(core);
 
   const [selectedId, setSelectedId, selectedRef] = useRefState<string | null>(null);
   const [overlay, setOverlay, overlayRef] = useRefState<Overlay>(null);
   const [line, setLine, lineRef] = useRefState<LineState>(EMPTY_LINE);
   const [smpLine, setSmpLine, smpLineRef] = useRefState<LineState>(EMPTY_LINE);
   const [scrolls, setScrolls] = useState<ReadonlyMap<string, number>>(new Map());
-  const [smpDismissed, setSmpDismissed, smpDismissedRef] = useRefState<ReadonlySet<string>>(new Set());
 
   const sessions = state.sessions;
   const selected: SessionView | null = sessions.find((s) => s.id === selectedId) ?? sessions[0] ?? null;
@@ -171,44 +127,6 @@ export function App({ core, noColor, bell }: AppProps) {
   // The selection as of the last key (see useRefState), for handlers running before the next render.
   const currentSelected = (): SessionView | null =>
     sessions.find((s) => s.id === selectedRef.current) ?? sessions[0] ?? null;
-
-  // A chat the user starts becomes the selected one; incoming chats do not steal the view.
-  const known = useRef<Set<string> | null>(null);
-  known.current ??= new Set(sessions.map((s) => s.id));
-  useEffect(() => {
-    const prev = known.current ?? new Set<string>();
-    known.current = new Set(sessions.map((s) => s.id));
-    const fresh = sessions.filter((s) => !prev.has(s.id));
-    const mine = fresh.filter((s) => s.direction === 'out');
-    const pick = mine[mine.length - 1];
-    if (pick) setSelectedId(pick.id);
-    for (const s of fresh) {
-      if (s.direction === 'in' && s.state === 'incoming' && pick?.id !== s.id) {
-        const n = sessions.indexOf(s) + 1;
-        setNotice({ text: `Incoming chat from ${sessionName(s)} (${n}): /accept ${n} or /reject ${n}`, level: 'info' });
-      }
-    }
-  }, [sessions]);
-
-  // A changed key rings once per change, whichever session it is in.
-  const trusts = useRef(new Map<string, Trust | null>());
-  useEffect(() => {
-    let ring = false;
-    const next = new Map<string, Trust | null>();
-    for (const s of sessions) {
-      const was = trusts.current.get(s.id);
-      if (s.otr.trust === 'changed' && was !== 'changed') ring = true;
-      next.set(s.id, s.otr.trust);
-    }
-    trusts.current = next;
-    if (ring && bell) {
-      try {
-        bell();
-      } catch {
-        // A failing notifier must not take the UI down.
-      }
-    }
-  }, [sessions, bell]);
 
   const dispatch = useCallback(
     (cmd: CoreCommand, done?: string, quiet = false): Promise<void> => {
@@ -223,73 +141,17 @@ export function App({ core, noColor, bell }: AppProps) {
         if (!quiet) setNotice({ text: sanitizeLine(errorText(err)), level: 'error' });
       });
     },
-    [core],
+    [core, setNotice],
   );
+  const dispatchQuiet = useCallback((cmd: CoreCommand) => void dispatch(cmd, undefined, true), [dispatch]);
 
-  // Reading the selected chat clears its unread count (once per count, so a core that keeps it does not loop).
-  const readSent = useRef('');
-  useEffect(() => {
-    if (!selected || selected.unread === 0) return;
-    const key = `${selected.id}:${selected.lines.length}`;
-    if (readSent.current === key) return;
-    readSent.current = key;
-    void dispatch({ cmd: 'read', session: selected.id }, undefined, true);
-  }, [selected, dispatch]);
-
-  // SMP questions on other chats are announced; a dismissed prompt reopens only for a new question.
-  const asked = useRef(new Set<string>());
-  useEffect(() => {
-    const now = new Set<string>();
-    for (const s of sessions) {
-      if (s.otr.smp?.phase !== 'asked') continue;
-      now.add(s.id);
-      if (!asked.current.has(s.id) && s.id !== selId) {
-        const n = sessions.indexOf(s) + 1;
-        setNotice({ text: `${sessionName(s)} wants to verify you: Alt-${n} to answer`, level: 'info' });
-      }
-    }
-    asked.current = now;
-    setSmpDismissed((d) => {
-      const keep = [...d].filter((id) => now.has(id));
-      return keep.length === d.size ? d : new Set(keep);
-    });
-  }, [sessions, selId]);
-
-  const smpSession = selected && selected.otr.smp?.phase === 'asked' && !smpDismissed.has(selected.id) ? selected : null;
-
-  // is-composing, throttled; only for an active chat and never for commands.
-  const composing = useRef<{ session: string; at: number } | null>(null);
-  const idleTimer = useRef<ReturnType<typeof setTimeout> | null>(null);
-  const stopComposing = useCallback(() => {
-    if (idleTimer.current) clearTimeout(idleTimer.current);
-    idleTimer.current = null;
-    const c = composing.current;
-    composing.current = null;
-    if (c) void dispatch({ cmd: 'composing', session: c.session, active: false }, undefined, true);
-  }, [dispatch]);
-  useEffect(
-    () => () => {
-      if (idleTimer.current) clearTimeout(idleTimer.current);
-    },
-    [],
-  );
-  const noteTyping = (value: string): void => {
-    const s = currentSelected();
-    if (!s || s.state !== 'active' || value === '' || value.startsWith('/')) {
-      if (composing.current) stopComposing();
-      return;
-    }
-    const now = Date.now();
-    const c = composing.current;
-    if (c && c.session !== s.id) stopComposing();
-    if (!composing.current || now - composing.current.at >= COMPOSING_REFRESH_MS) {
-      composing.current = { session: s.id, at: now };
-      void dispatch({ cmd: 'composing', session: s.id, active: true }, undefined, true);
-    }
-    if (idleTimer.current) clearTimeout(idleTimer.current);
-    idleTimer.current = setTimeout(stopComposing, COMPOSING_IDLE_MS);
-    idleTimer.current.unref?.();
-  };
+  useSessionArrivals(sessions, setSelectedId, setNotice);
+  useKeyChangeBell(sessions, bell);
+  useMarkRead(selected, dispatchQuiet);
+  const smp = useSmpPrompt(sessions, selId, setNotice);
+  const smpSession = smp.promptFor(selected);
+  const composing = useComposing(dispatchQuiet);
+  const history = useRef(new InputHistory());
 
   const quitting = useRef(false);
   const quit = useCallback(() => {
@@ -300,11 +162,7 @@ export function App({ core, noColor, bell }: AppProps) {
     quitting.current = true;
     setNotice({ text: 'Quitting… (Ctrl-C again to force)', level: 'info' });
     void dispatch({ cmd: 'quit' }).finally(() => exit());
-  }, [dispatch, exit]);
-
-  const history = useRef<string[]>([]);
-  const histPos = useRef<number | null>(null);
-  const draft = useRef('');
+  }, [dispatch, exit, setNotice]);
 
   const select = useCallback(
     (index: number) => {
@@ -313,11 +171,11 @@ export function App({ core, noColor, bell }: AppProps) {
         setNotice({ text: `No chat number ${index + 1}.`, level: 'error' });
         return;
       }
-      if (composing.current && composing.current.session !== s.id) stopComposing();
+      if (s.id !== selectedRef.current) composing.stop();
       setSelectedId(s.id);
       setOverlay((o) => (o?.kind === 'verify' ? null : o));
     },
-    [sessions, stopComposing],
+    [sessions, composing, setNotice, setSelectedId, setOverlay, selectedRef],
   );
 
   const runAction = useCallback(
@@ -325,8 +183,7 @@ export function App({ core, noColor, bell }: AppProps) {
       switch (a.kind) {
         case 'core':
           if (a.cmd.cmd === 'smp_respond' || a.cmd.cmd === 'smp_abort') {
-            const id = a.cmd.session;
-            setSmpDismissed((d) => new Set(d).add(id));
+            smp.dismiss(a.cmd.session);
           }
           if (a.cmd.cmd === 'quit') quit();
           else void dispatch(a.cmd, a.done);
@@ -388,9 +245,7 @@ export function App({ core, noColor, bell }: AppProps) {
       setNotice({ text: `The chat with ${sessionName(s)} has ended: /chat ${s.peer} to start again.`, level: 'error' });
       return;
     }
-    composing.current = null;
-    if (idleTimer.current) clearTimeout(idleTimer.current);
-    idleTimer.current = null;
+    composing.sent();
     setScrolls((m) => {
       if (!m.get(s.id)) return m;
       const n = new Map(m);
@@ -402,16 +257,12 @@ export function App({ core, noColor, bell }: AppProps) {
 
   const submit = (value: string): void => {
     if (value.trim() === '') return;
-    const h = history.current;
-    if (h[h.length - 1] !== value) h.push(value);
-    if (h.length > 500) h.shift();
-    histPos.current = null;
-    draft.current = '';
+    history.current.push(value);
     setLine(EMPTY_LINE);
     setNotice(null);
     if (value.startsWith('//')) sendText(value.slice(1));
     else if (value.startsWith('/')) {
-      if (composing.current) stopComposing();
+      composing.stop();
       runAction(parseCommand(value, { sessions, selected: currentSelected() }));
     } else sendText(value);
   };
@@ -439,117 +290,99 @@ export function App({ core, noColor, bell }: AppProps) {
 
   const onKey = (input: string, key: Key): void => {
     const line = lineRef.current;
-    const smpLine = smpLineRef.current;
     const overlay = overlayRef.current;
     const selected = currentSelected();
-    const smpSession =
-      selected && selected.otr.smp?.phase === 'asked' && !smpDismissedRef.current.has(selected.id) ? selected : null;
-    if (key.ctrl && input === 'c') {
-      quit();
-      return;
-    }
-    if (overlay?.kind === 'verify') {
-      if (input === 'v' && !key.ctrl && !key.meta) {
-        const s = sessions.find((x) => x.id === overlay.session);
+    const smpSession = smp.promptFor(selected);
+    const a = keyAction(input, key, { overlay: overlay?.kind ?? null, smpPrompt: smpSession !== null });
+    const page = Math.max(1, layout.mainH - 3);
+    switch (a.kind) {
+      case 'quit':
+        quit();
+        return;
+      case 'verify-trust': {
+        const s = overlay?.kind === 'verify' ? sessions.find((x) => x.id === overlay.session) : undefined;
         if (s?.otr.theirFingerprint) void dispatch({ cmd: 'trust', session: s.id }, `${sessionName(s)} marked verified.`);
         return;
       }
-      if (key.escape || input === 'q') setOverlay(null);
-      return;
-    }
-    if (key.escape) {
-      if (smpSession) {
-        const id = smpSession.id;
-        setSmpDismissed((d) => new Set(d).add(id));
-        setSmpLine(EMPTY_LINE);
-        void dispatch({ cmd: 'smp_abort', session: id }, 'Verification aborted.');
-      } else if (overlay) setOverlay(null);
-      else setNotice(null);
-      return;
-    }
-    if (key.meta && /^[1-9]$/.test(input)) {
-      select(Number(input) - 1);
-      return;
-    }
-    if (key.ctrl && (input === 'n' || input === 'p')) {
-      if (sessions.length === 0) return;
-      const i = selected ? sessions.indexOf(selected) : 0;
-      const n = sessions.length;
-      select((i + (input === 'n' ? 1 : n - 1)) % n);
-      return;
-    }
-    if ((key.pageUp || key.pageDown) && overlay?.kind === 'help') {
-      const step = Math.max(1, layout.mainH - 3);
-      setOverlay({ kind: 'help', scroll: Math.max(0, overlay.scroll + (key.pageDown ? step : -step)) });
-      return;
-    }
-    if (key.pageUp || key.pageDown) {
-      const step = Math.max(1, layout.mainH - 3);
-      scrollBy(key.pageUp ? step : -step);
-      return;
-    }
-    if (smpSession) {
-      if (key.return && smpLine.value.startsWith('/') && !smpLine.value.startsWith('//')) {
-        // A command typed at the prompt (e.g. "/otr auth ...", "/quit") runs as a command, never as the secret.
-        const value = smpLine.value;
-        setSmpLine(EMPTY_LINE);
-        submit(value);
+      case 'close-overlay':
+        setOverlay(null);
+        return;
+      case 'abort-smp':
+        if (smpSession) {
+          smp.dismiss(smpSession.id);
+          setSmpLine(EMPTY_LINE);
+          void dispatch({ cmd: 'smp_abort', session: smpSession.id }, 'Verification aborted.');
+        }
+        return;
+      case 'clear-notice':
+        setNotice(null);
+        return;
+      case 'select':
+        select(a.index);
+        return;
+      case 'cycle': {
+        if (sessions.length === 0) return;
+        const i = selected ? sessions.indexOf(selected) : 0;
+        select((i + a.delta + sessions.length) % sessions.length);
         return;
       }
-      if (key.return) {
-        const secret = smpLine.value.startsWith('//') ? smpLine.value.slice(1) : smpLine.value;
-        if (secret === '') {
-          setNotice({ text: 'Type the answer first (Esc aborts the verification).', level: 'error' });
-          return;
-        }
-        const id = smpSession.id;
-        setSmpDismissed((d) => new Set(d).add(id));
-        setSmpLine(EMPTY_LINE);
-        void dispatch({ cmd: 'smp_respond', session: id, secret }, 'Answer sent; waiting for the result…');
+      case 'help-scroll':
+        if (overlay?.kind === 'help') setOverlay({ kind: 'help', scroll: Math.max(0, overlay.scroll + a.dir * page) });
+        return;
+      case 'scroll':
+        scrollBy(a.dir * page);
+        return;
+      case 'smp-submit':
+        if (smpSession) answerSmp(smpSession);
+        return;
+      case 'smp-edit': {
+        const next = editLine(smpLineRef.current, input, key);
+        if (next) setSmpLine(next);
         return;
       }
-      const next = editLine(smpLine, input, key);
-      if (next) setSmpLine(next);
-      return;
-    }
-    if (key.return) {
-      submit(line.value);
-      return;
-    }
-    if (key.upArrow || key.downArrow) {
-      const h = history.current;
-      if (h.length === 0) return;
-      let pos = histPos.current;
-      if (key.upArrow) {
-        if (pos === null) {
-          draft.current = line.value;
-          pos = h.length - 1;
-        } else pos = Math.max(0, pos - 1);
-        histPos.current = pos;
-        setLine(lineOf(h[pos] ?? ''));
-      } else {
-        if (pos === null) return;
-        if (pos >= h.length - 1) {
-          histPos.current = null;
-          setLine(lineOf(draft.current));
-        } else {
-          histPos.current = pos + 1;
-          setLine(lineOf(h[pos + 1] ?? ''));
-        }
+      case 'submit':
+        submit(line.value);
+        return;
+      case 'history': {
+        const v = a.dir === 'up' ? history.current.up(line.value) : history.current.down();
+        if (v !== null) setLine(lineOf(v));
+        return;
       }
+      case 'complete': {
+        const c = complete(line.value);
+        if (c.line !== line.value) setLine(lineOf(c.line));
+        if (c.candidates.length > 1) setNotice({ text: c.candidates.join('  '), level: 'info' });
+        return;
+      }
+      case 'edit': {
+        const next = editLine(line, input, key);
+        if (next && next !== line) {
+          setLine(next);
+          if (next.value !== line.value) composing.typed(selected, next.value);
+        }
+        return;
+      }
+      case 'none':
+        return;
+    }
+  };
+
+  /** Enter at the verification prompt: a command typed there runs as a command, never as the secret. */
+  const answerSmp = (s: SessionView): void => {
+    const value = smpLineRef.current.value;
+    if (value.startsWith('/') && !value.startsWith('//')) {
+      setSmpLine(EMPTY_LINE);
+      submit(value);
       return;
     }
-    if (key.tab) {
-      const c = complete(line.value);
-      if (c.line !== line.value) setLine(lineOf(c.line));
-      if (c.candidates.length > 1) setNotice({ text: c.candidates.join('  '), level: 'info' });
+    const secret = value.startsWith('//') ? value.slice(1) : value;
+    if (secret === '') {
+      setNotice({ text: 'Type the answer first (Esc aborts the verification).', level: 'error' });
       return;
     }
-    const next = editLine(line, input, key);
-    if (next && next !== line) {
-      setLine(next);
-      if (next.value !== line.value) noteTyping(next.value);
-    }
+    smp.dismiss(s.id);
+    setSmpLine(EMPTY_LINE);
+    void dispatch({ cmd: 'smp_respond', session: s.id, secret }, 'Answer sent; waiting for the result…');
   };
   const keyRef = useRef(onKey);
   keyRef.current = onKey;
@@ -558,16 +391,7 @@ export function App({ core, noColor, bell }: AppProps) {
   }, []);
   useInput(stableKey);
 
-  // F1 is not reported by useInput (it has no name there), so it is read from the raw input.
-  useEffect(() => {
-    const onRaw = (data: string): void => {
-      if (F1.test(data)) setOverlay((o) => (o?.kind === 'help' ? null : { kind: 'help', scroll: 0 }));
-    };
-    inputEvents?.on('input', onRaw);
-    return () => {
-      inputEvents?.off('input', onRaw);
-    };
-  }, [inputEvents]);
+  useF1(useCallback(() => setOverlay((o) => (o?.kind === 'help' ? null : { kind: 'help', scroll: 0 })), [setOverlay]));
 
   const { cols, listW, chatW, mainH } = layout;
 

@@ -4,6 +4,8 @@ import type { Key } from 'ink';
 import { parseCommand, normalizeUri, tokenize } from '../../src/ui/commands.js';
 import { complete } from '../../src/ui/complete.js';
 import { PLAIN_KEY } from '../../src/ui/App.js';
+import { InputHistory } from '../../src/ui/input-history.js';
+import { keyAction, type KeyMode } from '../../src/ui/keymap.js';
 import { fingerprintGroups, hhmm } from '../../src/ui/format.js';
 import { editLine, lineOf } from '../../src/ui/line-edit.js';
 import { inputRow } from '../../src/ui/InputLine.js';
@@ -215,4 +217,46 @@ it('/otr genkey asks for confirmation; /otr genkey yes dispatches genkey', async
   assert.match((ask as { message: string }).message, /genkey yes/);
   const go = parseCommand('/otr genkey yes', { sessions: [], selected: null });
   assert.deepEqual(go.kind === 'core' ? go.cmd : null, { cmd: 'genkey' });
+});
+
+describe('keymap', () => {
+  const k = (p: Partial<Key>): Key => ({ ...PLAIN_KEY, ...p });
+  const chat: KeyMode = { overlay: null, smpPrompt: false };
+  it('gives each key one action, overlays and the SMP prompt first', () => {
+    assert.deepEqual(keyAction('c', k({ ctrl: true }), { overlay: 'verify', smpPrompt: true }), { kind: 'quit' });
+    assert.deepEqual(keyAction('v', PLAIN_KEY, { overlay: 'verify', smpPrompt: false }), { kind: 'verify-trust' });
+    assert.deepEqual(keyAction('v', k({ meta: true }), { overlay: 'verify', smpPrompt: false }), { kind: 'none' });
+    assert.deepEqual(keyAction('q', PLAIN_KEY, { overlay: 'verify', smpPrompt: false }), { kind: 'close-overlay' });
+    assert.deepEqual(keyAction('x', PLAIN_KEY, { overlay: 'verify', smpPrompt: false }), { kind: 'none' });
+    assert.deepEqual(keyAction('', k({ escape: true }), { overlay: null, smpPrompt: true }), { kind: 'abort-smp' });
+    assert.deepEqual(keyAction('', k({ escape: true }), { overlay: 'help', smpPrompt: false }), { kind: 'close-overlay' });
+    assert.deepEqual(keyAction('', k({ escape: true }), chat), { kind: 'clear-notice' });
+    assert.deepEqual(keyAction('3', k({ meta: true }), chat), { kind: 'select', index: 2 });
+    assert.deepEqual(keyAction('n', k({ ctrl: true }), chat), { kind: 'cycle', delta: 1 });
+    assert.deepEqual(keyAction('p', k({ ctrl: true }), chat), { kind: 'cycle', delta: -1 });
+    assert.deepEqual(keyAction('', k({ pageUp: true }), chat), { kind: 'scroll', dir: 1 });
+    assert.deepEqual(keyAction('', k({ pageDown: true }), { overlay: 'help', smpPrompt: false }), { kind: 'help-scroll', dir: 1 });
+    assert.deepEqual(keyAction('', k({ return: true }), { overlay: null, smpPrompt: true }), { kind: 'smp-submit' });
+    assert.deepEqual(keyAction('', k({ upArrow: true }), { overlay: null, smpPrompt: true }), { kind: 'smp-edit' });
+    assert.deepEqual(keyAction('', k({ return: true }), chat), { kind: 'submit' });
+    assert.deepEqual(keyAction('', k({ upArrow: true }), chat), { kind: 'history', dir: 'up' });
+    assert.deepEqual(keyAction('', k({ tab: true }), chat), { kind: 'complete' });
+    assert.deepEqual(keyAction('a', PLAIN_KEY, chat), { kind: 'edit' });
+  });
+});
+
+describe('input history', () => {
+  it('walks back and forth and keeps the draft', () => {
+    const h = new InputHistory(3);
+    assert.equal(h.up('x'), null);
+    for (const v of ['one', 'two', 'two', 'three', 'four']) h.push(v);
+    assert.equal(h.up('draft'), 'four');
+    assert.equal(h.up('four'), 'three');
+    assert.equal(h.up('three'), 'two');
+    assert.equal(h.up('two'), 'two', 'the oldest kept (3 at most; no duplicate in a row)');
+    assert.equal(h.down(), 'three');
+    assert.equal(h.down(), 'four');
+    assert.equal(h.down(), 'draft');
+    assert.equal(h.down(), null);
+  });
 });

@@ -213,3 +213,30 @@ test('a message the peer cannot decrypt is marked failed with the reason when th
   assert.match(a.store.session('1')!.lines.find((l) => l.id === id)!.failReason ?? '', /could not read it/);
   b.chat.detach('done');
 });
+
+test('is-composing: the session paces the wire (one active per burst, idle on stop, none after a message) and reads the peer\'s with the RFC 3994 parser', async () => {
+  const { a, b } = pair(0);
+  await until(() => encryptedEvents(a) === 1 && encryptedEvents(b) === 1, 'OTR');
+  const composing = () => b.events.filter((e) => e.ev === 'composing').map((e) => (e as { active: boolean }).active);
+  for (let i = 0; i < 20; i++) a.chat.sendComposing(true);
+  await until(() => composing().length === 1, 'one active');
+  a.chat.sendComposing(false);
+  await until(() => composing().length === 2, 'idle');
+  assert.deepEqual(composing(), [true, false]);
+  assert.equal(b.store.session('1')!.remoteComposing, false);
+  // Typing then sending: the message itself ends composing on the other side; no idle goes out.
+  a.chat.sendComposing(true);
+  await until(() => composing().length === 3, 'active again');
+  send(a, 'done typing');
+  await until(() => b.received.includes('done typing'), 'the message');
+  await sleep(30);
+  assert.deepEqual(composing(), [true, false, true, false]);
+  a.chat.sendComposing(false);
+  await sleep(30);
+  assert.equal(composing().length, 4, 'no idle after a message');
+  // A malformed document is ignored, not shown.
+  b.chat.receiveContent('application/im-iscomposing+xml', '<isComposing><state>sleepy</state></isComposing>');
+  assert.equal(composing().length, 4);
+  a.chat.detach('done');
+  b.chat.detach('done');
+});
