@@ -1,6 +1,7 @@
 // The orchestrator: one SIP user agent, one ChatSession per chat (SIP dialog + MSRP stream + OTR + storage),
 // and the Core interface the front ends use. Everything the user can do goes through command().
 import { setSetting, type ChatStorage } from '../chat-storage/index.js';
+import { peerId } from '../peer-id/peer-id.js';
 import { OtrSession, generateDsaKey, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
 import { dsaSign, fingerprint, fingerprintHex, publicKeyOf } from '../otr/crypto/dsa.js';
 import { G, modPow } from '../otr/crypto/group.js';
@@ -451,7 +452,7 @@ export class ChatCore implements Core {
 
   private onInvite(call: IncomingCall): void {
     const remote = call.remoteIdentity;
-    const peer = remote.aor;
+    const peer = peerId(remote.aor);
     const id = this.nextId();
     const contact = this.opts.storage.contacts.effective(peer);
     const view = this.newView(id, peer, `sip:${peer}`, contact.displayName ?? remote.displayName ?? peer.split('@')[0]!, 'in');
@@ -603,13 +604,7 @@ export function normalizeTarget(to: string, ua: SipUserAgent): string {
   return `sip:${t}@${host}`;
 }
 
-/** sip:bob@host:5071;transport=tcp -> bob@host (the address of record: no scheme, port or parameters). */
+/** sip:Bob@Host:5071;transport=tcp -> Bob@host: the peer's one identity (src/peer-id). */
 export function aorOf(uri: string): string {
-  const u = uri.replace(/^sips?:/i, '').split(/[;?]/)[0]!;
-  const at = u.lastIndexOf('@');
-  const user = at >= 0 ? u.slice(0, at) : '';
-  let host = at >= 0 ? u.slice(at + 1) : u;
-  if (host.startsWith('[')) host = host.slice(0, host.indexOf(']') + 1);
-  else host = host.replace(/:\d+$/, '');
-  return (user ? `${user}@${host}` : host).toLowerCase();
+  return peerId(uri);
 }
