@@ -1,7 +1,7 @@
 // The orchestrator: one SIP user agent, one ChatSession per chat (SIP dialog + MSRP stream + OTR + storage),
 // and the Core interface the front ends use. Everything the user can do goes through command().
-import { setSetting, type ChatStorage } from '../chat-storage/index.js';
-import { peerId } from '../peer-id/peer-id.js';
+import { setSetting, watchFolderFiles, type ChatStorage, type FolderWatch, type ParseProblem, type PeerTrust } from '../chat-storage/index.js';
+import { legacyPeerId, peerId } from '../peer-id/peer-id.js';
 import { OtrSession, generateDsaKey, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
 import { dsaSign, fingerprint, fingerprintHex, publicKeyOf } from '../otr/crypto/dsa.js';
 import { G, modPow } from '../otr/crypto/group.js';
@@ -65,7 +65,11 @@ export class ChatCore implements Core {
   private key: DsaKeyParams | null;
   private keyPromise: Promise<DsaKeyParams> | null = null;
   private ourFp = '';
-  private trustTimer: NodeJS.Timeout | null = null;
+  private trustWatch: FolderWatch | null = null;
+  /** Per session, the fingerprint in force and its trust as trusted_peers said at the last look. */
+  private trustSeen = new Map<string, { fp: string; trust: PeerTrust | null }>();
+  /** trusted_peers lines that could not be read, at the last look (each is reported when it appears). */
+  private problemsSeen = new Set<string>();
   private quitting: Promise<void> | null = null;
   private readonly alert: (title: string, body: string) => void;
 
@@ -93,9 +97,14 @@ export class ChatCore implements Core {
       if (state === 'registered') this.store.emit({ ev: 'registered' });
       if (state === 'failed' && st.error) this.store.addNotice(`registration failed: ${st.error.message}`, 'warning');
     });
-    // trusted_peers and contacts are edited by hand while we run: re-read them now and then (a stat when unchanged).
-    this.trustTimer = setInterval(() => this.refreshFromDisk(), 2000);
-    this.trustTimer.unref();
+    // trusted_peers and contacts are edited by hand while we run: re-read them as soon as the folder says they
+    // changed (with a slow poll behind it), and say in each chat what an edit changed.
+    try {
+      for (const p of opts.storage.trustedPeers.problems()) this.problemsSeen.add(problemKey(p));
+    } catch {
+      /* unreadable now: reported at the next look */
+    }
+    this.trustWatch = watchFolderFiles(opts.storage.paths.chatDir, ['trusted_peers', 'contacts'], () => this.refreshFromDisk());
   }
 
   // ---- Core --------------------------------------------------------------------------------
@@ -505,6 +514,7 @@ export class ChatCore implements Core {
     const e = this.entries.get(id);
     if (!e) return;
     this.entries.delete(id);
+    this.trustSeen.delete(id);
     if (e.closeTimer) clearTimeout(e.closeTimer);
     e.chat.detach(reason);
     this.sessionState(id, 'ended', reason);
@@ -557,13 +567,40 @@ export class ChatCore implements Core {
   }
 
   private refreshFromDisk(): void {
+    const tp = this.opts.storage.trustedPeers;
+    let problems: ParseProblem[] = [];
     try {
-      this.opts.storage.trustedPeers.refresh();
+      tp.refresh();
       this.opts.storage.contacts.refresh();
+      problems = tp.problems();
     } catch (e) {
       this.opts.log(`refresh: ${(e as Error).message}`);
+      return;
     }
-    for (const e of this.entries.values()) e.chat.refreshTrust();
+    const fresh = problems.filter((p) => !this.problemsSeen.has(problemKey(p)));
+    this.problemsSeen = new Set(problems.map(problemKey));
+    const explained = new Set<ParseProblem>();
+    for (const [id, e] of this.entries) {
+      const fp = this.store.session(id)?.otr.theirFingerprint;
+      if (!fp) continue;
+      const peer = e.chat.peer;
+      const trust = tp.trustOf(peer, fp);
+      const before = this.trustSeen.get(id);
+      this.trustSeen.set(id, { fp, trust });
+      let why = 'trusted_peers was edited';
+      const removed = before !== undefined && before.fp === fp && before.trust !== null && trust === null;
+      if (removed) {
+        const broken = fresh.find((p) => lineNames(p.text, peer));
+        if (broken) explained.add(broken);
+        why = broken ? `its line in trusted_peers (line ${broken.line}) cannot be read` : 'its line was removed from trusted_peers';
+      }
+      const lockChanged = e.chat.refreshTrust(why);
+      if (removed && !lockChanged) e.chat.system(`${peer}'s fingerprint ${human(fp)} is no longer in trusted_peers: ${why}`, 'info');
+    }
+    for (const p of fresh) {
+      if (explained.has(p)) continue;
+      this.store.addNotice(`trusted_peers line ${p.line} cannot be read and is ignored (uid<TAB>fingerprint<TAB>trust): ${JSON.stringify(p.text)}`, 'warning');
+    }
   }
 
   private updateOtr(id: string, patch: Partial<OtrView>): void {
@@ -574,7 +611,7 @@ export class ChatCore implements Core {
 
   quit(): Promise<void> {
     this.quitting ??= (async () => {
-      if (this.trustTimer) clearInterval(this.trustTimer);
+      this.trustWatch?.close();
       const ids = [...this.entries.keys()];
       await Promise.allSettled(ids.map((id) => this.endSession(id, 'client quit', true)));
       try {
@@ -586,6 +623,18 @@ export class ChatCore implements Core {
     })();
     return this.quitting;
   }
+}
+
+function problemKey(p: ParseProblem): string {
+  return `${p.line}\u0000${p.text}`;
+}
+
+/** Whether an unreadable trusted_peers line starts with this peer's uid (or the older lower-cased one). */
+function lineNames(text: string, peer: string): boolean {
+  const first = text.trim().split(/\s+/)[0] ?? '';
+  if (first === '') return false;
+  const uid = peerId(first);
+  return uid === peer || uid === legacyPeerId(peer);
 }
 
 function fpOf(key: DsaKeyParams): string {
