@@ -4,7 +4,9 @@
 // reset is replaced by a new one and the run goes on. At the end it prints what was sent, received, reported
 // failed to its sender, and silently lost: neither received by the peer nor reported failed (must be 0).
 //
-//   npm run soak [-- --messages N] [--seed S] [--reset-min-ms A] [--reset-max-ms B] [--max-outstanding K]
+//   npm run soak [-- --messages N] [--seed S] [--reset-min A] [--reset-max B] [--max-outstanding K]
+// A reset comes after a random number of messages (A..B, default 30..150) sent in a chat, at a random moment up
+// to 300 ms later, so it lands inside a burst as often as between bursts.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { HeadlessClient, type Ev } from '../tests/helpers/client.js';
@@ -21,8 +23,8 @@ function option(name: string, fallback: number): number {
 }
 const N = option('messages', 10_000);
 const SEED = option('seed', Date.now() % 2 ** 31);
-const RESET_MIN_MS = option('reset-min-ms', 1000);
-const RESET_MAX_MS = option('reset-max-ms', 6000);
+const RESET_MIN = option('reset-min', 30);
+const RESET_MAX = option('reset-max', 150);
 const MAX_OUTSTANDING = option('max-outstanding', 200);
 const FINAL_WAIT_MS = option('final-wait-ms', 75_000);
 
@@ -50,6 +52,8 @@ interface Msg {
   outId: string | null;
   status: 'delivered' | 'failed' | null;
   received: number;
+  chat: number;
+  failReason: string | null;
   corrupted: boolean;
   plaintext: boolean;
 }
@@ -96,6 +100,8 @@ const errors: { side: Side; session: string | null; message: string }[] = [];
 const akes: Record<Side, number> = { alice: 0, bob: 0 };
 const warnings: string[] = [];
 let resets = 0;
+/** Per chat: when its reset was done (ms since start), and when each side saw it end. */
+const chatLog = new Map<number, { caller: Side; resetAt: number | null; endedAt: number | null; endReason: string }>();
 let resetMisses = 0;
 let chats = 0;
 let chatFailures = 0;
@@ -147,6 +153,7 @@ function watch(side: Side, c: HeadlessClient): void {
       case 'delivery': {
         const m = byOut.get(`${side}|${session}|${String(e.message)}`);
         if (m && (e.status === 'delivered' || e.status === 'failed')) m.status = m.status === 'failed' ? 'failed' : (e.status as 'delivered' | 'failed');
+        if (m && e.status === 'failed') m.failReason ??= String(e.reason ?? '');
         break;
       }
       case 'otr':
@@ -156,7 +163,14 @@ function watch(side: Side, c: HeadlessClient): void {
         }
         break;
       case 'session':
-        if (e.state === 'ended' && chat && chat.sessions[side] === session) chat.ended = true;
+        if (e.state === 'ended' && chat && chat.sessions[side] === session) {
+          chat.ended = true;
+          const l = chatLog.get(chat.n);
+          if (l && l.endedAt === null) {
+            l.endedAt = Date.now();
+            l.endReason = `${side}: ${String(e.reason ?? '')}`;
+          }
+        }
         break;
       case 'error':
         errors.push({ side, session, message: String(e.message) });
@@ -236,6 +250,7 @@ async function newChat(a: HeadlessClient, b: HeadlessClient, domain: string): Pr
       encrypted: { alice: false, bob: false },
     };
     chat = c;
+    chatLog.set(n, { caller: callerSide, resetAt: null, endedAt: null, endReason: '' });
     callee.send({ cmd: 'accept', session: String(inc.session) });
     const ok = await until(() => c.ended || (c.encrypted.alice && c.encrypted.bob), 30000);
     if (!ok || c.ended) throw new Error(c.ended ? 'chat ended before OTR was up' : 'OTR not up within 30 s');
@@ -263,7 +278,6 @@ async function main(): Promise<void> {
   let kam: KamailioInstance | null = null;
   let a: HeadlessClient | null = null;
   let b: HeadlessClient | null = null;
-  let resetTimer: NodeJS.Timeout | null = null;
   try {
     kam = await startKamailio({ users: USERS });
     const args = (user: Side) => [
@@ -278,29 +292,31 @@ async function main(): Promise<void> {
     watch('alice', a);
     watch('bob', b);
     const rssStart = { alice: rssKb(a.proc.pid), bob: rssKb(b.proc.pid) };
-    console.log(`soak: ${N} messages, seed ${SEED}, resets every ${RESET_MIN_MS}-${RESET_MAX_MS} ms, Kamailio on ${kam.tcpPort}/tcp`);
+    console.log(`soak: ${N} messages, seed ${SEED}, a reset every ${RESET_MIN}-${RESET_MAX} messages, Kamailio on ${kam.tcpPort}/tcp`);
 
     const clients: Record<Side, HeadlessClient> = { alice: a, bob: b };
     let sent = 0;
     let lastProgress = Date.now();
-    const scheduleReset = (c: Chat) => {
-      if (resetTimer) clearTimeout(resetTimer);
-      resetTimer = setTimeout(() => {
-        resetTimer = null;
-        if (chat !== c || c.ended || sent >= N) return;
+    let resetAfter = Infinity;
+    let sending = true;
+    const reset = (c: Chat) => {
+      setTimeout(() => {
+        if (chat !== c || c.ended || sending === false) return;
         try {
-          if (resetMsrp(a!, b!)) resets++;
-          else resetMisses++;
+          if (resetMsrp(a!, b!)) {
+            resets++;
+            chatLog.get(c.n)!.resetAt = Date.now();
+          } else resetMisses++;
         } catch (e) {
           resetMisses++;
           warnings.push(`reset failed: ${(e as Error).message}`);
         }
-      }, RESET_MIN_MS + int(Math.max(1, RESET_MAX_MS - RESET_MIN_MS)));
+      }, int(300));
     };
     while (sent < N) {
       if (!chat || chat.ended) {
         if (chatFailures > 50) throw new Error('more than 50 chats failed to start: giving up');
-        if (await newChat(a, b, kam.domain)) scheduleReset(chat!);
+        if (await newChat(a, b, kam.domain)) resetAfter = sent + RESET_MIN + int(Math.max(1, RESET_MAX - RESET_MIN + 1));
         continue;
       }
       if (outstanding() >= MAX_OUTSTANDING) {
@@ -317,18 +333,22 @@ async function main(): Promise<void> {
           const tag = (sent++).toString(36);
           const size = Math.max(randomSize(), tag.length + 2);
           const text = makeText(`#${tag}|`, size, rnd() < 0.25);
-          const m: Msg = { tag, from: side, text, bytes: Buffer.byteLength(text), session: c.sessions[side], outId: null, status: null, received: 0, corrupted: false, plaintext: false };
+          const m: Msg = { tag, from: side, text, bytes: Buffer.byteLength(text), session: c.sessions[side], outId: null, status: null, received: 0, chat: c.n, failReason: null, corrupted: false, plaintext: false };
           msgs.set(tag, m);
           clients[side].send({ cmd: 'send', session: m.session, text });
         }
+      }
+      if (sent >= resetAfter) {
+        resetAfter = Infinity;
+        reset(c);
       }
       if (Date.now() - lastProgress > 5000) {
         lastProgress = Date.now();
         console.log(`  ${sent}/${N} sent, chat ${chat.n}, ${resets} resets, ${outstanding()} outstanding`);
       }
-      await sleep(int(300));
+      await sleep(int(1000));
     }
-    if (resetTimer) clearTimeout(resetTimer);
+    sending = false;
     // Every message gets a final word: delivered, failed, or received. Wait for the slow ones (MSRP's own
     // transaction and report timers are 30 s each).
     await until(() => [...msgs.values()].every((m) => m.status !== null || m.received > 0), FINAL_WAIT_MS);
@@ -380,6 +400,16 @@ async function main(): Promise<void> {
     console.log(`RSS bob:              ${mb(rssStart.bob)} MB at start, ${mb(rssEnd.bob)} MB at end`);
     console.log(`other errors:         ${errors.length - failedCommand}; warnings ${warnings.length}`);
     console.log(`duration:             ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    for (const [n, l] of chatLog) {
+      const mine = all.filter((m) => m.chat === n);
+      const failed = mine.filter((m) => m.status === 'failed');
+      const reasons = [...new Set(failed.map((m) => (m.failReason ?? '').replace(/\d+/g, 'N')))].slice(0, 3);
+      console.log(
+        `  chat ${n} (${l.caller} called): sent ${mine.length}, received ${mine.filter((m) => m.received > 0).length}, failed ${failed.length}` +
+          `${l.resetAt !== null ? `, reset ${l.endedAt !== null ? `${l.endedAt - l.resetAt} ms before it ended` : 'but it did not end'}` : ''}` +
+          `${l.endReason ? ` (ended: ${l.endReason})` : ''}${reasons.length ? `; failures: ${reasons.join(' | ')}` : ''}`,
+      );
+    }
     if (lostTags.length) console.log(`lost: ${lostTags.slice(0, 20).join('; ')}${lostTags.length > 20 ? ` … (${lostTags.length})` : ''}`);
     const shownWarnings = [...new Set(warnings.map((w) => w.replace(/\d+/g, 'N')))].slice(0, 12);
     if (shownWarnings.length) console.log(`warning kinds: ${shownWarnings.join(' | ')}`);
@@ -387,7 +417,6 @@ async function main(): Promise<void> {
     if (shownErrors.length) console.log(`error kinds: ${shownErrors.join(' | ')}`);
     process.exitCode = silentlyLost > 0 || all.some((m) => m.corrupted || m.plaintext) ? 1 : 0;
   } finally {
-    if (resetTimer) clearTimeout(resetTimer);
     const dirs = [a?.configDir, b?.configDir];
     await Promise.all([a?.quit().catch(() => undefined), b?.quit().catch(() => undefined)]);
     for (const d of dirs) if (d) rmSync(d, { recursive: true, force: true });
