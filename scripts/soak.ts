@@ -406,7 +406,7 @@ async function main(): Promise<void> {
       const reasons = [...new Set(failed.map((m) => (m.failReason ?? '').replace(/\d+/g, 'N')))].slice(0, 3);
       console.log(
         `  chat ${n} (${l.caller} called): sent ${mine.length}, received ${mine.filter((m) => m.received > 0).length}, failed ${failed.length}` +
-          `${l.resetAt !== null ? `, reset ${l.endedAt !== null ? `${l.endedAt - l.resetAt} ms before it ended` : 'but it did not end'}` : ''}` +
+          `${l.resetAt !== null ? `, reset ${l.endedAt !== null ? `${l.endedAt - l.resetAt} ms before it ended` : 'before the run ended, the chat still up'}` : ''}` +
           `${l.endReason ? ` (ended: ${l.endReason})` : ''}${reasons.length ? `; failures: ${reasons.join(' | ')}` : ''}`,
       );
     }
