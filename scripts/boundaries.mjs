@@ -12,14 +12,16 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
  * besides node: built-ins (undefined = any package).
  */
 export const RULES = {
+  // One identity per peer: the key every layer files a peer under (leaf: imports nothing).
+  'peer-id': { may: {}, packages: [] },
   otr: { may: {}, packages: ['@noble/'] },
   msrp: { may: {}, packages: [] },
-  sip: { may: {}, packages: ['sip.js'] },
-  'chat-storage': { may: {}, packages: ['@noble/'] },
+  sip: { may: { 'peer-id': 'peer-id.ts' }, packages: ['sip.js'] },
+  'chat-storage': { may: { 'peer-id': 'peer-id.ts' }, packages: ['@noble/'] },
   secrets: { may: { 'chat-storage': 'atomic.ts' }, packages: ['@napi-rs/keyring'] },
   tls: { may: {}, packages: [] },
   config: { may: {}, packages: [] },
-  chat: { may: { otr: 'index', msrp: 'index', sip: 'index', 'chat-storage': 'index', secrets: 'index' }, packages: [] },
+  chat: { may: { otr: 'index', msrp: 'index', sip: 'index', 'chat-storage': 'index', secrets: 'index', 'peer-id': 'peer-id.ts' }, packages: [] },
   ui: { may: { chat: 'types.ts' }, packages: ['ink', 'ink-text-input', 'react'] },
   headless: { may: { chat: 'types.ts' }, packages: [] },
   // cli.ts wires everything together: it may import any layer's public surface.

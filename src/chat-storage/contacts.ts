@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import { atomicWriteFile, ensureDir } from './atomic.js';
 import { IniDocument } from './ini.js';
 import { normalizeUid } from './uid.js';
+import { legacyPeerId } from '../peer-id/peer-id.js';
 import { StorageError } from './errors.js';
 
 export type Tristate = 'on' | 'off' | 'default';
@@ -100,8 +101,17 @@ export class Contacts {
   get(uid: string): Contact | null {
     this.refresh();
     const u = normalizeUid(uid);
-    const sec = this.doc.sections().find((s) => s !== '' && normalizeUid(s) === u);
-    return sec === undefined ? null : this.read(sec);
+    const sec = this.section(u);
+    return sec === undefined ? null : { ...this.read(sec), uid: u };
+  }
+
+  /** The section for `u`, else the one older versions wrote under its wholly lower-cased uid (legacyPeerId). */
+  private section(u: string): string | undefined {
+    const sections = this.doc.sections().filter((s) => s !== '');
+    const exact = sections.find((s) => normalizeUid(s) === u);
+    if (exact !== undefined) return exact;
+    const old = legacyPeerId(u);
+    return old === null ? undefined : sections.find((s) => normalizeUid(s) === old);
   }
 
   /** What applies to a peer with no section: everything default. */
@@ -112,7 +122,7 @@ export class Contacts {
   set(uid: string, patch: ContactPatch): Contact {
     this.refresh();
     const u = normalizeUid(uid);
-    const sec = this.doc.sections().find((s) => s !== '' && normalizeUid(s) === u) ?? u;
+    const sec = this.section(u) ?? u;
     if (patch.displayName !== undefined) {
       if (patch.displayName === null || patch.displayName === '') this.doc.delete(sec, 'name');
       else this.doc.set(sec, 'name', oneLine(patch.displayName));
@@ -125,13 +135,12 @@ export class Contacts {
     }
     if (!this.doc.sections().includes(sec)) this.doc.set(sec, 'otr', 'default');
     this.save();
-    return this.read(sec);
+    return { ...this.read(sec), uid: u };
   }
 
   remove(uid: string): boolean {
     this.refresh();
-    const u = normalizeUid(uid);
-    const sec = this.doc.sections().find((s) => s !== '' && normalizeUid(s) === u);
+    const sec = this.section(normalizeUid(uid));
     if (sec === undefined) return false;
     this.doc.deleteSection(sec);
     this.save();

@@ -2,6 +2,7 @@ import { closeSync, constants, existsSync, fsyncSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { appendRecord, ensureDir, fsyncFile } from './atomic.js';
 import { normalizeUid } from './uid.js';
+import { legacyPeerId } from '../peer-id/peer-id.js';
 
 export type Direction = 'in' | 'out';
 export type DeliveryStatus = 'pending' | 'sent' | 'delivered' | 'resent' | 'failed' | 'received';
@@ -186,25 +187,41 @@ export class History {
   }
 
   peers(): string[] {
-    if (!existsSync(this.dir)) return [];
-    return readdirSync(this.dir, { withFileTypes: true })
-      .filter((d) => d.isDirectory())
-      .map((d) => peerFromFolder(d.name))
+    return this.folderNames()
+      .map((name) => peerFromFolder(name))
       .filter((p): p is string => p !== null)
       .sort();
   }
 
-  /** Every message with a peer, oldest first; torn or malformed lines are skipped with a warning each. */
+  private folderNames(): string[] {
+    if (!existsSync(this.dir)) return [];
+    return readdirSync(this.dir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => d.name);
+  }
+
+  /**
+   * Every message with a peer, oldest first; torn or malformed lines are skipped with a warning each. The folder
+   * older versions wrote for outgoing chats under the wholly lower-cased uid (legacyPeerId) is read too.
+   */
   load(peer: string): LoadedHistory {
-    const folder = join(this.dir, peerFolder(normalizeUid(peer)));
+    const u = normalizeUid(peer);
+    const old = legacyPeerId(u);
+    return this.loadFolders([peerFolder(u), ...(old !== null ? [peerFolder(old)] : [])]);
+  }
+
+  private loadFolders(names: string[]): LoadedHistory {
     const warnings: HistoryWarning[] = [];
-    if (!existsSync(folder)) return { messages: [], warnings };
-    const files = readdirSync(folder).filter((f) => /^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f)).sort();
+    const paths: string[] = [];
+    for (const name of names) {
+      const folder = join(this.dir, name);
+      if (!existsSync(folder)) continue;
+      for (const f of readdirSync(folder).sort()) if (/^\d{4}-\d{2}-\d{2}\.jsonl$/.test(f)) paths.push(join(folder, f));
+    }
     const byId = new Map<string, MessageRecord>();
     const messages: MessageRecord[] = [];
     const late: DeliveryRecord[] = [];
-    for (const f of files) {
-      const path = join(folder, f);
+    for (const path of paths) {
       for (const rec of readRecords(path, warnings)) {
         if (rec.kind === 'message') {
           const copy = { ...rec };
@@ -229,11 +246,12 @@ export class History {
   /** Case-insensitive substring search over message text, for one peer or all. */
   search(text: string, opts: { peer?: string } = {}): LoadedHistory {
     const needle = text.toLocaleLowerCase();
-    const peers = opts.peer ? [normalizeUid(opts.peer)] : this.peers();
+    // One peer: its folder and its older lower-cased one. All peers: every folder once.
+    const groups = opts.peer ? [null] : this.folderNames().map((n) => [n]);
     const messages: MessageRecord[] = [];
     const warnings: HistoryWarning[] = [];
-    for (const p of peers) {
-      const h = this.load(p);
+    for (const g of groups) {
+      const h = g === null ? this.load(opts.peer!) : this.loadFolders(g);
       warnings.push(...h.warnings);
       for (const m of h.messages) if (m.text.toLocaleLowerCase().includes(needle)) messages.push(m);
     }

@@ -17,3 +17,4 @@ export { normalizeUid } from './uid.js';
 export { bigintToBytes, bytesToBigint } from './bytes.js';
 export * from './storage.js';
 export * from './dsa-node.js';
+export * from './watch.js';

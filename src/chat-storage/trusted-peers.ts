@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import { atomicWriteFile, ensureDir } from './atomic.js';
 import { formatFingerprint, normalizeFingerprint } from './dsa-key.js';
 import { normalizeUid } from './uid.js';
+import { legacyPeerId } from '../peer-id/peer-id.js';
 import { StorageError } from './errors.js';
 
 export type PeerTrust = 'verified' | 'smp' | '';
@@ -139,18 +140,32 @@ export class TrustedPeers {
     return out;
   }
 
-  /** Fingerprints on record for `uid`, in file order, without duplicates. */
+  /**
+   * Fingerprints on record for `uid`, in file order, without duplicates. Lines under the wholly lower-cased uid
+   * that older versions wrote for outgoing chats (see legacyPeerId) count too, so a key change is still seen.
+   */
   fingerprints(uid: string): string[] {
     const u = normalizeUid(uid);
+    const old = legacyPeerId(u);
     const seen = new Set<string>();
-    for (const e of this.entries()) if (e.uid === u) seen.add(e.fingerprint);
+    const all = this.entries();
+    for (const e of all) if (e.uid === u) seen.add(e.fingerprint);
+    if (old !== null) for (const e of all) if (e.uid === old) seen.add(e.fingerprint);
     return [...seen];
   }
 
-  /** null when the pair was never seen; '' when learned but not verified. */
+  /**
+   * null when the pair was never seen; '' when learned but not verified. A verification recorded under the
+   * older lower-cased uid still counts (the strongest of the two lines wins) until a write migrates it.
+   */
   trustOf(uid: string, fingerprint: string): PeerTrust | null {
-    const i = this.find(normalizeUid(uid), mustFp(fingerprint));
-    return i < 0 ? null : this.lines[i]!.entry!.trust;
+    const u = normalizeUid(uid);
+    const fp = mustFp(fingerprint);
+    const i = this.find(u, fp);
+    const old = legacyPeerId(u);
+    const j = old === null ? -1 : this.find(old, fp);
+    if (i < 0 && j < 0) return null;
+    return strongest(i < 0 ? null : this.lines[i]!.entry!.trust, j < 0 ? null : this.lines[j]!.entry!.trust);
   }
 
   isVerified(uid: string, fingerprint: string): boolean {
@@ -164,7 +179,11 @@ export class TrustedPeers {
     const fp = mustFp(fingerprint);
     this.refresh();
     const known = this.fingerprints(u);
-    if (known.includes(fp)) return { isNew: false, changed: false };
+    if (known.includes(fp)) {
+      // Also known under the older lower-cased uid: the peer just proved this key, move that line to its uid.
+      if (this.migrate(u, fp)) this.save();
+      return { isNew: false, changed: false };
+    }
     this.append(u, fp, '');
     this.save();
     return { isNew: true, changed: known.length > 0 };
@@ -175,28 +194,54 @@ export class TrustedPeers {
     const u = normalizeUid(uid);
     const fp = mustFp(fingerprint);
     this.refresh();
+    const migrated = this.migrate(u, fp);
     const i = this.find(u, fp);
     if (i < 0) {
       this.append(u, fp, trust);
     } else {
       const l = this.lines[i]!;
-      if (l.entry!.trust === trust) return;
-      l.entry = { uid: u, fingerprint: fp, trust };
-      l.raw = render(u, fp, trust);
-      l.bytes = Buffer.from(l.raw, 'utf8');
+      if (l.entry!.trust === trust && !migrated) return;
+      if (l.entry!.trust !== trust) {
+        l.entry = { uid: u, fingerprint: fp, trust };
+        l.raw = render(u, fp, trust);
+        l.bytes = Buffer.from(l.raw, 'utf8');
+      }
     }
     this.save();
   }
 
-  /** Forgets one uid+fingerprint (all lines holding it). */
+  /** Forgets one uid+fingerprint (all lines holding it, the older lower-cased uid's too). */
   forget(uid: string, fingerprint: string): boolean {
     const u = normalizeUid(uid);
+    const old = legacyPeerId(u);
     const fp = mustFp(fingerprint);
     this.refresh();
     const before = this.lines.length;
-    this.lines = this.lines.filter((l) => !(l.entry && l.entry.uid === u && l.entry.fingerprint === fp));
+    this.lines = this.lines.filter((l) => !(l.entry && (l.entry.uid === u || l.entry.uid === old) && l.entry.fingerprint === fp));
     if (this.lines.length === before) return false;
     this.save();
+    return true;
+  }
+
+  /**
+   * Moves uid+fp lines written under the older lower-cased uid to `uid`: one line remains, under `uid`, with the
+   * strongest trust either had. Returns whether anything changed (the caller saves).
+   */
+  private migrate(uid: string, fp: string): boolean {
+    const old = legacyPeerId(uid);
+    if (old === null) return false;
+    const legacy = this.lines.flatMap((l, i) => (l.entry && l.entry.uid === old && l.entry.fingerprint === fp ? [i] : []));
+    if (legacy.length === 0) return false;
+    const trust = legacy.reduce<PeerTrust | null>((t, i) => strongest(t, this.lines[i]!.entry!.trust), null)!;
+    const i = this.find(uid, fp);
+    const keep = i >= 0 ? i : legacy[0]!;
+    const l = this.lines[keep]!;
+    const t = strongest(i >= 0 ? l.entry!.trust : null, trust)!;
+    l.entry = { uid, fingerprint: fp, trust: t };
+    l.raw = render(uid, fp, t);
+    l.bytes = Buffer.from(l.raw, 'utf8');
+    const drop = new Set(legacy.filter((j) => j !== keep));
+    this.lines = this.lines.filter((_, j) => !drop.has(j));
     return true;
   }
 
@@ -222,6 +267,14 @@ export class TrustedPeers {
     atomicWriteFile(this.file, this.serialize(), { mode: 0o600 });
     this.stamp = statOrNull(this.file);
   }
+}
+
+const RANK: Record<PeerTrust, number> = { '': 0, smp: 1, verified: 2 };
+
+function strongest(a: PeerTrust | null, b: PeerTrust | null): PeerTrust | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return RANK[b] > RANK[a] ? b : a;
 }
 
 function render(uid: string, fp: string, trust: PeerTrust): string {

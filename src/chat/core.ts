@@ -1,6 +1,7 @@
 // The orchestrator: one SIP user agent, one ChatSession per chat (SIP dialog + MSRP stream + OTR + storage),
 // and the Core interface the front ends use. Everything the user can do goes through command().
-import { setSetting, type ChatStorage } from '../chat-storage/index.js';
+import { setSetting, watchFolderFiles, type ChatStorage, type FolderWatch, type ParseProblem, type PeerTrust } from '../chat-storage/index.js';
+import { legacyPeerId, peerId } from '../peer-id/peer-id.js';
 import { OtrSession, fingerprint, fingerprintHex, generateDsaKey, publicKeyOf, warmUpOtr, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import type { MsrpRelayConfig } from '../msrp/index.js';
@@ -61,7 +62,11 @@ export class ChatCore implements Core {
   private key: DsaKeyParams | null;
   private keyPromise: Promise<DsaKeyParams> | null = null;
   private ourFp = '';
-  private trustTimer: NodeJS.Timeout | null = null;
+  private trustWatch: FolderWatch | null = null;
+  /** Per session, the fingerprint in force and its trust as trusted_peers said at the last look. */
+  private trustSeen = new Map<string, { fp: string; trust: PeerTrust | null }>();
+  /** trusted_peers lines that could not be read, at the last look (each is reported when it appears). */
+  private problemsSeen = new Set<string>();
   private quitting: Promise<void> | null = null;
   private readonly alert: (title: string, body: string) => void;
 
@@ -89,9 +94,14 @@ export class ChatCore implements Core {
       if (state === 'registered') this.store.emit({ ev: 'registered' });
       if (state === 'failed' && st.error) this.store.addNotice(`registration failed: ${st.error.message}`, 'warning');
     });
-    // trusted_peers and contacts are edited by hand while we run: re-read them now and then (a stat when unchanged).
-    this.trustTimer = setInterval(() => this.refreshFromDisk(), 2000);
-    this.trustTimer.unref();
+    // trusted_peers and contacts are edited by hand while we run: re-read them as soon as the folder says they
+    // changed (with a slow poll behind it), and say in each chat what an edit changed.
+    try {
+      for (const p of opts.storage.trustedPeers.problems()) this.problemsSeen.add(problemKey(p));
+    } catch {
+      /* unreadable now: reported at the next look */
+    }
+    this.trustWatch = watchFolderFiles(opts.storage.paths.chatDir, ['trusted_peers', 'contacts'], () => this.refreshFromDisk());
   }
 
   // ---- Core --------------------------------------------------------------------------------
@@ -448,7 +458,7 @@ export class ChatCore implements Core {
 
   private onInvite(call: IncomingCall): void {
     const remote = call.remoteIdentity;
-    const peer = remote.aor;
+    const peer = peerId(remote.aor);
     const id = this.nextId();
     const contact = this.opts.storage.contacts.effective(peer);
     const view = this.newView(id, peer, `sip:${peer}`, contact.displayName ?? remote.displayName ?? peer.split('@')[0]!, 'in');
@@ -501,6 +511,7 @@ export class ChatCore implements Core {
     const e = this.entries.get(id);
     if (!e) return;
     this.entries.delete(id);
+    this.trustSeen.delete(id);
     if (e.closeTimer) clearTimeout(e.closeTimer);
     e.chat.detach(reason);
     this.sessionState(id, 'ended', reason);
@@ -553,13 +564,40 @@ export class ChatCore implements Core {
   }
 
   private refreshFromDisk(): void {
+    const tp = this.opts.storage.trustedPeers;
+    let problems: ParseProblem[] = [];
     try {
-      this.opts.storage.trustedPeers.refresh();
+      tp.refresh();
       this.opts.storage.contacts.refresh();
+      problems = tp.problems();
     } catch (e) {
       this.opts.log(`refresh: ${(e as Error).message}`);
+      return;
     }
-    for (const e of this.entries.values()) e.chat.refreshTrust();
+    const fresh = problems.filter((p) => !this.problemsSeen.has(problemKey(p)));
+    this.problemsSeen = new Set(problems.map(problemKey));
+    const explained = new Set<ParseProblem>();
+    for (const [id, e] of this.entries) {
+      const fp = this.store.session(id)?.otr.theirFingerprint;
+      if (!fp) continue;
+      const peer = e.chat.peer;
+      const trust = tp.trustOf(peer, fp);
+      const before = this.trustSeen.get(id);
+      this.trustSeen.set(id, { fp, trust });
+      let why = 'trusted_peers was edited';
+      const removed = before !== undefined && before.fp === fp && before.trust !== null && trust === null;
+      if (removed) {
+        const broken = fresh.find((p) => lineNames(p.text, peer));
+        if (broken) explained.add(broken);
+        why = broken ? `its line in trusted_peers (line ${broken.line}) cannot be read` : 'its line was removed from trusted_peers';
+      }
+      const lockChanged = e.chat.refreshTrust(why);
+      if (removed && !lockChanged) e.chat.system(`${peer}'s fingerprint ${human(fp)} is no longer in trusted_peers: ${why}`, 'info');
+    }
+    for (const p of fresh) {
+      if (explained.has(p)) continue;
+      this.store.addNotice(`trusted_peers line ${p.line} cannot be read and is ignored (uid<TAB>fingerprint<TAB>trust): ${JSON.stringify(p.text)}`, 'warning');
+    }
   }
 
   private updateOtr(id: string, patch: Partial<OtrView>): void {
@@ -570,7 +608,7 @@ export class ChatCore implements Core {
 
   quit(): Promise<void> {
     this.quitting ??= (async () => {
-      if (this.trustTimer) clearInterval(this.trustTimer);
+      this.trustWatch?.close();
       const ids = [...this.entries.keys()];
       await Promise.allSettled(ids.map((id) => this.endSession(id, 'client quit', true)));
       try {
@@ -582,6 +620,18 @@ export class ChatCore implements Core {
     })();
     return this.quitting;
   }
+}
+
+function problemKey(p: ParseProblem): string {
+  return `${p.line}\u0000${p.text}`;
+}
+
+/** Whether an unreadable trusted_peers line starts with this peer's uid (or the older lower-cased one). */
+function lineNames(text: string, peer: string): boolean {
+  const first = text.trim().split(/\s+/)[0] ?? '';
+  if (first === '') return false;
+  const uid = peerId(first);
+  return uid === peer || uid === legacyPeerId(peer);
 }
 
 function fpOf(key: DsaKeyParams): string {
@@ -600,13 +650,7 @@ export function normalizeTarget(to: string, ua: SipUserAgent): string {
   return `sip:${t}@${host}`;
 }
 
-/** sip:bob@host:5071;transport=tcp -> bob@host (the address of record: no scheme, port or parameters). */
+/** sip:Bob@Host:5071;transport=tcp -> Bob@host: the peer's one identity (src/peer-id). */
 export function aorOf(uri: string): string {
-  const u = uri.replace(/^sips?:/i, '').split(/[;?]/)[0]!;
-  const at = u.lastIndexOf('@');
-  const user = at >= 0 ? u.slice(0, at) : '';
-  let host = at >= 0 ? u.slice(at + 1) : u;
-  if (host.startsWith('[')) host = host.slice(0, host.indexOf(']') + 1);
-  else host = host.replace(/:\d+$/, '');
-  return (user ? `${user}@${host}` : host).toLowerCase();
+  return peerId(uri);
 }

@@ -562,14 +562,23 @@ export class ChatSession {
     );
   }
 
-  /** trusted_peers changed on disk: re-read the trust of the current fingerprint. */
-  refreshTrust(): void {
-    if (!this.fingerprint || this.trust === 'changed') return;
-    const t = this.deps.trust.trustOf(this.peer, this.fingerprint) !== '' ? 'verified' : 'unverified';
-    if (t !== this.trust) {
-      this.trust = t;
-      this.publishOtr();
-    }
+  /**
+   * trusted_peers changed on disk: re-read the trust of the current fingerprint. When the lock changes, the chat
+   * says so and why (`why`, e.g. "trusted_peers was edited"); returns whether it changed. A red (changed) lock
+   * turns green when the edit verifies the new key, and stays red otherwise.
+   */
+  refreshTrust(why = 'trusted_peers was edited'): boolean {
+    if (!this.fingerprint || this.trust === null) return false;
+    const verified = this.deps.trust.trustOf(this.peer, this.fingerprint) !== '';
+    const t = verified ? 'verified' : this.trust === 'changed' ? 'changed' : 'unverified';
+    if (t === this.trust) return false;
+    this.trust = t;
+    this.publishOtr();
+    this.system(
+      verified ? `${this.peer}'s fingerprint is now verified: ${why}` : `${this.peer}'s fingerprint is no longer verified: ${why}`,
+      verified ? 'info' : 'warning',
+    );
+    return true;
   }
 
   private requireEncrypted(): OtrSession {

@@ -25,7 +25,7 @@ import { newMessageId } from './ids.js';
 import type { MsrpListener } from './listener.js';
 import type { MsrpParserLimits } from './parser.js';
 import { serializeReport, serializeResponse, serializeSend } from './serializer.js';
-import { formatMsrpUri, parseMsrpUri, sessionIdOf, type MsrpUri } from './uri.js';
+import { formatMsrpUri, msrpUriEquals, parseMsrpUri, sessionIdOf, type MsrpUri } from './uri.js';
 
 export interface MsrpSessionOptions {
   /** Our own URI, e.g. msrp://127.0.0.1:PORT/<random>;tcp (the last element of our a=path). */
@@ -320,6 +320,18 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
           this.softError(new MsrpStatusError(403, `binding attempt from ${fromPath[fromPath.length - 1] ?? 'nobody'} refused`));
           return;
         }
+        // The listener matched only the session-id; the rest of our URI must match too (RFC 4975 6.1, 7.3).
+        if (first.kind === 'request' && !this.addressedToUs(first)) {
+          const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
+          const quiet = first.method === 'REPORT' || (getHeader(first.headers, 'Failure-Report') ?? '').toLowerCase() === 'no';
+          const reply =
+            !quiet && fromPath.length > 0
+              ? serializeResponse({ transactionId: first.transactionId, status: 481, toPath: [fromPath[0]!], fromPath: [this.localUriString] })
+              : new Uint8Array(0);
+          void conn.write(reply).catch(() => undefined).finally(() => conn.close('binding request for another URI'));
+          this.softError(new MsrpStatusError(481, `binding request to ${this.toPathTarget(first) ?? 'nobody'} refused: we are ${this.localUriString}`));
+          return;
+        }
         listener.unregister(this.sessionId);
         this.passiveListener = null;
         this.attach(conn);
@@ -433,6 +445,21 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     return theirs !== null && theirs === sessionIdOf(this.remote[this.remote.length - 1]);
   }
 
+  /** The rightmost To-Path URI of a request: the one that must name this session. */
+  private toPathTarget(req: MsrpFrame): string | undefined {
+    const toPath = splitPath(getHeader(req.headers, 'To-Path'));
+    return toPath[toPath.length - 1];
+  }
+
+  /**
+   * RFC 4975 7.3: a request belongs to this session only if its To-Path names our URI, compared as 6.1 says
+   * (scheme, host, port, session-id, transport); a matching session-id alone is not enough.
+   */
+  private addressedToUs(req: MsrpFrame): boolean {
+    const target = this.toPathTarget(req);
+    return target !== undefined && msrpUriEquals(target, this.localUri);
+  }
+
   private toPath(): string[] {
     return [...this.relayPath, ...this.remote];
   }
@@ -506,6 +533,12 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
   private onFrame(frame: MsrpFrame): void {
     if (this.closedInfo) return;
     if (frame.kind === 'response') return this.onResponse(frame);
+    // Not for us (a missing To-Path is onSend's 400): 481 and ignore it (RFC 4975 7.3); REPORTs get no answer.
+    if (this.toPathTarget(frame) !== undefined && !this.addressedToUs(frame)) {
+      this.respond(frame, 481);
+      this.softError(new MsrpStatusError(481, `${frame.method} to ${this.toPathTarget(frame)} ignored: we are ${this.localUriString}`));
+      return;
+    }
     // The first request from the peer binds a passive session.
     this.markBound();
     switch (frame.method) {
@@ -557,7 +590,6 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     const toPath = splitPath(getHeader(h, 'To-Path'));
     const fromPath = splitPath(getHeader(h, 'From-Path'));
     if (toPath.length === 0 || fromPath.length === 0) return this.reject(req, '', 400, 'missing To-Path or From-Path');
-    if (sessionIdOf(toPath[toPath.length - 1]) !== this.sessionId) return this.respond(req, 481);
     const messageId = getHeader(h, 'Message-ID');
     if (messageId === undefined || messageId === '') return this.reject(req, '', 400, 'missing Message-ID');
     const rangeText = getHeader(h, 'Byte-Range');

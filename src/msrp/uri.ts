@@ -1,4 +1,5 @@
 // MSRP URIs (RFC 4975 section 6): msrp[s]://[user@]host[:port][/session-id];transport[;param...]
+import { isIPv6 } from 'node:net';
 import { MsrpUriError } from './errors.js';
 
 export interface MsrpUri {
@@ -73,24 +74,48 @@ export function makeMsrpUri(host: string, port: number, sessionId: string, secur
   return { scheme: secure ? 'msrps' : 'msrp', user: null, host, port, sessionId, transport: 'tcp', params: [] };
 }
 
-function decodeHost(h: string): string {
+/**
+ * The authority's host as compared by RFC 4975 6.1: percent-decoded, case-insensitive, and an IPv6 literal by
+ * address (so ::1 equals 0:0:0:0:0:0:0:1). Userinfo is not part of it.
+ */
+function comparableHost(h: string): string {
+  let host: string;
   try {
-    return decodeURIComponent(h).toLowerCase();
+    host = decodeURIComponent(h).toLowerCase();
   } catch {
-    return h.toLowerCase();
+    host = h.toLowerCase();
   }
+  if (isIPv6(host)) {
+    // The WHATWG URL parser writes IPv6 addresses in their one canonical form (RFC 5952).
+    try {
+      return new URL(`http://[${host}]/`).hostname;
+    } catch {
+      return host;
+    }
+  }
+  return host;
 }
 
-/** RFC 4975 section 6.1: scheme, host, port, session-id (case-sensitive) and transport; userinfo ignored. */
+/**
+ * RFC 4975 6.1: scheme (case-insensitive), host (case-insensitive, percent-decoded, IP literals by address),
+ * port (an explicit port never equals a missing one), session-id (case-sensitive; missing never equals present)
+ * and transport (case-insensitive); userinfo and other parameters are ignored.
+ */
 export function msrpUriEquals(a: MsrpUri | string, b: MsrpUri | string): boolean {
-  const x = typeof a === 'string' ? parseMsrpUri(a) : a;
-  const y = typeof b === 'string' ? parseMsrpUri(b) : b;
+  let x: MsrpUri;
+  let y: MsrpUri;
+  try {
+    x = typeof a === 'string' ? parseMsrpUri(a) : a;
+    y = typeof b === 'string' ? parseMsrpUri(b) : b;
+  } catch {
+    return false;
+  }
   return (
-    x.scheme === y.scheme &&
-    decodeHost(x.host) === decodeHost(y.host) &&
+    x.scheme.toLowerCase() === y.scheme.toLowerCase() &&
     x.port === y.port &&
     x.sessionId === y.sessionId &&
-    x.transport.toLowerCase() === y.transport.toLowerCase()
+    x.transport.toLowerCase() === y.transport.toLowerCase() &&
+    comparableHost(x.host) === comparableHost(y.host)
   );
 }
 

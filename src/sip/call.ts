@@ -5,6 +5,7 @@ import type { Invitation, Inviter, Session } from 'sip.js';
 import { SipUsageError } from './errors.js';
 import { OnceClosingNegotiator } from './sdh.js';
 import type { MediaNegotiator } from './sdh.js';
+import { peerId } from '../peer-id/peer-id.js';
 import { parseNameAddr, parseSipUri } from './wire.js';
 
 export type CallDirection = 'outgoing' | 'incoming';
@@ -30,7 +31,7 @@ export interface CallFailed {
 }
 
 export interface RemoteIdentity {
-  /** `user@host` without the scheme. */
+  /** `user@host` as src/peer-id's peerId() makes it: the one key for this peer everywhere. */
   readonly aor: string;
   readonly user: string | undefined;
   readonly host: string;
@@ -58,10 +59,9 @@ export function contactInfo(contactHeader: string | undefined): { uri: string | 
 function identityFrom(uriText: string, displayName: string | undefined): RemoteIdentity {
   try {
     const uri = parseSipUri(uriText);
-    const aor = uri.user === undefined ? uri.host : `${uri.user}@${uri.host}`;
-    return { aor, user: uri.user, host: uri.host, displayName: displayName || undefined };
+    return { aor: peerId(uriText), user: uri.user, host: uri.host, displayName: displayName || undefined };
   } catch {
-    return { aor: uriText.replace(/^sips?:/i, ''), user: undefined, host: '', displayName: displayName || undefined };
+    return { aor: peerId(uriText), user: undefined, host: '', displayName: displayName || undefined };
   }
 }
 

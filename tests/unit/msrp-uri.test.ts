@@ -36,3 +36,21 @@ test('RFC 4975 6.1 comparison rules', () => {
   assert.ok(!msrpUriEquals('msrp://host:1/abc;tcp', 'msrp://host:1;tcp'), 'with vs without session-id');
   assert.ok(!msrpUriEquals('msrp://host:1/abc;tcp', 'msrp://host:1/abc;sctp'), 'transport');
 });
+
+test('RFC 4975 6.1: host case, required port, transport, IPv6 by address', () => {
+  const ours = 'msrp://bob.example.com:2855/s1d;tcp';
+  assert.ok(msrpUriEquals(ours, 'msrp://BOB.Example.COM:2855/s1d;tcp'), 'host is case-insensitive');
+  assert.ok(msrpUriEquals(ours, 'Msrp://bob.example.com:2855/s1d;Tcp'), 'scheme and transport are case-insensitive');
+  assert.ok(!msrpUriEquals(ours, 'msrp://bob.example.com/s1d;tcp'), 'an explicit port never equals a missing one');
+  assert.ok(!msrpUriEquals('msrp://bob.example.com/s1d;tcp', ours), 'either side');
+  assert.ok(!msrpUriEquals(ours, 'msrp://bob.example.com:2856/s1d;tcp'), 'port must match exactly');
+  assert.ok(!msrpUriEquals(ours, 'msrp://bob.example.com:2855/s1d;udp'), 'different transport');
+  assert.ok(!msrpUriEquals(ours, 'msrp://bob.example.com:2855/S1D;tcp'), 'session-id case');
+  assert.ok(!msrpUriEquals(ours, 'msrp://other.example.com:2855/s1d;tcp'), 'other host');
+  assert.ok(!msrpUriEquals(ours, 'msrps://bob.example.com:2855/s1d;tcp'), 'other scheme');
+  assert.ok(msrpUriEquals('msrp://[::1]:9/x;tcp', 'msrp://[0:0:0:0:0:0:0:1]:9/x;tcp'), 'IPv6 compared as addresses');
+  assert.ok(msrpUriEquals('msrp://[2001:DB8::1]:9/x;tcp', 'msrp://[2001:db8:0:0::1]:9/x;tcp'));
+  assert.ok(!msrpUriEquals('msrp://[::1]:9/x;tcp', 'msrp://[::2]:9/x;tcp'));
+  assert.ok(msrpUriEquals(ours, 'msrp://bob.example.com:2855/s1d;tcp;foo=bar'), 'other parameters ignored');
+  assert.ok(!msrpUriEquals(ours, 'not a uri'), 'unparseable never matches');
+});

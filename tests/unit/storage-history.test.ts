@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { History, openChatStorage, peerFolder, peerFromFolder, type MessageRecord } from '../../src/chat-storage/index.js';
+import { Contacts, History, openChatStorage, peerFolder, peerFromFolder, type MessageRecord } from '../../src/chat-storage/index.js';
 
 function withDir(fn: (dir: string) => void | Promise<void>) {
   return async () => {
@@ -157,5 +157,28 @@ test('peer folder names are safe and reversible', () => {
     const f = peerFolder(uid);
     assert.ok(!f.includes('/') && f !== '.' && f !== '..' && !f.startsWith('.'), f);
     if (uid !== '') assert.equal(peerFromFolder(f), uid);
+  }
+});
+
+test('history and contacts written under the older lower-cased uid are read for the case-kept one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blink-hist-legacy-'));
+  try {
+    const h = new History(dir, { enabled: true, syncIntervalMs: 0 });
+    const rec = (peer: string, text: string, time: string): Omit<MessageRecord, 'kind'> => ({
+      time, peer, direction: 'out', sender: 'me', text, delivery: 'sent', encryption: 'none', fingerprint: null, session: '1', id: text,
+    });
+    h.append(rec('alice@127.0.0.1', 'old, lower-cased', '2026-01-01T10:00:00.000Z'));
+    h.append(rec('sip:Alice@127.0.0.1:5070', 'new', '2026-01-02T10:00:00.000Z'));
+    assert.deepEqual(h.load('Alice@127.0.0.1').messages.map((m) => m.text), ['old, lower-cased', 'new']);
+    assert.deepEqual(h.search('e', { peer: 'Alice@127.0.0.1' }).messages.map((m) => m.text), ['old, lower-cased', 'new']);
+    assert.deepEqual(h.search('e').messages.map((m) => m.text), ['old, lower-cased', 'new'], 'each folder once');
+    assert.deepEqual(h.load('alice@127.0.0.1').messages.map((m) => m.text), ['old, lower-cased']);
+    const c = new Contacts(join(dir, 'contacts'));
+    writeFileSync(join(dir, 'contacts'), '[alice@127.0.0.1]\notr = on\n');
+    assert.equal(c.effective('Alice@127.0.0.1').otr, 'on');
+    assert.equal(c.set('Alice@127.0.0.1', { logging: 'off' }).logging, 'off');
+    assert.equal(readFileSync(join(dir, 'contacts'), 'utf8'), '[alice@127.0.0.1]\notr = on\nlogging = off\n');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });

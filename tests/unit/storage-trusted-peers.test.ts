@@ -121,3 +121,36 @@ test('trusted_peers: new file, forget, and hostile input', withDir((dir) => {
   t2.setTrust('bob@example.org', FP_A, 'verified');
   assert.deepEqual(readFileSync(file), Buffer.concat([junk, Buffer.from(`bob@example.org\t${groups(FP_A)}\tverified\n`)]));
 }));
+
+test('trusted_peers from before one identity per peer: lower-cased uids still count and move on write', withDir((dir) => {
+  const file = join(dir, 'trusted_peers');
+  // An older version wrote outgoing chats wholly lower-cased: Alice's verified key sits under "alice".
+  const before = `# mine\nalice@127.0.0.1\t${groups(FP_A)}\tsmp\ncarol@example.org\t${groups(FP_B)}\tverified\n`;
+  writeFileSync(file, before);
+  const tp = new TrustedPeers(file);
+  assert.equal(tp.trustOf('Alice@127.0.0.1', FP_A), 'smp', 'verified trust survives the upgrade');
+  assert.equal(tp.isVerified('sip:Alice@127.0.0.1:5070', FP_A), true);
+  assert.deepEqual(tp.fingerprints('Alice@127.0.0.1'), [FP_A]);
+  // A different key for Alice is a key change, not a first meeting.
+  assert.deepEqual(tp.learn('Alice@127.0.0.1', FP_C), { isNew: true, changed: true });
+  // Seeing the old key again moves its line to Alice's uid, in place, trust kept.
+  assert.deepEqual(tp.learn('Alice@127.0.0.1', FP_A), { isNew: false, changed: false });
+  assert.equal(
+    readFileSync(file, 'utf8'),
+    `# mine\nAlice@127.0.0.1\t${groups(FP_A)}\tsmp\ncarol@example.org\t${groups(FP_B)}\tverified\nAlice@127.0.0.1\t${groups(FP_C)}\t\n`,
+  );
+  assert.equal(new TrustedPeers(file).trustOf('Alice@127.0.0.1', FP_A), 'smp');
+}));
+
+test('trusted_peers: the two lines an older version left for one peer merge into one on write', withDir((dir) => {
+  const file = join(dir, 'trusted_peers');
+  writeFileSync(file, `Alice@127.0.0.1\t${groups(FP_A)}\t\nalice@127.0.0.1\t${groups(FP_A)}\tverified\n`);
+  const tp = new TrustedPeers(file);
+  assert.equal(tp.trustOf('Alice@127.0.0.1', FP_A), 'verified', 'the strongest of the two');
+  tp.setTrust('Alice@127.0.0.1', FP_A, '');
+  assert.equal(readFileSync(file, 'utf8'), `Alice@127.0.0.1\t${groups(FP_A)}\t\n`);
+  assert.equal(tp.trustOf('Alice@127.0.0.1', FP_A), '');
+  // A lower-case uid is its own identity: it never borrows from an upper-case one.
+  writeFileSync(file, `Alice@127.0.0.1\t${groups(FP_B)}\tverified\n`);
+  assert.equal(tp.trustOf('alice@127.0.0.1', FP_B), null);
+}));
