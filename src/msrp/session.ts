@@ -171,6 +171,12 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
   private pendingBytes = 0;
   private isBound = false;
   private closedInfo: MsrpCloseInfo | null = null;
+  /**
+   * Set while one message's chunks are being written. Messages go on the wire whole, in the order send() was
+   * called: interleaved chunks let a later message complete first at the receiver, and an OTR peer then sees
+   * its counters go backwards and cannot read the earlier one.
+   */
+  private writing: Promise<void> | null = null;
   private passiveListener: MsrpListener | null = null;
 
   constructor(options: MsrpSessionOptions) {
@@ -369,7 +375,11 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     const answers: Promise<MsrpResponse>[] = [];
     let failure: Error | null = null;
     const report = opts.successReport ? this.expectReport(messageId) : null;
+    let release: (() => void) | null = null;
     try {
+      // Wait for the message before us to be written (FIFO: waiters wake in the order they queued).
+      while (this.writing) await this.writing;
+      this.writing = new Promise<void>((r) => (release = r));
       let offset = 0;
       do {
         const piece = body.subarray(offset, offset + chunkSize);
@@ -398,9 +408,16 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
         offset += piece.length;
         if (failure) break;
       } while (offset < total);
+      this.writing = null;
+      (release as (() => void) | null)?.();
+      release = null;
       await Promise.all(answers);
       if (report) await report.arm(this.opts.reportTimeoutMs);
     } catch (e) {
+      if (release) {
+        this.writing = null;
+        (release as () => void)();
+      }
       report?.cancel();
       const err = failure ?? (e as Error);
       const code = err instanceof MsrpStatusError ? err.code : err instanceof MsrpTimeoutError ? 408 : 0;

@@ -141,3 +141,25 @@ test('a message the receiver refuses while handling it gets a failure REPORT, no
     bob.close();
   }
 });
+
+test('messages sent at once reach the receiver whole and in the order they were sent (no interleaved chunks)', async () => {
+  const alice = await createMsrpSession();
+  const bob = await createMsrpSession();
+  try {
+    await negotiate(alice, bob, 'active');
+    const order: string[] = [];
+    bob.on('message', (m) => order.push(new TextDecoder().decode(m.body).slice(0, 8)));
+    const big = 'big-one:' + 'x'.repeat(300_000);
+    const sends = [
+      alice.send('text/plain', new TextEncoder().encode(big), { chunkSize: 2048 }),
+      alice.send('text/plain', new TextEncoder().encode('small-1:'), { chunkSize: 2048 }),
+      alice.send('text/plain', new TextEncoder().encode('mid-two:' + 'y'.repeat(20_000)), { chunkSize: 2048 }),
+      alice.send('text/plain', new TextEncoder().encode('small-3:'), { chunkSize: 2048 }),
+    ];
+    await Promise.all(sends);
+    assert.deepEqual(order, ['big-one:', 'small-1:', 'mid-two:', 'small-3:']);
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
