@@ -4,12 +4,19 @@ import type { AccountView, ChatLine, CoreEvent, CoreState, SessionView } from '.
 
 /** Lines kept in memory per session; older ones stay in the history files. */
 export const MAX_LINES_IN_MEMORY = 2000;
+/**
+ * And at most this much text (UTF-16 code units) per session: 2000 lines of 64 KiB messages would hold ~250 MB.
+ * The newest line is always kept, however long.
+ */
+export const MAX_TEXT_IN_MEMORY = 2 * 1024 * 1024;
 
 export class StateStore {
   private state: CoreState;
   private listeners = new Set<(s: CoreState) => void>();
   private eventListeners = new Set<(e: CoreEvent) => void>();
   private lineSeq = 0;
+  /** Text held in each session's lines (see MAX_TEXT_IN_MEMORY). */
+  private readonly textHeld = new Map<string, number>();
 
   constructor(account: AccountView) {
     this.state = { account, sessions: [], notices: [] };
@@ -80,7 +87,12 @@ export class StateStore {
   appendLine(id: string, line: Omit<ChatLine, 'id'> & { id?: string }, countUnread: boolean): ChatLine {
     const full = makeLine(line.id ?? this.nextLineId(), line);
     this.updateSession(id, (s) => {
-      const lines = s.lines.length >= MAX_LINES_IN_MEMORY ? s.lines.slice(-MAX_LINES_IN_MEMORY + 1) : s.lines.slice();
+      let held = (this.textHeld.get(id) ?? 0) + full.text.length;
+      let drop = Math.max(0, s.lines.length + 1 - MAX_LINES_IN_MEMORY);
+      for (let i = 0; i < drop; i++) held -= s.lines[i]!.text.length;
+      while (held > MAX_TEXT_IN_MEMORY && drop < s.lines.length) held -= s.lines[drop++]!.text.length;
+      this.textHeld.set(id, held);
+      const lines = s.lines.slice(drop);
       lines.push(full);
       return { lines, unread: countUnread ? s.unread + 1 : s.unread };
     });

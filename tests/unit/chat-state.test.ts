@@ -1,0 +1,34 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MAX_LINES_IN_MEMORY, MAX_TEXT_IN_MEMORY, StateStore } from '../../src/chat/state.js';
+import type { SessionView } from '../../src/chat/types.js';
+
+function store(): StateStore {
+  const s = new StateStore({ uri: 'sip:a@test', registration: 'none', transport: 'tcp', serverless: true });
+  const view: SessionView = {
+    id: '1', peer: 'b@test', peerUri: 'sip:b@test', displayName: 'b', state: 'active', isFocus: false, direction: 'out',
+    transport: 'msrp/tcp', otr: { state: 'plaintext', trust: null, version: null, theirFingerprint: null, ourFingerprint: '', smp: null, pending: 0 },
+    loggingDisabled: false, remoteComposing: false, unread: 0, lines: [],
+  };
+  s.addSession(view);
+  return s;
+}
+const add = (s: StateStore, text: string) => s.appendLine('1', { time: 0, kind: 'message', direction: 'in', text, encryption: 'none' }, false);
+
+test('lines in memory are capped by count and by text, oldest first; the newest line always stays', () => {
+  const s = store();
+  for (let i = 0; i < MAX_LINES_IN_MEMORY + 50; i++) add(s, `line ${i}`);
+  const lines = s.session('1')!.lines;
+  assert.equal(lines.length, MAX_LINES_IN_MEMORY);
+  assert.equal(lines[0]!.text, 'line 50');
+  const big = 'x'.repeat(64 * 1024);
+  for (let i = 0; i < 100; i++) add(s, big);
+  const held = s.session('1')!.lines.reduce((n, l) => n + l.text.length, 0);
+  assert.ok(held <= MAX_TEXT_IN_MEMORY, `${held} code units held`);
+  assert.ok(held > MAX_TEXT_IN_MEMORY - big.length, 'no more dropped than needed');
+  const huge = 'y'.repeat(MAX_TEXT_IN_MEMORY + 10);
+  add(s, huge);
+  assert.deepEqual(s.session('1')!.lines.map((l) => l.text.length), [huge.length]);
+  add(s, 'after');
+  assert.deepEqual(s.session('1')!.lines.map((l) => l.text), ['after']);
+});
