@@ -85,12 +85,24 @@ export class ChatCore implements Core {
       opts.log,
     );
     ua.on('invite', (call) => this.onInvite(call));
+    // One warning when the registration goes (with the first retry time), one line when it comes back: a
+    // registrar down for an hour must not fill the screen with a line per attempt (the header keeps the state).
+    let troubled = false;
     ua.on('registration', (st) => {
       const state = st.state;
-      this.store.setAccount({ registration: state, registrationError: st.error?.message });
-      this.store.emit({ ev: 'registration', state, ...(st.error ? { error: st.error.message } : {}) });
-      if (state === 'registered') this.store.emit({ ev: 'registered' });
-      if (state === 'failed' && st.error) this.store.addNotice(`registration failed: ${st.error.message}`, 'warning');
+      const retryIn = st.retryInMs === undefined ? undefined : Math.round(st.retryInMs / 100) / 10;
+      this.store.setAccount({ registration: state, registrationError: st.error?.message, registrationRetryAt: st.retryAt });
+      this.store.emit({ ev: 'registration', state, ...(st.error ? { error: st.error.message } : {}), ...(retryIn !== undefined ? { retryIn } : {}) });
+      if (state === 'registered') {
+        this.store.emit({ ev: 'registered' });
+        if (troubled) this.store.addNotice('registered again: reachable for new chats', 'info');
+        troubled = false;
+      }
+      if (state === 'failed' && st.error && !troubled) {
+        const next = retryIn === undefined ? '' : `; trying again in ${retryIn} s, then less and less often`;
+        this.store.addNotice(`registration failed: ${st.error.message}${next}`, 'warning');
+        troubled = retryIn !== undefined;
+      }
     });
     // trusted_peers and contacts are edited by hand while we run: re-read them now and then (a stat when unchanged).
     this.trustTimer = setInterval(() => this.refreshFromDisk(), 2000);
