@@ -50,6 +50,8 @@ interface Entry {
   early: IncomingContent[] | null;
   /** The MSRP stream closed: the session ends unless a BYE explains it first. */
   closeTimer?: NodeJS.Timeout;
+  /** The stream broke (reset, write error): a BYE that follows does not explain it, the break does. */
+  broken?: string;
 }
 
 /** After the MSRP connection drops, how long a BYE may take to arrive before we call the chat ended ourselves. */
@@ -377,7 +379,7 @@ export class ChatCore implements Core {
       remoteUri,
       log: (m) => this.opts.log(`[${id}] ${m}`),
       onMessage: (c) => this.onContent(id, c),
-      onClosed: (reason) => this.onMediaClosed(id, reason),
+      onClosed: (reason, broken) => this.onMediaClosed(id, reason, broken),
     });
   }
 
@@ -427,16 +429,21 @@ export class ChatCore implements Core {
   private watchCall(id: string, call: SipCall): void {
     call.on('established', () => void this.onEstablished(id, call));
     call.on('failed', (f) => void this.endSession(id, `${f.statusCode} ${f.reason}`.trim(), false));
-    call.on('ended', (e) =>
-      void this.endSession(id, e.by === 'remote' ? `ended by ${this.store.session(id)?.displayName ?? 'peer'}` : 'ended', false),
-    );
+    call.on('ended', (e) => {
+      // Both ends of a broken connection see the break and the first to give up sends BYE: the other one must
+      // still be told of the break, not that its peer hung up.
+      const broken = this.entries.get(id)?.broken;
+      if (broken !== undefined && e.by === 'remote') void this.endSession(id, broken, false, true);
+      else void this.endSession(id, e.by === 'remote' ? `ended by ${this.store.session(id)?.displayName ?? 'peer'}` : 'ended', false);
+    });
   }
 
-  private onMediaClosed(id: string, reason: string): void {
+  private onMediaClosed(id: string, reason: string, broken: boolean): void {
     const e = this.entries.get(id);
     if (!e || e.closeTimer) return;
+    if (broken) e.broken = reason;
     // The peer usually closes the stream just before its BYE arrives: give the BYE a moment to explain it.
-    e.closeTimer = setTimeout(() => void this.endSession(id, reason, true), BYE_GRACE_MS);
+    e.closeTimer = setTimeout(() => void this.endSession(id, reason, true, true), BYE_GRACE_MS);
     e.closeTimer.unref();
   }
 
@@ -512,14 +519,23 @@ export class ChatCore implements Core {
   }
 
   /** Ends a session once, whoever noticed first (user, remote BYE, MSRP close, failure). */
-  private async endSession(id: string, reason: string, hangupCall: boolean): Promise<void> {
+  private async endSession(id: string, reason: string, hangupCall: boolean, streamLost = false): Promise<void> {
     const e = this.entries.get(id);
     if (!e) return;
     this.entries.delete(id);
     if (e.closeTimer) clearTimeout(e.closeTimer);
     e.chat.detach(reason);
     this.sessionState(id, 'ended', reason);
-    e.chat.system(`chat ended: ${reason}`, 'info');
+    if (streamLost) {
+      // Not a hang-up: the connection went away under the chat. Say what became of the messages in flight.
+      const unconfirmed = this.store.session(id)?.lines.some((l) => l.direction === 'out' && l.delivery === 'failed');
+      e.chat.system(
+        `chat ended: ${reason}.${unconfirmed ? ' Messages marked (failed) did not reach the peer, as far as we know.' : ''} Start a new chat to go on.`,
+        'warning',
+      );
+    } else {
+      e.chat.system(`chat ended: ${reason}`, 'info');
+    }
     // BYE first, then close the stream, so the peer learns why before its connection drops.
     if (hangupCall && e.call && e.call.state !== 'ended' && e.call.state !== 'failed') {
       try {

@@ -1,6 +1,7 @@
 // The MSRP stream of one chat, as the SIP layer's MediaNegotiator (it writes and reads the SDP) and as the
 // ChatSession's transport (it sends and receives bodies, wrapping them in CPIM when both sides list message/cpim).
 import {
+  MsrpClosedError,
   createMsrpSession,
   type LocalMsrpSession,
 } from '../msrp/index.js';
@@ -61,7 +62,8 @@ export interface ChatMediaOptions {
   /** Advertise Blink's history-control feature (we honour and send application/blink-logging-status). */
   log: (msg: string) => void;
   onMessage: (c: IncomingContent) => void;
-  onClosed: (reason: string) => void;
+  /** broken: the connection failed (reset, write error), as opposed to an orderly close by the peer. */
+  onClosed: (reason: string, broken: boolean) => void;
 }
 
 export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
@@ -115,7 +117,7 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
     this.session = s;
     s.on('message', (m) => this.onMessage(m));
     s.on('close', (info) => {
-      if (!this.closed) this.opts.onClosed(`MSRP connection closed: ${info.reason}`);
+      if (!this.closed) this.opts.onClosed(`MSRP connection closed: ${info.reason}`, info.error !== undefined);
     });
     s.on('error', (e) => this.opts.log(`msrp: ${e.message}`));
     return s;
@@ -201,6 +203,16 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
   }
 
   async send(contentType: string, text: string, opts: { report: boolean }): Promise<void> {
+    try {
+      await this.sendBody(contentType, text, opts);
+    } catch (e) {
+      // What the user reads beside the failed message: the stream went away before the peer confirmed it.
+      if (e instanceof MsrpClosedError) throw new Error(`not confirmed before the chat connection closed: ${e.message.replace(/^(session|connection) closed: /, '')}`);
+      throw e;
+    }
+  }
+
+  private async sendBody(contentType: string, text: string, opts: { report: boolean }): Promise<void> {
     const s = this.session;
     if (!s || this.closed) throw new Error('the chat is closed');
     const reports = opts.report

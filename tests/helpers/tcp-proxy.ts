@@ -13,6 +13,12 @@ export interface ProxiedConnection {
   /** What arrived from either end after blackholeAll(), and went nowhere. */
   readonly swallowed: Buffer[];
   blackholed: boolean;
+  /**
+   * Once this many bytes went from the target to the client, the rest is held back (kept, not forwarded; closes
+   * still pass): the client's end of a transfer stops at a known point, however fast the machine is.
+   */
+  holdDownAfter?: number;
+  readonly held: Buffer[];
 }
 
 export class TcpProxy {
@@ -26,15 +32,23 @@ export class TcpProxy {
     const conns: ProxiedConnection[] = [];
     const server = createServer((client) => {
       const upstream = connect({ host: targetHost, port: targetPort });
-      const c: ProxiedConnection = { client, server: upstream, up: [], down: [], swallowed: [], blackholed: false };
+      const c: ProxiedConnection = { client, server: upstream, up: [], down: [], swallowed: [], blackholed: false, held: [] };
       conns.push(c);
       client.on('data', (d: Buffer) => {
         if (c.blackholed) return void c.swallowed.push(d);
         c.up.push(d);
         upstream.write(d);
       });
+      let downBytes = 0;
       upstream.on('data', (d: Buffer) => {
         if (c.blackholed) return void c.swallowed.push(d);
+        const room = c.holdDownAfter === undefined ? d.length : Math.max(0, c.holdDownAfter - downBytes);
+        if (room < d.length) {
+          c.held.push(d.subarray(room));
+          d = d.subarray(0, room);
+          if (d.length === 0) return;
+        }
+        downBytes += d.length;
         c.down.push(d);
         client.write(d);
       });
