@@ -52,10 +52,14 @@ interface Entry {
   closeTimer?: NodeJS.Timeout;
   /** The stream broke (reset, write error): a BYE that follows does not explain it, the break does. */
   broken?: string;
+  /** Warning before, and end at, the expiry of the MSRP relay's authorization. */
+  relayTimers?: NodeJS.Timeout[];
 }
 
 /** After the MSRP connection drops, how long a BYE may take to arrive before we call the chat ended ourselves. */
 const BYE_GRACE_MS = 1500;
+/** How long before the MSRP relay's authorization runs out the user is warned that the chat will end. */
+const RELAY_WARNING_MS = 60000;
 
 const CHAT_SETUP_TIMEOUT_MS = 40_000;
 
@@ -447,6 +451,31 @@ export class ChatCore implements Core {
     e.closeTimer.unref();
   }
 
+  /**
+   * An RFC 4976 relay authorizes us for a while; Kamailio's msrp module hands out a new path with each AUTH, and
+   * moving a running chat to a new path takes a re-INVITE, which this client does not do. So the chat ends when
+   * the authorization does, and the user is told beforehand why (a minute before, or at once when it is shorter).
+   */
+  private watchRelayExpiry(id: string, e: Entry): void {
+    const at = e.media?.relayExpiresAt ?? null;
+    if (at === null) return;
+    const warnAt = Math.max(Date.now(), at - RELAY_WARNING_MS);
+    const when = new Date(at).toTimeString().slice(0, 8);
+    const warn = setTimeout(() => {
+      const left = Math.max(0, Math.round((at - Date.now()) / 1000));
+      e.chat.system(
+        `the MSRP relay's authorization for this chat runs out at ${when} (in ${left} s). The relay gives a new path ` +
+          'with every new authorization, and this client cannot move a running chat to a new path: the chat will ' +
+          'end then. Start a new chat to go on.',
+        'warning',
+      );
+    }, warnAt - Date.now());
+    const end = setTimeout(() => void this.endSession(id, 'the MSRP relay authorization expired', true), Math.max(0, at - Date.now()));
+    warn.unref();
+    end.unref();
+    e.relayTimers = [warn, end];
+  }
+
   private async onEstablished(id: string, call: SipCall): Promise<void> {
     const e = this.entries.get(id);
     if (!e || !e.media) return;
@@ -460,6 +489,7 @@ export class ChatCore implements Core {
     }
     if (!this.entries.has(id)) return;
     this.sessionState(id, 'active');
+    this.watchRelayExpiry(id, e);
     const setup = this.otrSetup(e.chat.peer, isFocus);
     e.chat.configureOtr(setup);
     e.chat.attach(e.media, { localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer), initiator: call.direction === 'outgoing' });
@@ -524,6 +554,7 @@ export class ChatCore implements Core {
     if (!e) return;
     this.entries.delete(id);
     if (e.closeTimer) clearTimeout(e.closeTimer);
+    for (const t of e.relayTimers ?? []) clearTimeout(t);
     e.chat.detach(reason);
     this.sessionState(id, 'ended', reason);
     if (streamLost) {

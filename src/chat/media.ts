@@ -83,6 +83,11 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
     return this.remote?.features ?? [];
   }
 
+  /** When the MSRP relay's authorization for this chat runs out (epoch ms); null without a relay or an Expires. */
+  get relayExpiresAt(): number | null {
+    return this.session?.relayExpiresAt ?? null;
+  }
+
   get transportName(): string {
     return this.remote?.secure ? 'msrp/tls' : 'msrp/tcp';
   }
