@@ -2,7 +2,7 @@
 // registrar (digest auth, refresh before expiry, unregister on stop).
 import { EventEmitter } from 'node:events';
 import { Inviter, Registerer, RegistererState, UserAgent } from 'sip.js';
-import type { Invitation, LogLevel, Session, Transport, UserAgentOptions } from 'sip.js';
+import type { Emitter, Invitation, LogLevel, Session, Transport, UserAgentOptions } from 'sip.js';
 import { IncomingCall, OutgoingCall } from './call.js';
 import { SipRegistrationError, SipUsageError } from './errors.js';
 import { installGrammarCache } from './grammar-cache.js';
@@ -269,23 +269,32 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
           else fail(0, 'the registrar response did not confirm our Contact');
         });
       };
-      registerer.stateChange.addListener(onState);
-      registerer
-        .register({
-          requestDelegate: {
-            onAccept: (response) => {
-              const m = response.message;
-              const exp = m.getHeader('expires');
-              succeed(exp !== undefined && /^\d+$/.test(exp) ? Number(exp) : contactExpires(m.getHeaders('contact')));
+      const send = (): void => {
+        if (settled) return;
+        registerer.stateChange.addListener(onState);
+        registerer
+          .register({
+            requestDelegate: {
+              onAccept: (response) => {
+                const m = response.message;
+                const exp = m.getHeader('expires');
+                succeed(exp !== undefined && /^\d+$/.test(exp) ? Number(exp) : contactExpires(m.getHeaders('contact')));
+              },
+              onReject: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? ''),
+              onRedirect: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? 'redirect'),
             },
-            onReject: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? ''),
-            onRedirect: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? 'redirect'),
-          },
-        })
-        .catch((err: unknown) => {
-          registerer.stateChange.removeListener(onState);
-          fail(0, err instanceof Error ? err.message : String(err));
-        });
+          })
+          .catch((err: unknown) => {
+            registerer.stateChange.removeListener(onState);
+            fail(0, err instanceof Error ? err.message : String(err));
+          });
+      };
+      // A REGISTER lost with its flow is still pending in sip.js until its timer F (32 s) and sip.js refuses a new
+      // one meanwhile: send ours as soon as that one is over, rather than failing into a longer backoff.
+      // (`waiting` and `waitingChange` are public in sip.js's code, private only in its typings.)
+      const pending = registerer as unknown as { waiting: boolean; waitingChange: Emitter<boolean> };
+      if (pending.waiting) pending.waitingChange.addListener(() => send(), { once: true });
+      else send();
     });
   }
 
