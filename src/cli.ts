@@ -157,6 +157,7 @@ async function run(config: RunConfig): Promise<void> {
     ...(config.domain ? { domain: config.domain } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(config.outboundProxy ? { outboundProxy: config.outboundProxy } : {}),
+    ...(config.keepAlive !== undefined ? { keepAliveInterval: config.keepAlive } : {}),
     // With a registrar, its certificate is verified; serverless peers on a LAN use self-signed certificates.
     tls: {
       ...(tls ?? {}),

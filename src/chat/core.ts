@@ -48,10 +48,16 @@ interface Entry {
   early: IncomingContent[] | null;
   /** The MSRP stream closed: the session ends unless a BYE explains it first. */
   closeTimer?: NodeJS.Timeout;
+  /** The stream broke (reset, write error): a BYE that follows does not explain it, the break does. */
+  broken?: string;
+  /** Warning before, and end at, the expiry of the MSRP relay's authorization. */
+  relayTimers?: NodeJS.Timeout[];
 }
 
 /** After the MSRP connection drops, how long a BYE may take to arrive before we call the chat ended ourselves. */
 const BYE_GRACE_MS = 1500;
+/** How long before the MSRP relay's authorization runs out the user is warned that the chat will end. */
+const RELAY_WARNING_MS = 60000;
 
 const CHAT_SETUP_TIMEOUT_MS = 40_000;
 
@@ -87,12 +93,24 @@ export class ChatCore implements Core {
       opts.log,
     );
     ua.on('invite', (call) => this.onInvite(call));
+    // One warning when the registration goes (with the first retry time), one line when it comes back: a
+    // registrar down for an hour must not fill the screen with a line per attempt (the header keeps the state).
+    let troubled = false;
     ua.on('registration', (st) => {
       const state = st.state;
-      this.store.setAccount({ registration: state, registrationError: st.error?.message });
-      this.store.emit({ ev: 'registration', state, ...(st.error ? { error: st.error.message } : {}) });
-      if (state === 'registered') this.store.emit({ ev: 'registered' });
-      if (state === 'failed' && st.error) this.store.addNotice(`registration failed: ${st.error.message}`, 'warning');
+      const retryIn = st.retryInMs === undefined ? undefined : Math.round(st.retryInMs / 100) / 10;
+      this.store.setAccount({ registration: state, registrationError: st.error?.message, registrationRetryAt: st.retryAt });
+      this.store.emit({ ev: 'registration', state, ...(st.error ? { error: st.error.message } : {}), ...(retryIn !== undefined ? { retryIn } : {}) });
+      if (state === 'registered') {
+        this.store.emit({ ev: 'registered' });
+        if (troubled) this.store.addNotice('registered again: reachable for new chats', 'info');
+        troubled = false;
+      }
+      if (state === 'failed' && st.error && !troubled) {
+        const next = retryIn === undefined ? '' : `; trying again in ${retryIn} s, then less and less often`;
+        this.store.addNotice(`registration failed: ${st.error.message}${next}`, 'warning');
+        troubled = retryIn !== undefined;
+      }
     });
     // trusted_peers and contacts are edited by hand while we run: re-read them as soon as the folder says they
     // changed (with a slow poll behind it), and say in each chat what an edit changed.
@@ -371,7 +389,7 @@ export class ChatCore implements Core {
       remoteUri,
       log: (m) => this.opts.log(`[${id}] ${m}`),
       onMessage: (c) => this.onContent(id, c),
-      onClosed: (reason) => this.onMediaClosed(id, reason),
+      onClosed: (reason, broken) => this.onMediaClosed(id, reason, broken),
     });
   }
 
@@ -422,17 +440,47 @@ export class ChatCore implements Core {
   private watchCall(id: string, call: SipCall): void {
     call.on('established', () => void this.onEstablished(id, call));
     call.on('failed', (f) => void this.endSession(id, `${f.statusCode} ${f.reason}`.trim(), false));
-    call.on('ended', (e) =>
-      void this.endSession(id, e.by === 'remote' ? `ended by ${this.store.session(id)?.displayName ?? 'peer'}` : 'ended', false),
-    );
+    call.on('ended', (e) => {
+      // Both ends of a broken connection see the break and the first to give up sends BYE: the other one must
+      // still be told of the break, not that its peer hung up.
+      const broken = this.entries.get(id)?.broken;
+      if (broken !== undefined && e.by === 'remote') void this.endSession(id, broken, false, true);
+      else void this.endSession(id, e.by === 'remote' ? `ended by ${this.store.session(id)?.displayName ?? 'peer'}` : 'ended', false);
+    });
   }
 
-  private onMediaClosed(id: string, reason: string): void {
+  private onMediaClosed(id: string, reason: string, broken: boolean): void {
     const e = this.entries.get(id);
     if (!e || e.closeTimer) return;
+    if (broken) e.broken = reason;
     // The peer usually closes the stream just before its BYE arrives: give the BYE a moment to explain it.
-    e.closeTimer = setTimeout(() => void this.endSession(id, reason, true), BYE_GRACE_MS);
+    e.closeTimer = setTimeout(() => void this.endSession(id, reason, true, true), BYE_GRACE_MS);
     e.closeTimer.unref();
+  }
+
+  /**
+   * An RFC 4976 relay authorizes us for a while; Kamailio's msrp module hands out a new path with each AUTH, and
+   * moving a running chat to a new path takes a re-INVITE, which this client does not do. So the chat ends when
+   * the authorization does, and the user is told beforehand why (a minute before, or at once when it is shorter).
+   */
+  private watchRelayExpiry(id: string, e: Entry): void {
+    const at = e.media?.relayExpiresAt ?? null;
+    if (at === null) return;
+    const warnAt = Math.max(Date.now(), at - RELAY_WARNING_MS);
+    const when = new Date(at).toTimeString().slice(0, 8);
+    const warn = setTimeout(() => {
+      const left = Math.max(0, Math.round((at - Date.now()) / 1000));
+      e.chat.system(
+        `the MSRP relay's authorization for this chat runs out at ${when} (in ${left} s). The relay gives a new path ` +
+          'with every new authorization, and this client cannot move a running chat to a new path: the chat will ' +
+          'end then. Start a new chat to go on.',
+        'warning',
+      );
+    }, warnAt - Date.now());
+    const end = setTimeout(() => void this.endSession(id, 'the MSRP relay authorization expired', true), Math.max(0, at - Date.now()));
+    warn.unref();
+    end.unref();
+    e.relayTimers = [warn, end];
   }
 
   private async onEstablished(id: string, call: SipCall): Promise<void> {
@@ -448,6 +496,7 @@ export class ChatCore implements Core {
     }
     if (!this.entries.has(id)) return;
     this.sessionState(id, 'active');
+    this.watchRelayExpiry(id, e);
     const setup = this.otrSetup(e.chat.peer, isFocus);
     e.chat.configureOtr(setup);
     e.chat.attach(e.media, { localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer), initiator: call.direction === 'outgoing' });
@@ -507,15 +556,25 @@ export class ChatCore implements Core {
   }
 
   /** Ends a session once, whoever noticed first (user, remote BYE, MSRP close, failure). */
-  private async endSession(id: string, reason: string, hangupCall: boolean): Promise<void> {
+  private async endSession(id: string, reason: string, hangupCall: boolean, streamLost = false): Promise<void> {
     const e = this.entries.get(id);
     if (!e) return;
     this.entries.delete(id);
     this.trustSeen.delete(id);
     if (e.closeTimer) clearTimeout(e.closeTimer);
+    for (const t of e.relayTimers ?? []) clearTimeout(t);
     e.chat.detach(reason);
     this.sessionState(id, 'ended', reason);
-    e.chat.system(`chat ended: ${reason}`, 'info');
+    if (streamLost) {
+      // Not a hang-up: the connection went away under the chat. Say what became of the messages in flight.
+      const unconfirmed = this.store.session(id)?.lines.some((l) => l.direction === 'out' && l.delivery === 'failed');
+      e.chat.system(
+        `chat ended: ${reason}.${unconfirmed ? ' Messages marked (failed) did not reach the peer, as far as we know.' : ''} Start a new chat to go on.`,
+        'warning',
+      );
+    } else {
+      e.chat.system(`chat ended: ${reason}`, 'info');
+    }
     // BYE first, then close the stream, so the peer learns why before its connection drops.
     if (hangupCall && e.call && e.call.state !== 'ended' && e.call.state !== 'failed') {
       try {

@@ -4,6 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import type { TLSSocket } from 'node:tls';
 import {
   DEFAULT_ACCEPT_TYPES,
+  MsrpClosedError,
   certificateFingerprint,
   cpimText,
   createMsrpSession,
@@ -65,7 +66,8 @@ export interface ChatMediaOptions {
   /** Advertise Blink's history-control feature (we honour and send application/blink-logging-status). */
   log: (msg: string) => void;
   onMessage: (c: IncomingContent) => void;
-  onClosed: (reason: string) => void;
+  /** broken: the connection failed (reset, write error), as opposed to an orderly close by the peer. */
+  onClosed: (reason: string, broken: boolean) => void;
 }
 
 export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
@@ -83,6 +85,11 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
 
   get remoteFeatures(): readonly string[] {
     return this.remote?.features ?? [];
+  }
+
+  /** When the MSRP relay's authorization for this chat runs out (epoch ms); null without a relay or an Expires. */
+  get relayExpiresAt(): number | null {
+    return this.session?.relayExpiresAt ?? null;
   }
 
   get transportName(): string {
@@ -119,7 +126,7 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
     this.session = s;
     s.on('message', (m) => this.onMessage(m));
     s.on('close', (info) => {
-      if (!this.closed) this.opts.onClosed(`MSRP connection closed: ${info.reason}`);
+      if (!this.closed) this.opts.onClosed(`MSRP connection closed: ${info.reason}`, info.error !== undefined);
     });
     s.on('error', (e) => this.opts.log(`msrp: ${e.message}`));
     return s;
@@ -205,6 +212,16 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
   }
 
   async send(contentType: string, text: string, opts: { report: boolean }): Promise<void> {
+    try {
+      await this.sendBody(contentType, text, opts);
+    } catch (e) {
+      // What the user reads beside the failed message: the stream went away before the peer confirmed it.
+      if (e instanceof MsrpClosedError) throw new Error(`not confirmed before the chat connection closed: ${e.message.replace(/^(session|connection) closed: /, '')}`);
+      throw e;
+    }
+  }
+
+  private async sendBody(contentType: string, text: string, opts: { report: boolean }): Promise<void> {
     const s = this.session;
     if (!s || this.closed) throw new Error('the chat is closed');
     const reports = opts.report

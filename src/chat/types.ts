@@ -77,6 +77,8 @@ export interface AccountView {
   uri: string; // "sip:alice@127.0.0.1:5060"
   registration: RegistrationState;
   registrationError?: string;
+  /** When the next REGISTER goes out after a failure (epoch ms). */
+  registrationRetryAt?: number;
   transport: 'udp' | 'tcp' | 'tls';
   serverless: boolean;
 }
@@ -111,7 +113,7 @@ export type CoreCommand =
 export type CoreEvent =
   | { ev: 'ready'; uri: string }
   | { ev: 'registered' }
-  | { ev: 'registration'; state: RegistrationState; error?: string }
+  | { ev: 'registration'; state: RegistrationState; error?: string; retryIn?: number }
   | { ev: 'incoming'; session: string; from: string }
   | { ev: 'session'; session: string; state: SessionState; reason?: string; to?: string; isfocus?: boolean }
   | { ev: 'otr'; session: string; state: OtrState; fingerprint: string | null; trust: Trust | null; version?: number | null }

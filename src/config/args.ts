@@ -24,6 +24,8 @@ export interface RunConfig {
   tlsCert?: string;
   tlsKey?: string;
   savePassword: boolean;
+  /** Seconds between keep-alive pings to the registrar over TCP/TLS (RFC 5626); 0 = none; undefined = 30. */
+  keepAlive?: number;
 }
 
 export type CliCommand =
@@ -58,7 +60,7 @@ function safeUserName(): string | undefined {
 
 const VALUE_FLAGS = new Set([
   'user', 'display-name', 'host', 'port', 'transport', 'registrar', 'domain', 'password', 'outbound-proxy',
-  'config-dir', 'log-file', 'msrp-relay', 'tls-cert', 'tls-key', 'grep', 'account',
+  'config-dir', 'log-file', 'msrp-relay', 'tls-cert', 'tls-key', 'grep', 'account', 'keepalive',
 ]);
 const BOOL_FLAGS = new Set(['headless', 'no-otr', 'otr', 'help', 'version', 'save-password', 'yes']);
 
@@ -79,6 +81,7 @@ options:
   --password PW          SIP password (else the OS keychain, BLINK_TUI_PASSWORD, or the secrets file)
   --save-password        store --password in the OS keychain (or the secrets file)
   --outbound-proxy URI   send every request through this proxy
+  --keepalive SECONDS    ping the registrar this often over TCP/TLS (RFC 5626; default 30, 0 = off)
   --msrp-relay URI       MSRP relay (RFC 4976), e.g. msrps://relay.example.org:2855;tcp
   --config-dir DIR       config folder (default $XDG_CONFIG_HOME/blink-tui or ~/.config/blink-tui)
   --no-otr / --otr       turn OTR off / on for this run (default: the settings file, OTR on)
@@ -143,6 +146,10 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   if (registrar !== undefined && !/^sips?:/.test(registrar) && !/^[\w.-]+(:\d+)?$/.test(registrar)) {
     throw new UsageError(`--registrar must be a SIP URI like sip:example.org, not "${registrar}"`);
   }
+  const keepAliveArg = flags.get('keepalive') as string | undefined;
+  if (keepAliveArg !== undefined && !/^\d+(\.\d+)?$/.test(keepAliveArg)) {
+    throw new UsageError(`--keepalive must be a number of seconds, not "${keepAliveArg}"`);
+  }
   if (flags.get('otr') && flags.get('no-otr')) throw new UsageError('--otr and --no-otr contradict each other');
   const tlsCert = flags.get('tls-cert') as string | undefined;
   const tlsKey = flags.get('tls-key') as string | undefined;
@@ -165,6 +172,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     tlsCert,
     tlsKey,
     savePassword: flags.get('save-password') === true,
+    ...(keepAliveArg !== undefined ? { keepAlive: Number(keepAliveArg) } : {}),
   };
   if (config.savePassword && config.password === undefined) throw new UsageError('--save-password needs --password');
   if (!/^[A-Za-z0-9._~!$&'()*+,;=-]+$/.test(config.user)) throw new UsageError(`--user "${config.user}" is not a valid SIP user part`);

@@ -33,6 +33,10 @@ export interface MsrpConnectOptions extends MsrpConnectionOptions {
   readonly timeoutMs?: number;
 }
 
+const KEEPALIVE_IDLE_MS = 30000;
+/** How long an orderly close waits for the peer's FIN before it drops the socket. */
+const ORDERLY_CLOSE_MS = 2000;
+
 export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
   private readonly parser: MsrpParser;
   private closeInfo: MsrpCloseInfo | null = null;
@@ -44,6 +48,10 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
     super();
     this.parser = new MsrpParser(opts.limits);
     socket.setNoDelay(true);
+    // A chat can be quiet for hours. TCP keep-alive (the kernel probes after 30 s idle) keeps NAT and firewall
+    // state alive and lets a vanished peer surface as an error, without any MSRP-level traffic that a peer (Blink,
+    // a relay) would have to understand: RFC 4975 defines no ping, and an empty SEND means "bind" to some peers.
+    socket.setKeepAlive(true, KEEPALIVE_IDLE_MS);
     socket.on('data', (data: Buffer) => this.onData(data));
     socket.on('end', () => {
       try {
@@ -53,7 +61,7 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
         this.shutdown({ reason: `peer closed the connection mid-frame: ${(e as Error).message}`, error: e as Error });
       }
     });
-    socket.on('error', (err) => this.shutdown({ reason: `socket error: ${err.message}`, error: err }));
+    socket.on('error', (err) => this.shutdown({ reason: socketErrorText(err), error: err }));
     socket.on('close', () => this.shutdown({ reason: 'connection closed' }));
   }
 
@@ -106,7 +114,7 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
   }
 
   close(reason = 'closed locally'): void {
-    this.shutdown({ reason });
+    this.shutdown({ reason }, true);
   }
 
   private onData(data: Buffer): void {
@@ -132,10 +140,32 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
     }
   }
 
-  private shutdown(info: MsrpCloseInfo): void {
+  private shutdown(info: MsrpCloseInfo, orderly = false): void {
     if (this.closeInfo) return;
     this.closeInfo = info;
-    this.socket.destroy();
+    if (orderly && !this.socket.destroyed) {
+      // Our own close: flush what is written and send FIN, reading (and dropping) until the peer closes too. A
+      // destroy() with unread bytes in the kernel's buffer sends RST instead, and the peer would see its chat
+      // "reset" where we simply hung up.
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), ORDERLY_CLOSE_MS).unref();
+    } else {
+      this.socket.destroy();
+    }
     this.emit('close', info);
+  }
+}
+
+/** What a socket error means to the user; the code stays in brackets for the log reader. */
+function socketErrorText(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNRESET':
+      return 'connection reset by the peer or the network (ECONNRESET)';
+    case 'EPIPE':
+      return 'connection broken (EPIPE)';
+    case 'ETIMEDOUT':
+      return 'connection timed out (ETIMEDOUT)';
+    default:
+      return `socket error: ${err.message}`;
   }
 }

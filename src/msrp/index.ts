@@ -27,6 +27,12 @@ export interface CreateMsrpSessionOptions
 
 /** An MsrpSession that knows how to describe itself in SDP. */
 export class LocalMsrpSession extends MsrpSession {
+  /**
+   * Behind a relay: when its AUTH runs out (epoch ms), if it said (Expires in its 200). After that the relay drops
+   * what we send; a new AUTH yields a new path, which the peer must learn (re-INVITE).
+   */
+  relayExpiresAt: number | null = null;
+
   constructor(
     options: MsrpSessionOptions,
     private readonly sdpDefaults: Omit<MsrpSdpOptions, 'path' | 'setup'>,
@@ -72,7 +78,9 @@ export async function createMsrpSession(opts: CreateMsrpSessionOptions = {}): Pr
     // Behind a relay nobody connects to us directly; port 9 marks the URI as not a listening address (RFC 4145).
     const localUri = makeMsrpUri(advertise, 9, sid, secure);
     const binding = await authenticateRelay(localUri, opts.relay);
-    return new LocalMsrpSession({ ...base, localUri, relayPath: binding.usePath, relayConnection: binding.connection }, sdpDefaults);
+    const s = new LocalMsrpSession({ ...base, localUri, relayPath: binding.usePath, relayConnection: binding.connection }, sdpDefaults);
+    if (binding.expires !== null) s.relayExpiresAt = Date.now() + binding.expires * 1000;
+    return s;
   }
   const listener = await MsrpListener.listen({
     host,

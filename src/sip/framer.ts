@@ -24,6 +24,11 @@ export class SipStreamFramer {
   private headerLength = 0;
   private failed: SipFramingError | undefined;
   private readonly decoder = new TextDecoder('utf-8');
+  /**
+   * Set by the transport while its own ping is unanswered: a lone CRLF that ends the buffer is then the pong
+   * (otherwise it could be the first half of the peer's ping, and waits for more bytes).
+   */
+  expectingPong = false;
 
   constructor(private readonly limits: FramerLimits = DEFAULT_FRAMER_LIMITS) {}
 
@@ -86,8 +91,9 @@ export class SipStreamFramer {
         events.push({ type: 'ping' });
         i += 4;
       } else if (b[i] === CR && b[i + 1] === LF) {
-        if (i + 2 >= b.length) break; // could be the first half of a ping
+        if (i + 2 >= b.length && !this.expectingPong) break; // could be the first half of a ping
         events.push({ type: 'pong' });
+        this.expectingPong = false;
         i += 2;
       } else if (b[i] === CR && i + 1 >= b.length) {
         break;

@@ -12,10 +12,17 @@ import type { Destination } from './transport.js';
 import type { SipHead, SipUri, ViaValue } from './wire.js';
 
 const CONNECT_TIMEOUT_MS = 10000;
+/** RFC 5626 4.4.1: a flow whose pong has not come 10 s after the ping has failed. */
+const DEFAULT_PONG_TIMEOUT_MS = 10000;
 
 interface Flow {
   readonly key: string;
   readonly socket: Socket;
+  readonly framer: SipStreamFramer;
+  /** Why we closed it ourselves, or the socket's last error: what onFlowLost reports. */
+  why?: string;
+  keepAlive?: NodeJS.Timeout;
+  pongWait?: NodeJS.Timeout;
 }
 
 abstract class StreamTransport extends SipTransportBase {
@@ -24,6 +31,8 @@ abstract class StreamTransport extends SipTransportBase {
   private readonly flows = new Map<string, Flow>();
   private readonly opening = new Map<string, Promise<Flow>>();
   private readonly sockets = new Set<Socket>();
+  private closing = false;
+  private registrationKey: string | undefined;
 
   get localPort(): number {
     return this.boundPort;
@@ -58,7 +67,14 @@ abstract class StreamTransport extends SipTransportBase {
     });
   }
 
+  /** The flow the last REGISTER went out on (address:port), which carries keep-alives. */
+  override get registrationFlow(): string | undefined {
+    return this.registrationKey;
+  }
+
   protected close(): Promise<void> {
+    this.closing = true;
+    for (const flow of this.flows.values()) stopKeepAlive(flow);
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
     this.flows.clear();
@@ -78,12 +94,12 @@ abstract class StreamTransport extends SipTransportBase {
       return undefined;
     }
     const key = flowKey(address, port);
-    const flow: Flow = { key, socket };
+    const framer = new SipStreamFramer(this.limits);
+    const flow: Flow = { key, socket, framer };
     // SIP messages are small request/response exchanges: Nagle + delayed ACK would add ~40 ms per exchange.
     socket.setNoDelay(true);
     this.sockets.add(socket);
     this.flows.set(key, flow);
-    const framer = new SipStreamFramer(this.limits);
     const remote: Destination = { address, port };
     socket.on('data', (chunk: Buffer) => {
       let events;
@@ -92,20 +108,59 @@ abstract class StreamTransport extends SipTransportBase {
       } catch (err) {
         const why = err instanceof SipFramingError ? err.message : errorText(err);
         this.logger.warn(`closing ${this.protocol} flow ${key}: ${why}`);
+        flow.why = `closed by us: ${why}`;
         socket.destroy();
         return;
       }
       for (const ev of events) {
         if (ev.type === 'message') this.receive(ev.text, remote);
         else if (ev.type === 'ping') socket.write('\r\n'); // RFC 5626 3.5.1 pong
+        else if (flow.pongWait !== undefined) this.pongArrived(flow);
       }
     });
-    socket.on('error', (err) => this.logger.debug(`${this.protocol} flow ${key} error: ${err.message}`));
+    socket.on('error', (err) => {
+      flow.why ??= `connection error: ${err.message}`;
+      this.logger.debug(`${this.protocol} flow ${key} error: ${err.message}`);
+    });
     socket.on('close', () => {
+      stopKeepAlive(flow);
       this.sockets.delete(socket);
       if (this.flows.get(key) === flow) this.flows.delete(key);
+      if (this.closing) return;
+      const why = flow.why ?? 'connection closed by the other side';
+      this.logger.log(`${this.protocol} flow ${key} lost: ${why}`);
+      this.onFlowLost?.(key, why);
     });
     return flow;
+  }
+
+  /** RFC 5626 4.4.1 on the registration flow: a CRLFCRLF ping now and then; a pong must follow within 10 s. */
+  private startKeepAlive(flow: Flow): void {
+    const interval = this.options.keepAlive?.intervalMs ?? 0;
+    if (interval <= 0 || flow.keepAlive !== undefined || flow.pongWait !== undefined || flow.socket.destroyed) return;
+    // 80-100 % of the interval (RFC 5626 4.4.1), so that many clients do not ping in step
+    const wait = interval * (0.8 + 0.2 * Math.random());
+    flow.keepAlive = setTimeout(() => {
+      flow.keepAlive = undefined;
+      if (flow.socket.destroyed || this.registrationKey !== flow.key) return;
+      flow.framer.expectingPong = true;
+      flow.socket.write('\r\n\r\n');
+      const pongMs = this.options.keepAlive?.pongTimeoutMs ?? DEFAULT_PONG_TIMEOUT_MS;
+      flow.pongWait = setTimeout(() => {
+        flow.pongWait = undefined;
+        flow.why = `no answer to a keep-alive within ${Math.round(pongMs / 100) / 10} s`;
+        this.logger.warn(`${this.protocol} flow ${flow.key}: ${flow.why}; closing it`);
+        flow.socket.destroy();
+      }, pongMs);
+      flow.pongWait.unref();
+    }, wait);
+    flow.keepAlive.unref();
+  }
+
+  private pongArrived(flow: Flow): void {
+    clearTimeout(flow.pongWait);
+    flow.pongWait = undefined;
+    this.startKeepAlive(flow);
   }
 
   private async flowTo(dest: Destination, target: SipUri | undefined): Promise<Flow> {
@@ -150,8 +205,17 @@ abstract class StreamTransport extends SipTransportBase {
     });
   }
 
-  protected async sendRequest(dest: Destination, text: string, _head: SipHead, target: SipUri): Promise<void> {
-    await this.write(await this.flowTo(dest, target), text);
+  protected async sendRequest(dest: Destination, text: string, head: SipHead, target: SipUri): Promise<void> {
+    const flow = await this.flowTo(dest, target);
+    if (head.start.kind === 'request' && head.start.method === 'REGISTER') {
+      if (this.registrationKey !== flow.key) {
+        const old = this.registrationKey === undefined ? undefined : this.flows.get(this.registrationKey);
+        if (old) stopKeepAlive(old);
+        this.registrationKey = flow.key;
+      }
+      this.startKeepAlive(flow);
+    }
+    await this.write(flow, text);
   }
 
   protected async sendResponse(dest: Destination, text: string, _head: SipHead, via: ViaValue): Promise<void> {
@@ -164,6 +228,14 @@ abstract class StreamTransport extends SipTransportBase {
     const port = via.port ?? (this.kind === 'tls' ? 5061 : 5060);
     await this.write(await this.flowTo({ address: dest.address, port }, undefined), text);
   }
+}
+
+function stopKeepAlive(flow: Flow): void {
+  clearTimeout(flow.keepAlive);
+  clearTimeout(flow.pongWait);
+  flow.keepAlive = undefined;
+  flow.pongWait = undefined;
+  flow.framer.expectingPong = false;
 }
 
 function flowKey(address: string, port: number): string {

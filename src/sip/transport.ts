@@ -53,6 +53,12 @@ export interface SipTransportOptions {
   /** RFC 3261 timer values in milliseconds (tests shorten them). */
   readonly timers?: { readonly t1?: number; readonly t2?: number };
   readonly resolver?: HostResolver;
+  /**
+   * RFC 5626 keep-alives on the flow that carries our REGISTER (TCP/TLS only): a CRLFCRLF ping every
+   * 80-100 % of intervalMs; a flow whose CRLF pong does not come within pongTimeoutMs (default 10 s) is closed
+   * and reported through onFlowLost. 0 or absent: no pings (pings from peers are always answered).
+   */
+  readonly keepAlive?: { readonly intervalMs: number; readonly pongTimeoutMs?: number };
   /** Called once the socket is bound, with the actual port. */
   readonly onListening?: (port: number) => void;
 }
@@ -66,6 +72,11 @@ export abstract class SipTransportBase implements Transport {
   onConnect: (() => void) | undefined;
   onDisconnect: ((error?: Error) => void) | undefined;
   onMessage: ((message: string) => void) | undefined;
+  /**
+   * A TCP/TLS flow (remote address:port) closed or reset by the other side or the network, or closed by us
+   * because its keep-alive went unanswered; not called when the transport itself shuts down. UDP has no flows.
+   */
+  onFlowLost: ((flow: string, reason: string) => void) | undefined;
   /**
    * Why the last request could not be sent (sip.js turns that into a local 503 without the reason; the UA puts
    * this reason back into what the user sees, e.g. a registrar's untrusted certificate).
@@ -112,6 +123,11 @@ export abstract class SipTransportBase implements Transport {
 
   /** The bound port; 0 before connect(). */
   abstract get localPort(): number;
+
+  /** The flow (address:port) our last REGISTER went out on; undefined over UDP, which has no flows. */
+  get registrationFlow(): string | undefined {
+    return undefined;
+  }
 
   isConnected(): boolean {
     return this._state === TransportState.Connected;

@@ -2,7 +2,7 @@
 // registrar (digest auth, refresh before expiry, unregister on stop).
 import { EventEmitter } from 'node:events';
 import { Inviter, Registerer, RegistererState, UserAgent } from 'sip.js';
-import type { Invitation, LogLevel, Session, Transport, UserAgentOptions } from 'sip.js';
+import type { Emitter, Invitation, LogLevel, Session, Transport, UserAgentOptions } from 'sip.js';
 import { IncomingCall, OutgoingCall } from './call.js';
 import { SipRegistrationError, SipUsageError } from './errors.js';
 import { installGrammarCache } from './grammar-cache.js';
@@ -49,6 +49,13 @@ export interface SipUserAgentOptions {
   readonly noAnswerTimeout?: number;
   readonly timers?: SipTransportOptions['timers'];
   readonly resolver?: HostResolver;
+  /**
+   * Seconds between RFC 5626 keep-alive pings on the TCP/TLS flow to the registrar (each wait is 80-100 % of
+   * it); a flow whose pong does not come within 10 s counts as lost. Default 30; 0 turns the pings off.
+   */
+  readonly keepAliveInterval?: number;
+  /** Re-registration backoff after a lost flow or a failed REGISTER: first wait and cap, in ms. Default 1000, 60000. */
+  readonly reRegisterBackoff?: { readonly baseMs?: number; readonly maxMs?: number };
 }
 
 export type RegistrationState = 'unregistered' | 'registering' | 'registered' | 'failed';
@@ -58,6 +65,9 @@ export interface RegistrationStatus {
   /** Granted lifetime in seconds (when registered). */
   readonly expires?: number;
   readonly error?: SipRegistrationError;
+  /** With 'failed': when the next REGISTER goes out (epoch ms) and how long from now, unless it is not retried. */
+  readonly retryAt?: number;
+  readonly retryInMs?: number;
 }
 
 export interface SipUserAgentEvents {
@@ -83,6 +93,11 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
   private started = false;
   private stopping = false;
   private readonly domain: string;
+  /** Consecutive failed registration attempts since the last success (RFC 5626 4.5 backoff). */
+  private failures = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  /** The registrar flow was lost while a REGISTER was in flight: fail that attempt now, not at timer F. */
+  private abortAttempt: ((reason: string) => void) | undefined;
 
   constructor(options: SipUserAgentOptions) {
     super();
@@ -110,6 +125,7 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
       ...(options.tls !== undefined ? { tls: options.tls } : {}),
       ...(options.timers !== undefined ? { timers: options.timers } : {}),
       ...(options.resolver !== undefined ? { resolver: options.resolver } : {}),
+      keepAlive: { intervalMs: (options.keepAliveInterval ?? 30) * 1000 },
     };
     const transportConstructor = kind === 'udp' ? UdpTransport : kind === 'tcp' ? TcpTransport : TlsTransport;
     const uaOptions: UserAgentOptions = {
@@ -181,6 +197,7 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
     this.started = true;
     // sip.js builds the Contact before the socket exists, without a port
     this.ua.contact.uri.port = this.transport.localPort;
+    this.transport.onFlowLost = (flow, reason) => this.onFlowLost(flow, reason);
     if (this.options.registrar !== undefined && opts.register !== false) await this.register();
   }
 
@@ -201,15 +218,14 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
       registerer.stateChange.addListener((state) => {
         // a refresh that failed (sip.js re-registers on its own and gives no response to us)
         if (state === RegistererState.Unregistered && this.registration.state === 'registered' && !this.stopping) {
-          this.setRegistration({
-            state: 'failed',
-            error: new SipRegistrationError('registration refresh failed', 0, ''),
-          });
+          this.registrationLost(new SipRegistrationError('registration refresh failed', 0, ''));
         }
       });
       this.registerer = registerer;
     }
     const registerer = this.registerer;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     this.setRegistration({ state: 'registering' });
     return new Promise<void>((resolve, reject) => {
       let settled = false;
@@ -217,6 +233,7 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
       const fail = (statusCode: number, reason: string): void => {
         if (settled) return;
         settled = true;
+        this.abortAttempt = undefined;
         // A local 503 is sip.js's stand-in for "could not send": say why (refused connection, certificate...).
         const cause = this.transport.lastRequestError;
         if (statusCode === 503 && cause !== null && cause.method === 'REGISTER' && cause.at >= sentAt) {
@@ -224,15 +241,24 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
           reason = cause.message;
         }
         const error = registrationError(statusCode, reason);
-        this.setRegistration({ state: 'failed', error });
+        // Wrong credentials stay wrong: asking again would only risk locking the account. Anything else
+        // (no answer, refused connection, 5xx, a lost flow) is tried again with backoff.
+        if (statusCode === 401 || statusCode === 403 || statusCode === 407 || this.stopping) {
+          this.setRegistration({ state: 'failed', error });
+        } else {
+          this.failedWithRetry(error);
+        }
         reject(error);
       };
       const succeed = (expires: number | undefined): void => {
         if (settled) return;
         settled = true;
+        this.abortAttempt = undefined;
+        this.failures = 0;
         this.setRegistration({ state: 'registered', ...(expires !== undefined ? { expires } : {}) });
         resolve();
       };
+      this.abortAttempt = (why) => fail(0, why);
       // sip.js drops some final responses without calling the delegate (e.g. no Contact of ours in the
       // 200) but still changes state; the delegate, when called, runs right after the state change.
       const onState = (state: RegistererState): void => {
@@ -243,28 +269,39 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
           else fail(0, 'the registrar response did not confirm our Contact');
         });
       };
-      registerer.stateChange.addListener(onState);
-      registerer
-        .register({
-          requestDelegate: {
-            onAccept: (response) => {
-              const m = response.message;
-              const exp = m.getHeader('expires');
-              succeed(exp !== undefined && /^\d+$/.test(exp) ? Number(exp) : contactExpires(m.getHeaders('contact')));
+      const send = (): void => {
+        if (settled) return;
+        registerer.stateChange.addListener(onState);
+        registerer
+          .register({
+            requestDelegate: {
+              onAccept: (response) => {
+                const m = response.message;
+                const exp = m.getHeader('expires');
+                succeed(exp !== undefined && /^\d+$/.test(exp) ? Number(exp) : contactExpires(m.getHeaders('contact')));
+              },
+              onReject: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? ''),
+              onRedirect: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? 'redirect'),
             },
-            onReject: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? ''),
-            onRedirect: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? 'redirect'),
-          },
-        })
-        .catch((err: unknown) => {
-          registerer.stateChange.removeListener(onState);
-          fail(0, err instanceof Error ? err.message : String(err));
-        });
+          })
+          .catch((err: unknown) => {
+            registerer.stateChange.removeListener(onState);
+            fail(0, err instanceof Error ? err.message : String(err));
+          });
+      };
+      // A REGISTER lost with its flow is still pending in sip.js until its timer F (32 s) and sip.js refuses a new
+      // one meanwhile: send ours as soon as that one is over, rather than failing into a longer backoff.
+      // (`waiting` and `waitingChange` are public in sip.js's code, private only in its typings.)
+      const pending = registerer as unknown as { waiting: boolean; waitingChange: Emitter<boolean> };
+      if (pending.waiting) pending.waitingChange.addListener(() => send(), { once: true });
+      else send();
     });
   }
 
   /** Removes our binding at the registrar (Expires 0). Resolves even when the registrar does not answer. */
   async unregister(): Promise<void> {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     const registerer = this.registerer;
     if (!registerer || registerer.state !== RegistererState.Registered) return;
     await new Promise<void>((resolve) => {
@@ -299,6 +336,8 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
   async stop(): Promise<void> {
     if (!this.started || this.stopping) return;
     this.stopping = true;
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
     await Promise.all(
       [...this.calls].map(async (call) => {
         try {
@@ -324,6 +363,47 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
       this.stopping = false;
       if (this.registration.state !== 'unregistered') this.setRegistration({ state: 'unregistered' });
     }
+  }
+
+  /**
+   * A TCP/TLS flow closed or went silent. When it is the one our registration lives on, the registrar can no
+   * longer reach us through it (and after a restart it has forgotten us): register again (RFC 5626 4.5).
+   */
+  private onFlowLost(flow: string, reason: string): void {
+    if (this.stopping || !this.started || flow !== this.transport.registrationFlow) return;
+    const why = `connection to the registrar lost (${reason})`;
+    if (this.abortAttempt) {
+      this.abortAttempt(why);
+      return;
+    }
+    if (this.registration.state !== 'registered') return;
+    this.registrationLost(new SipRegistrationError(why, 0, ''));
+  }
+
+  private registrationLost(error: SipRegistrationError): void {
+    this.failedWithRetry(error);
+  }
+
+  /** Reports the failure with the time of the next attempt, and schedules it: base * 2^n, capped, 50-100 %. */
+  private failedWithRetry(error: SipRegistrationError): void {
+    if (this.stopping || !this.started) {
+      this.setRegistration({ state: 'failed', error });
+      return;
+    }
+    const base = this.options.reRegisterBackoff?.baseMs ?? 1000;
+    const max = this.options.reRegisterBackoff?.maxMs ?? 60000;
+    const ceiling = Math.min(max, base * 2 ** Math.min(this.failures, 20));
+    this.failures++;
+    const delay = Math.round(ceiling * (0.5 + 0.5 * Math.random()));
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (this.stopping || !this.started) return;
+      // the outcome is reported through the registration event (and retried again on failure)
+      this.register().catch(() => undefined);
+    }, delay);
+    this.retryTimer.unref();
+    this.setRegistration({ state: 'failed', error, retryAt: Date.now() + delay, retryInMs: delay });
   }
 
   private onInvite(invitation: Invitation): void {

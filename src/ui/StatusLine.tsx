@@ -25,6 +25,9 @@ export function statusRow(account: AccountView, width: number): Row {
   if (account.registrationError) {
     left.push({ text: `  ${sanitizeLine(account.registrationError)}`, color: 'red' });
   }
+  if (account.registration === 'failed' && account.registrationRetryAt !== undefined) {
+    left.push({ text: `  next try ${new Date(account.registrationRetryAt).toTimeString().slice(0, 8)}`, color: 'yellow' });
+  }
   const right: Row = [{ text: 'F1 help ', dim: true }];
   const rw = rowWidth(right);
   const clipped = clipRow(left, Math.max(0, width - rw - 1));

@@ -30,12 +30,17 @@ export interface KamailioInstance {
   readonly domain: string;
   readonly udpPort: number;
   readonly tcpPort: number;
+  /** Of the current process (a new one after up()). */
   readonly pid: number;
   /** Milliseconds from spawn to readiness. */
   readonly startupMs: number;
   /** Everything Kamailio wrote to stdout/stderr so far (for failure messages). */
   output(): string;
   stop(): Promise<void>;
+  /** Stops the process (SIGTERM, as an administrator's restart does) but keeps its ports and config. */
+  down(): Promise<void>;
+  /** Starts it again on the same ports (a fresh process: its registrations are gone) and waits until ready. */
+  up(): Promise<void>;
 }
 
 export function kamailioAvailable(): boolean {
@@ -156,52 +161,76 @@ export async function startKamailio(options: KamailioOptions): Promise<KamailioI
   const cfgPath = join(dir, 'kamailio.cfg');
   writeFileSync(cfgPath, cfg);
 
-  const started = Date.now();
-  const child = spawn(
-    KAMAILIO_BIN,
-    ['-f', cfgPath, '-DD', '-E', '-Y', dir, '-P', join(dir, 'kamailio.pid'), '-w', dir, '-m', '32', '-M', '8'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  live.add(child);
+  let child!: ChildProcess;
   let out = '';
+  let exited = true;
+  let exitPromise: Promise<void> = Promise.resolve();
   const keep = (b: Buffer): void => {
     out += b.toString('utf8');
     if (out.length > 200000) out = out.slice(-100000);
   };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  let exited = false;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', () => {
-      exited = true;
-      live.delete(child);
-      resolve();
-    });
-  });
-
-  const stop = async (): Promise<void> => {
+  const kill = async (): Promise<void> => {
     if (!exited) {
       child.kill('SIGTERM');
       const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
       await exitPromise;
       clearTimeout(killer);
     }
+  };
+  const stop = async (): Promise<void> => {
+    await kill();
     rmSync(dir, { recursive: true, force: true });
   };
-
-  const deadline = started + (options.startTimeoutMs ?? 10000);
-  for (;;) {
-    if (exited) {
-      await stop();
-      throw new Error(`Kamailio exited during start-up:\n${out.slice(-4000)}`);
+  // Spawns Kamailio on the ports chosen above and waits until it answers (again, after down()).
+  const up = async (): Promise<number> => {
+    const t0 = Date.now();
+    child = spawn(
+      KAMAILIO_BIN,
+      ['-f', cfgPath, '-DD', '-E', '-Y', dir, '-P', join(dir, 'kamailio.pid'), '-w', dir, '-m', '32', '-M', '8'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    const me = child;
+    live.add(me);
+    me.stdout?.on('data', keep);
+    me.stderr?.on('data', keep);
+    exited = false;
+    exitPromise = new Promise<void>((resolve) => {
+      me.once('exit', () => {
+        exited = true;
+        live.delete(me);
+        resolve();
+      });
+    });
+    const deadline = t0 + (options.startTimeoutMs ?? 10000);
+    for (;;) {
+      if (exited) {
+        await stop();
+        throw new Error(`Kamailio exited during start-up:\n${out.slice(-4000)}`);
+      }
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`Kamailio not ready after ${options.startTimeoutMs ?? 10000} ms:\n${out.slice(-4000)}`);
+      }
+      if ((await optionsProbe(udp, 200)) && (await tcpProbe(tcp))) break;
     }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`Kamailio not ready after ${options.startTimeoutMs ?? 10000} ms:\n${out.slice(-4000)}`);
-    }
-    if ((await optionsProbe(udp, 200)) && (await tcpProbe(tcp))) break;
-  }
-  const pid = child.pid;
-  if (pid === undefined) throw new Error('Kamailio has no pid');
-  return { domain, udpPort: udp, tcpPort: tcp, pid, startupMs: Date.now() - started, output: () => out, stop };
+    return Date.now() - t0;
+  };
+  const startupMs = await up();
+  if (child.pid === undefined) throw new Error('Kamailio has no pid');
+  return {
+    domain,
+    udpPort: udp,
+    tcpPort: tcp,
+    get pid() {
+      return child.pid ?? 0;
+    },
+    startupMs,
+    output: () => out,
+    stop,
+    down: kill,
+    up: async () => {
+      await kill();
+      await up();
+    },
+  };
 }

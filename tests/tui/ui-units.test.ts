@@ -260,3 +260,18 @@ describe('input history', () => {
     assert.equal(h.down(), null);
   });
 });
+
+describe('ui header: registration trouble', () => {
+  it('shows the reason and when the next attempt comes, and drops both once registered', () => {
+    const at = new Date(2026, 0, 1, 13, 4, 5).getTime();
+    const failed = text(
+      statusRow(
+        { uri: 'sip:alice@example.org', registration: 'failed', registrationError: 'connection to the registrar lost', registrationRetryAt: at, transport: 'tcp', serverless: false },
+        120,
+      ),
+    );
+    assert.match(failed, /failed \(tcp\)  connection to the registrar lost  next try 13:04:05/);
+    const ok = text(statusRow({ uri: 'sip:alice@example.org', registration: 'registered', transport: 'tcp', serverless: false }, 120));
+    assert.doesNotMatch(ok, /next try|lost/);
+  });
+});

@@ -86,3 +86,14 @@ test('a body is never cut at a character count: bytes decide', () => {
   assert.deepEqual(messages(f.push(bytes.subarray(0, bytes.length - 1))), []);
   assert.deepEqual(messages(f.push(bytes.subarray(bytes.length - 1))), [m]);
 });
+
+test('a pong that arrives alone counts at once while our ping waits for it, and only then', () => {
+  const f = new SipStreamFramer();
+  // no ping of ours outstanding: a lone CRLF may be the first half of the peer's ping, so it waits
+  assert.deepEqual(f.push(enc.encode('\r\n')), []);
+  assert.deepEqual(f.push(enc.encode('\r\n')).map((e) => e.type), ['ping']);
+  f.expectingPong = true;
+  assert.deepEqual(f.push(enc.encode('\r\n')).map((e) => e.type), ['pong']);
+  assert.equal(f.expectingPong, false, 'one pong answers one ping');
+  assert.deepEqual(f.push(enc.encode(M2)).map((e) => e.type), ['message']);
+});
