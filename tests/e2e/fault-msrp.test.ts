@@ -17,7 +17,7 @@ const portOf = (uri: string): number => Number(/@[^:;]+:(\d+)/.exec(uri)?.[1]);
 
 /**
  * Relays UDP SIP between exactly two clients; in the caller's SDP (the INVITE's offer) it replaces the MSRP port
- * with a TcpProxy in front of it. The path's session id, which is what an MSRP endpoint checks, stays as it was.
+ * with a TcpProxy in front of it, which rewrites the paths in the MSRP bytes back (see relay()).
  */
 class MsrpDetour {
   readonly proxies = new Map<number, TcpProxy>();
@@ -53,6 +53,12 @@ class MsrpDetour {
       let proxy = this.proxies.get(real);
       if (!proxy) {
         proxy = await TcpProxy.start(real);
+        // The caller checks that a request's To-Path is its own URI (RFC 4975 6.1), port included: the proxy puts
+        // its real port back on the way in, and the proxy's on the way out, as an MSRP relay keeps paths straight.
+        proxy.rewrite = {
+          up: [`msrp://127.0.0.1:${proxy.port}/`, `msrp://127.0.0.1:${real}/`],
+          down: [`msrp://127.0.0.1:${real}/`, `msrp://127.0.0.1:${proxy.port}/`],
+        };
         this.proxies.set(real, proxy);
       }
       const split = text.indexOf('\r\n\r\n');

@@ -21,7 +21,38 @@ export interface ProxiedConnection {
   readonly held: Buffer[];
 }
 
+/**
+ * Replaces one byte string with another in a stream cut anywhere: keeps back the bytes that could start a match
+ * until the next chunk shows whether they do.
+ */
+export class StreamRewriter {
+  private tail = Buffer.alloc(0);
+  constructor(private readonly from: Buffer, private readonly to: Buffer) {}
+
+  push(chunk: Buffer): Buffer {
+    const buf = Buffer.concat([this.tail, chunk]);
+    const out: Buffer[] = [];
+    let pos = 0;
+    for (let i = buf.indexOf(this.from, pos); i >= 0; i = buf.indexOf(this.from, pos)) {
+      out.push(buf.subarray(pos, i), this.to);
+      pos = i + this.from.length;
+    }
+    // Keep back only a tail that is the start of a match (nothing else may wait for more bytes that may never come).
+    let keep = Math.min(this.from.length - 1, buf.length - pos);
+    while (keep > 0 && !buf.subarray(buf.length - keep).equals(this.from.subarray(0, keep))) keep--;
+    out.push(buf.subarray(pos, buf.length - keep));
+    this.tail = Buffer.from(buf.subarray(buf.length - keep));
+    return Buffer.concat(out);
+  }
+}
+
 export class TcpProxy {
+  /**
+   * Rewrites applied to what passes (client to target, target to client): an MSRP-aware detour puts the paths
+   * back as each endpoint knows them, so the endpoints' To-Path checks see their own URIs.
+   */
+  rewrite: { up?: [string, string]; down?: [string, string] } = {};
+
   private constructor(
     private readonly server: Server,
     readonly port: number,
@@ -30,18 +61,24 @@ export class TcpProxy {
 
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
     const conns: ProxiedConnection[] = [];
+    let self: TcpProxy | null = null;
     const server = createServer((client) => {
       const upstream = connect({ host: targetHost, port: targetPort });
       const c: ProxiedConnection = { client, server: upstream, up: [], down: [], swallowed: [], blackholed: false, held: [] };
       conns.push(c);
+      const rw = self?.rewrite ?? {};
+      const upRw = rw.up ? new StreamRewriter(Buffer.from(rw.up[0]), Buffer.from(rw.up[1])) : null;
+      const downRw = rw.down ? new StreamRewriter(Buffer.from(rw.down[0]), Buffer.from(rw.down[1])) : null;
       client.on('data', (d: Buffer) => {
         if (c.blackholed) return void c.swallowed.push(d);
+        if (upRw) d = upRw.push(d);
         c.up.push(d);
         upstream.write(d);
       });
       let downBytes = 0;
       upstream.on('data', (d: Buffer) => {
         if (c.blackholed) return void c.swallowed.push(d);
+        if (downRw) d = downRw.push(d);
         const room = c.holdDownAfter === undefined ? d.length : Math.max(0, c.holdDownAfter - downBytes);
         if (room < d.length) {
           c.held.push(d.subarray(room));
@@ -67,7 +104,8 @@ export class TcpProxy {
       server.listen(0, '127.0.0.1', () => resolve());
     });
     const addr = server.address();
-    return new TcpProxy(server, typeof addr === 'object' && addr ? addr.port : 0, conns);
+    self = new TcpProxy(server, typeof addr === 'object' && addr ? addr.port : 0, conns);
+    return self;
   }
 
   /** Open connections: from now on nothing passes in either direction, and nothing is closed. */
