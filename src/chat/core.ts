@@ -5,10 +5,11 @@ import { OtrSession, generateDsaKey, type DsaKeyParams, type OtrPolicy } from '.
 import { dsaSign, fingerprint, fingerprintHex, publicKeyOf } from '../otr/crypto/dsa.js';
 import { G, modPow } from '../otr/crypto/group.js';
 import type { IncomingCall, SipCall } from '../sip/call.js';
-import type { SipUserAgent } from '../sip/ua.js';
+import { SipUserAgent } from '../sip/ua.js';
 import type { MsrpRelayConfig } from '../msrp/relay.js';
 import { makeAlerter } from './alerts.js';
 import { MsrpChatMedia, type IncomingContent, type MsrpTlsMaterial } from './media.js';
+import { rehearseChat, type RehearsalResult } from './rehearsal.js';
 import { ChatSession, human, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
 import { StateStore } from './state.js';
 import type { Core, CoreCommand, CoreEvent, CoreState, OtrView, SessionView } from './types.js';
@@ -217,6 +218,29 @@ export class ChatCore implements Core {
       return loaded.key;
     });
     return this.keyPromise;
+  }
+
+  /**
+   * Rehearses a chat in-process (src/chat/rehearsal.ts) once the key exists, so the first real chat does not
+   * pay for first-time compilation; stops early once a real chat begins. Call it after the first frame/ready.
+   */
+  async rehearse(): Promise<RehearsalResult> {
+    const key = await this.ensureKey();
+    const own = this.opts.ua.options;
+    const transport = own.transport ?? 'udp';
+    // Over TLS the rehearsal runs over TLS too, with our own certificate: nothing of it crosses even the loopback
+    // in clear, and the TLS code is rehearsed as well.
+    const tls = own.tls?.key !== undefined && own.tls.cert !== undefined ? { key: own.tls.key, cert: own.tls.cert, rejectUnauthorized: false } : undefined;
+    if (transport === 'tls' && !tls) return { steps: [], encrypted: false };
+    return rehearseChat({
+      key,
+      host: this.opts.mediaHost,
+      makeUa: (user) => new SipUserAgent({ user, transport, host: '127.0.0.1', port: 0, ...(tls ? { tls } : {}) }),
+      ...(this.opts.msrpTls ? { msrpTls: this.opts.msrpTls } : {}),
+      secureMsrpOffers: this.opts.secureMsrpOffers === true,
+      busy: () => this.entries.size > 0 || this.quitting !== null,
+      log: this.opts.log,
+    });
   }
 
   private async regenerateKey(): Promise<void> {
