@@ -80,6 +80,7 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
     const callee = opts.makeUa('rehearsal-b');
     uas.push(caller, callee);
     await within(Promise.all([caller.start({ register: false }), callee.start({ register: false })]), 'starting SIP');
+    if (opts.busy()) return { steps, encrypted };
     const a = mk(0, caller.aor, callee.aor);
     const b = mk(1, callee.aor, caller.aor);
     medias.push(a, b);
@@ -96,6 +97,7 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
       out.once('failed', (f) => reject(new Error(`${f.statusCode} ${f.reason}`)));
     });
     await within(Promise.all([answered, established]), 'the SIP call');
+    if (opts.busy()) return { steps, encrypted };
     await within(Promise.all([a.connect(), b.connect()]), 'the MSRP connection');
     steps.push('sip+msrp');
     if (opts.busy()) return { steps, encrypted };

@@ -44,13 +44,14 @@ test('rehearsal gives way: nothing runs once a real chat has begun, and it stops
   });
   assert.deepEqual(none.steps, []);
   assert.equal(made, 0);
-  // Busy from the second check on: the call runs, the OTR part does not.
+  // Busy from the fourth check on (the checks: at the start, SIP started, the call up, MSRP bound): the call
+  // runs, the OTR part does not.
   let checks = 0;
   const part = await rehearseChat({
     key,
     host: '127.0.0.1',
     makeUa: (user) => new SipUserAgent({ user, transport: 'tcp', host: '127.0.0.1', port: 0 }),
-    busy: () => ++checks > 1,
+    busy: () => ++checks > 3,
     log: () => undefined,
   });
   assert.deepEqual(part.steps, ['sip+msrp']);
