@@ -204,8 +204,8 @@ export class ChatCore implements Core {
       this.ourFp = loaded.fingerprint.toUpperCase();
       if (loaded.created) this.store.addNotice(`made your OTR key: fingerprint ${human(this.ourFp)}`, 'info');
       for (const s of this.store.get().sessions) this.updateOtr(s.id, { ourFingerprint: this.ourFp });
-      // Warm OpenSSL's contexts for the OTR group and our DSA modulus (each costs ~30 ms the first time,
-      // a prime check), in idle time rather than inside the first AKE.
+      // Make OpenSSL's contexts for the OTR group and our DSA modulus in idle time rather than inside the first
+      // AKE (cheap since neither runs DH_check's prime test, see otr/crypto/group.ts; the rehearsal does the rest).
       const warm = setTimeout(() => {
         try {
           dsaSign(loaded.key, new Uint8Array(32));
