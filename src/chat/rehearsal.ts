@@ -12,7 +12,7 @@
 // warms what is left itself).
 import { OtrSession, type DsaKeyParams, type OtrEvent } from '../otr/index.js';
 import type { SipUserAgent } from '../sip/ua.js';
-import type { SipCall } from '../sip/call.js';
+import type { IncomingCall, SipCall } from '../sip/call.js';
 import { MsrpChatMedia, type IncomingContent, type MsrpTlsMaterial } from './media.js';
 
 export interface RehearsalOptions {
@@ -84,17 +84,27 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
     const a = mk(0, caller.aor, callee.aor);
     const b = mk(1, callee.aor, caller.aor);
     medias.push(a, b);
+    let out: SipCall | null = null;
     const answered = new Promise<void>((resolve, reject) => {
-      callee.once('invite', (call) => {
+      // Only our own caller's INVITE is answered: the port is open on 127.0.0.1 for a moment, and anything else
+      // that calls it is refused rather than handed a chat with our key.
+      const onInvite = (call: IncomingCall): void => {
+        if (out === null || call.callId !== out.callId) {
+          void call.reject(603).catch(() => undefined);
+          return;
+        }
+        callee.off('invite', onInvite);
         calls.push(call);
         call.accept(b).then(resolve, reject);
-      });
+      };
+      callee.on('invite', onInvite);
     });
-    const out = caller.call(callee.contactUri, a);
-    calls.push(out);
+    const outgoing = caller.call(callee.contactUri, a);
+    out = outgoing;
+    calls.push(outgoing);
     const established = new Promise<void>((resolve, reject) => {
-      out.once('established', () => resolve());
-      out.once('failed', (f) => reject(new Error(`${f.statusCode} ${f.reason}`)));
+      outgoing.once('established', () => resolve());
+      outgoing.once('failed', (f) => reject(new Error(`${f.statusCode} ${f.reason}`)));
     });
     await within(Promise.all([answered, established]), 'the SIP call');
     if (opts.busy()) return { steps, encrypted };
@@ -138,10 +148,17 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
   } catch (e) {
     opts.log(`rehearsal: ${(e as Error).message}`);
   } finally {
+    // Each clean-up step on its own, so that none can keep the next from running (the sockets must close).
     // The caller hangs up (BYE, or CANCEL when stopped early); both ends are done once the BYE is answered.
-    if (calls[0]) await calls[0].hangup().catch(() => undefined);
-    await within(Promise.all(calls.map((c) => c.whenFinished())), 'hanging up').catch(() => undefined);
-    for (const m of medias) m.close();
+    await (async () => calls[0]?.hangup())().catch(() => undefined);
+    await within((async () => Promise.all(calls.map((c) => c.whenFinished())))(), 'hanging up').catch(() => undefined);
+    for (const m of medias) {
+      try {
+        m.close();
+      } catch {
+        /* closed already */
+      }
+    }
     for (const ua of uas) await ua.stop().catch(() => undefined);
   }
   return { steps, encrypted };

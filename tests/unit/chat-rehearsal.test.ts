@@ -57,3 +57,33 @@ test('rehearsal gives way: nothing runs once a real chat has begun, and it stops
   assert.deepEqual(part.steps, ['sip+msrp']);
   assert.equal(part.encrypted, false);
 });
+
+test('rehearsal answers only its own caller: another INVITE to its callee is refused', { timeout: 30000 }, async () => {
+  const refused: number[] = [];
+  let accepted = 0;
+  const intruder = {
+    callId: 'not-the-rehearsal-call',
+    reject: async (code: number) => void refused.push(code),
+    accept: async () => void accepted++,
+  };
+  const r = await rehearseChat({
+    key,
+    host: '127.0.0.1',
+    makeUa: (user) => {
+      const ua = new SipUserAgent({ user, transport: 'tcp', host: '127.0.0.1', port: 0 });
+      if (user === 'rehearsal-b') {
+        // Another caller's INVITE arrives first, as soon as the rehearsal listens for INVITEs.
+        const emitter = ua as unknown as NodeJS.EventEmitter;
+        emitter.on('newListener', (ev: string | symbol) => {
+          if (ev === 'invite') setImmediate(() => emitter.emit('invite', intruder));
+        });
+      }
+      return ua;
+    },
+    busy: () => false,
+    log: () => undefined,
+  });
+  assert.deepEqual(refused, [603]);
+  assert.equal(accepted, 0);
+  assert.deepEqual(r.steps, ['sip+msrp', 'otr', 'data']);
+});
