@@ -2,14 +2,16 @@
 // against the bar in the project brief, which was set from Blink's stack measured on this kind of machine:
 //
 //   start to a usable screen            <= 0.4 s   (Blink 1.1 s)
-//   call to encrypted                   <= 40 ms   (Blink 78 ms)
-//   one-way chat latency, p50, OTR      <= 2 ms    (Blink 4 ms)
+//   first chat of fresh processes, /chat to both locks encrypted
+//                                       <= 40 ms   (Blink 61-62 ms, measured side by side)
+//   call to encrypted (warm processes)  <= 40 ms   (Blink 78 ms)
+//   one-way chat latency, p50, OTR      <= 2 ms    (Blink 4 ms); p90 <= 2 x p50
 //   a 1 MiB message with OTR            <= 40 ms   (Blink 118 ms)
 //   RSS with 20 sessions, 10k lines     <= 80 MB
 //
 // Figures are printed with their ratio to the bar; nothing here asserts. Run: npm run bench (or
 // `node --import tsx bench/app.ts [--quick]`).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +31,88 @@ interface Row {
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)]!;
+}
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
+}
+
+const fmt = (v: number): string => (v < 10 ? v.toFixed(1) : v.toFixed(0));
+/** "median [min-max]" */
+function spread(xs: number[]): string {
+  return `${fmt(median(xs))} [${fmt(Math.min(...xs))}-${fmt(Math.max(...xs))}]`;
+}
+
+interface ColdRound {
+  /** The caller's acknowledged /chat -> both sides' encrypted event (client clocks). */
+  first: number;
+  /** ... -> the caller's session active (SIP answered, MSRP bound). */
+  active: number;
+  /** A second chat between the same processes, measured the same way. */
+  second: number;
+  /** Spawn -> ready event of the caller (the first process started; no other client of ours running). */
+  ready: number;
+}
+
+/**
+ * The first chat of a freshly started pair of clients, as a user meets it: both processes are new (their keys
+ * exist on disk and they have met before, as a user's contacts have), the caller sends /chat `settleMs` after
+ * both are ready (a user needs longer than a second to type /chat and an address), the callee accepts at once.
+ * Then a second chat between the same processes. All times on the clients' shared event clock.
+ */
+async function coldRound(dirs: { a: string; b: string }, env: Record<string, string>, settleMs: number): Promise<ColdRound> {
+  const e = { BLINK_TUI_EVENT_CLOCK: '1', ...env };
+  const t0 = performance.now();
+  const a = await HeadlessClient.start({ args: ['--user', 'alice', '--port', '0', '--transport', 'tcp'], configDir: dirs.a, env: e });
+  const ready = performance.now() - t0;
+  const b = await HeadlessClient.start({ args: ['--user', 'bob', '--port', '0', '--transport', 'tcp'], configDir: dirs.b, env: e });
+  try {
+    const pb = Number(/:(\d+)/.exec(b.uri.replace(/^sip:[^@]*@[^:]*/, ''))?.[1]);
+    b.onEvent((ev) => {
+      if (ev.ev === 'incoming') b.send({ cmd: 'accept', session: ev.session });
+    });
+    await new Promise((r) => setTimeout(r, settleMs));
+    const call = async (): Promise<{ both: number; active: number }> => {
+      const sa = a.events.length;
+      const sb = b.events.length;
+      a.send({ cmd: 'chat', to: `sip:bob@127.0.0.1:${pb};transport=tcp` });
+      const ack = await a.waitFor((x) => x.ev === 'command' && x.cmd === 'chat', 10000, sa);
+      const act = await a.waitFor((x) => x.ev === 'session' && x.state === 'active', 10000, sa);
+      const ea = await a.waitFor((x) => x.ev === 'otr' && x.state === 'encrypted', 10000, sa);
+      const eb = await b.waitFor((x) => x.ev === 'otr' && x.state === 'encrypted', 10000, sb);
+      const t = Number(ack.mono);
+      return { both: Math.max(Number(ea.mono), Number(eb.mono)) - t, active: Number(act.mono) - t };
+    };
+    const first = await call();
+    const second = await call();
+    return { first: first.both, active: first.active, second: second.both, ready };
+  } finally {
+    await Promise.all([a.quit(), b.quit()]);
+  }
+}
+
+/** Rounds of coldRound, alternating the configurations round by round so a slow spell of the machine hits all. */
+async function coldRounds(rounds: number): Promise<Map<string, ColdRound[]>> {
+  const dirs = { a: mkdtempSync(join(tmpdir(), 'blink-tui-bench-a-')), b: mkdtempSync(join(tmpdir(), 'blink-tui-bench-b-')) };
+  try {
+    // Keys on disk, as a user has them; one untimed chat so that the two know each other's fingerprints.
+    for (const d of [dirs.a, dirs.b]) execFileSync(BIN, ['genkey', '--yes', '--config-dir', d], { stdio: 'ignore' });
+    await coldRound(dirs, {}, 0);
+    const configs: [string, Record<string, string>, number][] = [
+      ['rehearsal', {}, 1000],
+      ['none', { BLINK_TUI_REHEARSAL: '0' }, 1000],
+      ['at once', {}, 0],
+    ];
+    const out = new Map<string, ColdRound[]>(configs.map(([name]) => [name, []]));
+    for (let r = 0; r < rounds; r++) {
+      for (const [name, env, settle] of configs) out.get(name)!.push(await coldRound(dirs, env, settle));
+    }
+    return out;
+  } finally {
+    rmSync(dirs.a, { recursive: true, force: true });
+    rmSync(dirs.b, { recursive: true, force: true });
+  }
 }
 
 /** Spawn to the first frame of the full-screen UI (status line drawn) in a pseudo-terminal made by script(1). */
@@ -116,6 +200,31 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   console.log(`blink-tui client benchmark (Node ${process.versions.node}), real processes on 127.0.0.1${quick ? ' (quick)' : ''}\n`);
 
+  // Headline: the first chat of freshly started processes, which is what a user meets.
+  const rounds = quick ? 3 : 7;
+  const cold = await coldRounds(rounds);
+  const on = cold.get('rehearsal')!;
+  const off = cold.get('none')!;
+  const now = cold.get('at once')!;
+  const col = (rs: ColdRound[], k: keyof ColdRound): string => spread(rs.map((r) => r[k]));
+  const ratio = (k: keyof ColdRound): string => `${(median(off.map((r) => r[k])) / median(on.map((r) => r[k]))).toFixed(2)}x`;
+  console.log(`FIRST CHAT OF FRESH PROCESSES: ${rounds} rounds, each a new pair of clients (SIP over TCP), configurations alternating`);
+  console.log('round by round; ms on the clients\' event clock, median [min-max]');
+  const CW = [46, 18, 18, 18, 9];
+  console.log(['', 'as shipped', 'no rehearsal', 'chat at ready', 'gain'].map((h, i) => (i === 0 ? h.padEnd(CW[0]!) : h.padStart(CW[i]!))).join(' '));
+  const crow = (what: string, k: keyof ColdRound): void =>
+    console.log([what.padEnd(CW[0]!), col(on, k).padStart(CW[1]!), col(off, k).padStart(CW[2]!), col(now, k).padStart(CW[3]!), ratio(k).padStart(CW[4]!)].join(' '));
+  crow('/chat -> both encrypted, first chat', 'first');
+  crow('  of which until the caller\'s session is active', 'active');
+  console.log(['  active -> both encrypted'.padEnd(CW[0]!), ...[on, off, now].map((rs, i) => spread(rs.map((r) => r.first - r.active)).padStart(CW[i + 1]!)), ''.padStart(CW[4]!)].join(' '));
+  crow('second chat, same processes', 'second');
+  crow('start to ready (headless, the caller)', 'ready');
+  console.log('as shipped: /chat 1 s after both are ready (the start-up rehearsal has run); no rehearsal: the same with');
+  console.log('BLINK_TUI_REHEARSAL=0; chat at ready: /chat as soon as both are ready (a script; the rehearsal gives way).');
+  console.log('gain: no rehearsal / as shipped.\n');
+  rows.push({ what: 'first chat of fresh processes (p50)', value: median(on.map((r) => r.first)), unit: 'ms', bar: 40, blink: 62, lowerIsBetter: true });
+  rows.push({ what: '  same, /chat at ready (p50)', value: median(now.map((r) => r.first)), unit: 'ms', bar: 40, blink: 62, lowerIsBetter: true });
+
   const starts: number[] = [];
   for (let i = 0; i < (quick ? 3 : 7); i++) starts.push(await startToScreen());
   rows.push({ what: 'start to a usable screen (TUI, p50)', value: median(starts), unit: 'ms', bar: 400, blink: 1100, lowerIsBetter: true });
@@ -123,13 +232,18 @@ async function main(): Promise<void> {
   const { a, b, pb } = await pair();
   try {
     const calls = await callToEncrypted(a, b, pb, quick ? 5 : 20);
-    rows.push({ what: 'call to encrypted (p50)', value: median(calls.map((c) => c.ms)), unit: 'ms', bar: 40, blink: 78, lowerIsBetter: true });
+    rows.push({ what: 'call to encrypted, warm processes (p50)', value: median(calls.map((c) => c.ms)), unit: 'ms', bar: 40, blink: 78, lowerIsBetter: true });
     const { sa } = calls[calls.length - 1]!;
 
     const lat: { wall: number; client: number }[] = [];
     for (let i = 0; i < (quick ? 100 : 500); i++) lat.push(await oneWay(a, b, sa, `ping ${i} ${'x'.repeat(40)}`));
     rows.push({ what: 'one-way chat latency with OTR (p50)', value: median(lat.map((x) => x.wall)), unit: 'ms', bar: 2, blink: 4, lowerIsBetter: true });
     rows.push({ what: '  same, client to client (p50)', value: median(lat.map((x) => x.client)), unit: 'ms', bar: 2, blink: 4, lowerIsBetter: true });
+    // The tail: p90 against twice the measured p50 (the bar: p90 <= 2 x p50).
+    const p50w = median(lat.map((x) => x.wall));
+    const p50c = median(lat.map((x) => x.client));
+    rows.push({ what: 'one-way chat latency with OTR (p90)', value: percentile(lat.map((x) => x.wall), 90), unit: 'ms', bar: +(2 * p50w).toFixed(2), lowerIsBetter: true });
+    rows.push({ what: '  same, client to client (p90)', value: percentile(lat.map((x) => x.client), 90), unit: 'ms', bar: +(2 * p50c).toFixed(2), lowerIsBetter: true });
 
     const big: { wall: number; client: number }[] = [];
     for (let i = 0; i < (quick ? 5 : 11); i++) big.push(await oneWay(a, b, sa, `${i}`.padEnd(1048576, 'abcdefghij')));
@@ -180,7 +294,7 @@ async function main(): Promise<void> {
       ].join(' '),
     );
   }
-  console.log('\n"vs bar" is bar / measured: 1.00x or more meets the bar.');
+  console.log('\n"vs bar" is bar / measured: 1.00x or more meets the bar (the p90 rows: bar = 2 x the p50 measured in the same run).');
   process.exit(0);
 }
 

@@ -1,6 +1,7 @@
 // esbuild plugins for scripts/bundle.mjs: two dependencies of ink do expensive work on the way to the first
-// screen that the bundle can skip without changing any result. Both fall back to bundling the dependency
-// unmodified (with a warning) when it no longer has the shape checked here.
+// screen, and sip.js's grammar on every header parse, that the bundle can skip without changing any result.
+// Each falls back to bundling the dependency unmodified (with a warning) when it no longer has the shape
+// checked here.
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -118,6 +119,48 @@ export default function stringWidth(input, options) {
 }
 `;
       return { contents, resolveDir, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * sip.js's SIP grammar is a peggy parser in bytecode form whose peg$parse() builds its tables on every call:
+ * among them it decodes ~240 bytecode strings into arrays of numbers (peg$decode), which took ~40 % of each
+ * header parse (sip.js parses every header it reads; src/sip/grammar-cache.ts skips the repeats, but the first
+ * chat with a new peer and every new value still parse). The decoded bytecode depends on nothing but those
+ * string literals and is only read, so it is decoded once, at module level; the rest of the tables (which
+ * capture each call's input and options) stay per call. Falls back to the unmodified module if its shape changed.
+ */
+export const pegBytecodeOnce = {
+  name: 'peg-bytecode-once',
+  setup(build) {
+    build.onLoad({ filter: /[\\/]sip\.js[\\/]lib[\\/]grammar[\\/]pegjs[\\/]dist[\\/]grammar\.js$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const decl = '    const peg$bytecode = [\n';
+      const close = '\n    ];\n';
+      const decode = 'function peg$decode(s) {\n        return s.split("").map((ch) => ch.charCodeAt(0) - 32);\n    }';
+      const entry = 'function peg$parse(input, options) {\n';
+      const start = src.indexOf(decl);
+      const end = start < 0 ? -1 : src.indexOf(close, start);
+      const array = end < 0 ? '' : src.slice(start + decl.length - 2, end + close.length - 2);
+      const fine =
+        start >= 0 &&
+        end > start &&
+        src.split('peg$bytecode').length === 3 &&
+        src.includes('const bc = peg$bytecode[index];') &&
+        src.split(decode).length === 2 &&
+        src.split(entry).length === 2 &&
+        // Only decode calls on string literals inside the array: nothing that could see a call's state.
+        /^\[\n(\s*peg\$decode\("(?:[^"\\]|\\.)*"\),?\n)+\s*\]$/.test(array);
+      if (!fine) {
+        return { contents: src, loader: 'js', warnings: [{ text: 'sip.js grammar changed shape: bundled unmodified (it decodes its bytecode on every parse)' }] };
+      }
+      const once =
+        'function peg$decodeOnce(s) {\n    return s.split("").map((ch) => ch.charCodeAt(0) - 32);\n}\n' +
+        `const peg$bytecodeOnce = ${array.replaceAll('peg$decode(', () => 'peg$decodeOnce(')};\n`;
+      const contents = src.slice(0, start) + '    const peg$bytecode = peg$bytecodeOnce;\n' + src.slice(end + close.length);
+      // (A function as the replacement: the bytecode strings are full of `$` patterns that replace() would expand.)
+      return { contents: contents.replace(entry, () => once + entry), loader: 'js' };
     });
   },
 };

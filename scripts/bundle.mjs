@@ -6,7 +6,7 @@ import { build } from 'esbuild';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { lazyStringWidth, yogaWasmBinary } from './bundle-plugins.mjs';
+import { lazyStringWidth, pegBytecodeOnce, yogaWasmBinary } from './bundle-plugins.mjs';
 
 const root = join(fileURLToPath(import.meta.url), '..', '..');
 const outdir = join(root, 'dist', 'bundle');
@@ -31,6 +31,6 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   // ink's dependencies, trimmed on the way to the first screen (see bundle-plugins.mjs).
-  plugins: [lazyStringWidth, yogaWasmBinary],
+  plugins: [lazyStringWidth, yogaWasmBinary, pegBytecodeOnce],
   logLevel: 'warning',
 });

@@ -3,10 +3,11 @@
 import { setSetting, watchFolderFiles, type ChatStorage, type FolderWatch, type ParseProblem, type PeerTrust } from '../chat-storage/index.js';
 import { legacyPeerId, peerId } from '../peer-id/peer-id.js';
 import { OtrSession, fingerprint, fingerprintHex, generateDsaKey, publicKeyOf, warmUpOtr, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
-import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
+import { SipUserAgent, type IncomingCall, type SipCall } from '../sip/index.js';
 import type { MsrpRelayConfig } from '../msrp/index.js';
 import { makeAlerter } from './alerts.js';
 import { MsrpChatMedia, type IncomingContent, type MsrpTlsMaterial } from './media.js';
+import { rehearseChat, type RehearsalResult } from './rehearsal.js';
 import { ChatSession, human, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
 import { StateStore } from './state.js';
 import type { Core, CoreCommand, CoreEvent, CoreState, OtrView, SessionView } from './types.js';
@@ -228,8 +229,8 @@ export class ChatCore implements Core {
       this.ourFp = loaded.fingerprint.toUpperCase();
       if (loaded.created) this.store.addNotice(`made your OTR key: fingerprint ${human(this.ourFp)}`, 'info');
       for (const s of this.store.get().sessions) this.updateOtr(s.id, { ourFingerprint: this.ourFp });
-      // Warm OpenSSL's contexts for the OTR group and our DSA modulus (each costs ~30 ms the first time,
-      // a prime check), in idle time rather than inside the first AKE.
+      // Make OpenSSL's contexts for the OTR group and our DSA modulus in idle time rather than inside the first
+      // AKE (cheap since neither runs DH_check's prime test, see otr/crypto/group.ts; the rehearsal does the rest).
       const warm = setTimeout(() => {
         try {
           warmUpOtr(loaded.key);
@@ -241,6 +242,29 @@ export class ChatCore implements Core {
       return loaded.key;
     });
     return this.keyPromise;
+  }
+
+  /**
+   * Rehearses a chat in-process (src/chat/rehearsal.ts) once the key exists, so the first real chat does not
+   * pay for first-time compilation; stops early once a real chat begins. Call it after the first frame/ready.
+   */
+  async rehearse(): Promise<RehearsalResult> {
+    const key = await this.ensureKey();
+    const own = this.opts.ua.options;
+    const transport = own.transport ?? 'udp';
+    // Over TLS the rehearsal runs over TLS too, with our own certificate: nothing of it crosses even the loopback
+    // in clear, and the TLS code is rehearsed as well.
+    const tls = own.tls?.key !== undefined && own.tls.cert !== undefined ? { key: own.tls.key, cert: own.tls.cert, rejectUnauthorized: false } : undefined;
+    if (transport === 'tls' && !tls) return { steps: [], encrypted: false };
+    return rehearseChat({
+      key,
+      host: this.opts.mediaHost,
+      makeUa: (user) => new SipUserAgent({ user, transport, host: '127.0.0.1', port: 0, ...(tls ? { tls } : {}) }),
+      ...(this.opts.msrpTls ? { msrpTls: this.opts.msrpTls } : {}),
+      secureMsrpOffers: this.opts.secureMsrpOffers === true,
+      busy: () => this.entries.size > 0 || this.quitting !== null,
+      log: this.opts.log,
+    });
   }
 
   private async regenerateKey(): Promise<void> {

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 // @ts-expect-error: a plain ES module of the build scripts, without type declarations
-import { lazyStringWidth, yogaWasmBinary } from '../../scripts/bundle-plugins.mjs';
+import { lazyStringWidth, pegBytecodeOnce, yogaWasmBinary } from '../../scripts/bundle-plugins.mjs';
+import { Grammar } from 'sip.js';
 import realStringWidth from 'string-width';
 import realWrapAnsi from 'wrap-ansi';
 import realCliTruncate from 'cli-truncate';
@@ -72,4 +73,59 @@ test('yoga-layout with its WebAssembly handed over lays out a node', async () =>
   node.calculateLayout();
   assert.equal(node.getComputedWidth(), 100);
   node.free();
+});
+
+test('sip.js grammar with its bytecode decoded once parses every rule as before, twice over', async () => {
+  const b = await bundle("export { Grammar } from 'sip.js';", pegBytecodeOnce);
+  const bundled = (b.Grammar as unknown as { parse(input: string, rule: string): unknown }).parse;
+  const real = (input: string, rule: string): unknown => (Grammar as unknown as { parse(i: string, r: string): unknown }).parse(input, rule);
+  const cases: [string, string][] = [
+    ['Via', 'SIP/2.0/TCP 127.0.0.1:5071;rport;branch=z9hG4bK12345'],
+    ['Via', 'SIP/2.0/UDP [::1]:5060;received=10.0.0.1;branch=z9hG4bKabc;alias'],
+    ['From', '"Alice Smith" <sip:alice@example.org;transport=tcp>;tag=98asjd8'],
+    ['To', '<sip:bob@127.0.0.1:5071;transport=tcp>'],
+    ['To', 'sip:bob@example.org'],
+    ['Contact', '<sip:alice@127.0.0.1:5070;transport=tcp>;expires=600;+sip.instance="<urn:uuid:1>", <sip:x@y>;q=0.5'],
+    ['Contact', '*'],
+    ['CSeq', '314159 INVITE'],
+    ['Call_ID', 'a84b4c76e66710@pc33.example.org'],
+    ['Content_Type', 'application/sdp; charset=utf-8'],
+    ['Content_Length', '142'],
+    ['Max_Forwards', '70'],
+    ['Record_Route', '<sip:p1.example.org;lr>, <sip:p2.example.org;lr>'],
+    ['WWW_Authenticate', 'Digest realm="example.org", nonce="abc", qop="auth", algorithm=MD5, stale=FALSE'],
+    ['Proxy_Authenticate', 'Digest realm="r", nonce="n"'],
+    ['Supported', 'outbound, path, gruu'],
+    ['Require', '100rel'],
+    ['Session_Expires', '1800;refresher=uac'],
+    ['Event', 'presence;id=1'],
+    ['Subscription_State', 'active;expires=3600'],
+    ['Refer_To', '<sip:carol@example.org?Replaces=abc%40d%3Bto-tag%3D1%3Bfrom-tag%3D2>'],
+    ['Content_Disposition', 'session;handling=required'],
+    ['SIP_URI', 'sip:bob@127.0.0.1:5071;transport=tcp;lr?subject=hi'],
+    ['SIP_URI', 'sips:[2001:db8::1]:5061'],
+    ['absoluteURI', 'http://example.org/x?y=z'],
+    ['Name_Addr_Header', '"Bob" <sip:bob@example.org>;tag=x'],
+    ['Request_Response', 'INVITE sip:bob@127.0.0.1:5071;transport=tcp SIP/2.0'],
+    ['Request_Response', 'SIP/2.0 180 Ringing'],
+    // Not valid: both give -1.
+    ['Via', 'SIP/2.0/TCP'],
+    ['To', '<sip:bob@'],
+    ['CSeq', 'x INVITE'],
+    ['SIP_URI', 'not a uri'],
+  ];
+  const shape = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? [...x] : x));
+  for (let round = 0; round < 2; round++) {
+    for (const [rule, input] of cases) {
+      const want = real(input, rule);
+      const got = bundled(input, rule);
+      assert.equal(shape(got), shape(want), `${rule}: ${input}`);
+      assert.equal(got === -1, want === -1, `${rule}: ${input}`);
+      if (want !== -1 && typeof want === 'object' && want !== null) {
+        // (esbuild renames a bundled class `_Name` when the name is taken.)
+        const cls = (v: unknown): string => (Object.getPrototypeOf(v) as { constructor: { name: string } }).constructor.name.replace(/^_/, '');
+        assert.equal(cls(got), cls(want), `${rule}: ${input}`);
+      }
+    }
+  }
 });

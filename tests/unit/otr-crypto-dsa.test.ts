@@ -6,7 +6,7 @@ import {
   fingerprintHex, fingerprintHuman, publicKeyOf, encodeSignature, decodeSignature, type DsaKeyParams,
 } from '../../src/otr/crypto/dsa.js';
 import { OtrProtocolError } from '../../src/otr/errors.js';
-import { modPow, bigintToBytes, randomBytes } from '../../src/otr/crypto/group.js';
+import { modPow, modPowBigint, modInv, bigintToBytes, randomBytes } from '../../src/otr/crypto/group.js';
 import { encodeMpi, concatBytes } from '../../src/otr/crypto/mpi.js';
 
 // Known answers from shared/reference/otr3-test-vectors.json ("fingerprint", "reveal_signature_B"), inlined.
@@ -108,6 +108,27 @@ test('generateDsaKey: 1024/160 key from OpenSSL, consistent, signs and verifies'
   const parsed = parsePublicKey(serializePublicKey(publicKeyOf(key)), 0);
   assert.deepEqual(parsed.key, publicKeyOf(key));
   assert.equal(fingerprintHex(fingerprint(key)).length, 40);
+});
+
+test('dsaSign (OpenSSL context on 3p, no prime check): signatures from the vector key and OpenSSL-made keys verify', () => {
+  // The textbook DSA check written out here with the bigint reference path, besides dsaVerify itself.
+  const textbook = (k: DsaKeyParams, msg: Uint8Array, sig: { r: bigint; s: bigint }): boolean => {
+    const w = modInv(sig.s, k.q);
+    const hm = BigInt('0x' + toHex(msg)) % k.q;
+    return ((modPowBigint(k.g, (hm * w) % k.q, k.p) * modPowBigint(k.y, (sig.r * w) % k.q, k.p)) % k.p) % k.q === sig.r;
+  };
+  const keys = [vectorKey(), generateDsaKey(), generateDsaKey()];
+  for (const key of keys) {
+    for (let i = 0; i < 8; i++) {
+      const msg = randomBytes(32);
+      const sig = dsaSign(key, msg);
+      assert.ok(sig.r > 0n && sig.r < key.q && sig.s > 0n && sig.s < key.q);
+      assert.equal(dsaVerify(publicKeyOf(key), msg, sig), true);
+      assert.equal(textbook(key, msg, sig), true);
+      msg[0]! ^= 0x80;
+      assert.equal(dsaVerify(publicKeyOf(key), msg, sig), false);
+    }
+  }
 });
 
 test('dsaKeyFromPkcs8 reads the same y as the SPKI export', () => {

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   P, G, Q, modPow, modPowBigint, modInv, isValidGroupElement, bigintToBytes, bytesToBigint,
-  randomExponent, randomBytes, randomBelow, constantTimeEqual,
+  randomExponent, randomBytes, randomBelow, constantTimeEqual, opensslModulusFor, opensslCheckCodesFor,
 } from '../../src/otr/crypto/group.js';
 
 // Known answers from shared/reference/otr3-test-vectors.json ("group", "ake"), inlined so the test has no outside file.
@@ -71,6 +71,22 @@ test('modPow: other moduli (1024-bit prime, small, even) agree with the bigint p
   assert.equal(modPow(3n, 4n, 7n), 4n);
   assert.throws(() => modPow(2n, -1n), RangeError);
   assert.throws(() => modPow(2n, 3n, 0n), RangeError);
+});
+
+test('modPow: no OpenSSL context pays a primality test (named group P; 3m for any other modulus)', () => {
+  // DH_check ran ~64 Miller-Rabin rounds on a DSA key's p when its context was built (16-20 ms, the first
+  // signature of a process). P is a named group, which DH_check accepts without testing; for another modulus
+  // the context is built on 3m, which fails at trial division: DH_CHECK_P_NOT_PRIME (0x01) shows the test stopped
+  // there. A context on the prime p itself would report DH_CHECK_P_NOT_SAFE_PRIME (0x02) after the full test.
+  const p1024 = h('c81c2cb2eb729b7e6fd48e975a932c638b3a9055478583afa46755683e30102447f6da2d8bec9f386bbb5da6403b0040fee8650b6ab2d7f32c55ab017ae9b6aec8c324ab5844784e9a80e194830d548fb7f09a0410df2c4d5c8bc2b3e9ad484e65412be689cf0834694e0839fb2954021521ffdffb8f5c32c14dbf2020b3ce75');
+  assert.equal(opensslModulusFor(P), P);
+  assert.equal(opensslCheckCodesFor(P), 0);
+  assert.equal(opensslModulusFor(p1024), 3n * p1024);
+  assert.equal(opensslCheckCodesFor(p1024)! & 0x03, 0x01);
+  // The answers are those of the modulus itself, for secret-sized and full-sized exponents and edge bases.
+  for (const [b, e] of [[2n, randomExponent(20)], [p1024 - 2n, randomExponent(20)], [randomBelow(p1024), randomExponent(128)], [3n, p1024 - 1n]] as const) {
+    assert.equal(modPow(b, e, p1024), modPowBigint(b, e, p1024));
+  }
 });
 
 test('modPow: many moduli at once (cache eviction) still agree', () => {

@@ -94,22 +94,40 @@ export function modPowBigint(base: bigint, exp: bigint, mod: bigint): bigint {
 
 // One DiffieHellman object per modulus: constructing one costs far more than an exponentiation,
 // and JavaScript's single thread makes the setPrivateKey/computeSecret pair atomic.
-const dhCache = new Map<bigint, DiffieHellman | null>();
+//
+// node's DiffieHellman constructor always runs OpenSSL's DH_check, which tests the modulus for primality
+// (Miller-Rabin, ~64 rounds) unless it is a named group. OTR's P is one (RFC 3526 group 5), so its context is
+// cheap; a DSA key's 1024-bit p is not, and its context cost 16-20 ms: the first signature of every process,
+// paid inside the first AKE. Any other modulus m therefore gets its context built on 3m, which DH_check's trial
+// division rejects at once; (b^e mod 3m) mod m = b^e mod m, and the exponentiation stays OpenSSL's constant-time
+// ladder (one 64-bit limb longer: ~0.05 ms more per exponentiation at 1024 bits).
+interface DhContext {
+  dh: DiffieHellman;
+  /** The modulus OpenSSL works with: `mod` itself (named groups) or 3 * mod. */
+  modulus: bigint;
+}
+const dhCache = new Map<bigint, DhContext | null>();
 const DH_CACHE_MAX = 16;
 // OpenSSL refuses small D-H moduli; below this the bigint path is used directly.
 const DH_MIN_BITS = 512;
 const DH_MAX_BITS = 8192;
 
-function dhFor(mod: bigint): DiffieHellman | null {
+/** The modulus an OpenSSL context for `mod` is built on (exported for the tests). */
+export function opensslModulusFor(mod: bigint): bigint {
+  return mod === P ? mod : 3n * mod;
+}
+
+function dhFor(mod: bigint): DhContext | null {
   const cached = dhCache.get(mod);
   if (cached !== undefined) return cached;
-  let dh: DiffieHellman | null = null;
-  const bits = bitLength(mod);
+  let ctx: DhContext | null = null;
+  const modulus = opensslModulusFor(mod);
+  const bits = bitLength(modulus);
   if ((mod & 1n) === 1n && bits >= DH_MIN_BITS && bits <= DH_MAX_BITS) {
     try {
-      dh = createDiffieHellman(bigintToBytes(mod), bigintToBytes(2n));
+      ctx = { dh: createDiffieHellman(bigintToBytes(modulus), bigintToBytes(2n)), modulus };
     } catch {
-      dh = null;
+      ctx = null;
     }
   }
   if (dhCache.size >= DH_CACHE_MAX) {
@@ -120,8 +138,14 @@ function dhFor(mod: bigint): DiffieHellman | null {
       }
     }
   }
-  dhCache.set(mod, dh);
-  return dh;
+  dhCache.set(mod, ctx);
+  return ctx;
+}
+
+/** OpenSSL's DH_check result for the context `modPow` uses with `mod` (null: none, the bigint path serves it). */
+export function opensslCheckCodesFor(mod: bigint): number | null {
+  const ctx = dhFor(mod);
+  return ctx === null ? null : ctx.dh.verifyError;
 }
 
 /**
@@ -136,11 +160,12 @@ export function modPow(base: bigint, exp: bigint, mod: bigint = P): bigint {
   let b = base % mod;
   if (b < 0n) b += mod;
   if (exp > 1n && b >= 2n && b <= mod - 2n) {
-    const dh = dhFor(mod);
-    if (dh !== null) {
+    const ctx = dhFor(mod);
+    if (ctx !== null) {
       try {
-        dh.setPrivateKey(bigintToBytes(exp));
-        return bytesToBigint(dh.computeSecret(bigintToBytes(b)));
+        ctx.dh.setPrivateKey(bigintToBytes(exp));
+        const r = bytesToBigint(ctx.dh.computeSecret(bigintToBytes(b)));
+        return ctx.modulus === mod ? r : r % mod;
       } catch {
         // Fall through to the bigint path (see the doc comment for which inputs land here).
       }
