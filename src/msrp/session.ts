@@ -177,6 +177,16 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
    * its counters go backwards and cannot read the earlier one.
    */
   private writing: Promise<void> | null = null;
+  /**
+   * Connections the far side opened to us although we connected ourselves (active): a relay in the peer's path
+   * forwards our peer's messages by opening a connection to the URI in our a=path (RFC 4976 6.4.2: it cannot
+   * know that our own connection leads to it). Requests on them are handled like any other; each one is answered
+   * on the connection it came in on.
+   */
+  private readonly inbound = new Set<MsrpConnection>();
+  private inboundListener: MsrpListener | null = null;
+  /** The connection the request being handled came in on (responses go back on it). */
+  private replyVia: MsrpConnection | null = null;
   private passiveListener: MsrpListener | null = null;
 
   constructor(options: MsrpSessionOptions) {
@@ -273,6 +283,31 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     await this.conn!.write(bytes);
     await done;
     this.markBound();
+    this.acceptInbound();
+  }
+
+  /** See `inbound`: an active session with a listener also takes connections addressed to it. */
+  private acceptInbound(): void {
+    const listener = this.listener;
+    if (!listener || this.closedInfo || this.inboundListener) return;
+    this.inboundListener = listener;
+    listener.register(this.sessionId, (conn, first) => {
+      if (this.closedInfo) return conn.close('session closed');
+      if (!this.admit(conn, first)) return;
+      this.inbound.add(conn);
+      conn.on('frame', (f) => this.onFrameVia(f, conn));
+      conn.on('close', () => this.inbound.delete(conn));
+      this.onFrameVia(first, conn);
+    });
+  }
+
+  private onFrameVia(frame: MsrpFrame, conn: MsrpConnection): void {
+    this.replyVia = conn;
+    try {
+      this.onFrame(frame);
+    } finally {
+      this.replyVia = null;
+    }
   }
 
   /**
@@ -314,30 +349,7 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
           conn.close(this.closedInfo ? 'session closed' : 'session already bound');
           return;
         }
-        // RFC 4975 5.4: the binding SEND must come from the peer named in the SDP; anybody else who guessed
-        // our session id gets a 403 and we keep waiting for the real peer.
-        if (!this.fromExpectedPeer(first)) {
-          const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
-          const reply =
-            first.kind === 'request' && fromPath.length > 0
-              ? serializeResponse({ transactionId: first.transactionId, status: 403, toPath: [fromPath[0]!], fromPath: [this.localUriString] })
-              : new Uint8Array(0);
-          void conn.write(reply).catch(() => undefined).finally(() => conn.close('binding SEND from an unexpected peer'));
-          this.softError(new MsrpStatusError(403, `binding attempt from ${fromPath[fromPath.length - 1] ?? 'nobody'} refused`));
-          return;
-        }
-        // The listener matched only the session-id; the rest of our URI must match too (RFC 4975 6.1, 7.3).
-        if (first.kind === 'request' && !this.addressedToUs(first)) {
-          const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
-          const quiet = first.method === 'REPORT' || (getHeader(first.headers, 'Failure-Report') ?? '').toLowerCase() === 'no';
-          const reply =
-            !quiet && fromPath.length > 0
-              ? serializeResponse({ transactionId: first.transactionId, status: 481, toPath: [fromPath[0]!], fromPath: [this.localUriString] })
-              : new Uint8Array(0);
-          void conn.write(reply).catch(() => undefined).finally(() => conn.close('binding request for another URI'));
-          this.softError(new MsrpStatusError(481, `binding request to ${this.toPathTarget(first) ?? 'nobody'} refused: we are ${this.localUriString}`));
-          return;
-        }
+        if (!this.admit(conn, first)) return;
         listener.unregister(this.sessionId);
         this.passiveListener = null;
         this.attach(conn);
@@ -345,6 +357,36 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
       };
       listener.register(this.sessionId, accept);
     });
+  }
+
+  /**
+   * The checks for the first frame on a connection someone opened to us: it must come from the peer named in the
+   * SDP (RFC 4975 5.4: anybody else who guessed our session id gets a 403 and we keep waiting for the real peer),
+   * and be addressed to our whole URI, not just our session-id (6.1, 7.3: 481). False when it was refused.
+   */
+  private admit(conn: MsrpConnection, first: MsrpFrame): boolean {
+    if (!this.fromExpectedPeer(first)) {
+      const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
+      const reply =
+        first.kind === 'request' && fromPath.length > 0
+          ? serializeResponse({ transactionId: first.transactionId, status: 403, toPath: [fromPath[0]!], fromPath: [this.localUriString] })
+          : new Uint8Array(0);
+      void conn.write(reply).catch(() => undefined).finally(() => conn.close('binding SEND from an unexpected peer'));
+      this.softError(new MsrpStatusError(403, `binding attempt from ${fromPath[fromPath.length - 1] ?? 'nobody'} refused`));
+      return false;
+    }
+    if (first.kind === 'request' && !this.addressedToUs(first)) {
+      const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
+      const quiet = first.method === 'REPORT' || (getHeader(first.headers, 'Failure-Report') ?? '').toLowerCase() === 'no';
+      const reply =
+        !quiet && fromPath.length > 0
+          ? serializeResponse({ transactionId: first.transactionId, status: 481, toPath: [fromPath[0]!], fromPath: [this.localUriString] })
+          : new Uint8Array(0);
+      void conn.write(reply).catch(() => undefined).finally(() => conn.close('binding request for another URI'));
+      this.softError(new MsrpStatusError(481, `binding request to ${this.toPathTarget(first) ?? 'nobody'} refused: we are ${this.localUriString}`));
+      return false;
+    }
+    return true;
   }
 
   /** Takes over an open connection (used by the listener, relay setup, or a caller with its own transport). */
@@ -435,6 +477,12 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
       this.passiveListener.unregister(this.sessionId);
       this.passiveListener = null;
     }
+    if (this.inboundListener) {
+      this.inboundListener.unregister(this.sessionId);
+      this.inboundListener = null;
+    }
+    for (const c of this.inbound) c.close(reason);
+    this.inbound.clear();
     const err = new MsrpClosedError(`session closed: ${reason}`);
     for (const [, t] of this.transactions) {
       clearTimeout(t.timer);
@@ -586,7 +634,8 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     const fr = (getHeader(req.headers, 'Failure-Report') ?? 'yes').toLowerCase();
     if (fr === 'no' || (fr === 'partial' && status < 300)) return;
     const fromPath = splitPath(getHeader(req.headers, 'From-Path'));
-    if (fromPath.length === 0 || !this.conn) return;
+    const via = this.replyVia ?? this.conn;
+    if (fromPath.length === 0 || !via) return;
     const bytes = serializeResponse({
       transactionId: req.transactionId,
       status,
@@ -594,7 +643,7 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
       toPath: [fromPath[0]!],
       fromPath: [this.localUriString],
     });
-    this.conn.write(bytes).catch((e: Error) => this.softError(e));
+    via.write(bytes).catch((e: Error) => this.softError(e));
   }
 
   private reject(req: MsrpRequest, messageId: string, code: number, reason: string): void {

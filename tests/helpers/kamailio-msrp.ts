@@ -55,6 +55,8 @@ loadmodule "pv.so"
 loadmodule "auth.so"
 loadmodule "cfgutils.so"
 loadmodule "xlog.so"
+loadmodule "htable.so"
+modparam("htable", "htable", "clients=>size=8;")
 modparam("auth", "nonce_count", 1)
 modparam("auth", "qop", "auth")
 modparam("msrp", "cmap_size", 8)
@@ -79,8 +81,11 @@ event_route[msrp:frame-in] {
       exit;
     }
     msrp_cmap_save();
+    $sht(clients=>$msrp(conid)) = 1;
   } else if ($msrp(method)=="SEND" || $msrp(method)=="REPORT") {
-    if ($msrp(nexthops)>1) {
+    # From one of our authorized clients: outward, to the next hop (the peer, or the peer's relay), even when that
+    # is the last one (a peer without a relay: To-Path is this relay, then the peer).
+    if ($msrp(nexthops)>1 || $sht(clients=>$msrp(conid)) != $null) {
       if ($msrp(method)!="REPORT") { msrp_reply("200", "OK"); }
       msrp_relay();
       exit;

@@ -163,3 +163,46 @@ test('messages sent at once reach the receiver whole and in the order they were 
     bob.close();
   }
 });
+
+test('an active session also takes a connection opened to its own URI (a relay in the peer\'s path forwarding to it) and answers on it', async () => {
+  const { MsrpConnection, serializeSend, parseMsrpUri } = await import('../../src/msrp/index.js');
+  const alice = await createMsrpSession();
+  const bob = await createMsrpSession();
+  try {
+    // Bob is active: he connects to Alice. A relay on Alice's side would then open its own connection to Bob's URI.
+    await negotiate(alice, bob, 'active');
+    const bobUri = bob.localPath[bob.localPath.length - 1]!;
+    const aliceUri = alice.localPath[alice.localPath.length - 1]!;
+    const u = parseMsrpUri(bobUri);
+    const relayConn = await MsrpConnection.connect({ host: u.host, port: u.port! });
+    const got = nextMessage(bob);
+    const answers: string[] = [];
+    relayConn.on('frame', (f) => answers.push(f.kind === 'response' ? String(f.status) : f.method));
+    const { bytes } = serializeSend({
+      toPath: [bobUri],
+      fromPath: ['msrp://127.0.0.1:9999/relayhop;tcp', aliceUri],
+      messageId: 'm-relayed',
+      range: { start: 1, end: 7, total: 7 },
+      contentType: 'text/plain',
+      body: new TextEncoder().encode('relayed'),
+      endFlag: '$',
+    });
+    await relayConn.write(bytes);
+    const m = await got;
+    assert.equal(new TextDecoder().decode(m.body), 'relayed');
+    for (let i = 0; i < 50 && answers.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(answers, ['200'], 'answered on the connection it came in on');
+    // Someone else guessing Bob's session id on such a connection is refused (403), as on a passive session.
+    const intruder = await MsrpConnection.connect({ host: u.host, port: u.port! });
+    const refused: string[] = [];
+    intruder.on('frame', (f) => refused.push(f.kind === 'response' ? String(f.status) : f.method));
+    await intruder.write(serializeSend({ toPath: [bobUri], fromPath: ['msrp://127.0.0.1:1/mallory;tcp'], messageId: 'x', range: { start: 1, end: 1, total: 1 }, contentType: 'text/plain', body: new Uint8Array([0x78]), endFlag: '$' }).bytes);
+    for (let i = 0; i < 50 && refused.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(refused, ['403']);
+    relayConn.close('done');
+    intruder.close('done');
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
