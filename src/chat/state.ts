@@ -9,6 +9,11 @@ export const MAX_LINES_IN_MEMORY = 2000;
  * The newest line is always kept, however long.
  */
 export const MAX_TEXT_IN_MEMORY = 2 * 1024 * 1024;
+/**
+ * An ended chat keeps only its last lines in memory (the rest is in the history files): a day of chats that came
+ * and went must not pile up their whole text. The newest line is always kept.
+ */
+export const MAX_TEXT_ENDED = 64 * 1024;
 
 export class StateStore {
   private state: CoreState;
@@ -74,10 +79,19 @@ export class StateStore {
     const sessions = this.state.sessions.map((s) => {
       if (s.id !== id) return s;
       updated = { ...s, ...(typeof patch === 'function' ? patch(s) : patch) };
+      if (updated.state === 'ended' && s.state !== 'ended') updated = this.trimEnded(updated);
       return updated;
     });
     if (updated) this.publish({ ...this.state, sessions });
     return updated;
+  }
+
+  private trimEnded(v: SessionView): SessionView {
+    let held = this.textHeld.get(v.id) ?? 0;
+    let drop = 0;
+    while (held > MAX_TEXT_ENDED && drop < v.lines.length - 1) held -= v.lines[drop++]!.text.length;
+    this.textHeld.set(v.id, held);
+    return drop === 0 ? v : { ...v, lines: v.lines.slice(drop) };
   }
 
   nextLineId(): string {

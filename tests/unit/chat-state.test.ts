@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_LINES_IN_MEMORY, MAX_TEXT_IN_MEMORY, StateStore } from '../../src/chat/state.js';
+import { MAX_LINES_IN_MEMORY, MAX_TEXT_ENDED, MAX_TEXT_IN_MEMORY, StateStore } from '../../src/chat/state.js';
 import type { SessionView } from '../../src/chat/types.js';
 
 function store(): StateStore {
@@ -31,4 +31,17 @@ test('lines in memory are capped by count and by text, oldest first; the newest 
   assert.deepEqual(s.session('1')!.lines.map((l) => l.text.length), [huge.length]);
   add(s, 'after');
   assert.deepEqual(s.session('1')!.lines.map((l) => l.text), ['after']);
+});
+
+test('an ended chat keeps only its last lines in memory', () => {
+  const s = store();
+  for (let i = 0; i < 40; i++) add(s, `${i} `.padEnd(8 * 1024, '.'));
+  s.updateSession('1', { state: 'ended' });
+  const lines = s.session('1')!.lines;
+  const held = lines.reduce((n, l) => n + l.text.length, 0);
+  assert.ok(held <= MAX_TEXT_ENDED && lines.length > 0, `${held} held in ${lines.length} lines`);
+  assert.match(lines.at(-1)!.text, /^39 /, 'the newest stays');
+  // Lines added after the end (a closing system line) are counted from there.
+  add(s, 'chat ended');
+  assert.equal(s.session('1')!.lines.at(-1)!.text, 'chat ended');
 });
