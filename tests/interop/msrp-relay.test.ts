@@ -1,156 +1,26 @@
-// RFC 4976 against a real relay: Kamailio's msrp module, started here on 127.0.0.1 with a temporary config
-// and pid file, and stopped at the end.
+// RFC 4976 against a real relay: Kamailio's msrp module (tests/helpers/kamailio-msrp.ts) on 127.0.0.1, started
+// for this file and stopped at the end.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import * as net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { authenticateRelay } from '../../src/msrp/relay.js';
 import { MsrpSession, type MsrpIncomingMessage } from '../../src/msrp/session.js';
 import { makeMsrpUri } from '../../src/msrp/uri.js';
 import { newSessionId } from '../../src/msrp/ids.js';
 import { MsrpAuthError } from '../../src/msrp/errors.js';
 import { createMsrpSession } from '../../src/msrp/index.js';
+import { startMsrpRelay, type MsrpRelayInstance } from '../helpers/kamailio-msrp.js';
 
 const PASSWORD = 'xyz123';
-let dir = '';
+let relay: MsrpRelayInstance;
 let port = 0;
-let kamailio: ChildProcess | null = null;
-let log = '';
-
-function moduleDir(): string {
-  for (const base of ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']) {
-    const d = join(base, 'kamailio', 'modules');
-    if (existsSync(join(d, 'msrp.so'))) return d;
-  }
-  for (const e of readdirSync('/usr/lib')) {
-    const d = join('/usr/lib', e, 'kamailio', 'modules');
-    if (existsSync(join(d, 'msrp.so'))) return d;
-  }
-  throw new Error('Kamailio msrp module not found (install the Debian package kamailio)');
-}
-
-function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => res(p));
-    });
-    s.on('error', rej);
-  });
-}
-
-function config(p: number): string {
-  return `#!KAMAILIO
-debug=2
-log_stderror=yes
-children=2
-auto_aliases=no
-tcp_accept_no_cl=yes
-disable_sctp=yes
-listen=tcp:127.0.0.1:${p}
-mpath="${moduleDir()}/"
-loadmodule "sl.so"
-loadmodule "kex.so"
-loadmodule "corex.so"
-loadmodule "msrp.so"
-loadmodule "pv.so"
-loadmodule "auth.so"
-loadmodule "cfgutils.so"
-loadmodule "xlog.so"
-modparam("auth", "nonce_count", 1)
-modparam("auth", "qop", "auth")
-modparam("msrp", "cmap_size", 8)
-modparam("msrp", "use_path_addr", "127.0.0.1:${p}")
-request_route { sl_send_reply("403", "No SIP Here"); exit; }
-reply_route { drop; }
-event_route[msrp:frame-in] {
-  msrp_reply_flags("1");
-  if (msrp_is_reply()) {
-    msrp_relay();
-  } else if ($msrp(method)=="AUTH") {
-    if ($msrp(nexthops)>0) { msrp_relay(); exit; }
-    if (!pv_www_authenticate("myrealm", "${PASSWORD}", "0", "$msrp(method)")) {
-      if (auth_get_www_authenticate("myrealm", "1", "$var(wauth)")) {
-        msrp_reply("401", "Unauthorized", "$var(wauth)");
-      } else {
-        msrp_reply("500", "Server Error");
-      }
-      exit;
-    }
-    msrp_cmap_save();
-  } else if ($msrp(method)=="SEND" || $msrp(method)=="REPORT") {
-    if ($msrp(nexthops)>1) {
-      if ($msrp(method)!="REPORT") { msrp_reply("200", "OK"); }
-      msrp_relay();
-      exit;
-    }
-    if (msrp_cmap_lookup()) {
-      if ($msrp(method)!="REPORT") { msrp_reply("200", "OK"); }
-      msrp_relay_flags("1");
-      msrp_relay();
-    } else {
-      msrp_reply("481", "Session-does-not-exist");
-    }
-  } else {
-    msrp_reply("501", "Request-method-not-understood");
-  }
-}
-`;
-}
-
-async function waitForPort(p: number, ms: number): Promise<void> {
-  const until = Date.now() + ms;
-  for (;;) {
-    const ok = await new Promise<boolean>((res) => {
-      const s = net.connect(p, '127.0.0.1');
-      s.once('connect', () => {
-        s.destroy();
-        res(true);
-      });
-      s.once('error', () => res(false));
-    });
-    if (ok) return;
-    if (Date.now() > until) throw new Error(`Kamailio did not open port ${p}:\n${log}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 before(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'msrp-relay-'));
-  port = await freePort();
-  writeFileSync(join(dir, 'kamailio.cfg'), config(port));
-  kamailio = spawn(
-    'kamailio',
-    ['-DD', '-E', '-f', join(dir, 'kamailio.cfg'), '-P', join(dir, 'kamailio.pid'), '-Y', dir, '-w', dir, '-m', '64', '-M', '8'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  kamailio.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  kamailio.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  kamailio.on('error', (e) => (log += `spawn error: ${e.message}\n`));
-  await waitForPort(port, 10_000);
+  relay = await startMsrpRelay({ password: PASSWORD, authExpires: 3600 });
+  port = relay.port;
 });
 
 after(async () => {
-  if (kamailio && kamailio.exitCode === null) {
-    const exited = new Promise((r) => kamailio!.once('exit', r));
-    kamailio.kill('SIGTERM');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
-    if (kamailio.exitCode === null && kamailio.signalCode === null) kamailio.kill('SIGKILL');
-  }
-  // Kamailio forks workers; they follow the main process, but make sure nothing from the pid file survives.
-  const pidFile = join(dir, 'kamailio.pid');
-  if (existsSync(pidFile)) {
-    const pid = Number(readFileSync(pidFile, 'utf8').trim());
-    try {
-      if (pid > 0) process.kill(pid, 'SIGKILL');
-    } catch {
-      /* already gone */
-    }
-  }
-  rmSync(dir, { recursive: true, force: true });
+  await relay.stop();
 });
 
 const relayCfg = () => ({ uri: `msrp://127.0.0.1:${port};tcp`, username: 'alice', password: PASSWORD, timeoutMs: 5000 });
