@@ -179,9 +179,12 @@ export class ChatCore implements Core {
       case 'hangup':
         await this.hangup(c.session);
         return;
-      case 'send':
-        this.entry(c.session).chat.sendText(c.text);
+      case 'send': {
+        const e = this.entry(c.session);
+        if (e.pending) throw new Error('accept the chat first (/accept)');
+        e.chat.sendText(c.text);
         return;
+      }
       case 'composing':
         this.entry(c.session).chat.sendComposing(c.active);
         return;

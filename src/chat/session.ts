@@ -128,6 +128,8 @@ export class ChatSession {
   private encryptedAt = 0;
   /** Messages the peer could not read, waiting for the next private conversation to go out again (once). */
   private unreadable: HeldMessage[] = [];
+  /** Typed before the stream was up: sent when it is (attach), failed if it never is (detach). */
+  private beforeConnect: HeldMessage[] = [];
   private unreadableTimer: NodeJS.Timeout | null = null;
   private refreshTimer: NodeJS.Timeout | null = null;
   /** The OTR engine's own timer (it has none: see OtrSession.tickDueIn). */
@@ -183,6 +185,12 @@ export class ChatSession {
     if (opts.localLoggingOff && transport.accepts(LOGGING_STATUS)) {
       void transport.send(LOGGING_STATUS, 'disabled', { report: false }).catch(() => undefined);
     }
+    const early = this.beforeConnect;
+    this.beforeConnect = [];
+    for (const m of early) {
+      if (this.otr && this.otrSetup.required && this.otr.state !== 'encrypted') this.hold(m);
+      else this.transmitUserText(m.lineId, m.text);
+    }
   }
 
   /** The SIP dialog or the stream ended. */
@@ -194,13 +202,15 @@ export class ChatSession {
     this.ended = true;
     this.transport = null;
     this.clearHeld('the chat ended before encryption was established');
+    const early = this.beforeConnect;
+    this.beforeConnect = [];
+    for (const m of early) this.delivery(m.lineId, 'failed', `the chat did not connect (${reason})`);
     this.failUnreadable(`${this.peer} could not read it, and the chat ended before it could be sent again`);
     if (this.tickTimer) clearTimeout(this.tickTimer);
     this.tickTimer = null;
     if (this.composingTimer) clearTimeout(this.composingTimer);
     this.stopLocalComposing();
     this.deps.store.updateSession(this.id, { remoteComposing: false });
-    void reason;
   }
 
   // ---- incoming ----------------------------------------------------------------------------
@@ -282,9 +292,24 @@ export class ChatSession {
 
   // ---- outgoing ----------------------------------------------------------------------------
 
-  /** Sends one user message. Throws (with a message for the user) when it cannot be sent now. */
+  /**
+   * Sends one user message. Typed before the chat is connected (right after /chat or /accept), it waits and goes
+   * out as soon as the stream is up, or is marked failed if the chat never connects. Throws (with a message for
+   * the user) when it cannot be sent at all.
+   */
   sendText(text: string): string {
-    if (!this.transport || this.ended) throw new Error('this chat is not connected');
+    if (this.ended) throw new Error('this chat has ended: start a new one to send');
+    if (!this.transport) {
+      const line = this.deps.store.appendLine(
+        this.id,
+        { time: Date.now(), kind: 'message', direction: 'out', sender: 'me', text, encryption: 'none', delivery: 'pending' },
+        false,
+      );
+      this.emit({ ev: 'message', session: this.id, direction: 'out', text, encryption: 'none', id: line.id });
+      this.record(line, 'out');
+      this.beforeConnect.push({ lineId: line.id, text });
+      return line.id;
+    }
     // A message ends composing by itself (RFC 3994 3.2): no 'idle' needed.
     this.stopLocalComposing();
     const otrState = this.otr?.state ?? 'plaintext';

@@ -152,6 +152,8 @@ export function App({ core, noColor, bell }: AppProps) {
   const smpSession = smp.promptFor(selected);
   const composing = useComposing(dispatchQuiet);
   const history = useRef(new InputHistory());
+  /** Chats the user accepted here (the core may still show them incoming for a moment). */
+  const accepted = useRef(new Set<string>());
 
   const quitting = useRef(false);
   const quit = useCallback(() => {
@@ -185,6 +187,8 @@ export function App({ core, noColor, bell }: AppProps) {
           if (a.cmd.cmd === 'smp_respond' || a.cmd.cmd === 'smp_abort') {
             smp.dismiss(a.cmd.session);
           }
+          // A chat the user accepted takes messages at once (the core sends them once it is up).
+          if (a.cmd.cmd === 'accept') accepted.current.add(a.cmd.session);
           if (a.cmd.cmd === 'quit') quit();
           else void dispatch(a.cmd, a.done);
           return;
@@ -231,19 +235,20 @@ export function App({ core, noColor, bell }: AppProps) {
     [core, dispatch, quit],
   );
 
-  const sendText = (text: string): void => {
+  /** Sends the text to the selected chat; false (and a notice saying why) when it cannot take it. */
+  const sendText = (text: string): boolean => {
     const s = currentSelected();
     if (!s) {
       setNotice({ text: 'No chat open: /chat user@host starts one (F1 for help).', level: 'error' });
-      return;
+      return false;
     }
-    if (s.state === 'incoming') {
+    if (s.state === 'incoming' && !accepted.current.has(s.id)) {
       setNotice({ text: `Accept the chat from ${sessionName(s)} first: /accept`, level: 'error' });
-      return;
+      return false;
     }
     if (s.state === 'ended') {
       setNotice({ text: `The chat with ${sessionName(s)} has ended: /chat ${s.peer} to start again.`, level: 'error' });
-      return;
+      return false;
     }
     composing.sent();
     setScrolls((m) => {
@@ -253,6 +258,7 @@ export function App({ core, noColor, bell }: AppProps) {
       return n;
     });
     void dispatch({ cmd: 'send', session: s.id, text });
+    return true;
   };
 
   const submit = (value: string): void => {
@@ -260,11 +266,15 @@ export function App({ core, noColor, bell }: AppProps) {
     history.current.push(value);
     setLine(EMPTY_LINE);
     setNotice(null);
-    if (value.startsWith('//')) sendText(value.slice(1));
+    // Text that could not be sent stays on the input line: nothing typed is lost.
+    const send = (text: string) => {
+      if (!sendText(text)) setLine(lineOf(value));
+    };
+    if (value.startsWith('//')) send(value.slice(1));
     else if (value.startsWith('/')) {
       composing.stop();
       runAction(parseCommand(value, { sessions, selected: currentSelected() }));
-    } else sendText(value);
+    } else send(value);
   };
 
   const layout = useMemo(() => {

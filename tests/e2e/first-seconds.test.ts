@@ -102,3 +102,32 @@ test('both type at once from the first moment, without waiting: nothing lost, on
     await Promise.all([a.quit(), b.quit()]);
   }
 });
+
+test('typed before the chat is up: right after /chat and right after /accept, the messages wait and arrive', { timeout: 60000 }, async () => {
+  const pa = await findFreePort('tcp', '127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+  const a = await HeadlessClient.start({ args: ['--user', 'alice', '--port', String(pa), '--transport', 'tcp'] });
+  const pb = await findFreePort('tcp', '127.0.0.1', pa + 1);
+  const b = await HeadlessClient.start({ args: ['--user', 'bob', '--port', String(pb), '--transport', 'tcp'] });
+  try {
+    a.send({ cmd: 'chat', to: `sip:bob@127.0.0.1:${pb};transport=tcp` });
+    const sa = String((await a.waitFor((e) => e.ev === 'session' && e.state === 'connecting')).session);
+    a.send({ cmd: 'send', session: sa, text: 'sent while connecting' });
+    const inc = await b.waitFor((e) => e.ev === 'incoming');
+    // Before accepting: refused with a reason, nothing queued.
+    b.send({ cmd: 'send', session: inc.session, text: 'not accepted yet' });
+    await b.waitFor((e) => e.ev === 'error' && /accept the chat first/.test(String(e.message)));
+    b.send({ cmd: 'accept', session: inc.session });
+    b.send({ cmd: 'send', session: inc.session, text: 'sent right after accept' });
+    await b.waitFor((e) => e.ev === 'message' && e.direction === 'in' && e.text === 'sent while connecting', 15000);
+    await a.waitFor((e) => e.ev === 'message' && e.direction === 'in' && e.text === 'sent right after accept', 15000);
+    assertNothingLost(a, b, []);
+    for (const [c, text] of [[a, 'sent while connecting'], [b, 'sent right after accept']] as const) {
+      const out = await c.waitFor((e) => e.ev === 'message' && e.direction === 'out' && e.text === text);
+      const d = await c.waitFor((e) => e.ev === 'delivery' && e.message === out.id);
+      assert.equal(d.status, 'delivered', text);
+    }
+    assert.ok(!received(a).includes('not accepted yet'));
+  } finally {
+    await Promise.all([a.quit(), b.quit()]);
+  }
+});

@@ -109,6 +109,9 @@ export class FixtureCore implements Core, UiCoreExtensions {
     return s.otr.trust ?? 'unverified';
   }
 
+  /** Leave an accepted chat 'incoming' (a core still setting it up). */
+  holdAccept = false;
+
   async command(cmd: CoreCommand): Promise<void> {
     this.commands.push(cmd);
     if (this.failWith) throw new Error(this.failWith);
@@ -119,6 +122,7 @@ export class FixtureCore implements Core, UiCoreExtensions {
         return;
       }
       case 'accept':
+        if (this.holdAccept) return;
         return this.updateSession(cmd.session, (s) => ({ ...s, state: 'active' }));
       case 'reject':
       case 'hangup':

@@ -144,6 +144,21 @@ describe('ui: commands', () => {
     m.unmount();
   });
 
+  it('text typed into a chat not yet accepted stays on the line; right after /accept it is sent', async () => {
+    const core = new FixtureCore([session('b', 'carol', { state: 'incoming', direction: 'in' })]);
+    const m = await mount(core);
+    await m.enter('too early');
+    assert.match(m.plain(), /Accept the chat from carol first/);
+    assert.match(m.plain(), /> too early/, 'the text is kept');
+    assert.deepEqual(core.userCommands(), []);
+    for (let i = 0; i < 9; i++) await m.press(KEY.backspace);
+    core.holdAccept = true; // the core still shows the chat incoming while it accepts
+    await m.enter('/accept');
+    await m.enter('hi carol');
+    assert.deepEqual(core.userCommands(), [{ cmd: 'accept', session: 'b' }, { cmd: 'send', session: 'b', text: 'hi carol' }]);
+    m.unmount();
+  });
+
   it('/accept, /reject and /hangup pick the right session', async () => {
     const core = new FixtureCore([
       session('a', 'bob'),

@@ -240,3 +240,26 @@ test('is-composing: the session paces the wire (one active per burst, idle on st
   a.chat.detach('done');
   b.chat.detach('done');
 });
+
+test('a message typed before the chat is connected waits for the stream, then goes out; one typed into a chat that never connects fails with the reason', async () => {
+  const a = side('alice', 'bob', KEYS[0], true);
+  const b = side('bob', 'alice', KEYS[1], false);
+  const early = a.chat.sendText('typed right after /chat');
+  a.sent.set(early, 'typed right after /chat');
+  assert.equal(a.store.session('1')!.lines.find((l) => l.id === early)!.delivery, 'pending');
+  a.attach(() => b, new Pipe(1));
+  b.attach(() => a, new Pipe(1));
+  await until(() => b.received.includes('typed right after /chat'), 'the early message');
+  await settle(a, b);
+  assert.equal(deliveries(a).get(early), 'delivered');
+  a.chat.detach('done');
+  b.chat.detach('done');
+
+  const c = side('carol', 'dave', KEYS[0], true);
+  const lost = c.chat.sendText('into a chat that is refused');
+  c.chat.detach('declined (603)');
+  const d = c.events.filter((e) => e.ev === 'delivery' && e.message === lost);
+  assert.deepEqual(d.map((e) => (e as { status: string }).status), ['failed']);
+  assert.match(String((d[0] as { reason?: string }).reason), /did not connect \(declined \(603\)\)/);
+  assert.throws(() => c.chat.sendText('after the end'), /has ended/);
+});
