@@ -20,7 +20,8 @@ export const RULES = {
   'chat-storage': { may: { 'peer-id': 'peer-id.ts' }, packages: ['@noble/'] },
   secrets: { may: { 'chat-storage': 'atomic.ts' }, packages: ['@napi-rs/keyring'] },
   tls: { may: {}, packages: [] },
-  config: { may: {}, packages: [] },
+  // The config folder's default is the storage's own rule (chat-storage/paths.ts imports nothing but node:).
+  config: { may: { 'chat-storage': 'paths.ts' }, packages: [] },
   chat: { may: { otr: 'index', msrp: 'index', sip: 'index', 'chat-storage': 'index', secrets: 'index', 'peer-id': 'peer-id.ts' }, packages: [] },
   ui: { may: { chat: 'types.ts' }, packages: ['ink', 'ink-text-input', 'react'] },
   headless: { may: { chat: 'types.ts' }, packages: [] },

@@ -55,56 +55,151 @@ function makeLogger(file: string): (msg: string) => void {
   };
 }
 
-async function run(config: RunConfig): Promise<void> {
-  const headless = config.mode === 'headless';
-  const fatal = (message: string): void => {
-    if (headless) process.stdout.write(JSON.stringify({ ev: 'fatal', message }) + '\n');
-    else process.stderr.write(`blink-tui: ${message}\n`);
-    process.exitCode = 1;
-  };
-  const log = makeLogger(config.logFile ?? join(config.configDir, 'logs', 'blink-tui.log'));
-  log(`starting: ${JSON.stringify({ ...config, password: config.password ? '(set)' : undefined })}`);
+// ---- the client: start-up steps, the front end, one way out ------------------------------------------
 
-  const { openChatStorage } = await import('./chat-storage/index.js');
-  const problems: string[] = [];
-  let storage;
+/** A start-up step that cannot go on: its message goes to the user (stderr, or a headless `fatal` event), exit 1. */
+class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+/** What start-up opened, closed once in reverse order: after a failed step, or when the front end is done. */
+class Teardown {
+  private readonly steps: (() => void)[] = [];
+  add(close: () => void): void {
+    this.steps.push(close);
+  }
+  run(): void {
+    for (const close of this.steps.splice(0).reverse()) close();
+  }
+}
+
+interface StartupContext {
+  readonly config: RunConfig;
+  readonly headless: boolean;
+  readonly log: (msg: string) => void;
+  readonly teardown: Teardown;
+  /** Warnings found before the core exists (storage, extra CA file), shown once a front end listens. */
+  readonly problems: string[];
+  /** Notes about the saved password, shown likewise. */
+  readonly secretNotes: string[];
+  /** Where extra-CA warnings go once the core exists (before that: problems). */
+  noticeSink: ((m: string) => void) | null;
+}
+
+type ChatStorage = import('./chat-storage/index.js').ChatStorage;
+type SipUserAgent = import('./sip/index.js').SipUserAgent;
+type ChatCore = import('./chat/core.js').ChatCore;
+type TlsMaterial = { key: string; cert: string };
+type ExtraCa = ReturnType<typeof deferredExtraCa>;
+
+/** The running client, as start-up leaves it for the front end. */
+interface Client {
+  readonly ua: SipUserAgent;
+  readonly core: ChatCore;
+  /** Resolves once the core has quit (every session ended, SIP stopped). */
+  readonly quitted: Promise<void>;
+  /** Notices, registration, key and rehearsal: once a front end listens. */
+  readonly greet: () => void;
+}
+
+async function run(config: RunConfig): Promise<void> {
+  const ctx: StartupContext = {
+    config,
+    headless: config.mode === 'headless',
+    log: makeLogger(config.logFile ?? join(config.configDir, 'logs', 'blink-tui.log')),
+    teardown: new Teardown(),
+    problems: [],
+    secretNotes: [],
+    noticeSink: null,
+  };
+  ctx.log(`starting: ${JSON.stringify({ ...config, password: config.password ? '(set)' : undefined })}`);
+  let failure: string | null = null;
   try {
-    storage = openChatStorage(config.configDir, { onProblem: (m) => problems.push(m) });
+    const client = await startClient(ctx);
+    await runFrontEnd(ctx, client);
   } catch (e) {
-    fatal((e as Error).message);
+    if (!(e instanceof StartupError)) throw e;
+    failure = e.message;
+  } finally {
+    ctx.teardown.run();
+  }
+  if (failure !== null) {
+    if (ctx.headless) process.stdout.write(JSON.stringify({ ev: 'fatal', message: failure }) + '\n');
+    else process.stderr.write(`blink-tui: ${failure}\n`);
+    process.exitCode = 1;
     return;
   }
-  let key = null;
+  ctx.log('stopped');
+  // sip.js and ink may keep handles (timers, stdin) alive: leave explicitly once everything is closed.
+  setImmediate(() => process.exit(process.exitCode ?? 0));
+}
+
+/** The start-up steps, in order; each either succeeds or throws StartupError. */
+async function startClient(ctx: StartupContext): Promise<Client> {
+  const storage = await openStorage(ctx);
+  const key = loadKey(storage);
+  const password = await findPassword(ctx);
+  const tls = loadTlsMaterial(ctx);
+  // NODE_EXTRA_CA_CERTS, taken away from Node's start-up by the launcher and trusted from the first TLS
+  // connection on (src/tls/extra-ca.ts). Its warnings come before the core exists when registration is the
+  // first TLS connection.
+  const extraCa = deferredExtraCa(process.env.BLINK_TUI_DEFERRED_CA_CERTS, (m) => {
+    ctx.log(`tls: ${m}`);
+    if (ctx.noticeSink) ctx.noticeSink(m);
+    else ctx.problems.push(m);
+  });
+  const ua = await startSip(ctx, password, tls, extraCa);
+  const { core, quitted } = await makeCore(ctx, { ua, storage, key, password, tls, extraCa });
+  ctx.noticeSink = (m) => core.notice(m, 'warning');
+  return { ua, core, quitted, greet: () => greet(ctx, ua, core, key !== null) };
+}
+
+async function openStorage(ctx: StartupContext): Promise<ChatStorage> {
+  const { openChatStorage } = await import('./chat-storage/index.js');
+  let storage: ChatStorage;
   try {
-    key = storage.keys.load();
+    storage = openChatStorage(ctx.config.configDir, { onProblem: (m) => ctx.problems.push(m) });
+  } catch (e) {
+    throw new StartupError((e as Error).message);
+  }
+  ctx.teardown.add(() => storage.close());
+  return storage;
+}
+
+function loadKey(storage: ChatStorage): ReturnType<ChatStorage['keys']['load']> {
+  try {
+    return storage.keys.load();
   } catch (e) {
     // A key file that cannot be read is the user's identity: report it, never replace it.
-    storage.close();
-    fatal(`${(e as Error).message}. Fix or move the file (blink-tui never replaces a key silently); /otr genkey makes a new one.`);
-    return;
+    throw new StartupError(`${(e as Error).message}. Fix or move the file (blink-tui never replaces a key silently); /otr genkey makes a new one.`);
   }
+}
 
-  const { SipUserAgent, findFreePort } = await import('./sip/index.js');
+/** With a registrar: --password (saved with --save-password), else the one saved before. Problems become notes. */
+async function findPassword(ctx: StartupContext): Promise<string | undefined> {
+  const { config } = ctx;
   let password = config.password;
-  const secretNotes: string[] = [];
-  if (config.registrar) {
-    try {
-      const { openSecretStore } = await import('./secrets/index.js');
-      const opened = await openSecretStore(config.configDir);
-      const account = `${config.user}@${config.domain ?? hostOf(config.registrar)}`;
-      if (password !== undefined && config.savePassword) {
-        await opened.store.set('blink-tui', account, password);
-        secretNotes.push(`password saved (${opened.store.description})`);
-      } else if (password === undefined) {
-        password = (await opened.store.get('blink-tui', account)) ?? undefined;
-        if (password === undefined) secretNotes.push(`no password for ${account}: pass --password (and --save-password to keep it)`);
-      }
-    } catch (e) {
-      secretNotes.push(`secrets: ${(e as Error).message}`);
+  if (!config.registrar) return password;
+  try {
+    const { openSecretStore } = await import('./secrets/index.js');
+    const opened = await openSecretStore(config.configDir);
+    const account = `${config.user}@${config.domain ?? hostOf(config.registrar)}`;
+    if (password !== undefined && config.savePassword) {
+      await opened.store.set('blink-tui', account, password);
+      ctx.secretNotes.push(`password saved (${opened.store.description})`);
+    } else if (password === undefined) {
+      password = (await opened.store.get('blink-tui', account)) ?? undefined;
+      if (password === undefined) ctx.secretNotes.push(`no password for ${account}: pass --password (and --save-password to keep it)`);
     }
+  } catch (e) {
+    ctx.secretNotes.push(`secrets: ${(e as Error).message}`);
   }
+  return password;
+}
 
-  let tls: { key: string; cert: string } | undefined;
+/** The SIP TLS certificate: --tls-cert/--tls-key, or over TLS a self-signed one made once in the config folder. */
+function loadTlsMaterial(ctx: StartupContext): TlsMaterial | undefined {
+  const { config } = ctx;
   let tlsCert = config.tlsCert;
   let tlsKey = config.tlsKey;
   if (config.transport === 'tls' && !tlsCert) {
@@ -112,39 +207,26 @@ async function run(config: RunConfig): Promise<void> {
     try {
       ({ cert: tlsCert, key: tlsKey } = ensureSelfSignedCert(join(config.configDir, 'tls'), config.user));
     } catch (e) {
-      storage.close();
-      fatal(`${(e as Error).message}; or pass --tls-cert FILE --tls-key FILE`);
-      return;
+      throw new StartupError(`${(e as Error).message}; or pass --tls-cert FILE --tls-key FILE`);
     }
   }
-  if (tlsCert && tlsKey) {
-    try {
-      tls = { key: readFileSync(tlsKey, 'utf8'), cert: readFileSync(tlsCert, 'utf8') };
-    } catch (e) {
-      storage.close();
-      fatal(`cannot read the TLS certificate or key: ${(e as Error).message}`);
-      return;
-    }
+  if (!tlsCert || !tlsKey) return undefined;
+  try {
+    return { key: readFileSync(tlsKey, 'utf8'), cert: readFileSync(tlsCert, 'utf8') };
+  } catch (e) {
+    throw new StartupError(`cannot read the TLS certificate or key: ${(e as Error).message}`);
   }
+}
 
-  // NODE_EXTRA_CA_CERTS, taken away from Node's start-up by the launcher and trusted from the first TLS
-  // connection on (src/tls/extra-ca.ts). Its warnings come before the core exists when registration is the
-  // first TLS connection.
-  let noticeSink: ((m: string) => void) | null = null;
-  const extraCa = deferredExtraCa(process.env.BLINK_TUI_DEFERRED_CA_CERTS, (m) => {
-    log(`tls: ${m}`);
-    if (noticeSink) noticeSink(m);
-    else problems.push(m);
-  });
-
+async function startSip(ctx: StartupContext, password: string | undefined, tls: TlsMaterial | undefined, extraCa: ExtraCa): Promise<SipUserAgent> {
+  const { config, log } = ctx;
+  const { SipUserAgent, findFreePort } = await import('./sip/index.js');
   let port = config.port;
   if (port === undefined) {
     try {
       port = await findFreePort(config.transport, config.host, 5060);
     } catch (e) {
-      storage.close();
-      fatal((e as Error).message);
-      return;
+      throw new StartupError((e as Error).message);
     }
   }
   const ua = new SipUserAgent({
@@ -172,19 +254,23 @@ async function run(config: RunConfig): Promise<void> {
   try {
     await ua.start({ register: false });
   } catch (e) {
-    storage.close();
-    fatal(`cannot start SIP on ${config.host}:${port}/${config.transport}: ${(e as Error).message}`);
-    return;
+    throw new StartupError(`cannot start SIP on ${config.host}:${port}/${config.transport}: ${(e as Error).message}`);
   }
+  return ua;
+}
 
+async function makeCore(
+  ctx: StartupContext,
+  parts: { ua: SipUserAgent; storage: ChatStorage; key: ReturnType<ChatStorage['keys']['load']>; password: string | undefined; tls: TlsMaterial | undefined; extraCa: ExtraCa },
+): Promise<{ core: ChatCore; quitted: Promise<void> }> {
+  const { config, headless, log } = ctx;
+  const { ua, storage, key, password, extraCa } = parts;
   const { ChatCore } = await import('./chat/core.js');
-  let msrpCert = tls;
-  let relay;
-  if (config.msrpRelay) {
-    relay = { uri: config.msrpRelay, username: config.user, password: password ?? '' };
-    // A getter, so the trust is only built when a relay connection is opened (msrps: relays only).
-    if (extraCa) Object.defineProperty(relay, 'tls', { enumerable: true, get: () => ({ secureContext: extraCa.context() }) });
-  }
+  let msrpCert = parts.tls;
+  // The relay's TLS trust is built only when a relay connection is opened (msrps: relays only).
+  const relay = config.msrpRelay
+    ? { uri: config.msrpRelay, username: config.user, password: password ?? '', ...(extraCa ? { tls: () => ({ secureContext: extraCa.context() }) } : {}) }
+    : undefined;
   let resolveQuit!: () => void;
   const quitted = new Promise<void>((r) => (resolveQuit = r));
   const core = new ChatCore({
@@ -210,64 +296,66 @@ async function run(config: RunConfig): Promise<void> {
     ...(process.env.BLINK_TUI_NOTIFY_COMMAND ? { notifyCommand: process.env.BLINK_TUI_NOTIFY_COMMAND } : {}),
     onQuit: () => resolveQuit(),
   });
-  noticeSink = (m) => core.notice(m, 'warning');
-  // Notices and the first events go out once a front end listens.
-  const greet = (): void => {
-    if (headless) core.emit({ ev: 'ready', uri: ua.contactUri });
-    for (const p of problems) core.notice(p, 'warning');
-    for (const n of secretNotes) core.notice(n, 'info');
-    // The core reports every registration state (registering, registered, failed with its reason) as it comes.
-    if (config.registrar) void ua.register().catch(() => undefined);
-    // Make the OTR key now, in the background, so the first chat does not wait for it — after the first
-    // screen is drawn (DSA generation blocks for ~0.1 s); a chat started before then waits for it anyway.
-    if (!key) {
-      const t = setTimeout(() => void core.ensureKey().catch((e: Error) => core.notice(`OTR key: ${e.message}`, 'warning')), headless ? 0 : 300);
-      t.unref();
-    }
-    // Rehearse a chat in-process once start-up is over (src/chat/rehearsal.ts), so that the first real chat is as
-    // quick as the ones after it; it gives way as soon as a real chat begins. BLINK_TUI_REHEARSAL=0 turns it off
-    // (the benchmark measures what it buys).
-    if (process.env.BLINK_TUI_REHEARSAL !== '0') {
-      const t = setTimeout(() => {
-        const t0 = performance.now();
-        void core.rehearse().then(
-          (r) => log(`rehearsal: ${r.steps.join(' ')}${r.encrypted ? '' : ' (stopped early)'} in ${(performance.now() - t0).toFixed(1)} ms`),
-          (e: Error) => log(`rehearsal: ${e.message}`),
-        );
-      }, headless ? 0 : 300);
-      t.unref();
-    }
-  };
+  return { core, quitted };
+}
 
+/** Notices and the first events go out once a front end listens; then registration, the key and the rehearsal. */
+function greet(ctx: StartupContext, ua: SipUserAgent, core: ChatCore, haveKey: boolean): void {
+  const { config, headless, log } = ctx;
+  if (headless) core.emit({ ev: 'ready', uri: ua.contactUri });
+  for (const p of ctx.problems) core.notice(p, 'warning');
+  for (const n of ctx.secretNotes) core.notice(n, 'info');
+  // The core reports every registration state (registering, registered, failed with its reason) as it comes.
+  if (config.registrar) void ua.register().catch(() => undefined);
+  // Make the OTR key now, in the background, so the first chat does not wait for it — after the first
+  // screen is drawn (DSA generation blocks for ~0.1 s); a chat started before then waits for it anyway.
+  if (!haveKey) {
+    const t = setTimeout(() => void core.ensureKey().catch((e: Error) => core.notice(`OTR key: ${e.message}`, 'warning')), headless ? 0 : 300);
+    t.unref();
+  }
+  // Rehearse a chat in-process once start-up is over (src/chat/rehearsal.ts), so that the first real chat is as
+  // quick as the ones after it; it gives way as soon as a real chat begins. BLINK_TUI_REHEARSAL=0 turns it off
+  // (the benchmark measures what it buys).
+  if (process.env.BLINK_TUI_REHEARSAL !== '0') {
+    const t = setTimeout(() => {
+      const t0 = performance.now();
+      void core.rehearse().then(
+        (r) => log(`rehearsal: ${r.steps.join(' ')}${r.encrypted ? '' : ' (stopped early)'} in ${(performance.now() - t0).toFixed(1)} ms`),
+        (e: Error) => log(`rehearsal: ${e.message}`),
+      );
+    }, headless ? 0 : 300);
+    t.unref();
+  }
+}
+
+/** Headless (JSON lines) or the terminal UI, until the user quits; SIGINT/SIGTERM quit as well. */
+async function runFrontEnd(ctx: StartupContext, client: Client): Promise<void> {
+  const { core, quitted, greet: onStart } = client;
   const shutdown = async (): Promise<void> => {
     await core.command({ cmd: 'quit' }).catch(() => undefined);
   };
   process.once('SIGINT', () => void shutdown());
   process.once('SIGTERM', () => void shutdown());
 
-  if (headless) {
+  if (ctx.headless) {
     const { runHeadless } = await import('./headless/index.js');
-    await runHeadless(core, { input: process.stdin, output: process.stdout, onStart: greet, clock: process.env.BLINK_TUI_EVENT_CLOCK === '1' });
+    await runHeadless(core, { input: process.stdin, output: process.stdout, onStart, clock: process.env.BLINK_TUI_EVENT_CLOCK === '1' });
     await quitted;
-  } else {
-    // ink draws only a final frame when it believes it runs under CI (CI=true in the environment, as in a
-    // CI job that opens a terminal), and its colour detection drops to none: on a real terminal the user
-    // wants the live, coloured screen.
-    if (process.stdout.isTTY) {
-      delete process.env.CI;
-      delete process.env.CONTINUOUS_INTEGRATION;
-    }
-    const { renderApp } = await import('./ui/index.js');
-    const app = renderApp(core, { bell: () => process.stdout.write('\u0007') });
-    greet();
-    await Promise.race([app.waitUntilExit(), quitted]);
-    await shutdown();
-    app.unmount();
+    return;
   }
-  storage.close();
-  log('stopped');
-  // sip.js and ink may keep handles (timers, stdin) alive: leave explicitly once everything is closed.
-  setImmediate(() => process.exit(process.exitCode ?? 0));
+  // ink draws only a final frame when it believes it runs under CI (CI=true in the environment, as in a
+  // CI job that opens a terminal), and its colour detection drops to none: on a real terminal the user
+  // wants the live, coloured screen.
+  if (process.stdout.isTTY) {
+    delete process.env.CI;
+    delete process.env.CONTINUOUS_INTEGRATION;
+  }
+  const { renderApp } = await import('./ui/index.js');
+  const app = renderApp(core, { bell: () => process.stdout.write('\u0007') });
+  onStart();
+  await Promise.race([app.waitUntilExit(), quitted]);
+  await shutdown();
+  app.unmount();
 }
 
 function ensureSelfSignedCert(dir: string, user: string): { cert: string; key: string } {

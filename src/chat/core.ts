@@ -3,12 +3,13 @@
 import { setSetting, watchFolderFiles, type ChatStorage, type FolderWatch, type ParseProblem, type PeerTrust } from '../chat-storage/index.js';
 import { legacyPeerId, peerId } from '../peer-id/peer-id.js';
 import { OtrSession, fingerprint, fingerprintHex, generateDsaKey, publicKeyOf, warmUpOtr, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
-import { SipUserAgent, type IncomingCall, type SipCall } from '../sip/index.js';
+import { SipUserAgent, type IncomingCall, type MediaNegotiator, type SipCall } from '../sip/index.js';
 import type { MsrpRelayConfig } from '../msrp/index.js';
 import { makeAlerter } from './alerts.js';
-import { MsrpChatMedia, type IncomingContent, type MsrpTlsMaterial } from './media.js';
+import { SessionLifecycle, viewStateOf, type SessionPhase, type SessionStream } from './lifecycle.js';
+import { MsrpChatMedia, type ChatMediaOptions, type IncomingContent, type MsrpTlsMaterial } from './media.js';
 import { rehearseChat, type RehearsalResult } from './rehearsal.js';
-import { ChatSession, human, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
+import { ChatSession, human, type ChatTransport, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
 import { StateStore } from './state.js';
 import type { Core, CoreCommand, CoreEvent, CoreState, OtrView, SessionView } from './types.js';
 
@@ -37,22 +38,39 @@ export interface ChatCoreOptions {
   notifyCommand?: string;
   /** Called on {cmd:'quit'} after everything is shut down. */
   onQuit?: () => void;
+  /** Makes a chat stream's media (default: MsrpChatMedia); tests pass fakes. */
+  makeChatMedia?: (opts: ChatMediaOptions) => ChatStreamMedia;
 }
 
-interface Entry {
-  chat: ChatSession;
-  call: SipCall | null;
-  media: MsrpChatMedia | null;
-  /** Incoming INVITE waiting for /accept. */
-  pending?: IncomingCall;
-  /** Content that arrived before the session was attached (the peer may talk as soon as the stream binds). */
-  early: IncomingContent[] | null;
-  /** The MSRP stream closed: the session ends unless a BYE explains it first. */
+/** What a session needs of its chat stream's media: the SIP layer's negotiator and the ChatSession's transport. */
+export interface ChatStreamMedia extends MediaNegotiator, ChatTransport {
+  /** After the SIP dialog is up: resolves once the stream is bound. */
+  connect(): Promise<void>;
+  close(): void;
+  readonly transportName: string;
+  readonly relayExpiresAt: number | null;
+}
+
+/** The session's chat stream (src/chat/lifecycle.ts: negotiating -> open -> closed) and what belongs to it. */
+interface ChatStream extends SessionStream<'chat'> {
+  media: ChatStreamMedia;
+  /** Content that arrived while negotiating (the peer may talk as soon as the stream binds), for the ChatSession. */
+  early: IncomingContent[];
+  /** The stream closed: the session ends unless a BYE explains it first. */
   closeTimer?: NodeJS.Timeout;
   /** The stream broke (reset, write error): a BYE that follows does not explain it, the break does. */
   broken?: string;
   /** Warning before, and end at, the expiry of the MSRP relay's authorization. */
   relayTimers?: NodeJS.Timeout[];
+}
+
+/** One live session: its phase and streams (life), its dialog, and the ChatSession that binds chat and OTR. */
+interface Entry {
+  chat: ChatSession;
+  life: SessionLifecycle<ChatStream>;
+  call: SipCall | null;
+  /** Phase incoming: the INVITE, until /accept or /reject takes it (so only one of them answers it). */
+  pending?: IncomingCall;
 }
 
 /** After the MSRP connection drops, how long a BYE may take to arrive before we call the chat ended ourselves. */
@@ -398,16 +416,27 @@ export class ChatCore implements Core {
     return e;
   }
 
-  private sessionState(id: string, state: SessionView['state'], reason?: string): void {
+  /** A session's machine (src/chat/lifecycle.ts), holding its chat stream; front ends see each move it makes. */
+  private newLifecycle(id: string, initial: 'incoming' | 'connecting', media: ChatStreamMedia): SessionLifecycle<ChatStream> {
+    const life = new SessionLifecycle<ChatStream>(id, initial, {
+      log: this.opts.log,
+      onTransition: (_from, to, reason) => this.showPhase(id, to, reason),
+    });
+    life.addStream({ kind: 'chat', state: 'negotiating', media, early: [] });
+    return life;
+  }
+
+  private showPhase(id: string, phase: SessionPhase, reason: string | undefined): void {
+    const state = viewStateOf(phase);
     const v = this.store.session(id);
     if (!v || v.state === state) return;
-    if (v.state === 'ended') return;
     this.store.updateSession(id, { state, ...(reason ? { reason } : {}) });
     this.store.emit({ ev: 'session', session: id, state, ...(reason ? { reason } : {}), ...(state === 'active' ? { isfocus: v.isFocus } : {}) });
   }
 
-  private mediaFor(id: string, remoteUri: string): MsrpChatMedia {
-    return new MsrpChatMedia({
+  private mediaFor(id: string, remoteUri: string): ChatStreamMedia {
+    const make = this.opts.makeChatMedia ?? ((o: ChatMediaOptions) => new MsrpChatMedia(o));
+    return make({
       host: this.opts.mediaHost,
       ...(this.opts.msrpRelay ? { relay: this.opts.msrpRelay } : {}),
       ...(this.opts.msrpTls ? { tls: this.opts.msrpTls } : {}),
@@ -423,9 +452,10 @@ export class ChatCore implements Core {
   private onContent(id: string, c: IncomingContent): void {
     const e = this.entries.get(id);
     const v = this.store.session(id);
-    if (!e || !v) return;
-    if (e.early) {
-      e.early.push(c);
+    const stream = e?.life.stream('chat');
+    if (!e || !v || !stream) return;
+    if (stream.state === 'negotiating') {
+      stream.early.push(c);
       return;
     }
     // Only rooms show a sender per line; a 1:1 chat's CPIM From is the peer itself.
@@ -442,7 +472,7 @@ export class ChatCore implements Core {
     this.store.addSession(this.newView(id, peer, target, contact.displayName ?? peer.split('@')[0]!, 'out'));
     const chat = this.makeChat(id, peer);
     const media = this.mediaFor(id, target);
-    const entry: Entry = { chat, call: null, media, early: [] };
+    const entry: Entry = { chat, life: this.newLifecycle(id, 'connecting', media), call: null };
     this.entries.set(id, entry);
     this.store.emit({ ev: 'session', session: id, state: 'connecting', to: target });
     try {
@@ -450,7 +480,7 @@ export class ChatCore implements Core {
       entry.call = call;
       this.watchCall(id, call);
       const timer = setTimeout(() => {
-        if (this.store.session(id)?.state === 'connecting') {
+        if (entry.life.phase === 'connecting') {
           void call.hangup().catch(() => undefined);
           void this.endSession(id, 'no answer', false);
         }
@@ -470,7 +500,7 @@ export class ChatCore implements Core {
     call.on('ended', (e) => {
       // Both ends of a broken connection see the break and the first to give up sends BYE: the other one must
       // still be told of the break, not that its peer hung up.
-      const broken = this.entries.get(id)?.broken;
+      const broken = this.entries.get(id)?.life.stream('chat')?.broken;
       if (broken !== undefined && e.by === 'remote') void this.endSession(id, broken, false, true);
       else void this.endSession(id, e.by === 'remote' ? `ended by ${this.store.session(id)?.displayName ?? 'peer'}` : 'ended', false);
     });
@@ -478,11 +508,13 @@ export class ChatCore implements Core {
 
   private onMediaClosed(id: string, reason: string, broken: boolean): void {
     const e = this.entries.get(id);
-    if (!e || e.closeTimer) return;
-    if (broken) e.broken = reason;
+    const stream = e?.life.stream('chat');
+    if (!e || !stream || stream.state === 'closed' || e.life.isEnding) return;
+    e.life.streamTransition('chat', 'closed');
+    if (broken) stream.broken = reason;
     // The peer usually closes the stream just before its BYE arrives: give the BYE a moment to explain it.
-    e.closeTimer = setTimeout(() => void this.endSession(id, reason, true, true), BYE_GRACE_MS);
-    e.closeTimer.unref();
+    stream.closeTimer = setTimeout(() => void this.endSession(id, reason, true, true), BYE_GRACE_MS);
+    stream.closeTimer.unref();
   }
 
   /**
@@ -490,8 +522,8 @@ export class ChatCore implements Core {
    * moving a running chat to a new path takes a re-INVITE, which this client does not do. So the chat ends when
    * the authorization does, and the user is told beforehand why (a minute before, or at once when it is shorter).
    */
-  private watchRelayExpiry(id: string, e: Entry): void {
-    const at = e.media?.relayExpiresAt ?? null;
+  private watchRelayExpiry(id: string, e: Entry, stream: ChatStream): void {
+    const at = stream.media.relayExpiresAt;
     if (at === null) return;
     const warnAt = Math.max(Date.now(), at - RELAY_WARNING_MS);
     const when = new Date(at).toTimeString().slice(0, 8);
@@ -507,29 +539,30 @@ export class ChatCore implements Core {
     const end = setTimeout(() => void this.endSession(id, 'the MSRP relay authorization expired', true), Math.max(0, at - Date.now()));
     warn.unref();
     end.unref();
-    e.relayTimers = [warn, end];
+    stream.relayTimers = [warn, end];
   }
 
   private async onEstablished(id: string, call: SipCall): Promise<void> {
     const e = this.entries.get(id);
-    if (!e || !e.media) return;
+    const stream = e?.life.stream('chat');
+    if (!e || !stream || e.life.phase !== 'connecting') return;
     const isFocus = call.isFocus;
-    this.store.updateSession(id, { isFocus, transport: e.media.transportName });
+    this.store.updateSession(id, { isFocus, transport: stream.media.transportName });
     try {
-      await e.media.connect();
+      await stream.media.connect();
     } catch (err) {
       await this.endSession(id, `chat stream failed: ${(err as Error).message}`, true);
       return;
     }
-    if (!this.entries.has(id)) return;
-    this.sessionState(id, 'active');
-    this.watchRelayExpiry(id, e);
+    if (e.life.phase !== 'connecting') return;
+    e.life.transition('active');
+    this.watchRelayExpiry(id, e, stream);
     const setup = this.otrSetup(e.chat.peer, isFocus);
     e.chat.configureOtr(setup);
-    e.chat.attach(e.media, { localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer), initiator: call.direction === 'outgoing' });
-    const early = e.early ?? [];
-    e.early = null;
-    for (const c of early) this.onContent(id, c);
+    e.chat.attach(stream.media, { localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer), initiator: call.direction === 'outgoing' });
+    // A stream that closed meanwhile stays closed (its BYE grace timer ends the session); what came early is read.
+    if (stream.state === 'negotiating') e.life.streamTransition('chat', 'open');
+    for (const c of stream.early.splice(0)) this.onContent(id, c);
   }
 
   private onInvite(call: IncomingCall): void {
@@ -542,7 +575,7 @@ export class ChatCore implements Core {
     this.store.addSession(view);
     const chat = this.makeChat(id, peer);
     const media = this.mediaFor(id, `sip:${peer}`);
-    this.entries.set(id, { chat, call, media, pending: call, early: [] });
+    this.entries.set(id, { chat, life: this.newLifecycle(id, 'incoming', media), call, pending: call });
     this.watchCall(id, call);
     if (!call.remoteOffer) {
       void call.reject(488).catch(() => undefined);
@@ -555,13 +588,16 @@ export class ChatCore implements Core {
 
   private async accept(id: string): Promise<void> {
     const e = this.entry(id);
-    if (!e.pending || !e.media) throw new Error('this chat is not waiting to be accepted');
+    const stream = e.life.stream('chat');
+    if (e.life.phase !== 'incoming' || !e.pending || !stream) throw new Error('this chat is not waiting to be accepted');
     const call = e.pending;
     e.pending = undefined;
     await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
-    this.sessionState(id, 'connecting');
+    // The caller may have given up (CANCEL) while the key was being made.
+    if (e.life.phase !== 'incoming') throw new Error(`this chat ended before it was accepted: ${e.life.reason ?? 'ended'}`);
+    e.life.transition('connecting');
     try {
-      await call.accept(e.media);
+      await call.accept(stream.media);
     } catch (err) {
       await this.endSession(id, `could not accept: ${(err as Error).message}`, false);
       throw err;
@@ -570,7 +606,7 @@ export class ChatCore implements Core {
 
   private async reject(id: string): Promise<void> {
     const e = this.entry(id);
-    if (!e.pending) throw new Error('this chat is not waiting to be accepted');
+    if (e.life.phase !== 'incoming' || !e.pending) throw new Error('this chat is not waiting to be accepted');
     const call = e.pending;
     e.pending = undefined;
     await call.reject(603);
@@ -582,16 +618,21 @@ export class ChatCore implements Core {
     await this.endSession(id, 'ended', true);
   }
 
-  /** Ends a session once, whoever noticed first (user, remote BYE, MSRP close, failure). */
+  /**
+   * Ends a session once, whoever noticed first (user, remote BYE, MSRP close, failure): the one move to `ending`
+   * (front ends see 'ended' with the reason), then BYE, then the streams close, then `ended`.
+   */
   private async endSession(id: string, reason: string, hangupCall: boolean, streamLost = false): Promise<void> {
     const e = this.entries.get(id);
-    if (!e) return;
+    if (!e || e.life.isEnding) return;
     this.entries.delete(id);
     this.trustSeen.delete(id);
-    if (e.closeTimer) clearTimeout(e.closeTimer);
-    for (const t of e.relayTimers ?? []) clearTimeout(t);
+    for (const s of e.life.streams) {
+      if (s.closeTimer) clearTimeout(s.closeTimer);
+      for (const t of s.relayTimers ?? []) clearTimeout(t);
+    }
     e.chat.detach(reason);
-    this.sessionState(id, 'ended', reason);
+    e.life.transition('ending', reason);
     if (streamLost) {
       // Not a hang-up: the connection went away under the chat. Say what became of the messages in flight.
       const unconfirmed = this.store.session(id)?.lines.some((l) => l.direction === 'out' && l.delivery === 'failed');
@@ -610,7 +651,8 @@ export class ChatCore implements Core {
         this.opts.log(`hangup ${id}: ${(err as Error).message}`);
       }
     }
-    e.media?.close();
+    for (const s of e.life.streams) s.media.close();
+    e.life.transition('ended');
   }
 
   private setPolicy(sessionOrNull: string | undefined, value: 'always' | 'never' | 'default'): void {

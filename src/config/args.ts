@@ -1,6 +1,6 @@
 // Command-line arguments -> a validated run configuration. Pure: no I/O, so it is unit-tested directly.
-import { homedir, userInfo } from 'node:os';
-import { join } from 'node:path';
+import { userInfo } from 'node:os';
+import { resolveConfigDir } from '../chat-storage/paths.js';
 
 export type TransportName = 'udp' | 'tcp' | 'tls';
 
@@ -38,11 +38,6 @@ export type CliCommand =
 
 export class UsageError extends Error {
   override name = 'UsageError';
-}
-
-export function defaultConfigDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CONFIG_HOME;
-  return join(xdg && xdg.length > 0 ? xdg : join(homedir(), '.config'), 'blink-tui');
 }
 
 function defaultUser(env: NodeJS.ProcessEnv): string {
@@ -119,7 +114,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   }
   if (flags.get('help')) return { kind: 'help' };
   if (flags.get('version')) return { kind: 'version' };
-  const configDir = (flags.get('config-dir') as string | undefined) ?? defaultConfigDir(env);
+  const configDir = resolveConfigDir(flags.get('config-dir') as string | undefined, env);
   const sub = positional[0];
   if (sub === 'import') {
     if (positional.length < 2) throw new UsageError('import needs at least one file');

@@ -16,7 +16,8 @@ export interface MsrpRelayConfig {
   /** Requested lifetime in seconds (sent as Expires); the relay may cap it. */
   readonly expires?: number;
   readonly timeoutMs?: number;
-  readonly tls?: import('node:tls').ConnectionOptions;
+  /** A function: the options are built only when the relay connection is opened (trust stores can be costly). */
+  readonly tls?: import('node:tls').ConnectionOptions | (() => import('node:tls').ConnectionOptions);
   readonly limits?: Partial<MsrpParserLimits>;
 }
 
@@ -42,7 +43,7 @@ export async function authenticateRelay(localUri: MsrpUri | string, cfg: MsrpRel
     port: relay.port,
     secure: relay.scheme === 'msrps',
     timeoutMs,
-    ...(cfg.tls ? { tls: cfg.tls } : {}),
+    ...(cfg.tls ? { tls: typeof cfg.tls === 'function' ? cfg.tls() : cfg.tls } : {}),
     ...(cfg.limits ? { limits: cfg.limits } : {}),
   });
   try {
