@@ -1,5 +1,6 @@
 // The UDP transport's RFC 3261 17 timers, against real dgram sockets on loopback (T1 shortened).
-import { describe, test as plainTest } from 'node:test';
+import { describe, mock, test as plainTest } from 'node:test';
+import type { Socket } from 'node:dgram';
 import assert from 'node:assert/strict';
 import { UdpTransport } from '../../src/sip/udp-transport.js';
 import { parseHead, topVia } from '../../src/sip/wire.js';
@@ -30,67 +31,7 @@ function gaps(times: number[]): number[] {
 }
 
 describe('UDP transport timers', { concurrency: true }, () => {
-  // the long silent-peer tests run side by side
   const test = plainTest;
-  // Offsets are checked against the nominal schedule with a tolerance for event-loop jitter on both
-  // ends (test files run in parallel); a missing or extra copy, or a wrong interval, still fails.
-  const JITTER_MS = 45;
-
-  test('INVITE to a silent peer: T1-doubling retransmissions, stop at 64*T1', async () => {
-    const t1 = 100;
-    const peer = await RawUdpPeer.open();
-    const { t } = await transport(t1);
-    try {
-      await t.send(outgoing('INVITE', peer.port, 'z9hG4bKsilent1'));
-      await delay(64 * t1 + 4 * t1);
-      const times = peer.received.map((d) => d.at);
-      // sends at 0, 1, 3, 7, 15, 31, 63 T1 (the next would be at 127 T1, past timer B)
-      assert.equal(times.length, 7, `got ${times.length} copies`);
-      const first = times[0] ?? 0;
-      times.forEach((at, i) => {
-        const planned = (2 ** i - 1) * t1;
-        // event-loop jitter on both ends of loopback: allow a little either way, never a whole interval
-        assert.ok(Math.abs(at - first - planned) < JITTER_MS, `copy ${i} at +${at - first} ms, planned +${planned}`);
-      });
-      assert.ok(peer.received.every((d) => d.text === peer.received[0]?.text), 'retransmissions are byte-identical');
-      const via = topVia(parseHead(peer.received[0]?.text ?? ''));
-      assert.equal(via.port, t.localPort, 'Via carries our port');
-      assert.equal(via.params.get('rport'), '');
-      assert.equal(t.pendingClientTransactions, 0);
-      const count = peer.received.length;
-      await delay(4 * T2);
-      assert.equal(peer.received.length, count, 'nothing after timer B');
-    } finally {
-      await t.dispose();
-      await peer.close();
-    }
-  });
-
-  test('non-INVITE to a silent peer: intervals capped at T2', async () => {
-    const t1 = 100;
-    const t2 = 400;
-    const peer = await RawUdpPeer.open();
-    const t = new UdpTransport(undefined, { timers: { t1, t2 } });
-    await t.connect();
-    try {
-      await t.send(outgoing('OPTIONS', peer.port, 'z9hG4bKsilent2'));
-      await delay(64 * t1 + 4 * t1);
-      // planned: 0, 1, 3, 7 T1, then every T2 (4 T1) while below 64 T1: 11, 15, ..., 63 T1
-      const planned = [0, 1, 3, 7];
-      for (let x = 11; x < 64; x += 4) planned.push(x);
-      const times = peer.received.map((d) => d.at);
-      assert.equal(times.length, planned.length, `got ${times.length} copies, planned ${planned.length}`);
-      const first = times[0] ?? 0;
-      times.forEach((at, i) => {
-        const want = (planned[i] ?? 0) * t1;
-        assert.ok(Math.abs(at - first - want) < JITTER_MS, `copy ${i} at +${at - first} ms, planned +${want}`);
-      });
-      assert.equal(t.pendingClientTransactions, 0);
-    } finally {
-      await t.dispose();
-      await peer.close();
-    }
-  });
 
   test('late responder: INVITE retransmissions stop on a provisional response', async () => {
     const peer = await RawUdpPeer.open();
@@ -245,6 +186,75 @@ describe('UDP transport timers', { concurrency: true }, () => {
       await peer.send(buildRequest({ method: 'OPTIONS', uri: 'sip:x@127.0.0.1', viaPort: peer.port, branch: 'z9hG4bKb', callId: 'b' }), t.localPort);
       await delay(30);
       assert.match(warnings.at(-1) ?? '', /boom/);
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
+});
+
+/**
+ * Drives a transport's timers on a mocked clock (setTimeout and Date), letting real socket I/O run between steps,
+ * and records the mocked time of every datagram it sends: the schedule is checked exactly, whatever the load.
+ */
+async function sendTimes(t: UdpTransport, send: () => Promise<void>, totalMs: number, ctx: { mock: typeof mock }): Promise<number[]> {
+  const sock = (t as unknown as { socket: Socket }).socket;
+  const times: number[] = [];
+  const orig = sock.send.bind(sock) as (...a: unknown[]) => void;
+  (sock as unknown as { send: (...a: unknown[]) => void }).send = (...a: unknown[]) => {
+    times.push(Date.now());
+    orig(...a);
+  };
+  ctx.mock.timers.enable({ apis: ['setTimeout', 'Date'], now: 1_000_000 });
+  try {
+    await send();
+    for (let ms = 0; ms < totalMs; ms += 5) {
+      ctx.mock.timers.tick(5);
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    ctx.mock.timers.reset();
+  }
+  return times;
+}
+
+describe('UDP transport timers on a mocked clock', () => {
+  plainTest('INVITE to a silent peer: T1-doubling retransmissions, stop at 64*T1', async (ctx) => {
+    const t1 = 100;
+    const peer = await RawUdpPeer.open();
+    const { t } = await transport(t1);
+    try {
+      const times = await sendTimes(t, () => t.send(outgoing('INVITE', peer.port, 'z9hG4bKsilent1')), 64 * t1 + 8 * T2, ctx);
+      // sends at 0, 1, 3, 7, 15, 31, 63 T1 (the next would be at 127 T1, past timer B)
+      const first = times[0] ?? 0;
+      assert.deepEqual(times.map((at) => at - first), [0, 1, 3, 7, 15, 31, 63].map((x) => x * t1));
+      for (let i = 0; i < 50 && peer.received.length < times.length; i++) await delay(10);
+      assert.equal(peer.received.length, 7, 'each copy arrived');
+      assert.ok(peer.received.every((d) => d.text === peer.received[0]?.text), 'retransmissions are byte-identical');
+      const via = topVia(parseHead(peer.received[0]?.text ?? ''));
+      assert.equal(via.port, t.localPort, 'Via carries our port');
+      assert.equal(via.params.get('rport'), '');
+      assert.equal(t.pendingClientTransactions, 0, 'timer B ended the transaction');
+    } finally {
+      await t.dispose();
+      await peer.close();
+    }
+  });
+
+  plainTest('non-INVITE to a silent peer: intervals capped at T2', async (ctx) => {
+    const t1 = 100;
+    const t2 = 400;
+    const peer = await RawUdpPeer.open();
+    const t = new UdpTransport(undefined, { timers: { t1, t2 } });
+    await t.connect();
+    try {
+      const times = await sendTimes(t, () => t.send(outgoing('OPTIONS', peer.port, 'z9hG4bKsilent2')), 64 * t1 + 4 * t1, ctx);
+      // planned: 0, 1, 3, 7 T1, then every T2 (4 T1) while below 64 T1: 11, 15, ..., 63 T1
+      const planned = [0, 1, 3, 7];
+      for (let x = 11; x < 64; x += 4) planned.push(x);
+      const first = times[0] ?? 0;
+      assert.deepEqual(times.map((at) => at - first), planned.map((x) => x * t1));
+      assert.equal(t.pendingClientTransactions, 0);
     } finally {
       await t.dispose();
       await peer.close();
