@@ -349,7 +349,7 @@ async function runHistory(configDir: string, peer?: string, grep?: string): Prom
 
 async function runGenkey(configDir: string, yes: boolean): Promise<void> {
   const { openChatStorage } = await import('./chat-storage/index.js');
-  const { generateDsaKey } = await import('./otr/index.js');
+  const { generateDsaKey } = await import('./keys/dsa-key.js');
   let storage;
   try {
     storage = openChatStorage(configDir);

@@ -3,12 +3,12 @@
  * Keeps our two newest D-H key pairs and the peer's two newest public keys, derives and caches the session keys
  * of each pairing, enforces per-pairing counters that only go forward, and collects MAC keys to reveal.
  */
+import { bytesToBigint, concatBytes, encodeMpi } from '../bytes/bytes.js';
 import { constantTimeEqual, isValidGroupElement } from './crypto/group.js';
 import { OtrProtocolError } from './errors.js';
 import { aes128CtrKeyed, hmacSha1Keyed, type CtrCipher, type Mac } from './crypto/primitives.js';
 import { deriveSessionKeys, newDhKeyPair, type DhKeyPair, type SessionKeys } from './keys.js';
 import { layoutDataMessage, type DataMsg, type Header } from './messages.js';
-import { bytesToBigint, concatBytes, mpiBytes } from './wire.js';
 
 interface Pairing {
   keys: SessionKeys;
@@ -58,7 +58,7 @@ export class DataKeys {
 
   private addOurKey(keyid: number, kp: DhKeyPair): void {
     this.ourDh.set(keyid, kp);
-    this.ourPubMpi.set(keyid, mpiBytes(kp.pub));
+    this.ourPubMpi.set(keyid, encodeMpi(kp.pub));
   }
 
   private pairing(ourId: number, theirId: number): Pairing {

@@ -5,7 +5,7 @@
 import { G, modPow, randomExponent } from './crypto/group.js';
 // One module picks the implementation of every symmetric primitive (OpenSSL, or @noble), for the whole engine.
 import { aes128Ctr, hmacSha1 as hmac1, hmacSha256 as hmac256, sha1, sha256 } from './crypto/primitives.js';
-import { concatBytes, mpiBytes } from './wire.js';
+import { concatBytes, encodeMpi } from '../bytes/bytes.js';
 
 export { sha1, sha256 };
 
@@ -20,7 +20,7 @@ export function hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array { retur
 export function hmacSha1(key: Uint8Array, msg: Uint8Array): Uint8Array { return hmac1(key, msg); }
 
 /** s written as a minimum-length MPI. */
-export function secbytesOf(s: bigint): Uint8Array { return mpiBytes(s); }
+export function secbytesOf(s: bigint): Uint8Array { return encodeMpi(s); }
 
 function h2(b: number, secbytes: Uint8Array): Uint8Array { return sha256(concatBytes(Uint8Array.of(b), secbytes)); }
 function h1(b: number, secbytes: Uint8Array): Uint8Array { return sha1(concatBytes(Uint8Array.of(b), secbytes)); }

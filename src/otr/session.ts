@@ -3,7 +3,6 @@
  * messages, fragments, policies and SMP wiring. Pure: inputs are the calls made on it, outputs are events; no
  * sockets, files or timers (time is read from an injectable clock only to decide on heartbeats).
  */
-import { fingerprint, fingerprintHex, publicKeyOf, type DsaKeyParams } from './crypto/dsa.js';
 import { Ake, type AkeResult } from './ake.js';
 import { DataKeys } from './data.js';
 import { OtrProtocolError } from './errors.js';
@@ -17,7 +16,8 @@ import { DEFAULT_POLICY, otrEnabled, type OtrPolicy } from './policy.js';
 import { buildErrorMessage, buildQuery, buildWhitespaceTag, findWhitespaceTag, parseErrorMessage, parseQuery } from './query.js';
 import { Smp, smpSecret, type SmpEvent } from './smp.js';
 import { TLV_DISCONNECTED, TLV_EXTRA_KEY, decodePlaintext, encodePlaintext, type Tlv } from './tlv.js';
-import { Reader, frameEncoded, serializePubkey, unframeEncoded, type WirePublicKey } from './wire.js';
+import { Reader, frameEncoded, unframeEncoded } from './wire.js';
+import { fingerprint, fingerprintHex, publicKeyOf, serializePublicKey, type DsaKeyParams, type DsaPublicKey } from '../keys/dsa-key.js';
 
 export type { OtrPolicy } from './policy.js';
 export { DEFAULT_POLICY } from './policy.js';
@@ -103,7 +103,7 @@ export class OtrSession {
   private prevData: { keys: DataKeys; version: OtrVersion; theirTag: number } | null = null;
   private _version: OtrVersion | null = null;
   private theirTag = 0;
-  private theirKey: WirePublicKey | null = null;
+  private theirKey: DsaPublicKey | null = null;
   private theirFp: Uint8Array | null = null;
   private _ssid: Uint8Array | null = null;
   private weRevealed = false;
@@ -640,7 +640,7 @@ export class OtrSession {
   private sendEvent(wire: string[]): OtrEvent { return { type: 'send', wire }; }
 
   /** The peer's long-term public key once authenticated (for callers that store keys, not just fingerprints). */
-  get theirPublicKey(): Uint8Array | null { return this.theirKey ? serializePubkey(this.theirKey) : null; }
+  get theirPublicKey(): Uint8Array | null { return this.theirKey ? serializePublicKey(this.theirKey) : null; }
 }
 
 function utf8(s: string): Uint8Array { return new TextEncoder().encode(s); }

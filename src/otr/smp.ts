@@ -2,9 +2,9 @@
 // Millionaires' Protocol" and "The SMP state machine"). Pure: no I/O, randomness only from the CSPRNG.
 // Every received group element is range-checked, every exponent checked against q, every
 // zero-knowledge proof verified; a failed check resets to EXPECT1 and answers with an abort TLV.
-import { OtrProtocolError } from './errors.js';
-import { G, P, P_BYTES, Q, bytesToBigint, isValidGroupElement, modInv, modPow, randomBelow } from './crypto/group.js';
-import { concatBytes, encodeMpi, readMpi } from './crypto/mpi.js';
+import { bytesToBigint, concatBytes, encodeMpi, readMpi } from '../bytes/bytes.js';
+import { OtrProtocolError, asOtrError } from './errors.js';
+import { G, P, P_BYTES, Q, isValidGroupElement, modInv, modPow, randomBelow } from './crypto/group.js';
 import { sha256 } from './crypto/primitives.js';
 import { TLV_SMP1, TLV_SMP1Q, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, type Tlv } from './tlv.js';
 
@@ -68,7 +68,7 @@ export function decodeSmpPayload(buf: Uint8Array, expected: number): bigint[] {
   const out: bigint[] = [];
   let off = 4;
   for (let i = 0; i < count; i++) {
-    const m = readMpi(buf, off, P_BYTES);
+    const m = asOtrError(() => readMpi(buf, off, P_BYTES));
     out.push(m.value);
     off = m.next;
   }
