@@ -5,7 +5,7 @@
  */
 import { concatBytes, encodeMpi } from '../bytes/bytes.js';
 import { serializePublicKey, type DsaKeyParams, type DsaPublicKey } from '../keys/dsa-key.js';
-import { G, constantTimeEqual, isValidGroupElement, modPow, randomBytes, randomExponent } from './crypto/group.js';
+import { G, constantTimeEqual, isValidGroupElement, modPow, randomBytes, randomExponent, type RandomSource } from './crypto/group.js';
 import { dsaSign, dsaVerify } from './crypto/dsa.js';
 import { OtrProtocolError } from './errors.js';
 import { aesCtr, deriveAkeKeys, hmacSha256, sha256, type AkeKeys } from './keys.js';
@@ -101,7 +101,13 @@ export class Ake {
   private st: State = NONE;
   private readonly ourPubRaw: Uint8Array;
 
-  constructor(private readonly ourKey: DsaKeyParams, private readonly header: HeaderFor, private readonly now: () => number = Date.now) {
+  /** `random`: the source of r, x, y and the signature's nonce input (the CSPRNG unless a test fixes it). */
+  constructor(
+    private readonly ourKey: DsaKeyParams,
+    private readonly header: HeaderFor,
+    private readonly now: () => number = Date.now,
+    private readonly random: RandomSource = randomBytes,
+  ) {
     this.ourPubRaw = serializePublicKey(ourKey);
   }
 
@@ -122,8 +128,8 @@ export class Ake {
 
   /** Start (or restart) the AKE as the initiator: returns the D-H Commit message. */
   initiate(version: OtrVersion): Uint8Array {
-    const r = randomBytes(16);
-    const x = randomExponent(40);
+    const r = this.random(16);
+    const x = randomExponent(40, this.random);
     const gx = modPow(G, x);
     const gxmpi = encodeMpi(gx);
     const hashedGx = sha256(gxmpi);
@@ -134,7 +140,7 @@ export class Ake {
 
   private replyDhKey(msg: DhCommit, yielded: OurCommit | null): Uint8Array {
     const version = msg.header.version;
-    const y = randomExponent(40);
+    const y = randomExponent(40, this.random);
     const gy = modPow(G, y);
     const dhKeyMsg = encodeDhKey(this.header(version), gy);
     this.st = {
@@ -260,7 +266,7 @@ export class Ake {
   private buildSignature(c: Uint8Array, m1: Uint8Array, m2: Uint8Array, ourDhPub: bigint, theirDhPub: bigint): { encSig: Uint8Array; mac: Uint8Array } {
     const keyid = new Writer().int(AKE_KEYID).finish();
     const M = hmacSha256(m1, concatBytes(encodeMpi(ourDhPub), encodeMpi(theirDhPub), this.ourPubRaw, keyid));
-    const sig = dsaSign(this.ourKey, M);
+    const sig = dsaSign(this.ourKey, M, this.random);
     const X = new Writer().raw(this.ourPubRaw).raw(keyid).sig(this.ourKey.q, sig).finish();
     const encSig = aesCtr(c, X);
     const mac = hmacSha256(m2, new Writer().data(encSig).finish()).slice(0, 20);

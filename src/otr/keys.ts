@@ -2,7 +2,7 @@
  * Key derivation (spec "Computing AES keys, MAC keys, and the secure session id") and the symmetric primitives
  * OTR uses: AES-128-CTR, SHA-1/SHA-256 and their HMACs.
  */
-import { G, modPow, randomExponent } from './crypto/group.js';
+import { G, modPow, randomBytes, randomExponent, type RandomSource } from './crypto/group.js';
 // One module picks the implementation of every symmetric primitive (OpenSSL, or @noble), for the whole engine.
 import { aes128Ctr, hmacSha1 as hmac1, hmacSha256 as hmac256, sha1, sha256 } from './crypto/primitives.js';
 import { concatBytes, encodeMpi } from '../bytes/bytes.js';
@@ -76,8 +76,8 @@ export function sessionKeysFromSecret(ourPub: bigint, theirPub: bigint, s: bigin
 
 export interface DhKeyPair { priv: bigint; pub: bigint }
 
-/** A fresh D-H key pair with a 320-bit private part from the system CSPRNG. */
-export function newDhKeyPair(): DhKeyPair {
-  const priv = randomExponent(40);
+/** A fresh D-H key pair with a 320-bit private part (from the system CSPRNG unless `random` is given). */
+export function newDhKeyPair(random: RandomSource = randomBytes): DhKeyPair {
+  const priv = randomExponent(40, random);
   return { priv, pub: modPow(G, priv) };
 }

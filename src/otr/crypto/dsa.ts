@@ -6,7 +6,7 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { bigintToBytes, bytesToBigint, concatBytes, modPowBigint } from '../../bytes/bytes.js';
 import { DSA_Q_BITS, DSA_Q_BYTES, parsePublicKey as parseKey, type DsaKeyParams, type DsaPublicKey } from '../../keys/dsa-key.js';
 import { OtrProtocolError, asOtrError } from '../errors.js';
-import { modInv, modPow, randomBelow, randomBytes } from './group.js';
+import { modInv, modPow, randomBelow, randomBytes, type RandomSource } from './group.js';
 
 export interface DsaSignature { r: bigint; s: bigint }
 
@@ -17,22 +17,25 @@ export interface DsaSignature { r: bigint; s: bigint }
  * CSPRNG this is a uniformly random k; should the CSPRNG ever fail, it degrades to a deterministic
  * per-message k (RFC 6979's idea) instead of repeating k across messages, which would leak x.
  */
-function nonce(key: DsaKeyParams, hash: Uint8Array, counter: number): bigint {
+function nonce(key: DsaKeyParams, hash: Uint8Array, counter: number, random: RandomSource): bigint {
   const xBytes = bigintToBytes(key.x, DSA_Q_BYTES);
-  const msg = concatBytes(hash, randomBytes(32), Uint8Array.of(counter & 0xff));
+  const msg = concatBytes(hash, random(32), Uint8Array.of(counter & 0xff));
   return (bytesToBigint(hmac(sha512, xBytes, msg)) % (key.q - 1n)) + 1n;
 }
 
-/** Signs `hash` (OTR passes a 32-byte HMAC-SHA256 value) as the integer hash mod q, like libotr/libgcrypt. */
-export function dsaSign(key: DsaKeyParams, hash: Uint8Array): DsaSignature {
+/**
+ * Signs `hash` (OTR passes a 32-byte HMAC-SHA256 value) as the integer hash mod q, like libotr/libgcrypt.
+ * `random` feeds the hedged nonce and the inversion blinding (the CSPRNG unless a test fixes it).
+ */
+export function dsaSign(key: DsaKeyParams, hash: Uint8Array, random: RandomSource = randomBytes): DsaSignature {
   const { p, q, g, x } = key;
   const h = bytesToBigint(hash) % q;
   for (let counter = 0; ; counter++) {
-    const k = nonce(key, hash, counter);
+    const k = nonce(key, hash, counter, random);
     const r = modPow(g, k, p) % q;
     if (r === 0n) continue;
     // Invert a blinded k so the variable-time Euclid never runs on k itself.
-    const blind = randomBelow(q);
+    const blind = randomBelow(q, random);
     const kInv = (modInv((k * blind) % q, q) * blind) % q;
     const s = (kInv * ((h + x * r) % q)) % q;
     if (s === 0n) continue;

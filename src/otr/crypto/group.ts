@@ -1,6 +1,6 @@
 // The 1536-bit MODP group (RFC 3526 group 5) that OTR uses for its D-H exchanges and for SMP, plus the
-// randomness the engine uses (node:crypto's CSPRNG only). Byte/bigint helpers and the bigint modPow live in
-// src/bytes.
+// randomness the engine uses: node:crypto's CSPRNG by default, or a RandomSource the caller injects (fixed
+// transcripts in tests). Byte/bigint helpers and the bigint modPow live in src/bytes.
 import {
   createDiffieHellman,
   randomBytes as nodeRandomBytes,
@@ -8,6 +8,9 @@ import {
   type DiffieHellman,
 } from 'node:crypto';
 import { bigintToBytes, bitLength, bytesToBigint, modPowBigint } from '../../bytes/bytes.js';
+
+/** Where random bytes come from: node:crypto's CSPRNG unless a caller (a test fixture) passes its own. */
+export type RandomSource = (n: number) => Uint8Array;
 
 export const P: bigint = BigInt(
   '0x' +
@@ -140,19 +143,19 @@ export function randomBytes(n: number): Uint8Array {
 }
 
 /** A uniformly random non-zero exponent of `bytes` bytes (default 40 = 320 bits, as the OTR spec asks for D-H). */
-export function randomExponent(bytes: number = 40): bigint {
+export function randomExponent(bytes: number = 40, random: RandomSource = randomBytes): bigint {
   if (!Number.isInteger(bytes) || bytes < 1) throw new RangeError('randomExponent: bad length');
   for (;;) {
-    const x = bytesToBigint(randomBytes(bytes));
+    const x = bytesToBigint(random(bytes));
     if (x !== 0n) return x;
   }
 }
 
 /** Uniform in [1, n-1]: 64 extra random bits make the modulo bias negligible (< 2^-64). */
-export function randomBelow(n: bigint): bigint {
+export function randomBelow(n: bigint, random: RandomSource = randomBytes): bigint {
   if (n <= 1n) throw new RangeError('randomBelow: n must exceed 1');
   const bytes = Math.ceil(bitLength(n) / 8) + 8;
-  return (bytesToBigint(randomBytes(bytes)) % (n - 1n)) + 1n;
+  return (bytesToBigint(random(bytes)) % (n - 1n)) + 1n;
 }
 
 /** Constant time in the contents for equal lengths; lengths themselves are not secret in OTR. */
