@@ -4,7 +4,7 @@
 import { sha512 } from '@noble/hashes/sha2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { bigintToBytes, bytesToBigint, concatBytes, modPowBigint } from '../../bytes/bytes.js';
-import { DSA_Q_BITS, DSA_Q_BYTES, parsePublicKey as parseKey, type DsaKeyParams, type DsaPublicKey } from '../../keys/dsa-key.js';
+import { DSA_Q_BYTES, checkPublicKey, parsePublicKey as parseKey, type DsaKeyParams, type DsaPublicKey } from '../../keys/dsa-key.js';
 import { OtrProtocolError, asOtrError } from '../errors.js';
 import { modInv, modPow, randomBelow, randomBytes, type RandomSource } from './group.js';
 
@@ -48,10 +48,9 @@ export function dsaVerify(pub: DsaPublicKey, hash: Uint8Array, sig: DsaSignature
   try {
     const { p, q, g, y } = pub;
     const { r, s } = sig;
-    if (q <= 1n || p <= q || g <= 1n || g >= p || y <= 1n || y >= p) return false;
-    // The domain must be a DSA one (q | p-1, q of OTR's 160 bits): with a forged q (say 2q) the final
-    // `mod q` comparison could come out equal by chance.
-    if (q.toString(2).length !== DSA_Q_BITS || (p - 1n) % q !== 0n) return false;
+    // The one key rule (src/keys): among others q | p-1 and q of OTR's 160 bits; with a forged q (say 2q) the
+    // final `mod q` comparison could come out equal by chance. It throws: caught below, the key does not verify.
+    checkPublicKey(pub);
     if (r <= 0n || r >= q || s <= 0n || s >= q) return false;
     const w = modInv(s, q);
     const h = bytesToBigint(hash) % q;
