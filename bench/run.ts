@@ -12,7 +12,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { OtrSession, generateDsaKey, type OtrEvent } from '../src/otr/index.js';
+import { OtrSession, type OtrEvent } from '../src/otr/index.js';
+import { generateDsaKey } from '../src/keys/dsa-key.js';
 import { PYTHON, REPO_ROOT, peerVersion, runPeerBench, type PeerKind } from '../tests/helpers/otr-peers.js';
 
 type Op = 'keygen' | 'ake' | 'msg' | 'smp';

@@ -14,16 +14,24 @@ import { dirname, join, relative, resolve, sep } from 'node:path';
 export const RULES = {
   // One identity per peer: the key every layer files a peer under (leaf: imports nothing).
   'peer-id': { may: {}, packages: [] },
-  otr: { may: {}, packages: ['@noble/'] },
+  // Bytes, bigints, MPIs (leaf: imports nothing).
+  bytes: { may: {}, packages: [] },
+  // The DSA key and its fingerprints: PUBKEY, sanity check, PKCS#8, generation, display (leaf above bytes).
+  keys: { may: { bytes: 'bytes.ts' }, packages: ['@noble/'] },
+  otr: { may: { bytes: 'bytes.ts', keys: 'dsa-key.ts' }, packages: ['@noble/'] },
   msrp: { may: {}, packages: [] },
   sip: { may: { 'peer-id': 'peer-id.ts' }, packages: ['sip.js'] },
-  'chat-storage': { may: { 'peer-id': 'peer-id.ts' }, packages: ['@noble/'] },
+  'chat-storage': { may: { 'peer-id': 'peer-id.ts', bytes: 'bytes.ts', keys: '*' }, packages: [] },
   secrets: { may: { 'chat-storage': 'atomic.ts' }, packages: ['@napi-rs/keyring'] },
   tls: { may: {}, packages: [] },
   // The config folder's default is the storage's own rule (chat-storage/paths.ts imports nothing but node:).
   config: { may: { 'chat-storage': 'paths.ts' }, packages: [] },
-  chat: { may: { otr: 'index', msrp: 'index', sip: 'index', 'chat-storage': 'index', secrets: 'index', 'peer-id': 'peer-id.ts' }, packages: [] },
-  ui: { may: { chat: 'types.ts' }, packages: ['ink', 'ink-text-input', 'react'] },
+  chat: {
+    may: { otr: 'index', msrp: 'index', sip: 'index', 'chat-storage': 'index', secrets: 'index', 'peer-id': 'peer-id.ts', keys: '*' },
+    packages: [],
+  },
+  // The UI shows fingerprints (five groups of eight) with the one display rule.
+  ui: { may: { chat: 'types.ts', keys: 'fingerprint.ts' }, packages: ['ink', 'ink-text-input', 'react'] },
   headless: { may: { chat: 'types.ts' }, packages: [] },
   // cli.ts wires everything together: it may import any layer's public surface.
   'cli.ts': { may: '*', packages: undefined },

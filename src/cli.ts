@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseArgs, USAGE, UsageError, type CliCommand, type RunConfig } from './config/args.js';
+import { fingerprintHuman } from './keys/fingerprint.js';
 import { deferredExtraCa } from './tls/extra-ca.js';
 
 const VERSION = '0.1.0';
@@ -437,7 +438,7 @@ async function runHistory(configDir: string, peer?: string, grep?: string): Prom
 
 async function runGenkey(configDir: string, yes: boolean): Promise<void> {
   const { openChatStorage } = await import('./chat-storage/index.js');
-  const { generateDsaKey } = await import('./otr/index.js');
+  const { generateDsaKey } = await import('./keys/dsa-key.js');
   let storage;
   try {
     storage = openChatStorage(configDir);
@@ -455,7 +456,7 @@ async function runGenkey(configDir: string, yes: boolean): Promise<void> {
       return;
     }
     const r = await storage.keys.regenerate(generateDsaKey);
-    process.stdout.write(`new OTR key: ${r.fingerprint.replace(/(.{8})(?!$)/g, '$1 ')}\n`);
+    process.stdout.write(`new OTR key: ${fingerprintHuman(r.fingerprint)}\n`);
     if (r.backupPath) process.stdout.write(`old key kept in ${r.backupPath}\n`);
   } finally {
     storage.close();

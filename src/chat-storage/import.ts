@@ -1,7 +1,8 @@
 import { createPrivateKey } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parsePem, parsePkcs8DsaDer, parseTraditionalDsaDer } from './asn1.js';
-import { checkDsaKey, fingerprintHex, sameKey, type DsaKeyParams } from './dsa-key.js';
+import { parsePem, parsePkcs8DsaDer, parseTraditionalDsaDer } from '../keys/pkcs8.js';
+import { EncodingError } from '../bytes/bytes.js';
+import { checkDsaKey, fingerprintHex, fingerprintHuman, sameKey, type DsaKeyParams } from '../keys/dsa-key.js';
 import { FormatError, ImportError, StorageError } from './errors.js';
 import { KeyStore } from './key-store.js';
 import { parseLibotrFingerprints, parseLibotrPrivateKeys } from './libotr.js';
@@ -46,7 +47,7 @@ export function parsePemDsaKey(text: string, file = '<pem>', passphrase?: string
       return key;
     } catch (e) {
       if (e instanceof ImportError) throw e;
-      if (e instanceof FormatError) throw new ImportError(file, `"${b.label}" is not a usable DSA key: ${e.message}`, { cause: e });
+      if (e instanceof FormatError || e instanceof EncodingError) throw new ImportError(file, `"${b.label}" is not a usable DSA key: ${e.message}`, { cause: e });
       throw e;
     }
   }
@@ -128,7 +129,7 @@ export function importIdentity(configDir: string, sources: ImportSources, opts: 
     try {
       accounts = parseLibotrPrivateKeys(data);
     } catch (e) {
-      if (e instanceof FormatError) throw new ImportError(file, `is not a libotr private key file: ${e.message}`, { cause: e });
+      if (e instanceof FormatError || e instanceof EncodingError) throw new ImportError(file, `is not a libotr private key file: ${e.message}`, { cause: e });
       throw e;
     }
     if (accounts.length === 0) throw new ImportError(file, 'holds no account keys');
@@ -167,10 +168,10 @@ export function importIdentity(configDir: string, sources: ImportSources, opts: 
     summary.key = { source: incoming.source, account: incoming.account, fingerprint: fp, action, backupPath, activeFingerprint: active };
     const from = incoming.account ? `${incoming.source} (account ${incoming.account})` : incoming.source;
     summary.messages.push(
-      action === 'installed' ? `imported the private key ${groups(fp)} from ${from}`
-      : action === 'unchanged' ? `the private key from ${from} is already in use (${groups(fp)})`
-      : action === 'replaced' ? `replaced the private key with ${groups(fp)} from ${from}; the old one is kept as ${backupPath}`
-      : `kept the existing private key ${groups(active)}: ${from} holds a different one (${groups(fp)}); import again with the replace option to switch`,
+      action === 'installed' ? `imported the private key ${fingerprintHuman(fp)} from ${from}`
+      : action === 'unchanged' ? `the private key from ${from} is already in use (${fingerprintHuman(fp)})`
+      : action === 'replaced' ? `replaced the private key with ${fingerprintHuman(fp)} from ${from}; the old one is kept as ${backupPath}`
+      : `kept the existing private key ${fingerprintHuman(active)}: ${from} holds a different one (${fingerprintHuman(fp)}); import again with the replace option to switch`,
     );
     for (const o of summary.otherAccounts) summary.messages.push(`not imported: the key of ${o}`);
   }
@@ -211,8 +212,4 @@ export function importIdentity(configDir: string, sources: ImportSources, opts: 
   }
   if (!incoming && !sources.libotrFingerprints) throw new StorageError('nothing to import: give a PEM key, a libotr private key and/or a libotr fingerprints file');
   return summary;
-}
-
-function groups(fp: string): string {
-  return fp.match(/.{8}/g)!.join(' ');
 }

@@ -1,10 +1,11 @@
 import { existsSync, linkSync, readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { atomicWriteFile, ensureDir, fsyncDir } from './atomic.js';
-import { checkDsaKey, decodePrivateKey, encodePrivateKey, fingerprintHex, type DsaKeyParams } from './dsa-key.js';
+import { checkDsaKey, fingerprintHex, type DsaKeyParams } from '../keys/dsa-key.js';
+import { decodePrivateKey, encodePrivateKey } from './dsa-key.js';
 import { FormatError, KeyFileError, StorageError } from './errors.js';
 
-/** Supplied by the OTR engine (src/otr/crypto/dsa.ts); storage never imports src/otr. */
+/** A key source (src/keys generateDsaKey in the client; a fixed key in tests), passed in by the caller. */
 export type DsaKeyGenerator = () => DsaKeyParams | Promise<DsaKeyParams>;
 
 export interface LoadedKey {

@@ -1,6 +1,6 @@
-import { bytesToBigint } from './bytes.js';
-import type { DsaKeyParams } from './dsa-key.js';
-import { normalizeFingerprint } from './dsa-key.js';
+import { bytesToBigint } from '../bytes/bytes.js';
+import type { DsaKeyParams } from '../keys/dsa-key.js';
+import { normalizeFingerprint } from '../keys/fingerprint.js';
 import { FormatError } from './errors.js';
 import { atomText, findList, parseSexp } from './sexp.js';
 

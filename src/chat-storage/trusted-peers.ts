@@ -2,7 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { splitRawLines } from './lines.js';
 import { dirname } from 'node:path';
 import { atomicWriteFile, ensureDir } from './atomic.js';
-import { formatFingerprint, normalizeFingerprint } from './dsa-key.js';
+import { fingerprintHuman, normalizeFingerprint } from '../keys/fingerprint.js';
 import { normalizeUid } from './uid.js';
 import { legacyPeerId } from '../peer-id/peer-id.js';
 import { StorageError } from './errors.js';
@@ -278,7 +278,7 @@ function strongest(a: PeerTrust | null, b: PeerTrust | null): PeerTrust | null {
 }
 
 function render(uid: string, fp: string, trust: PeerTrust): string {
-  return `${uid}\t${formatFingerprint(fp)}\t${trust}`;
+  return `${uid}\t${fingerprintHuman(mustFp(fp))}\t${trust}`;
 }
 
 function mustFp(fp: string): string {

@@ -2,14 +2,15 @@
 // and the Core interface the front ends use. Everything the user can do goes through command().
 import { setSetting, watchFolderFiles, type ChatStorage, type FolderWatch, type ParseProblem, type PeerTrust } from '../chat-storage/index.js';
 import { legacyPeerId, peerId } from '../peer-id/peer-id.js';
-import { OtrSession, fingerprint, fingerprintHex, generateDsaKey, publicKeyOf, warmUpOtr, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
+import { OtrSession, warmUpOtr, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
+import { fingerprint, fingerprintHex, fingerprintHuman as human, generateDsaKey, publicKeyOf } from '../keys/dsa-key.js';
 import { SipUserAgent, type IncomingCall, type MediaNegotiator, type SipCall } from '../sip/index.js';
 import type { MsrpRelayConfig } from '../msrp/index.js';
 import { makeAlerter } from './alerts.js';
 import { SessionLifecycle, viewStateOf, type SessionPhase, type SessionStream } from './lifecycle.js';
 import { MsrpChatMedia, type ChatMediaOptions, type IncomingContent, type MsrpTlsMaterial } from './media.js';
 import { rehearseChat, type RehearsalResult } from './rehearsal.js';
-import { ChatSession, human, type ChatTransport, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
+import { ChatSession, type ChatTransport, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
 import { StateStore } from './state.js';
 import type { Core, CoreCommand, CoreEvent, CoreState, OtrView, SessionView } from './types.js';
 

@@ -4,6 +4,7 @@
 // transport -> receiveContent() -> otr.receive() -> lines/events -> history.
 import { buildIsComposing, decodeUtf8, parseIsComposing } from '../msrp/index.js';
 import type { OtrEvent, OtrSession } from '../otr/index.js';
+import { fingerprintHuman } from '../keys/fingerprint.js';
 import type { StateStore } from './state.js';
 import type { ChatLine, CoreEvent, Encryption, OtrView, SessionView, Trust } from './types.js';
 
@@ -582,7 +583,7 @@ export class ChatSession {
     this.trust = trusted ? 'verified' : 'unverified';
     this.publishOtr();
     this.system(
-      trusted ? `${this.peer}'s fingerprint ${human(this.fingerprint)} is now verified` : `${this.peer}'s fingerprint is no longer verified`,
+      trusted ? `${this.peer}'s fingerprint ${fingerprintHuman(this.fingerprint)} is now verified` : `${this.peer}'s fingerprint is no longer verified`,
       'info',
     );
   }
@@ -694,7 +695,7 @@ export class ChatSession {
       this.publishOtr();
       if (this.trust === 'changed') {
         const msg =
-          `WARNING: ${this.peer}'s OTR fingerprint has changed to ${human(fingerprint)}. ` +
+          `WARNING: ${this.peer}'s OTR fingerprint has changed to ${fingerprintHuman(fingerprint)}. ` +
           `Someone may be impersonating them, or they have a new key: verify it (/otr auth, /verify) before trusting it`;
         this.system(msg, 'warning');
         this.deps.alert('OTR key changed', `${this.peer} presented a new OTR fingerprint`);
@@ -869,6 +870,3 @@ function safe(fn: () => void, log: (m: string) => void): void {
   }
 }
 
-export function human(fp: string): string {
-  return fp.replace(/\s+/g, '').toUpperCase().replace(/(.{8})(?!$)/g, '$1 ');
-}

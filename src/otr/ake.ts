@@ -3,15 +3,17 @@
  * D-H Key / Reveal Signature / Signature transitions). Pure: it returns the binary messages to send; the session
  * frames, addresses and fragments them.
  */
-import { G, constantTimeEqual, isValidGroupElement, modPow, randomBytes, randomExponent } from './crypto/group.js';
-import { dsaSign, dsaVerify, type DsaKeyParams } from './crypto/dsa.js';
+import { concatBytes, encodeMpi } from '../bytes/bytes.js';
+import { serializePublicKey, type DsaKeyParams, type DsaPublicKey } from '../keys/dsa-key.js';
+import { G, constantTimeEqual, isValidGroupElement, modPow, randomBytes, randomExponent, type RandomSource } from './crypto/group.js';
+import { dsaSign, dsaVerify } from './crypto/dsa.js';
 import { OtrProtocolError } from './errors.js';
 import { aesCtr, deriveAkeKeys, hmacSha256, sha256, type AkeKeys } from './keys.js';
 import {
   encodeDhCommit, encodeDhKey, encodeRevealSig, encodeSig,
   type DhCommit, type DhKey, type Header, type OtrVersion, type RevealSig, type Sig,
 } from './messages.js';
-import { Reader, Writer, concatBytes, mpiBytes, serializePubkey, type WirePublicKey } from './wire.js';
+import { Reader, Writer } from './wire.js';
 
 export type AuthState = 'none' | 'awaiting-dhkey' | 'awaiting-revealsig' | 'awaiting-sig';
 
@@ -22,7 +24,7 @@ export interface AkeResult {
   ourKeyid: number;
   theirPub: bigint;
   theirKeyid: number;
-  theirLongTermKey: WirePublicKey;
+  theirLongTermKey: DsaPublicKey;
   ssid: Uint8Array;
   /** True when we sent the Reveal Signature message (we display the first half of the ssid in bold). */
   weRevealed: boolean;
@@ -99,8 +101,14 @@ export class Ake {
   private st: State = NONE;
   private readonly ourPubRaw: Uint8Array;
 
-  constructor(private readonly ourKey: DsaKeyParams, private readonly header: HeaderFor, private readonly now: () => number = Date.now) {
-    this.ourPubRaw = serializePubkey(ourKey);
+  /** `random`: the source of r, x, y and the signature's nonce input (the CSPRNG unless a test fixes it). */
+  constructor(
+    private readonly ourKey: DsaKeyParams,
+    private readonly header: HeaderFor,
+    private readonly now: () => number = Date.now,
+    private readonly random: RandomSource = randomBytes,
+  ) {
+    this.ourPubRaw = serializePublicKey(ourKey);
   }
 
   get state(): AuthState { return this.st.kind; }
@@ -120,10 +128,10 @@ export class Ake {
 
   /** Start (or restart) the AKE as the initiator: returns the D-H Commit message. */
   initiate(version: OtrVersion): Uint8Array {
-    const r = randomBytes(16);
-    const x = randomExponent(40);
+    const r = this.random(16);
+    const x = randomExponent(40, this.random);
     const gx = modPow(G, x);
-    const gxmpi = mpiBytes(gx);
+    const gxmpi = encodeMpi(gx);
     const hashedGx = sha256(gxmpi);
     const msg = encodeDhCommit(this.header(version), aesCtr(r, gxmpi), hashedGx);
     this.st = { kind: 'awaiting-dhkey', commit: { version, r, x, gx, hashedGx, msg } };
@@ -132,7 +140,7 @@ export class Ake {
 
   private replyDhKey(msg: DhCommit, yielded: OurCommit | null): Uint8Array {
     const version = msg.header.version;
-    const y = randomExponent(40);
+    const y = randomExponent(40, this.random);
     const gy = modPow(G, y);
     const dhKeyMsg = encodeDhKey(this.header(version), gy);
     this.st = {
@@ -257,8 +265,8 @@ export class Ake {
   /** X = pub, keyid, sig(MAC_m1(ours, theirs, pub, keyid)); returns AES_c(X) and MAC_m2 over its DATA field. */
   private buildSignature(c: Uint8Array, m1: Uint8Array, m2: Uint8Array, ourDhPub: bigint, theirDhPub: bigint): { encSig: Uint8Array; mac: Uint8Array } {
     const keyid = new Writer().int(AKE_KEYID).finish();
-    const M = hmacSha256(m1, concatBytes(mpiBytes(ourDhPub), mpiBytes(theirDhPub), this.ourPubRaw, keyid));
-    const sig = dsaSign(this.ourKey, M);
+    const M = hmacSha256(m1, concatBytes(encodeMpi(ourDhPub), encodeMpi(theirDhPub), this.ourPubRaw, keyid));
+    const sig = dsaSign(this.ourKey, M, this.random);
     const X = new Writer().raw(this.ourPubRaw).raw(keyid).sig(this.ourKey.q, sig).finish();
     const encSig = aesCtr(c, X);
     const mac = hmacSha256(m2, new Writer().data(encSig).finish()).slice(0, 20);
@@ -286,7 +294,7 @@ export function openCommitment(r: Uint8Array, encryptedGx: Uint8Array, hashedGx:
  * M = MAC_m1(their D-H pub, our D-H pub, their PUBKEY, keyid).
  */
 export function verifyEncryptedSignature(c: Uint8Array, m1: Uint8Array, m2: Uint8Array, encSigField: Uint8Array, encSig: Uint8Array,
-  mac: Uint8Array, theirDhPub: bigint, ourDhPub: bigint): { key: WirePublicKey; keyid: number } {
+  mac: Uint8Array, theirDhPub: bigint, ourDhPub: bigint): { key: DsaPublicKey; keyid: number } {
   const expected = hmacSha256(m2, encSigField).slice(0, 20);
   if (!constantTimeEqual(expected, mac)) throw new OtrProtocolError('bad-mac', 'AKE signature MAC does not verify');
   const X = aesCtr(c, encSig);
@@ -296,7 +304,7 @@ export function verifyEncryptedSignature(c: Uint8Array, m1: Uint8Array, m2: Uint
   if (keyid === 0) throw new OtrProtocolError('bad-keyid', 'AKE keyid must be greater than 0');
   const sig = rd.sig(key.q);
   rd.end('AKE signature');
-  const M = hmacSha256(m1, concatBytes(mpiBytes(theirDhPub), mpiBytes(ourDhPub), raw, new Writer().int(keyid).finish()));
+  const M = hmacSha256(m1, concatBytes(encodeMpi(theirDhPub), encodeMpi(ourDhPub), raw, new Writer().int(keyid).finish()));
   if (!dsaVerify(key, M, sig)) throw new OtrProtocolError('bad-signature', 'AKE signature does not verify');
   return { key, keyid };
 }

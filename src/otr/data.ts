@@ -3,12 +3,12 @@
  * Keeps our two newest D-H key pairs and the peer's two newest public keys, derives and caches the session keys
  * of each pairing, enforces per-pairing counters that only go forward, and collects MAC keys to reveal.
  */
-import { constantTimeEqual, isValidGroupElement } from './crypto/group.js';
+import { bytesToBigint, concatBytes, encodeMpi } from '../bytes/bytes.js';
+import { constantTimeEqual, isValidGroupElement, randomBytes, type RandomSource } from './crypto/group.js';
 import { OtrProtocolError } from './errors.js';
 import { aes128CtrKeyed, hmacSha1Keyed, type CtrCipher, type Mac } from './crypto/primitives.js';
 import { deriveSessionKeys, newDhKeyPair, type DhKeyPair, type SessionKeys } from './keys.js';
 import { layoutDataMessage, type DataMsg, type Header } from './messages.js';
-import { bytesToBigint, concatBytes, mpiBytes } from './wire.js';
 
 interface Pairing {
   keys: SessionKeys;
@@ -42,11 +42,14 @@ export class DataKeys {
   private readonly pairings = new Map<string, Pairing>();
   private pendingReveal: Uint8Array[] = [];
 
-  /** Set up after a successful AKE: our AKE key is our_dh[keyid], a fresh our_dh[keyid+1] is generated. */
-  constructor(akeDh: DhKeyPair, akeKeyid: number, theirPub: bigint, theirKeyid: number) {
+  /**
+   * Set up after a successful AKE: our AKE key is our_dh[keyid], a fresh our_dh[keyid+1] is generated.
+   * `random` makes our new D-H keys (the CSPRNG unless a test fixes it).
+   */
+  constructor(akeDh: DhKeyPair, akeKeyid: number, theirPub: bigint, theirKeyid: number, private readonly random: RandomSource = randomBytes) {
     this.ourDh.set(akeKeyid, akeDh);
     this.ourKeyid = akeKeyid + 1;
-    this.addOurKey(this.ourKeyid, newDhKeyPair());
+    this.addOurKey(this.ourKeyid, newDhKeyPair(this.random));
     this.theirKeyid = theirKeyid;
     this.theirY.set(theirKeyid, theirPub);
   }
@@ -58,7 +61,7 @@ export class DataKeys {
 
   private addOurKey(keyid: number, kp: DhKeyPair): void {
     this.ourDh.set(keyid, kp);
-    this.ourPubMpi.set(keyid, mpiBytes(kp.pub));
+    this.ourPubMpi.set(keyid, encodeMpi(kp.pub));
   }
 
   private pairing(ourId: number, theirId: number): Pairing {
@@ -143,7 +146,7 @@ export class DataKeys {
       this.ourDh.delete(old);
       this.ourPubMpi.delete(old);
       this.ourKeyid += 1;
-      this.addOurKey(this.ourKeyid, newDhKeyPair());
+      this.addOurKey(this.ourKeyid, newDhKeyPair(this.random));
     }
     if (rotateTheirs) {
       const old = this.theirKeyid - 1;

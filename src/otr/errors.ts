@@ -1,3 +1,5 @@
+import { EncodingError, type EncodingErrorCode } from '../bytes/bytes.js';
+
 /**
  * The one error type the OTR engine throws for hostile or malformed input.
  * `code` lets callers (and tests) tell failures apart without matching prose.
@@ -22,11 +24,22 @@ export type OtrErrorCode =
   | 'bad-tlv'
   | 'bad-fragment'
   | 'unreadable'
-  | 'state';
+  | 'state'
+  | EncodingErrorCode; // what the shared parsers of src/bytes and src/keys report, passed through
 
 export class OtrProtocolError extends Error {
   override readonly name = 'OtrProtocolError';
   constructor(readonly code: OtrErrorCode, message: string) {
     super(message);
+  }
+}
+
+/** Runs a parser of src/bytes or src/keys and reports its EncodingError as an OtrProtocolError (same code). */
+export function asOtrError<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    if (e instanceof EncodingError) throw new OtrProtocolError(e.code, e.message);
+    throw e;
   }
 }

@@ -10,6 +10,6 @@ export type { SmpEvent } from './smp.js';
 export {
   TLV_PADDING, TLV_DISCONNECTED, TLV_SMP1, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, TLV_SMP1Q, TLV_EXTRA_KEY,
 } from './tlv.js';
-export { generateDsaKey, fingerprint, fingerprintHex, fingerprintHuman, serializePublicKey, parsePublicKey, publicKeyOf } from './crypto/dsa.js';
-export type { DsaKeyParams, DsaPublicKey } from './crypto/dsa.js';
+// The session's key type; everything else about DSA keys (generation, PUBKEY, fingerprints) is src/keys.
+export type { DsaKeyParams, DsaPublicKey } from '../keys/dsa-key.js';
 export { warmUpOtr } from './warm-up.js';

@@ -1,12 +1,12 @@
 /** v3 instance tags (spec "Instance Tags"). */
-import { randomBytes } from './crypto/group.js';
+import { randomBytes, type RandomSource } from './crypto/group.js';
 
 export const MIN_INSTANCE_TAG = 0x100;
 
-/** A random tag >= 0x100 from the system CSPRNG. */
-export function randomInstanceTag(): number {
+/** A random tag >= 0x100 (from the system CSPRNG unless `random` is given). */
+export function randomInstanceTag(random: RandomSource = randomBytes): number {
   for (;;) {
-    const b = randomBytes(4);
+    const b = random(4);
     const t = ((b[0]! << 24) >>> 0) + (b[1]! << 16) + (b[2]! << 8) + b[3]!;
     if (t >= MIN_INSTANCE_TAG) return t;
   }

@@ -2,10 +2,10 @@
  * Key derivation (spec "Computing AES keys, MAC keys, and the secure session id") and the symmetric primitives
  * OTR uses: AES-128-CTR, SHA-1/SHA-256 and their HMACs.
  */
-import { G, modPow, randomExponent } from './crypto/group.js';
+import { G, modPow, randomBytes, randomExponent, type RandomSource } from './crypto/group.js';
 // One module picks the implementation of every symmetric primitive (OpenSSL, or @noble), for the whole engine.
 import { aes128Ctr, hmacSha1 as hmac1, hmacSha256 as hmac256, sha1, sha256 } from './crypto/primitives.js';
-import { concatBytes, mpiBytes } from './wire.js';
+import { concatBytes, encodeMpi } from '../bytes/bytes.js';
 
 export { sha1, sha256 };
 
@@ -20,7 +20,7 @@ export function hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array { retur
 export function hmacSha1(key: Uint8Array, msg: Uint8Array): Uint8Array { return hmac1(key, msg); }
 
 /** s written as a minimum-length MPI. */
-export function secbytesOf(s: bigint): Uint8Array { return mpiBytes(s); }
+export function secbytesOf(s: bigint): Uint8Array { return encodeMpi(s); }
 
 function h2(b: number, secbytes: Uint8Array): Uint8Array { return sha256(concatBytes(Uint8Array.of(b), secbytes)); }
 function h1(b: number, secbytes: Uint8Array): Uint8Array { return sha1(concatBytes(Uint8Array.of(b), secbytes)); }
@@ -76,8 +76,8 @@ export function sessionKeysFromSecret(ourPub: bigint, theirPub: bigint, s: bigin
 
 export interface DhKeyPair { priv: bigint; pub: bigint }
 
-/** A fresh D-H key pair with a 320-bit private part from the system CSPRNG. */
-export function newDhKeyPair(): DhKeyPair {
-  const priv = randomExponent(40);
+/** A fresh D-H key pair with a 320-bit private part (from the system CSPRNG unless `random` is given). */
+export function newDhKeyPair(random: RandomSource = randomBytes): DhKeyPair {
+  const priv = randomExponent(40, random);
   return { priv, pub: modPow(G, priv) };
 }

@@ -3,7 +3,8 @@
  * v3 adds sender/receiver instance tags after the type byte; v2 has none (we report them as 0).
  */
 import { OtrProtocolError } from './errors.js';
-import { Reader, Writer, mpiBytes } from './wire.js';
+import { encodeMpi } from '../bytes/bytes.js';
+import { Reader, Writer } from './wire.js';
 
 export const MSG_DH_COMMIT = 0x02;
 export const MSG_DATA = 0x03;
@@ -154,7 +155,7 @@ export function encodeDataTail(authenticated: Uint8Array, mac: Uint8Array, oldMa
  */
 export function encodeDataMessage(h: Header, flags: number, senderKeyid: number, recipientKeyid: number,
   nextDh: bigint, ctr: Uint8Array, encrypted: Uint8Array, oldMacKeys: Uint8Array): { bytes: Uint8Array; authenticatedLength: number } {
-  return encodeDataMessageMpi(h, flags, senderKeyid, recipientKeyid, mpiBytes(nextDh), ctr, encrypted, oldMacKeys);
+  return encodeDataMessageMpi(h, flags, senderKeyid, recipientKeyid, encodeMpi(nextDh), ctr, encrypted, oldMacKeys);
 }
 
 /**

@@ -3,7 +3,6 @@
  * messages, fragments, policies and SMP wiring. Pure: inputs are the calls made on it, outputs are events; no
  * sockets, files or timers (time is read from an injectable clock only to decide on heartbeats).
  */
-import { fingerprint, fingerprintHex, publicKeyOf, type DsaKeyParams } from './crypto/dsa.js';
 import { Ake, type AkeResult } from './ake.js';
 import { DataKeys } from './data.js';
 import { OtrProtocolError } from './errors.js';
@@ -17,7 +16,9 @@ import { DEFAULT_POLICY, otrEnabled, type OtrPolicy } from './policy.js';
 import { buildErrorMessage, buildQuery, buildWhitespaceTag, findWhitespaceTag, parseErrorMessage, parseQuery } from './query.js';
 import { Smp, smpSecret, type SmpEvent } from './smp.js';
 import { TLV_DISCONNECTED, TLV_EXTRA_KEY, decodePlaintext, encodePlaintext, type Tlv } from './tlv.js';
-import { Reader, frameEncoded, serializePubkey, unframeEncoded, type WirePublicKey } from './wire.js';
+import { Reader, frameEncoded, unframeEncoded } from './wire.js';
+import { fingerprint, fingerprintHex, publicKeyOf, serializePublicKey, type DsaKeyParams, type DsaPublicKey } from '../keys/dsa-key.js';
+import { randomBytes, type RandomSource } from './crypto/group.js';
 
 export type { OtrPolicy } from './policy.js';
 export { DEFAULT_POLICY } from './policy.js';
@@ -38,6 +39,12 @@ export interface OtrSessionOptions {
   now?: () => number;
   /** Minimum quiet time before we answer a Data Message with a heartbeat (default 60 s, as libotr). */
   heartbeatIntervalMs?: number;
+  /**
+   * Where every random byte of the session comes from: the AKE's r, x, y and signature nonce input, new D-H keys,
+   * SMP exponents, and the instance tag when none is given. Default: node:crypto's CSPRNG. Only tests pass
+   * another (a fixed source makes an AKE transcript a byte-exact fixture).
+   */
+  random?: (n: number) => Uint8Array;
 }
 
 export type MessageState = 'plaintext' | 'encrypted' | 'finished';
@@ -87,6 +94,7 @@ export class OtrSession {
   private readonly queryText: string;
   private readonly log: (msg: string) => void;
   private readonly now: () => number;
+  private readonly random: RandomSource;
   private readonly heartbeatMs: number;
   private readonly ourFp: Uint8Array;
   private readonly ourFpHex: string;
@@ -103,7 +111,7 @@ export class OtrSession {
   private prevData: { keys: DataKeys; version: OtrVersion; theirTag: number } | null = null;
   private _version: OtrVersion | null = null;
   private theirTag = 0;
-  private theirKey: WirePublicKey | null = null;
+  private theirKey: DsaPublicKey | null = null;
   private theirFp: Uint8Array | null = null;
   private _ssid: Uint8Array | null = null;
   private weRevealed = false;
@@ -127,7 +135,8 @@ export class OtrSession {
     if (opts.instanceTag !== undefined && !isValidInstanceTag(opts.instanceTag)) {
       throw new RangeError(`instance tag must be in 0x100..0xffffffff, got ${opts.instanceTag}`);
     }
-    this.instanceTag = opts.instanceTag ?? randomInstanceTag();
+    this.random = opts.random ?? randomBytes;
+    this.instanceTag = opts.instanceTag ?? randomInstanceTag(this.random);
     const mfs = opts.maxFragmentSize ?? 0;
     if (mfs !== 0 && (!Number.isInteger(mfs) || mfs < 40)) throw new RangeError('maxFragmentSize must be 0 or an integer >= 40');
     this.maxFragmentSize = mfs;
@@ -137,7 +146,7 @@ export class OtrSession {
     this.heartbeatMs = opts.heartbeatIntervalMs ?? 60_000;
     this.ourFp = fingerprint(publicKeyOf(this.key));
     this.ourFpHex = fingerprintHex(this.ourFp);
-    this.ake = new Ake(this.key, (version) => this.header(version, this.akeTheirTag), () => this.now());
+    this.ake = new Ake(this.key, (version) => this.header(version, this.akeTheirTag), () => this.now(), this.random);
   }
 
   // --- accessors ---------------------------------------------------------------------------------------
@@ -506,7 +515,7 @@ export class OtrSession {
       this.data?.wipe();
     }
     this.offer = 'accepted';
-    this.data = new DataKeys(r.ourDh, r.ourKeyid, r.theirPub, r.theirKeyid);
+    this.data = new DataKeys(r.ourDh, r.ourKeyid, r.theirPub, r.theirKeyid, this.random);
     this._version = r.version;
     this.theirTag = r.version === 3 ? this.akeTheirTag : 0;
     this.theirKey = r.theirLongTermKey;
@@ -517,7 +526,7 @@ export class OtrSession {
     const ev: OtrEvent[] = [];
     // A new key exchange changes the ssid the SMP secret is bound to: an SMP run in progress cannot finish.
     if (this.smp?.inProgress) ev.push({ type: 'smp', event: { type: 'aborted' } });
-    this.smp = new Smp();
+    this.smp = new Smp(this.random);
     // The exchange we just finished is recent activity: no heartbeat is due for the first message (libotr).
     this.lastSentAt = this.now();
     this.log(`private conversation started (v${r.version})`);
@@ -640,7 +649,7 @@ export class OtrSession {
   private sendEvent(wire: string[]): OtrEvent { return { type: 'send', wire }; }
 
   /** The peer's long-term public key once authenticated (for callers that store keys, not just fingerprints). */
-  get theirPublicKey(): Uint8Array | null { return this.theirKey ? serializePubkey(this.theirKey) : null; }
+  get theirPublicKey(): Uint8Array | null { return this.theirKey ? serializePublicKey(this.theirKey) : null; }
 }
 
 function utf8(s: string): Uint8Array { return new TextEncoder().encode(s); }

@@ -1,10 +1,11 @@
 // The Socialist Millionaires' Protocol as OTR v2/v3 run it inside TLVs 2-7 (otr-v3-spec.txt, "Socialist
-// Millionaires' Protocol" and "The SMP state machine"). Pure: no I/O, randomness only from the CSPRNG.
+// Millionaires' Protocol" and "The SMP state machine"). Pure: no I/O; randomness from the CSPRNG
+// unless the caller injects a source.
 // Every received group element is range-checked, every exponent checked against q, every
 // zero-knowledge proof verified; a failed check resets to EXPECT1 and answers with an abort TLV.
-import { OtrProtocolError } from './errors.js';
-import { G, P, P_BYTES, Q, bytesToBigint, isValidGroupElement, modInv, modPow, randomBelow } from './crypto/group.js';
-import { concatBytes, encodeMpi, readMpi } from './crypto/mpi.js';
+import { bytesToBigint, concatBytes, encodeMpi, readMpi } from '../bytes/bytes.js';
+import { OtrProtocolError, asOtrError } from './errors.js';
+import { G, P, P_BYTES, Q, isValidGroupElement, modInv, modPow, randomBelow, randomBytes, type RandomSource } from './crypto/group.js';
 import { sha256 } from './crypto/primitives.js';
 import { TLV_SMP1, TLV_SMP1Q, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, type Tlv } from './tlv.js';
 
@@ -68,7 +69,7 @@ export function decodeSmpPayload(buf: Uint8Array, expected: number): bigint[] {
   const out: bigint[] = [];
   let off = 4;
   for (let i = 0; i < count; i++) {
-    const m = readMpi(buf, off, P_BYTES);
+    const m = asOtrError(() => readMpi(buf, off, P_BYTES));
     out.push(m.value);
     off = m.next;
   }
@@ -109,12 +110,18 @@ type State =
   | { kind: 'expect3'; g3a: bigint; g2: bigint; g3: bigint; b3: bigint; pb: bigint; qb: bigint }
   | { kind: 'expect4'; g3b: bigint; paPb: bigint; qaQb: bigint; a3: bigint };
 
-const rnd = (): bigint => randomBelow(Q);
 const tlv = (type: number, values: bigint[]): Tlv => ({ type, value: encodeSmpPayload(values) });
 const abortTlv = (): Tlv => ({ type: TLV_SMP_ABORT, value: new Uint8Array(0) });
 
 export class Smp {
   private st: State = { kind: 'expect1' };
+
+  /** `random`: the source of every secret exponent (the CSPRNG unless a test fixes it). */
+  constructor(private readonly random: RandomSource = randomBytes) {}
+
+  private rnd(): bigint {
+    return randomBelow(Q, this.random);
+  }
 
   /** True from start() or a received SMP1 until success, failure or abort. */
   get inProgress(): boolean {
@@ -142,10 +149,10 @@ export class Smp {
       q = new TextEncoder().encode(question);
       if (q.includes(0)) throw new RangeError('SMP question must not contain NUL');
     }
-    const a2 = rnd();
-    const a3 = rnd();
-    const r2 = rnd();
-    const r3 = rnd();
+    const a2 = this.rnd();
+    const a3 = this.rnd();
+    const r2 = this.rnd();
+    const r3 = this.rnd();
     const g2a = modPow(G, a2);
     const g3a = modPow(G, a3);
     const c2 = smpHash(1, modPow(G, r2));
@@ -171,7 +178,7 @@ export class Smp {
     const st = this.st;
     if (st.kind !== 'asked') throw new SmpStateError('no SMP question is waiting for an answer');
     const secret = bytesToBigint(y);
-    const [b2, b3, r2, r3, r4, r5, r6] = [rnd(), rnd(), rnd(), rnd(), rnd(), rnd(), rnd()] as const;
+    const [b2, b3, r2, r3, r4, r5, r6] = [this.rnd(), this.rnd(), this.rnd(), this.rnd(), this.rnd(), this.rnd(), this.rnd()] as const;
     const g2b = modPow(G, b2);
     const g3b = modPow(G, b3);
     const c2 = smpHash(3, modPow(G, r2));
@@ -275,7 +282,7 @@ export class Smp {
       cp === smpHash(5, mulP(modPow(g3, d5), modPow(pb, cp)), mulP(mulP(modPow(G, d5), modPow(g2, d6)), modPow(qb, cp))),
       'Pb/Qb',
     );
-    const [r4, r5, r6, r7] = [rnd(), rnd(), rnd(), rnd()] as const;
+    const [r4, r5, r6, r7] = [this.rnd(), this.rnd(), this.rnd(), this.rnd()] as const;
     const pa = modPow(g3, r4);
     const qa = mulP(modPow(G, r4), modPow(g2, st.x));
     const cpA = smpHash(6, modPow(g3, r5), mulP(modPow(G, r5), modPow(g2, r6)));
@@ -303,7 +310,7 @@ export class Smp {
       cr === smpHash(7, mulP(modPow(G, d7), modPow(st.g3a, cr)), mulP(modPow(qaQb, d7), modPow(ra, cr))),
       'Ra',
     );
-    const r7 = rnd();
+    const r7 = this.rnd();
     const rb = modPow(qaQb, st.b3);
     const crB = smpHash(8, modPow(G, r7), modPow(qaQb, r7));
     const d7B = subQ(r7, st.b3, crB);

@@ -3,7 +3,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { OtrProtocolError } from './errors.js';
-import { concatBytes } from './wire.js';
+import { concatBytes } from '../bytes/bytes.js';
 
 export interface Tlv { type: number; value: Uint8Array }
 

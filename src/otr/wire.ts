@@ -3,33 +3,9 @@
  * plus the `?OTR:<base64>.` framing. Readers check every length against what is actually left in the
  * buffer before touching it, so a hostile length field can never make us allocate or read past the end.
  */
-import { OtrProtocolError } from './errors.js';
-
-/** A DSA public key as carried in a PUBKEY field (type 0x0000 only). */
-export interface WirePublicKey { p: bigint; q: bigint; g: bigint; y: bigint }
-
-export function bigintToMinimalBytes(x: bigint): Uint8Array {
-  if (x < 0n) throw new RangeError('negative MPI');
-  if (x === 0n) return new Uint8Array(0);
-  let hex = x.toString(16);
-  if (hex.length & 1) hex = '0' + hex;
-  // The typed-array constructor copies in one go; Uint8Array.from would iterate the Buffer element by element.
-  return new Uint8Array(Buffer.from(hex, 'hex'));
-}
-
-export function bytesToBigint(b: Uint8Array): bigint {
-  if (b.length === 0) return 0n;
-  return BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.length).toString('hex'));
-}
-
-export function concatBytes(...parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) { out.set(p, o); o += p.length; }
-  return out;
-}
+import { byteLength, bigintToBytes, bytesToBigint, concatBytes, encodeMpi } from '../bytes/bytes.js';
+import { parsePublicKey, serializePublicKey, type DsaPublicKey } from '../keys/dsa-key.js';
+import { OtrProtocolError, asOtrError } from './errors.js';
 
 export class Reader {
   private pos: number;
@@ -91,14 +67,15 @@ export class Reader {
   }
   ctr(): Uint8Array { return this.bytes(8, 'CTR'); }
   mac(): Uint8Array { return this.bytes(20, 'MAC'); }
-  /** PUBKEY: only type 0x0000 (DSA) exists. Returns the key and the exact bytes it occupied. */
-  pubkey(): { key: WirePublicKey; raw: Uint8Array } {
+  /**
+   * PUBKEY, parsed strictly by src/keys (type 0x0000, minimal MPIs, q of 160 bits, sane p, g, y).
+   * Returns the key and the exact bytes it occupied.
+   */
+  pubkey(): { key: DsaPublicKey; raw: Uint8Array } {
     const start = this.pos;
-    const type = this.short();
-    if (type !== 0) throw new OtrProtocolError('bad-pubkey', `unsupported public key type ${type}`);
-    const p = this.mpi(512), q = this.mpi(64), g = this.mpi(512), y = this.mpi(512);
-    if (p === 0n || q === 0n || g === 0n || y === 0n) throw new OtrProtocolError('bad-pubkey', 'zero DSA parameter');
-    return { key: { p, q, g, y }, raw: this.buf.subarray(start, this.pos) };
+    const { key, next } = asOtrError(() => parsePublicKey(this.buf, start));
+    this.pos = next;
+    return { key, raw: this.buf.subarray(start, next) };
   }
   /** SIG: r and s, each as long as q (in bytes). */
   sig(q: bigint): { r: bigint; s: bigint } {
@@ -114,10 +91,6 @@ export class Reader {
   }
 }
 
-export function byteLength(x: bigint): number {
-  return x === 0n ? 0 : Math.ceil(x.toString(16).length / 2);
-}
-
 export class Writer {
   private readonly parts: Uint8Array[] = [];
   byte(v: number): this { this.parts.push(Uint8Array.of(v & 0xff)); return this; }
@@ -128,26 +101,14 @@ export class Writer {
   }
   raw(b: Uint8Array): this { this.parts.push(b); return this; }
   data(b: Uint8Array): this { return this.int(b.length).raw(b); }
-  mpi(x: bigint): this { return this.data(bigintToMinimalBytes(x)); }
-  pubkey(k: WirePublicKey): this { return this.short(0).mpi(k.p).mpi(k.q).mpi(k.g).mpi(k.y); }
+  mpi(x: bigint): this { return this.raw(encodeMpi(x)); }
+  pubkey(k: DsaPublicKey): this { return this.raw(serializePublicKey(k)); }
   sig(q: bigint, sig: { r: bigint; s: bigint }): this {
     const qlen = byteLength(q);
-    return this.raw(padBytes(sig.r, qlen)).raw(padBytes(sig.s, qlen));
+    return this.raw(bigintToBytes(sig.r, qlen)).raw(bigintToBytes(sig.s, qlen));
   }
   finish(): Uint8Array { return concatBytes(...this.parts); }
 }
-
-export function padBytes(x: bigint, len: number): Uint8Array {
-  const m = bigintToMinimalBytes(x);
-  if (m.length > len) throw new RangeError('value does not fit');
-  const out = new Uint8Array(len);
-  out.set(m, len - m.length);
-  return out;
-}
-
-export function mpiBytes(x: bigint): Uint8Array { return new Writer().mpi(x).finish(); }
-
-export function serializePubkey(k: WirePublicKey): Uint8Array { return new Writer().pubkey(k).finish(); }
 
 // Strict base64 without scanning the text in JavaScript. Buffer's decoder skips characters outside the alphabet,
 // stops at a misplaced '=', takes base64url's '-' and '_', and reads a non-ASCII character as its low byte. So

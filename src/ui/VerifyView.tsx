@@ -1,5 +1,5 @@
 import type { SessionView } from '../chat/types.js';
-import { fingerprintGroups } from './format.js';
+import { fingerprintGroups } from '../keys/fingerprint.js';
 import { LOCK_COLOR, LOCK_MARKER, LOCK_WORD, sessionLock } from './lock.js';
 import { Rows } from './Rows.js';
 import { sessionName } from './SessionList.js';

@@ -7,7 +7,7 @@ export { App, type AppProps } from './App.js';
 export { parseCommand, normalizeUri, tokenize, type UiAction, type CommandContext } from './commands.js';
 export { complete } from './complete.js';
 export { sessionLock, LOCK_MARKER, LOCK_WORD, LOCK_COLOR, type Lock } from './lock.js';
-export { fingerprintGroups, groupedFingerprint } from './format.js';
+export { fingerprintGroups, fingerprintHuman as groupedFingerprint } from '../keys/fingerprint.js';
 export type { UiCore, UiCoreExtensions, RenderAppOptions, AppHandle } from './types.js';
 export { ChatView } from './ChatView.js';
 export { SessionList } from './SessionList.js';

@@ -4,7 +4,8 @@
 // what is particular to its peer.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ALWAYS_POLICY, OtrSession, generateDsaKey, type OtrPolicy } from '../../src/otr/index.js';
+import { ALWAYS_POLICY, OtrSession, type OtrPolicy } from '../../src/otr/index.js';
+import { generateDsaKey } from '../../src/keys/dsa-key.js';
 import {
   EngineSide,
   PeerSide,

@@ -9,11 +9,11 @@ import {
   TrustedPeers,
   chatPaths,
   decodePrivateKey,
-  fingerprintHex,
   importIdentity,
   parseLibotrFingerprints,
   parseLibotrPrivateKeys,
 } from '../../src/chat-storage/index.js';
+import { fingerprintHex } from '../../src/keys/dsa-key.js';
 
 // A small libotr program, compiled at test time: makes keys for two accounts with otrl_privkey_generate, records
 // peers' fingerprints with the given trust via contexts, writes them with otrl_privkey_write_fingerprints, and

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeyStore, encodePrivateKey, fingerprintHex, formatFingerprint, generateDsaKeyWithNodeCrypto } from '../../src/chat-storage/index.js';
+import { KeyStore, encodePrivateKey } from '../../src/chat-storage/index.js';
+import { fingerprintHex, fingerprintHuman as formatFingerprint, generateDsaKey as generateDsaKeyWithNodeCrypto } from '../../src/keys/dsa-key.js';
 
 // python-potr's own key serialization (PK.serializePrivateKey / PK.parsePrivateKey) and fingerprint (cfingerprint).
 // Only key generation is replaced: potr's generate() calls a PyCrypto API that Debian's pycryptodome lacks.

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rehearseChat } from '../../src/chat/rehearsal.js';
-import { generateDsaKey } from '../../src/otr/index.js';
+import { generateDsaKey } from '../../src/keys/dsa-key.js';
 import { SipUserAgent } from '../../src/sip/ua.js';
 
 const key = generateDsaKey();

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ChatSession, type ChatTransport, type SessionDeps, type StoredTrust } from '../../src/chat/session.js';
 import { StateStore } from '../../src/chat/state.js';
 import type { CoreEvent, SessionView } from '../../src/chat/types.js';
-import { generateDsaKey, type DsaKeyParams } from '../../src/otr/crypto/dsa.js';
+import { generateDsaKey, type DsaKeyParams } from '../../src/keys/dsa-key.js';
 import { OtrSession } from '../../src/otr/index.js';
 
 const KEYS = [generateDsaKey(), generateDsaKey()] as const;

@@ -2,14 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Ake, openCommitment, verifyEncryptedSignature, type AkeResult } from '../../src/otr/ake.js';
 import { G, P, modPow, randomBytes, randomExponent } from '../../src/otr/crypto/group.js';
-import { dsaSign, generateDsaKey, publicKeyOf } from '../../src/otr/crypto/dsa.js';
+import { dsaSign } from '../../src/otr/crypto/dsa.js';
+import { generateDsaKey, publicKeyOf, serializePublicKey as serializePubkey } from '../../src/keys/dsa-key.js';
+import { concatBytes, encodeMpi } from '../../src/bytes/bytes.js';
 import { OtrProtocolError } from '../../src/otr/errors.js';
 import { aesCtr, deriveAkeKeys, hmacSha256, sha256 } from '../../src/otr/keys.js';
 import {
   decodeMessage, encodeDhCommit, encodeDhKey, encodeRevealSig, encodeSig,
   type DhCommit, type DhKey, type Header, type OtrVersion, type RevealSig, type Sig,
 } from '../../src/otr/messages.js';
-import { Writer, concatBytes, mpiBytes, serializePubkey } from '../../src/otr/wire.js';
+import { Writer } from '../../src/otr/wire.js';
 
 const keyA = generateDsaKey();
 const keyB = generateDsaKey();
@@ -145,7 +147,7 @@ test('D-H Key values 0, 1, p-1, p and above are refused and the AKE keeps waitin
 /** A hand-built initiator following the spec text, so hostile variants of its messages can be made. */
 function manualBob(gx: bigint, x: bigint | null, version: OtrVersion = 3) {
   const r = randomBytes(16);
-  const gxmpi = mpiBytes(gx);
+  const gxmpi = encodeMpi(gx);
   const commit = encodeDhCommit(hdr(0x200)(version), aesCtr(r, gxmpi), sha256(gxmpi));
   return {
     commit,
@@ -155,7 +157,7 @@ function manualBob(gx: bigint, x: bigint | null, version: OtrVersion = 3) {
       const pub = serializePubkey(publicKeyOf(keyB));
       const keyid = opts.keyid ?? 1;
       const kid = new Writer().int(keyid).finish();
-      const M = hmacSha256(k.m1, concatBytes(mpiBytes(gx), mpiBytes(gy), pub, kid));
+      const M = hmacSha256(k.m1, concatBytes(encodeMpi(gx), encodeMpi(gy), pub, kid));
       const sig = dsaSign(keyB, M);
       if (opts.tamperSig) sig.s = (sig.s + 1n) % keyB.q;
       const X = new Writer().raw(pub).raw(kid).sig(keyB.q, sig).finish();
@@ -250,7 +252,7 @@ test('a peer without the collision rule (answers every commit with a D-H Key, as
     verifyEncryptedSignature(k.c, k.m1, k.m2, rs.encSigField, rs.encSig, rs.mac, gxa, gxp);
     const pub = serializePubkey(publicKeyOf(keyB));
     const kid = new Writer().int(1).finish();
-    const M = hmacSha256(k.m1p, concatBytes(mpiBytes(gxp), mpiBytes(gxa), pub, kid));
+    const M = hmacSha256(k.m1p, concatBytes(encodeMpi(gxp), encodeMpi(gxa), pub, kid));
     const X = new Writer().raw(pub).raw(kid).sig(keyB.q, dsaSign(keyB, M)).finish();
     const enc = aesCtr(k.cp, X);
     const sigMsg = encodeSig(hdr(0x200)(3), enc, hmacSha256(k.m2p, new Writer().data(enc).finish()).slice(0, 20));

@@ -1,13 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
+import { dsaSign, dsaVerify, parsePublicKey, encodeSignature, decodeSignature } from '../../src/otr/crypto/dsa.js';
 import {
-  generateDsaKey, dsaKeyFromPkcs8, dsaSign, dsaVerify, serializePublicKey, parsePublicKey, fingerprint,
-  fingerprintHex, fingerprintHuman, publicKeyOf, encodeSignature, decodeSignature, type DsaKeyParams,
-} from '../../src/otr/crypto/dsa.js';
+  generateDsaKey, serializePublicKey, fingerprint, fingerprintHex, fingerprintHuman, publicKeyOf, checkDsaKey, type DsaKeyParams,
+} from '../../src/keys/dsa-key.js';
+import { parsePkcs8DsaDer } from '../../src/keys/pkcs8.js';
 import { OtrProtocolError } from '../../src/otr/errors.js';
-import { modPow, modPowBigint, modInv, bigintToBytes, randomBytes } from '../../src/otr/crypto/group.js';
-import { encodeMpi, concatBytes } from '../../src/otr/crypto/mpi.js';
+import { modPow, modInv, randomBytes } from '../../src/otr/crypto/group.js';
+import { bigintToBytes, concatBytes, encodeMpi, modPowBigint } from '../../src/bytes/bytes.js';
+
+/** PKCS#8 parsed and checked, as key generation does it. */
+function dsaKeyFromPkcs8(der: Uint8Array): DsaKeyParams {
+  const key = parsePkcs8DsaDer(der);
+  checkDsaKey(key);
+  return key;
+}
 
 // Known answers from shared/reference/otr3-test-vectors.json ("fingerprint", "reveal_signature_B"), inlined.
 const FP = {

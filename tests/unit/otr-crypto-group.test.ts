@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { modPowBigint, bigintToBytes, bytesToBigint } from '../../src/bytes/bytes.js';
 import {
-  P, G, Q, modPow, modPowBigint, modInv, isValidGroupElement, bigintToBytes, bytesToBigint,
+  P, G, Q, modPow, modInv, isValidGroupElement,
   randomExponent, randomBytes, randomBelow, constantTimeEqual, opensslModulusFor, opensslCheckCodesFor,
 } from '../../src/otr/crypto/group.js';
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OtrSession, DEFAULT_POLICY, ALWAYS_POLICY, type OtrEvent, type OtrPolicy } from '../../src/otr/index.js';
-import { generateDsaKey } from '../../src/otr/crypto/dsa.js';
+import { generateDsaKey } from '../../src/keys/dsa-key.js';
 import { P } from '../../src/otr/crypto/group.js';
 import { WS_BASE, WS_V2, WS_V3 } from '../../src/otr/query.js';
 import { decodeMessage, encodeDhKey, encodeDhCommit, type DataMsg } from '../../src/otr/messages.js';

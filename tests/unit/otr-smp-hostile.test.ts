@@ -6,8 +6,8 @@ import {
   Smp, smpSecret, encodeSmpPayload, decodeSmpPayload,
   TLV_SMP1, TLV_SMP1Q, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, type Tlv,
 } from '../../src/otr/smp.js';
-import { P, Q, G, modPow, randomBytes, bigintToBytes } from '../../src/otr/crypto/group.js';
-import { concatBytes } from '../../src/otr/crypto/mpi.js';
+import { P, Q, G, modPow, randomBytes } from '../../src/otr/crypto/group.js';
+import { bigintToBytes, concatBytes } from '../../src/bytes/bytes.js';
 
 const secret = (s: string): Uint8Array =>
   smpSecret(new Uint8Array(20).fill(0xaa), new Uint8Array(20).fill(0xbb), new Uint8Array(8).fill(1), new TextEncoder().encode(s));

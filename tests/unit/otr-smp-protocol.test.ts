@@ -5,7 +5,7 @@ import {
   TLV_SMP1, TLV_SMP1Q, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, type Tlv, type SmpEvent,
 } from '../../src/otr/smp.js';
 import { G, P, Q, modPow } from '../../src/otr/crypto/group.js';
-import { encodeMpi, concatBytes } from '../../src/otr/crypto/mpi.js';
+import { encodeMpi, concatBytes } from '../../src/bytes/bytes.js';
 import { sha256 } from '../../src/otr/crypto/primitives.js';
 
 // Known answers from shared/reference/otr3-test-vectors.json ("smp_secret", "smp_zk_proofs"), inlined.

@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OtrProtocolError } from '../../src/otr/errors.js';
 import {
-  B64_RE, Reader, Writer, base64Decode, base64Encode, bigintToMinimalBytes, frameEncoded, mpiBytes, serializePubkey, unframeEncoded,
+  B64_RE, Reader, Writer, base64Decode, base64Encode, frameEncoded, unframeEncoded,
 } from '../../src/otr/wire.js';
+import { bigintToBytes as bigintToMinimalBytes, encodeMpi } from '../../src/bytes/bytes.js';
+import { generateDsaKey, publicKeyOf, serializePublicKey as serializePubkey } from '../../src/keys/dsa-key.js';
 import { decodeMessage, encodeDhCommit, encodeDhKey, encodeRevealSig, encodeSig } from '../../src/otr/messages.js';
 
 const hex = (s: string) => Uint8Array.from(Buffer.from(s, 'hex'));
@@ -26,7 +28,7 @@ test('BYTE/SHORT/INT/DATA/MPI round trip and big-endian layout', () => {
 
 test('MPI uses the minimum-length encoding (spec vector gxmpi)', () => {
   const gx = BigInt('0x75dfab5a1eab059052d0ad881c4938d52669630d61833a367155d67d03a457f619683d0fa829781e974fd24f6865e8128a9312a167b77326a87dea032fc31784d05b18b9cbafebe162ae9b5369f8b0c5911cf1be757f45f2a674be5126a714a6366c28086b3c7088911dcc4e5fb1481ad70a5237b8e4a6aff4954c2ca6df338b9f08691e4c0defe12689b37d4df30ddef2687f789fcf623c5d0cf6f09b7e5e69f481d5fd1b24a77636fb676e6d733d129eb93e81189340233044766a36eb07d');
-  const m = mpiBytes(gx);
+  const m = encodeMpi(gx);
   assert.equal(toHex(m.subarray(0, 5)), '000000c007');
   assert.equal(m.length, 196);
   assert.equal(bigintToMinimalBytes(0n).length, 0);
@@ -56,11 +58,17 @@ test('non-minimal MPIs are refused', () => {
 
 test('PUBKEY and SIG readers', () => {
   const k = { p: 0xfffffffbn, q: 0xf1n, g: 2n, y: 0x1234n };
-  const raw = serializePubkey(k);
-  assert.equal(toHex(raw), '0000' + '00000004fffffffb' + '00000001f1' + '0000000102' + '000000021234');
+  const toy = serializePubkey(k);
+  assert.equal(toHex(toy), '0000' + '00000004fffffffb' + '00000001f1' + '0000000102' + '000000021234');
+  // The reader is the strict parser of src/keys: a toy key (32-bit p, 8-bit q) is refused, a real one is read.
+  assert.throws(() => new Reader(toy).pubkey(), code('bad-pubkey'));
+  const real = publicKeyOf(generateDsaKey());
+  const raw = Uint8Array.from([...serializePubkey(real), 7]);
   const r = new Reader(raw);
-  const { key } = r.pubkey();
-  assert.deepEqual(key, k);
+  const { key, raw: used } = r.pubkey();
+  assert.deepEqual(key, real);
+  assert.equal(used.length, raw.length - 1);
+  assert.equal(r.byte(), 7);
   const typed = Uint8Array.from(raw); typed[1] = 1;
   assert.throws(() => new Reader(typed).pubkey(), code('bad-pubkey'));
   const q = (1n << 159n) + 7n;

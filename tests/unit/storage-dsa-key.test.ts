@@ -9,15 +9,17 @@ import {
   KeyStore,
   decodePrivateKey,
   encodePrivateKey,
-  encodePublicKey,
-  fingerprintHex,
-  formatFingerprint,
-  generateDsaKeyWithNodeCrypto,
-  normalizeFingerprint,
   parsePemDsaKey,
-  parsePkcs8DsaDer,
   type DsaKeyParams,
 } from '../../src/chat-storage/index.js';
+import {
+  fingerprintHex,
+  fingerprintHuman as formatFingerprint,
+  generateDsaKey as generateDsaKeyWithNodeCrypto,
+  normalizeFingerprint,
+  serializePublicKey as encodePublicKey,
+} from '../../src/keys/dsa-key.js';
+import { parsePkcs8DsaDer } from '../../src/keys/pkcs8.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 
 const key = generateDsaKeyWithNodeCrypto();

@@ -1,11 +1,16 @@
 // The 1536-bit MODP group (RFC 3526 group 5) that OTR uses for its D-H exchanges and for SMP, plus the
-// bigint helpers the rest of the engine shares. Randomness comes only from node:crypto's CSPRNG.
+// randomness the engine uses: node:crypto's CSPRNG by default, or a RandomSource the caller injects (fixed
+// transcripts in tests). Byte/bigint helpers and the bigint modPow live in src/bytes.
 import {
   createDiffieHellman,
   randomBytes as nodeRandomBytes,
   timingSafeEqual,
   type DiffieHellman,
 } from 'node:crypto';
+import { bigintToBytes, bitLength, bytesToBigint, modPowBigint } from '../../bytes/bytes.js';
+
+/** Where random bytes come from: node:crypto's CSPRNG unless a caller (a test fixture) passes its own. */
+export type RandomSource = (n: number) => Uint8Array;
 
 export const P: bigint = BigInt(
   '0x' +
@@ -22,75 +27,7 @@ export const Q: bigint = (P - 1n) / 2n;
 /** Byte length of P: D-H values and SMP group elements are at most this long. */
 export const P_BYTES = 192;
 
-export function bigintToBytes(x: bigint, len?: number): Uint8Array {
-  if (x < 0n) throw new RangeError('bigintToBytes: negative value');
-  let hex = x === 0n ? '' : x.toString(16);
-  if (hex.length % 2 === 1) hex = '0' + hex;
-  const minimal = hex.length / 2;
-  if (len === undefined) return new Uint8Array(Buffer.from(hex, 'hex'));
-  if (!Number.isInteger(len) || len < 0) throw new RangeError('bigintToBytes: bad length');
-  if (minimal > len) throw new RangeError(`bigintToBytes: value needs ${minimal} bytes, ${len} allowed`);
-  const out = new Uint8Array(len);
-  out.set(Buffer.from(hex, 'hex'), len - minimal);
-  return out;
-}
-
-export function bytesToBigint(b: Uint8Array): bigint {
-  if (b.length === 0) return 0n;
-  return BigInt('0x' + Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex'));
-}
-
-function bitLength(x: bigint): number {
-  return x === 0n ? 0 : x.toString(2).length;
-}
-
 // --- modular exponentiation -------------------------------------------------------------------------
-
-/**
- * Sliding-window square-and-multiply. This is the reference path: it handles every input
- * (exponent 0, bases 0/1/m-1, even moduli) and the OpenSSL path must agree with it.
- */
-export function modPowBigint(base: bigint, exp: bigint, mod: bigint): bigint {
-  if (mod <= 0n) throw new RangeError('modPow: modulus must be positive');
-  if (exp < 0n) throw new RangeError('modPow: negative exponent');
-  if (mod === 1n) return 0n;
-  let b = base % mod;
-  if (b < 0n) b += mod;
-  if (exp === 0n) return 1n;
-  if (b === 0n) return 0n;
-  const bits = exp.toString(2);
-  const w = bits.length > 512 ? 5 : bits.length > 64 ? 4 : 1;
-  if (w === 1) {
-    let r = 1n;
-    for (let i = 0; i < bits.length; i++) {
-      r = (r * r) % mod;
-      if (bits.charCodeAt(i) === 49) r = (r * b) % mod;
-    }
-    return r;
-  }
-  // Odd powers b^1, b^3, ..., b^(2^w - 1).
-  const table: bigint[] = new Array<bigint>(1 << (w - 1));
-  table[0] = b;
-  const b2 = (b * b) % mod;
-  for (let i = 1; i < table.length; i++) table[i] = (table[i - 1]! * b2) % mod;
-  let r = 1n;
-  let i = 0;
-  while (i < bits.length) {
-    if (bits.charCodeAt(i) === 48) {
-      r = (r * r) % mod;
-      i++;
-      continue;
-    }
-    // Longest window of at most w bits starting here that ends in a 1.
-    let j = Math.min(i + w, bits.length);
-    while (bits.charCodeAt(j - 1) === 48) j--;
-    const val = parseInt(bits.slice(i, j), 2);
-    for (let k = i; k < j; k++) r = (r * r) % mod;
-    r = (r * table[(val - 1) >> 1]!) % mod;
-    i = j;
-  }
-  return r;
-}
 
 // One DiffieHellman object per modulus: constructing one costs far more than an exponentiation,
 // and JavaScript's single thread makes the setPrivateKey/computeSecret pair atomic.
@@ -206,19 +143,19 @@ export function randomBytes(n: number): Uint8Array {
 }
 
 /** A uniformly random non-zero exponent of `bytes` bytes (default 40 = 320 bits, as the OTR spec asks for D-H). */
-export function randomExponent(bytes: number = 40): bigint {
+export function randomExponent(bytes: number = 40, random: RandomSource = randomBytes): bigint {
   if (!Number.isInteger(bytes) || bytes < 1) throw new RangeError('randomExponent: bad length');
   for (;;) {
-    const x = bytesToBigint(randomBytes(bytes));
+    const x = bytesToBigint(random(bytes));
     if (x !== 0n) return x;
   }
 }
 
 /** Uniform in [1, n-1]: 64 extra random bits make the modulo bias negligible (< 2^-64). */
-export function randomBelow(n: bigint): bigint {
+export function randomBelow(n: bigint, random: RandomSource = randomBytes): bigint {
   if (n <= 1n) throw new RangeError('randomBelow: n must exceed 1');
   const bytes = Math.ceil(bitLength(n) / 8) + 8;
-  return (bytesToBigint(randomBytes(bytes)) % (n - 1n)) + 1n;
+  return (bytesToBigint(random(bytes)) % (n - 1n)) + 1n;
 }
 
 /** Constant time in the contents for equal lengths; lengths themselves are not secret in OTR. */
