@@ -71,7 +71,7 @@ test('encrypted file store: round trip, nothing readable on disk, wrong or missi
   // Tampering with the ciphertext is detected.
   const o = JSON.parse(raw);
   const data = Buffer.from(o.data, 'base64');
-  data[0] ^= 1;
+  data[0] = data[0]! ^ 1;
   o.data = data.toString('base64');
   writeFileSync(file, JSON.stringify(o));
   await assert.rejects(new FileSecretStore(file, 'correct horse').get('sip', 'bob@example.org'), /wrong passphrase, or the file is damaged/);
