@@ -10,9 +10,11 @@
 //
 // It yields between steps and stops at the next one once `busy()` says a real chat has begun (that chat then
 // warms what is left itself).
-import { OtrSession, type DsaKeyParams, type OtrEvent } from '../otr/index.js';
+import { OtrSession, type DsaKeyParams } from '../otr/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { MsrpChatMedia, type IncomingContent, type MsrpTlsMaterial } from './media.js';
+import { ChatSession, type StoredTrust } from './session.js';
+import { StateStore } from './state.js';
 
 export interface RehearsalOptions {
   key: DsaKeyParams;
@@ -55,10 +57,16 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
   const uas: SipUserAgent[] = [];
   const medias: MsrpChatMedia[] = [];
   const calls: SipCall[] = [];
+  const chats: [ChatSession | null, ChatSession | null] = [null, null];
   try {
     if (opts.busy()) return { steps, encrypted };
-    const inbox: [IncomingContent[], IncomingContent[]] = [[], []];
-    let wake = null as (() => void) | null;
+    // The two chat sessions (made once the stream is up); what arrives before is kept for them.
+    const early: [IncomingContent[], IncomingContent[]] = [[], []];
+    const deliver = (i: 0 | 1, c: IncomingContent): void => {
+      const chat = chats[i];
+      if (!chat) return void early[i].push(c);
+      chat.receiveContent(c.contentType, c.text, c.refuse ? { refuse: c.refuse } : {});
+    };
     const mk = (i: 0 | 1, local: string, remote: string): MsrpChatMedia =>
       new MsrpChatMedia({
         host: opts.host,
@@ -67,10 +75,7 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
         localUri: local,
         remoteUri: remote,
         log: () => undefined,
-        onMessage: (c) => {
-          inbox[i].push(c);
-          wake?.();
-        },
+        onMessage: (c) => deliver(i, c),
         onClosed: () => undefined,
       });
 
@@ -111,42 +116,41 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
     steps.push('sip+msrp');
     if (opts.busy()) return { steps, encrypted };
 
-    // OTR over that stream: the AKE, then one message each way (with a success report, as user messages ask).
-    const otr = [new OtrSession({ key: opts.key }), new OtrSession({ key: opts.key })] as const;
-    const got: string[] = [];
-    const sendAll = async (from: 0 | 1, events: OtrEvent[]): Promise<void> => {
-      for (const e of events) {
-        if (e.type !== 'send') continue;
-        for (const w of e.wire) await medias[from]!.send('text/plain', w, { report: false });
-      }
-    };
-    const pump = async (done: () => boolean): Promise<void> => {
-      for (let turns = 0; turns < 20 && !done(); turns++) {
-        let moved = false;
-        for (const i of [0, 1] as const) {
-          for (const c of inbox[i].splice(0)) {
-            moved = true;
-            const events = otr[i].receive(c.text);
-            for (const e of events) if (e.type === 'message' && e.encrypted) got.push(e.text);
-            await sendAll(i, events);
-          }
-        }
-        if (!moved) await new Promise<void>((r) => ((wake = r), setTimeout(r, 200).unref()));
-        wake = null;
-      }
-    };
-    await sendAll(0, otr[0].start());
-    await within(pump(() => otr[0].state === 'encrypted' && otr[1].state === 'encrypted'), 'the OTR AKE');
-    steps.push('otr');
+    // The chat itself over that stream, as a real one runs: two ChatSessions (throwaway state, no history, trust
+    // kept in memory) start OTR as caller and callee do, run the AKE, and send one message each way with its
+    // report. That is the code the user's first chat runs, on both sides.
+    const sides = ([0, 1] as const).map((i) => rehearsalChat(opts.key, i === 0 ? 'rehearsal-b' : 'rehearsal-a'));
+    const media = [a, b] as const;
+    for (const i of [0, 1] as const) {
+      const side = sides[i]!;
+      chats[i] = side.chat;
+      side.chat.attach(media[i], { localLoggingOff: false, initiator: i === 0 });
+      for (const c of early[i].splice(0)) deliver(i, c);
+    }
+    const until = (pred: () => boolean, what: string): Promise<void> =>
+      within(
+        new Promise<void>((resolve) => {
+          const check = (): void => {
+            if (pred() || opts.busy()) return resolve();
+            setTimeout(check, 2).unref();
+          };
+          check();
+        }),
+        what,
+      );
+    await until(() => sides.every((x) => x.encrypted()), 'the OTR AKE');
     if (opts.busy()) return { steps, encrypted };
-    await a.send('text/plain', firstWire(otr[0].send('rehearsal 1')), { report: true });
-    await b.send('text/plain', firstWire(otr[1].send('rehearsal 2')), { report: true });
-    await within(pump(() => got.length >= 2), 'the OTR messages');
-    encrypted = otr[0].state === 'encrypted' && otr[1].state === 'encrypted' && got.length === 2;
+    steps.push('otr');
+    sides[0]!.chat.sendText('rehearsal 1');
+    sides[1]!.chat.sendText('rehearsal 2');
+    await until(() => sides.every((x) => x.read() && x.delivered()), 'the OTR messages');
+    if (opts.busy()) return { steps, encrypted };
+    encrypted = sides.every((x) => x.encrypted() && x.read());
     steps.push('data');
   } catch (e) {
     opts.log(`rehearsal: ${(e as Error).message}`);
   } finally {
+    for (const c of chats) c?.detach('rehearsal over');
     // Each clean-up step on its own, so that none can keep the next from running (the sockets must close).
     // The caller hangs up (BYE, or CANCEL when stopped early); both ends are done once the BYE is answered.
     await (async () => calls[0]?.hangup())().catch(() => undefined);
@@ -163,7 +167,43 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
   return { steps, encrypted };
 }
 
-function firstWire(events: OtrEvent[]): string {
-  for (const e of events) if (e.type === 'send' && e.wire.length === 1) return e.wire[0]!;
-  throw new Error('OTR did not produce one data message');
+/** A ChatSession on a throwaway state store: nothing reaches the user's state, history or trusted_peers. */
+function rehearsalChat(key: DsaKeyParams, peer: string): {
+  chat: ChatSession;
+  encrypted: () => boolean;
+  read: () => boolean;
+  delivered: () => boolean;
+} {
+  const store = new StateStore({ uri: 'sip:rehearsal@127.0.0.1', registration: 'none', transport: 'udp', serverless: true });
+  store.addSession({
+    id: 'r', peer, peerUri: `sip:${peer}`, displayName: peer, state: 'active', isFocus: false, direction: 'out', transport: 'msrp/tcp',
+    otr: { state: 'plaintext', trust: null, version: null, theirFingerprint: null, ourFingerprint: '', smp: null, pending: 0 },
+    loggingDisabled: true, remoteComposing: false, unread: 0, lines: [],
+  });
+  const trust = new Map<string, StoredTrust>();
+  let encrypted = false;
+  let read = false;
+  let delivered = false;
+  store.onEvent((e) => {
+    if (e.ev === 'otr') encrypted = e.state === 'encrypted';
+    else if (e.ev === 'message' && e.direction === 'in') read = true;
+    else if (e.ev === 'delivery' && e.status === 'delivered') delivered = true;
+  });
+  const chat = new ChatSession('r', peer, {
+    store,
+    trust: {
+      learn: (_uid, fp) => {
+        const isNew = !trust.has(fp);
+        if (isNew) trust.set(fp, '');
+        return { isNew, changed: false };
+      },
+      trustOf: (_uid, fp) => trust.get(fp) ?? '',
+      setTrust: (_uid, fp, t) => void trust.set(fp, t),
+      fingerprints: () => [...trust].map(([fingerprint, t]) => ({ fingerprint, trust: t })),
+    },
+    history: () => null,
+    alert: () => undefined,
+    log: () => undefined,
+  }, { make: () => new OtrSession({ key }), required: false });
+  return { chat, encrypted: () => encrypted, read: () => read, delivered: () => delivered };
 }
