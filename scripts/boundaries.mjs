@@ -33,8 +33,15 @@ export const RULES = {
   // The UI shows fingerprints (five groups of eight) with the one display rule.
   ui: { may: { chat: 'types.ts', keys: 'fingerprint.ts' }, packages: ['ink', 'ink-text-input', 'react'] },
   headless: { may: { chat: 'types.ts' }, packages: [] },
-  // cli.ts wires everything together: it may import any layer's public surface.
-  'cli.ts': { may: '*', packages: undefined },
+  // cli.ts wires everything together: each layer through its public surface (index.ts, or the one file of a
+  // layer that has no index).
+  'cli.ts': {
+    may: {
+      config: 'args.ts', tls: 'extra-ca.ts', keys: '*', 'chat-storage': 'index', secrets: 'index', sip: 'index', msrp: 'index',
+      otr: 'index', chat: 'core.ts', headless: 'index', ui: 'index',
+    },
+    packages: undefined,
+  },
 };
 
 function walk(dir) {

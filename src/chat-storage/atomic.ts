@@ -168,11 +168,13 @@ export function removeStaleTemps(dir: string): string[] {
   return removed;
 }
 
-function pidAlive(pid: number): boolean {
+/** Whether a process with this pid exists (the lock's owner, a temp file's writer). */
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
   } catch (e) {
+    // EPERM: it exists but belongs to someone else, so it is alive.
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

@@ -9,15 +9,18 @@ import { parseLibotrFingerprints, parseLibotrPrivateKeys } from './libotr.js';
 import { chatPaths } from './paths.js';
 import { TrustedPeers, type PeerTrust } from './trusted-peers.js';
 
-/** Reads a PEM DSA private key (PKCS#8 as current Blink writes `otr.key`, or OpenSSL's "DSA PRIVATE KEY"). */
-export function readPemDsaKey(file: string, passphrase?: string): DsaKeyParams {
-  let text: string;
+/** An import source's bytes; a file that cannot be read is an ImportError naming it and the reason. */
+function readSource(file: string): Buffer {
   try {
-    text = readFileSync(file, 'utf8');
+    return readFileSync(file);
   } catch (e) {
     throw new ImportError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
   }
-  return parsePemDsaKey(text, file, passphrase);
+}
+
+/** Reads a PEM DSA private key (PKCS#8 as current Blink writes `otr.key`, or OpenSSL's "DSA PRIVATE KEY"). */
+export function readPemDsaKey(file: string, passphrase?: string): DsaKeyParams {
+  return parsePemDsaKey(readSource(file).toString('utf8'), file, passphrase);
 }
 
 export function parsePemDsaKey(text: string, file = '<pem>', passphrase?: string): DsaKeyParams {
@@ -119,12 +122,7 @@ export function importIdentity(configDir: string, sources: ImportSources, opts: 
   if (sources.pemKey) incoming = { key: readPemDsaKey(sources.pemKey, sources.pemPassphrase), source: sources.pemKey, account: null };
   if (sources.libotrPrivateKey) {
     const file = sources.libotrPrivateKey;
-    let data: Buffer;
-    try {
-      data = readFileSync(file);
-    } catch (e) {
-      throw new ImportError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
-    }
+    const data = readSource(file);
     let accounts;
     try {
       accounts = parseLibotrPrivateKeys(data);
@@ -178,13 +176,7 @@ export function importIdentity(configDir: string, sources: ImportSources, opts: 
 
   if (sources.libotrFingerprints) {
     const file = sources.libotrFingerprints;
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (e) {
-      throw new ImportError(file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
-    }
-    const parsed = parseLibotrFingerprints(text);
+    const parsed = parseLibotrFingerprints(readSource(file).toString('utf8'));
     const tp = new TrustedPeers(paths.trustedPeers);
     const fsum = { source: file, added: 0, trustUpdated: 0, unchanged: 0, skipped: parsed.skipped.map((s) => ({ line: s.line, reason: s.reason })) };
     for (const e of parsed.entries) {

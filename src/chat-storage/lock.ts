@@ -1,6 +1,6 @@
 import { closeSync, constants, statSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
 import { ConfigLockedError, StorageError } from './errors.js';
-import { ensureDir } from './atomic.js';
+import { ensureDir, pidAlive } from './atomic.js';
 import { dirname } from 'node:path';
 
 /**
@@ -20,7 +20,7 @@ export class ConfigLock {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         const owner = readOwner(file);
-        if (owner !== null && owner !== process.pid && isAlive(owner) && mayBeBlinkTui(owner)) throw new ConfigLockedError(file, owner);
+        if (owner !== null && owner !== process.pid && pidAlive(owner) && mayBeBlinkTui(owner)) throw new ConfigLockedError(file, owner);
         if (owner === null && isFresh(file)) {
           // Another process may have created it a moment ago and not yet written its pid.
           sleepMs(50);
@@ -77,16 +77,6 @@ function readOwner(file: string): number | null {
     return pid > 0 ? pid : null;
   } catch {
     return null;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: it exists but belongs to someone else, so it is alive.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -80,8 +80,8 @@ function monoMs(): number {
 }
 
 /**
- * Splits a byte stream into lines at LF, CRLF or a lone CR (what readline with crlfDelay: Infinity did).
- * Finds LF in the bytes and decodes each piece once: readline decoded every read and ran its line-ending regex
+ * Splits a byte stream into lines at LF, CRLF or a lone CR (as readline does with crlfDelay: Infinity).
+ * Finds LF in the bytes and decodes each piece once: readline decodes every read and runs its line-ending regex
  * over the whole accumulated line each time (~4 ms per MiB of a large `send` text). Pieces of a long line are
  * kept as strings (V8's heap, which the GC compacts) rather than as Buffers to concatenate (malloc, which keeps
  * freed megabytes resident).

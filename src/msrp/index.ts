@@ -98,31 +98,16 @@ export async function createMsrpSession(opts: CreateMsrpSessionOptions = {}): Pr
   }
 }
 
-export { MsrpSession } from './session.js';
-export type {
-  MsrpSessionOptions,
-  MsrpSendOptions,
-  MsrpIncomingMessage,
-  MsrpReportEvent,
-  MsrpDeliveryEvent,
-  MsrpRejectedEvent,
-  MsrpSessionEvents,
-} from './session.js';
-export { MsrpListener } from './listener.js';
-export { MsrpConnection } from './connection.js';
-export type { MsrpCloseInfo } from './connection.js';
-export { authenticateRelay } from './relay.js';
-export type { MsrpRelayConfig, MsrpRelayBinding } from './relay.js';
-export { MsrpParser, DEFAULT_PARSER_LIMITS } from './parser.js';
-export type { MsrpParserLimits } from './parser.js';
-export { serializeRequest, serializeResponse, serializeSend, serializeReport } from './serializer.js';
-export { getHeader, getHeaders, splitPath, parseByteRange, formatByteRange, parseStatusHeader } from './frame.js';
-export type { MsrpFrame, MsrpRequest, MsrpResponse, MsrpHeader, EndFlag, ByteRange } from './frame.js';
-export { parseMsrpUri, formatMsrpUri, makeMsrpUri, msrpUriEquals, sessionIdOf } from './uri.js';
-export type { MsrpUri } from './uri.js';
-export * from './errors.js';
-export * from './sdp.js';
-export * from './cpim.js';
-export * from './iscomposing.js';
-export { newMessageId, newSessionId, newTransactionId } from './ids.js';
+// The session: what arrives, how it closes, a relay to reach the peer through.
+export type { MsrpIncomingMessage } from './session.js';
+export { MsrpClosedError } from './errors.js';
+export type { MsrpRelayConfig } from './relay.js';
+// SDP (RFC 4975, RFC 6135 setup, RFC 4572 fingerprints): read the peer's description, pick roles and formats.
+export {
+  DEFAULT_ACCEPT_TYPES, certificateFingerprint, fingerprintMatches, negotiateSetup, parseMsrpSdp, peerAccepts, shouldUseCpim,
+} from './sdp.js';
+export type { MsrpMediaDescription } from './sdp.js';
+// Message bodies: CPIM wrapping (RFC 3862), is-composing (RFC 3994), UTF-8 text.
+export { cpimText, decodeCpim, encodeCpim, isSylkStatusMessage } from './cpim.js';
+export { buildIsComposing, parseIsComposing } from './iscomposing.js';
 export { decodeUtf8, encodeUtf8 } from './text.js';

@@ -51,6 +51,37 @@ export function verifyLogProof(version: number, c: bigint, d: bigint, x: bigint)
   return c === smpHash(version, mulP(modPow(G, d), modPow(x, c)));
 }
 
+/** Proof of knowledge of a = log_g(g^a), with the random exponent r: [c, D] = [H(version, g^r), r - a*c mod q]. */
+function proveLog(version: number, a: bigint, r: bigint): [bigint, bigint] {
+  const c = smpHash(version, modPow(G, r));
+  return [c, subQ(r, a, c)];
+}
+
+/**
+ * Proof that P = g3^r and Q = g^r * g2^x were made with the same r and the secret x (Pa/Qa, Pb/Qb), with random
+ * exponents r5, r6: [cP, D5, D6].
+ */
+function proveCoords(version: number, g2: bigint, g3: bigint, r: bigint, x: bigint, r5: bigint, r6: bigint): [bigint, bigint, bigint] {
+  const c = smpHash(version, modPow(g3, r5), mulP(modPow(G, r5), modPow(g2, r6)));
+  return [c, subQ(r5, r, c), subQ(r6, x, c)];
+}
+
+/** Checks proveCoords' proof for P and Q: c == H(version, g3^D5 * P^c, g^D5 * g2^D6 * Q^c). */
+function verifyCoordsProof(version: number, g2: bigint, g3: bigint, p: bigint, q: bigint, c: bigint, d5: bigint, d6: bigint): boolean {
+  return c === smpHash(version, mulP(modPow(g3, d5), modPow(p, c)), mulP(mulP(modPow(G, d5), modPow(g2, d6)), modPow(q, c)));
+}
+
+/** Proof that R = base^a with the same a as g3a = g^a (Ra, Rb), with the random exponent r7: [cR, D7]. */
+function proveEqualLogs(version: number, base: bigint, a: bigint, r7: bigint): [bigint, bigint] {
+  const c = smpHash(version, modPow(G, r7), modPow(base, r7));
+  return [c, subQ(r7, a, c)];
+}
+
+/** Checks proveEqualLogs' proof for R against g3a: c == H(version, g^D7 * g3a^c, base^D7 * R^c). */
+function verifyEqualLogsProof(version: number, base: bigint, g3a: bigint, r: bigint, c: bigint, d7: bigint): boolean {
+  return c === smpHash(version, mulP(modPow(G, d7), modPow(g3a, c)), mulP(modPow(base, d7), modPow(r, c)));
+}
+
 /** SMP TLV payload: INT count, then that many MPIs. */
 export function encodeSmpPayload(values: bigint[]): Uint8Array {
   const count = new Uint8Array(4);
@@ -155,10 +186,8 @@ export class Smp {
     const r3 = this.rnd();
     const g2a = modPow(G, a2);
     const g3a = modPow(G, a3);
-    const c2 = smpHash(1, modPow(G, r2));
-    const d2 = subQ(r2, a2, c2);
-    const c3 = smpHash(2, modPow(G, r3));
-    const d3 = subQ(r3, a3, c3);
+    const [c2, d2] = proveLog(1, a2, r2);
+    const [c3, d3] = proveLog(2, a3, r3);
     this.st = { kind: 'expect2', x: bytesToBigint(x), a2, a3 };
     const payload = encodeSmpPayload([g2a, c2, d2, g3a, c3, d3]);
     if (q === undefined) return { type: TLV_SMP1, value: payload };
@@ -181,17 +210,13 @@ export class Smp {
     const [b2, b3, r2, r3, r4, r5, r6] = [this.rnd(), this.rnd(), this.rnd(), this.rnd(), this.rnd(), this.rnd(), this.rnd()] as const;
     const g2b = modPow(G, b2);
     const g3b = modPow(G, b3);
-    const c2 = smpHash(3, modPow(G, r2));
-    const d2 = subQ(r2, b2, c2);
-    const c3 = smpHash(4, modPow(G, r3));
-    const d3 = subQ(r3, b3, c3);
+    const [c2, d2] = proveLog(3, b2, r2);
+    const [c3, d3] = proveLog(4, b3, r3);
     const g2 = modPow(st.g2a, b2);
     const g3 = modPow(st.g3a, b3);
     const pb = modPow(g3, r4);
     const qb = mulP(modPow(G, r4), modPow(g2, secret));
-    const cp = smpHash(5, modPow(g3, r5), mulP(modPow(G, r5), modPow(g2, r6)));
-    const d5 = subQ(r5, r4, cp);
-    const d6 = subQ(r6, secret, cp);
+    const [cp, d5, d6] = proveCoords(5, g2, g3, r4, secret, r5, r6);
     this.st = { kind: 'expect3', g3a: st.g3a, g2, g3, b3, pb, qb };
     return tlv(TLV_SMP2, [g2b, c2, d2, g3b, c3, d3, pb, qb, cp, d5, d6]);
   }
@@ -278,20 +303,14 @@ export class Smp {
     requireProof(verifyLogProof(4, c3, d3, g3b), 'g3b');
     const g2 = modPow(g2b, st.a2);
     const g3 = modPow(g3b, st.a3);
-    requireProof(
-      cp === smpHash(5, mulP(modPow(g3, d5), modPow(pb, cp)), mulP(mulP(modPow(G, d5), modPow(g2, d6)), modPow(qb, cp))),
-      'Pb/Qb',
-    );
+    requireProof(verifyCoordsProof(5, g2, g3, pb, qb, cp, d5, d6), 'Pb/Qb');
     const [r4, r5, r6, r7] = [this.rnd(), this.rnd(), this.rnd(), this.rnd()] as const;
     const pa = modPow(g3, r4);
     const qa = mulP(modPow(G, r4), modPow(g2, st.x));
-    const cpA = smpHash(6, modPow(g3, r5), mulP(modPow(G, r5), modPow(g2, r6)));
-    const d5A = subQ(r5, r4, cpA);
-    const d6A = subQ(r6, st.x, cpA);
+    const [cpA, d5A, d6A] = proveCoords(6, g2, g3, r4, st.x, r5, r6);
     const qaQb = mulP(qa, modInv(qb, P));
     const ra = modPow(qaQb, st.a3);
-    const cr = smpHash(7, modPow(G, r7), modPow(qaQb, r7));
-    const d7 = subQ(r7, st.a3, cr);
+    const [cr, d7] = proveEqualLogs(7, qaQb, st.a3, r7);
     this.st = { kind: 'expect4', g3b, paPb: mulP(pa, modInv(pb, P)), qaQb, a3: st.a3 };
     return { reply: tlv(TLV_SMP3, [pa, qa, cpA, d5A, d6A, ra, cr, d7]) };
   }
@@ -301,19 +320,12 @@ export class Smp {
       [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
     requireElements('SMP3 Pa/Qa/Ra', pa, qa, ra);
     requireExponents('SMP3 D5/D6/D7', d5, d6, d7);
-    requireProof(
-      cp === smpHash(6, mulP(modPow(st.g3, d5), modPow(pa, cp)), mulP(mulP(modPow(G, d5), modPow(st.g2, d6)), modPow(qa, cp))),
-      'Pa/Qa',
-    );
+    requireProof(verifyCoordsProof(6, st.g2, st.g3, pa, qa, cp, d5, d6), 'Pa/Qa');
     const qaQb = mulP(qa, modInv(st.qb, P));
-    requireProof(
-      cr === smpHash(7, mulP(modPow(G, d7), modPow(st.g3a, cr)), mulP(modPow(qaQb, d7), modPow(ra, cr))),
-      'Ra',
-    );
+    requireProof(verifyEqualLogsProof(7, qaQb, st.g3a, ra, cr, d7), 'Ra');
     const r7 = this.rnd();
     const rb = modPow(qaQb, st.b3);
-    const crB = smpHash(8, modPow(G, r7), modPow(qaQb, r7));
-    const d7B = subQ(r7, st.b3, crB);
+    const [crB, d7B] = proveEqualLogs(8, qaQb, st.b3, r7);
     const rab = modPow(ra, st.b3);
     const same = mulP(pa, modInv(st.pb, P)) === rab;
     this.st = { kind: 'expect1' };
@@ -324,10 +336,7 @@ export class Smp {
     const [rb, cr, d7] = decodeSmpPayload(value, 3) as [bigint, bigint, bigint];
     requireElements('SMP4 Rb', rb);
     requireExponents('SMP4 D7', d7);
-    requireProof(
-      cr === smpHash(8, mulP(modPow(G, d7), modPow(st.g3b, cr)), mulP(modPow(st.qaQb, d7), modPow(rb, cr))),
-      'Rb',
-    );
+    requireProof(verifyEqualLogsProof(8, st.qaQb, st.g3b, rb, cr, d7), 'Rb');
     const same = st.paPb === modPow(rb, st.a3);
     this.st = { kind: 'expect1' };
     return { event: { type: same ? 'success' : 'failure' } };

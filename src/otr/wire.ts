@@ -115,8 +115,8 @@ export class Writer {
 // the text is valid exactly when it is ASCII, its length is a multiple of 4, it has no '-' or '_', and it
 // decodes to the full 3 bytes per 4 characters less the final padding: any skipped or misplaced character
 // shortens the result. This accepts the same language as the
-// grammar B64_RE (padding whose unused bits are not zero included, as before); a unit test fuzzes one against
-// the other. It replaced a decode-encode-compare check that cost a third of the decode again.
+// grammar B64_RE (padding whose unused bits are not zero included); a unit test fuzzes one against the other.
+// Checking by decoding, encoding again and comparing would cost a third of the decode again.
 export const B64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 /** Strict base64: standard alphabet, padded, nothing else (Buffer's decoder silently skips junk). */

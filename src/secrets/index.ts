@@ -1,6 +1,3 @@
-export * from './types.js';
-export * from './memory.js';
-export * from './env.js';
-export * from './file.js';
-export * from './keyring.js';
-export * from './open.js';
+// The password store's public face for cli.ts; the backends are internal (tests import the files directly).
+// Open the best store this machine offers (keychain, else the file), with the environment read first.
+export { openSecretStore } from './open.js';

@@ -1,7 +1,7 @@
 // sip.js parses every header it reads (Via, From, To, Call-ID, CSeq, Contact, ...) and every URI it makes with
 // Grammar.parse, whose generated PEG parser rebuilds its whole decoding table (about 900 constants and 350 rule
-// programs) on every call: about 0.5 ms per header even when hot, several ms while cold, so a call setup spent
-// most of its time there. The results are pure data, so we keep them: an exact input seen before gets a deep copy
+// programs) on every call: about 0.5 ms per header even when hot, several ms while cold, which would be
+// most of a call setup's time. The results are pure data, so we keep them: an exact input seen before gets a deep copy
 // of the earlier result, and the per-call values (the From/To tag, the Via branch, the CSeq number, Call-ID,
 // Content-Length, Max-Forwards) are recognised in their plain forms so a new dialog reuses the shape parsed for the
 // previous one. Anything else goes to sip.js's own parser unchanged, which stays the only judge of syntax.

@@ -1,11 +1,8 @@
-export * from './errors.js';
-export * from './wire.js';
-export * from './framer.js';
-export * from './resolve.js';
-export * from './transport.js';
-export * from './udp-transport.js';
-export * from './stream-transport.js';
-export * from './sdh.js';
-export * from './call.js';
-export * from './ua.js';
-export * from './free-port.js';
+// The SIP layer's public face for the chat orchestrator and cli.ts; everything else in src/sip is internal
+// (tests import the files directly).
+// The user agent: listen, register, place and take calls.
+export { SipUserAgent } from './ua.js';
+export { findFreePort } from './free-port.js';
+// Calls, and the seam through which the layer above writes and reads their SDP.
+export type { IncomingCall, SipCall } from './call.js';
+export type { MediaNegotiator } from './sdh.js';

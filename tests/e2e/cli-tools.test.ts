@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, HeadlessClient } from '../helpers/client.js';
-import { History } from '../../src/chat-storage/index.js';
+import { History } from '../../src/chat-storage/history.js';
 
 function run(args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', timeout: 20000 });

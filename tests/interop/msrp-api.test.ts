@@ -16,11 +16,11 @@ import {
   shouldUseCpim,
   buildIsComposing,
   parseIsComposing,
-  ISCOMPOSING_CONTENT_TYPE,
   DEFAULT_ACCEPT_TYPES,
   type LocalMsrpSession,
   type MsrpIncomingMessage,
 } from '../../src/msrp/index.js';
+import { ISCOMPOSING_CONTENT_TYPE } from '../../src/msrp/iscomposing.js';
 
 function nextMessage(s: LocalMsrpSession, ms = 5000): Promise<MsrpIncomingMessage> {
   return new Promise((res, rej) => {
@@ -165,7 +165,9 @@ test('messages sent at once reach the receiver whole and in the order they were 
 });
 
 test('an active session also takes a connection opened to its own URI (a relay in the peer\'s path forwarding to it) and answers on it', async () => {
-  const { MsrpConnection, serializeSend, parseMsrpUri } = await import('../../src/msrp/index.js');
+  const { MsrpConnection } = await import('../../src/msrp/connection.js');
+  const { serializeSend } = await import('../../src/msrp/serializer.js');
+  const { parseMsrpUri } = await import('../../src/msrp/uri.js');
   const alice = await createMsrpSession();
   const bob = await createMsrpSession();
   try {

@@ -2,7 +2,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SipUserAgent } from '../../src/sip/ua.js';
-import type { CallEnded, CallFailed, IncomingCall, RegistrationStatus } from '../../src/sip/index.js';
+import type { CallEnded, CallFailed, IncomingCall } from '../../src/sip/call.js';
+import type { RegistrationStatus } from '../../src/sip/ua.js';
 import { SipRegistrationError } from '../../src/sip/errors.js';
 import { startKamailio } from '../helpers/kamailio.js';
 import type { KamailioInstance } from '../helpers/kamailio.js';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SipUserAgent } from '../../src/sip/ua.js';
-import type { RegistrationStatus } from '../../src/sip/index.js';
+import type { RegistrationStatus } from '../../src/sip/ua.js';
 import { startKamailio } from '../helpers/kamailio.js';
 
 const USERS = { alice: 'alice-secret' };

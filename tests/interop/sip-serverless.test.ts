@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SipUserAgent } from '../../src/sip/ua.js';
 import { SipTransportError } from '../../src/sip/errors.js';
-import type { IncomingCall, OutgoingCall, CallEnded, CallFailed } from '../../src/sip/index.js';
+import type { IncomingCall, OutgoingCall, CallEnded, CallFailed } from '../../src/sip/call.js';
 import type { SipTransportProtocol } from '../../src/sip/resolve.js';
 import { FakeNegotiator, fakeSdp, waitEvent } from '../helpers/sip-fakes.js';
 import { makeSelfSignedCert } from '../helpers/tls-cert.js';

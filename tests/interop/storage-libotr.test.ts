@@ -4,15 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  KeyStore,
-  TrustedPeers,
-  chatPaths,
-  decodePrivateKey,
-  importIdentity,
-  parseLibotrFingerprints,
-  parseLibotrPrivateKeys,
-} from '../../src/chat-storage/index.js';
+import { importIdentity } from '../../src/chat-storage/index.js';
+import { decodePrivateKey } from '../../src/chat-storage/dsa-key.js';
+import { KeyStore } from '../../src/chat-storage/key-store.js';
+import { parseLibotrFingerprints, parseLibotrPrivateKeys } from '../../src/chat-storage/libotr.js';
+import { chatPaths } from '../../src/chat-storage/paths.js';
+import { TrustedPeers } from '../../src/chat-storage/trusted-peers.js';
 import { fingerprintHex } from '../../src/keys/dsa-key.js';
 
 // A small libotr program, compiled at test time: makes keys for two accounts with otrl_privkey_generate, records

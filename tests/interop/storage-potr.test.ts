@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { KeyStore, encodePrivateKey } from '../../src/chat-storage/index.js';
+import { encodePrivateKey } from '../../src/chat-storage/dsa-key.js';
+import { KeyStore } from '../../src/chat-storage/key-store.js';
 import { fingerprintHex, fingerprintHuman as formatFingerprint, generateDsaKey as generateDsaKeyWithNodeCrypto } from '../../src/keys/dsa-key.js';
 
 // python-potr's own key serialization (PK.serializePrivateKey / PK.parsePrivateKey) and fingerprint (cfingerprint).

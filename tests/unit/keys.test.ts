@@ -17,7 +17,10 @@ import { aesCtr, hmacSha256 } from '../../src/otr/keys.js';
 import { OtrProtocolError } from '../../src/otr/errors.js';
 import { Writer } from '../../src/otr/wire.js';
 import { G, modPow, randomBytes, randomExponent } from '../../src/otr/crypto/group.js';
-import { KeyFileError, KeyStore, decodePrivateKey, encodePrivateKey, importIdentity } from '../../src/chat-storage/index.js';
+import { importIdentity } from '../../src/chat-storage/index.js';
+import { decodePrivateKey, encodePrivateKey } from '../../src/chat-storage/dsa-key.js';
+import { KeyFileError } from '../../src/chat-storage/errors.js';
+import { KeyStore } from '../../src/chat-storage/key-store.js';
 
 const good = generateDsaKey();
 

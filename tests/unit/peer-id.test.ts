@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { legacyPeerId, peerId } from '../../src/peer-id/peer-id.js';
 import { aorOf } from '../../src/chat/core.js';
-import { normalizeUid } from '../../src/chat-storage/index.js';
+import { normalizeUid } from '../../src/chat-storage/uid.js';
 
 test('peerId: user part keeps its case, host does not (RFC 3261 19.1.4)', () => {
   assert.equal(peerId('Alice@127.0.0.1'), 'Alice@127.0.0.1');

@@ -3,19 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  EnvSecretStore,
-  FileSecretStore,
-  KeyringSecretStore,
-  MemorySecretStore,
-  SecretFileError,
-  SecretStoreReadOnlyError,
-  envNameFor,
-  loadNapiKeyring,
-  openSecretStore,
-  type KeyringModule,
-  type SecretStore,
-} from '../../src/secrets/index.js';
+import { openSecretStore } from '../../src/secrets/index.js';
+import { EnvSecretStore, envNameFor } from '../../src/secrets/env.js';
+import { FileSecretStore } from '../../src/secrets/file.js';
+import { KeyringSecretStore, loadNapiKeyring, type KeyringModule } from '../../src/secrets/keyring.js';
+import { MemorySecretStore } from '../../src/secrets/memory.js';
+import { SecretFileError, SecretStoreReadOnlyError, type SecretStore } from '../../src/secrets/types.js';
 
 function withDir(fn: (dir: string) => void | Promise<void>) {
   return async () => {

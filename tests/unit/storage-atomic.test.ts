@@ -5,7 +5,7 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { atomicWriteFile, type AtomicWriteStage } from '../../src/chat-storage/index.js';
+import { atomicWriteFile, type AtomicWriteStage } from '../../src/chat-storage/atomic.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'blink-atomic-'));
 
@@ -107,7 +107,7 @@ test('a child process killed at random points mid-write never leaves a mixed fil
 });
 
 test('temp files of dead writers are swept; live ones and other files are not', async () => {
-  const { removeStaleTemps } = await import('../../src/chat-storage/index.js');
+  const { removeStaleTemps } = await import('../../src/chat-storage/atomic.js');
   const dir = tmp();
   try {
     const dead = spawnSyncPid();

@@ -4,20 +4,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  ConfigLock,
-  ConfigLockedError,
-  Contacts,
-  SettingsError,
-  chatPaths,
-  defaultSettings,
-  loadSettings,
-  openChatStorage,
-  parseSettings,
-  renderDefaultSettings,
-  resolveConfigDir,
-  setSetting,
-} from '../../src/chat-storage/index.js';
+import { openChatStorage, setSetting } from '../../src/chat-storage/index.js';
+import { Contacts } from '../../src/chat-storage/contacts.js';
+import { ConfigLockedError, SettingsError } from '../../src/chat-storage/errors.js';
+import { ConfigLock } from '../../src/chat-storage/lock.js';
+import { chatPaths, resolveConfigDir } from '../../src/chat-storage/paths.js';
+import { defaultSettings, loadSettings, parseSettings, renderDefaultSettings } from '../../src/chat-storage/settings.js';
 
 function withDir(fn: (dir: string) => void | Promise<void>) {
   return async () => {

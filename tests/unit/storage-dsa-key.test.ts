@@ -4,14 +4,10 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } 
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  KeyFileError,
-  KeyStore,
-  decodePrivateKey,
-  encodePrivateKey,
-  parsePemDsaKey,
-  type DsaKeyParams,
-} from '../../src/chat-storage/index.js';
+import { decodePrivateKey, encodePrivateKey, type DsaKeyParams } from '../../src/chat-storage/dsa-key.js';
+import { KeyFileError } from '../../src/chat-storage/errors.js';
+import { parsePemDsaKey } from '../../src/chat-storage/import.js';
+import { KeyStore } from '../../src/chat-storage/key-store.js';
 import {
   fingerprintHex,
   fingerprintHuman as formatFingerprint,

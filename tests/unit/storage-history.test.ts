@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Contacts, History, openChatStorage, peerFolder, peerFromFolder, type MessageRecord } from '../../src/chat-storage/index.js';
+import { openChatStorage } from '../../src/chat-storage/index.js';
+import { Contacts } from '../../src/chat-storage/contacts.js';
+import { History, peerFolder, peerFromFolder, type MessageRecord } from '../../src/chat-storage/history.js';
 
 function withDir(fn: (dir: string) => void | Promise<void>) {
   return async () => {

@@ -5,15 +5,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  KeyStore,
-  TrustedPeers,
-  chatPaths,
-  importIdentity,
-  parseLibotrFingerprints,
-  parseLibotrPrivateKeys,
-  parseSexp,
-} from '../../src/chat-storage/index.js';
+import { importIdentity } from '../../src/chat-storage/index.js';
+import { KeyStore } from '../../src/chat-storage/key-store.js';
+import { parseLibotrFingerprints, parseLibotrPrivateKeys } from '../../src/chat-storage/libotr.js';
+import { chatPaths } from '../../src/chat-storage/paths.js';
+import { parseSexp } from '../../src/chat-storage/sexp.js';
+import { TrustedPeers } from '../../src/chat-storage/trusted-peers.js';
 import { fingerprintHex } from '../../src/keys/dsa-key.js';
 import { parsePkcs8DsaDer, readDer } from '../../src/keys/pkcs8.js';
 

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, chmodSync, renameSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TrustedPeers, type ParseProblem } from '../../src/chat-storage/index.js';
+import { type ParseProblem } from '../../src/chat-storage/index.js';
+import { TrustedPeers } from '../../src/chat-storage/trusted-peers.js';
 
 const FP_A = 'ABCDEF0123456789ABCDEF0123456789ABCDEF01';
 const FP_B = '0123456789ABCDEF0123456789ABCDEF01234567';

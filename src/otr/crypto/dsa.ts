@@ -57,7 +57,7 @@ export function dsaVerify(pub: DsaPublicKey, hash: Uint8Array, sig: DsaSignature
     const u1 = (h * w) % q;
     const u2 = (r * w) % q;
     // 160-bit exponents: the bigint path is quick here, and it spares creating (and prime-checking) an OpenSSL
-    // D-H context for each new peer's modulus, which cost 30-40 ms on the first call with a peer.
+    // D-H context for each new peer's modulus, which costs 30-40 ms on the first call with a peer.
     const v = ((modPowBigint(g, u1, p) * modPowBigint(y, u2, p)) % p) % q;
     return v === r;
   } catch {

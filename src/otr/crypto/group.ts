@@ -34,7 +34,7 @@ export const P_BYTES = 192;
 //
 // node's DiffieHellman constructor always runs OpenSSL's DH_check, which tests the modulus for primality
 // (Miller-Rabin, ~64 rounds) unless it is a named group. OTR's P is one (RFC 3526 group 5), so its context is
-// cheap; a DSA key's 1024-bit p is not, and its context cost 16-20 ms: the first signature of every process,
+// cheap; a DSA key's 1024-bit p is not, and its context costs 16-20 ms: the first signature of every process,
 // paid inside the first AKE. Any other modulus m therefore gets its context built on 3m, which DH_check's trial
 // division rejects at once; (b^e mod 3m) mod m = b^e mod m, and the exponentiation stays OpenSSL's constant-time
 // ladder (one 64-bit limb longer: ~0.05 ms more per exponentiation at 1024 bits).
