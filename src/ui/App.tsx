@@ -19,6 +19,7 @@ import { useSmpPrompt } from './hooks/use-smp-prompt.js';
 import { useTerminalSize } from './hooks/use-terminal-size.js';
 import { InputHistory } from './input-history.js';
 import { keyAction } from './keymap.js';
+import { screenLayout } from './layout.js';
 import { InputLine, inputRow } from './InputLine.js';
 import { editLine, EMPTY_LINE, lineOf, type LineState } from './line-edit.js';
 import { Rows } from './Rows.js';
@@ -277,15 +278,7 @@ export function App({ core, noColor, bell }: AppProps) {
     } else send(value);
   };
 
-  const layout = useMemo(() => {
-    const cols = Math.max(20, size.cols);
-    // One row fewer than the terminal: ink clears the whole screen on every frame once the output fills it.
-    const height = Math.max(8, size.rows - 1);
-    const listW = cols >= 60 ? Math.min(30, Math.max(18, Math.round(cols * 0.24))) : 0;
-    const chatW = cols - listW - (listW > 0 ? 2 : 0);
-    const mainH = height - 4;
-    return { cols, height, listW, chatW, mainH };
-  }, [size]);
+  const layout = useMemo(() => screenLayout(size), [size]);
 
   const scrollOf = selId ? (scrolls.get(selId) ?? 0) : 0;
   const scrollBy = (delta: number): void => {
@@ -304,7 +297,7 @@ export function App({ core, noColor, bell }: AppProps) {
     const selected = currentSelected();
     const smpSession = smp.promptFor(selected);
     const a = keyAction(input, key, { overlay: overlay?.kind ?? null, smpPrompt: smpSession !== null });
-    const page = Math.max(1, layout.mainH - 3);
+    const page = layout.page;
     switch (a.kind) {
       case 'quit':
         quit();
@@ -407,10 +400,9 @@ export function App({ core, noColor, bell }: AppProps) {
 
   const prompt = smpSession ? 'answer> ' : '> ';
   const input = inputRow(prompt, smpSession ? 'yellow' : 'cyan', smpSession ? smpLine : line, cols);
-  const inputY = 1 + mainH + 1;
   useEffect(() => {
     if (overlay?.kind === 'verify') setCursorPosition(undefined);
-    else setCursorPosition({ x: input.cursorX, y: inputY });
+    else setCursorPosition({ x: input.cursorX, y: layout.inputY });
   });
 
   let noticeRow: Row = [];

@@ -6,6 +6,7 @@ import { complete } from '../../src/ui/complete.js';
 import { PLAIN_KEY } from '../../src/ui/App.js';
 import { InputHistory } from '../../src/ui/input-history.js';
 import { keyAction, type KeyMode } from '../../src/ui/keymap.js';
+import { screenLayout } from '../../src/ui/layout.js';
 import { hhmm } from '../../src/ui/format.js';
 import { fingerprintGroups } from '../../src/keys/fingerprint.js';
 import { editLine, lineOf } from '../../src/ui/line-edit.js';
@@ -274,5 +275,27 @@ describe('ui header: registration trouble', () => {
     assert.match(failed, /failed \(tcp\)  connection to the registrar lost  next try 13:04:05/);
     const ok = text(statusRow({ uri: 'sip:alice@example.org', registration: 'registered', transport: 'tcp', serverless: false }, 120));
     assert.doesNotMatch(ok, /next try|lost/);
+  });
+});
+
+describe('screen layout', () => {
+  it('leaves the last terminal row empty and gives the rest to status, list, pane, notice, input and tab bar', () => {
+    assert.deepEqual(screenLayout({ cols: 80, rows: 24 }), { cols: 80, height: 23, listW: 19, chatW: 59, mainH: 19, page: 16, inputY: 21 });
+    const l = screenLayout({ cols: 120, rows: 40 });
+    assert.equal(1 + l.mainH + 1 + 1 + 1, l.height, 'status + main + notice + input + tab bar');
+    assert.equal(l.listW + 2 + l.chatW, l.cols, 'list, separator and pane fill the width');
+  });
+
+  it('drops the session list below 60 columns and bounds its width', () => {
+    assert.deepEqual(screenLayout({ cols: 59, rows: 24 }), { cols: 59, height: 23, listW: 0, chatW: 59, mainH: 19, page: 16, inputY: 21 });
+    assert.equal(screenLayout({ cols: 60, rows: 24 }).listW, 18);
+    assert.equal(screenLayout({ cols: 60, rows: 24 }).chatW, 40);
+    assert.equal(screenLayout({ cols: 200, rows: 24 }).listW, 30);
+    assert.equal(screenLayout({ cols: 200, rows: 24 }).chatW, 168);
+  });
+
+  it('never goes below 20 columns and 8 rows, and pages by at least one row', () => {
+    assert.deepEqual(screenLayout({ cols: 5, rows: 3 }), { cols: 20, height: 8, listW: 0, chatW: 20, mainH: 4, page: 1, inputY: 6 });
+    assert.deepEqual(screenLayout({ cols: 0, rows: 0 }), screenLayout({ cols: 20, rows: 9 }));
   });
 });
