@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { Key } from 'ink';
 import { parseCommand, normalizeUri, tokenize } from '../../src/ui/commands.js';
 import { complete } from '../../src/ui/complete.js';
-import { PLAIN_KEY } from '../../src/ui/App.js';
+import { PLAIN_KEY, splitChunk } from '../../src/ui/App.js';
 import { InputHistory } from '../../src/ui/input-history.js';
 import { keyAction, type KeyMode } from '../../src/ui/keymap.js';
 import { screenLayout } from '../../src/ui/layout.js';
@@ -297,5 +297,33 @@ describe('screen layout', () => {
   it('never goes below 20 columns and 8 rows, and pages by at least one row', () => {
     assert.deepEqual(screenLayout({ cols: 5, rows: 3 }), { cols: 20, height: 8, listW: 0, chatW: 20, mainH: 4, page: 1, inputY: 6 });
     assert.deepEqual(screenLayout({ cols: 0, rows: 0 }), screenLayout({ cols: 20, rows: 9 }));
+  });
+});
+
+describe('splitting one terminal read into keys', () => {
+  const k = (p: Partial<Key>): Key => ({ ...PLAIN_KEY, ...p });
+  it('leaves single keys, escape sequences and plain text alone', () => {
+    const up = k({ upArrow: true });
+    assert.deepEqual(splitChunk('a', PLAIN_KEY), [['a', PLAIN_KEY]]);
+    assert.deepEqual(splitChunk('\u001b[A', up), [['\u001b[A', up]]);
+    assert.deepEqual(splitChunk('hello world', PLAIN_KEY), [['hello world', PLAIN_KEY]]);
+  });
+
+  it('splits text runs, Backspace, Enter, Tab and Ctrl-letters in order', () => {
+    assert.deepEqual(splitChunk('abc\u007f\u007fx\r', PLAIN_KEY), [
+      ['abc', PLAIN_KEY],
+      ['', k({ backspace: true })],
+      ['', k({ backspace: true })],
+      ['x', PLAIN_KEY],
+      ['', k({ return: true })],
+    ]);
+    assert.deepEqual(splitChunk('\u0001x\t\n\b', PLAIN_KEY), [
+      ['a', k({ ctrl: true })],
+      ['x', PLAIN_KEY],
+      ['', k({ tab: true })],
+      ['', k({ return: true })],
+      ['', k({ backspace: true })],
+    ]);
+    assert.deepEqual(splitChunk('a\u0000b', PLAIN_KEY), [['a', PLAIN_KEY], ['b', PLAIN_KEY]], 'NUL is dropped');
   });
 });
