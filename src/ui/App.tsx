@@ -3,10 +3,8 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { Box, useApp, useCursor, useInput, useStdout, type Key } from 'ink';
 import type { ChatLine, CoreCommand, SessionView } from '../chat/types.js';
-import { ChatView } from './ChatView.js';
 import { parseCommand, type UiAction } from './commands.js';
 import { complete } from './complete.js';
-import { HelpView } from './HelpView.js';
 import { useComposing } from './hooks/use-composing.js';
 import { useCoreState } from './hooks/use-core-state.js';
 import { useF1 } from './hooks/use-function-key.js';
@@ -23,22 +21,20 @@ import { keyAction } from './keymap.js';
 import { screenLayout } from './layout.js';
 import { InputLine, inputRow } from './InputLine.js';
 import { editLine, EMPTY_LINE, lineOf, type LineState } from './line-edit.js';
+import { MainPane, type Overlay } from './MainPane.js';
+import { NoticeRow } from './NoticeRow.js';
 import { Rows } from './Rows.js';
-import { SearchView, type SearchState } from './SearchView.js';
 import { SessionList, sessionName } from './SessionList.js';
 import { StatusLine } from './StatusLine.js';
 import { TabBar } from './TabBar.js';
-import { clipRow, sanitizeLine, type Row } from './text.js';
+import { sanitizeLine, type Row } from './text.js';
 import type { UiCore } from './types.js';
-import { VerifyView } from './VerifyView.js';
 
 export interface AppProps {
   core: UiCore;
   noColor: boolean;
   bell?: () => void;
 }
-
-type Overlay = { kind: 'help'; scroll: number } | { kind: 'verify'; session: string } | { kind: 'search'; search: SearchState } | null;
 
 export { INFO_NOTICE_MS } from './hooks/use-notice.js';
 export { PLAIN_KEY, splitChunk } from './key-chunks.js';
@@ -354,45 +350,6 @@ export function App({ core, noColor, bell }: AppProps) {
     else setCursorPosition({ x: input.cursorX, y: layout.inputY });
   });
 
-  let noticeRow: Row = [];
-  if (smpSession) {
-    const q = smpSession.otr.smp?.question;
-    noticeRow = [
-      { text: ` ${sessionName(smpSession)} wants to verify you`, color: 'yellow', bold: true },
-      { text: q ? ` and asks: ${sanitizeLine(q)}` : ': type the shared secret' },
-      { text: '  (Enter answers, Esc aborts)', dim: true },
-    ];
-  } else if (notice) {
-    noticeRow = [{ text: ` ${notice.text}`, color: notice.level === 'error' ? 'red' : undefined, dim: notice.level === 'info' }];
-  } else {
-    const last = state.notices[state.notices.length - 1];
-    if (last) noticeRow = [{ text: ` ${sanitizeLine(last.text)}`, color: last.level === 'warning' ? 'red' : undefined }];
-  }
-
-  let pane;
-  if (overlay?.kind === 'help') pane = <HelpView width={chatW} height={mainH} scroll={overlay.scroll} noColor={noColor} />;
-  else if (overlay?.kind === 'search') pane = <SearchView search={overlay.search} width={chatW} height={mainH} noColor={noColor} />;
-  else if (overlay?.kind === 'verify') {
-    const s = sessions.find((x) => x.id === overlay.session);
-    pane = s ? (
-      <VerifyView session={s} width={chatW} height={mainH} noColor={noColor} />
-    ) : (
-      <Rows rows={[[{ text: ' That chat is gone. Esc closes.' }]]} width={chatW} height={mainH} noColor={noColor} />
-    );
-  } else if (selected) {
-    pane = <ChatView session={selected} width={chatW} height={mainH} scroll={scrollOf} noColor={noColor} />;
-  } else {
-    const rows: Row[] = [
-      [{ text: ' No chats yet.', bold: true }],
-      [{ text: ' /chat user@host starts one; incoming chats appear on the left. F1 shows all commands.', dim: true }],
-      [],
-      ...state.notices.slice(-(mainH - 3)).map((n) =>
-        clipRow([{ text: ` -- ${sanitizeLine(n.text)}`, color: n.level === 'warning' ? 'red' : undefined }], chatW),
-      ),
-    ];
-    pane = <Rows rows={rows} width={chatW} height={mainH} noColor={noColor} />;
-  }
-
   return (
     <Box flexDirection="column" width={cols} height={layout.height}>
       <StatusLine account={state.account} width={cols} noColor={noColor} />
@@ -403,9 +360,18 @@ export function App({ core, noColor, bell }: AppProps) {
             <Rows rows={separator(mainH)} width={2} height={mainH} noColor={noColor} />
           </>
         ) : null}
-        {pane}
+        <MainPane
+          overlay={overlay}
+          sessions={sessions}
+          selected={selected}
+          scroll={scrollOf}
+          coreNotices={state.notices}
+          width={chatW}
+          height={mainH}
+          noColor={noColor}
+        />
       </Box>
-      <Rows rows={[clipRow(noticeRow, cols)]} width={cols} height={1} noColor={noColor} />
+      <NoticeRow smpSession={smpSession} notice={notice} coreNotices={state.notices} width={cols} noColor={noColor} />
       <InputLine layout={input} width={cols} noColor={noColor} />
       <TabBar sessions={sessions} selectedId={selId} width={cols} noColor={noColor} />
     </Box>

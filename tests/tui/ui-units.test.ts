@@ -7,6 +7,8 @@ import { PLAIN_KEY, splitChunk } from '../../src/ui/App.js';
 import { InputHistory } from '../../src/ui/input-history.js';
 import { keyAction, type KeyMode } from '../../src/ui/keymap.js';
 import { screenLayout } from '../../src/ui/layout.js';
+import { noticeRow } from '../../src/ui/NoticeRow.js';
+import { noChatRows } from '../../src/ui/MainPane.js';
 import { hhmm } from '../../src/ui/format.js';
 import { fingerprintGroups } from '../../src/keys/fingerprint.js';
 import { editLine, lineOf } from '../../src/ui/line-edit.js';
@@ -325,5 +327,44 @@ describe('splitting one terminal read into keys', () => {
       ['', k({ backspace: true })],
     ]);
     assert.deepEqual(splitChunk('a\u0000b', PLAIN_KEY), [['a', PLAIN_KEY], ['b', PLAIN_KEY]], 'NUL is dropped');
+  });
+});
+
+describe('notice row', () => {
+  const asked = session('a', 'bob', { otr: otr({ state: 'encrypted', smp: { phase: 'asked', question: 'our pet?\u001b[2J' } }) });
+  const secret = session('b', 'carol', { otr: otr({ state: 'encrypted', smp: { phase: 'asked' } }) });
+  const warn = line({ kind: 'system', text: 'trusted_peers line 7\u0007 could not be parsed', level: 'warning' });
+  const info = line({ kind: 'system', text: 'ready', level: 'info' });
+
+  it('shows the open verification prompt first, its question sanitised', () => {
+    const r = noticeRow(asked, { text: 'Calling…', level: 'info' }, [warn]);
+    assert.equal(text(r), ' bob wants to verify you and asks: our pet?\uFFFD[2J  (Enter answers, Esc aborts)');
+    assert.equal(r[0]?.color, 'yellow');
+    assert.equal(text(noticeRow(secret, null, [])), ' carol wants to verify you: type the shared secret  (Enter answers, Esc aborts)');
+  });
+
+  it('then the UI notice (errors red, progress dim), then the core notice that came last', () => {
+    assert.deepEqual(noticeRow(null, { text: 'No chat number 4.', level: 'error' }, [warn]), [
+      { text: ' No chat number 4.', color: 'red', dim: false },
+    ]);
+    assert.deepEqual(noticeRow(null, { text: 'Calling…', level: 'info' }, []), [{ text: ' Calling…', color: undefined, dim: true }]);
+    assert.deepEqual(noticeRow(null, null, [info, warn]), [{ text: ' trusted_peers line 7\uFFFD could not be parsed', color: 'red' }]);
+    assert.deepEqual(noticeRow(null, null, [warn, info]), [{ text: ' ready', color: undefined }]);
+    assert.deepEqual(noticeRow(null, null, []), []);
+  });
+});
+
+describe('main pane without a chat', () => {
+  it('says how to start one, then the latest core notices that fit, clipped', () => {
+    const notices = Array.from({ length: 6 }, (_, i) => line({ kind: 'system', text: `notice ${i} ${'x'.repeat(40)}`, level: i === 5 ? 'warning' : 'info' }));
+    const rows = noChatRows(notices, 30, 6);
+    assert.equal(rows.length, 6);
+    assert.equal(text(rows[0]!), ' No chats yet.');
+    assert.deepEqual(rows[2], []);
+    assert.match(text(rows[3]!), /^ -- notice 3 x+/);
+    assert.match(text(rows[5]!), /^ -- notice 5 x+/);
+    assert.equal(rows[5]![0]?.color, 'red');
+    for (const r of rows.slice(3)) assert.ok(rowWidth(r) <= 30);
+    assert.equal(noChatRows([], 30, 6).length, 3);
   });
 });
