@@ -1,10 +1,11 @@
 // The whole screen. It reads the core's state, keeps only view state of its own (selection, scroll, input,
 // overlays), and turns keys and commands into core commands. It never changes core state by itself.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Box, useApp, useCursor, useInput, useStdout, type Key } from 'ink';
-import type { ChatLine, CoreCommand, SessionView } from '../chat/types.js';
-import { parseCommand, type UiAction } from './commands.js';
+import { useCallback, useEffect, useMemo, useRef } from 'react';
+import { Box, useCursor, useInput, useStdout, type Key } from 'ink';
+import type { SessionView } from '../chat/types.js';
+import { parseCommand } from './commands.js';
 import { complete } from './complete.js';
+import { useCommandRunner } from './hooks/use-command-runner.js';
 import { useComposing } from './hooks/use-composing.js';
 import { useCoreState } from './hooks/use-core-state.js';
 import { useF1 } from './hooks/use-function-key.js';
@@ -12,6 +13,7 @@ import { useKeyChangeBell } from './hooks/use-key-change-bell.js';
 import { useMarkRead } from './hooks/use-mark-read.js';
 import { useNotice } from './hooks/use-notice.js';
 import { useRefState } from './hooks/use-ref-state.js';
+import { useScroll } from './hooks/use-scroll.js';
 import { useSessionArrivals } from './hooks/use-session-arrivals.js';
 import { useSmpPrompt } from './hooks/use-smp-prompt.js';
 import { useTerminalSize } from './hooks/use-terminal-size.js';
@@ -27,7 +29,7 @@ import { Rows } from './Rows.js';
 import { SessionList, sessionName } from './SessionList.js';
 import { StatusLine } from './StatusLine.js';
 import { TabBar } from './TabBar.js';
-import { sanitizeLine, type Row } from './text.js';
+import type { Row } from './text.js';
 import type { UiCore } from './types.js';
 
 export interface AppProps {
@@ -49,12 +51,7 @@ function separator(height: number): Row[] {
   return rows;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 export function App({ core, noColor, bell }: AppProps) {
-  const { exit } = useApp();
   const { stdout } = useStdout();
   const { setCursorPosition } = useCursor();
   const size = useTerminalSize(stdout);
@@ -65,7 +62,6 @@ export function App({ core, noColor, bell }: AppProps) {
   const [overlay, setOverlay, overlayRef] = useRefState<Overlay>(null);
   const [line, setLine, lineRef] = useRefState<LineState>(EMPTY_LINE);
   const [smpLine, setSmpLine, smpLineRef] = useRefState<LineState>(EMPTY_LINE);
-  const [scrolls, setScrolls] = useState<ReadonlyMap<string, number>>(new Map());
 
   const sessions = state.sessions;
   const selected: SessionView | null = sessions.find((s) => s.id === selectedId) ?? sessions[0] ?? null;
@@ -74,43 +70,18 @@ export function App({ core, noColor, bell }: AppProps) {
   const currentSelected = (): SessionView | null =>
     sessions.find((s) => s.id === selectedRef.current) ?? sessions[0] ?? null;
 
-  const dispatch = useCallback(
-    (cmd: CoreCommand, done?: string, quiet = false): Promise<void> => {
-      if (done) setNotice({ text: done, level: 'info' });
-      let p: Promise<void>;
-      try {
-        p = Promise.resolve(core.command(cmd));
-      } catch (err) {
-        p = Promise.reject(err);
-      }
-      return p.catch((err: unknown) => {
-        if (!quiet) setNotice({ text: sanitizeLine(errorText(err)), level: 'error' });
-      });
-    },
-    [core, setNotice],
-  );
-  const dispatchQuiet = useCallback((cmd: CoreCommand) => void dispatch(cmd, undefined, true), [dispatch]);
+  const commands = useCommandRunner(core, setNotice, setOverlay);
+  const { dispatch, quit } = commands;
+  const runAction = commands.run;
 
   useSessionArrivals(sessions, setSelectedId, setNotice);
   useKeyChangeBell(sessions, bell);
-  useMarkRead(selected, dispatchQuiet);
+  useMarkRead(selected, commands.dispatchQuiet);
   const smp = useSmpPrompt(sessions, selId, setNotice);
   const smpSession = smp.promptFor(selected);
-  const composing = useComposing(dispatchQuiet);
+  const composing = useComposing(commands.dispatchQuiet);
+  const scroll = useScroll();
   const history = useRef(new InputHistory());
-  /** Chats the user accepted here (the core may still show them incoming for a moment). */
-  const accepted = useRef(new Set<string>());
-
-  const quitting = useRef(false);
-  const quit = useCallback(() => {
-    if (quitting.current) {
-      exit();
-      return;
-    }
-    quitting.current = true;
-    setNotice({ text: 'Quitting… (Ctrl-C again to force)', level: 'info' });
-    void dispatch({ cmd: 'quit' }).finally(() => exit());
-  }, [dispatch, exit, setNotice]);
 
   const select = useCallback(
     (index: number) => {
@@ -126,61 +97,6 @@ export function App({ core, noColor, bell }: AppProps) {
     [sessions, composing, setNotice, setSelectedId, setOverlay, selectedRef],
   );
 
-  const runAction = useCallback(
-    (a: UiAction) => {
-      switch (a.kind) {
-        case 'core':
-          if (a.cmd.cmd === 'smp_respond' || a.cmd.cmd === 'smp_abort') {
-            smp.dismiss(a.cmd.session);
-          }
-          // A chat the user accepted takes messages at once (the core sends them once it is up).
-          if (a.cmd.cmd === 'accept') accepted.current.add(a.cmd.session);
-          if (a.cmd.cmd === 'quit') quit();
-          else void dispatch(a.cmd, a.done);
-          return;
-        case 'error':
-          setNotice({ text: a.message, level: 'error' });
-          return;
-        case 'help':
-          setOverlay({ kind: 'help', scroll: 0 });
-          return;
-        case 'verify':
-          setOverlay({ kind: 'verify', session: a.session });
-          return;
-        case 'quit':
-          quit();
-          return;
-        case 'search': {
-          const search = core.search;
-          if (typeof search !== 'function') {
-            setNotice({ text: 'History search is not available in this build.', level: 'error' });
-            return;
-          }
-          const text = a.text;
-          setOverlay({ kind: 'search', search: { text, results: null } });
-          let p: Promise<ChatLine[]>;
-          try {
-            p = Promise.resolve(search.call(core, text));
-          } catch (err) {
-            p = Promise.reject(err);
-          }
-          p.then(
-            (results) =>
-              setOverlay((o) => (o?.kind === 'search' && o.search.text === text ? { kind: 'search', search: { text, results } } : o)),
-            (err: unknown) =>
-              setOverlay((o) =>
-                o?.kind === 'search' && o.search.text === text
-                  ? { kind: 'search', search: { text, results: null, error: errorText(err) } }
-                  : o,
-              ),
-          );
-          return;
-        }
-      }
-    },
-    [core, dispatch, quit],
-  );
-
   /** Sends the text to the selected chat; false (and a notice saying why) when it cannot take it. */
   const sendText = (text: string): boolean => {
     const s = currentSelected();
@@ -188,7 +104,7 @@ export function App({ core, noColor, bell }: AppProps) {
       setNotice({ text: 'No chat open: /chat user@host starts one (F1 for help).', level: 'error' });
       return false;
     }
-    if (s.state === 'incoming' && !accepted.current.has(s.id)) {
+    if (s.state === 'incoming' && !commands.accepted.has(s.id)) {
       setNotice({ text: `Accept the chat from ${sessionName(s)} first: /accept`, level: 'error' });
       return false;
     }
@@ -197,12 +113,7 @@ export function App({ core, noColor, bell }: AppProps) {
       return false;
     }
     composing.sent();
-    setScrolls((m) => {
-      if (!m.get(s.id)) return m;
-      const n = new Map(m);
-      n.delete(s.id);
-      return n;
-    });
+    scroll.reset(s.id);
     void dispatch({ cmd: 'send', session: s.id, text });
     return true;
   };
@@ -219,21 +130,19 @@ export function App({ core, noColor, bell }: AppProps) {
     if (value.startsWith('//')) send(value.slice(1));
     else if (value.startsWith('/')) {
       composing.stop();
-      runAction(parseCommand(value, { sessions, selected: currentSelected() }));
+      const a = parseCommand(value, { sessions, selected: currentSelected() });
+      // Answering or aborting the peer's question by command closes its prompt, as Enter and Esc there do.
+      if (a.kind === 'core' && (a.cmd.cmd === 'smp_respond' || a.cmd.cmd === 'smp_abort')) smp.dismiss(a.cmd.session);
+      runAction(a);
     } else send(value);
   };
 
   const layout = useMemo(() => screenLayout(size), [size]);
 
-  const scrollOf = selId ? (scrolls.get(selId) ?? 0) : 0;
+  const scrollOf = scroll.offsetOf(selId);
   const scrollBy = (delta: number): void => {
     const id = currentSelected()?.id;
-    if (!id) return;
-    setScrolls((m) => {
-      const n = new Map(m);
-      n.set(id, Math.max(0, (m.get(id) ?? 0) + delta));
-      return n;
-    });
+    if (id) scroll.scrollBy(id, delta);
   };
 
   const onKey = (input: string, key: Key): void => {
