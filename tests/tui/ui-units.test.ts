@@ -16,7 +16,7 @@ import { inputRow } from '../../src/ui/InputLine.js';
 import { sanitize, textWidth, truncate, wrapSegs, rowWidth, type Row } from '../../src/ui/text.js';
 import { viewport, buildLineRows } from '../../src/ui/chat-rows.js';
 import { headerRows } from '../../src/ui/ChatView.js';
-import { sessionRow } from '../../src/ui/SessionList.js';
+import { selectedSession, sessionRow } from '../../src/ui/SessionList.js';
 import { tabBarRow } from '../../src/ui/TabBar.js';
 import { statusRow } from '../../src/ui/StatusLine.js';
 import { verifyRows } from '../../src/ui/VerifyView.js';
@@ -366,5 +366,16 @@ describe('main pane without a chat', () => {
     assert.equal(rows[5]![0]?.color, 'red');
     for (const r of rows.slice(3)) assert.ok(rowWidth(r) <= 30);
     assert.equal(noChatRows([], 30, 6).length, 3);
+  });
+});
+
+describe('selected chat', () => {
+  it('is the chat with the selected id, else the first, else none', () => {
+    const a = session('a', 'bob');
+    const b = session('b', 'carol');
+    assert.equal(selectedSession([a, b], 'b'), b);
+    assert.equal(selectedSession([a, b], null), a);
+    assert.equal(selectedSession([a, b], 'gone'), a);
+    assert.equal(selectedSession([], 'b'), null);
   });
 });
