@@ -1,34 +1,32 @@
 // The whole screen. It reads the core's state, keeps only view state of its own (selection, scroll, input,
 // overlays), and turns keys and commands into core commands. It never changes core state by itself.
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
-import { Box, useApp, useCursor, useInput, useStdout, type Key } from 'ink';
-import type { ChatLine, CoreCommand, SessionView } from '../chat/types.js';
-import { ChatView } from './ChatView.js';
-import { parseCommand, type UiAction } from './commands.js';
-import { complete } from './complete.js';
-import { HelpView } from './HelpView.js';
+// Each behaviour is a hook (src/ui/hooks/) and each part of the screen a component; App composes them.
+import { useCallback, useEffect, useMemo } from 'react';
+import { Box, useCursor, useStdout } from 'ink';
+import type { SessionView } from '../chat/types.js';
+import { useCommandRunner } from './hooks/use-command-runner.js';
 import { useComposing } from './hooks/use-composing.js';
 import { useCoreState } from './hooks/use-core-state.js';
 import { useF1 } from './hooks/use-function-key.js';
 import { useKeyChangeBell } from './hooks/use-key-change-bell.js';
+import { useKeyHandler } from './hooks/use-key-handler.js';
 import { useMarkRead } from './hooks/use-mark-read.js';
 import { useNotice } from './hooks/use-notice.js';
 import { useRefState } from './hooks/use-ref-state.js';
+import { useScroll } from './hooks/use-scroll.js';
 import { useSessionArrivals } from './hooks/use-session-arrivals.js';
 import { useSmpPrompt } from './hooks/use-smp-prompt.js';
 import { useTerminalSize } from './hooks/use-terminal-size.js';
-import { InputHistory } from './input-history.js';
-import { keyAction } from './keymap.js';
 import { InputLine, inputRow } from './InputLine.js';
-import { editLine, EMPTY_LINE, lineOf, type LineState } from './line-edit.js';
+import { screenLayout } from './layout.js';
+import { MainPane, type Overlay } from './MainPane.js';
+import { NoticeRow } from './NoticeRow.js';
 import { Rows } from './Rows.js';
-import { SearchView, type SearchState } from './SearchView.js';
-import { SessionList, sessionName } from './SessionList.js';
+import { selectedSession, SessionList } from './SessionList.js';
 import { StatusLine } from './StatusLine.js';
 import { TabBar } from './TabBar.js';
-import { clipRow, sanitizeLine, type Row } from './text.js';
+import type { Row } from './text.js';
 import type { UiCore } from './types.js';
-import { VerifyView } from './VerifyView.js';
 
 export interface AppProps {
   core: UiCore;
@@ -36,9 +34,8 @@ export interface AppProps {
   bell?: () => void;
 }
 
-type Overlay = { kind: 'help'; scroll: number } | { kind: 'verify'; session: string } | { kind: 'search'; search: SearchState } | null;
-
 export { INFO_NOTICE_MS } from './hooks/use-notice.js';
+export { PLAIN_KEY, splitChunk } from './key-chunks.js';
 
 const separators = new Map<number, Row[]>();
 function separator(height: number): Row[] {
@@ -50,421 +47,69 @@ function separator(height: number): Row[] {
   return rows;
 }
 
-/** A key event with no key flag set (ink's Key shape), for splitting coalesced input into single keys. */
-export const PLAIN_KEY: Key = {
-  upArrow: false,
-  downArrow: false,
-  leftArrow: false,
-  rightArrow: false,
-  pageDown: false,
-  pageUp: false,
-  home: false,
-  end: false,
-  return: false,
-  escape: false,
-  ctrl: false,
-  shift: false,
-  tab: false,
-  backspace: false,
-  delete: false,
-  meta: false,
-  super: false,
-  hyper: false,
-  capsLock: false,
-  numLock: false,
-};
-
-/**
- * ink hands over everything between two escape sequences as one input, so a fast typist's or tmux's
- * "abc<DEL><DEL>x<CR>" arrives whole. Split it back into keys: text runs, Backspace, Enter, Tab, Ctrl-letter.
- */
-export function splitChunk(input: string, key: Key): Array<[string, Key]> {
-  // eslint-disable-next-line no-control-regex
-  if (input.length <= 1 || input.startsWith('\u001b') || !/[\u0000-\u001f\u007f]/.test(input)) return [[input, key]];
-  const out: Array<[string, Key]> = [];
-  let run = '';
-  const flush = (): void => {
-    if (run) out.push([run, PLAIN_KEY]);
-    run = '';
-  };
-  for (const ch of input) {
-    const c = ch.codePointAt(0) ?? 0;
-    if (c >= 0x20 && c !== 0x7f) {
-      run += ch;
-      continue;
-    }
-    flush();
-    if (c === 0x7f || c === 0x08) out.push(['', { ...PLAIN_KEY, backspace: true }]);
-    else if (c === 0x0d || c === 0x0a) out.push(['', { ...PLAIN_KEY, return: true }]);
-    else if (c === 0x09) out.push(['', { ...PLAIN_KEY, tab: true }]);
-    else if (c >= 0x01 && c <= 0x1a) out.push([String.fromCharCode(c + 0x60), { ...PLAIN_KEY, ctrl: true }]);
-  }
-  flush();
-  return out;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+/** The session list and the separator right of it; nothing on a terminal too narrow for them. */
+function SessionColumn(props: { sessions: SessionView[]; selectedId: string | null; width: number; height: number; noColor: boolean }) {
+  if (props.width <= 0) return null;
+  const { sessions, selectedId, width, height, noColor } = props;
+  return (
+    <>
+      <SessionList sessions={sessions} selectedId={selectedId} width={width} height={height} noColor={noColor} />
+      <Rows rows={separator(height)} width={2} height={height} noColor={noColor} />
+    </>
+  );
 }
 
 export function App({ core, noColor, bell }: AppProps) {
-  const { exit } = useApp();
   const { stdout } = useStdout();
   const { setCursorPosition } = useCursor();
   const size = useTerminalSize(stdout);
+  const layout = useMemo(() => screenLayout(size), [size]);
   const state = useCoreState(core);
   const [notice, setNotice] = useNotice(core);
-
   const [selectedId, setSelectedId, selectedRef] = useRefState<string | null>(null);
   const [overlay, setOverlay, overlayRef] = useRefState<Overlay>(null);
-  const [line, setLine, lineRef] = useRefState<LineState>(EMPTY_LINE);
-  const [smpLine, setSmpLine, smpLineRef] = useRefState<LineState>(EMPTY_LINE);
-  const [scrolls, setScrolls] = useState<ReadonlyMap<string, number>>(new Map());
+  const commands = useCommandRunner(core, setNotice, setOverlay);
 
   const sessions = state.sessions;
-  const selected: SessionView | null = sessions.find((s) => s.id === selectedId) ?? sessions[0] ?? null;
+  const selected = selectedSession(sessions, selectedId);
   const selId = selected?.id ?? null;
-  // The selection as of the last key (see useRefState), for handlers running before the next render.
-  const currentSelected = (): SessionView | null =>
-    sessions.find((s) => s.id === selectedRef.current) ?? sessions[0] ?? null;
-
-  const dispatch = useCallback(
-    (cmd: CoreCommand, done?: string, quiet = false): Promise<void> => {
-      if (done) setNotice({ text: done, level: 'info' });
-      let p: Promise<void>;
-      try {
-        p = Promise.resolve(core.command(cmd));
-      } catch (err) {
-        p = Promise.reject(err);
-      }
-      return p.catch((err: unknown) => {
-        if (!quiet) setNotice({ text: sanitizeLine(errorText(err)), level: 'error' });
-      });
-    },
-    [core, setNotice],
-  );
-  const dispatchQuiet = useCallback((cmd: CoreCommand) => void dispatch(cmd, undefined, true), [dispatch]);
-
   useSessionArrivals(sessions, setSelectedId, setNotice);
   useKeyChangeBell(sessions, bell);
-  useMarkRead(selected, dispatchQuiet);
+  useMarkRead(selected, commands.dispatchQuiet);
   const smp = useSmpPrompt(sessions, selId, setNotice);
   const smpSession = smp.promptFor(selected);
-  const composing = useComposing(dispatchQuiet);
-  const history = useRef(new InputHistory());
-  /** Chats the user accepted here (the core may still show them incoming for a moment). */
-  const accepted = useRef(new Set<string>());
-
-  const quitting = useRef(false);
-  const quit = useCallback(() => {
-    if (quitting.current) {
-      exit();
-      return;
-    }
-    quitting.current = true;
-    setNotice({ text: 'Quitting… (Ctrl-C again to force)', level: 'info' });
-    void dispatch({ cmd: 'quit' }).finally(() => exit());
-  }, [dispatch, exit, setNotice]);
-
-  const select = useCallback(
-    (index: number) => {
-      const s = sessions[index];
-      if (!s) {
-        setNotice({ text: `No chat number ${index + 1}.`, level: 'error' });
-        return;
-      }
-      if (s.id !== selectedRef.current) composing.stop();
-      setSelectedId(s.id);
-      setOverlay((o) => (o?.kind === 'verify' ? null : o));
-    },
-    [sessions, composing, setNotice, setSelectedId, setOverlay, selectedRef],
-  );
-
-  const runAction = useCallback(
-    (a: UiAction) => {
-      switch (a.kind) {
-        case 'core':
-          if (a.cmd.cmd === 'smp_respond' || a.cmd.cmd === 'smp_abort') {
-            smp.dismiss(a.cmd.session);
-          }
-          // A chat the user accepted takes messages at once (the core sends them once it is up).
-          if (a.cmd.cmd === 'accept') accepted.current.add(a.cmd.session);
-          if (a.cmd.cmd === 'quit') quit();
-          else void dispatch(a.cmd, a.done);
-          return;
-        case 'error':
-          setNotice({ text: a.message, level: 'error' });
-          return;
-        case 'help':
-          setOverlay({ kind: 'help', scroll: 0 });
-          return;
-        case 'verify':
-          setOverlay({ kind: 'verify', session: a.session });
-          return;
-        case 'quit':
-          quit();
-          return;
-        case 'search': {
-          const search = core.search;
-          if (typeof search !== 'function') {
-            setNotice({ text: 'History search is not available in this build.', level: 'error' });
-            return;
-          }
-          const text = a.text;
-          setOverlay({ kind: 'search', search: { text, results: null } });
-          let p: Promise<ChatLine[]>;
-          try {
-            p = Promise.resolve(search.call(core, text));
-          } catch (err) {
-            p = Promise.reject(err);
-          }
-          p.then(
-            (results) =>
-              setOverlay((o) => (o?.kind === 'search' && o.search.text === text ? { kind: 'search', search: { text, results } } : o)),
-            (err: unknown) =>
-              setOverlay((o) =>
-                o?.kind === 'search' && o.search.text === text
-                  ? { kind: 'search', search: { text, results: null, error: errorText(err) } }
-                  : o,
-              ),
-          );
-          return;
-        }
-      }
-    },
-    [core, dispatch, quit],
-  );
-
-  /** Sends the text to the selected chat; false (and a notice saying why) when it cannot take it. */
-  const sendText = (text: string): boolean => {
-    const s = currentSelected();
-    if (!s) {
-      setNotice({ text: 'No chat open: /chat user@host starts one (F1 for help).', level: 'error' });
-      return false;
-    }
-    if (s.state === 'incoming' && !accepted.current.has(s.id)) {
-      setNotice({ text: `Accept the chat from ${sessionName(s)} first: /accept`, level: 'error' });
-      return false;
-    }
-    if (s.state === 'ended') {
-      setNotice({ text: `The chat with ${sessionName(s)} has ended: /chat ${s.peer} to start again.`, level: 'error' });
-      return false;
-    }
-    composing.sent();
-    setScrolls((m) => {
-      if (!m.get(s.id)) return m;
-      const n = new Map(m);
-      n.delete(s.id);
-      return n;
-    });
-    void dispatch({ cmd: 'send', session: s.id, text });
-    return true;
-  };
-
-  const submit = (value: string): void => {
-    if (value.trim() === '') return;
-    history.current.push(value);
-    setLine(EMPTY_LINE);
-    setNotice(null);
-    // Text that could not be sent stays on the input line: nothing typed is lost.
-    const send = (text: string) => {
-      if (!sendText(text)) setLine(lineOf(value));
-    };
-    if (value.startsWith('//')) send(value.slice(1));
-    else if (value.startsWith('/')) {
-      composing.stop();
-      runAction(parseCommand(value, { sessions, selected: currentSelected() }));
-    } else send(value);
-  };
-
-  const layout = useMemo(() => {
-    const cols = Math.max(20, size.cols);
-    // One row fewer than the terminal: ink clears the whole screen on every frame once the output fills it.
-    const height = Math.max(8, size.rows - 1);
-    const listW = cols >= 60 ? Math.min(30, Math.max(18, Math.round(cols * 0.24))) : 0;
-    const chatW = cols - listW - (listW > 0 ? 2 : 0);
-    const mainH = height - 4;
-    return { cols, height, listW, chatW, mainH };
-  }, [size]);
-
-  const scrollOf = selId ? (scrolls.get(selId) ?? 0) : 0;
-  const scrollBy = (delta: number): void => {
-    const id = currentSelected()?.id;
-    if (!id) return;
-    setScrolls((m) => {
-      const n = new Map(m);
-      n.set(id, Math.max(0, (m.get(id) ?? 0) + delta));
-      return n;
-    });
-  };
-
-  const onKey = (input: string, key: Key): void => {
-    const line = lineRef.current;
-    const overlay = overlayRef.current;
-    const selected = currentSelected();
-    const smpSession = smp.promptFor(selected);
-    const a = keyAction(input, key, { overlay: overlay?.kind ?? null, smpPrompt: smpSession !== null });
-    const page = Math.max(1, layout.mainH - 3);
-    switch (a.kind) {
-      case 'quit':
-        quit();
-        return;
-      case 'verify-trust': {
-        const s = overlay?.kind === 'verify' ? sessions.find((x) => x.id === overlay.session) : undefined;
-        if (s?.otr.theirFingerprint) void dispatch({ cmd: 'trust', session: s.id }, `${sessionName(s)} marked verified.`);
-        return;
-      }
-      case 'close-overlay':
-        setOverlay(null);
-        return;
-      case 'abort-smp':
-        if (smpSession) {
-          smp.dismiss(smpSession.id);
-          setSmpLine(EMPTY_LINE);
-          void dispatch({ cmd: 'smp_abort', session: smpSession.id }, 'Verification aborted.');
-        }
-        return;
-      case 'clear-notice':
-        setNotice(null);
-        return;
-      case 'select':
-        select(a.index);
-        return;
-      case 'cycle': {
-        if (sessions.length === 0) return;
-        const i = selected ? sessions.indexOf(selected) : 0;
-        select((i + a.delta + sessions.length) % sessions.length);
-        return;
-      }
-      case 'help-scroll':
-        if (overlay?.kind === 'help') setOverlay({ kind: 'help', scroll: Math.max(0, overlay.scroll + a.dir * page) });
-        return;
-      case 'scroll':
-        scrollBy(a.dir * page);
-        return;
-      case 'smp-submit':
-        if (smpSession) answerSmp(smpSession);
-        return;
-      case 'smp-edit': {
-        const next = editLine(smpLineRef.current, input, key);
-        if (next) setSmpLine(next);
-        return;
-      }
-      case 'submit':
-        submit(line.value);
-        return;
-      case 'history': {
-        const v = a.dir === 'up' ? history.current.up(line.value) : history.current.down();
-        if (v !== null) setLine(lineOf(v));
-        return;
-      }
-      case 'complete': {
-        const c = complete(line.value);
-        if (c.line !== line.value) setLine(lineOf(c.line));
-        if (c.candidates.length > 1) setNotice({ text: c.candidates.join('  '), level: 'info' });
-        return;
-      }
-      case 'edit': {
-        const next = editLine(line, input, key);
-        if (next && next !== line) {
-          setLine(next);
-          if (next.value !== line.value) composing.typed(selected, next.value);
-        }
-        return;
-      }
-      case 'none':
-        return;
-    }
-  };
-
-  /** Enter at the verification prompt: a command typed there runs as a command, never as the secret. */
-  const answerSmp = (s: SessionView): void => {
-    const value = smpLineRef.current.value;
-    if (value.startsWith('/') && !value.startsWith('//')) {
-      setSmpLine(EMPTY_LINE);
-      submit(value);
-      return;
-    }
-    const secret = value.startsWith('//') ? value.slice(1) : value;
-    if (secret === '') {
-      setNotice({ text: 'Type the answer first (Esc aborts the verification).', level: 'error' });
-      return;
-    }
-    smp.dismiss(s.id);
-    setSmpLine(EMPTY_LINE);
-    void dispatch({ cmd: 'smp_respond', session: s.id, secret }, 'Answer sent; waiting for the result…');
-  };
-  const keyRef = useRef(onKey);
-  keyRef.current = onKey;
-  const stableKey = useCallback((input: string, key: Key) => {
-    for (const [i, k] of splitChunk(input, key)) keyRef.current(i, k);
-  }, []);
-  useInput(stableKey);
-
+  const composing = useComposing(commands.dispatchQuiet);
+  const scroll = useScroll();
+  const { line, smpLine } = useKeyHandler({
+    sessions, selectedRef, setSelectedId, overlayRef, setOverlay, setNotice,
+    smp, composing, commands, scroll, page: layout.page,
+  });
   useF1(useCallback(() => setOverlay((o) => (o?.kind === 'help' ? null : { kind: 'help', scroll: 0 })), [setOverlay]));
 
   const { cols, listW, chatW, mainH } = layout;
-
-  const prompt = smpSession ? 'answer> ' : '> ';
-  const input = inputRow(prompt, smpSession ? 'yellow' : 'cyan', smpSession ? smpLine : line, cols);
-  const inputY = 1 + mainH + 1;
+  const input = inputRow(smpSession ? 'answer> ' : '> ', smpSession ? 'yellow' : 'cyan', smpSession ? smpLine : line, cols);
   useEffect(() => {
     if (overlay?.kind === 'verify') setCursorPosition(undefined);
-    else setCursorPosition({ x: input.cursorX, y: inputY });
+    else setCursorPosition({ x: input.cursorX, y: layout.inputY });
   });
-
-  let noticeRow: Row = [];
-  if (smpSession) {
-    const q = smpSession.otr.smp?.question;
-    noticeRow = [
-      { text: ` ${sessionName(smpSession)} wants to verify you`, color: 'yellow', bold: true },
-      { text: q ? ` and asks: ${sanitizeLine(q)}` : ': type the shared secret' },
-      { text: '  (Enter answers, Esc aborts)', dim: true },
-    ];
-  } else if (notice) {
-    noticeRow = [{ text: ` ${notice.text}`, color: notice.level === 'error' ? 'red' : undefined, dim: notice.level === 'info' }];
-  } else {
-    const last = state.notices[state.notices.length - 1];
-    if (last) noticeRow = [{ text: ` ${sanitizeLine(last.text)}`, color: last.level === 'warning' ? 'red' : undefined }];
-  }
-
-  let pane;
-  if (overlay?.kind === 'help') pane = <HelpView width={chatW} height={mainH} scroll={overlay.scroll} noColor={noColor} />;
-  else if (overlay?.kind === 'search') pane = <SearchView search={overlay.search} width={chatW} height={mainH} noColor={noColor} />;
-  else if (overlay?.kind === 'verify') {
-    const s = sessions.find((x) => x.id === overlay.session);
-    pane = s ? (
-      <VerifyView session={s} width={chatW} height={mainH} noColor={noColor} />
-    ) : (
-      <Rows rows={[[{ text: ' That chat is gone. Esc closes.' }]]} width={chatW} height={mainH} noColor={noColor} />
-    );
-  } else if (selected) {
-    pane = <ChatView session={selected} width={chatW} height={mainH} scroll={scrollOf} noColor={noColor} />;
-  } else {
-    const rows: Row[] = [
-      [{ text: ' No chats yet.', bold: true }],
-      [{ text: ' /chat user@host starts one; incoming chats appear on the left. F1 shows all commands.', dim: true }],
-      [],
-      ...state.notices.slice(-(mainH - 3)).map((n) =>
-        clipRow([{ text: ` -- ${sanitizeLine(n.text)}`, color: n.level === 'warning' ? 'red' : undefined }], chatW),
-      ),
-    ];
-    pane = <Rows rows={rows} width={chatW} height={mainH} noColor={noColor} />;
-  }
 
   return (
     <Box flexDirection="column" width={cols} height={layout.height}>
       <StatusLine account={state.account} width={cols} noColor={noColor} />
       <Box flexDirection="row" width={cols} height={mainH}>
-        {listW > 0 ? (
-          <>
-            <SessionList sessions={sessions} selectedId={selId} width={listW} height={mainH} noColor={noColor} />
-            <Rows rows={separator(mainH)} width={2} height={mainH} noColor={noColor} />
-          </>
-        ) : null}
-        {pane}
+        <SessionColumn sessions={sessions} selectedId={selId} width={listW} height={mainH} noColor={noColor} />
+        <MainPane
+          overlay={overlay}
+          sessions={sessions}
+          selected={selected}
+          scroll={scroll.offsetOf(selId)}
+          coreNotices={state.notices}
+          width={chatW}
+          height={mainH}
+          noColor={noColor}
+        />
       </Box>
-      <Rows rows={[clipRow(noticeRow, cols)]} width={cols} height={1} noColor={noColor} />
+      <NoticeRow smpSession={smpSession} notice={notice} coreNotices={state.notices} width={cols} noColor={noColor} />
       <InputLine layout={input} width={cols} noColor={noColor} />
       <TabBar sessions={sessions} selectedId={selId} width={cols} noColor={noColor} />
     </Box>

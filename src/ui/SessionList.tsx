@@ -8,6 +8,11 @@ export function sessionName(s: SessionView): string {
   return sanitizeLine(s.displayName || s.peer);
 }
 
+/** The selected chat: the one with this id, else the first (null when there are none). */
+export function selectedSession(sessions: readonly SessionView[], id: string | null): SessionView | null {
+  return sessions.find((s) => s.id === id) ?? sessions[0] ?? null;
+}
+
 /** One list row: selection mark, number, name, unread count, lock marker (or the /accept hint). */
 export function sessionRow(s: SessionView, index: number, selected: boolean, width: number): Row {
   const lock = sessionLock(s);

@@ -321,6 +321,30 @@ describe('ui: SMP prompt', () => {
     m.unmount();
   });
 
+  it('/otr auth and /otr authabort typed at the prompt close it, though the core still shows the question', async () => {
+    for (const [typed, sent] of [
+      ['/otr auth xyz', { cmd: 'smp_respond', session: 'a', secret: 'xyz' }],
+      ['/otr authabort', { cmd: 'smp_abort', session: 'a' }],
+    ] as const) {
+      const core = twoChats();
+      core.updateSession('a', (s) => ({ ...s, otr: { ...s.otr, smp: { phase: 'asked' } } }));
+      // A core that has not reported the outcome yet: the question stays in its state.
+      const command = core.command.bind(core);
+      core.command = async (cmd: CoreCommand) => {
+        if (cmd.cmd === 'smp_respond' || cmd.cmd === 'smp_abort') core.commands.push(cmd);
+        else await command(cmd);
+      };
+      const m = await mount(core);
+      assert.match(m.plain(), /^answer>$/m);
+      await m.enter(typed);
+      assert.deepEqual(core.userCommands(), [sent]);
+      assert.equal(core.state.sessions[0]?.otr.smp?.phase, 'asked');
+      await waitFor(() => assert.doesNotMatch(m.plain(), /answer>|wants to verify you/));
+      assert.match(m.plain(), /^>$/m, 'the input line is back');
+      m.unmount();
+    }
+  });
+
   it('"//" at the prompt answers with a secret that starts with a slash', async () => {
     const core = twoChats();
     core.updateSession('a', (s) => ({ ...s, otr: { ...s.otr, smp: { phase: 'asked' } } }));

@@ -3,9 +3,12 @@ import assert from 'node:assert/strict';
 import type { Key } from 'ink';
 import { parseCommand, normalizeUri, tokenize } from '../../src/ui/commands.js';
 import { complete } from '../../src/ui/complete.js';
-import { PLAIN_KEY } from '../../src/ui/App.js';
+import { PLAIN_KEY, splitChunk } from '../../src/ui/App.js';
 import { InputHistory } from '../../src/ui/input-history.js';
 import { keyAction, type KeyMode } from '../../src/ui/keymap.js';
+import { screenLayout } from '../../src/ui/layout.js';
+import { noticeRow } from '../../src/ui/NoticeRow.js';
+import { noChatRows } from '../../src/ui/MainPane.js';
 import { hhmm } from '../../src/ui/format.js';
 import { fingerprintGroups } from '../../src/keys/fingerprint.js';
 import { editLine, lineOf } from '../../src/ui/line-edit.js';
@@ -13,7 +16,7 @@ import { inputRow } from '../../src/ui/InputLine.js';
 import { sanitize, textWidth, truncate, wrapSegs, rowWidth, type Row } from '../../src/ui/text.js';
 import { viewport, buildLineRows } from '../../src/ui/chat-rows.js';
 import { headerRows } from '../../src/ui/ChatView.js';
-import { sessionRow } from '../../src/ui/SessionList.js';
+import { selectedSession, sessionRow } from '../../src/ui/SessionList.js';
 import { tabBarRow } from '../../src/ui/TabBar.js';
 import { statusRow } from '../../src/ui/StatusLine.js';
 import { verifyRows } from '../../src/ui/VerifyView.js';
@@ -274,5 +277,105 @@ describe('ui header: registration trouble', () => {
     assert.match(failed, /failed \(tcp\)  connection to the registrar lost  next try 13:04:05/);
     const ok = text(statusRow({ uri: 'sip:alice@example.org', registration: 'registered', transport: 'tcp', serverless: false }, 120));
     assert.doesNotMatch(ok, /next try|lost/);
+  });
+});
+
+describe('screen layout', () => {
+  it('leaves the last terminal row empty and gives the rest to status, list, pane, notice, input and tab bar', () => {
+    assert.deepEqual(screenLayout({ cols: 80, rows: 24 }), { cols: 80, height: 23, listW: 19, chatW: 59, mainH: 19, page: 16, inputY: 21 });
+    const l = screenLayout({ cols: 120, rows: 40 });
+    assert.equal(1 + l.mainH + 1 + 1 + 1, l.height, 'status + main + notice + input + tab bar');
+    assert.equal(l.listW + 2 + l.chatW, l.cols, 'list, separator and pane fill the width');
+  });
+
+  it('drops the session list below 60 columns and bounds its width', () => {
+    assert.deepEqual(screenLayout({ cols: 59, rows: 24 }), { cols: 59, height: 23, listW: 0, chatW: 59, mainH: 19, page: 16, inputY: 21 });
+    assert.equal(screenLayout({ cols: 60, rows: 24 }).listW, 18);
+    assert.equal(screenLayout({ cols: 60, rows: 24 }).chatW, 40);
+    assert.equal(screenLayout({ cols: 200, rows: 24 }).listW, 30);
+    assert.equal(screenLayout({ cols: 200, rows: 24 }).chatW, 168);
+  });
+
+  it('never goes below 20 columns and 8 rows, and pages by at least one row', () => {
+    assert.deepEqual(screenLayout({ cols: 5, rows: 3 }), { cols: 20, height: 8, listW: 0, chatW: 20, mainH: 4, page: 1, inputY: 6 });
+    assert.deepEqual(screenLayout({ cols: 0, rows: 0 }), screenLayout({ cols: 20, rows: 9 }));
+  });
+});
+
+describe('splitting one terminal read into keys', () => {
+  const k = (p: Partial<Key>): Key => ({ ...PLAIN_KEY, ...p });
+  it('leaves single keys, escape sequences and plain text alone', () => {
+    const up = k({ upArrow: true });
+    assert.deepEqual(splitChunk('a', PLAIN_KEY), [['a', PLAIN_KEY]]);
+    assert.deepEqual(splitChunk('\u001b[A', up), [['\u001b[A', up]]);
+    assert.deepEqual(splitChunk('hello world', PLAIN_KEY), [['hello world', PLAIN_KEY]]);
+  });
+
+  it('splits text runs, Backspace, Enter, Tab and Ctrl-letters in order', () => {
+    assert.deepEqual(splitChunk('abc\u007f\u007fx\r', PLAIN_KEY), [
+      ['abc', PLAIN_KEY],
+      ['', k({ backspace: true })],
+      ['', k({ backspace: true })],
+      ['x', PLAIN_KEY],
+      ['', k({ return: true })],
+    ]);
+    assert.deepEqual(splitChunk('\u0001x\t\n\b', PLAIN_KEY), [
+      ['a', k({ ctrl: true })],
+      ['x', PLAIN_KEY],
+      ['', k({ tab: true })],
+      ['', k({ return: true })],
+      ['', k({ backspace: true })],
+    ]);
+    assert.deepEqual(splitChunk('a\u0000b', PLAIN_KEY), [['a', PLAIN_KEY], ['b', PLAIN_KEY]], 'NUL is dropped');
+  });
+});
+
+describe('notice row', () => {
+  const asked = session('a', 'bob', { otr: otr({ state: 'encrypted', smp: { phase: 'asked', question: 'our pet?\u001b[2J' } }) });
+  const secret = session('b', 'carol', { otr: otr({ state: 'encrypted', smp: { phase: 'asked' } }) });
+  const warn = line({ kind: 'system', text: 'trusted_peers line 7\u0007 could not be parsed', level: 'warning' });
+  const info = line({ kind: 'system', text: 'ready', level: 'info' });
+
+  it('shows the open verification prompt first, its question sanitised', () => {
+    const r = noticeRow(asked, { text: 'Calling…', level: 'info' }, [warn]);
+    assert.equal(text(r), ' bob wants to verify you and asks: our pet?\uFFFD[2J  (Enter answers, Esc aborts)');
+    assert.equal(r[0]?.color, 'yellow');
+    assert.equal(text(noticeRow(secret, null, [])), ' carol wants to verify you: type the shared secret  (Enter answers, Esc aborts)');
+  });
+
+  it('then the UI notice (errors red, progress dim), then the core notice that came last', () => {
+    assert.deepEqual(noticeRow(null, { text: 'No chat number 4.', level: 'error' }, [warn]), [
+      { text: ' No chat number 4.', color: 'red', dim: false },
+    ]);
+    assert.deepEqual(noticeRow(null, { text: 'Calling…', level: 'info' }, []), [{ text: ' Calling…', color: undefined, dim: true }]);
+    assert.deepEqual(noticeRow(null, null, [info, warn]), [{ text: ' trusted_peers line 7\uFFFD could not be parsed', color: 'red' }]);
+    assert.deepEqual(noticeRow(null, null, [warn, info]), [{ text: ' ready', color: undefined }]);
+    assert.deepEqual(noticeRow(null, null, []), []);
+  });
+});
+
+describe('main pane without a chat', () => {
+  it('says how to start one, then the latest core notices that fit, clipped', () => {
+    const notices = Array.from({ length: 6 }, (_, i) => line({ kind: 'system', text: `notice ${i} ${'x'.repeat(40)}`, level: i === 5 ? 'warning' : 'info' }));
+    const rows = noChatRows(notices, 30, 6);
+    assert.equal(rows.length, 6);
+    assert.equal(text(rows[0]!), ' No chats yet.');
+    assert.deepEqual(rows[2], []);
+    assert.match(text(rows[3]!), /^ -- notice 3 x+/);
+    assert.match(text(rows[5]!), /^ -- notice 5 x+/);
+    assert.equal(rows[5]![0]?.color, 'red');
+    for (const r of rows.slice(3)) assert.ok(rowWidth(r) <= 30);
+    assert.equal(noChatRows([], 30, 6).length, 3);
+  });
+});
+
+describe('selected chat', () => {
+  it('is the chat with the selected id, else the first, else none', () => {
+    const a = session('a', 'bob');
+    const b = session('b', 'carol');
+    assert.equal(selectedSession([a, b], 'b'), b);
+    assert.equal(selectedSession([a, b], null), a);
+    assert.equal(selectedSession([a, b], 'gone'), a);
+    assert.equal(selectedSession([], 'b'), null);
   });
 });
