@@ -61,6 +61,9 @@ export function importsOf(text) {
   return out;
 }
 
+/** How a layer is named in a message: a folder with its slash, a top-level file as it is. */
+const name = (layer) => (/\.tsx?$/.test(layer) ? layer : `${layer}/`);
+
 /** The layer a file under src/ belongs to: its first folder, or the file name for top-level files. */
 function layerOf(srcDir, file) {
   const rel = relative(srcDir, file).split(sep);
@@ -92,13 +95,13 @@ export function checkBoundaries(srcDir) {
         const how = rule.may[to];
         const fileInLayer = relative(join(srcDir, to), target).split(sep).join('/').replace(/\.tsx$/, '.ts');
         const wanted = how === 'index' ? 'index.ts' : how;
-        if (how === undefined) problems.push(`${rel}: imports ${spec}: ${from}/ may not import ${to}/`);
+        if (how === undefined) problems.push(`${rel}: imports ${spec}: ${name(from)} may not import ${to}/`);
         else if (how !== '*' && fileInLayer !== wanted && fileInLayer.replace(/\.ts$/, '.tsx') !== wanted) {
-          problems.push(`${rel}: imports ${spec}: ${from}/ may use ${to}/ only through ${wanted}`);
+          problems.push(`${rel}: imports ${spec}: ${name(from)} may use ${to}/ only through ${wanted}`);
         }
       } else if (!spec.startsWith('node:') && rule && rule.packages !== undefined) {
         if (!rule.packages.some((p) => spec === p || spec.startsWith(p.endsWith('/') ? p : `${p}/`))) {
-          problems.push(`${rel}: imports ${spec}: ${from}/ may not depend on that package`);
+          problems.push(`${rel}: imports ${spec}: ${name(from)} may not depend on that package`);
         }
       }
     }

@@ -33,7 +33,7 @@ test('each kind of violation is reported, with the file and the rule', () => {
     const problems = check(src);
     assert.deepEqual(problems.sort(), [
       "src/chat/core.ts: imports ../otr/session.js: chat/ may use otr/ only through index.ts",
-      "src/cli.ts: imports ./otr/session.js: cli.ts/ may use otr/ only through index.ts",
+      "src/cli.ts: imports ./otr/session.js: cli.ts may use otr/ only through index.ts",
       "src/otr/session.ts: imports ../chat/core.js: otr/ may not import chat/",
       "src/otr/session.ts: imports ink: otr/ may not depend on that package",
       "src/ui/App.tsx: imports ../chat/core.js: ui/ may use chat/ only through types.ts",
