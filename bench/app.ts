@@ -61,12 +61,24 @@ interface ColdRound {
  * both are ready (a user needs longer than a second to type /chat and an address), the callee accepts at once.
  * Then a second chat between the same processes. All times on the clients' shared event clock.
  */
-async function coldRound(dirs: { a: string; b: string }, env: Record<string, string>, settleMs: number): Promise<ColdRound> {
+async function coldRound(
+  dirs: { a: string; b: string },
+  env: Record<string, string>,
+  settleMs: number,
+): Promise<ColdRound> {
   const e = { BLINK_TUI_EVENT_CLOCK: '1', ...env };
   const t0 = performance.now();
-  const a = await HeadlessClient.start({ args: ['--user', 'alice', '--port', '0', '--transport', 'tcp'], configDir: dirs.a, env: e });
+  const a = await HeadlessClient.start({
+    args: ['--user', 'alice', '--port', '0', '--transport', 'tcp'],
+    configDir: dirs.a,
+    env: e,
+  });
   const ready = performance.now() - t0;
-  const b = await HeadlessClient.start({ args: ['--user', 'bob', '--port', '0', '--transport', 'tcp'], configDir: dirs.b, env: e });
+  const b = await HeadlessClient.start({
+    args: ['--user', 'bob', '--port', '0', '--transport', 'tcp'],
+    configDir: dirs.b,
+    env: e,
+  });
   try {
     const pb = Number(/:(\d+)/.exec(b.uri.replace(/^sip:[^@]*@[^:]*/, ''))?.[1]);
     b.onEvent((ev) => {
@@ -94,7 +106,10 @@ async function coldRound(dirs: { a: string; b: string }, env: Record<string, str
 
 /** Rounds of coldRound, alternating the configurations round by round so a slow spell of the machine hits all. */
 async function coldRounds(rounds: number): Promise<Map<string, ColdRound[]>> {
-  const dirs = { a: mkdtempSync(join(tmpdir(), 'blink-tui-bench-a-')), b: mkdtempSync(join(tmpdir(), 'blink-tui-bench-b-')) };
+  const dirs = {
+    a: mkdtempSync(join(tmpdir(), 'blink-tui-bench-a-')),
+    b: mkdtempSync(join(tmpdir(), 'blink-tui-bench-b-')),
+  };
   try {
     // Keys on disk, as a user has them; one untimed chat so that the two know each other's fingerprints.
     for (const d of [dirs.a, dirs.b]) execFileSync(BIN, ['genkey', '--yes', '--config-dir', d], { stdio: 'ignore' });
@@ -120,13 +135,20 @@ async function startToScreen(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'blink-tui-bench-'));
   try {
     const t0 = performance.now();
-    const p = spawn('script', ['-qfc', `stty cols 100 rows 30; exec ${BIN} --config-dir ${dir} --user bench --port 0`, '/dev/null'], {
-      stdio: ['pipe', 'pipe', 'ignore'],
-      env: { ...process.env, TERM: 'xterm-256color' },
-    });
+    const p = spawn(
+      'script',
+      ['-qfc', `stty cols 100 rows 30; exec ${BIN} --config-dir ${dir} --user bench --port 0`, '/dev/null'],
+      {
+        stdio: ['pipe', 'pipe', 'ignore'],
+        env: { ...process.env, TERM: 'xterm-256color' },
+      },
+    );
     let out = '';
     const t = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no screen within 10 s: ${JSON.stringify(out.slice(-200))}`)), 10000);
+      const timer = setTimeout(
+        () => reject(new Error(`no screen within 10 s: ${JSON.stringify(out.slice(-200))}`)),
+        10000,
+      );
       p.stdout.on('data', (d: Buffer) => {
         out += d.toString('utf8');
         if (out.includes('F1 help') && out.includes('Sessions')) {
@@ -159,7 +181,12 @@ async function pair(): Promise<{ a: HeadlessClient; b: HeadlessClient; pb: numbe
   return { a, b, pb };
 }
 
-async function callToEncrypted(a: HeadlessClient, b: HeadlessClient, pb: number, n: number): Promise<{ ms: number; sa: string; sb: string }[]> {
+async function callToEncrypted(
+  a: HeadlessClient,
+  b: HeadlessClient,
+  pb: number,
+  n: number,
+): Promise<{ ms: number; sa: string; sb: string }[]> {
   const out: { ms: number; sa: string; sb: string }[] = [];
   for (let i = 0; i < n; i++) {
     const since = a.events.length;
@@ -180,7 +207,13 @@ async function callToEncrypted(a: HeadlessClient, b: HeadlessClient, pb: number,
  * acknowledging the parsed command to b producing the event, on the clients' shared monotonic clock: the
  * clients' own work and the network, without the JSON-lines adapter a terminal user does not go through.
  */
-async function oneWay(a: HeadlessClient, b: HeadlessClient, sa: string, text: string, timeout = 30000): Promise<{ wall: number; client: number }> {
+async function oneWay(
+  a: HeadlessClient,
+  b: HeadlessClient,
+  sa: string,
+  text: string,
+  timeout = 30000,
+): Promise<{ wall: number; client: number }> {
   const since = b.events.length;
   const sinceA = a.events.length;
   const t0 = performance.now();
@@ -198,7 +231,9 @@ function rssMb(pid: number): number {
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  console.log(`blink-tui client benchmark (Node ${process.versions.node}), real processes on 127.0.0.1${quick ? ' (quick)' : ''}\n`);
+  console.log(
+    `blink-tui client benchmark (Node ${process.versions.node}), real processes on 127.0.0.1${quick ? ' (quick)' : ''}\n`,
+  );
 
   // Headline: the first chat of freshly started processes, which is what a user meets.
   const rounds = quick ? 3 : 7;
@@ -207,49 +242,147 @@ async function main(): Promise<void> {
   const off = cold.get('none')!;
   const now = cold.get('at once')!;
   const col = (rs: ColdRound[], k: keyof ColdRound): string => spread(rs.map((r) => r[k]));
-  const ratio = (k: keyof ColdRound): string => `${(median(off.map((r) => r[k])) / median(on.map((r) => r[k]))).toFixed(2)}x`;
-  console.log(`FIRST CHAT OF FRESH PROCESSES: ${rounds} rounds, each a new pair of clients (SIP over TCP), configurations alternating`);
-  console.log('round by round; ms on the clients\' event clock, median [min-max]');
+  const ratio = (k: keyof ColdRound): string =>
+    `${(median(off.map((r) => r[k])) / median(on.map((r) => r[k]))).toFixed(2)}x`;
+  console.log(
+    `FIRST CHAT OF FRESH PROCESSES: ${rounds} rounds, each a new pair of clients (SIP over TCP), configurations alternating`,
+  );
+  console.log("round by round; ms on the clients' event clock, median [min-max]");
   const CW = [46, 18, 18, 18, 9];
-  console.log(['', 'as shipped', 'no rehearsal', 'chat at ready', 'gain'].map((h, i) => (i === 0 ? h.padEnd(CW[0]!) : h.padStart(CW[i]!))).join(' '));
+  console.log(
+    ['', 'as shipped', 'no rehearsal', 'chat at ready', 'gain']
+      .map((h, i) => (i === 0 ? h.padEnd(CW[0]!) : h.padStart(CW[i]!)))
+      .join(' '),
+  );
   const crow = (what: string, k: keyof ColdRound): void =>
-    console.log([what.padEnd(CW[0]!), col(on, k).padStart(CW[1]!), col(off, k).padStart(CW[2]!), col(now, k).padStart(CW[3]!), ratio(k).padStart(CW[4]!)].join(' '));
+    console.log(
+      [
+        what.padEnd(CW[0]!),
+        col(on, k).padStart(CW[1]!),
+        col(off, k).padStart(CW[2]!),
+        col(now, k).padStart(CW[3]!),
+        ratio(k).padStart(CW[4]!),
+      ].join(' '),
+    );
   crow('/chat -> both encrypted, first chat', 'first');
-  crow('  of which until the caller\'s session is active', 'active');
-  console.log(['  active -> both encrypted'.padEnd(CW[0]!), ...[on, off, now].map((rs, i) => spread(rs.map((r) => r.first - r.active)).padStart(CW[i + 1]!)), ''.padStart(CW[4]!)].join(' '));
+  crow("  of which until the caller's session is active", 'active');
+  console.log(
+    [
+      '  active -> both encrypted'.padEnd(CW[0]!),
+      ...[on, off, now].map((rs, i) => spread(rs.map((r) => r.first - r.active)).padStart(CW[i + 1]!)),
+      ''.padStart(CW[4]!),
+    ].join(' '),
+  );
   crow('second chat, same processes', 'second');
   crow('start to ready (headless, the caller)', 'ready');
-  console.log('as shipped: /chat 1 s after both are ready (the start-up rehearsal has run); no rehearsal: the same with');
-  console.log('BLINK_TUI_REHEARSAL=0; chat at ready: /chat as soon as both are ready (a script; the rehearsal gives way).');
+  console.log(
+    'as shipped: /chat 1 s after both are ready (the start-up rehearsal has run); no rehearsal: the same with',
+  );
+  console.log(
+    'BLINK_TUI_REHEARSAL=0; chat at ready: /chat as soon as both are ready (a script; the rehearsal gives way).',
+  );
   console.log('gain: no rehearsal / as shipped.\n');
-  rows.push({ what: 'first chat of fresh processes (p50)', value: median(on.map((r) => r.first)), unit: 'ms', bar: 40, blink: 62, lowerIsBetter: true });
-  rows.push({ what: '  same, /chat at ready (p50)', value: median(now.map((r) => r.first)), unit: 'ms', bar: 40, blink: 62, lowerIsBetter: true });
+  rows.push({
+    what: 'first chat of fresh processes (p50)',
+    value: median(on.map((r) => r.first)),
+    unit: 'ms',
+    bar: 40,
+    blink: 62,
+    lowerIsBetter: true,
+  });
+  rows.push({
+    what: '  same, /chat at ready (p50)',
+    value: median(now.map((r) => r.first)),
+    unit: 'ms',
+    bar: 40,
+    blink: 62,
+    lowerIsBetter: true,
+  });
 
   const starts: number[] = [];
   for (let i = 0; i < (quick ? 3 : 7); i++) starts.push(await startToScreen());
-  rows.push({ what: 'start to a usable screen (TUI, p50)', value: median(starts), unit: 'ms', bar: 400, blink: 1100, lowerIsBetter: true });
+  rows.push({
+    what: 'start to a usable screen (TUI, p50)',
+    value: median(starts),
+    unit: 'ms',
+    bar: 400,
+    blink: 1100,
+    lowerIsBetter: true,
+  });
 
   const { a, b, pb } = await pair();
   try {
     const calls = await callToEncrypted(a, b, pb, quick ? 5 : 20);
-    rows.push({ what: 'call to encrypted, warm processes (p50)', value: median(calls.map((c) => c.ms)), unit: 'ms', bar: 40, blink: 78, lowerIsBetter: true });
+    rows.push({
+      what: 'call to encrypted, warm processes (p50)',
+      value: median(calls.map((c) => c.ms)),
+      unit: 'ms',
+      bar: 40,
+      blink: 78,
+      lowerIsBetter: true,
+    });
     const { sa } = calls[calls.length - 1]!;
 
     const lat: { wall: number; client: number }[] = [];
     for (let i = 0; i < (quick ? 100 : 500); i++) lat.push(await oneWay(a, b, sa, `ping ${i} ${'x'.repeat(40)}`));
-    rows.push({ what: 'one-way chat latency with OTR (p50)', value: median(lat.map((x) => x.wall)), unit: 'ms', bar: 2, blink: 4, lowerIsBetter: true });
-    rows.push({ what: '  same, client to client (p50)', value: median(lat.map((x) => x.client)), unit: 'ms', bar: 2, blink: 4, lowerIsBetter: true });
+    rows.push({
+      what: 'one-way chat latency with OTR (p50)',
+      value: median(lat.map((x) => x.wall)),
+      unit: 'ms',
+      bar: 2,
+      blink: 4,
+      lowerIsBetter: true,
+    });
+    rows.push({
+      what: '  same, client to client (p50)',
+      value: median(lat.map((x) => x.client)),
+      unit: 'ms',
+      bar: 2,
+      blink: 4,
+      lowerIsBetter: true,
+    });
     // The tail: p90 against twice the measured p50 (the bar: p90 <= 2 x p50).
     const p50w = median(lat.map((x) => x.wall));
     const p50c = median(lat.map((x) => x.client));
-    rows.push({ what: 'one-way chat latency with OTR (p90)', value: percentile(lat.map((x) => x.wall), 90), unit: 'ms', bar: +(2 * p50w).toFixed(2), lowerIsBetter: true });
-    rows.push({ what: '  same, client to client (p90)', value: percentile(lat.map((x) => x.client), 90), unit: 'ms', bar: +(2 * p50c).toFixed(2), lowerIsBetter: true });
+    rows.push({
+      what: 'one-way chat latency with OTR (p90)',
+      value: percentile(
+        lat.map((x) => x.wall),
+        90,
+      ),
+      unit: 'ms',
+      bar: +(2 * p50w).toFixed(2),
+      lowerIsBetter: true,
+    });
+    rows.push({
+      what: '  same, client to client (p90)',
+      value: percentile(
+        lat.map((x) => x.client),
+        90,
+      ),
+      unit: 'ms',
+      bar: +(2 * p50c).toFixed(2),
+      lowerIsBetter: true,
+    });
 
     const big: { wall: number; client: number }[] = [];
     for (let i = 0; i < (quick ? 5 : 11); i++) big.push(await oneWay(a, b, sa, `${i}`.padEnd(1048576, 'abcdefghij')));
-    rows.push({ what: '1 MiB message with OTR (p50)', value: median(big.map((x) => x.wall)), unit: 'ms', bar: 40, blink: 118, lowerIsBetter: true });
-    rows.push({ what: '  same, client to client (p50)', value: median(big.map((x) => x.client)), unit: 'ms', bar: 40, blink: 118, lowerIsBetter: true });
-
+    rows.push({
+      what: '1 MiB message with OTR (p50)',
+      value: median(big.map((x) => x.wall)),
+      unit: 'ms',
+      bar: 40,
+      blink: 118,
+      lowerIsBetter: true,
+    });
+    rows.push({
+      what: '  same, client to client (p50)',
+      value: median(big.map((x) => x.client)),
+      unit: 'ms',
+      bar: 40,
+      blink: 118,
+      lowerIsBetter: true,
+    });
   } finally {
     await Promise.all([a.quit(), b.quit()]);
   }
@@ -266,20 +399,52 @@ async function main(): Promise<void> {
       for (let i = 0; i < perSession; i += 50) {
         const batch = Math.min(50, perSession - i);
         const since = b.events.length;
-        for (let j = 0; j < batch; j++) a.send({ cmd: 'send', session: s.sa, text: `history line ${i + j} of session ${s.sa}: lorem ipsum dolor sit amet` });
-        await b.waitFor((e) => e.ev === 'message' && e.direction === 'in' && String(e.text).startsWith(`history line ${i + batch - 1} of session ${s.sa}:`), 30000, since);
+        for (let j = 0; j < batch; j++)
+          a.send({
+            cmd: 'send',
+            session: s.sa,
+            text: `history line ${i + j} of session ${s.sa}: lorem ipsum dolor sit amet`,
+          });
+        await b.waitFor(
+          (e) =>
+            e.ev === 'message' &&
+            e.direction === 'in' &&
+            String(e.text).startsWith(`history line ${i + batch - 1} of session ${s.sa}:`),
+          30000,
+          since,
+        );
       }
     }
     await new Promise((r) => setTimeout(r, 500));
-    rows.push({ what: 'RSS, 20 OTR sessions + 10k lines (sender)', value: rssMb(a.proc.pid!), unit: 'MB', bar: 80, lowerIsBetter: true });
-    rows.push({ what: 'RSS, 20 OTR sessions + 10k lines (receiver)', value: rssMb(b.proc.pid!), unit: 'MB', bar: 80, lowerIsBetter: true });
+    rows.push({
+      what: 'RSS, 20 OTR sessions + 10k lines (sender)',
+      value: rssMb(a.proc.pid!),
+      unit: 'MB',
+      bar: 80,
+      lowerIsBetter: true,
+    });
+    rows.push({
+      what: 'RSS, 20 OTR sessions + 10k lines (receiver)',
+      value: rssMb(b.proc.pid!),
+      unit: 'MB',
+      bar: 80,
+      lowerIsBetter: true,
+    });
   } finally {
     await Promise.all([fresh.a.quit(), fresh.b.quit()]);
   }
 
   const W = [44, 12, 10, 10, 14];
   const pad = (s: string, w: number, right = false) => (right ? s.padStart(w) : s.padEnd(w));
-  console.log([pad('measure', W[0]!), pad('blink-tui', W[1]!, true), pad('bar', W[2]!, true), pad('Blink', W[3]!, true), pad('vs bar', W[4]!, true)].join(' '));
+  console.log(
+    [
+      pad('measure', W[0]!),
+      pad('blink-tui', W[1]!, true),
+      pad('bar', W[2]!, true),
+      pad('Blink', W[3]!, true),
+      pad('vs bar', W[4]!, true),
+    ].join(' '),
+  );
   console.log(W.map((w) => '-'.repeat(w)).join(' '));
   for (const r of rows) {
     const v = r.value < 10 ? r.value.toFixed(2) : r.value.toFixed(1);
@@ -294,7 +459,9 @@ async function main(): Promise<void> {
       ].join(' '),
     );
   }
-  console.log('\n"vs bar" is bar / measured: 1.00x or more meets the bar (the p90 rows: bar = 2 x the p50 measured in the same run).');
+  console.log(
+    '\n"vs bar" is bar / measured: 1.00x or more meets the bar (the p90 rows: bar = 2 x the p50 measured in the same run).',
+  );
   process.exit(0);
 }
 

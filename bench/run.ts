@@ -71,7 +71,11 @@ const KEY_A = generateDsaKey();
 const KEY_B = generateDsaKey();
 
 /** Delivers wire messages between two sessions until both are silent; returns every event seen. */
-function pump(a: OtrSession, b: OtrSession, first: { from: OtrSession; events: OtrEvent[] }): Map<OtrSession, OtrEvent[]> {
+function pump(
+  a: OtrSession,
+  b: OtrSession,
+  first: { from: OtrSession; events: OtrEvent[] },
+): Map<OtrSession, OtrEvent[]> {
   const seen = new Map<OtrSession, OtrEvent[]>([
     [a, []],
     [b, []],
@@ -126,17 +130,20 @@ function engineRun(op: Op, n: number): number {
       const to = from === a ? b : a;
       const seen = pump(a, b, { from, events: from.send(TEXT_1K) });
       const got = seen.get(to)!.find((e) => e.type === 'message');
-      if (!got || got.type !== 'message' || got.text !== TEXT_1K || !got.encrypted) throw new BenchError('engine: message lost');
+      if (!got || got.type !== 'message' || got.text !== TEXT_1K || !got.encrypted)
+        throw new BenchError('engine: message lost');
     }
     return performance.now() - t0;
   }
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
     const s1 = pump(a, b, { from: a, events: a.smpStart(SECRET) });
-    if (!s1.get(b)!.some((e) => e.type === 'smp' && e.event.type === 'asked')) throw new BenchError('engine: SMP not asked');
+    if (!s1.get(b)!.some((e) => e.type === 'smp' && e.event.type === 'asked'))
+      throw new BenchError('engine: SMP not asked');
     const s2 = pump(a, b, { from: b, events: b.smpRespond(SECRET) });
     for (const s of [a, b])
-      if (!s2.get(s)!.some((e) => e.type === 'smp' && e.event.type === 'success')) throw new BenchError('engine: SMP failed');
+      if (!s2.get(s)!.some((e) => e.type === 'smp' && e.event.type === 'success'))
+        throw new BenchError('engine: SMP failed');
   }
   return performance.now() - t0;
 }
@@ -171,8 +178,12 @@ function main(): void {
   const { scale, only, json, rounds } = args();
   const py = spawnSync(PYTHON, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const versions = { node: process.version, libotr: peerVersion('libotr'), potr: peerVersion('potr'), python: py };
-  console.log(`OTR benchmark: blink-tui (Node ${versions.node}) vs libotr ${versions.libotr} (C) vs potr ${versions.potr} (${py})`);
-  console.log(`CPU: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}; iteration scale ${scale}; ${rounds} alternating rounds of ours and libotr per operation\n`);
+  console.log(
+    `OTR benchmark: blink-tui (Node ${versions.node}) vs libotr ${versions.libotr} (C) vs potr ${versions.potr} (${py})`,
+  );
+  console.log(
+    `CPU: ${cpus()[0]?.model ?? 'unknown'} x${cpus().length}; iteration scale ${scale}; ${rounds} alternating rounds of ours and libotr per operation\n`,
+  );
 
   const results: Record<string, Partial<Record<PeerKind | 'blink-tui', Result>>> = {};
   for (const op of only) {
@@ -194,34 +205,66 @@ function main(): void {
       lib.push(l.total_ms);
       libVersion = l.version;
     }
-    row['blink-tui'] = { library: 'blink-tui', version: versions.node, op, iterations: n, total_ms: median(ours), rounds_ms: ours };
+    row['blink-tui'] = {
+      library: 'blink-tui',
+      version: versions.node,
+      op,
+      iterations: n,
+      total_ms: median(ours),
+      rounds_ms: ours,
+    };
     row.libotr = { library: 'libotr', version: libVersion, op, iterations: n, total_ms: median(lib), rounds_ms: lib };
     // potr is pure Python and only a reference point: one round, and fewer iterations keep the run short (the
     // per-operation figure stays comparable).
     const m = op !== 'msg' ? Math.max(1, Math.ceil(n / 4)) : n;
     const p = runPeerBench('potr', op, m);
-    row.potr = { library: 'potr', version: p.version, op, iterations: p.iterations, total_ms: p.total_ms, rounds_ms: [p.total_ms] };
+    row.potr = {
+      library: 'potr',
+      version: p.version,
+      op,
+      iterations: p.iterations,
+      total_ms: p.total_ms,
+      rounds_ms: [p.total_ms],
+    };
     results[op] = row;
     process.stderr.write(`  ${op} done\n`);
   }
 
   const W = [31, 20, 20, 20, 12, 12];
-  const head = ['operation', 'blink-tui', `libotr ${versions.libotr}`, `potr ${versions.potr}`, 'ours/libotr', 'potr/libotr'];
+  const head = [
+    'operation',
+    'blink-tui',
+    `libotr ${versions.libotr}`,
+    `potr ${versions.potr}`,
+    'ours/libotr',
+    'potr/libotr',
+  ];
   console.log(head.map((h, i) => pad(h, W[i]!, i > 0)).join(' '));
   console.log(W.map((w) => '-'.repeat(w)).join(' '));
   for (const op of only) {
     const row = results[op]!;
-    const cols = [LABEL[op], cell(op, row['blink-tui']), cell(op, row.libotr), cell(op, row.potr), ratio(row['blink-tui'], row.libotr), ratio(row.potr, row.libotr)];
+    const cols = [
+      LABEL[op],
+      cell(op, row['blink-tui']),
+      cell(op, row.libotr),
+      cell(op, row.potr),
+      ratio(row['blink-tui'], row.libotr),
+      ratio(row.potr, row.libotr),
+    ];
     console.log(cols.map((c, i) => pad(c, W[i]!, i > 0)).join(' '));
   }
   console.log('\nratios are speed relative to libotr: 2.00x = twice as fast as libotr, 0.50x = half as fast.');
   console.log('each figure is the median of the rounds; ours/libotr round by round (each pair ran back to back):');
   for (const op of only) {
-    const o = results[op]!['blink-tui']!.rounds_ms, l = results[op]!.libotr!.rounds_ms;
+    const o = results[op]!['blink-tui']!.rounds_ms,
+      l = results[op]!.libotr!.rounds_ms;
     console.log(`  ${pad(op, 7)} ${o.map((t, i) => `${(l[i]! / t).toFixed(2)}x`).join('  ')}`);
   }
   const iters = only
-    .map((op) => `${op} ${results[op]!['blink-tui']!.iterations}/${results[op]!.libotr!.iterations}/${results[op]!.potr!.iterations}`)
+    .map(
+      (op) =>
+        `${op} ${results[op]!['blink-tui']!.iterations}/${results[op]!.libotr!.iterations}/${results[op]!.potr!.iterations}`,
+    )
     .join(', ');
   console.log(`iterations (blink-tui/libotr/potr): ${iters}`);
 

@@ -27,7 +27,15 @@ export const RULES = {
   // The config folder's default is the storage's own rule (chat-storage/paths.ts imports nothing but node:).
   config: { may: { 'chat-storage': 'paths.ts' }, packages: [] },
   chat: {
-    may: { otr: 'index', msrp: 'index', sip: 'index', 'chat-storage': 'index', secrets: 'index', 'peer-id': 'peer-id.ts', keys: '*' },
+    may: {
+      otr: 'index',
+      msrp: 'index',
+      sip: 'index',
+      'chat-storage': 'index',
+      secrets: 'index',
+      'peer-id': 'peer-id.ts',
+      keys: '*',
+    },
     packages: [],
   },
   // The UI shows fingerprints (five groups of eight) with the one display rule.
@@ -37,8 +45,17 @@ export const RULES = {
   // layer that has no index).
   'cli.ts': {
     may: {
-      config: 'args.ts', tls: 'extra-ca.ts', keys: '*', 'chat-storage': 'index', secrets: 'index', sip: 'index', msrp: 'index',
-      otr: 'index', chat: 'core.ts', headless: 'index', ui: 'index',
+      config: 'args.ts',
+      tls: 'extra-ca.ts',
+      keys: '*',
+      'chat-storage': 'index',
+      secrets: 'index',
+      sip: 'index',
+      msrp: 'index',
+      otr: 'index',
+      chat: 'core.ts',
+      headless: 'index',
+      ui: 'index',
     },
     packages: undefined,
   },
@@ -55,7 +72,11 @@ function walk(dir) {
 export function importsOf(text) {
   const out = [];
   const code = text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:'"`])\/\/.*$/gm, '$1');
-  for (const re of [/\bfrom\s+['"]([^'"]+)['"]/g, /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g, /^\s*import\s+['"]([^'"]+)['"]/gm]) {
+  for (const re of [
+    /\bfrom\s+['"]([^'"]+)['"]/g,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /^\s*import\s+['"]([^'"]+)['"]/gm,
+  ]) {
     for (let m = re.exec(code); m; m = re.exec(code)) out.push(m[1]);
   }
   return out;
@@ -93,7 +114,10 @@ export function checkBoundaries(srcDir) {
         }
         if (rule.may === '*') continue;
         const how = rule.may[to];
-        const fileInLayer = relative(join(srcDir, to), target).split(sep).join('/').replace(/\.tsx$/, '.ts');
+        const fileInLayer = relative(join(srcDir, to), target)
+          .split(sep)
+          .join('/')
+          .replace(/\.tsx$/, '.ts');
         const wanted = how === 'index' ? 'index.ts' : how;
         if (how === undefined) problems.push(`${rel}: imports ${spec}: ${name(from)} may not import ${to}/`);
         else if (how !== '*' && fileInLayer !== wanted && fileInLayer.replace(/\.ts$/, '.tsx') !== wanted) {

@@ -13,7 +13,12 @@ import { pathToFileURL } from 'node:url';
 function intercept(build, filter, namespace) {
   build.onResolve({ filter }, async (args) => {
     if (args.pluginData === 'real') return undefined;
-    const r = await build.resolve(args.path, { resolveDir: args.resolveDir, kind: args.kind, importer: args.importer, pluginData: 'real' });
+    const r = await build.resolve(args.path, {
+      resolveDir: args.resolveDir,
+      kind: args.kind,
+      importer: args.importer,
+      pluginData: 'real',
+    });
     if (r.errors.length > 0) return { errors: r.errors };
     return { path: r.path, namespace };
   });
@@ -42,9 +47,19 @@ export const yogaWasmBinary = {
       }
       const wasm = b64 ? Buffer.from(b64, 'base64') : null;
       if (!wasm || wasm.subarray(0, 4).toString('latin1') !== '\0asm' || index.split(call).length !== 2) {
-        return { contents: index, resolveDir: dir, loader: 'js', warnings: [{ text: 'yoga-layout changed shape: bundled unmodified (it fetches its own WebAssembly at start-up)' }] };
+        return {
+          contents: index,
+          resolveDir: dir,
+          loader: 'js',
+          warnings: [
+            { text: 'yoga-layout changed shape: bundled unmodified (it fetches its own WebAssembly at start-up)' },
+          ],
+        };
       }
-      const contents = index.replace(call, `await loadYoga({ wasmBinary: Buffer.from(${JSON.stringify(b64)}, 'base64') })`);
+      const contents = index.replace(
+        call,
+        `await loadYoga({ wasmBinary: Buffer.from(${JSON.stringify(b64)}, 'base64') })`,
+      );
       return { contents, resolveDir: dir, loader: 'js' };
     });
   },
@@ -73,7 +88,8 @@ async function checkFastSet(realPath) {
     for (let cp = lo; cp <= hi; cp++) {
       const ch = String.fromCodePoint(cp);
       all += ch;
-      if (real(ch) !== 1 || real(`a${ch}b`) !== 3 || real(`\u001b[2m${ch}\u001b[22m`) !== 1) return `U+${cp.toString(16)}`;
+      if (real(ch) !== 1 || real(`a${ch}b`) !== 3 || real(`\u001b[2m${ch}\u001b[22m`) !== 1)
+        return `U+${cp.toString(16)}`;
     }
   }
   return real(all) === all.length ? null : 'the whole set';
@@ -100,7 +116,9 @@ export const lazyStringWidth = {
           contents: `export { default } from ${JSON.stringify(args.path)};`,
           resolveDir,
           loader: 'js',
-          warnings: [{ text: `string-width at ${args.path} measures ${bad} differently: bundled without the fast path` }],
+          warnings: [
+            { text: `string-width at ${args.path} measures ${bad} differently: bundled without the fast path` },
+          ],
         };
       }
       // require() makes esbuild wrap the real module so that it is evaluated on first use, not at start-up.
@@ -153,12 +171,19 @@ export const pegBytecodeOnce = {
         // Only decode calls on string literals inside the array: nothing that could see a call's state.
         /^\[\n(\s*peg\$decode\("(?:[^"\\]|\\.)*"\),?\n)+\s*\]$/.test(array);
       if (!fine) {
-        return { contents: src, loader: 'js', warnings: [{ text: 'sip.js grammar changed shape: bundled unmodified (it decodes its bytecode on every parse)' }] };
+        return {
+          contents: src,
+          loader: 'js',
+          warnings: [
+            { text: 'sip.js grammar changed shape: bundled unmodified (it decodes its bytecode on every parse)' },
+          ],
+        };
       }
       const once =
         'function peg$decodeOnce(s) {\n    return s.split("").map((ch) => ch.charCodeAt(0) - 32);\n}\n' +
         `const peg$bytecodeOnce = ${array.replaceAll('peg$decode(', () => 'peg$decodeOnce(')};\n`;
-      const contents = src.slice(0, start) + '    const peg$bytecode = peg$bytecodeOnce;\n' + src.slice(end + close.length);
+      const contents =
+        src.slice(0, start) + '    const peg$bytecode = peg$bytecodeOnce;\n' + src.slice(end + close.length);
       // (A function as the replacement: the bytecode strings are full of `$` patterns that replace() would expand.)
       return { contents: contents.replace(entry, () => once + entry), loader: 'js' };
     });

@@ -24,7 +24,9 @@ await build({
   external: ['@napi-rs/keyring'],
   alias: { 'react-devtools-core': join(root, 'scripts', 'no-devtools.mjs') },
   // CommonJS dependencies inside an ES module bundle need a require.
-  banner: { js: "import { createRequire as __blinkCreateRequire } from 'node:module'; const require = __blinkCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __blinkCreateRequire } from 'node:module'; const require = __blinkCreateRequire(import.meta.url);",
+  },
   // React and ink pick their production builds (the development build checks and warns on every render).
   define: { 'process.env.NODE_ENV': '"production"' },
   // Smaller code parses faster at start-up; names are kept and the source map points at the TypeScript.

@@ -4,7 +4,9 @@
 // - no console output from library code (it would corrupt the terminal UI);
 // - no focused tests (`test.only`, `describe.only`) left behind;
 // - no secrets in logs: the OTR engine never logs key material (names like x, secret, key passed to log());
-// - the layer boundaries of scripts/boundaries.mjs (which folder may import which, and through which file).
+// - the layer boundaries of scripts/boundaries.mjs (which folder may import which, and through which file);
+// - formatting: prettier --check over the sources (npm run format fixes it).
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { checkBoundaries } from './boundaries.mjs';
 import { join, relative } from 'node:path';
@@ -39,11 +41,32 @@ for (const file of walk(join(root, 'src'))) {
 }
 for (const file of walk(join(root, 'tests'))) {
   const rel = relative(root, file);
-  readFileSync(file, 'utf8').split('\n').forEach((line, i) => {
-    if (/\b(test|it|describe)\.only\(/.test(line)) problems.push(`${rel}:${i + 1}: focused test`);
-  });
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .forEach((line, i) => {
+      if (/\b(test|it|describe)\.only\(/.test(line)) problems.push(`${rel}:${i + 1}: focused test`);
+    });
 }
 problems.push(...checkBoundaries(join(root, 'src')));
+const fmt = spawnSync(
+  process.execPath,
+  [
+    join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+    '--check',
+    '--log-level',
+    'warn',
+    'src/**/*.{ts,tsx}',
+    'tests/**/*.{ts,tsx}',
+    'scripts/**/*.{mjs,ts}',
+    'bench/**/*.ts',
+  ],
+  { cwd: root, encoding: 'utf8' },
+);
+if (fmt.status !== 0) {
+  const files = `${fmt.stdout}${fmt.stderr}`.split('\n').filter((l) => l.trim() !== '');
+  for (const f of files) problems.push(`format: ${f.replace(/^\[warn\] /, '')}`);
+  if (files.length === 0) problems.push('format: prettier --check failed');
+}
 for (const p of problems) console.error(p);
 console.log(problems.length ? `lint: ${problems.length} problem(s)` : 'lint: ok');
 process.exit(problems.length ? 1 : 0);

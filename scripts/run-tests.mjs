@@ -35,9 +35,13 @@ if (files.length === 0) {
 if (files.some((f) => !f.startsWith(join('tests', 'unit')))) ensureSystemDeps();
 
 // Type-check everything (sources, tests, benches), then bundle: the end-to-end tests run the bundle, as users do.
-const typecheck = spawnSync(process.execPath, [join('node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.json'], {
-  stdio: 'inherit',
-});
+const typecheck = spawnSync(
+  process.execPath,
+  [join('node_modules', 'typescript', 'bin', 'tsc'), '--noEmit', '-p', 'tsconfig.json'],
+  {
+    stdio: 'inherit',
+  },
+);
 if (typecheck.status !== 0) {
   console.error('type check failed: fix the errors above');
   process.exit(typecheck.status ?? 1);
@@ -54,14 +58,20 @@ const tapFile = join(tmpdir(), `blink-tui-tests-${process.pid}.tap`);
 const r = spawnSync(
   process.execPath,
   [
-    '--import', 'tsx', '--test',
-    '--test-reporter=spec', '--test-reporter-destination=stdout',
-    '--test-reporter=tap', `--test-reporter-destination=${tapFile}`,
+    '--import',
+    'tsx',
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    '--test-reporter=tap',
+    `--test-reporter-destination=${tapFile}`,
     ...files,
   ],
   { stdio: 'inherit', env: { ...process.env, BLINK_TUI_TEST: '1' } },
 );
-let pass = 0, fail = 0, skipped = 0;
+let pass = 0,
+  fail = 0,
+  skipped = 0;
 try {
   const tap = readFileSync(tapFile, 'utf8');
   pass = Number(/^# pass (\d+)/m.exec(tap)?.[1] ?? 0);

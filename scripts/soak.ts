@@ -152,7 +152,8 @@ function watch(side: Side, c: HeadlessClient): void {
       }
       case 'delivery': {
         const m = byOut.get(`${side}|${session}|${String(e.message)}`);
-        if (m && (e.status === 'delivered' || e.status === 'failed')) m.status = m.status === 'failed' ? 'failed' : (e.status as 'delivered' | 'failed');
+        if (m && (e.status === 'delivered' || e.status === 'failed'))
+          m.status = m.status === 'failed' ? 'failed' : (e.status as 'delivered' | 'failed');
         if (m && e.status === 'failed') m.failReason ??= String(e.reason ?? '');
         break;
       }
@@ -259,7 +260,11 @@ async function newChat(a: HeadlessClient, b: HeadlessClient, domain: string): Pr
     chatFailures++;
     warnings.push(`chat ${n}: ${(e as Error).message}`);
     if (chat && !chat.ended) {
-      for (const [side, cl] of [['alice', a], ['bob', b]] as const) cl.send({ cmd: 'hangup', session: chat.sessions[side] });
+      for (const [side, cl] of [
+        ['alice', a],
+        ['bob', b],
+      ] as const)
+        cl.send({ cmd: 'hangup', session: chat.sessions[side] });
       chat.ended = true;
     }
     await sleep(500);
@@ -281,8 +286,18 @@ async function main(): Promise<void> {
   try {
     kam = await startKamailio({ users: USERS });
     const args = (user: Side) => [
-      '--user', user, '--password', USERS[user], '--registrar', `sip:${kam!.domain}`,
-      '--outbound-proxy', `sip:127.0.0.1:${kam!.tcpPort};transport=tcp`, '--transport', 'tcp', '--port', '0',
+      '--user',
+      user,
+      '--password',
+      USERS[user],
+      '--registrar',
+      `sip:${kam!.domain}`,
+      '--outbound-proxy',
+      `sip:127.0.0.1:${kam!.tcpPort};transport=tcp`,
+      '--transport',
+      'tcp',
+      '--port',
+      '0',
     ];
     a = await HeadlessClient.start({ args: args('alice') });
     b = await HeadlessClient.start({ args: args('bob') });
@@ -292,7 +307,9 @@ async function main(): Promise<void> {
     watch('alice', a);
     watch('bob', b);
     const rssStart = { alice: rssKb(a.proc.pid), bob: rssKb(b.proc.pid) };
-    console.log(`soak: ${N} messages, seed ${SEED}, a reset every ${RESET_MIN}-${RESET_MAX} messages, Kamailio on ${kam.tcpPort}/tcp`);
+    console.log(
+      `soak: ${N} messages, seed ${SEED}, a reset every ${RESET_MIN}-${RESET_MAX} messages, Kamailio on ${kam.tcpPort}/tcp`,
+    );
 
     const clients: Record<Side, HeadlessClient> = { alice: a, bob: b };
     let sent = 0;
@@ -316,7 +333,8 @@ async function main(): Promise<void> {
     while (sent < N) {
       if (!chat || chat.ended) {
         if (chatFailures > 50) throw new Error('more than 50 chats failed to start: giving up');
-        if (await newChat(a, b, kam.domain)) resetAfter = sent + RESET_MIN + int(Math.max(1, RESET_MAX - RESET_MIN + 1));
+        if (await newChat(a, b, kam.domain))
+          resetAfter = sent + RESET_MIN + int(Math.max(1, RESET_MAX - RESET_MIN + 1));
         continue;
       }
       if (outstanding() >= MAX_OUTSTANDING) {
@@ -333,7 +351,20 @@ async function main(): Promise<void> {
           const tag = (sent++).toString(36);
           const size = Math.max(randomSize(), tag.length + 2);
           const text = makeText(`#${tag}|`, size, rnd() < 0.25);
-          const m: Msg = { tag, from: side, text, bytes: Buffer.byteLength(text), session: c.sessions[side], outId: null, status: null, received: 0, chat: c.n, failReason: null, corrupted: false, plaintext: false };
+          const m: Msg = {
+            tag,
+            from: side,
+            text,
+            bytes: Buffer.byteLength(text),
+            session: c.sessions[side],
+            outId: null,
+            status: null,
+            received: 0,
+            chat: c.n,
+            failReason: null,
+            corrupted: false,
+            plaintext: false,
+          };
           msgs.set(tag, m);
           clients[side].send({ cmd: 'send', session: m.session, text });
         }
@@ -358,7 +389,8 @@ async function main(): Promise<void> {
     // ---- figures ----
     const all = [...msgs.values()];
     const errorCount = new Map<string, number>();
-    for (const e of errors) if (e.session) errorCount.set(`${e.side}|${e.session}`, (errorCount.get(`${e.side}|${e.session}`) ?? 0) + 1);
+    for (const e of errors)
+      if (e.session) errorCount.set(`${e.side}|${e.session}`, (errorCount.get(`${e.side}|${e.session}`) ?? 0) + 1);
     let failedDelivery = 0;
     let failedCommand = 0;
     let failedButReceived = 0;
@@ -381,7 +413,9 @@ async function main(): Promise<void> {
       if (m.received === 0 && !visibleFailure) {
         if (m.status === 'delivered') lostDelivered++;
         else lostNoWord++;
-        lostTags.push(`#${m.tag} (${m.from}, chat session ${m.session}, ${m.bytes} B, ${m.status ?? 'no delivery report'}${m.outId === null ? ', no echo' : ''})`);
+        lostTags.push(
+          `#${m.tag} (${m.from}, chat session ${m.session}, ${m.bytes} B, ${m.status ?? 'no delivery report'}${m.outId === null ? ', no echo' : ''})`,
+        );
       }
     }
     const received = all.filter((m) => m.received > 0).length;
@@ -390,11 +424,21 @@ async function main(): Promise<void> {
     const silentlyLost = lostDelivered + lostNoWord;
     const mb = (kb: number) => (kb / 1024).toFixed(1);
     console.log('');
-    console.log(`messages sent:        ${all.length} (alice→bob ${all.filter((m) => m.from === 'alice').length}, bob→alice ${all.filter((m) => m.from === 'bob').length}); ${Math.min(...sizes)}–${Math.max(...sizes)} bytes, ${(sizes.reduce((x, y) => x + y, 0) / 1048576).toFixed(1)} MiB in all, ${nonAscii} non-ASCII`);
-    console.log(`received by the peer: ${received} (corrupted ${all.filter((m) => m.corrupted).length}, more than once ${all.filter((m) => m.received > 1).length}, shown as plaintext ${all.filter((m) => m.plaintext).length})`);
-    console.log(`failed-visible:       ${failedDelivery + failedCommand} (delivery failed ${failedDelivery}, send refused ${failedCommand}; of these received anyway ${failedButReceived})`);
-    console.log(`silently lost:        ${silentlyLost} (reported delivered but never received ${lostDelivered}, no final word and not received ${lostNoWord})`);
-    console.log(`MSRP resets:          ${resets} (${resetMisses} times no connection to reset); chats ${chats} (${chatFailures} failed to start)`);
+    console.log(
+      `messages sent:        ${all.length} (alice→bob ${all.filter((m) => m.from === 'alice').length}, bob→alice ${all.filter((m) => m.from === 'bob').length}); ${Math.min(...sizes)}–${Math.max(...sizes)} bytes, ${(sizes.reduce((x, y) => x + y, 0) / 1048576).toFixed(1)} MiB in all, ${nonAscii} non-ASCII`,
+    );
+    console.log(
+      `received by the peer: ${received} (corrupted ${all.filter((m) => m.corrupted).length}, more than once ${all.filter((m) => m.received > 1).length}, shown as plaintext ${all.filter((m) => m.plaintext).length})`,
+    );
+    console.log(
+      `failed-visible:       ${failedDelivery + failedCommand} (delivery failed ${failedDelivery}, send refused ${failedCommand}; of these received anyway ${failedButReceived})`,
+    );
+    console.log(
+      `silently lost:        ${silentlyLost} (reported delivered but never received ${lostDelivered}, no final word and not received ${lostNoWord})`,
+    );
+    console.log(
+      `MSRP resets:          ${resets} (${resetMisses} times no connection to reset); chats ${chats} (${chatFailures} failed to start)`,
+    );
     console.log(`AKEs (otr encrypted): alice ${akes.alice}, bob ${akes.bob}`);
     console.log(`RSS alice:            ${mb(rssStart.alice)} MB at start, ${mb(rssEnd.alice)} MB at end`);
     console.log(`RSS bob:              ${mb(rssStart.bob)} MB at start, ${mb(rssEnd.bob)} MB at end`);
@@ -410,7 +454,8 @@ async function main(): Promise<void> {
           `${l.endReason ? ` (ended: ${l.endReason})` : ''}${reasons.length ? `; failures: ${reasons.join(' | ')}` : ''}`,
       );
     }
-    if (lostTags.length) console.log(`lost: ${lostTags.slice(0, 20).join('; ')}${lostTags.length > 20 ? ` … (${lostTags.length})` : ''}`);
+    if (lostTags.length)
+      console.log(`lost: ${lostTags.slice(0, 20).join('; ')}${lostTags.length > 20 ? ` … (${lostTags.length})` : ''}`);
     const shownWarnings = [...new Set(warnings.map((w) => w.replace(/\d+/g, 'N')))].slice(0, 12);
     if (shownWarnings.length) console.log(`warning kinds: ${shownWarnings.join(' | ')}`);
     const shownErrors = [...new Set(errors.map((e) => e.message.replace(/\d+/g, 'N')))].slice(0, 8);

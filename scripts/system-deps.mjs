@@ -4,15 +4,15 @@
 import { spawnSync } from 'node:child_process';
 
 export const SYSTEM_PACKAGES = [
-  'kamailio',          // registrar, proxy and MSRP relay for the end-to-end tests
-  'libotr5-dev',       // libotr 4.1.1: the C OTR peer used in interop tests and benchmarks
-  'libotr5-bin',       // libotr's toolkit (otr_parse ...) for differential checks
-  'python3-potr',      // python-potr 1.0.2: the Python OTR peer
+  'kamailio', // registrar, proxy and MSRP relay for the end-to-end tests
+  'libotr5-dev', // libotr 4.1.1: the C OTR peer used in interop tests and benchmarks
+  'libotr5-bin', // libotr's toolkit (otr_parse ...) for differential checks
+  'python3-potr', // python-potr 1.0.2: the Python OTR peer
   'python3-pycryptodome',
   'gcc',
   'libc6-dev',
-  'tmux',              // terminal UI tests
-  'tcpdump',           // captures the MSRP bytes on loopback to show no user text crosses in the clear
+  'tmux', // terminal UI tests
+  'tcpdump', // captures the MSRP bytes on loopback to show no user text crosses in the clear
 ];
 
 export function missingPackages(pkgs = SYSTEM_PACKAGES) {
@@ -37,7 +37,10 @@ export function ensureSystemDeps(pkgs = SYSTEM_PACKAGES) {
   console.error(`installing ${missing.join(' ')} ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const up = spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
-  const inst = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], { stdio: 'inherit', env });
+  const inst = spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...missing], {
+    stdio: 'inherit',
+    env,
+  });
   if (up.status !== 0 || inst.status !== 0 || missingPackages(missing).length > 0) {
     console.error(`Could not install ${missing.join(' ')}. Run as root:\n\n  ${aptLine(missing)}\n`);
     process.exit(1);

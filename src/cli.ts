@@ -172,7 +172,9 @@ function loadKey(storage: ChatStorage): ReturnType<ChatStorage['keys']['load']> 
     return storage.keys.load();
   } catch (e) {
     // A key file that cannot be read is the user's identity: report it, never replace it.
-    throw new StartupError(`${(e as Error).message}. Fix or move the file (blink-tui never replaces a key silently); /otr genkey makes a new one.`);
+    throw new StartupError(
+      `${(e as Error).message}. Fix or move the file (blink-tui never replaces a key silently); /otr genkey makes a new one.`,
+    );
   }
 }
 
@@ -190,7 +192,8 @@ async function findPassword(ctx: StartupContext): Promise<string | undefined> {
       ctx.secretNotes.push(`password saved (${opened.store.description})`);
     } else if (password === undefined) {
       password = (await opened.store.get('blink-tui', account)) ?? undefined;
-      if (password === undefined) ctx.secretNotes.push(`no password for ${account}: pass --password (and --save-password to keep it)`);
+      if (password === undefined)
+        ctx.secretNotes.push(`no password for ${account}: pass --password (and --save-password to keep it)`);
     }
   } catch (e) {
     ctx.secretNotes.push(`secrets: ${(e as Error).message}`);
@@ -219,7 +222,12 @@ function loadTlsMaterial(ctx: StartupContext): TlsMaterial | undefined {
   }
 }
 
-async function startSip(ctx: StartupContext, password: string | undefined, tls: TlsMaterial | undefined, extraCa: ExtraCa): Promise<SipUserAgent> {
+async function startSip(
+  ctx: StartupContext,
+  password: string | undefined,
+  tls: TlsMaterial | undefined,
+  extraCa: ExtraCa,
+): Promise<SipUserAgent> {
   const { config, log } = ctx;
   const { SipUserAgent, findFreePort } = await import('./sip/index.js');
   let port = config.port;
@@ -262,7 +270,14 @@ async function startSip(ctx: StartupContext, password: string | undefined, tls: 
 
 async function makeCore(
   ctx: StartupContext,
-  parts: { ua: SipUserAgent; storage: ChatStorage; key: ReturnType<ChatStorage['keys']['load']>; password: string | undefined; tls: TlsMaterial | undefined; extraCa: ExtraCa },
+  parts: {
+    ua: SipUserAgent;
+    storage: ChatStorage;
+    key: ReturnType<ChatStorage['keys']['load']>;
+    password: string | undefined;
+    tls: TlsMaterial | undefined;
+    extraCa: ExtraCa;
+  },
 ): Promise<{ core: ChatCore; quitted: Promise<void> }> {
   const { config, headless, log } = ctx;
   const { ua, storage, key, password, extraCa } = parts;
@@ -270,7 +285,12 @@ async function makeCore(
   let msrpCert = parts.tls;
   // The relay's TLS trust is built only when a relay connection is opened (msrps: relays only).
   const relay = config.msrpRelay
-    ? { uri: config.msrpRelay, username: config.user, password: password ?? '', ...(extraCa ? { tls: () => ({ secureContext: extraCa.context() }) } : {}) }
+    ? {
+        uri: config.msrpRelay,
+        username: config.user,
+        password: password ?? '',
+        ...(extraCa ? { tls: () => ({ secureContext: extraCa.context() }) } : {}),
+      }
     : undefined;
   let resolveQuit!: () => void;
   const quitted = new Promise<void>((r) => (resolveQuit = r));
@@ -311,20 +331,29 @@ function greet(ctx: StartupContext, ua: SipUserAgent, core: ChatCore, haveKey: b
   // Make the OTR key now, in the background, so the first chat does not wait for it — after the first
   // screen is drawn (DSA generation blocks for ~0.1 s); a chat started before then waits for it anyway.
   if (!haveKey) {
-    const t = setTimeout(() => void core.ensureKey().catch((e: Error) => core.notice(`OTR key: ${e.message}`, 'warning')), headless ? 0 : 300);
+    const t = setTimeout(
+      () => void core.ensureKey().catch((e: Error) => core.notice(`OTR key: ${e.message}`, 'warning')),
+      headless ? 0 : 300,
+    );
     t.unref();
   }
   // Rehearse a chat in-process once start-up is over (src/chat/rehearsal.ts), so that the first real chat is as
   // quick as the ones after it; it gives way as soon as a real chat begins. BLINK_TUI_REHEARSAL=0 turns it off
   // (the benchmark measures what it buys).
   if (process.env.BLINK_TUI_REHEARSAL !== '0') {
-    const t = setTimeout(() => {
-      const t0 = performance.now();
-      void core.rehearse().then(
-        (r) => log(`rehearsal: ${r.steps.join(' ')}${r.encrypted ? '' : ' (stopped early)'} in ${(performance.now() - t0).toFixed(1)} ms`),
-        (e: Error) => log(`rehearsal: ${e.message}`),
-      );
-    }, headless ? 0 : 300);
+    const t = setTimeout(
+      () => {
+        const t0 = performance.now();
+        void core.rehearse().then(
+          (r) =>
+            log(
+              `rehearsal: ${r.steps.join(' ')}${r.encrypted ? '' : ' (stopped early)'} in ${(performance.now() - t0).toFixed(1)} ms`,
+            ),
+          (e: Error) => log(`rehearsal: ${e.message}`),
+        );
+      },
+      headless ? 0 : 300,
+    );
     t.unref();
   }
 }
@@ -340,7 +369,12 @@ async function runFrontEnd(ctx: StartupContext, client: Client): Promise<void> {
 
   if (ctx.headless) {
     const { runHeadless } = await import('./headless/index.js');
-    await runHeadless(core, { input: process.stdin, output: process.stdout, onStart, clock: process.env.BLINK_TUI_EVENT_CLOCK === '1' });
+    await runHeadless(core, {
+      input: process.stdin,
+      output: process.stdout,
+      onStart,
+      clock: process.env.BLINK_TUI_EVENT_CLOCK === '1',
+    });
     await quitted;
     return;
   }
@@ -366,18 +400,37 @@ function ensureSelfSignedCert(dir: string, user: string): { cert: string; key: s
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const r = spawnSync(
     'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '3650', '-subj', `/CN=${user}.blink-tui.invalid`],
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+      '-days',
+      '3650',
+      '-subj',
+      `/CN=${user}.blink-tui.invalid`,
+    ],
     { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' },
   );
   if (r.error || r.status !== 0) {
-    throw new Error(`could not make a self-signed TLS certificate with openssl: ${r.error?.message ?? r.stderr.trim()}`);
+    throw new Error(
+      `could not make a self-signed TLS certificate with openssl: ${r.error?.message ?? r.stderr.trim()}`,
+    );
   }
   chmodSync(key, 0o600);
   return { cert, key };
 }
 
 function hostOf(uri: string): string {
-  return uri.replace(/^sips?:/i, '').replace(/^[^@]*@/, '').split(/[:;]/)[0]!;
+  return uri
+    .replace(/^sips?:/i, '')
+    .replace(/^[^@]*@/, '')
+    .split(/[:;]/)[0]!;
 }
 
 async function runImport(configDir: string, files: string[], account?: string): Promise<void> {
@@ -422,7 +475,8 @@ async function runHistory(configDir: string, peer?: string, grep?: string): Prom
     process.exitCode = 1;
     return;
   }
-  const result = grep !== undefined ? storage.history.search(grep, peer ? { peer } : {}) : peer ? storage.history.load(peer) : null;
+  const result =
+    grep !== undefined ? storage.history.search(grep, peer ? { peer } : {}) : peer ? storage.history.load(peer) : null;
   if (!result) {
     for (const p of storage.history.peers()) process.stdout.write(p + '\n');
     return;
@@ -432,7 +486,9 @@ async function runHistory(configDir: string, peer?: string, grep?: string): Prom
   for (const m of result.messages) {
     const t = m.time.replace('T', ' ').slice(0, 19);
     const who = m.direction === 'out' ? 'me' : m.sender;
-    process.stdout.write(`${t} ${m.peer} ${LOCK[m.encryption] ?? '   '} ${who}: ${m.text}${m.delivery === 'failed' ? '  (not delivered)' : ''}\n`);
+    process.stdout.write(
+      `${t} ${m.peer} ${LOCK[m.encryption] ?? '   '} ${who}: ${m.text}${m.delivery === 'failed' ? '  (not delivered)' : ''}\n`,
+    );
   }
 }
 

@@ -15,7 +15,10 @@ export type EncodingErrorCode =
  */
 export class EncodingError extends Error {
   override readonly name = 'EncodingError';
-  constructor(readonly code: EncodingErrorCode, message: string) {
+  constructor(
+    readonly code: EncodingErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

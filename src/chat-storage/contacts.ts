@@ -44,7 +44,10 @@ export class Contacts {
   private reported = new Set<string>();
   private current: ContactProblem[] = [];
 
-  constructor(readonly file: string, private readonly opts: { onProblem?: (p: ContactProblem) => void } = {}) {
+  constructor(
+    readonly file: string,
+    private readonly opts: { onProblem?: (p: ContactProblem) => void } = {},
+  ) {
     this.refresh();
   }
 
@@ -63,7 +66,9 @@ export class Contacts {
     try {
       this.doc = IniDocument.parse(readFileSync(this.file));
     } catch (e) {
-      throw new StorageError(`${this.file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
+      throw new StorageError(`${this.file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+        cause: e,
+      });
     }
     this.stamp = st;
     this.check();
@@ -73,10 +78,27 @@ export class Contacts {
     const probs: ContactProblem[] = this.doc.problems().map((p) => ({ file: this.file, ...p }));
     for (const e of this.doc.entries()) {
       const text = this.doc.lines[e.line - 1]!.raw;
-      if (e.section === '') probs.push({ file: this.file, line: e.line, text, message: `"${e.key}" is outside any [user@domain] section; ignored` });
-      else if (!KEYS.has(e.key)) probs.push({ file: this.file, line: e.line, text, message: `unknown key "${e.key}" (known: name, otr, logging, notes); ignored` });
+      if (e.section === '')
+        probs.push({
+          file: this.file,
+          line: e.line,
+          text,
+          message: `"${e.key}" is outside any [user@domain] section; ignored`,
+        });
+      else if (!KEYS.has(e.key))
+        probs.push({
+          file: this.file,
+          line: e.line,
+          text,
+          message: `unknown key "${e.key}" (known: name, otr, logging, notes); ignored`,
+        });
       else if ((e.key === 'otr' || e.key === 'logging') && parseTristate(e.value) === null)
-        probs.push({ file: this.file, line: e.line, text, message: `${e.key} must be on, off or default; "${e.value}" is treated as default` });
+        probs.push({
+          file: this.file,
+          line: e.line,
+          text,
+          message: `${e.key} must be on, off or default; "${e.value}" is treated as default`,
+        });
     }
     probs.sort((a, b) => a.line - b.line);
     this.current = probs;
@@ -95,7 +117,10 @@ export class Contacts {
 
   list(): Contact[] {
     this.refresh();
-    return this.doc.sections().filter((s) => s !== '').map((s) => this.read(s));
+    return this.doc
+      .sections()
+      .filter((s) => s !== '')
+      .map((s) => this.read(s));
   }
 
   get(uid: string): Contact | null {
@@ -116,7 +141,9 @@ export class Contacts {
 
   /** What applies to a peer with no section: everything default. */
   effective(uid: string): Contact {
-    return this.get(uid) ?? { uid: normalizeUid(uid), displayName: null, otr: 'default', logging: 'default', notes: '' };
+    return (
+      this.get(uid) ?? { uid: normalizeUid(uid), displayName: null, otr: 'default', logging: 'default', notes: '' }
+    );
   }
 
   set(uid: string, patch: ContactPatch): Contact {

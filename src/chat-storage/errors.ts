@@ -8,14 +8,21 @@ export class StorageError extends Error {
 
 /** private_key.dsa (or an imported key file) exists but cannot be used. The file is never touched. */
 export class KeyFileError extends StorageError {
-  constructor(readonly file: string, readonly problem: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file}: ${problem}`, options);
   }
 }
 
 /** The settings file has values that cannot be used. Each issue names file, line and key. */
 export class SettingsError extends StorageError {
-  constructor(readonly file: string, readonly issues: readonly SettingsIssue[]) {
+  constructor(
+    readonly file: string,
+    readonly issues: readonly SettingsIssue[],
+  ) {
     super(`${file}: invalid settings:\n${issues.map((i) => '  ' + formatIssue(file, i)).join('\n')}`);
   }
 }
@@ -34,7 +41,10 @@ export function formatIssue(file: string, i: SettingsIssue): string {
 
 /** Another live blink-tui process holds the config folder. */
 export class ConfigLockedError extends StorageError {
-  constructor(readonly lockFile: string, readonly pid: number) {
+  constructor(
+    readonly lockFile: string,
+    readonly pid: number,
+  ) {
     super(
       `the config folder is in use by another blink-tui (pid ${pid}, lock file ${lockFile}); ` +
         `quit that one, or use another --config-dir`,
@@ -44,7 +54,11 @@ export class ConfigLockedError extends StorageError {
 
 /** A file handed to importIdentity cannot be read as what it claims to be. */
 export class ImportError extends StorageError {
-  constructor(readonly file: string, readonly problem: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file}: ${problem}`, options);
   }
 }

@@ -1,4 +1,14 @@
-import { closeSync, constants, existsSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fsyncSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { appendRecord, ensureDir, fsyncFile } from './atomic.js';
 import { normalizeUid } from './uid.js';
@@ -84,7 +94,10 @@ export class History {
    */
   private fds = new Map<string, number>();
 
-  constructor(readonly dir: string, private opts: HistoryOptions) {}
+  constructor(
+    readonly dir: string,
+    private opts: HistoryOptions,
+  ) {}
 
   setEnabled(enabled: boolean): void {
     this.opts = { ...this.opts, enabled };
@@ -281,7 +294,9 @@ function readRecords(path: string, warnings: HistoryWarning[]): HistoryRecord[] 
       warnings.push({
         file: path,
         line: i + 1,
-        message: isLast ? 'incomplete last record (interrupted write); skipped' : 'unreadable record (torn by an earlier crash or edited); skipped',
+        message: isLast
+          ? 'incomplete last record (interrupted write); skipped'
+          : 'unreadable record (torn by an earlier crash or edited); skipped',
       });
       return;
     }
@@ -300,11 +315,18 @@ function asRecord(v: unknown): HistoryRecord | null {
   const o = v as Record<string, unknown>;
   const str = (k: string) => typeof o[k] === 'string';
   if (o['kind'] === 'delivery') {
-    return str('time') && str('peer') && str('id') && DELIVERY.has(o['status'] as string) ? (o as unknown as DeliveryRecord) : null;
+    return str('time') && str('peer') && str('id') && DELIVERY.has(o['status'] as string)
+      ? (o as unknown as DeliveryRecord)
+      : null;
   }
   if (o['kind'] !== 'message') return null;
   if (!(str('time') && str('peer') && str('sender') && str('text') && str('id'))) return null;
-  if (!DIRECTIONS.has(o['direction'] as string) || !DELIVERY.has(o['delivery'] as string) || !ENCRYPTION.has(o['encryption'] as string)) return null;
+  if (
+    !DIRECTIONS.has(o['direction'] as string) ||
+    !DELIVERY.has(o['delivery'] as string) ||
+    !ENCRYPTION.has(o['encryption'] as string)
+  )
+    return null;
   if (o['fingerprint'] !== null && !str('fingerprint')) return null;
   if (o['session'] !== null && !str('session')) return null;
   return o as unknown as MessageRecord;

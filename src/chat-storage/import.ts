@@ -42,7 +42,9 @@ export function parsePemDsaKey(text: string, file = '<pem>', passphrase?: string
         try {
           der = createPrivateKey({ key: text, format: 'pem', passphrase }).export({ type: 'pkcs8', format: 'der' });
         } catch (e) {
-          throw new ImportError(file, `cannot decrypt the key (wrong passphrase?): ${(e as Error).message}`, { cause: e });
+          throw new ImportError(file, `cannot decrypt the key (wrong passphrase?): ${(e as Error).message}`, {
+            cause: e,
+          });
         }
         key = parsePkcs8DsaDer(Uint8Array.from(der));
       } else continue;
@@ -50,7 +52,8 @@ export function parsePemDsaKey(text: string, file = '<pem>', passphrase?: string
       return key;
     } catch (e) {
       if (e instanceof ImportError) throw e;
-      if (e instanceof FormatError || e instanceof EncodingError) throw new ImportError(file, `"${b.label}" is not a usable DSA key: ${e.message}`, { cause: e });
+      if (e instanceof FormatError || e instanceof EncodingError)
+        throw new ImportError(file, `"${b.label}" is not a usable DSA key: ${e.message}`, { cause: e });
       throw e;
     }
   }
@@ -116,10 +119,12 @@ function remoteUid(remote: string): string {
 export function importIdentity(configDir: string, sources: ImportSources, opts: ImportOptions = {}): ImportSummary {
   const paths = chatPaths(configDir);
   const summary: ImportSummary = { key: null, otherAccounts: [], fingerprints: null, messages: [] };
-  if (sources.pemKey && sources.libotrPrivateKey) throw new StorageError('import one private key at a time (a PEM key or a libotr key, not both)');
+  if (sources.pemKey && sources.libotrPrivateKey)
+    throw new StorageError('import one private key at a time (a PEM key or a libotr key, not both)');
 
   let incoming: { key: DsaKeyParams; source: string; account: string | null } | null = null;
-  if (sources.pemKey) incoming = { key: readPemDsaKey(sources.pemKey, sources.pemPassphrase), source: sources.pemKey, account: null };
+  if (sources.pemKey)
+    incoming = { key: readPemDsaKey(sources.pemKey, sources.pemPassphrase), source: sources.pemKey, account: null };
   if (sources.libotrPrivateKey) {
     const file = sources.libotrPrivateKey;
     const data = readSource(file);
@@ -127,22 +132,35 @@ export function importIdentity(configDir: string, sources: ImportSources, opts: 
     try {
       accounts = parseLibotrPrivateKeys(data);
     } catch (e) {
-      if (e instanceof FormatError || e instanceof EncodingError) throw new ImportError(file, `is not a libotr private key file: ${e.message}`, { cause: e });
+      if (e instanceof FormatError || e instanceof EncodingError)
+        throw new ImportError(file, `is not a libotr private key file: ${e.message}`, { cause: e });
       throw e;
     }
     if (accounts.length === 0) throw new ImportError(file, 'holds no account keys');
     const chosen = sources.account ? accounts.filter((a) => a.account === sources.account) : accounts;
-    if (chosen.length === 0) throw new ImportError(file, `has no key for account ${sources.account} (it has: ${accounts.map((a) => `${a.account} (${a.protocol})`).join(', ')})`);
+    if (chosen.length === 0)
+      throw new ImportError(
+        file,
+        `has no key for account ${sources.account} (it has: ${accounts.map((a) => `${a.account} (${a.protocol})`).join(', ')})`,
+      );
     const distinct = chosen.filter((a, i) => chosen.findIndex((b) => sameKey(a.key, b.key)) === i);
-    if (distinct.length > 1) throw new ImportError(file, `holds keys for several accounts (${chosen.map((a) => `${a.account} (${a.protocol})`).join(', ')}): say which one`);
+    if (distinct.length > 1)
+      throw new ImportError(
+        file,
+        `holds keys for several accounts (${chosen.map((a) => `${a.account} (${a.protocol})`).join(', ')}): say which one`,
+      );
     const pick = chosen[0]!;
     try {
       checkDsaKey(pick.key);
     } catch (e) {
-      throw new ImportError(file, `the key of ${pick.account} is not a usable DSA key: ${(e as Error).message}`, { cause: e });
+      throw new ImportError(file, `the key of ${pick.account} is not a usable DSA key: ${(e as Error).message}`, {
+        cause: e,
+      });
     }
     incoming = { key: pick.key, source: file, account: pick.account };
-    summary.otherAccounts = accounts.filter((a) => !sameKey(a.key, pick.key)).map((a) => `${a.account} (${a.protocol})`);
+    summary.otherAccounts = accounts
+      .filter((a) => !sameKey(a.key, pick.key))
+      .map((a) => `${a.account} (${a.protocol})`);
   }
 
   if (incoming) {
@@ -163,13 +181,23 @@ export function importIdentity(configDir: string, sources: ImportSources, opts: 
       action = 'kept-existing';
     }
     const active = action === 'kept-existing' ? fingerprintHex(existing!) : fp;
-    summary.key = { source: incoming.source, account: incoming.account, fingerprint: fp, action, backupPath, activeFingerprint: active };
+    summary.key = {
+      source: incoming.source,
+      account: incoming.account,
+      fingerprint: fp,
+      action,
+      backupPath,
+      activeFingerprint: active,
+    };
     const from = incoming.account ? `${incoming.source} (account ${incoming.account})` : incoming.source;
     summary.messages.push(
-      action === 'installed' ? `imported the private key ${fingerprintHuman(fp)} from ${from}`
-      : action === 'unchanged' ? `the private key from ${from} is already in use (${fingerprintHuman(fp)})`
-      : action === 'replaced' ? `replaced the private key with ${fingerprintHuman(fp)} from ${from}; the old one is kept as ${backupPath}`
-      : `kept the existing private key ${fingerprintHuman(active)}: ${from} holds a different one (${fingerprintHuman(fp)}); import again with the replace option to switch`,
+      action === 'installed'
+        ? `imported the private key ${fingerprintHuman(fp)} from ${from}`
+        : action === 'unchanged'
+          ? `the private key from ${from} is already in use (${fingerprintHuman(fp)})`
+          : action === 'replaced'
+            ? `replaced the private key with ${fingerprintHuman(fp)} from ${from}; the old one is kept as ${backupPath}`
+            : `kept the existing private key ${fingerprintHuman(active)}: ${from} holds a different one (${fingerprintHuman(fp)}); import again with the replace option to switch`,
     );
     for (const o of summary.otherAccounts) summary.messages.push(`not imported: the key of ${o}`);
   }
@@ -178,7 +206,13 @@ export function importIdentity(configDir: string, sources: ImportSources, opts: 
     const file = sources.libotrFingerprints;
     const parsed = parseLibotrFingerprints(readSource(file).toString('utf8'));
     const tp = new TrustedPeers(paths.trustedPeers);
-    const fsum = { source: file, added: 0, trustUpdated: 0, unchanged: 0, skipped: parsed.skipped.map((s) => ({ line: s.line, reason: s.reason })) };
+    const fsum = {
+      source: file,
+      added: 0,
+      trustUpdated: 0,
+      unchanged: 0,
+      skipped: parsed.skipped.map((s) => ({ line: s.line, reason: s.reason })),
+    };
     for (const e of parsed.entries) {
       if (sources.account && e.account !== sources.account) {
         fsum.skipped.push({ line: e.line, reason: `belongs to account ${e.account}` });
@@ -202,6 +236,7 @@ export function importIdentity(configDir: string, sources: ImportSources, opts: 
     );
     for (const s of fsum.skipped) summary.messages.push(`  ${file}:${s.line}: skipped: ${s.reason}`);
   }
-  if (!incoming && !sources.libotrFingerprints) throw new StorageError('nothing to import: give a PEM key, a libotr private key and/or a libotr fingerprints file');
+  if (!incoming && !sources.libotrFingerprints)
+    throw new StorageError('nothing to import: give a PEM key, a libotr private key and/or a libotr fingerprints file');
   return summary;
 }

@@ -36,7 +36,10 @@ export class IniDocument {
   lines: IniLine[] = [];
 
   static parse(input: string | Uint8Array): IniDocument {
-    const data = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+    const data =
+      typeof input === 'string'
+        ? Buffer.from(input, 'utf8')
+        : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     const doc = new IniDocument();
     let section = '';
     let pos = 0;
@@ -57,7 +60,8 @@ export class IniDocument {
           continue;
         }
         const e = ENTRY_RE.exec(raw);
-        if (e) doc.lines.push({ raw, bytes, eol, kind: 'entry', section, key: e[1]!.trim().toLowerCase(), value: e[2]! });
+        if (e)
+          doc.lines.push({ raw, bytes, eol, kind: 'entry', section, key: e[1]!.trim().toLowerCase(), value: e[2]! });
         else doc.lines.push({ raw, bytes, eol, kind: 'bad', section });
       }
     }
@@ -67,7 +71,12 @@ export class IniDocument {
   problems(): IniProblem[] {
     const out: IniProblem[] = [];
     this.lines.forEach((l, i) => {
-      if (l.kind === 'bad') out.push({ line: i + 1, text: l.raw, message: 'not "key = value", "[section]" or a # comment; ignored and kept' });
+      if (l.kind === 'bad')
+        out.push({
+          line: i + 1,
+          text: l.raw,
+          message: 'not "key = value", "[section]" or a # comment; ignored and kept',
+        });
     });
     return out;
   }
@@ -75,7 +84,8 @@ export class IniDocument {
   /** Section names in first-appearance order ('' for keys before any header). */
   sections(): string[] {
     const out: string[] = [];
-    for (const l of this.lines) if ((l.kind === 'section' || l.kind === 'entry') && !out.includes(l.section)) out.push(l.section);
+    for (const l of this.lines)
+      if ((l.kind === 'section' || l.kind === 'entry') && !out.includes(l.section)) out.push(l.section);
     return out;
   }
 
@@ -120,7 +130,8 @@ export class IniDocument {
     }
     if (at < 0) {
       this.terminateLast();
-      if (this.lines.length > 0 && this.lines[this.lines.length - 1]!.kind !== 'blank') this.lines.push({ raw: '', bytes: null, eol: '\n', kind: 'blank', section: this.lastSection() });
+      if (this.lines.length > 0 && this.lines[this.lines.length - 1]!.kind !== 'blank')
+        this.lines.push({ raw: '', bytes: null, eol: '\n', kind: 'blank', section: this.lastSection() });
       this.lines.push({ raw: `[${section}]`, bytes: null, eol: '\n', kind: 'section', section });
       this.lines.push(fresh);
       return;
@@ -151,7 +162,9 @@ export class IniDocument {
 
   /** Byte-exact for every line not changed by this program. */
   toBytes(): Uint8Array {
-    return Buffer.concat(this.lines.flatMap((l) => [l.bytes ?? Buffer.from(l.raw, 'utf8'), Buffer.from(l.eol, 'latin1')]));
+    return Buffer.concat(
+      this.lines.flatMap((l) => [l.bytes ?? Buffer.from(l.raw, 'utf8'), Buffer.from(l.eol, 'latin1')]),
+    );
   }
 
   private terminateLast(): void {

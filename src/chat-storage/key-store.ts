@@ -42,7 +42,8 @@ export class KeyStore {
     try {
       return decodePrivateKey(data);
     } catch (e) {
-      if (e instanceof FormatError) throw new KeyFileError(this.file, `is not a usable OTR DSA key: ${e.message}`, { cause: e });
+      if (e instanceof FormatError)
+        throw new KeyFileError(this.file, `is not a usable OTR DSA key: ${e.message}`, { cause: e });
       throw e;
     }
   }

@@ -26,7 +26,8 @@ export function parseLibotrPrivateKeys(text: Uint8Array | string): LibotrAccount
     if (!dsa) throw new FormatError(`account ${name} (${protocol}) has no DSA private key`);
     const num = (n: string): bigint => {
       const v = findList(dsa, n)?.[1];
-      if (!(v instanceof Uint8Array)) throw new FormatError(`account ${name} (${protocol}): DSA parameter ${n} is missing`);
+      if (!(v instanceof Uint8Array))
+        throw new FormatError(`account ${name} (${protocol}): DSA parameter ${n} is missing`);
       return bytesToBigint(v);
     };
     out.push({ account: name, protocol, key: { p: num('p'), q: num('q'), g: num('g'), y: num('y'), x: num('x') } });

@@ -1,4 +1,14 @@
-import { closeSync, constants, statSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fsyncSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  statSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+  fsyncSync,
+} from 'node:fs';
 import { ConfigLockedError, StorageError } from './errors.js';
 import { ensureDir, pidAlive } from './atomic.js';
 import { dirname } from 'node:path';
@@ -20,7 +30,8 @@ export class ConfigLock {
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
         const owner = readOwner(file);
-        if (owner !== null && owner !== process.pid && pidAlive(owner) && mayBeBlinkTui(owner)) throw new ConfigLockedError(file, owner);
+        if (owner !== null && owner !== process.pid && pidAlive(owner) && mayBeBlinkTui(owner))
+          throw new ConfigLockedError(file, owner);
         if (owner === null && isFresh(file)) {
           // Another process may have created it a moment ago and not yet written its pid.
           sleepMs(50);

@@ -11,7 +11,10 @@ const MAX_INPUT = 1 << 20;
  * #hex#, |base64| and length-prefixed `N:bytes`. Returns the top-level expressions.
  */
 export function parseSexp(input: Uint8Array | string): Sexp[] {
-  const buf = typeof input === 'string' ? Buffer.from(input, 'utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  const buf =
+    typeof input === 'string'
+      ? Buffer.from(input, 'utf8')
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
   if (buf.length > MAX_INPUT) throw new FormatError(`s-expression input of ${buf.length} bytes is too large`);
   let i = 0;
   const stack: Sexp[][] = [[]];
@@ -20,7 +23,10 @@ export function parseSexp(input: Uint8Array | string): Sexp[] {
   };
   const push = (a: Sexp) => stack[stack.length - 1]!.push(a);
   const isTokenChar = (c: number) =>
-    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || '-./_:*+='.includes(String.fromCharCode(c));
+    (c >= 0x30 && c <= 0x39) ||
+    (c >= 0x41 && c <= 0x5a) ||
+    (c >= 0x61 && c <= 0x7a) ||
+    '-./_:*+='.includes(String.fromCharCode(c));
   while (i < buf.length) {
     const c = buf[i]!;
     if (c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d || c === 0x0c) {
@@ -37,14 +43,20 @@ export function parseSexp(input: Uint8Array | string): Sexp[] {
     } else if (c === 0x23) {
       const end = buf.indexOf(0x23, i + 1);
       if (end < 0) err('unterminated #hex#');
-      const hex = buf.subarray(i + 1, end).toString('latin1').replace(/\s+/g, '');
+      const hex = buf
+        .subarray(i + 1, end)
+        .toString('latin1')
+        .replace(/\s+/g, '');
       if (!/^(?:[0-9a-fA-F]{2})*$/.test(hex)) err('bad hex string');
       push(Uint8Array.from(Buffer.from(hex, 'hex')));
       i = end + 1;
     } else if (c === 0x7c) {
       const end = buf.indexOf(0x7c, i + 1);
       if (end < 0) err('unterminated |base64|');
-      const b64 = buf.subarray(i + 1, end).toString('latin1').replace(/\s+/g, '');
+      const b64 = buf
+        .subarray(i + 1, end)
+        .toString('latin1')
+        .replace(/\s+/g, '');
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64)) err('bad base64 string');
       push(Uint8Array.from(Buffer.from(b64, 'base64')));
       i = end + 1;
@@ -61,7 +73,17 @@ export function parseSexp(input: Uint8Array | string): Sexp[] {
         if (d === 0x5c) {
           const e = buf[i + 1];
           if (e === undefined) err('unterminated escape');
-          const simple: Record<number, number> = { 0x6e: 10, 0x74: 9, 0x72: 13, 0x62: 8, 0x66: 12, 0x76: 11, 0x22: 0x22, 0x27: 0x27, 0x5c: 0x5c };
+          const simple: Record<number, number> = {
+            0x6e: 10,
+            0x74: 9,
+            0x72: 13,
+            0x62: 8,
+            0x66: 12,
+            0x76: 11,
+            0x22: 0x22,
+            0x27: 0x27,
+            0x5c: 0x5c,
+          };
           if (simple[e!] !== undefined) {
             out.push(simple[e!]!);
             i += 2;

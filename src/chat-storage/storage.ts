@@ -41,7 +41,9 @@ export function openChatStorage(configDir: string, opts: OpenChatStorageOptions 
     const report = opts.onProblem ?? (() => {});
     const { settings, warnings } = loadSettings(paths.settings, { create: opts.lock !== false });
     for (const w of warnings) report(w);
-    const trustedPeers = new TrustedPeers(paths.trustedPeers, { onProblem: (p) => report(`${p.file}:${p.line}: ${p.message}: ${JSON.stringify(p.text)}`) });
+    const trustedPeers = new TrustedPeers(paths.trustedPeers, {
+      onProblem: (p) => report(`${p.file}:${p.line}: ${p.message}: ${JSON.stringify(p.text)}`),
+    });
     const contacts = new Contacts(paths.contacts, { onProblem: (p) => report(`${p.file}:${p.line}: ${p.message}`) });
     const history = new History(paths.historyDir, {
       enabled: settings.logging.enabled,

@@ -67,7 +67,10 @@ export class TrustedPeers {
   private reported = new Set<string>();
   private currentProblems: ParseProblem[] = [];
 
-  constructor(readonly file: string, private readonly opts: TrustedPeersOptions = {}) {
+  constructor(
+    readonly file: string,
+    private readonly opts: TrustedPeersOptions = {},
+  ) {
     this.refresh();
   }
 
@@ -85,7 +88,9 @@ export class TrustedPeers {
     try {
       data = readFileSync(this.file);
     } catch (e) {
-      throw new StorageError(`${this.file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
+      throw new StorageError(`${this.file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+        cause: e,
+      });
     }
     this.stamp = st;
     this.parse(data);
@@ -106,11 +111,16 @@ export class TrustedPeers {
           file: this.file,
           line: lineNo,
           text: raw,
-          message: 'not "uid<TAB>fingerprint<TAB>trust" (fingerprint: 40 hex digits; trust: verified, smp or empty); kept as is',
+          message:
+            'not "uid<TAB>fingerprint<TAB>trust" (fingerprint: 40 hex digits; trust: verified, smp or empty); kept as is',
         });
         continue;
       }
-      this.lines[lineNo - 1]!.entry = { uid: normalizeUid(m[1]!), fingerprint: fp, trust: ((m[3]?.toLowerCase() ?? '') as PeerTrust) };
+      this.lines[lineNo - 1]!.entry = {
+        uid: normalizeUid(m[1]!),
+        fingerprint: fp,
+        trust: (m[3]?.toLowerCase() ?? '') as PeerTrust,
+      };
     }
     this.currentProblems = problems;
     const occurrences = new Map<string, number>();
@@ -217,7 +227,9 @@ export class TrustedPeers {
     const fp = mustFp(fingerprint);
     this.refresh();
     const before = this.lines.length;
-    this.lines = this.lines.filter((l) => !(l.entry && (l.entry.uid === u || l.entry.uid === old) && l.entry.fingerprint === fp));
+    this.lines = this.lines.filter(
+      (l) => !(l.entry && (l.entry.uid === u || l.entry.uid === old) && l.entry.fingerprint === fp),
+    );
     if (this.lines.length === before) return false;
     this.save();
     return true;
@@ -230,7 +242,9 @@ export class TrustedPeers {
   private migrate(uid: string, fp: string): boolean {
     const old = legacyPeerId(uid);
     if (old === null) return false;
-    const legacy = this.lines.flatMap((l, i) => (l.entry && l.entry.uid === old && l.entry.fingerprint === fp ? [i] : []));
+    const legacy = this.lines.flatMap((l, i) =>
+      l.entry && l.entry.uid === old && l.entry.fingerprint === fp ? [i] : [],
+    );
     if (legacy.length === 0) return false;
     const trust = legacy.reduce<PeerTrust | null>((t, i) => strongest(t, this.lines[i]!.entry!.trust), null)!;
     const i = this.find(uid, fp);

@@ -19,7 +19,12 @@ export interface WatchOptions {
  * only what stat says changed). Never throws: without fs.watch (inotify limits, a folder that went away) the
  * poll goes on, and the watch is tried again at each poll.
  */
-export function watchFolderFiles(dir: string, names: readonly string[], onChange: () => void, opts: WatchOptions = {}): FolderWatch {
+export function watchFolderFiles(
+  dir: string,
+  names: readonly string[],
+  onChange: () => void,
+  opts: WatchOptions = {},
+): FolderWatch {
   const wanted = new Set(names);
   let watcher: FSWatcher | null = null;
   let debounce: NodeJS.Timeout | null = null;

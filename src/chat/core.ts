@@ -1,9 +1,22 @@
 // The orchestrator: one SIP user agent, one ChatSession per chat (SIP dialog + MSRP stream + OTR + storage),
 // and the Core interface the front ends use. Everything the user can do goes through command().
-import { setSetting, watchFolderFiles, type ChatStorage, type FolderWatch, type ParseProblem, type PeerTrust } from '../chat-storage/index.js';
+import {
+  setSetting,
+  watchFolderFiles,
+  type ChatStorage,
+  type FolderWatch,
+  type ParseProblem,
+  type PeerTrust,
+} from '../chat-storage/index.js';
 import { legacyPeerId, peerId } from '../peer-id/peer-id.js';
 import { OtrSession, warmUpOtr, type DsaKeyParams, type OtrPolicy } from '../otr/index.js';
-import { fingerprint, fingerprintHex, fingerprintHuman as human, generateDsaKey, publicKeyOf } from '../keys/dsa-key.js';
+import {
+  fingerprint,
+  fingerprintHex,
+  fingerprintHuman as human,
+  generateDsaKey,
+  publicKeyOf,
+} from '../keys/dsa-key.js';
 import { SipUserAgent, type IncomingCall, type MediaNegotiator, type SipCall } from '../sip/index.js';
 import type { MsrpRelayConfig } from '../msrp/index.js';
 import { makeAlerter } from './alerts.js';
@@ -119,8 +132,17 @@ export class ChatCore implements Core {
     ua.on('registration', (st) => {
       const state = st.state;
       const retryIn = st.retryInMs === undefined ? undefined : Math.round(st.retryInMs / 100) / 10;
-      this.store.setAccount({ registration: state, registrationError: st.error?.message, registrationRetryAt: st.retryAt });
-      this.store.emit({ ev: 'registration', state, ...(st.error ? { error: st.error.message } : {}), ...(retryIn !== undefined ? { retryIn } : {}) });
+      this.store.setAccount({
+        registration: state,
+        registrationError: st.error?.message,
+        registrationRetryAt: st.retryAt,
+      });
+      this.store.emit({
+        ev: 'registration',
+        state,
+        ...(st.error ? { error: st.error.message } : {}),
+        ...(retryIn !== undefined ? { retryIn } : {}),
+      });
       if (state === 'registered') {
         this.store.emit({ ev: 'registered' });
         if (troubled) this.store.addNotice('registered again: reachable for new chats', 'info');
@@ -139,7 +161,9 @@ export class ChatCore implements Core {
     } catch {
       /* unreadable now: reported at the next look */
     }
-    this.trustWatch = watchFolderFiles(opts.storage.paths.chatDir, ['trusted_peers', 'contacts'], () => this.refreshFromDisk());
+    this.trustWatch = watchFolderFiles(opts.storage.paths.chatDir, ['trusted_peers', 'contacts'], () =>
+      this.refreshFromDisk(),
+    );
   }
 
   // ---- Core --------------------------------------------------------------------------------
@@ -175,7 +199,16 @@ export class ChatCore implements Core {
       sender: m.direction === 'out' ? `me → ${m.peer}` : m.sender,
       text: m.text,
       encryption: m.encryption,
-      ...(m.direction === 'out' ? { delivery: m.delivery === 'delivered' ? ('delivered' as const) : m.delivery === 'failed' ? ('failed' as const) : ('pending' as const) } : {}),
+      ...(m.direction === 'out'
+        ? {
+            delivery:
+              m.delivery === 'delivered'
+                ? ('delivered' as const)
+                : m.delivery === 'failed'
+                  ? ('failed' as const)
+                  : ('pending' as const),
+          }
+        : {}),
     }));
   }
 
@@ -276,7 +309,10 @@ export class ChatCore implements Core {
     const transport = own.transport ?? 'udp';
     // Over TLS the rehearsal runs over TLS too, with our own certificate: nothing of it crosses even the loopback
     // in clear, and the TLS code is rehearsed as well.
-    const tls = own.tls?.key !== undefined && own.tls.cert !== undefined ? { key: own.tls.key, cert: own.tls.cert, rejectUnauthorized: false } : undefined;
+    const tls =
+      own.tls?.key !== undefined && own.tls.cert !== undefined
+        ? { key: own.tls.key, cert: own.tls.cert, rejectUnauthorized: false }
+        : undefined;
     if (transport === 'tls' && !tls) return { steps: [], encrypted: false };
     return rehearseChat({
       key,
@@ -307,7 +343,13 @@ export class ChatCore implements Core {
 
   // ---- sessions ----------------------------------------------------------------------------
 
-  private newView(id: string, peer: string, peerUri: string, displayName: string, direction: 'in' | 'out'): SessionView {
+  private newView(
+    id: string,
+    peer: string,
+    peerUri: string,
+    displayName: string,
+    direction: 'in' | 'out',
+  ): SessionView {
     return {
       id,
       peer,
@@ -317,7 +359,15 @@ export class ChatCore implements Core {
       isFocus: false,
       direction,
       transport: 'msrp/tcp',
-      otr: { state: 'plaintext', trust: null, version: null, theirFingerprint: null, ourFingerprint: this.ourFp, smp: null, pending: 0 },
+      otr: {
+        state: 'plaintext',
+        trust: null,
+        version: null,
+        theirFingerprint: null,
+        ourFingerprint: this.ourFp,
+        smp: null,
+        pending: 0,
+      },
       loggingDisabled: false,
       remoteComposing: false,
       unread: 0,
@@ -383,16 +433,26 @@ export class ChatCore implements Core {
       whitespaceStartAke: s.whitespaceStartAke,
       errorStartAke: s.errorStartAke,
     };
-    if (contact.otr === 'off') return { use: false, required: false, reason: `OTR is off for ${peer} (/otr policy default to change)`, policy };
+    if (contact.otr === 'off')
+      return { use: false, required: false, reason: `OTR is off for ${peer} (/otr policy default to change)`, policy };
     if (contact.otr === 'on') return { use: true, required: true, policy };
     if (!globalOn) return { use: false, required: false, reason: 'OTR is turned off in the settings', policy };
     return { use: true, required: policy.requireEncryption, policy };
   }
 
-  private otrSetup(peer: string, isFocus: boolean): { make: (() => OtrSession) | null; required: boolean; reason?: string } {
-    if (isFocus) return { make: null, required: false, reason: 'this is a conference room (the remote Contact has isfocus): OTR is never used with it' };
+  private otrSetup(
+    peer: string,
+    isFocus: boolean,
+  ): { make: (() => OtrSession) | null; required: boolean; reason?: string } {
+    if (isFocus)
+      return {
+        make: null,
+        required: false,
+        reason: 'this is a conference room (the remote Contact has isfocus): OTR is never used with it',
+      };
     const p = this.otrPolicy(peer);
-    if (!p.use || !this.key) return { make: null, required: false, reason: p.reason ?? (this.key ? undefined : 'no OTR key yet') };
+    if (!p.use || !this.key)
+      return { make: null, required: false, reason: p.reason ?? (this.key ? undefined : 'no OTR key yet') };
     const key = this.key;
     return {
       required: p.required,
@@ -418,7 +478,11 @@ export class ChatCore implements Core {
   }
 
   /** A session's machine (src/chat/lifecycle.ts), holding its chat stream; front ends see each move it makes. */
-  private newLifecycle(id: string, initial: 'incoming' | 'connecting', media: ChatStreamMedia): SessionLifecycle<ChatStream> {
+  private newLifecycle(
+    id: string,
+    initial: 'incoming' | 'connecting',
+    media: ChatStreamMedia,
+  ): SessionLifecycle<ChatStream> {
     const life = new SessionLifecycle<ChatStream>(id, initial, {
       log: this.opts.log,
       onTransition: (_from, to, reason) => this.showPhase(id, to, reason),
@@ -432,7 +496,13 @@ export class ChatCore implements Core {
     const v = this.store.session(id);
     if (!v || v.state === state) return;
     this.store.updateSession(id, { state, ...(reason ? { reason } : {}) });
-    this.store.emit({ ev: 'session', session: id, state, ...(reason ? { reason } : {}), ...(state === 'active' ? { isfocus: v.isFocus } : {}) });
+    this.store.emit({
+      ev: 'session',
+      session: id,
+      state,
+      ...(reason ? { reason } : {}),
+      ...(state === 'active' ? { isfocus: v.isFocus } : {}),
+    });
   }
 
   private mediaFor(id: string, remoteUri: string): ChatStreamMedia {
@@ -461,7 +531,11 @@ export class ChatCore implements Core {
     }
     // Only rooms show a sender per line; a 1:1 chat's CPIM From is the peer itself.
     const refuse = c.refuse ? { refuse: c.refuse } : {};
-    e.chat.receiveContent(c.contentType, c.text, v.isFocus ? { sender: c.sender, status: c.status, ...refuse } : refuse);
+    e.chat.receiveContent(
+      c.contentType,
+      c.text,
+      v.isFocus ? { sender: c.sender, status: c.status, ...refuse } : refuse,
+    );
   }
 
   async startChat(to: string): Promise<string> {
@@ -487,7 +561,10 @@ export class ChatCore implements Core {
         }
       }, CHAT_SETUP_TIMEOUT_MS);
       timer.unref();
-      call.whenFinished().finally(() => clearTimeout(timer)).catch(() => undefined);
+      call
+        .whenFinished()
+        .finally(() => clearTimeout(timer))
+        .catch(() => undefined);
     } catch (err) {
       await this.endSession(id, `could not call ${target}: ${(err as Error).message}`, false);
       throw err;
@@ -503,7 +580,12 @@ export class ChatCore implements Core {
       // still be told of the break, not that its peer hung up.
       const broken = this.entries.get(id)?.life.stream('chat')?.broken;
       if (broken !== undefined && e.by === 'remote') void this.endSession(id, broken, false, true);
-      else void this.endSession(id, e.by === 'remote' ? `ended by ${this.store.session(id)?.displayName ?? 'peer'}` : 'ended', false);
+      else
+        void this.endSession(
+          id,
+          e.by === 'remote' ? `ended by ${this.store.session(id)?.displayName ?? 'peer'}` : 'ended',
+          false,
+        );
     });
   }
 
@@ -537,7 +619,10 @@ export class ChatCore implements Core {
         'warning',
       );
     }, warnAt - Date.now());
-    const end = setTimeout(() => void this.endSession(id, 'the MSRP relay authorization expired', true), Math.max(0, at - Date.now()));
+    const end = setTimeout(
+      () => void this.endSession(id, 'the MSRP relay authorization expired', true),
+      Math.max(0, at - Date.now()),
+    );
     warn.unref();
     end.unref();
     stream.relayTimers = [warn, end];
@@ -560,7 +645,10 @@ export class ChatCore implements Core {
     this.watchRelayExpiry(id, e, stream);
     const setup = this.otrSetup(e.chat.peer, isFocus);
     e.chat.configureOtr(setup);
-    e.chat.attach(stream.media, { localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer), initiator: call.direction === 'outgoing' });
+    e.chat.attach(stream.media, {
+      localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer),
+      initiator: call.direction === 'outgoing',
+    });
     // A stream that closed meanwhile stays closed (its BYE grace timer ends the session); what came early is read.
     if (stream.state === 'negotiating') e.life.streamTransition('chat', 'open');
     for (const c of stream.early.splice(0)) this.onContent(id, c);
@@ -571,7 +659,13 @@ export class ChatCore implements Core {
     const peer = peerId(remote.aor);
     const id = this.nextId();
     const contact = this.opts.storage.contacts.effective(peer);
-    const view = this.newView(id, peer, `sip:${peer}`, contact.displayName ?? remote.displayName ?? peer.split('@')[0]!, 'in');
+    const view = this.newView(
+      id,
+      peer,
+      `sip:${peer}`,
+      contact.displayName ?? remote.displayName ?? peer.split('@')[0]!,
+      'in',
+    );
     view.isFocus = call.isFocus;
     this.store.addSession(view);
     const chat = this.makeChat(id, peer);
@@ -584,18 +678,30 @@ export class ChatCore implements Core {
       return;
     }
     this.store.emit({ ev: 'incoming', session: id, from: `sip:${peer}` });
-    this.store.appendLine(id, { time: Date.now(), kind: 'system', text: `incoming chat from ${peer}: /accept or /reject`, encryption: 'none', level: 'info' }, true);
+    this.store.appendLine(
+      id,
+      {
+        time: Date.now(),
+        kind: 'system',
+        text: `incoming chat from ${peer}: /accept or /reject`,
+        encryption: 'none',
+        level: 'info',
+      },
+      true,
+    );
   }
 
   private async accept(id: string): Promise<void> {
     const e = this.entry(id);
     const stream = e.life.stream('chat');
-    if (e.life.phase !== 'incoming' || !e.pending || !stream) throw new Error('this chat is not waiting to be accepted');
+    if (e.life.phase !== 'incoming' || !e.pending || !stream)
+      throw new Error('this chat is not waiting to be accepted');
     const call = e.pending;
     e.pending = undefined;
     await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
     // The caller may have given up (CANCEL) while the key was being made.
-    if (e.life.phase !== 'incoming') throw new Error(`this chat ended before it was accepted: ${e.life.reason ?? 'ended'}`);
+    if (e.life.phase !== 'incoming')
+      throw new Error(`this chat ended before it was accepted: ${e.life.reason ?? 'ended'}`);
     e.life.transition('connecting');
     try {
       await call.accept(stream.media);
@@ -718,14 +824,20 @@ export class ChatCore implements Core {
       if (removed) {
         const broken = fresh.find((p) => lineNames(p.text, peer));
         if (broken) explained.add(broken);
-        why = broken ? `its line in trusted_peers (line ${broken.line}) cannot be read` : 'its line was removed from trusted_peers';
+        why = broken
+          ? `its line in trusted_peers (line ${broken.line}) cannot be read`
+          : 'its line was removed from trusted_peers';
       }
       const lockChanged = e.chat.refreshTrust(why);
-      if (removed && !lockChanged) e.chat.system(`${peer}'s fingerprint ${human(fp)} is no longer in trusted_peers: ${why}`, 'info');
+      if (removed && !lockChanged)
+        e.chat.system(`${peer}'s fingerprint ${human(fp)} is no longer in trusted_peers: ${why}`, 'info');
     }
     for (const p of fresh) {
       if (explained.has(p)) continue;
-      this.store.addNotice(`trusted_peers line ${p.line} cannot be read and is ignored (uid<TAB>fingerprint<TAB>trust): ${JSON.stringify(p.text)}`, 'warning');
+      this.store.addNotice(
+        `trusted_peers line ${p.line} cannot be read and is ignored (uid<TAB>fingerprint<TAB>trust): ${JSON.stringify(p.text)}`,
+        'warning',
+      );
     }
   }
 

@@ -150,7 +150,8 @@ export class SessionLifecycle<S extends SessionStream = SessionStream> {
 
   addStream(stream: S): void {
     if (this.isEnding) throw new SessionStateError(this.id, 'stream', this.current, `add ${stream.kind}`);
-    if (this.streamsByKind.has(stream.kind)) throw new SessionStateError(this.id, 'stream', stream.kind, `add a second ${stream.kind}`);
+    if (this.streamsByKind.has(stream.kind))
+      throw new SessionStateError(this.id, 'stream', stream.kind, `add a second ${stream.kind}`);
     this.streamsByKind.set(stream.kind, stream);
   }
 

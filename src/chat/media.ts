@@ -27,7 +27,11 @@ import type { MediaNegotiator } from '../sip/index.js';
 import type { ChatTransport } from './session.js';
 
 export const LOCAL_ACCEPT_TYPES = [...DEFAULT_ACCEPT_TYPES, 'application/blink-logging-status'];
-export const LOCAL_ACCEPT_WRAPPED_TYPES = ['text/plain', 'application/im-iscomposing+xml', 'application/blink-logging-status'];
+export const LOCAL_ACCEPT_WRAPPED_TYPES = [
+  'text/plain',
+  'application/im-iscomposing+xml',
+  'application/blink-logging-status',
+];
 /** Connecting and binding the MSRP stream must not take longer than this. */
 const CONNECT_TIMEOUT_MS = 15_000;
 
@@ -176,7 +180,10 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
       // Peers' MSRP certificates are self-signed (Blink makes its own): no CA can vouch for them. What the peer
       // presents is checked against its a=fingerprint below; we present ours, named in our SDP.
       const own = this.tlsMaterial ? { key: this.tlsMaterial.key, cert: this.tlsMaterial.cert } : {};
-      await s.startActive(this.remote.path, { timeoutMs: CONNECT_TIMEOUT_MS, tls: { rejectUnauthorized: false, ...own } });
+      await s.startActive(this.remote.path, {
+        timeoutMs: CONNECT_TIMEOUT_MS,
+        tls: { rejectUnauthorized: false, ...own },
+      });
     } else {
       await s.startPassive({ remotePath: this.remote.path, timeoutMs: CONNECT_TIMEOUT_MS });
     }
@@ -191,7 +198,8 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
   private checkPeerCertificate(s: LocalMsrpSession): void {
     const fp = this.remote?.fingerprint;
     if (!this.remote?.secure || this.opts.relay || !fp) {
-      if (this.remote?.secure && !this.opts.relay) this.opts.log('msrp: the peer names no certificate fingerprint: its TLS certificate is not checked');
+      if (this.remote?.secure && !this.opts.relay)
+        this.opts.log('msrp: the peer names no certificate fingerprint: its TLS certificate is not checked');
       return;
     }
     const socket = s.connection?.socket as TLSSocket | undefined;
@@ -216,7 +224,10 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
       await this.sendBody(contentType, text, opts);
     } catch (e) {
       // What the user reads beside the failed message: the stream went away before the peer confirmed it.
-      if (e instanceof MsrpClosedError) throw new Error(`not confirmed before the chat connection closed: ${e.message.replace(/^(session|connection) closed: /, '')}`);
+      if (e instanceof MsrpClosedError)
+        throw new Error(
+          `not confirmed before the chat connection closed: ${e.message.replace(/^(session|connection) closed: /, '')}`,
+        );
       throw e;
     }
   }

@@ -168,17 +168,43 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
 }
 
 /** A ChatSession on a throwaway state store: nothing reaches the user's state, history or trusted_peers. */
-function rehearsalChat(key: DsaKeyParams, peer: string): {
+function rehearsalChat(
+  key: DsaKeyParams,
+  peer: string,
+): {
   chat: ChatSession;
   encrypted: () => boolean;
   read: () => boolean;
   delivered: () => boolean;
 } {
-  const store = new StateStore({ uri: 'sip:rehearsal@127.0.0.1', registration: 'none', transport: 'udp', serverless: true });
+  const store = new StateStore({
+    uri: 'sip:rehearsal@127.0.0.1',
+    registration: 'none',
+    transport: 'udp',
+    serverless: true,
+  });
   store.addSession({
-    id: 'r', peer, peerUri: `sip:${peer}`, displayName: peer, state: 'active', isFocus: false, direction: 'out', transport: 'msrp/tcp',
-    otr: { state: 'plaintext', trust: null, version: null, theirFingerprint: null, ourFingerprint: '', smp: null, pending: 0 },
-    loggingDisabled: true, remoteComposing: false, unread: 0, lines: [],
+    id: 'r',
+    peer,
+    peerUri: `sip:${peer}`,
+    displayName: peer,
+    state: 'active',
+    isFocus: false,
+    direction: 'out',
+    transport: 'msrp/tcp',
+    otr: {
+      state: 'plaintext',
+      trust: null,
+      version: null,
+      theirFingerprint: null,
+      ourFingerprint: '',
+      smp: null,
+      pending: 0,
+    },
+    loggingDisabled: true,
+    remoteComposing: false,
+    unread: 0,
+    lines: [],
   });
   const trust = new Map<string, StoredTrust>();
   let encrypted = false;
@@ -189,21 +215,26 @@ function rehearsalChat(key: DsaKeyParams, peer: string): {
     else if (e.ev === 'message' && e.direction === 'in') read = true;
     else if (e.ev === 'delivery' && e.status === 'delivered') delivered = true;
   });
-  const chat = new ChatSession('r', peer, {
-    store,
-    trust: {
-      learn: (_uid, fp) => {
-        const isNew = !trust.has(fp);
-        if (isNew) trust.set(fp, '');
-        return { isNew, changed: false };
+  const chat = new ChatSession(
+    'r',
+    peer,
+    {
+      store,
+      trust: {
+        learn: (_uid, fp) => {
+          const isNew = !trust.has(fp);
+          if (isNew) trust.set(fp, '');
+          return { isNew, changed: false };
+        },
+        trustOf: (_uid, fp) => trust.get(fp) ?? '',
+        setTrust: (_uid, fp, t) => void trust.set(fp, t),
+        fingerprints: () => [...trust].map(([fingerprint, t]) => ({ fingerprint, trust: t })),
       },
-      trustOf: (_uid, fp) => trust.get(fp) ?? '',
-      setTrust: (_uid, fp, t) => void trust.set(fp, t),
-      fingerprints: () => [...trust].map(([fingerprint, t]) => ({ fingerprint, trust: t })),
+      history: () => null,
+      alert: () => undefined,
+      log: () => undefined,
     },
-    history: () => null,
-    alert: () => undefined,
-    log: () => undefined,
-  }, { make: () => new OtrSession({ key }), required: false });
+    { make: () => new OtrSession({ key }), required: false },
+  );
   return { chat, encrypted: () => encrypted, read: () => read, delivered: () => delivered };
 }

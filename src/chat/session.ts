@@ -175,7 +175,8 @@ export class ChatSession {
       else {
         this.answerTimer = setTimeout(() => {
           this.answerTimer = null;
-          if (this.otr && !this.otrSeen && this.otr.state === 'plaintext' && !this.ended) this.handleOtrEvents(this.otr.start(), false);
+          if (this.otr && !this.otrSeen && this.otr.state === 'plaintext' && !this.ended)
+            this.handleOtrEvents(this.otr.start(), false);
         }, ANSWERER_QUERY_DELAY_MS);
         this.answerTimer.unref();
       }
@@ -248,7 +249,8 @@ export class ChatSession {
     if (this.otr) {
       const events = this.otr.receive(text);
       // We could not decrypt it: the sender's client must not show it as delivered.
-      if (meta.refuse && events.some((e) => e.type === 'error' && e.unreadable)) meta.refuse(UNREADABLE_REPORT.code, UNREADABLE_REPORT.comment);
+      if (meta.refuse && events.some((e) => e.type === 'error' && e.unreadable))
+        meta.refuse(UNREADABLE_REPORT.code, UNREADABLE_REPORT.comment);
       this.handleOtrEvents(events, false, type, meta.sender);
       return;
     }
@@ -272,7 +274,15 @@ export class ChatSession {
       { time: Date.now(), kind: 'message', direction: 'in', sender: sender ?? this.view.displayName, text, encryption },
       true,
     );
-    this.emit({ ev: 'message', session: this.id, direction: 'in', text, encryption, id: line.id, ...(sender ? { sender } : {}) });
+    this.emit({
+      ev: 'message',
+      session: this.id,
+      direction: 'in',
+      text,
+      encryption,
+      id: line.id,
+      ...(sender ? { sender } : {}),
+    });
     this.record(line, 'in');
   }
 
@@ -303,7 +313,15 @@ export class ChatSession {
     if (!this.transport) {
       const line = this.deps.store.appendLine(
         this.id,
-        { time: Date.now(), kind: 'message', direction: 'out', sender: 'me', text, encryption: 'none', delivery: 'pending' },
+        {
+          time: Date.now(),
+          kind: 'message',
+          direction: 'out',
+          sender: 'me',
+          text,
+          encryption: 'none',
+          delivery: 'pending',
+        },
         false,
       );
       this.emit({ ev: 'message', session: this.id, direction: 'out', text, encryption: 'none', id: line.id });
@@ -384,14 +402,17 @@ export class ChatSession {
     );
     this.unreadableTimer ??= setTimeout(() => {
       this.unreadableTimer = null;
-      this.failUnreadable(`${this.peer} could not read it, and the private conversation was not re-established in time`);
+      this.failUnreadable(
+        `${this.peer} could not read it, and the private conversation was not re-established in time`,
+      );
     }, RESEND_TIMEOUT_MS);
     this.unreadableTimer.unref();
     // The peer's OTR error normally makes one side start a new exchange at once; make sure one does.
     if (!this.refreshTimer) {
       this.refreshTimer = setTimeout(() => {
         this.refreshTimer = null;
-        if (this.otr && !this.ended && this.unreadable.length && !this.otr.akeInProgress) this.handleOtrEvents(this.otr.refresh(), false);
+        if (this.otr && !this.ended && this.unreadable.length && !this.otr.akeInProgress)
+          this.handleOtrEvents(this.otr.refresh(), false);
       }, RESEND_REFRESH_MS);
       this.refreshTimer.unref();
     }
@@ -477,7 +498,10 @@ export class ChatSession {
   private hold(m: HeldMessage): void {
     this.held.push(m);
     this.updateOtrView({ pending: this.held.length });
-    this.system(`message held: it is sent once the private conversation is established (${this.peer} is an always-OTR contact)`, 'info');
+    this.system(
+      `message held: it is sent once the private conversation is established (${this.peer} is an always-OTR contact)`,
+      'info',
+    );
     if (this.otr && this.otr.state === 'plaintext') this.handleOtrEvents(this.otr.start(), false);
     if (!this.heldTimer) {
       this.heldTimer = setTimeout(() => {
@@ -512,7 +536,10 @@ export class ChatSession {
   }
 
   private delivery(lineId: string, status: 'delivered' | 'resent' | 'failed', reason?: string): void {
-    this.deps.store.patchLine(this.id, lineId, { delivery: status, ...(status === 'failed' && reason ? { failReason: reason } : {}) });
+    this.deps.store.patchLine(this.id, lineId, {
+      delivery: status,
+      ...(status === 'failed' && reason ? { failReason: reason } : {}),
+    });
     this.emit({ ev: 'delivery', session: this.id, message: lineId, status, ...(reason ? { reason } : {}) });
     const h = this.history();
     if (h) safe(() => h.updateDelivery(this.peer, this.id, lineId, status), this.deps.log);
@@ -529,7 +556,8 @@ export class ChatSession {
   otrStart(): void {
     if (!this.otr) {
       if (this.otrSetup.make && this.transport) this.otr = this.otrSetup.make();
-      else throw new Error(`OTR is not available in this chat${this.otrSetup.reason ? `: ${this.otrSetup.reason}` : ''}`);
+      else
+        throw new Error(`OTR is not available in this chat${this.otrSetup.reason ? `: ${this.otrSetup.reason}` : ''}`);
     }
     this.handleOtrEvents(this.otr.state === 'plaintext' ? this.otr.start() : this.otr.refresh(), false);
   }
@@ -550,7 +578,14 @@ export class ChatSession {
     this.otr = make();
     this.trust = null;
     this.fingerprint = null;
-    this.updateOtrView({ state: 'plaintext', trust: null, theirFingerprint: null, version: null, smp: null, ourFingerprint: this.otr.ourFingerprint });
+    this.updateOtrView({
+      state: 'plaintext',
+      trust: null,
+      theirFingerprint: null,
+      version: null,
+      smp: null,
+      ourFingerprint: this.otr.ourFingerprint,
+    });
     this.system('your OTR key changed: restarting the private conversation', 'info');
     this.handleOtrEvents(this.otr.start(), false);
   }
@@ -560,7 +595,12 @@ export class ChatSession {
     this.answeringQuestion = false;
     this.handleOtrEvents(otr.smpStart(secret, question), false);
     this.updateOtrView({ smp: { phase: 'waiting', question } });
-    this.system(question ? `asked ${this.peer} to authenticate: "${question}"` : `authenticating ${this.peer} with a shared secret...`, 'info');
+    this.system(
+      question
+        ? `asked ${this.peer} to authenticate: "${question}"`
+        : `authenticating ${this.peer} with a shared secret...`,
+      'info',
+    );
   }
 
   smpRespond(secret: string): void {
@@ -583,7 +623,9 @@ export class ChatSession {
     this.trust = trusted ? 'verified' : 'unverified';
     this.publishOtr();
     this.system(
-      trusted ? `${this.peer}'s fingerprint ${fingerprintHuman(this.fingerprint)} is now verified` : `${this.peer}'s fingerprint is no longer verified`,
+      trusted
+        ? `${this.peer}'s fingerprint ${fingerprintHuman(this.fingerprint)} is now verified`
+        : `${this.peer}'s fingerprint is no longer verified`,
       'info',
     );
   }
@@ -601,7 +643,9 @@ export class ChatSession {
     this.trust = t;
     this.publishOtr();
     this.system(
-      verified ? `${this.peer}'s fingerprint is now verified: ${why}` : `${this.peer}'s fingerprint is no longer verified: ${why}`,
+      verified
+        ? `${this.peer}'s fingerprint is now verified: ${why}`
+        : `${this.peer}'s fingerprint is no longer verified: ${why}`,
       verified ? 'info' : 'warning',
     );
     return true;
@@ -628,7 +672,9 @@ export class ChatSession {
       switch (e.type) {
         case 'send':
           // AKE, SMP, TLV and error messages: protocol traffic, sent without delivery reports.
-          void this.sendAll(TEXT_PLAIN, e.wire, false).catch((err: Error) => this.deps.log(`OTR protocol message not sent: ${err.message}`));
+          void this.sendAll(TEXT_PLAIN, e.wire, false).catch((err: Error) =>
+            this.deps.log(`OTR protocol message not sent: ${err.message}`),
+          );
           break;
         case 'message': {
           const encryption: Encryption = e.encrypted ? this.lockEncryption() : 'none';
@@ -645,9 +691,15 @@ export class ChatSession {
           if (e.unencrypted && this.otr?.state === 'encrypted' && Date.now() - this.encryptedAt < CROSSING_MS) {
             // Typed by the peer before its side was encrypted, arriving just after ours was: the message line
             // already shows it unlocked; a red warning here would be noise in every quick start.
-            this.system(`${this.peer}'s message above was sent before the private conversation was up: it was not encrypted`, 'info');
+            this.system(
+              `${this.peer}'s message above was sent before the private conversation was up: it was not encrypted`,
+              'info',
+            );
           } else if (e.unreadable) {
-            this.system(`a message from ${this.peer} could not be decrypted and is not shown; ${this.peer} is told it was not delivered (OTR: ${e.message})`, 'warning');
+            this.system(
+              `a message from ${this.peer} could not be decrypted and is not shown; ${this.peer} is told it was not delivered (OTR: ${e.message})`,
+              'warning',
+            );
           } else {
             this.system(e.fromPeer ? `OTR error from ${this.peer}: ${e.message}` : `OTR: ${e.message}`, 'warning');
           }
@@ -725,7 +777,11 @@ export class ChatSession {
     const wasEncrypted = this.view.otr.state !== 'plaintext';
     this.updateOtrView({ state: 'plaintext', smp: null, version: null });
     this.publishOtr();
-    if (wasEncrypted) this.system(byUs ? 'private conversation ended: messages are now sent in plaintext' : 'private conversation ended', 'info');
+    if (wasEncrypted)
+      this.system(
+        byUs ? 'private conversation ended: messages are now sent in plaintext' : 'private conversation ended',
+        'info',
+      );
   }
 
   private onSmp(ev: import('../otr/index.js').SmpEvent): void {
@@ -733,7 +789,12 @@ export class ChatSession {
       case 'asked':
         this.answeringQuestion = ev.question !== undefined;
         this.updateOtrView({ smp: { phase: 'asked', question: ev.question } });
-        this.emit({ ev: 'smp', session: this.id, result: 'asked', ...(ev.question !== undefined ? { question: ev.question } : {}) });
+        this.emit({
+          ev: 'smp',
+          session: this.id,
+          result: 'asked',
+          ...(ev.question !== undefined ? { question: ev.question } : {}),
+        });
         this.system(
           ev.question !== undefined
             ? `${this.peer} wants to authenticate you and asks: "${ev.question}" (answer with /otr auth ANSWER)`
@@ -827,7 +888,11 @@ export class ChatSession {
   // ---- lines, history ----------------------------------------------------------------------
 
   system(text: string, level: 'info' | 'warning'): void {
-    const line = this.deps.store.appendLine(this.id, { time: Date.now(), kind: 'system', text, encryption: 'none', level }, false);
+    const line = this.deps.store.appendLine(
+      this.id,
+      { time: Date.now(), kind: 'system', text, encryption: 'none', level },
+      false,
+    );
     this.emit({ ev: 'system', session: this.id, text, level });
     this.record(line, 'system');
   }
@@ -869,4 +934,3 @@ function safe(fn: () => void, log: (m: string) => void): void {
     log(`history: ${(e as Error).message}`);
   }
 }
-

@@ -74,7 +74,10 @@ export class StateStore {
     this.publish({ ...this.state, sessions: [...this.state.sessions, view] });
   }
 
-  updateSession(id: string, patch: Partial<SessionView> | ((v: SessionView) => Partial<SessionView>)): SessionView | undefined {
+  updateSession(
+    id: string,
+    patch: Partial<SessionView> | ((v: SessionView) => Partial<SessionView>),
+  ): SessionView | undefined {
     let updated: SessionView | undefined;
     const sessions = this.state.sessions.map((s) => {
       if (s.id !== id) return s;

@@ -116,7 +116,14 @@ export type CoreEvent =
   | { ev: 'registration'; state: RegistrationState; error?: string; retryIn?: number }
   | { ev: 'incoming'; session: string; from: string }
   | { ev: 'session'; session: string; state: SessionState; reason?: string; to?: string; isfocus?: boolean }
-  | { ev: 'otr'; session: string; state: OtrState; fingerprint: string | null; trust: Trust | null; version?: number | null }
+  | {
+      ev: 'otr';
+      session: string;
+      state: OtrState;
+      fingerprint: string | null;
+      trust: Trust | null;
+      version?: number | null;
+    }
   | {
       ev: 'message';
       session: string;

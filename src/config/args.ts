@@ -54,8 +54,23 @@ function safeUserName(): string | undefined {
 }
 
 const VALUE_FLAGS = new Set([
-  'user', 'display-name', 'host', 'port', 'transport', 'registrar', 'domain', 'password', 'outbound-proxy',
-  'config-dir', 'log-file', 'msrp-relay', 'tls-cert', 'tls-key', 'grep', 'account', 'keepalive',
+  'user',
+  'display-name',
+  'host',
+  'port',
+  'transport',
+  'registrar',
+  'domain',
+  'password',
+  'outbound-proxy',
+  'config-dir',
+  'log-file',
+  'msrp-relay',
+  'tls-cert',
+  'tls-key',
+  'grep',
+  'account',
+  'keepalive',
 ]);
 const BOOL_FLAGS = new Set(['headless', 'no-otr', 'otr', 'help', 'version', 'save-password', 'yes']);
 
@@ -118,7 +133,12 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
   const sub = positional[0];
   if (sub === 'import') {
     if (positional.length < 2) throw new UsageError('import needs at least one file');
-    return { kind: 'import', configDir, files: positional.slice(1), account: flags.get('account') as string | undefined };
+    return {
+      kind: 'import',
+      configDir,
+      files: positional.slice(1),
+      account: flags.get('account') as string | undefined,
+    };
   }
   if (sub === 'history') {
     return { kind: 'history', configDir, peer: positional[1], grep: flags.get('grep') as string | undefined };
@@ -170,6 +190,7 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     ...(keepAliveArg !== undefined ? { keepAlive: Number(keepAliveArg) } : {}),
   };
   if (config.savePassword && config.password === undefined) throw new UsageError('--save-password needs --password');
-  if (!/^[A-Za-z0-9._~!$&'()*+,;=-]+$/.test(config.user)) throw new UsageError(`--user "${config.user}" is not a valid SIP user part`);
+  if (!/^[A-Za-z0-9._~!$&'()*+,;=-]+$/.test(config.user))
+    throw new UsageError(`--user "${config.user}" is not a valid SIP user part`);
   return { kind: 'run', config };
 }

@@ -5,7 +5,18 @@ import { StringDecoder } from 'node:string_decoder';
 import type { Core, CoreCommand, CoreEvent } from '../chat/types.js';
 
 const SESSION_COMMANDS = new Set([
-  'accept', 'reject', 'hangup', 'send', 'composing', 'otr', 'smp', 'smp_respond', 'smp_abort', 'trust', 'distrust', 'read',
+  'accept',
+  'reject',
+  'hangup',
+  'send',
+  'composing',
+  'otr',
+  'smp',
+  'smp_respond',
+  'smp_abort',
+  'trust',
+  'distrust',
+  'read',
 ]);
 
 export class HeadlessCommandError extends Error {
@@ -14,7 +25,8 @@ export class HeadlessCommandError extends Error {
 
 /** Validates one parsed JSON value as a command; throws HeadlessCommandError with a message fit for the client. */
 export function validateCommand(v: unknown): CoreCommand {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new HeadlessCommandError('a command must be a JSON object');
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new HeadlessCommandError('a command must be a JSON object');
   const o = v as Record<string, unknown>;
   const cmd = o.cmd;
   if (typeof cmd !== 'string') throw new HeadlessCommandError('missing "cmd"');
@@ -36,7 +48,8 @@ export function validateCommand(v: unknown): CoreCommand {
       if (typeof o.active !== 'boolean') throw new HeadlessCommandError('"composing" needs a boolean "active"');
       break;
     case 'otr':
-      if (o.action !== 'start' && o.action !== 'end') throw new HeadlessCommandError('"otr" needs "action": "start" or "end"');
+      if (o.action !== 'start' && o.action !== 'end')
+        throw new HeadlessCommandError('"otr" needs "action": "start" or "end"');
       break;
     case 'smp':
       str('secret');
@@ -51,8 +64,15 @@ export function validateCommand(v: unknown): CoreCommand {
         throw new HeadlessCommandError('"policy" needs "value": "always", "never" or "default"');
       }
       break;
-    case 'accept': case 'reject': case 'hangup': case 'smp_abort': case 'trust': case 'distrust': case 'read':
-    case 'genkey': case 'quit':
+    case 'accept':
+    case 'reject':
+    case 'hangup':
+    case 'smp_abort':
+    case 'trust':
+    case 'distrust':
+    case 'read':
+    case 'genkey':
+    case 'quit':
       break;
     default:
       throw new HeadlessCommandError(`unknown command "${cmd}"`);
@@ -135,7 +155,11 @@ export async function runHeadless(core: Core, opts: HeadlessOptions): Promise<vo
       if (cmd.cmd === 'quit') break;
       // Commands run concurrently (a chat can be set up while another sends); each reports its own failure.
       core.command(cmd).catch((e: unknown) => {
-        write({ ev: 'error', message: (e as Error).message, ...('session' in cmd && cmd.session ? { session: cmd.session } : {}) });
+        write({
+          ev: 'error',
+          message: (e as Error).message,
+          ...('session' in cmd && cmd.session ? { session: cmd.session } : {}),
+        });
       });
     }
   } finally {

@@ -12,8 +12,15 @@ import { sha1 } from '@noble/hashes/legacy.js';
 import { EncodingError, bitLength, byteLength, concatBytes, encodeMpi, modPowBigint, readMpi } from '../bytes/bytes.js';
 import { parsePkcs8DsaDer } from './pkcs8.js';
 
-export interface DsaPublicKey { p: bigint; q: bigint; g: bigint; y: bigint }
-export interface DsaKeyParams extends DsaPublicKey { x: bigint }
+export interface DsaPublicKey {
+  p: bigint;
+  q: bigint;
+  g: bigint;
+  y: bigint;
+}
+export interface DsaKeyParams extends DsaPublicKey {
+  x: bigint;
+}
 
 /** q's size: OTR's SIG field gives r and s 20 bytes each. */
 export const DSA_Q_BITS = 160;
@@ -39,7 +46,8 @@ export function checkPublicKey(pub: DsaPublicKey): void {
     throw new EncodingError('bad-pubkey', why);
   };
   const pb = bitLength(pub.p);
-  if (pb < MIN_P_BITS || pb > MAX_P_BITS || (pub.p & 1n) === 0n) bad(`DSA p has ${pb} bits or is even: not a usable modulus`);
+  if (pb < MIN_P_BITS || pb > MAX_P_BITS || (pub.p & 1n) === 0n)
+    bad(`DSA p has ${pb} bits or is even: not a usable modulus`);
   if (bitLength(pub.q) !== DSA_Q_BITS) bad(`DSA q has ${bitLength(pub.q)} bits; OTR needs exactly ${DSA_Q_BITS}`);
   if ((pub.p - 1n) % pub.q !== 0n) bad('DSA q does not divide p-1');
   if (pub.g <= 1n || pub.g >= pub.p) bad('DSA g out of range');
@@ -60,7 +68,10 @@ export function checkDsaKey(k: DsaKeyParams): void {
   if (modPowBigint(k.g, k.q, k.p) !== 1n) throw new EncodingError('bad-key', 'DSA g is not of order q');
   if (k.x <= 0n || k.x >= k.q) throw new EncodingError('bad-key', 'DSA x is out of range');
   if (modPowBigint(k.g, k.x, k.p) !== k.y) {
-    throw new EncodingError('bad-key', 'y does not match x (y != g^x mod p): public and private parts do not belong together');
+    throw new EncodingError(
+      'bad-key',
+      'y does not match x (y != g^x mod p): public and private parts do not belong together',
+    );
   }
 }
 
@@ -99,7 +110,10 @@ function readQ(buf: Uint8Array, offset: number): { value: bigint; next: number }
   } catch (e) {
     // Say which rule a real key with a larger q breaks (FIPS 186 also has 224- and 256-bit q).
     if (e instanceof EncodingError && e.code === 'oversized') {
-      throw new EncodingError('oversized', `DSA q is longer than ${DSA_Q_BYTES} bytes; OTR needs exactly ${DSA_Q_BITS} bits (${e.message})`);
+      throw new EncodingError(
+        'oversized',
+        `DSA q is longer than ${DSA_Q_BYTES} bytes; OTR needs exactly ${DSA_Q_BITS} bits (${e.message})`,
+      );
     }
     throw e;
   }

@@ -35,7 +35,8 @@ export function readDer(buf: Uint8Array, off = 0): DerNode {
     for (let i = 0; i < n; i++) len = len * 256 + buf[p + i]!;
     p += n;
   }
-  if (p + len > buf.length) throw new DerError(`DER: element at offset ${off} claims ${len} bytes, only ${buf.length - p} left`);
+  if (p + len > buf.length)
+    throw new DerError(`DER: element at offset ${off} claims ${len} bytes, only ${buf.length - p} left`);
   return { tag, content: buf.subarray(p, p + len), end: p + len };
 }
 

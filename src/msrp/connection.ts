@@ -124,7 +124,13 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
       frames = this.parser.feed(data);
     } catch (e) {
       const err = e instanceof Error ? e : new Error(String(e));
-      this.shutdown({ reason: e instanceof MsrpParseError ? `malformed frame from ${this.remote}: ${err.message}` : `parser failure: ${err.message}`, error: err });
+      this.shutdown({
+        reason:
+          e instanceof MsrpParseError
+            ? `malformed frame from ${this.remote}: ${err.message}`
+            : `parser failure: ${err.message}`,
+        error: err,
+      });
       return;
     }
     for (const frame of frames) {

@@ -142,7 +142,9 @@ export function parseDateTime(text: string): Date | null {
     const digits = m[8]!.slice(1).replace(':', '');
     offsetMin = sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2)));
   }
-  const t = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms) - offsetMin * 60_000;
+  const t =
+    Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]), ms) -
+    offsetMin * 60_000;
   return Number.isNaN(t) ? null : new Date(t);
 }
 
@@ -162,7 +164,13 @@ function contentTypeParams(ct: string): { type: string; params: Map<string, stri
   for (const p of rest) {
     const eq = p.indexOf('=');
     if (eq < 0) continue;
-    params.set(p.slice(0, eq).trim().toLowerCase(), p.slice(eq + 1).trim().replace(/^"(.*)"$/, '$1'));
+    params.set(
+      p.slice(0, eq).trim().toLowerCase(),
+      p
+        .slice(eq + 1)
+        .trim()
+        .replace(/^"(.*)"$/, '$1'),
+    );
   }
   return { type: (type ?? '').trim().toLowerCase(), params };
 }
@@ -260,7 +268,8 @@ export function getCpimHeader(msg: CpimMessage, nsUri: string | null, localName:
   const ln = localName.toLowerCase();
   for (const h of msg.headers) {
     if (h.localName.toLowerCase() !== ln) continue;
-    if (nsUri === null ? h.prefix === null : h.prefix !== null && msg.namespaces.get(h.prefix) === nsUri) return h.value;
+    if (nsUri === null ? h.prefix === null : h.prefix !== null && msg.namespaces.get(h.prefix) === nsUri)
+      return h.value;
   }
   return undefined;
 }
@@ -323,7 +332,8 @@ export function encodeCpim(o: CpimEncodeOptions): Uint8Array {
   if (!params.has('charset') && (type.startsWith('text/') || typeof o.body === 'string')) ct += ';charset=utf-8';
   const mime = [`Content-Type: ${ct}`];
   for (const [n, v] of o.contentHeaders ?? []) {
-    if (/[\r\n]/.test(n + v) || !/^[A-Za-z][A-Za-z0-9-]*$/.test(n)) throw new MsrpCpimError(`bad MIME header ${JSON.stringify(n)}`);
+    if (/[\r\n]/.test(n + v) || !/^[A-Za-z][A-Za-z0-9-]*$/.test(n))
+      throw new MsrpCpimError(`bad MIME header ${JSON.stringify(n)}`);
     mime.push(`${n}: ${v}`);
   }
   const head = enc.encode(lines.join('\r\n') + '\r\n\r\n' + mime.join('\r\n') + '\r\n\r\n');

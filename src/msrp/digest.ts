@@ -32,7 +32,10 @@ export function parseDigestChallenge(header: string): DigestChallenge {
     realm,
     nonce,
     opaque: params.get('opaque') ?? null,
-    qop: (params.get('qop') ?? '').split(',').map((s) => s.trim()).filter((s) => s !== ''),
+    qop: (params.get('qop') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s !== ''),
     algorithm,
     stale: (params.get('stale') ?? '').toLowerCase() === 'true',
   };
@@ -81,7 +84,17 @@ export function buildDigestAuthorization(
   if (challenge.qop.length > 0 && qop === null) throw new MsrpAuthError(`unsupported qop ${challenge.qop.join(',')}`);
   const cnonce = opts.cnonce ?? randomBytes(8).toString('hex');
   const nc = (opts.nc ?? 1).toString(16).padStart(8, '0');
-  const response = digestResponse({ ...creds, realm: challenge.realm, method, uri, nonce: challenge.nonce, algorithm: challenge.algorithm, qop, nc, cnonce });
+  const response = digestResponse({
+    ...creds,
+    realm: challenge.realm,
+    method,
+    uri,
+    nonce: challenge.nonce,
+    algorithm: challenge.algorithm,
+    qop,
+    nc,
+    cnonce,
+  });
   const parts = [
     `username=${quote(creds.username)}`,
     `realm=${quote(challenge.realm)}`,

@@ -64,7 +64,11 @@ export function parseByteRange(value: string): ByteRange {
   const bad = (why: string): never => {
     throw new MsrpParseError('bad-byte-range', `${why} in Byte-Range ${value}`);
   };
-  if (!Number.isSafeInteger(start) || (end !== null && !Number.isSafeInteger(end)) || (total !== null && !Number.isSafeInteger(total)))
+  if (
+    !Number.isSafeInteger(start) ||
+    (end !== null && !Number.isSafeInteger(end)) ||
+    (total !== null && !Number.isSafeInteger(total))
+  )
     bad('number out of range');
   if (start < 1) bad('start below 1');
   // end == start - 1 is how an empty chunk is written (1-0/0).

@@ -8,8 +8,10 @@ import { buildMsrpMedia, buildMsrpSdp, type MsrpSdpOptions, type SetupRole } fro
 import { MsrpSession, type MsrpSessionOptions } from './session.js';
 import { makeMsrpUri } from './uri.js';
 
-export interface CreateMsrpSessionOptions
-  extends Omit<MsrpSessionOptions, 'localUri' | 'relayPath' | 'relayConnection' | 'listener' | 'ownsListener'> {
+export interface CreateMsrpSessionOptions extends Omit<
+  MsrpSessionOptions,
+  'localUri' | 'relayPath' | 'relayConnection' | 'listener' | 'ownsListener'
+> {
   /** Address to listen on and to advertise. Default 127.0.0.1. */
   readonly host?: string;
   /** Address written into a=path and c= when it differs from the bind address. */
@@ -78,7 +80,10 @@ export async function createMsrpSession(opts: CreateMsrpSessionOptions = {}): Pr
     // Behind a relay nobody connects to us directly; port 9 marks the URI as not a listening address (RFC 4145).
     const localUri = makeMsrpUri(advertise, 9, sid, secure);
     const binding = await authenticateRelay(localUri, opts.relay);
-    const s = new LocalMsrpSession({ ...base, localUri, relayPath: binding.usePath, relayConnection: binding.connection }, sdpDefaults);
+    const s = new LocalMsrpSession(
+      { ...base, localUri, relayPath: binding.usePath, relayConnection: binding.connection },
+      sdpDefaults,
+    );
     if (binding.expires !== null) s.relayExpiresAt = Date.now() + binding.expires * 1000;
     return s;
   }
@@ -91,7 +96,10 @@ export async function createMsrpSession(opts: CreateMsrpSessionOptions = {}): Pr
   // Our offer says actpass: the peer may connect before we have read its answer.
   listener.reserve(sid);
   try {
-    return new LocalMsrpSession({ ...base, localUri: makeMsrpUri(advertise, listener.port, sid, secure), listener, ownsListener: true }, sdpDefaults);
+    return new LocalMsrpSession(
+      { ...base, localUri: makeMsrpUri(advertise, listener.port, sid, secure), listener, ownsListener: true },
+      sdpDefaults,
+    );
   } catch (e) {
     listener.close();
     throw e;
@@ -104,7 +112,13 @@ export { MsrpClosedError } from './errors.js';
 export type { MsrpRelayConfig } from './relay.js';
 // SDP (RFC 4975, RFC 6135 setup, RFC 4572 fingerprints): read the peer's description, pick roles and formats.
 export {
-  DEFAULT_ACCEPT_TYPES, certificateFingerprint, fingerprintMatches, negotiateSetup, parseMsrpSdp, peerAccepts, shouldUseCpim,
+  DEFAULT_ACCEPT_TYPES,
+  certificateFingerprint,
+  fingerprintMatches,
+  negotiateSetup,
+  parseMsrpSdp,
+  peerAccepts,
+  shouldUseCpim,
 } from './sdp.js';
 export type { MsrpMediaDescription } from './sdp.js';
 // Message bodies: CPIM wrapping (RFC 3862), is-composing (RFC 3994), UTF-8 text.

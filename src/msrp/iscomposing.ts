@@ -31,7 +31,12 @@ function xmlUnescape(s: string): string {
   });
 }
 
-export function buildIsComposing(ic: { state: 'active' | 'idle'; refresh?: number | null; contentType?: string | null; lastActive?: Date | null }): Uint8Array {
+export function buildIsComposing(ic: {
+  state: 'active' | 'idle';
+  refresh?: number | null;
+  contentType?: string | null;
+  lastActive?: Date | null;
+}): Uint8Array {
   let xml =
     '<?xml version="1.0" encoding="UTF-8"?>\n' +
     '<isComposing xmlns="urn:ietf:params:xml:ns:im-iscomposing" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n' +
@@ -60,7 +65,8 @@ export function parseIsComposing(data: Uint8Array | string): IsComposing {
     return m ? xmlUnescape(m[1]!.trim()) : null;
   };
   const state = field('state');
-  if (state !== 'active' && state !== 'idle') throw new IsComposingError(`bad is-composing state ${JSON.stringify(state)}`);
+  if (state !== 'active' && state !== 'idle')
+    throw new IsComposingError(`bad is-composing state ${JSON.stringify(state)}`);
   const refreshText = field('refresh');
   let refresh: number | null = null;
   if (refreshText !== null) {

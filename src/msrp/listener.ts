@@ -157,7 +157,11 @@ export class MsrpListener extends EventEmitter<MsrpListenerEvents> {
     const reject = (reason: string, reply?: Uint8Array) => {
       cleanup();
       this.emit('reject', { remote: conn.remote, reason });
-      if (reply) void conn.write(reply).catch(() => undefined).finally(() => conn.close(reason));
+      if (reply)
+        void conn
+          .write(reply)
+          .catch(() => undefined)
+          .finally(() => conn.close(reason));
       else conn.close(reason);
     };
     const cleanup = () => {
@@ -185,7 +189,12 @@ export class MsrpListener extends EventEmitter<MsrpListenerEvents> {
         const quiet = getHeader(frame.headers, 'Failure-Report')?.toLowerCase() === 'no' || frame.method === 'REPORT';
         const reply =
           !quiet && fromPath.length > 0 && toPath.length > 0
-            ? serializeResponse({ transactionId: frame.transactionId, status: 481, toPath: [fromPath[0]!], fromPath: [toPath[toPath.length - 1]!] })
+            ? serializeResponse({
+                transactionId: frame.transactionId,
+                status: 481,
+                toPath: [fromPath[0]!],
+                fromPath: [toPath[toPath.length - 1]!],
+              })
             : undefined;
         return reject(`no session for ${JSON.stringify(sid)}`, reply);
       }

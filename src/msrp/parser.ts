@@ -173,13 +173,22 @@ export class MsrpParser {
     const transactionId = parts[1]!;
     const rest = parts[2]!;
     if (!IDENT_RE.test(transactionId))
-      throw new MsrpParseError('bad-transaction-id', `bad transaction id ${JSON.stringify(transactionId.slice(0, 40))}`);
+      throw new MsrpParseError(
+        'bad-transaction-id',
+        `bad transaction id ${JSON.stringify(transactionId.slice(0, 40))}`,
+      );
     let first: { kind: 'request'; method: string } | { kind: 'response'; status: number; comment: string };
     const resp = /^(\d{3})(?: (.*))?$/.exec(rest);
     if (resp) first = { kind: 'response', status: Number(resp[1]), comment: resp[2] ?? '' };
     else if (/^[A-Z]+$/.test(rest)) first = { kind: 'request', method: rest };
     else throw new MsrpParseError('garbage-start-line', `bad method or status ${JSON.stringify(rest.slice(0, 40))}`);
-    const next: Extract<State, { kind: 'headers' }> = { kind: 'headers', transactionId, first, headers: [], pos: eol + 2 };
+    const next: Extract<State, { kind: 'headers' }> = {
+      kind: 'headers',
+      transactionId,
+      first,
+      headers: [],
+      pos: eol + 2,
+    };
     this.state = next;
     return this.stepHeaders(buf, next);
   }
@@ -203,15 +212,25 @@ export class MsrpParser {
       if (line.startsWith(DASHES)) {
         const flag = endFlagOf(line, st.transactionId);
         if (flag === null) {
-          throw new MsrpParseError('transaction-id-mismatch', `end-line ${JSON.stringify(line.slice(0, 60))} does not close transaction ${st.transactionId}`);
+          throw new MsrpParseError(
+            'transaction-id-mismatch',
+            `end-line ${JSON.stringify(line.slice(0, 60))} does not close transaction ${st.transactionId}`,
+          );
         }
         checkRange(st.headers);
         return this.finish(st.transactionId, st.first, st.headers, new Uint8Array(0), flag, st.pos);
       }
       const colon = line.indexOf(':');
       const name = colon > 0 ? line.slice(0, colon) : '';
-      if (!HNAME_RE.test(name)) throw new MsrpParseError('bad-header', `bad header line ${JSON.stringify(line.slice(0, 80))}`);
-      st.headers.push([name, line.slice(colon + 1).replace(/^[ \t]+/, '').replace(/[ \t]+$/, '')]);
+      if (!HNAME_RE.test(name))
+        throw new MsrpParseError('bad-header', `bad header line ${JSON.stringify(line.slice(0, 80))}`);
+      st.headers.push([
+        name,
+        line
+          .slice(colon + 1)
+          .replace(/^[ \t]+/, '')
+          .replace(/[ \t]+$/, ''),
+      ]);
     }
   }
 
@@ -221,7 +240,10 @@ export class MsrpParser {
     if (range && range.end !== null) {
       declared = range.end - range.start + 1;
       if (declared > this.limits.maxChunkBody)
-        throw new MsrpParseError('chunk-too-large', `declared chunk of ${declared} bytes exceeds the ${this.limits.maxChunkBody}-byte limit`);
+        throw new MsrpParseError(
+          'chunk-too-large',
+          `declared chunk of ${declared} bytes exceeds the ${this.limits.maxChunkBody}-byte limit`,
+        );
     }
     const bodyLimit =
       declared === null
@@ -265,8 +287,14 @@ export class MsrpParser {
     const have = buf.length - bodyStart - (st.boundary.length + 3);
     if (have > st.bodyLimit) {
       if (st.declared !== null && st.bodyLimit < this.limits.maxChunkBody)
-        throw new MsrpParseError('missing-end-line', `no end-line for transaction ${st.transactionId} after ${have} body bytes (Byte-Range declares ${st.declared})`);
-      throw new MsrpParseError('chunk-too-large', `chunk body exceeds the ${this.limits.maxChunkBody}-byte limit without an end-line`);
+        throw new MsrpParseError(
+          'missing-end-line',
+          `no end-line for transaction ${st.transactionId} after ${have} body bytes (Byte-Range declares ${st.declared})`,
+        );
+      throw new MsrpParseError(
+        'chunk-too-large',
+        `chunk body exceeds the ${this.limits.maxChunkBody}-byte limit without an end-line`,
+      );
     }
     return null;
   }
@@ -281,7 +309,8 @@ export class MsrpParser {
   ): MsrpFrame {
     this.queue.consume(consumed);
     this.state = { kind: 'start' };
-    if (first.kind === 'request') return { kind: 'request', transactionId, method: first.method, headers, body, endFlag };
+    if (first.kind === 'request')
+      return { kind: 'request', transactionId, method: first.method, headers, body, endFlag };
     return { kind: 'response', transactionId, status: first.status, comment: first.comment, headers, body, endFlag };
   }
 }

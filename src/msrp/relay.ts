@@ -50,7 +50,12 @@ export async function authenticateRelay(localUri: MsrpUri | string, cfg: MsrpRel
     const auth = (extra: MsrpHeader[]): Promise<MsrpResponse> => {
       const headers: MsrpHeader[] = [...extra];
       if (cfg.expires !== undefined) headers.push(['Expires', String(cfg.expires)]);
-      const { bytes, transactionId } = serializeRequest({ method: 'AUTH', toPath: [relayUri], fromPath: [from], headers });
+      const { bytes, transactionId } = serializeRequest({
+        method: 'AUTH',
+        toPath: [relayUri],
+        fromPath: [from],
+        headers,
+      });
       const answer = awaitResponse(conn, transactionId, timeoutMs);
       answer.catch(() => undefined); // a failed write below reports the error; this one must not go unhandled
       return conn.write(bytes).then(() => answer);
@@ -63,7 +68,11 @@ export async function authenticateRelay(localUri: MsrpUri | string, cfg: MsrpRel
       const authorization = buildDigestAuthorization(challenge, cfg, 'AUTH', relayUri);
       resp = await auth([['Authorization', authorization]]);
       // A second 401 is only worth another try when the nonce went stale.
-      if (resp.status === 401 && !parseDigestChallenge(getHeader(resp.headers, 'WWW-Authenticate') ?? 'Digest realm="",nonce=""').stale) break;
+      if (
+        resp.status === 401 &&
+        !parseDigestChallenge(getHeader(resp.headers, 'WWW-Authenticate') ?? 'Digest realm="",nonce=""').stale
+      )
+        break;
     }
     if (resp.status === 401) throw new MsrpAuthError('relay rejected our credentials');
     if (resp.status < 200 || resp.status >= 300) throw new MsrpStatusError(resp.status, resp.comment);

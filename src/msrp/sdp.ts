@@ -56,7 +56,8 @@ export function buildMsrpMedia(o: MsrpSdpOptions): string {
   if (wrapped.length > 0) lines.push(`a=accept-wrapped-types:${wrapped.map((t) => checkToken(t, 'type')).join(' ')}`);
   if (o.maxSize !== undefined) lines.push(`a=max-size:${o.maxSize}`);
   lines.push(`a=setup:${o.setup}`);
-  if (o.blinkFeatures && o.blinkFeatures.length > 0) lines.push(`a=blink-features:${o.blinkFeatures.map((f) => checkToken(f, 'feature')).join(' ')}`);
+  if (o.blinkFeatures && o.blinkFeatures.length > 0)
+    lines.push(`a=blink-features:${o.blinkFeatures.map((f) => checkToken(f, 'feature')).join(' ')}`);
   if (o.fingerprint !== undefined) lines.push(`a=fingerprint:${checkToken(o.fingerprint, 'fingerprint')}`);
   return lines.join('\r\n') + '\r\n';
 }
@@ -105,7 +106,13 @@ export interface SdpFingerprint {
 }
 
 const FINGERPRINT_RE = /^([A-Za-z0-9-]+)\s+([0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2})+)$/;
-const FINGERPRINT_HASHES: Record<string, string> = { 'sha-1': 'sha1', 'sha-224': 'sha224', 'sha-256': 'sha256', 'sha-384': 'sha384', 'sha-512': 'sha512' };
+const FINGERPRINT_HASHES: Record<string, string> = {
+  'sha-1': 'sha1',
+  'sha-224': 'sha224',
+  'sha-256': 'sha256',
+  'sha-384': 'sha384',
+  'sha-512': 'sha512',
+};
 
 /** "SHA-256 AB:CD:..." for a DER certificate: our own a=fingerprint. */
 export function certificateFingerprint(der: Uint8Array): string {
@@ -131,7 +138,10 @@ function parseFingerprint(v: string | undefined): SdpFingerprint | null {
 /** Reads the first m=message section of an SDP body. Throws MsrpSdpError when there is none or it lacks a=path. */
 export function parseMsrpSdp(sdp: string): MsrpMediaDescription {
   if (sdp.length > 64 * 1024) throw new MsrpSdpError('SDP too large');
-  const lines = sdp.split(/\r?\n/).map((l) => l.trimEnd()).filter((l) => l !== '');
+  const lines = sdp
+    .split(/\r?\n/)
+    .map((l) => l.trimEnd())
+    .filter((l) => l !== '');
   let sessionHost: string | null = null;
   let sessionFingerprint: string | undefined;
   let i = 0;
@@ -213,7 +223,11 @@ export function typeAccepted(acceptList: readonly string[], contentType: string)
  * that accepts message/cpim and lists no wrapped types at all (SylkServer rooms) is taken to accept any
  * wrapped type, since that is how those servers behave.
  */
-export function peerAccepts(media: Pick<MsrpMediaDescription, 'acceptTypes' | 'acceptWrappedTypes'>, contentType: string, wrapped = false): boolean {
+export function peerAccepts(
+  media: Pick<MsrpMediaDescription, 'acceptTypes' | 'acceptWrappedTypes'>,
+  contentType: string,
+  wrapped = false,
+): boolean {
   if (!wrapped) return typeAccepted(media.acceptTypes, contentType);
   if (!typeAccepted(media.acceptTypes, 'message/cpim')) return false;
   if (media.acceptWrappedTypes.length === 0) return true;
@@ -221,7 +235,10 @@ export function peerAccepts(media: Pick<MsrpMediaDescription, 'acceptTypes' | 'a
 }
 
 /** Whether to wrap our messages in CPIM: both sides list message/cpim (Blink's rule). */
-export function shouldUseCpim(localAcceptTypes: readonly string[], remote: Pick<MsrpMediaDescription, 'acceptTypes'>): boolean {
+export function shouldUseCpim(
+  localAcceptTypes: readonly string[],
+  remote: Pick<MsrpMediaDescription, 'acceptTypes'>,
+): boolean {
   return typeAccepted(localAcceptTypes, 'message/cpim') && typeAccepted(remote.acceptTypes, 'message/cpim');
 }
 

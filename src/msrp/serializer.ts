@@ -33,7 +33,12 @@ function assertHeader(name: string, value: string): void {
     throw new TypeError(`invalid MSRP header ${JSON.stringify(name)}`);
 }
 
-function headerBlock(first: string, toPath: readonly string[], fromPath: readonly string[], headers: readonly MsrpHeader[]): string {
+function headerBlock(
+  first: string,
+  toPath: readonly string[],
+  fromPath: readonly string[],
+  headers: readonly MsrpHeader[],
+): string {
   let s = `${first}\r\nTo-Path: ${toPath.join(' ')}\r\nFrom-Path: ${fromPath.join(' ')}\r\n`;
   for (const [n, v] of headers) {
     assertHeader(n, v);
@@ -49,7 +54,8 @@ function containsEndLine(body: Uint8Array, tid: string): boolean {
 /** Serialises a request. Returns the bytes and the transaction id used (fresh if the body happened to contain it). */
 export function serializeRequest(spec: RequestSpec): { bytes: Uint8Array; transactionId: string } {
   if (!/^[A-Z]+$/.test(spec.method)) throw new TypeError(`invalid MSRP method ${spec.method}`);
-  if (spec.toPath.length === 0 || spec.fromPath.length === 0) throw new TypeError('To-Path and From-Path must not be empty');
+  if (spec.toPath.length === 0 || spec.fromPath.length === 0)
+    throw new TypeError('To-Path and From-Path must not be empty');
   const body = spec.body ?? new Uint8Array(0);
   let tid = spec.transactionId ?? newTransactionId();
   while (body.length > 0 && containsEndLine(body, tid)) {
@@ -74,10 +80,13 @@ export function serializeRequest(spec: RequestSpec): { bytes: Uint8Array; transa
 
 export function serializeResponse(spec: ResponseSpec): Uint8Array {
   const comment = spec.comment ?? reasonPhrase(spec.status);
-  if (!Number.isInteger(spec.status) || spec.status < 100 || spec.status > 999) throw new TypeError(`invalid status ${spec.status}`);
+  if (!Number.isInteger(spec.status) || spec.status < 100 || spec.status > 999)
+    throw new TypeError(`invalid status ${spec.status}`);
   if (/[\r\n]/.test(comment)) throw new TypeError('invalid status comment');
   const first = `MSRP ${spec.transactionId} ${spec.status}${comment ? ' ' + comment : ''}`;
-  return enc.encode(headerBlock(first, spec.toPath, spec.fromPath, spec.headers ?? []) + `-------${spec.transactionId}$\r\n`);
+  return enc.encode(
+    headerBlock(first, spec.toPath, spec.fromPath, spec.headers ?? []) + `-------${spec.transactionId}$\r\n`,
+  );
 }
 
 export interface SendChunkSpec {

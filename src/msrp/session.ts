@@ -157,7 +157,9 @@ const DEFAULTS = {
 export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
   readonly localUri: MsrpUri;
   readonly relayPath: readonly string[];
-  private readonly opts: Required<Omit<MsrpSessionOptions, 'localUri' | 'relayPath' | 'relayConnection' | 'limits' | 'listener' | 'ownsListener'>>;
+  private readonly opts: Required<
+    Omit<MsrpSessionOptions, 'localUri' | 'relayPath' | 'relayConnection' | 'limits' | 'listener' | 'ownsListener'>
+  >;
   private readonly listener: MsrpListener | null;
   private readonly ownsListener: boolean;
   private readonly limits: Partial<MsrpParserLimits> | undefined;
@@ -202,7 +204,8 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
       transactionTimeoutMs: options.transactionTimeoutMs ?? DEFAULTS.transactionTimeoutMs,
       reportTimeoutMs: options.reportTimeoutMs ?? DEFAULTS.reportTimeoutMs,
     };
-    if (!Number.isInteger(this.opts.chunkSize) || this.opts.chunkSize < 1) throw new RangeError('chunkSize must be a positive integer');
+    if (!Number.isInteger(this.opts.chunkSize) || this.opts.chunkSize < 1)
+      throw new RangeError('chunkSize must be a positive integer');
     this.limits = options.limits;
     this.listener = options.listener ?? null;
     this.ownsListener = options.ownsListener ?? false;
@@ -249,7 +252,10 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
    * Active side (a=setup:active): connects to the first hop (our relay, or the peer) unless a connection exists,
    * sends the empty bind SEND and resolves once it is answered 200.
    */
-  async startActive(remotePath: readonly string[], opts: { timeoutMs?: number; tls?: import('node:tls').ConnectionOptions } = {}): Promise<void> {
+  async startActive(
+    remotePath: readonly string[],
+    opts: { timeoutMs?: number; tls?: import('node:tls').ConnectionOptions } = {},
+  ): Promise<void> {
     this.assertOpen();
     this.setRemotePath(remotePath);
     if (!this.conn) {
@@ -314,7 +320,9 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
    * Passive side (a=setup:passive): waits on the listener (the session's own unless one is given) for the peer's
    * connection addressed to our session id. With a relay the relay connection is already bound: returns at once.
    */
-  startPassive(opts: { listener?: MsrpListener; remotePath?: readonly string[]; timeoutMs?: number } = {}): Promise<void> {
+  startPassive(
+    opts: { listener?: MsrpListener; remotePath?: readonly string[]; timeoutMs?: number } = {},
+  ): Promise<void> {
     this.assertOpen();
     const listener = opts.listener ?? this.listener;
     if (opts.remotePath) this.setRemotePath(opts.remotePath);
@@ -369,21 +377,45 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
       const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
       const reply =
         first.kind === 'request' && fromPath.length > 0
-          ? serializeResponse({ transactionId: first.transactionId, status: 403, toPath: [fromPath[0]!], fromPath: [this.localUriString] })
+          ? serializeResponse({
+              transactionId: first.transactionId,
+              status: 403,
+              toPath: [fromPath[0]!],
+              fromPath: [this.localUriString],
+            })
           : new Uint8Array(0);
-      void conn.write(reply).catch(() => undefined).finally(() => conn.close('binding SEND from an unexpected peer'));
-      this.softError(new MsrpStatusError(403, `binding attempt from ${fromPath[fromPath.length - 1] ?? 'nobody'} refused`));
+      void conn
+        .write(reply)
+        .catch(() => undefined)
+        .finally(() => conn.close('binding SEND from an unexpected peer'));
+      this.softError(
+        new MsrpStatusError(403, `binding attempt from ${fromPath[fromPath.length - 1] ?? 'nobody'} refused`),
+      );
       return false;
     }
     if (first.kind === 'request' && !this.addressedToUs(first)) {
       const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
-      const quiet = first.method === 'REPORT' || (getHeader(first.headers, 'Failure-Report') ?? '').toLowerCase() === 'no';
+      const quiet =
+        first.method === 'REPORT' || (getHeader(first.headers, 'Failure-Report') ?? '').toLowerCase() === 'no';
       const reply =
         !quiet && fromPath.length > 0
-          ? serializeResponse({ transactionId: first.transactionId, status: 481, toPath: [fromPath[0]!], fromPath: [this.localUriString] })
+          ? serializeResponse({
+              transactionId: first.transactionId,
+              status: 481,
+              toPath: [fromPath[0]!],
+              fromPath: [this.localUriString],
+            })
           : new Uint8Array(0);
-      void conn.write(reply).catch(() => undefined).finally(() => conn.close('binding request for another URI'));
-      this.softError(new MsrpStatusError(481, `binding request to ${this.toPathTarget(first) ?? 'nobody'} refused: we are ${this.localUriString}`));
+      void conn
+        .write(reply)
+        .catch(() => undefined)
+        .finally(() => conn.close('binding request for another URI'));
+      this.softError(
+        new MsrpStatusError(
+          481,
+          `binding request to ${this.toPathTarget(first) ?? 'nobody'} refused: we are ${this.localUriString}`,
+        ),
+      );
       return false;
     }
     return true;
@@ -547,7 +579,11 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.transactions.delete(transactionId);
-        reject(new MsrpTimeoutError(`no response to transaction ${transactionId}${messageId ? ` (message ${messageId})` : ''}`));
+        reject(
+          new MsrpTimeoutError(
+            `no response to transaction ${transactionId}${messageId ? ` (message ${messageId})` : ''}`,
+          ),
+        );
       }, this.opts.transactionTimeoutMs);
       this.transactions.set(transactionId, {
         resolve,
@@ -601,7 +637,12 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     // Not for us (a missing To-Path is onSend's 400): 481 and ignore it (RFC 4975 7.3); REPORTs get no answer.
     if (this.toPathTarget(frame) !== undefined && !this.addressedToUs(frame)) {
       this.respond(frame, 481);
-      this.softError(new MsrpStatusError(481, `${frame.method} to ${this.toPathTarget(frame)} ignored: we are ${this.localUriString}`));
+      this.softError(
+        new MsrpStatusError(
+          481,
+          `${frame.method} to ${this.toPathTarget(frame)} ignored: we are ${this.localUriString}`,
+        ),
+      );
       return;
     }
     // The first request from the peer binds a passive session.
@@ -682,7 +723,8 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     if (range.total !== null && range.total > limit) return tooLarge(range.total);
 
     let asm = this.assemblies.get(messageId);
-    if (!asm && this.assemblies.size >= MAX_OPEN_MESSAGES) return this.reject(req, messageId, 413, 'too many incomplete messages');
+    if (!asm && this.assemblies.size >= MAX_OPEN_MESSAGES)
+      return this.reject(req, messageId, 413, 'too many incomplete messages');
     if (!asm) {
       asm = {
         messageId,
@@ -718,8 +760,14 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     // The end-to-end report goes out once the application has seen the message: it may refuse it.
     let verdict: { code: number; comment: string } | null = null;
     this.emit('message', {
-      messageId, contentType: asm.contentType ?? '', body, headers: asm.headers, fromPath: asm.fromPath,
-      refuse: (code, comment) => { verdict ??= { code, comment }; },
+      messageId,
+      contentType: asm.contentType ?? '',
+      body,
+      headers: asm.headers,
+      fromPath: asm.fromPath,
+      refuse: (code, comment) => {
+        verdict ??= { code, comment };
+      },
     });
     const refused = verdict as { code: number; comment: string } | null;
     const failureReport = (getHeader(asm.headers, 'Failure-Report') ?? 'yes').toLowerCase();
@@ -760,12 +808,19 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
       }
     }
     const ok = status.code >= 200 && status.code < 300;
-    const ev: MsrpReportEvent = { messageId, status: ok ? 'delivered' : 'failed', code: status.code, comment: status.comment, byteRange };
+    const ev: MsrpReportEvent = {
+      messageId,
+      status: ok ? 'delivered' : 'failed',
+      code: status.code,
+      comment: status.comment,
+      byteRange,
+    };
     this.emit('report', ev);
     const w = this.reportWaiters.get(messageId);
     if (!w) return;
     // A success report for part of the message does not complete it.
-    if (ok && byteRange && byteRange.total !== null && byteRange.end !== null && byteRange.end < byteRange.total) return;
+    if (ok && byteRange && byteRange.total !== null && byteRange.end !== null && byteRange.end < byteRange.total)
+      return;
     if (ok) w.resolve();
     else w.reject(new MsrpStatusError(status.code, status.comment, messageId));
   }

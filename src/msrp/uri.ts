@@ -55,7 +55,8 @@ export function parseMsrpUri(text: string): MsrpUri {
     const eq = p.indexOf('=');
     const name = eq >= 0 ? p.slice(0, eq) : p;
     const value = eq >= 0 ? p.slice(eq + 1) : null;
-    if (!TOKEN_RE.test(name) || (value !== null && !TOKEN_RE.test(value))) throw new MsrpUriError(`bad URI parameter in ${text}`);
+    if (!TOKEN_RE.test(name) || (value !== null && !TOKEN_RE.test(value)))
+      throw new MsrpUriError(`bad URI parameter in ${text}`);
     return [name, value];
   });
   return { scheme, user, host, port, sessionId, transport, params };

@@ -5,13 +5,29 @@
  */
 import { concatBytes, encodeMpi } from '../bytes/bytes.js';
 import { serializePublicKey, type DsaKeyParams, type DsaPublicKey } from '../keys/dsa-key.js';
-import { G, constantTimeEqual, isValidGroupElement, modPow, randomBytes, randomExponent, type RandomSource } from './crypto/group.js';
+import {
+  G,
+  constantTimeEqual,
+  isValidGroupElement,
+  modPow,
+  randomBytes,
+  randomExponent,
+  type RandomSource,
+} from './crypto/group.js';
 import { dsaSign, dsaVerify } from './crypto/dsa.js';
 import { OtrProtocolError } from './errors.js';
 import { aesCtr, deriveAkeKeys, hmacSha256, sha256, type AkeKeys } from './keys.js';
 import {
-  encodeDhCommit, encodeDhKey, encodeRevealSig, encodeSig,
-  type DhCommit, type DhKey, type Header, type OtrVersion, type RevealSig, type Sig,
+  encodeDhCommit,
+  encodeDhKey,
+  encodeRevealSig,
+  encodeSig,
+  type DhCommit,
+  type DhKey,
+  type Header,
+  type OtrVersion,
+  type RevealSig,
+  type Sig,
 } from './messages.js';
 import { Reader, Writer } from './wire.js';
 
@@ -111,20 +127,31 @@ export class Ake {
     this.ourPubRaw = serializePublicKey(ourKey);
   }
 
-  get state(): AuthState { return this.st.kind; }
-  get inProgress(): boolean { return this.st.kind !== 'none'; }
+  get state(): AuthState {
+    return this.st.kind;
+  }
+  get inProgress(): boolean {
+    return this.st.kind !== 'none';
+  }
   /** The version of the exchange in progress (null when none is). */
   get akeVersion(): OtrVersion | null {
     switch (this.st.kind) {
-      case 'none': return null;
-      case 'awaiting-revealsig': return this.st.version;
-      default: return this.st.commit.version;
+      case 'none':
+        return null;
+      case 'awaiting-revealsig':
+        return this.st.version;
+      default:
+        return this.st.commit.version;
     }
   }
   /** Our pending D-H Commit while we wait for the peer's D-H Key (to send it again unchanged). */
-  get pendingCommit(): Uint8Array | null { return this.st.kind === 'awaiting-dhkey' ? this.st.commit.msg : null; }
+  get pendingCommit(): Uint8Array | null {
+    return this.st.kind === 'awaiting-dhkey' ? this.st.commit.msg : null;
+  }
 
-  reset(): void { this.st = NONE; }
+  reset(): void {
+    this.st = NONE;
+  }
 
   /** Start (or restart) the AKE as the initiator: returns the D-H Commit message. */
   initiate(version: OtrVersion): Uint8Array {
@@ -144,8 +171,15 @@ export class Ake {
     const gy = modPow(G, y);
     const dhKeyMsg = encodeDhKey(this.header(version), gy);
     this.st = {
-      kind: 'awaiting-revealsig', version, y, gy, dhKeyMsg,
-      theirEncGx: msg.encryptedGx.slice(), theirHashedGx: msg.hashedGx.slice(), yielded, answered: null,
+      kind: 'awaiting-revealsig',
+      version,
+      y,
+      gy,
+      dhKeyMsg,
+      theirEncGx: msg.encryptedGx.slice(),
+      theirHashedGx: msg.hashedGx.slice(),
+      yielded,
+      answered: null,
     };
     return dhKeyMsg;
   }
@@ -162,8 +196,15 @@ export class Ake {
         return this.replyDhKey(msg, st.commit);
       case 'awaiting-revealsig': {
         // Keep our D-H key (so every copy the peer sees is the same) but use the newest commit.
-        const dhKeyMsg = msg.header.version === st.version ? st.dhKeyMsg : encodeDhKey(this.header(msg.header.version), st.gy);
-        this.st = { ...st, version: msg.header.version, dhKeyMsg, theirEncGx: msg.encryptedGx.slice(), theirHashedGx: msg.hashedGx.slice() };
+        const dhKeyMsg =
+          msg.header.version === st.version ? st.dhKeyMsg : encodeDhKey(this.header(msg.header.version), st.gy);
+        this.st = {
+          ...st,
+          version: msg.header.version,
+          dhKeyMsg,
+          theirEncGx: msg.encryptedGx.slice(),
+          theirHashedGx: msg.hashedGx.slice(),
+        };
         return dhKeyMsg;
       }
       case 'awaiting-sig':
@@ -247,7 +288,16 @@ export class Ake {
     const st = this.st;
     if (st.kind !== 'awaiting-sig' || msg.header.version !== st.commit.version) return null;
     const { keys, commit } = st;
-    const peer = verifyEncryptedSignature(keys.cp, keys.m1p, keys.m2p, msg.encSigField, msg.encSig, msg.mac, st.gy, commit.gx);
+    const peer = verifyEncryptedSignature(
+      keys.cp,
+      keys.m1p,
+      keys.m2p,
+      msg.encSigField,
+      msg.encSig,
+      msg.mac,
+      st.gy,
+      commit.gx,
+    );
     const result: AkeResult = {
       version: commit.version,
       ourDh: { priv: commit.x, pub: commit.gx },
@@ -263,7 +313,13 @@ export class Ake {
   }
 
   /** X = pub, keyid, sig(MAC_m1(ours, theirs, pub, keyid)); returns AES_c(X) and MAC_m2 over its DATA field. */
-  private buildSignature(c: Uint8Array, m1: Uint8Array, m2: Uint8Array, ourDhPub: bigint, theirDhPub: bigint): { encSig: Uint8Array; mac: Uint8Array } {
+  private buildSignature(
+    c: Uint8Array,
+    m1: Uint8Array,
+    m2: Uint8Array,
+    ourDhPub: bigint,
+    theirDhPub: bigint,
+  ): { encSig: Uint8Array; mac: Uint8Array } {
     const keyid = new Writer().int(AKE_KEYID).finish();
     const M = hmacSha256(m1, concatBytes(encodeMpi(ourDhPub), encodeMpi(theirDhPub), this.ourPubRaw, keyid));
     const sig = dsaSign(this.ourKey, M, this.random);
@@ -280,7 +336,8 @@ export class Ake {
  */
 export function openCommitment(r: Uint8Array, encryptedGx: Uint8Array, hashedGx: Uint8Array): bigint {
   const gxmpi = aesCtr(r, encryptedGx);
-  if (!constantTimeEqual(sha256(gxmpi), hashedGx)) throw new OtrProtocolError('bad-hash', 'hash of revealed g^x does not match the commitment');
+  if (!constantTimeEqual(sha256(gxmpi), hashedGx))
+    throw new OtrProtocolError('bad-hash', 'hash of revealed g^x does not match the commitment');
   const rd = new Reader(gxmpi);
   const gx = rd.mpi(1024);
   rd.end('g^x');
@@ -293,8 +350,16 @@ export function openCommitment(r: Uint8Array, encryptedGx: Uint8Array, hashedGx:
  * signature's DATA field (constant time), decrypt, parse PUBKEY/keyid/SIG, keyid != 0, and the DSA signature over
  * M = MAC_m1(their D-H pub, our D-H pub, their PUBKEY, keyid).
  */
-export function verifyEncryptedSignature(c: Uint8Array, m1: Uint8Array, m2: Uint8Array, encSigField: Uint8Array, encSig: Uint8Array,
-  mac: Uint8Array, theirDhPub: bigint, ourDhPub: bigint): { key: DsaPublicKey; keyid: number } {
+export function verifyEncryptedSignature(
+  c: Uint8Array,
+  m1: Uint8Array,
+  m2: Uint8Array,
+  encSigField: Uint8Array,
+  encSig: Uint8Array,
+  mac: Uint8Array,
+  theirDhPub: bigint,
+  ourDhPub: bigint,
+): { key: DsaPublicKey; keyid: number } {
   const expected = hmacSha256(m2, encSigField).slice(0, 20);
   if (!constantTimeEqual(expected, mac)) throw new OtrProtocolError('bad-mac', 'AKE signature MAC does not verify');
   const X = aesCtr(c, encSig);
@@ -304,7 +369,10 @@ export function verifyEncryptedSignature(c: Uint8Array, m1: Uint8Array, m2: Uint
   if (keyid === 0) throw new OtrProtocolError('bad-keyid', 'AKE keyid must be greater than 0');
   const sig = rd.sig(key.q);
   rd.end('AKE signature');
-  const M = hmacSha256(m1, concatBytes(encodeMpi(theirDhPub), encodeMpi(ourDhPub), raw, new Writer().int(keyid).finish()));
+  const M = hmacSha256(
+    m1,
+    concatBytes(encodeMpi(theirDhPub), encodeMpi(ourDhPub), raw, new Writer().int(keyid).finish()),
+  );
   if (!dsaVerify(key, M, sig)) throw new OtrProtocolError('bad-signature', 'AKE signature does not verify');
   return { key, keyid };
 }

@@ -46,7 +46,13 @@ export class DataKeys {
    * Set up after a successful AKE: our AKE key is our_dh[keyid], a fresh our_dh[keyid+1] is generated.
    * `random` makes our new D-H keys (the CSPRNG unless a test fixes it).
    */
-  constructor(akeDh: DhKeyPair, akeKeyid: number, theirPub: bigint, theirKeyid: number, private readonly random: RandomSource = randomBytes) {
+  constructor(
+    akeDh: DhKeyPair,
+    akeKeyid: number,
+    theirPub: bigint,
+    theirKeyid: number,
+    private readonly random: RandomSource = randomBytes,
+  ) {
     this.ourDh.set(akeKeyid, akeDh);
     this.ourKeyid = akeKeyid + 1;
     this.addOurKey(this.ourKeyid, newDhKeyPair(this.random));
@@ -56,7 +62,11 @@ export class DataKeys {
 
   /** Hand back pending MAC keys (e.g. when the session ends) so nothing secret lingers. */
   wipe(): void {
-    this.ourDh.clear(); this.ourPubMpi.clear(); this.theirY.clear(); this.pairings.clear(); this.pendingReveal = [];
+    this.ourDh.clear();
+    this.ourPubMpi.clear();
+    this.theirY.clear();
+    this.pairings.clear();
+    this.pendingReveal = [];
   }
 
   private addOurKey(keyid: number, kp: DhKeyPair): void {
@@ -71,7 +81,14 @@ export class DataKeys {
       const ours = this.ourDh.get(ourId);
       const theirs = this.theirY.get(theirId);
       if (!ours || theirs === undefined) throw new OtrProtocolError('unreadable', `no keys for pairing ${k}`);
-      p = { keys: deriveSessionKeys(ours.pub, ours.priv, theirs), send: null, recv: null, sendCtr: 0n, recvCtr: 0n, recvMacUsed: false };
+      p = {
+        keys: deriveSessionKeys(ours.pub, ours.priv, theirs),
+        send: null,
+        recv: null,
+        sendCtr: 0n,
+        recvCtr: 0n,
+        recvMacUsed: false,
+      };
       this.pairings.set(k, p);
     }
     return p;
@@ -100,7 +117,16 @@ export class DataKeys {
     const send = (p.send ??= { cipher: aes128CtrKeyed(p.keys.sendAes), mac: hmacSha1Keyed(p.keys.sendMac) });
     const nextDhMpi = this.ourPubMpi.get(this.ourKeyid)!;
     const reveal = this.pendingReveal.length === 0 ? NO_REVEAL : concatBytes(...this.pendingReveal);
-    const { bytes, encryptedOffset, authenticatedLength } = layoutDataMessage(header, flags, senderKeyid, recipientKeyid, nextDhMpi, top, plaintext.length, reveal);
+    const { bytes, encryptedOffset, authenticatedLength } = layoutDataMessage(
+      header,
+      flags,
+      senderKeyid,
+      recipientKeyid,
+      nextDhMpi,
+      top,
+      plaintext.length,
+      reveal,
+    );
     send.cipher.apply(top, plaintext, bytes, encryptedOffset);
     bytes.set(send.mac.mac(bytes.subarray(0, authenticatedLength)), authenticatedLength);
     this.pendingReveal = [];
@@ -114,10 +140,14 @@ export class DataKeys {
   decrypt(msg: DataMsg): DecryptedData {
     const { senderKeyid, recipientKeyid } = msg;
     if (senderKeyid === 0 || recipientKeyid === 0) throw new OtrProtocolError('bad-keyid', 'key id 0');
-    if (senderKeyid !== this.theirKeyid && senderKeyid !== this.theirKeyid - 1) throw new OtrProtocolError('bad-keyid', `unknown sender keyid ${senderKeyid}`);
-    if (!this.theirY.has(senderKeyid)) throw new OtrProtocolError('bad-keyid', `no public key for sender keyid ${senderKeyid}`);
-    if (recipientKeyid !== this.ourKeyid && recipientKeyid !== this.ourKeyid - 1) throw new OtrProtocolError('bad-keyid', `unknown recipient keyid ${recipientKeyid}`);
-    if (!this.ourDh.has(recipientKeyid)) throw new OtrProtocolError('bad-keyid', `no key pair for recipient keyid ${recipientKeyid}`);
+    if (senderKeyid !== this.theirKeyid && senderKeyid !== this.theirKeyid - 1)
+      throw new OtrProtocolError('bad-keyid', `unknown sender keyid ${senderKeyid}`);
+    if (!this.theirY.has(senderKeyid))
+      throw new OtrProtocolError('bad-keyid', `no public key for sender keyid ${senderKeyid}`);
+    if (recipientKeyid !== this.ourKeyid && recipientKeyid !== this.ourKeyid - 1)
+      throw new OtrProtocolError('bad-keyid', `unknown recipient keyid ${recipientKeyid}`);
+    if (!this.ourDh.has(recipientKeyid))
+      throw new OtrProtocolError('bad-keyid', `no key pair for recipient keyid ${recipientKeyid}`);
     const p = this.pairing(recipientKeyid, senderKeyid);
     const recv = (p.recv ??= { cipher: aes128CtrKeyed(p.keys.recvAes), mac: hmacSha1Keyed(p.keys.recvMac) });
     const mac = recv.mac.mac(msg.authenticated);
@@ -125,10 +155,12 @@ export class DataKeys {
     if (msg.ctr.length !== 8) throw new OtrProtocolError('bad-counter', 'counter must be 8 bytes');
     const ctr = new DataView(msg.ctr.buffer, msg.ctr.byteOffset, 8).getBigUint64(0);
     if (ctr === 0n) throw new OtrProtocolError('bad-counter', 'counter top half is zero');
-    if (ctr <= p.recvCtr) throw new OtrProtocolError('bad-counter', 'counter did not increase (replayed or reordered message)');
+    if (ctr <= p.recvCtr)
+      throw new OtrProtocolError('bad-counter', 'counter did not increase (replayed or reordered message)');
     const rotateTheirs = senderKeyid === this.theirKeyid;
     const nextDh = rotateTheirs ? bytesToBigint(msg.nextDhMag) : 0n;
-    if (rotateTheirs && !isValidGroupElement(nextDh)) throw new OtrProtocolError('bad-group-element', 'next D-H key out of range');
+    if (rotateTheirs && !isValidGroupElement(nextDh))
+      throw new OtrProtocolError('bad-group-element', 'next D-H key out of range');
 
     p.recvCtr = ctr;
     p.recvMacUsed = true;
@@ -164,5 +196,7 @@ export class DataKeys {
   }
 
   /** For tests and diagnostics: the key ids in play. */
-  get keyids(): { ourKeyid: number; theirKeyid: number } { return { ourKeyid: this.ourKeyid, theirKeyid: this.theirKeyid }; }
+  get keyids(): { ourKeyid: number; theirKeyid: number } {
+    return { ourKeyid: this.ourKeyid, theirKeyid: this.theirKeyid };
+  }
 }

@@ -5,15 +5,15 @@ import { EncodingError, type EncodingErrorCode } from '../bytes/bytes.js';
  * `code` lets callers (and tests) tell failures apart without matching prose.
  */
 export type OtrErrorCode =
-  | 'truncated'        // a field runs past the end of the buffer
-  | 'oversized'        // a length field claims more than the buffer (or a sane limit) allows
-  | 'trailing'         // bytes left over after a complete message
+  | 'truncated' // a field runs past the end of the buffer
+  | 'oversized' // a length field claims more than the buffer (or a sane limit) allows
+  | 'trailing' // bytes left over after a complete message
   | 'bad-base64'
   | 'bad-framing'
   | 'bad-version'
   | 'bad-type'
   | 'bad-instance'
-  | 'bad-mpi'          // non-minimal MPI encoding
+  | 'bad-mpi' // non-minimal MPI encoding
   | 'bad-group-element'
   | 'bad-keyid'
   | 'bad-mac'
@@ -29,7 +29,10 @@ export type OtrErrorCode =
 
 export class OtrProtocolError extends Error {
   override readonly name = 'OtrProtocolError';
-  constructor(readonly code: OtrErrorCode, message: string) {
+  constructor(
+    readonly code: OtrErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }

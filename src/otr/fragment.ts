@@ -42,7 +42,15 @@ export function parseFragment(msg: string): Fragment | null {
   let f: Fragment | null = null;
   if (at >= 0) {
     const m = V3_RE.exec(msg.slice(at));
-    if (m) f = { version: 3, senderTag: parseInt(m[1]!, 16), receiverTag: parseInt(m[2]!, 16), k: Number(m[3]), n: Number(m[4]), piece: m[5]! };
+    if (m)
+      f = {
+        version: 3,
+        senderTag: parseInt(m[1]!, 16),
+        receiverTag: parseInt(m[2]!, 16),
+        k: Number(m[3]),
+        n: Number(m[4]),
+        piece: m[5]!,
+      };
   } else {
     at = msg.indexOf('?OTR,');
     if (at >= 0) {
@@ -66,19 +74,34 @@ export class Reassembler {
   private sender = 0;
 
   /** Any non-fragment message resets the buffer. */
-  reset(): void { this.K = 0; this.N = 0; this.F = []; this.size = 0; this.sender = 0; }
+  reset(): void {
+    this.K = 0;
+    this.N = 0;
+    this.F = [];
+    this.size = 0;
+    this.sender = 0;
+  }
 
   /** Feed one parsed fragment; returns the complete message once the last piece arrives. */
   add(f: Fragment): string | null {
     if (f.k === 1) {
-      this.F = [f.piece]; this.size = f.piece.length; this.K = 1; this.N = f.n; this.sender = f.senderTag;
+      this.F = [f.piece];
+      this.size = f.piece.length;
+      this.K = 1;
+      this.N = f.n;
+      this.sender = f.senderTag;
     } else if (f.n === this.N && f.k === this.K + 1 && f.senderTag === this.sender) {
-      this.F.push(f.piece); this.size += f.piece.length; this.K = f.k;
+      this.F.push(f.piece);
+      this.size += f.piece.length;
+      this.K = f.k;
     } else {
       this.reset();
       return null;
     }
-    if (this.size > MAX_REASSEMBLED) { this.reset(); return null; }
+    if (this.size > MAX_REASSEMBLED) {
+      this.reset();
+      return null;
+    }
     if (this.N > 0 && this.K === this.N) {
       const whole = this.F.join('');
       this.reset();
@@ -87,11 +110,17 @@ export class Reassembler {
     return null;
   }
 
-  get pending(): boolean { return this.K > 0; }
+  get pending(): boolean {
+    return this.K > 0;
+  }
 }
 
-function hex8(x: number): string { return (x >>> 0).toString(16).padStart(8, '0'); }
-function dec5(x: number): string { return String(x).padStart(5, '0'); }
+function hex8(x: number): string {
+  return (x >>> 0).toString(16).padStart(8, '0');
+}
+function dec5(x: number): string {
+  return String(x).padStart(5, '0');
+}
 
 export function fragmentOverhead(version: 2 | 3): number {
   // ?OTR|xxxxxxxx|xxxxxxxx,kkkkk,nnnnn,  ...  ,   (v3)      ?OTR,kkkkk,nnnnn, ... ,   (v2)
@@ -102,7 +131,13 @@ export function fragmentOverhead(version: 2 | 3): number {
  * Split an encoded message into fragments no longer than `maxSize` characters each.
  * Returns [msg] unchanged when it already fits.
  */
-export function fragmentMessage(msg: string, maxSize: number, version: 2 | 3, senderTag: number, receiverTag: number): string[] {
+export function fragmentMessage(
+  msg: string,
+  maxSize: number,
+  version: 2 | 3,
+  senderTag: number,
+  receiverTag: number,
+): string[] {
   if (!maxSize || msg.length <= maxSize) return [msg];
   const room = maxSize - fragmentOverhead(version);
   if (room < 1) throw new RangeError(`maxFragmentSize ${maxSize} leaves no room for a fragment's data`);
@@ -111,9 +146,11 @@ export function fragmentMessage(msg: string, maxSize: number, version: 2 | 3, se
   const out: string[] = [];
   for (let k = 1; k <= n; k++) {
     const piece = msg.slice((k - 1) * room, k * room);
-    out.push(version === 3
-      ? `?OTR|${hex8(senderTag)}|${hex8(receiverTag)},${dec5(k)},${dec5(n)},${piece},`
-      : `?OTR,${dec5(k)},${dec5(n)},${piece},`);
+    out.push(
+      version === 3
+        ? `?OTR|${hex8(senderTag)}|${hex8(receiverTag)},${dec5(k)},${dec5(n)},${piece},`
+        : `?OTR,${dec5(k)},${dec5(n)},${piece},`,
+    );
   }
   return out;
 }

@@ -20,7 +20,12 @@ export function isValidInstanceTag(t: number): boolean {
  * Whether a v3 message with these tags is for us: the sender must be a valid tag, the receiver must be ours,
  * or 0 where the message type allows an unknown recipient (the D-H Commit).
  */
-export function acceptsInstanceTags(ours: number, sender: number, receiver: number, receiverMayBeZero: boolean): boolean {
+export function acceptsInstanceTags(
+  ours: number,
+  sender: number,
+  receiver: number,
+  receiverMayBeZero: boolean,
+): boolean {
   if (sender < MIN_INSTANCE_TAG) return false;
   if (receiver === 0) return receiverMayBeZero;
   return receiver === ours;

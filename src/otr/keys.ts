@@ -16,23 +16,33 @@ export function aesCtr(key: Uint8Array, data: Uint8Array, top: Uint8Array = ZERO
   return aes128Ctr(key, top, data);
 }
 
-export function hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array { return hmac256(key, msg); }
-export function hmacSha1(key: Uint8Array, msg: Uint8Array): Uint8Array { return hmac1(key, msg); }
+export function hmacSha256(key: Uint8Array, msg: Uint8Array): Uint8Array {
+  return hmac256(key, msg);
+}
+export function hmacSha1(key: Uint8Array, msg: Uint8Array): Uint8Array {
+  return hmac1(key, msg);
+}
 
 /** s written as a minimum-length MPI. */
-export function secbytesOf(s: bigint): Uint8Array { return encodeMpi(s); }
+export function secbytesOf(s: bigint): Uint8Array {
+  return encodeMpi(s);
+}
 
-function h2(b: number, secbytes: Uint8Array): Uint8Array { return sha256(concatBytes(Uint8Array.of(b), secbytes)); }
-function h1(b: number, secbytes: Uint8Array): Uint8Array { return sha1(concatBytes(Uint8Array.of(b), secbytes)); }
+function h2(b: number, secbytes: Uint8Array): Uint8Array {
+  return sha256(concatBytes(Uint8Array.of(b), secbytes));
+}
+function h1(b: number, secbytes: Uint8Array): Uint8Array {
+  return sha1(concatBytes(Uint8Array.of(b), secbytes));
+}
 
 export interface AkeKeys {
-  ssid: Uint8Array;   // 8 bytes
-  c: Uint8Array;      // 16
-  cp: Uint8Array;     // 16 (c')
-  m1: Uint8Array;     // 32
+  ssid: Uint8Array; // 8 bytes
+  c: Uint8Array; // 16
+  cp: Uint8Array; // 16 (c')
+  m1: Uint8Array; // 32
   m2: Uint8Array;
-  m1p: Uint8Array;    // m1'
-  m2p: Uint8Array;    // m2'
+  m1p: Uint8Array; // m1'
+  m2p: Uint8Array; // m2'
 }
 
 export function deriveAkeKeys(s: bigint): AkeKeys {
@@ -74,7 +84,10 @@ export function sessionKeysFromSecret(ourPub: bigint, theirPub: bigint, s: bigin
   return { sendAes, sendMac: sha1(sendAes), recvAes, recvMac: sha1(recvAes), extraKey: h2(0xff, sb) };
 }
 
-export interface DhKeyPair { priv: bigint; pub: bigint }
+export interface DhKeyPair {
+  priv: bigint;
+  pub: bigint;
+}
 
 /** A fresh D-H key pair with a 320-bit private part (from the system CSPRNG unless `random` is given). */
 export function newDhKeyPair(random: RandomSource = randomBytes): DhKeyPair {

@@ -25,10 +25,33 @@ export interface Header {
   receiverTag: number;
 }
 
-export interface DhCommit { kind: 'dh-commit'; header: Header; encryptedGx: Uint8Array; hashedGx: Uint8Array }
-export interface DhKey { kind: 'dh-key'; header: Header; gy: bigint; gyRaw: Uint8Array }
-export interface RevealSig { kind: 'reveal-sig'; header: Header; revealedKey: Uint8Array; encSig: Uint8Array; encSigField: Uint8Array; mac: Uint8Array }
-export interface Sig { kind: 'sig'; header: Header; encSig: Uint8Array; encSigField: Uint8Array; mac: Uint8Array }
+export interface DhCommit {
+  kind: 'dh-commit';
+  header: Header;
+  encryptedGx: Uint8Array;
+  hashedGx: Uint8Array;
+}
+export interface DhKey {
+  kind: 'dh-key';
+  header: Header;
+  gy: bigint;
+  gyRaw: Uint8Array;
+}
+export interface RevealSig {
+  kind: 'reveal-sig';
+  header: Header;
+  revealedKey: Uint8Array;
+  encSig: Uint8Array;
+  encSigField: Uint8Array;
+  mac: Uint8Array;
+}
+export interface Sig {
+  kind: 'sig';
+  header: Header;
+  encSig: Uint8Array;
+  encSigField: Uint8Array;
+  mac: Uint8Array;
+}
 export interface DataMsg {
   kind: 'data';
   header: Header;
@@ -52,10 +75,15 @@ export type OtrBinaryMessage = DhCommit | DhKey | RevealSig | Sig | DataMsg;
 /** Reads just the header; lets the caller check instance tags before doing any expensive work. */
 export function readHeader(r: Reader): Header {
   const version = r.short();
-  if (version !== 2 && version !== 3) throw new OtrProtocolError('bad-version', `unsupported protocol version ${version}`);
+  if (version !== 2 && version !== 3)
+    throw new OtrProtocolError('bad-version', `unsupported protocol version ${version}`);
   const type = r.byte();
-  let senderTag = 0, receiverTag = 0;
-  if (version === 3) { senderTag = r.int(); receiverTag = r.int(); }
+  let senderTag = 0,
+    receiverTag = 0;
+  if (version === 3) {
+    senderTag = r.int();
+    receiverTag = r.int();
+  }
   return { version, type, senderTag, receiverTag };
 }
 
@@ -68,7 +96,8 @@ export function decodeMessage(bin: Uint8Array): OtrBinaryMessage {
     case MSG_DH_COMMIT: {
       const encryptedGx = r.data(4096);
       const hashedGx = r.data(64);
-      if (hashedGx.length !== 32) throw new OtrProtocolError('bad-hash', `hashed g^x must be 32 bytes, got ${hashedGx.length}`);
+      if (hashedGx.length !== 32)
+        throw new OtrProtocolError('bad-hash', `hashed g^x must be 32 bytes, got ${hashedGx.length}`);
       msg = { kind: 'dh-commit', header, encryptedGx, hashedGx };
       break;
     }
@@ -79,7 +108,8 @@ export function decodeMessage(bin: Uint8Array): OtrBinaryMessage {
     }
     case MSG_REVEAL_SIG: {
       const revealedKey = r.data(64);
-      if (revealedKey.length !== 16) throw new OtrProtocolError('bad-mac', `revealed key must be 16 bytes, got ${revealedKey.length}`);
+      if (revealedKey.length !== 16)
+        throw new OtrProtocolError('bad-mac', `revealed key must be 16 bytes, got ${revealedKey.length}`);
       const start = r.offset;
       const encSig = r.data(8192);
       const encSigField = bin.subarray(start, r.offset);
@@ -105,7 +135,19 @@ export function decodeMessage(bin: Uint8Array): OtrBinaryMessage {
       const authenticated = bin.subarray(0, r.offset);
       const mac = r.mac();
       const oldMacKeys = r.data();
-      msg = { kind: 'data', header, flags, senderKeyid, recipientKeyid, nextDhMag, ctr, encrypted, authenticated, mac, oldMacKeys };
+      msg = {
+        kind: 'data',
+        header,
+        flags,
+        senderKeyid,
+        recipientKeyid,
+        nextDhMag,
+        ctr,
+        encrypted,
+        authenticated,
+        mac,
+        oldMacKeys,
+      };
       break;
     }
     default:
@@ -122,26 +164,51 @@ export function writeHeader(w: Writer, h: Header): Writer {
 }
 
 export function encodeDhCommit(h: Header, encryptedGx: Uint8Array, hashedGx: Uint8Array): Uint8Array {
-  return writeHeader(new Writer(), { ...h, type: MSG_DH_COMMIT }).data(encryptedGx).data(hashedGx).finish();
+  return writeHeader(new Writer(), { ...h, type: MSG_DH_COMMIT })
+    .data(encryptedGx)
+    .data(hashedGx)
+    .finish();
 }
 
 export function encodeDhKey(h: Header, gy: bigint): Uint8Array {
-  return writeHeader(new Writer(), { ...h, type: MSG_DH_KEY }).mpi(gy).finish();
+  return writeHeader(new Writer(), { ...h, type: MSG_DH_KEY })
+    .mpi(gy)
+    .finish();
 }
 
 export function encodeRevealSig(h: Header, revealedKey: Uint8Array, encSig: Uint8Array, mac: Uint8Array): Uint8Array {
-  return writeHeader(new Writer(), { ...h, type: MSG_REVEAL_SIG }).data(revealedKey).data(encSig).raw(mac).finish();
+  return writeHeader(new Writer(), { ...h, type: MSG_REVEAL_SIG })
+    .data(revealedKey)
+    .data(encSig)
+    .raw(mac)
+    .finish();
 }
 
 export function encodeSig(h: Header, encSig: Uint8Array, mac: Uint8Array): Uint8Array {
-  return writeHeader(new Writer(), { ...h, type: MSG_SIG }).data(encSig).raw(mac).finish();
+  return writeHeader(new Writer(), { ...h, type: MSG_SIG })
+    .data(encSig)
+    .raw(mac)
+    .finish();
 }
 
 /** The MAC'd part of a Data Message (version .. encrypted message). */
-export function encodeDataAuthenticated(h: Header, flags: number, senderKeyid: number, recipientKeyid: number,
-  nextDh: bigint, ctr: Uint8Array, encrypted: Uint8Array): Uint8Array {
+export function encodeDataAuthenticated(
+  h: Header,
+  flags: number,
+  senderKeyid: number,
+  recipientKeyid: number,
+  nextDh: bigint,
+  ctr: Uint8Array,
+  encrypted: Uint8Array,
+): Uint8Array {
   return writeHeader(new Writer(), { ...h, type: MSG_DATA })
-    .byte(flags).int(senderKeyid).int(recipientKeyid).mpi(nextDh).raw(ctr).data(encrypted).finish();
+    .byte(flags)
+    .int(senderKeyid)
+    .int(recipientKeyid)
+    .mpi(nextDh)
+    .raw(ctr)
+    .data(encrypted)
+    .finish();
 }
 
 export function encodeDataTail(authenticated: Uint8Array, mac: Uint8Array, oldMacKeys: Uint8Array): Uint8Array {
@@ -153,8 +220,16 @@ export function encodeDataTail(authenticated: Uint8Array, mac: Uint8Array, oldMa
  * `bytes.subarray(0, authenticatedLength)` and writes it at `authenticatedLength`. Same bytes as
  * encodeDataTail(encodeDataAuthenticated(...), mac, oldMacKeys), without copying a large message twice.
  */
-export function encodeDataMessage(h: Header, flags: number, senderKeyid: number, recipientKeyid: number,
-  nextDh: bigint, ctr: Uint8Array, encrypted: Uint8Array, oldMacKeys: Uint8Array): { bytes: Uint8Array; authenticatedLength: number } {
+export function encodeDataMessage(
+  h: Header,
+  flags: number,
+  senderKeyid: number,
+  recipientKeyid: number,
+  nextDh: bigint,
+  ctr: Uint8Array,
+  encrypted: Uint8Array,
+  oldMacKeys: Uint8Array,
+): { bytes: Uint8Array; authenticatedLength: number } {
   return encodeDataMessageMpi(h, flags, senderKeyid, recipientKeyid, encodeMpi(nextDh), ctr, encrypted, oldMacKeys);
 }
 
@@ -162,9 +237,26 @@ export function encodeDataMessage(h: Header, flags: number, senderKeyid: number,
  * As encodeDataMessage, with the next D-H key already serialized as a whole MPI (length and value): the sender
  * keeps that encoding per key pair, so the hot path never converts the 1536-bit value to bytes again.
  */
-export function encodeDataMessageMpi(h: Header, flags: number, senderKeyid: number, recipientKeyid: number,
-  nextDhMpi: Uint8Array, ctr: Uint8Array, encrypted: Uint8Array, oldMacKeys: Uint8Array): { bytes: Uint8Array; authenticatedLength: number } {
-  const { bytes, encryptedOffset, authenticatedLength } = layoutDataMessage(h, flags, senderKeyid, recipientKeyid, nextDhMpi, ctr, encrypted.length, oldMacKeys);
+export function encodeDataMessageMpi(
+  h: Header,
+  flags: number,
+  senderKeyid: number,
+  recipientKeyid: number,
+  nextDhMpi: Uint8Array,
+  ctr: Uint8Array,
+  encrypted: Uint8Array,
+  oldMacKeys: Uint8Array,
+): { bytes: Uint8Array; authenticatedLength: number } {
+  const { bytes, encryptedOffset, authenticatedLength } = layoutDataMessage(
+    h,
+    flags,
+    senderKeyid,
+    recipientKeyid,
+    nextDhMpi,
+    ctr,
+    encrypted.length,
+    oldMacKeys,
+  );
   bytes.set(encrypted, encryptedOffset);
   return { bytes, authenticatedLength };
 }
@@ -174,8 +266,16 @@ export function encodeDataMessageMpi(h: Header, flags: number, senderKeyid: numb
  * for the MAC (at authenticatedLength): the sender encrypts straight into the message, no intermediate copy.
  * The encrypted field is placed at a 4-byte aligned address, so the cipher can XOR word by word.
  */
-export function layoutDataMessage(h: Header, flags: number, senderKeyid: number, recipientKeyid: number,
-  nextDhMpi: Uint8Array, ctr: Uint8Array, encryptedLength: number, oldMacKeys: Uint8Array): { bytes: Uint8Array; encryptedOffset: number; authenticatedLength: number } {
+export function layoutDataMessage(
+  h: Header,
+  flags: number,
+  senderKeyid: number,
+  recipientKeyid: number,
+  nextDhMpi: Uint8Array,
+  ctr: Uint8Array,
+  encryptedLength: number,
+  oldMacKeys: Uint8Array,
+): { bytes: Uint8Array; encryptedOffset: number; authenticatedLength: number } {
   if (ctr.length !== 8) throw new RangeError('CTR must be 8 bytes');
   const headerLength = h.version === 3 ? 11 : 3;
   const prefixLength = headerLength + 1 + 4 + 4 + nextDhMpi.length + 8 + 4;
@@ -186,14 +286,22 @@ export function layoutDataMessage(h: Header, flags: number, senderKeyid: number,
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   dv.setUint16(0, h.version);
   bytes[2] = MSG_DATA;
-  if (h.version === 3) { dv.setUint32(3, h.senderTag); dv.setUint32(7, h.receiverTag); }
+  if (h.version === 3) {
+    dv.setUint32(3, h.senderTag);
+    dv.setUint32(7, h.receiverTag);
+  }
   let o = headerLength;
   bytes[o++] = flags & 0xff;
-  dv.setUint32(o, senderKeyid); o += 4;
-  dv.setUint32(o, recipientKeyid); o += 4;
-  bytes.set(nextDhMpi, o); o += nextDhMpi.length;
-  bytes.set(ctr, o); o += 8;
-  dv.setUint32(o, encryptedLength); o += 4;
+  dv.setUint32(o, senderKeyid);
+  o += 4;
+  dv.setUint32(o, recipientKeyid);
+  o += 4;
+  bytes.set(nextDhMpi, o);
+  o += nextDhMpi.length;
+  bytes.set(ctr, o);
+  o += 8;
+  dv.setUint32(o, encryptedLength);
+  o += 4;
   const at = authenticatedLength + 20;
   dv.setUint32(at, oldMacKeys.length);
   bytes.set(oldMacKeys, at + 4);

@@ -28,4 +28,6 @@ export const ALWAYS_POLICY: OtrPolicy = Object.freeze({
   errorStartAke: true,
 });
 
-export function otrEnabled(p: OtrPolicy): boolean { return p.allowV2 || p.allowV3; }
+export function otrEnabled(p: OtrPolicy): boolean {
+  return p.allowV2 || p.allowV3;
+}

@@ -22,9 +22,15 @@ export function parseQuery(msg: string): number[] | null {
     if (at < 0) return null;
     let i = at + 4;
     const c = msg[i];
-    if (c !== '?' && c !== 'v') { from = at + 4; continue; }
+    if (c !== '?' && c !== 'v') {
+      from = at + 4;
+      continue;
+    }
     const versions: number[] = [];
-    if (c === '?') { versions.push(1); i++; }
+    if (c === '?') {
+      versions.push(1);
+      i++;
+    }
     if (msg[i] === 'v') {
       i++;
       while (i < msg.length && msg[i] !== '?') {
@@ -47,7 +53,10 @@ export function buildQuery(allowV2: boolean, allowV3: boolean, text: string): st
   return text ? `${tag} ${text}` : tag;
 }
 
-export interface WhitespaceTagResult { versions: number[]; stripped: string }
+export interface WhitespaceTagResult {
+  versions: number[];
+  stripped: string;
+}
 
 /**
  * Find an OTR whitespace tag (base tag + one or more 8-character version tags). Returns the offered versions and
@@ -62,9 +71,13 @@ export function findWhitespaceTag(msg: string): WhitespaceTagResult | null {
   // its own first) are skipped, as libotr, potr and otr3 do.
   while (i + 8 <= msg.length && isTagChunk(msg, i)) {
     const chunk = msg.slice(i, i + 8);
-    if (chunk === WS_V1) { if (!versions.includes(1)) versions.push(1); }
-    else if (chunk === WS_V2) { if (!versions.includes(2)) versions.push(2); }
-    else if (chunk === WS_V3) { if (!versions.includes(3)) versions.push(3); }
+    if (chunk === WS_V1) {
+      if (!versions.includes(1)) versions.push(1);
+    } else if (chunk === WS_V2) {
+      if (!versions.includes(2)) versions.push(2);
+    } else if (chunk === WS_V3) {
+      if (!versions.includes(3)) versions.push(3);
+    }
     i += 8;
   }
   // A base tag with no version tag after it is not a valid tag; leave such text alone.

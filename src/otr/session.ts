@@ -9,15 +9,36 @@ import { OtrProtocolError } from './errors.js';
 import { Reassembler, fragmentMessage, isFragment, parseFragment } from './fragment.js';
 import { acceptsInstanceTags, isValidInstanceTag, randomInstanceTag } from './instance-tag.js';
 import {
-  FLAG_IGNORE_UNREADABLE, MSG_DATA, MSG_DH_COMMIT, decodeMessage, readHeader,
-  type DataMsg, type Header, type OtrBinaryMessage, type OtrVersion,
+  FLAG_IGNORE_UNREADABLE,
+  MSG_DATA,
+  MSG_DH_COMMIT,
+  decodeMessage,
+  readHeader,
+  type DataMsg,
+  type Header,
+  type OtrBinaryMessage,
+  type OtrVersion,
 } from './messages.js';
 import { DEFAULT_POLICY, otrEnabled, type OtrPolicy } from './policy.js';
-import { buildErrorMessage, buildQuery, buildWhitespaceTag, findWhitespaceTag, parseErrorMessage, parseQuery } from './query.js';
+import {
+  buildErrorMessage,
+  buildQuery,
+  buildWhitespaceTag,
+  findWhitespaceTag,
+  parseErrorMessage,
+  parseQuery,
+} from './query.js';
 import { Smp, smpSecret, type SmpEvent } from './smp.js';
 import { TLV_DISCONNECTED, TLV_EXTRA_KEY, decodePlaintext, encodePlaintext, type Tlv } from './tlv.js';
 import { Reader, frameEncoded, unframeEncoded } from './wire.js';
-import { fingerprint, fingerprintHex, publicKeyOf, serializePublicKey, type DsaKeyParams, type DsaPublicKey } from '../keys/dsa-key.js';
+import {
+  fingerprint,
+  fingerprintHex,
+  publicKeyOf,
+  serializePublicKey,
+  type DsaKeyParams,
+  type DsaPublicKey,
+} from '../keys/dsa-key.js';
 import { randomBytes, type RandomSource } from './crypto/group.js';
 
 export type { OtrPolicy } from './policy.js';
@@ -67,9 +88,14 @@ export type OtrEvent =
   | { type: 'peer-supports-otr'; versions: number[] };
 
 /** A v3 extra symmetric key announced by the peer (TLV 8), with the use it declared. */
-export interface ExtraSymmetricKey { key: Uint8Array; use: number; useData: Uint8Array }
+export interface ExtraSymmetricKey {
+  key: Uint8Array;
+  use: number;
+  useData: Uint8Array;
+}
 
-export const DEFAULT_QUERY_TEXT = 'I would like to start an Off-the-Record private conversation, but you do not seem to support that.';
+export const DEFAULT_QUERY_TEXT =
+  'I would like to start an Off-the-Record private conversation, but you do not seem to support that.';
 /**
  * An AKE that has made no progress for this long is taken as lost (a message dropped on the way, a peer that went
  * away): a Query or /otr init may then start a new one. Before that, restarting would discard an exchange the peer
@@ -84,7 +110,10 @@ export const AKE_SWITCH_GRACE_MS = 250;
 const UNREADABLE_TEXT = 'The encrypted message you sent could not be read.';
 const NOT_EXPECTED_TEXT = 'Encrypted message received, but no private conversation is in progress.';
 
-interface HeldMessage { text: string; tlvs: Tlv[] }
+interface HeldMessage {
+  text: string;
+  tlvs: Tlv[];
+}
 
 export class OtrSession {
   readonly instanceTag: number;
@@ -138,7 +167,8 @@ export class OtrSession {
     this.random = opts.random ?? randomBytes;
     this.instanceTag = opts.instanceTag ?? randomInstanceTag(this.random);
     const mfs = opts.maxFragmentSize ?? 0;
-    if (mfs !== 0 && (!Number.isInteger(mfs) || mfs < 40)) throw new RangeError('maxFragmentSize must be 0 or an integer >= 40');
+    if (mfs !== 0 && (!Number.isInteger(mfs) || mfs < 40))
+      throw new RangeError('maxFragmentSize must be 0 or an integer >= 40');
     this.maxFragmentSize = mfs;
     this.queryText = opts.queryText ?? DEFAULT_QUERY_TEXT;
     this.log = opts.log ?? (() => {});
@@ -146,16 +176,31 @@ export class OtrSession {
     this.heartbeatMs = opts.heartbeatIntervalMs ?? 60_000;
     this.ourFp = fingerprint(publicKeyOf(this.key));
     this.ourFpHex = fingerprintHex(this.ourFp);
-    this.ake = new Ake(this.key, (version) => this.header(version, this.akeTheirTag), () => this.now(), this.random);
+    this.ake = new Ake(
+      this.key,
+      (version) => this.header(version, this.akeTheirTag),
+      () => this.now(),
+      this.random,
+    );
   }
 
   // --- accessors ---------------------------------------------------------------------------------------
 
-  get state(): MessageState { return this.msgState; }
-  get version(): 2 | 3 | null { return this.msgState === 'encrypted' ? this._version : null; }
-  get ourFingerprint(): string { return this.ourFpHex; }
-  get theirFingerprint(): string | null { return this.theirFp ? fingerprintHex(this.theirFp) : null; }
-  get ssid(): Uint8Array | null { return this.msgState === 'encrypted' && this._ssid ? this._ssid.slice() : null; }
+  get state(): MessageState {
+    return this.msgState;
+  }
+  get version(): 2 | 3 | null {
+    return this.msgState === 'encrypted' ? this._version : null;
+  }
+  get ourFingerprint(): string {
+    return this.ourFpHex;
+  }
+  get theirFingerprint(): string | null {
+    return this.theirFp ? fingerprintHex(this.theirFp) : null;
+  }
+  get ssid(): Uint8Array | null {
+    return this.msgState === 'encrypted' && this._ssid ? this._ssid.slice() : null;
+  }
   /** The ssid as the spec displays it: two %08x halves; `bold` is the half this side reads aloud. */
   get ssidDisplay(): { first: string; second: string; bold: 'first' | 'second' } | null {
     const s = this.ssid;
@@ -164,14 +209,24 @@ export class OtrSession {
     return { first: hex.slice(0, 8), second: hex.slice(8, 16), bold: this.weRevealed ? 'first' : 'second' };
   }
   /** The peer's instance tag once known (0 for v2 or before any v3 message). */
-  get theirInstanceTag(): number { return this.theirTag; }
+  get theirInstanceTag(): number {
+    return this.theirTag;
+  }
   /** The authentication state (for diagnostics and tests). */
-  get authState(): string { return this.ake.state; }
+  get authState(): string {
+    return this.ake.state;
+  }
   /** The last extra symmetric key the peer announced with TLV 8 (v3 only), or null. */
-  get receivedExtraSymmetricKey(): ExtraSymmetricKey | null { return this._receivedExtraKey; }
-  get smpInProgress(): boolean { return this.smp?.inProgress ?? false; }
+  get receivedExtraSymmetricKey(): ExtraSymmetricKey | null {
+    return this._receivedExtraKey;
+  }
+  get smpInProgress(): boolean {
+    return this.smp?.inProgress ?? false;
+  }
   /** An AKE is under way (we sent a D-H Commit, D-H Key or Reveal Signature and wait for the answer). */
-  get akeInProgress(): boolean { return this.ake.inProgress; }
+  get akeInProgress(): boolean {
+    return this.ake.inProgress;
+  }
 
   queryMessage(): string {
     return buildQuery(this.policy.allowV2, this.policy.allowV3, this.queryText);
@@ -222,7 +277,11 @@ export class OtrSession {
         encodePlaintext(text, tlvs);
         this.held.push({ text, tlvs });
         return [
-          { type: 'error', message: 'message not sent: the correspondent has ended the private conversation; end or restart it', fromPeer: false },
+          {
+            type: 'error',
+            message: 'message not sent: the correspondent has ended the private conversation; end or restart it',
+            fromPeer: false,
+          },
           { type: 'held', count: this.held.length },
         ];
     }
@@ -284,9 +343,17 @@ export class OtrSession {
    * Announce use of the v3 extra symmetric key (TLV 8) and return the key. The key never travels; the peer derives
    * the same one from the keys of the Data Message that carries the TLV.
    */
-  useExtraSymmetricKey(use: number, useData: Uint8Array = new Uint8Array(0)): { key: Uint8Array | null; events: OtrEvent[] } {
+  useExtraSymmetricKey(
+    use: number,
+    useData: Uint8Array = new Uint8Array(0),
+  ): { key: Uint8Array | null; events: OtrEvent[] } {
     if (this.msgState !== 'encrypted' || this._version !== 3 || !this.data) {
-      return { key: null, events: [{ type: 'error', message: 'the extra symmetric key needs an encrypted OTR v3 session', fromPeer: false }] };
+      return {
+        key: null,
+        events: [
+          { type: 'error', message: 'the extra symmetric key needs an encrypted OTR v3 session', fromPeer: false },
+        ],
+      };
     }
     const value = new Uint8Array(4 + useData.length);
     new DataView(value.buffer).setUint32(0, use >>> 0);
@@ -394,7 +461,12 @@ export class OtrSession {
     else if (tag) this.offer = 'accepted';
     if (text.length > 0) ev.push({ type: 'message', text, encrypted: false, tlvs: [] });
     if (text.length > 0 && (this.msgState !== 'plaintext' || this.policy.requireEncryption)) {
-      ev.push({ type: 'error', message: 'the last message was received unencrypted', fromPeer: false, unencrypted: true });
+      ev.push({
+        type: 'error',
+        message: 'the last message was received unencrypted',
+        fromPeer: false,
+        unencrypted: true,
+      });
     }
     if (tag) {
       ev.push({ type: 'peer-supports-otr', versions: tag.versions });
@@ -453,7 +525,10 @@ export class OtrSession {
       return [];
     }
     if ((header.version === 2 && !this.policy.allowV2) || (header.version === 3 && !this.policy.allowV3)) return [];
-    if (header.version === 3 && !acceptsInstanceTags(this.instanceTag, header.senderTag, header.receiverTag, header.type === MSG_DH_COMMIT)) {
+    if (
+      header.version === 3 &&
+      !acceptsInstanceTags(this.instanceTag, header.senderTag, header.receiverTag, header.type === MSG_DH_COMMIT)
+    ) {
       this.log('message for another instance ignored');
       return [];
     }
@@ -461,7 +536,11 @@ export class OtrSession {
     try {
       m = decodeMessage(bin);
     } catch (e) {
-      if (header.type === MSG_DATA) return this.unreadable(bin.length > (header.version === 3 ? 11 : 3) ? bin[header.version === 3 ? 11 : 3]! : 0, e);
+      if (header.type === MSG_DATA)
+        return this.unreadable(
+          bin.length > (header.version === 3 ? 11 : 3) ? bin[header.version === 3 ? 11 : 3]! : 0,
+          e,
+        );
       return [{ type: 'error', message: `malformed OTR message ignored: ${errText(e)}`, fromPeer: false }];
     }
     try {
@@ -470,7 +549,10 @@ export class OtrSession {
           const prevTag = this.akeTheirTag;
           this.akeTheirTag = m.header.senderTag;
           const reply = this.ake.onDhCommit(m);
-          if (!reply) { this.akeTheirTag = prevTag; return []; }
+          if (!reply) {
+            this.akeTheirTag = prevTag;
+            return [];
+          }
           this.offer = 'accepted';
           return [this.akeSend(reply, m.header.version, m.header.senderTag)];
         }
@@ -544,7 +626,8 @@ export class OtrSession {
     }
     let dec;
     try {
-      if (m.header.version !== this._version) throw new OtrProtocolError('bad-version', 'data message version differs from the session');
+      if (m.header.version !== this._version)
+        throw new OtrProtocolError('bad-version', 'data message version differs from the session');
       if (m.header.version === 3 && m.header.senderTag !== this.theirTag) {
         throw new OtrProtocolError('bad-instance', 'data message from an instance we have no keys for');
       }
@@ -553,7 +636,8 @@ export class OtrSession {
       this.dropPrevious();
     } catch (e) {
       const prev = this.prevData;
-      const fromPrev = prev && m.header.version === prev.version && (m.header.version !== 3 || m.header.senderTag === prev.theirTag);
+      const fromPrev =
+        prev && m.header.version === prev.version && (m.header.version !== 3 || m.header.senderTag === prev.theirTag);
       if (!fromPrev) return this.unreadable(m.flags, e);
       try {
         // Sent before the peer saw the refresh: readable with the keys it was sent under. No reply is sent under
@@ -576,7 +660,10 @@ export class OtrSession {
       else if (t.type >= 2 && t.type <= 7) {
         if (disconnected || !this.smp) continue;
         const r = this.smp.receive(t);
-        if (r.reply) { ev.push(this.sendEvent(this.encryptData('', [r.reply], 0))); sentReply = true; }
+        if (r.reply) {
+          ev.push(this.sendEvent(this.encryptData('', [r.reply], 0)));
+          sentReply = true;
+        }
         if (r.event) ev.push({ type: 'smp', event: r.event });
       } else if (t.type === TLV_EXTRA_KEY && this._version === 3 && t.value.length >= 4) {
         const use = new DataView(t.value.buffer, t.value.byteOffset, 4).getUint32(0);
@@ -601,7 +688,12 @@ export class OtrSession {
     this.log(`unreadable data message: ${errText(e)}`);
     if (flags & FLAG_IGNORE_UNREADABLE) return [];
     return [
-      { type: 'error', message: `unreadable encrypted message received (${errText(e)})`, fromPeer: false, unreadable: true },
+      {
+        type: 'error',
+        message: `unreadable encrypted message received (${errText(e)})`,
+        fromPeer: false,
+        unreadable: true,
+      },
       this.sendEvent([buildErrorMessage(peerText)]),
     ];
   }
@@ -626,7 +718,12 @@ export class OtrSession {
   }
 
   private stateEvent(): OtrEvent {
-    return { type: 'state', state: this.msgState, version: this.version, theirFingerprint: this.msgState === 'plaintext' ? null : this.theirFingerprint };
+    return {
+      type: 'state',
+      state: this.msgState,
+      version: this.version,
+      theirFingerprint: this.msgState === 'plaintext' ? null : this.theirFingerprint,
+    };
   }
 
   private header(version: OtrVersion, receiverTag: number): Header {
@@ -646,12 +743,20 @@ export class OtrSession {
     return this.frame(bin, version, this.theirTag);
   }
 
-  private sendEvent(wire: string[]): OtrEvent { return { type: 'send', wire }; }
+  private sendEvent(wire: string[]): OtrEvent {
+    return { type: 'send', wire };
+  }
 
   /** The peer's long-term public key once authenticated (for callers that store keys, not just fingerprints). */
-  get theirPublicKey(): Uint8Array | null { return this.theirKey ? serializePublicKey(this.theirKey) : null; }
+  get theirPublicKey(): Uint8Array | null {
+    return this.theirKey ? serializePublicKey(this.theirKey) : null;
+  }
 }
 
-function utf8(s: string): Uint8Array { return new TextEncoder().encode(s); }
+function utf8(s: string): Uint8Array {
+  return new TextEncoder().encode(s);
+}
 
-function errText(e: unknown): string { return e instanceof Error ? e.message : String(e); }
+function errText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

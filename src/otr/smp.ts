@@ -5,7 +5,18 @@
 // zero-knowledge proof verified; a failed check resets to EXPECT1 and answers with an abort TLV.
 import { bytesToBigint, concatBytes, encodeMpi, readMpi } from '../bytes/bytes.js';
 import { OtrProtocolError, asOtrError } from './errors.js';
-import { G, P, P_BYTES, Q, isValidGroupElement, modInv, modPow, randomBelow, randomBytes, type RandomSource } from './crypto/group.js';
+import {
+  G,
+  P,
+  P_BYTES,
+  Q,
+  isValidGroupElement,
+  modInv,
+  modPow,
+  randomBelow,
+  randomBytes,
+  type RandomSource,
+} from './crypto/group.js';
 import { sha256 } from './crypto/primitives.js';
 import { TLV_SMP1, TLV_SMP1Q, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, type Tlv } from './tlv.js';
 
@@ -61,14 +72,33 @@ function proveLog(version: number, a: bigint, r: bigint): [bigint, bigint] {
  * Proof that P = g3^r and Q = g^r * g2^x were made with the same r and the secret x (Pa/Qa, Pb/Qb), with random
  * exponents r5, r6: [cP, D5, D6].
  */
-function proveCoords(version: number, g2: bigint, g3: bigint, r: bigint, x: bigint, r5: bigint, r6: bigint): [bigint, bigint, bigint] {
+function proveCoords(
+  version: number,
+  g2: bigint,
+  g3: bigint,
+  r: bigint,
+  x: bigint,
+  r5: bigint,
+  r6: bigint,
+): [bigint, bigint, bigint] {
   const c = smpHash(version, modPow(g3, r5), mulP(modPow(G, r5), modPow(g2, r6)));
   return [c, subQ(r5, r, c), subQ(r6, x, c)];
 }
 
 /** Checks proveCoords' proof for P and Q: c == H(version, g3^D5 * P^c, g^D5 * g2^D6 * Q^c). */
-function verifyCoordsProof(version: number, g2: bigint, g3: bigint, p: bigint, q: bigint, c: bigint, d5: bigint, d6: bigint): boolean {
-  return c === smpHash(version, mulP(modPow(g3, d5), modPow(p, c)), mulP(mulP(modPow(G, d5), modPow(g2, d6)), modPow(q, c)));
+function verifyCoordsProof(
+  version: number,
+  g2: bigint,
+  g3: bigint,
+  p: bigint,
+  q: bigint,
+  c: bigint,
+  d5: bigint,
+  d6: bigint,
+): boolean {
+  return (
+    c === smpHash(version, mulP(modPow(g3, d5), modPow(p, c)), mulP(mulP(modPow(G, d5), modPow(g2, d6)), modPow(q, c)))
+  );
 }
 
 /** Proof that R = base^a with the same a as g3a = g^a (Ra, Rb), with the random exponent r7: [cR, D7]. */
@@ -207,7 +237,15 @@ export class Smp {
     const st = this.st;
     if (st.kind !== 'asked') throw new SmpStateError('no SMP question is waiting for an answer');
     const secret = bytesToBigint(y);
-    const [b2, b3, r2, r3, r4, r5, r6] = [this.rnd(), this.rnd(), this.rnd(), this.rnd(), this.rnd(), this.rnd(), this.rnd()] as const;
+    const [b2, b3, r2, r3, r4, r5, r6] = [
+      this.rnd(),
+      this.rnd(),
+      this.rnd(),
+      this.rnd(),
+      this.rnd(),
+      this.rnd(),
+      this.rnd(),
+    ] as const;
     const g2b = modPow(G, b2);
     const g3b = modPow(G, b3);
     const [c2, d2] = proveLog(3, b2, r2);
@@ -264,9 +302,11 @@ export class Smp {
     } catch (e) {
       this.st = { kind: 'expect1' };
       const reason =
-        e instanceof SmpCheckFailed ? e.message
-        : e instanceof OtrProtocolError ? `malformed SMP message (${e.code}): ${e.message}`
-        : 'malformed SMP message';
+        e instanceof SmpCheckFailed
+          ? e.message
+          : e instanceof OtrProtocolError
+            ? `malformed SMP message (${e.code}): ${e.message}`
+            : 'malformed SMP message';
       return { reply: abortTlv(), event: { type: 'cheated', reason } };
     }
   }
@@ -295,8 +335,19 @@ export class Smp {
   }
 
   private onSmp2(st: Extract<State, { kind: 'expect2' }>, value: Uint8Array): { reply: Tlv } {
-    const [g2b, c2, d2, g3b, c3, d3, pb, qb, cp, d5, d6] = decodeSmpPayload(value, 11) as
-      [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+    const [g2b, c2, d2, g3b, c3, d3, pb, qb, cp, d5, d6] = decodeSmpPayload(value, 11) as [
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+    ];
     requireElements('SMP2 g2b/g3b/Pb/Qb', g2b, g3b, pb, qb);
     requireExponents('SMP2 D2/D3/D5/D6', d2, d3, d5, d6);
     requireProof(verifyLogProof(3, c2, d2, g2b), 'g2b');
@@ -316,8 +367,16 @@ export class Smp {
   }
 
   private onSmp3(st: Extract<State, { kind: 'expect3' }>, value: Uint8Array): { reply: Tlv; event: SmpEvent } {
-    const [pa, qa, cp, d5, d6, ra, cr, d7] = decodeSmpPayload(value, 8) as
-      [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+    const [pa, qa, cp, d5, d6, ra, cr, d7] = decodeSmpPayload(value, 8) as [
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+      bigint,
+    ];
     requireElements('SMP3 Pa/Qa/Ra', pa, qa, ra);
     requireExponents('SMP3 D5/D6/D7', d5, d6, d7);
     requireProof(verifyCoordsProof(6, st.g2, st.g3, pa, qa, cp, d5, d6), 'Pa/Qa');

@@ -5,7 +5,10 @@ import { isAscii } from 'node:buffer';
 import { OtrProtocolError } from './errors.js';
 import { concatBytes } from '../bytes/bytes.js';
 
-export interface Tlv { type: number; value: Uint8Array }
+export interface Tlv {
+  type: number;
+  value: Uint8Array;
+}
 
 export const TLV_PADDING = 0;
 export const TLV_DISCONNECTED = 1;
@@ -36,8 +39,10 @@ function utf8Text(b: Uint8Array): string {
 export function encodeTlvs(tlvs: readonly Tlv[]): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const t of tlvs) {
-    if (!Number.isInteger(t.type) || t.type < 0 || t.type > 0xffff) throw new RangeError(`TLV type ${t.type} out of range`);
-    if (t.value.length > 0xffff) throw new RangeError(`TLV value of ${t.value.length} bytes does not fit a SHORT length`);
+    if (!Number.isInteger(t.type) || t.type < 0 || t.type > 0xffff)
+      throw new RangeError(`TLV type ${t.type} out of range`);
+    if (t.value.length > 0xffff)
+      throw new RangeError(`TLV value of ${t.value.length} bytes does not fit a SHORT length`);
     parts.push(Uint8Array.of(t.type >>> 8, t.type & 0xff, t.value.length >>> 8, t.value.length & 0xff), t.value);
   }
   return concatBytes(...parts);
@@ -63,7 +68,11 @@ export function decodeTlvs(b: Uint8Array): { tlvs: Tlv[]; error?: OtrProtocolErr
     const type = (b[i]! << 8) | b[i + 1]!;
     const len = (b[i + 2]! << 8) | b[i + 3]!;
     i += 4;
-    if (len > b.length - i) return { tlvs, error: new OtrProtocolError('bad-tlv', `TLV length ${len} exceeds the ${b.length - i} bytes left`) };
+    if (len > b.length - i)
+      return {
+        tlvs,
+        error: new OtrProtocolError('bad-tlv', `TLV length ${len} exceeds the ${b.length - i} bytes left`),
+      };
     tlvs.push({ type, value: b.slice(i, i + len) });
     i += len;
   }
@@ -75,5 +84,7 @@ export function decodePlaintext(b: Uint8Array): { text: string; tlvs: Tlv[]; tlv
   const nul = Buffer.from(b.buffer, b.byteOffset, b.length).indexOf(0);
   if (nul < 0) return { text: utf8Text(b), tlvs: [] };
   const { tlvs, error } = decodeTlvs(b.subarray(nul + 1));
-  return error ? { text: utf8Text(b.subarray(0, nul)), tlvs, tlvError: error } : { text: utf8Text(b.subarray(0, nul)), tlvs };
+  return error
+    ? { text: utf8Text(b.subarray(0, nul)), tlvs, tlvError: error }
+    : { text: utf8Text(b.subarray(0, nul)), tlvs };
 }

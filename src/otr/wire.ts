@@ -9,10 +9,19 @@ import { OtrProtocolError, asOtrError } from './errors.js';
 
 export class Reader {
   private pos: number;
-  constructor(private readonly buf: Uint8Array, offset = 0) { this.pos = offset; }
+  constructor(
+    private readonly buf: Uint8Array,
+    offset = 0,
+  ) {
+    this.pos = offset;
+  }
 
-  get offset(): number { return this.pos; }
-  get remaining(): number { return this.buf.length - this.pos; }
+  get offset(): number {
+    return this.pos;
+  }
+  get remaining(): number {
+    return this.buf.length - this.pos;
+  }
 
   private need(n: number, what: string): void {
     if (n > this.buf.length - this.pos) {
@@ -20,7 +29,10 @@ export class Reader {
     }
   }
 
-  byte(): number { this.need(1, 'BYTE'); return this.buf[this.pos++]!; }
+  byte(): number {
+    this.need(1, 'BYTE');
+    return this.buf[this.pos++]!;
+  }
   short(): number {
     this.need(2, 'SHORT');
     const v = (this.buf[this.pos]! << 8) | this.buf[this.pos + 1]!;
@@ -45,7 +57,8 @@ export class Reader {
   data(maxLen = Number.MAX_SAFE_INTEGER): Uint8Array {
     const len = this.int();
     if (len > maxLen) throw new OtrProtocolError('oversized', `DATA length ${len} exceeds limit ${maxLen}`);
-    if (len > this.remaining) throw new OtrProtocolError('oversized', `DATA length ${len} exceeds the ${this.remaining} bytes left`);
+    if (len > this.remaining)
+      throw new OtrProtocolError('oversized', `DATA length ${len} exceeds the ${this.remaining} bytes left`);
     return this.bytes(len, 'DATA');
   }
   /** MPI: 4-byte length, big-endian magnitude. Returns the value and its raw encoding. */
@@ -54,19 +67,26 @@ export class Reader {
     const mag = this.mpiMagnitude(maxLen);
     return { value: bytesToBigint(mag), raw: this.buf.subarray(start, this.pos) };
   }
-  mpi(maxLen = 1024): bigint { return this.mpiWithBytes(maxLen).value; }
+  mpi(maxLen = 1024): bigint {
+    return this.mpiWithBytes(maxLen).value;
+  }
   /** MPI magnitude as a view (length-checked, minimum-length checked), for callers that may never need the value. */
   mpiMagnitude(maxLen = 1024): Uint8Array {
     const len = this.int();
     if (len > maxLen) throw new OtrProtocolError('oversized', `MPI length ${len} exceeds limit ${maxLen}`);
-    if (len > this.remaining) throw new OtrProtocolError('oversized', `MPI length ${len} exceeds the ${this.remaining} bytes left`);
+    if (len > this.remaining)
+      throw new OtrProtocolError('oversized', `MPI length ${len} exceeds the ${this.remaining} bytes left`);
     const mag = this.bytes(len, 'MPI');
     // The spec requires minimum-length MPIs (it matters for fingerprints and the hashes over them).
     if (len > 0 && mag[0] === 0) throw new OtrProtocolError('bad-mpi', 'MPI has a leading zero byte');
     return mag;
   }
-  ctr(): Uint8Array { return this.bytes(8, 'CTR'); }
-  mac(): Uint8Array { return this.bytes(20, 'MAC'); }
+  ctr(): Uint8Array {
+    return this.bytes(8, 'CTR');
+  }
+  mac(): Uint8Array {
+    return this.bytes(20, 'MAC');
+  }
   /**
    * PUBKEY, parsed strictly by src/keys (type 0x0000, minimal MPIs, q of 160 bits, sane p, g, y).
    * Returns the key and the exact bytes it occupied.
@@ -85,7 +105,9 @@ export class Reader {
     return { r, s };
   }
   /** Everything that is left. */
-  rest(): Uint8Array { return this.bytes(this.remaining, 'rest'); }
+  rest(): Uint8Array {
+    return this.bytes(this.remaining, 'rest');
+  }
   end(what: string): void {
     if (this.remaining !== 0) throw new OtrProtocolError('trailing', `${what}: ${this.remaining} trailing bytes`);
   }
@@ -93,21 +115,38 @@ export class Reader {
 
 export class Writer {
   private readonly parts: Uint8Array[] = [];
-  byte(v: number): this { this.parts.push(Uint8Array.of(v & 0xff)); return this; }
-  short(v: number): this { this.parts.push(Uint8Array.of((v >>> 8) & 0xff, v & 0xff)); return this; }
+  byte(v: number): this {
+    this.parts.push(Uint8Array.of(v & 0xff));
+    return this;
+  }
+  short(v: number): this {
+    this.parts.push(Uint8Array.of((v >>> 8) & 0xff, v & 0xff));
+    return this;
+  }
   int(v: number): this {
     this.parts.push(Uint8Array.of((v >>> 24) & 0xff, (v >>> 16) & 0xff, (v >>> 8) & 0xff, v & 0xff));
     return this;
   }
-  raw(b: Uint8Array): this { this.parts.push(b); return this; }
-  data(b: Uint8Array): this { return this.int(b.length).raw(b); }
-  mpi(x: bigint): this { return this.raw(encodeMpi(x)); }
-  pubkey(k: DsaPublicKey): this { return this.raw(serializePublicKey(k)); }
+  raw(b: Uint8Array): this {
+    this.parts.push(b);
+    return this;
+  }
+  data(b: Uint8Array): this {
+    return this.int(b.length).raw(b);
+  }
+  mpi(x: bigint): this {
+    return this.raw(encodeMpi(x));
+  }
+  pubkey(k: DsaPublicKey): this {
+    return this.raw(serializePublicKey(k));
+  }
   sig(q: bigint, sig: { r: bigint; s: bigint }): this {
     const qlen = byteLength(q);
     return this.raw(bigintToBytes(sig.r, qlen)).raw(bigintToBytes(sig.s, qlen));
   }
-  finish(): Uint8Array { return concatBytes(...this.parts); }
+  finish(): Uint8Array {
+    return concatBytes(...this.parts);
+  }
 }
 
 // Strict base64 without scanning the text in JavaScript. Buffer's decoder skips characters outside the alphabet,
@@ -125,7 +164,12 @@ export function base64Decode(s: string): Uint8Array {
   const b = Buffer.from(s, 'base64');
   const pad = s.length === 0 ? 0 : s.charCodeAt(s.length - 1) !== 61 ? 0 : s.charCodeAt(s.length - 2) === 61 ? 2 : 1;
   // (Buffer also maps a character beyond Latin-1 to its low byte, e.g. U+0141 to 'A': hence the ASCII check.)
-  if (b.length !== (s.length / 4) * 3 - pad || s.includes('-') || s.includes('_') || Buffer.byteLength(s, 'utf8') !== s.length) {
+  if (
+    b.length !== (s.length / 4) * 3 - pad ||
+    s.includes('-') ||
+    s.includes('_') ||
+    Buffer.byteLength(s, 'utf8') !== s.length
+  ) {
     throw new OtrProtocolError('bad-base64', 'invalid base64');
   }
   // Large results: a view on Buffer's own allocation (Uint8Array.from(buffer) iterated element by element,

@@ -33,7 +33,9 @@ export class EnvSecretStore implements SecretStore {
   }
 
   async set(): Promise<void> {
-    throw new SecretStoreReadOnlyError('environment variables cannot be written from here; unset them or store the secret elsewhere');
+    throw new SecretStoreReadOnlyError(
+      'environment variables cannot be written from here; unset them or store the secret elsewhere',
+    );
   }
 
   async delete(): Promise<boolean> {
@@ -46,7 +48,10 @@ export class LayeredSecretStore implements SecretStore {
   readonly backend = 'layered' as const;
   readonly description: string;
 
-  constructor(readonly override: SecretStore, readonly primary: SecretStore) {
+  constructor(
+    readonly override: SecretStore,
+    readonly primary: SecretStore,
+  ) {
     this.description = `${override.description}, then ${primary.description}`;
   }
 

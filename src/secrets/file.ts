@@ -43,9 +43,15 @@ export class FileSecretStore implements SecretStore {
   readonly description: string;
   private derived: { salt: string; key: Buffer } | null = null;
 
-  constructor(readonly file: string, private readonly passphrase?: string) {
+  constructor(
+    readonly file: string,
+    private readonly passphrase?: string,
+  ) {
     this.backend = passphrase === undefined ? 'file' : 'encrypted-file';
-    this.description = passphrase === undefined ? `file ${file} (mode 0600, not encrypted)` : `file ${file} (mode 0600, encrypted with a passphrase)`;
+    this.description =
+      passphrase === undefined
+        ? `file ${file} (mode 0600, not encrypted)`
+        : `file ${file} (mode 0600, encrypted with a passphrase)`;
   }
 
   /** Whether the file on disk is encrypted (null: no file yet). */
@@ -85,7 +91,9 @@ export class FileSecretStore implements SecretStore {
       text = readFileSync(this.file, 'utf8');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw new SecretFileError(this.file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, { cause: e });
+      throw new SecretFileError(this.file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? String(e)})`, {
+        cause: e,
+      });
     }
     let o: PlainFile | EncryptedFile;
     try {
@@ -93,14 +101,32 @@ export class FileSecretStore implements SecretStore {
     } catch (e) {
       throw new SecretFileError(this.file, 'is not valid JSON (damaged?); it was left as it is', { cause: e });
     }
-    if (typeof o !== 'object' || o === null || o.format !== FORMAT || o.version !== 1) throw new SecretFileError(this.file, `is not a ${FORMAT} version 1 file`);
+    if (typeof o !== 'object' || o === null || o.format !== FORMAT || o.version !== 1)
+      throw new SecretFileError(this.file, `is not a ${FORMAT} version 1 file`);
     if (!o.encrypted) {
-      if (this.passphrase !== undefined) throw new SecretFileError(this.file, 'is not encrypted, but a passphrase was given; remove the file or use it without a passphrase');
+      if (this.passphrase !== undefined)
+        throw new SecretFileError(
+          this.file,
+          'is not encrypted, but a passphrase was given; remove the file or use it without a passphrase',
+        );
       return checkEntries(this.file, o.entries);
     }
-    if (this.passphrase === undefined) throw new SecretFileError(this.file, 'is encrypted: a passphrase is needed (BLINK_TUI_SECRETS_PASSPHRASE or the prompt)');
+    if (this.passphrase === undefined)
+      throw new SecretFileError(
+        this.file,
+        'is encrypted: a passphrase is needed (BLINK_TUI_SECRETS_PASSPHRASE or the prompt)',
+      );
     const k = o.kdf;
-    if (!k || k.name !== 'scrypt' || !isPow2(k.N) || k.N > MAX_N || !(k.r >= 1 && k.r <= 32) || !(k.p >= 1 && k.p <= 16) || typeof k.salt !== 'string' || o.cipher !== 'aes-256-gcm')
+    if (
+      !k ||
+      k.name !== 'scrypt' ||
+      !isPow2(k.N) ||
+      k.N > MAX_N ||
+      !(k.r >= 1 && k.r <= 32) ||
+      !(k.p >= 1 && k.p <= 16) ||
+      typeof k.salt !== 'string' ||
+      o.cipher !== 'aes-256-gcm'
+    )
       throw new SecretFileError(this.file, 'has unknown or unsafe key derivation parameters');
     const key = this.keyFor(k.salt, k);
     try {
@@ -143,7 +169,12 @@ export class FileSecretStore implements SecretStore {
 
   private keyFor(salt: string, k: { N: number; r: number; p: number }): Buffer {
     if (this.derived && this.derived.salt === salt) return this.derived.key;
-    const key = scryptSync(this.passphrase!.normalize('NFC'), Buffer.from(salt, 'base64'), 32, { N: k.N, r: k.r, p: k.p, maxmem: 256 * k.N * k.r + (1 << 20) });
+    const key = scryptSync(this.passphrase!.normalize('NFC'), Buffer.from(salt, 'base64'), 32, {
+      N: k.N,
+      r: k.r,
+      p: k.p,
+      maxmem: 256 * k.N * k.r + (1 << 20),
+    });
     this.derived = { salt, key };
     return key;
   }
@@ -157,7 +188,13 @@ function checkEntries(file: string, v: unknown): Entry[] {
   if (!Array.isArray(v)) throw new SecretFileError(file, 'has no entry list');
   for (const e of v) {
     const o = e as Record<string, unknown>;
-    if (typeof o !== 'object' || o === null || typeof o['service'] !== 'string' || typeof o['account'] !== 'string' || typeof o['secret'] !== 'string')
+    if (
+      typeof o !== 'object' ||
+      o === null ||
+      typeof o['service'] !== 'string' ||
+      typeof o['account'] !== 'string' ||
+      typeof o['secret'] !== 'string'
+    )
       throw new SecretFileError(file, 'has a malformed entry');
   }
   return v as Entry[];

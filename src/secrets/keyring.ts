@@ -9,7 +9,11 @@ export interface KeyringEntry {
 }
 
 export interface KeyringModule {
-  Entry: new (service: string, account: string, options?: { linux?: { store?: 'secret-service' | 'keyutils' } }) => KeyringEntry;
+  Entry: new (
+    service: string,
+    account: string,
+    options?: { linux?: { store?: 'secret-service' | 'keyutils' } },
+  ) => KeyringEntry;
 }
 
 /**

@@ -27,7 +27,10 @@ export interface OpenedSecretStore {
 }
 
 /** Probes and picks: OS keychain if it passes a write/read/delete probe, else `<configDir>/secrets` (0600). */
-export async function openSecretStore(configDir: string, opts: OpenSecretStoreOptions = {}): Promise<OpenedSecretStore> {
+export async function openSecretStore(
+  configDir: string,
+  opts: OpenSecretStoreOptions = {},
+): Promise<OpenedSecretStore> {
   const env = opts.env ?? process.env;
   const notes: string[] = [];
   let primary: KeyringSecretStore | FileSecretStore | null = null;
@@ -43,7 +46,8 @@ export async function openSecretStore(configDir: string, opts: OpenSecretStoreOp
     const file = join(configDir, 'secrets');
     const pass = opts.passphrase ?? (env[ENV_SECRETS_PASSPHRASE] || undefined);
     const onDisk = FileSecretStore.isEncrypted(file);
-    if (onDisk === true && pass === undefined) notes.push(`${file} is encrypted: reading it needs a passphrase (${ENV_SECRETS_PASSPHRASE})`);
+    if (onDisk === true && pass === undefined)
+      notes.push(`${file} is encrypted: reading it needs a passphrase (${ENV_SECRETS_PASSPHRASE})`);
     primary = new FileSecretStore(file, pass);
     notes.push(`using ${primary.description}`);
   }

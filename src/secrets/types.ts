@@ -23,12 +23,17 @@ export class SecretStoreReadOnlyError extends SecretStoreError {}
 
 /** The secrets file is damaged, encrypted without a passphrase given, or the passphrase is wrong. */
 export class SecretFileError extends SecretStoreError {
-  constructor(readonly file: string, readonly problem: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly file: string,
+    readonly problem: string,
+    options?: { cause?: unknown },
+  ) {
     super(`${file}: ${problem}`, options);
   }
 }
 
 export function checkKey(service: string, account: string): void {
-  if (typeof service !== 'string' || service === '') throw new SecretStoreError('secret service name must be a non-empty string');
+  if (typeof service !== 'string' || service === '')
+    throw new SecretStoreError('secret service name must be a non-empty string');
   if (typeof account !== 'string') throw new SecretStoreError('secret account name must be a string');
 }

@@ -12,7 +12,8 @@ export interface FramerLimits {
 
 export const DEFAULT_FRAMER_LIMITS: FramerLimits = { maxHeaderBytes: 65536, maxBodyBytes: 1048576 };
 
-export type FramerEvent = { readonly type: 'message'; readonly text: string } | { readonly type: 'ping' } | { readonly type: 'pong' };
+export type FramerEvent =
+  { readonly type: 'message'; readonly text: string } | { readonly type: 'ping' } | { readonly type: 'pong' };
 
 const CR = 0x0d;
 const LF = 0x0a;

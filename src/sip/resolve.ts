@@ -26,7 +26,8 @@ export const resolveSipUri: HostResolver = async (uri, protocol, family) => {
   const host = stripBrackets(maddr !== undefined && maddr !== '' ? maddr : uri.host);
   if (isIP(host) !== 0) return { address: host, port: uri.port ?? defaultPort(protocol, uri.scheme) };
   if (uri.port === undefined) {
-    const service = protocol === 'tls' || uri.scheme === 'sips' ? '_sips._tcp' : protocol === 'tcp' ? '_sip._tcp' : '_sip._udp';
+    const service =
+      protocol === 'tls' || uri.scheme === 'sips' ? '_sips._tcp' : protocol === 'tcp' ? '_sip._tcp' : '_sip._udp';
     try {
       const records = await dns.resolveSrv(`${service}.${host}`);
       records.sort((a, b) => a.priority - b.priority || b.weight - a.weight);

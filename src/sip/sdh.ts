@@ -109,6 +109,8 @@ export class NegotiatorSessionDescriptionHandler implements SessionDescriptionHa
 }
 
 /** A factory that binds each sip.js session to the negotiator registered for it. */
-export function negotiatorSdhFactory(lookup: (session: Session) => MediaNegotiator | undefined): SessionDescriptionHandlerFactory {
+export function negotiatorSdhFactory(
+  lookup: (session: Session) => MediaNegotiator | undefined,
+): SessionDescriptionHandlerFactory {
   return (session: Session) => new NegotiatorSessionDescriptionHandler(() => lookup(session));
 }

@@ -114,7 +114,8 @@ abstract class StreamTransport extends SipTransportBase {
       }
       for (const ev of events) {
         if (ev.type === 'message') this.receive(ev.text, remote);
-        else if (ev.type === 'ping') socket.write('\r\n'); // RFC 5626 3.5.1 pong
+        else if (ev.type === 'ping')
+          socket.write('\r\n'); // RFC 5626 3.5.1 pong
         else if (flow.pongWait !== undefined) this.pongArrived(flow);
       }
     });
@@ -199,7 +200,8 @@ abstract class StreamTransport extends SipTransportBase {
     const data = Buffer.from(text, 'utf8');
     await new Promise<void>((resolve, reject) => {
       flow.socket.write(data, (err) => {
-        if (err) reject(new SipTransportError(`${this.protocol} write to ${flow.key} failed: ${err.message}`, { cause: err }));
+        if (err)
+          reject(new SipTransportError(`${this.protocol} write to ${flow.key} failed: ${err.message}`, { cause: err }));
         else resolve();
       });
     });
@@ -266,7 +268,9 @@ export class TlsTransport extends StreamTransport {
     if (tls?.key === undefined || tls.cert === undefined) {
       throw new SipTransportError('a TLS transport needs tls.key and tls.cert to listen');
     }
-    const server = createTlsServer({ key: toPem(tls.key), cert: toPem(tls.cert) }, (socket: TLSSocket) => onSocket(socket));
+    const server = createTlsServer({ key: toPem(tls.key), cert: toPem(tls.cert) }, (socket: TLSSocket) =>
+      onSocket(socket),
+    );
     server.on('tlsClientError', (err) => this.logger.warn(`TLS handshake with a client failed: ${err.message}`));
     return server;
   }
@@ -282,7 +286,8 @@ export class TlsTransport extends StreamTransport {
     };
     // SNI and certificate checks go against the SIP domain, not the resolved address (RFC 5922)
     if (target !== undefined && isIP(target.host.replace(/^\[|\]$/g, '')) === 0) opts.servername = target.host;
-    if (tls?.ca !== undefined) opts.ca = Array.isArray(tls.ca) ? tls.ca.map(toPem) : toPem(tls.ca as string | Uint8Array);
+    if (tls?.ca !== undefined)
+      opts.ca = Array.isArray(tls.ca) ? tls.ca.map(toPem) : toPem(tls.ca as string | Uint8Array);
     else if (tls?.secureContext !== undefined) opts.secureContext = tls.secureContext();
     if (tls?.key !== undefined && tls.cert !== undefined) {
       opts.key = toPem(tls.key);

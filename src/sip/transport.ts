@@ -147,9 +147,12 @@ export abstract class SipTransportBase implements Transport {
       (err: unknown) => {
         this.connecting = undefined;
         this.setState(TransportState.Disconnected);
-        throw new SipTransportError(`cannot listen on ${this.kind} ${this.bindHost}:${this.options.port ?? 0}: ${errorText(err)}`, {
-          cause: err,
-        });
+        throw new SipTransportError(
+          `cannot listen on ${this.kind} ${this.bindHost}:${this.options.port ?? 0}: ${errorText(err)}`,
+          {
+            cause: err,
+          },
+        );
       },
     );
     return this.connecting;
@@ -243,7 +246,9 @@ export abstract class SipTransportBase implements Transport {
       if (err instanceof SipError) {
         this.logger.warn(`dropping malformed SIP message from ${remote.address}:${remote.port}: ${err.message}`);
       } else {
-        this.logger.error(`error while handling a SIP message from ${remote.address}:${remote.port}: ${errorText(err)}`);
+        this.logger.error(
+          `error while handling a SIP message from ${remote.address}:${remote.port}: ${errorText(err)}`,
+        );
       }
     }
   }

@@ -141,7 +141,8 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
       logBuiltinEnabled: false,
       logConfiguration: false,
       logLevel: options.logLevel ?? 'log',
-      logConnector: (level, category, label, content) => log?.(level, label ? `${category}|${label}` : category, content),
+      logConnector: (level, category, label, content) =>
+        log?.(level, label ? `${category}|${label}` : category, content),
       noAnswerTimeout: options.noAnswerTimeout ?? 60,
       sessionDescriptionHandlerFactory: negotiatorSdhFactory((session) => this.negotiators.get(session)),
       transportConstructor: transportConstructor as unknown as new (logger: unknown, options: unknown) => Transport,
@@ -281,7 +282,8 @@ export class SipUserAgent extends EventEmitter<SipUserAgentEvents> {
                 succeed(exp !== undefined && /^\d+$/.test(exp) ? Number(exp) : contactExpires(m.getHeaders('contact')));
               },
               onReject: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? ''),
-              onRedirect: (response) => fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? 'redirect'),
+              onRedirect: (response) =>
+                fail(response.message.statusCode ?? 0, response.message.reasonPhrase ?? 'redirect'),
             },
           })
           .catch((err: unknown) => {

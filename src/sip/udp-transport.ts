@@ -113,7 +113,10 @@ export class UdpTransport extends SipTransportBase {
     const data = Buffer.from(text, 'utf8');
     return new Promise((resolve, reject) => {
       socket.send(data, dest.port, dest.address, (err) => {
-        if (err) reject(new SipTransportError(`UDP send to ${dest.address}:${dest.port} failed: ${err.message}`, { cause: err }));
+        if (err)
+          reject(
+            new SipTransportError(`UDP send to ${dest.address}:${dest.port} failed: ${err.message}`, { cause: err }),
+          );
         else resolve();
       });
     });
@@ -163,13 +166,18 @@ export class UdpTransport extends SipTransportBase {
       tx.timer = setTimeout(() => this.stopClientTx(tx.key), Math.max(0, tx.started + limit - Date.now()));
       return;
     }
-    tx.timer = setTimeout(() => {
-      if (this.clientTx.get(tx.key) !== tx) return;
-      this.logger.debug(`UDP retransmission of ${tx.key.split(' ')[1] ?? ''} to ${tx.dest.address}:${tx.dest.port}`);
-      this.write(tx.text, tx.dest).catch((err: unknown) => this.logger.warn(`UDP retransmission failed: ${errorText(err)}`));
-      tx.interval = tx.invite ? tx.interval * 2 : tx.proceeding ? this.t2 : Math.min(tx.interval * 2, this.t2);
-      this.scheduleRetransmit(tx);
-    }, Math.max(0, tx.started + tx.offset - Date.now()));
+    tx.timer = setTimeout(
+      () => {
+        if (this.clientTx.get(tx.key) !== tx) return;
+        this.logger.debug(`UDP retransmission of ${tx.key.split(' ')[1] ?? ''} to ${tx.dest.address}:${tx.dest.port}`);
+        this.write(tx.text, tx.dest).catch((err: unknown) =>
+          this.logger.warn(`UDP retransmission failed: ${errorText(err)}`),
+        );
+        tx.interval = tx.invite ? tx.interval * 2 : tx.proceeding ? this.t2 : Math.min(tx.interval * 2, this.t2);
+        this.scheduleRetransmit(tx);
+      },
+      Math.max(0, tx.started + tx.offset - Date.now()),
+    );
   }
 
   private stopClientTx(key: string): void {

@@ -76,7 +76,8 @@ function parseStartLine(line: string): SipStartLine {
     return { kind: 'response', status: Number(m[1]), reason: m[2] ?? '' };
   }
   const m = /^([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP\/2\.0$/.exec(line);
-  if (!m || m[1] === undefined || m[2] === undefined) throw new SipParseError(`malformed request line: ${truncate(line)}`);
+  if (!m || m[1] === undefined || m[2] === undefined)
+    throw new SipParseError(`malformed request line: ${truncate(line)}`);
   return { kind: 'request', method: m[1].toUpperCase(), uri: m[2] };
 }
 
@@ -130,7 +131,10 @@ export interface ViaValue {
 }
 
 export function parseVia(value: string): ViaValue {
-  const m = /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9]+)\s+(\[[0-9A-Fa-f:.]+\]|[^\s;:]+)(?:\s*:\s*(\d{1,5}))?\s*((?:;.*)?)$/.exec(value.trim());
+  const m =
+    /^SIP\s*\/\s*2\.0\s*\/\s*([A-Za-z0-9]+)\s+(\[[0-9A-Fa-f:.]+\]|[^\s;:]+)(?:\s*:\s*(\d{1,5}))?\s*((?:;.*)?)$/.exec(
+      value.trim(),
+    );
   if (!m || m[1] === undefined || m[2] === undefined) throw new SipParseError(`malformed Via: ${truncate(value)}`);
   const port = m[3] === undefined ? undefined : Number(m[3]);
   if (port !== undefined && (port < 1 || port > 65535)) throw new SipParseError(`Via port out of range: ${m[3]}`);

@@ -50,7 +50,8 @@ export function deferredExtraCa(file: string | undefined, warn: (message: string
           return true;
         }
       });
-      if (bad.length > 0) warn(`ignoring extra CA certificates from ${file}: ${bad.length} of ${extra.length} cannot be parsed`);
+      if (bad.length > 0)
+        warn(`ignoring extra CA certificates from ${file}: ${bad.length} of ${extra.length} cannot be parsed`);
       ca = [...rootCertificates, ...extra.filter((pem) => !bad.includes(pem))];
     }
     return ca;

@@ -48,7 +48,13 @@ function separator(height: number): Row[] {
 }
 
 /** The session list and the separator right of it; nothing on a terminal too narrow for them. */
-function SessionColumn(props: { sessions: SessionView[]; selectedId: string | null; width: number; height: number; noColor: boolean }) {
+function SessionColumn(props: {
+  sessions: SessionView[];
+  selectedId: string | null;
+  width: number;
+  height: number;
+  noColor: boolean;
+}) {
   if (props.width <= 0) return null;
   const { sessions, selectedId, width, height, noColor } = props;
   return (
@@ -81,13 +87,27 @@ export function App({ core, noColor, bell }: AppProps) {
   const composing = useComposing(commands.dispatchQuiet);
   const scroll = useScroll();
   const { line, smpLine } = useKeyHandler({
-    sessions, selectedRef, setSelectedId, overlayRef, setOverlay, setNotice,
-    smp, composing, commands, scroll, page: layout.page,
+    sessions,
+    selectedRef,
+    setSelectedId,
+    overlayRef,
+    setOverlay,
+    setNotice,
+    smp,
+    composing,
+    commands,
+    scroll,
+    page: layout.page,
   });
   useF1(useCallback(() => setOverlay((o) => (o?.kind === 'help' ? null : { kind: 'help', scroll: 0 })), [setOverlay]));
 
   const { cols, listW, chatW, mainH } = layout;
-  const input = inputRow(smpSession ? 'answer> ' : '> ', smpSession ? 'yellow' : 'cyan', smpSession ? smpLine : line, cols);
+  const input = inputRow(
+    smpSession ? 'answer> ' : '> ',
+    smpSession ? 'yellow' : 'cyan',
+    smpSession ? smpLine : line,
+    cols,
+  );
   useEffect(() => {
     if (overlay?.kind === 'verify') setCursorPosition(undefined);
     else setCursorPosition({ x: input.cursorX, y: layout.inputY });

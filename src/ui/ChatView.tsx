@@ -69,6 +69,10 @@ export const ChatView = memo(function ChatView({ session, width, height, scroll,
     msgH,
     scroll,
   );
-  const rows: Row[] = [...headerRows(session, width), ...vp.rows, clipRow(chatStatusRow(session, vp.more, vp.scroll > 0), width)];
+  const rows: Row[] = [
+    ...headerRows(session, width),
+    ...vp.rows,
+    clipRow(chatStatusRow(session, vp.more, vp.scroll > 0), width),
+  ];
   return <Rows rows={rows} width={width} height={height} noColor={noColor} />;
 });

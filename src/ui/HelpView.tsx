@@ -29,7 +29,13 @@ const HELP: Array<[string, string]> = [
 
 export function helpRows(width: number): Row[] {
   const keyW = Math.min(34, Math.max(...HELP.map(([k]) => k.length)) + 2);
-  const rows: Row[] = [[{ text: ' Help', bold: true }, { text: '  (Esc or F1 closes)', dim: true }], []];
+  const rows: Row[] = [
+    [
+      { text: ' Help', bold: true },
+      { text: '  (Esc or F1 closes)', dim: true },
+    ],
+    [],
+  ];
   for (const [k, v] of HELP) {
     const color = k.startsWith('[V]') ? 'green' : undefined;
     const key = { text: ` ${k.padEnd(keyW)}`, bold: true, color };
@@ -39,16 +45,29 @@ export function helpRows(width: number): Row[] {
       if (v) for (const r of wrapSegs([{ text: v }], width - 3)) rows.push([{ text: '   ' }, ...r]);
       continue;
     }
-    wrapSegs([{ text: v }], width - keyW - 1).forEach((r, i) => rows.push([i === 0 ? key : { text: ' '.repeat(keyW + 1) }, ...r]));
+    wrapSegs([{ text: v }], width - keyW - 1).forEach((r, i) =>
+      rows.push([i === 0 ? key : { text: ' '.repeat(keyW + 1) }, ...r]),
+    );
   }
   return rows.map((r) => clipRow(r, width));
 }
 
 /** The help, scrolled by `scroll` rows (PgUp/PgDn), with a note when more is below. */
-export function HelpView({ width, height, scroll, noColor }: { width: number; height: number; scroll: number; noColor: boolean }) {
+export function HelpView({
+  width,
+  height,
+  scroll,
+  noColor,
+}: {
+  width: number;
+  height: number;
+  scroll: number;
+  noColor: boolean;
+}) {
   const all = helpRows(width);
   const top = Math.min(Math.max(0, scroll), Math.max(0, all.length - height));
   let rows = all.slice(top, top + height);
-  if (top + height < all.length) rows = [...rows.slice(0, height - 1), [{ text: ' -- PgDn for more --', color: 'yellow' }]];
+  if (top + height < all.length)
+    rows = [...rows.slice(0, height - 1), [{ text: ' -- PgDn for more --', color: 'yellow' }]];
   return <Rows rows={rows} width={width} height={height} noColor={noColor} />;
 }

@@ -9,7 +9,11 @@ import { clipRow, sanitizeLine, type Row } from './text.js';
 import { VerifyView } from './VerifyView.js';
 
 /** What covers the chat, if anything (view state of the App; Esc closes it). */
-export type Overlay = { kind: 'help'; scroll: number } | { kind: 'verify'; session: string } | { kind: 'search'; search: SearchState } | null;
+export type Overlay =
+  | { kind: 'help'; scroll: number }
+  | { kind: 'verify'; session: string }
+  | { kind: 'search'; search: SearchState }
+  | null;
 
 /** No chat open: how to start one, then the core's latest global notices as far as they fit. */
 export function noChatRows(coreNotices: readonly ChatLine[], width: number, height: number): Row[] {
@@ -17,9 +21,11 @@ export function noChatRows(coreNotices: readonly ChatLine[], width: number, heig
     [{ text: ' No chats yet.', bold: true }],
     [{ text: ' /chat user@host starts one; incoming chats appear on the left. F1 shows all commands.', dim: true }],
     [],
-    ...coreNotices.slice(-(height - 3)).map((n) =>
-      clipRow([{ text: ` -- ${sanitizeLine(n.text)}`, color: n.level === 'warning' ? 'red' : undefined }], width),
-    ),
+    ...coreNotices
+      .slice(-(height - 3))
+      .map((n) =>
+        clipRow([{ text: ` -- ${sanitizeLine(n.text)}`, color: n.level === 'warning' ? 'red' : undefined }], width),
+      ),
   ];
 }
 
@@ -36,8 +42,10 @@ export interface MainPaneProps {
 }
 
 export function MainPane({ overlay, sessions, selected, scroll, coreNotices, width, height, noColor }: MainPaneProps) {
-  if (overlay?.kind === 'help') return <HelpView width={width} height={height} scroll={overlay.scroll} noColor={noColor} />;
-  if (overlay?.kind === 'search') return <SearchView search={overlay.search} width={width} height={height} noColor={noColor} />;
+  if (overlay?.kind === 'help')
+    return <HelpView width={width} height={height} scroll={overlay.scroll} noColor={noColor} />;
+  if (overlay?.kind === 'search')
+    return <SearchView search={overlay.search} width={width} height={height} noColor={noColor} />;
   if (overlay?.kind === 'verify') {
     const s = sessions.find((x) => x.id === overlay.session);
     return s ? (

@@ -9,7 +9,11 @@ import { clipRow, sanitizeLine, type Row } from './text.js';
  * What the row says, most urgent first: the peer's verification question while its prompt is open, else the UI's
  * own notice, else the core's last global notice.
  */
-export function noticeRow(smpSession: SessionView | null, notice: Notice | null, coreNotices: readonly ChatLine[]): Row {
+export function noticeRow(
+  smpSession: SessionView | null,
+  notice: Notice | null,
+  coreNotices: readonly ChatLine[],
+): Row {
   if (smpSession) {
     const q = smpSession.otr.smp?.question;
     return [
@@ -18,7 +22,10 @@ export function noticeRow(smpSession: SessionView | null, notice: Notice | null,
       { text: '  (Enter answers, Esc aborts)', dim: true },
     ];
   }
-  if (notice) return [{ text: ` ${notice.text}`, color: notice.level === 'error' ? 'red' : undefined, dim: notice.level === 'info' }];
+  if (notice)
+    return [
+      { text: ` ${notice.text}`, color: notice.level === 'error' ? 'red' : undefined, dim: notice.level === 'info' },
+    ];
   const last = coreNotices[coreNotices.length - 1];
   if (last) return [{ text: ` ${sanitizeLine(last.text)}`, color: last.level === 'warning' ? 'red' : undefined }];
   return [];

@@ -10,7 +10,10 @@ export interface SearchState {
 }
 
 export function searchRows(st: SearchState, width: number, height: number): Row[] {
-  const head: Row = [{ text: ` Search: ${sanitizeLine(st.text)}`, bold: true }, { text: '  (Esc closes)', dim: true }];
+  const head: Row = [
+    { text: ` Search: ${sanitizeLine(st.text)}`, bold: true },
+    { text: '  (Esc closes)', dim: true },
+  ];
   if (st.error) return [head, [], [{ text: ` ${sanitizeLine(st.error)}`, color: 'red' }]];
   if (!st.results) return [head, [], [{ text: ' searching…', dim: true }]];
   if (st.results.length === 0) return [head, [], [{ text: ' no matches', dim: true }]];

@@ -23,13 +23,27 @@ export function sessionRow(s: SessionView, index: number, selected: boolean, wid
   const num = `${selected ? '>' : ' '}${index + 1} `;
   const tail = `${unread ? ` ${unread}` : ''} ${fit(mark, Math.max(4, textWidth(mark)))}`;
   const nameW = Math.max(1, width - textWidth(num) - textWidth(tail));
-  return clipRow([
-    { text: num, bold: selected },
-    { text: fit(sessionName(s), nameW), bold: selected || incoming, dim: ended, color: incoming ? 'cyan' : undefined, inverse: incoming },
-    { text: unread ? ` ${unread}` : '', bold: true },
-    { text: ' ' },
-    { text: fit(mark, Math.max(4, textWidth(mark))), color: incoming ? 'cyan' : LOCK_COLOR[lock], bold: true, dim: ended && !incoming },
-  ], width);
+  return clipRow(
+    [
+      { text: num, bold: selected },
+      {
+        text: fit(sessionName(s), nameW),
+        bold: selected || incoming,
+        dim: ended,
+        color: incoming ? 'cyan' : undefined,
+        inverse: incoming,
+      },
+      { text: unread ? ` ${unread}` : '', bold: true },
+      { text: ' ' },
+      {
+        text: fit(mark, Math.max(4, textWidth(mark))),
+        color: incoming ? 'cyan' : LOCK_COLOR[lock],
+        bold: true,
+        dim: ended && !incoming,
+      },
+    ],
+    width,
+  );
 }
 
 export function sessionListRows(sessions: readonly SessionView[], selectedId: string | null, width: number): Row[] {

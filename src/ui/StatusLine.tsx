@@ -13,7 +13,11 @@ const REG_COLOR: Record<AccountView['registration'], string | undefined> = {
 
 export function statusRow(account: AccountView, width: number): Row {
   const reg =
-    account.serverless && account.registration === 'none' ? 'serverless' : account.registration === 'none' ? 'not registered' : account.registration;
+    account.serverless && account.registration === 'none'
+      ? 'serverless'
+      : account.registration === 'none'
+        ? 'not registered'
+        : account.registration;
   const left: Row = [
     { text: ' blink-tui ', bold: true },
     { text: ' ' },
@@ -26,7 +30,10 @@ export function statusRow(account: AccountView, width: number): Row {
     left.push({ text: `  ${sanitizeLine(account.registrationError)}`, color: 'red' });
   }
   if (account.registration === 'failed' && account.registrationRetryAt !== undefined) {
-    left.push({ text: `  next try ${new Date(account.registrationRetryAt).toTimeString().slice(0, 8)}`, color: 'yellow' });
+    left.push({
+      text: `  next try ${new Date(account.registrationRetryAt).toTimeString().slice(0, 8)}`,
+      color: 'yellow',
+    });
   }
   const right: Row = [{ text: 'F1 help ', dim: true }];
   const rw = rowWidth(right);

@@ -13,9 +13,12 @@ export function tabBarRow(sessions: readonly SessionView[], selectedId: string |
   sessions.forEach((s, i) => {
     const lock = sessionLock(s);
     const sel = s.id === selectedId;
-    const parts: Row = [{ text: `${sel ? '<' : '['}${i + 1} ${truncate(sessionName(s), 12)}`, bold: sel, inverse: sel }];
+    const parts: Row = [
+      { text: `${sel ? '<' : '['}${i + 1} ${truncate(sessionName(s), 12)}`, bold: sel, inverse: sel },
+    ];
     if (s.state === 'incoming') parts.push({ text: ' new', color: 'cyan', bold: true, inverse: sel });
-    else if (LOCK_LETTER[lock]) parts.push({ text: ` ${LOCK_LETTER[lock]}`, color: LOCK_COLOR[lock], bold: true, inverse: sel });
+    else if (LOCK_LETTER[lock])
+      parts.push({ text: ` ${LOCK_LETTER[lock]}`, color: LOCK_COLOR[lock], bold: true, inverse: sel });
     if (s.unread > 0) parts.push({ text: ` ${s.unread}`, bold: true, inverse: sel });
     if (lock === 'changed') parts.push({ text: ' key changed', color: 'red', bold: true, inverse: sel });
     if (s.state === 'ended') parts.push({ text: ' ended', dim: true, inverse: sel });
@@ -36,6 +39,11 @@ export const TabBar = memo(function TabBar(props: {
   noColor: boolean;
 }) {
   return (
-    <Rows rows={[tabBarRow(props.sessions, props.selectedId, props.width)]} width={props.width} height={1} noColor={props.noColor} />
+    <Rows
+      rows={[tabBarRow(props.sessions, props.selectedId, props.width)]}
+      width={props.width}
+      height={1}
+      noColor={props.noColor}
+    />
   );
 });

@@ -23,7 +23,10 @@ export function verifyRows(s: SessionView, width: number): Row[] {
   const name = sessionName(s);
   const lock = sessionLock(s);
   const rows: Row[] = [
-    [{ text: ` Verify ${name}`, bold: true }, { text: ` (${s.peer})`, dim: true }],
+    [
+      { text: ` Verify ${name}`, bold: true },
+      { text: ` (${s.peer})`, dim: true },
+    ],
     [{ text: ' Compare both fingerprints with your peer on a call or another channel you trust.', dim: true }],
     [],
     [{ text: ' Your fingerprint:', bold: true }],
@@ -40,10 +43,21 @@ export function verifyRows(s: SessionView, width: number): Row[] {
       ...(s.otr.version ? [{ text: `  (OTR v${s.otr.version})`, dim: true }] : []),
     ]);
     if (lock === 'changed') {
-      rows.push([{ text: ` ${name}'s key is not the one you knew. Verify it again before you trust this chat.`, color: 'red', bold: true }]);
+      rows.push([
+        {
+          text: ` ${name}'s key is not the one you knew. Verify it again before you trust this chat.`,
+          color: 'red',
+          bold: true,
+        },
+      ]);
     }
     rows.push([]);
-    rows.push([{ text: ' v', bold: true }, { text: `  mark ${name} verified (the fingerprints match)     ` }, { text: 'Esc', bold: true }, { text: '  close' }]);
+    rows.push([
+      { text: ' v', bold: true },
+      { text: `  mark ${name} verified (the fingerprints match)     ` },
+      { text: 'Esc', bold: true },
+      { text: '  close' },
+    ]);
   } else {
     rows.push([{ text: '   (none yet: no OTR conversation with this peer; /otr init starts one)', dim: true }]);
     rows.push([]);
@@ -53,5 +67,12 @@ export function verifyRows(s: SessionView, width: number): Row[] {
 }
 
 export function VerifyView(props: { session: SessionView; width: number; height: number; noColor: boolean }) {
-  return <Rows rows={verifyRows(props.session, props.width)} width={props.width} height={props.height} noColor={props.noColor} />;
+  return (
+    <Rows
+      rows={verifyRows(props.session, props.width)}
+      width={props.width}
+      height={props.height}
+      noColor={props.noColor}
+    />
+  );
 }

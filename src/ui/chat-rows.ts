@@ -47,7 +47,12 @@ export function buildLineRows(line: ChatLine, layout: LineLayout): Row[] {
   const time = hhmm(line.time);
   if (line.kind === 'system') {
     const warn = line.level === 'warning';
-    const prefix: Row = [{ text: time, dim: true }, { text: '  ' }, { text: '--', color: warn ? 'red' : undefined, bold: warn, dim: !warn }, { text: '  ' }];
+    const prefix: Row = [
+      { text: time, dim: true },
+      { text: '  ' },
+      { text: '--', color: warn ? 'red' : undefined, bold: warn, dim: !warn },
+      { text: '  ' },
+    ];
     const indent = time.length + 6;
     const body: Seg[] = [{ text: sanitize(line.text), color: warn ? 'red' : undefined, dim: !warn }];
     return withIndent(wrapSegs(body, layout.width - indent), prefix, indent);
@@ -61,7 +66,11 @@ export function buildLineRows(line: ChatLine, layout: LineLayout): Row[] {
     { text: ' ' },
     { text: fit(marker, MARKER_WIDTH), color: LOCK_COLOR[lock], bold: lock !== 'none' },
     { text: ' ' },
-    { text: fit(truncate(sender, layout.senderWidth), layout.senderWidth), color: out ? 'cyan' : 'magenta', bold: !out },
+    {
+      text: fit(truncate(sender, layout.senderWidth), layout.senderWidth),
+      color: out ? 'cyan' : 'magenta',
+      bold: !out,
+    },
     { text: ' ' },
   ];
   const indent = time.length + 1 + MARKER_WIDTH + 1 + layout.senderWidth + 1;
@@ -115,7 +124,13 @@ export function deliverySegs(line: ChatLine): Seg[] {
     case 'resent':
       return [{ text: ' (resent)', color: 'yellow' }];
     case 'failed':
-      return [{ text: line.failReason ? ` (failed: ${sanitizeLine(line.failReason)})` : ' (failed)', color: 'red', bold: true }];
+      return [
+        {
+          text: line.failReason ? ` (failed: ${sanitizeLine(line.failReason)})` : ' (failed)',
+          color: 'red',
+          bold: true,
+        },
+      ];
     default:
       return [];
   }

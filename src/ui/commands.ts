@@ -15,7 +15,17 @@ export interface CommandContext {
   selected: SessionView | null;
 }
 
-export const COMMANDS = ['/accept', '/chat', '/help', '/hangup', '/otr', '/quit', '/reject', '/search', '/verify'] as const;
+export const COMMANDS = [
+  '/accept',
+  '/chat',
+  '/help',
+  '/hangup',
+  '/otr',
+  '/quit',
+  '/reject',
+  '/search',
+  '/verify',
+] as const;
 export const OTR_SUBCOMMANDS = [
   'auth',
   'authabort',
@@ -70,7 +80,8 @@ function otrCommand(args: string, rest: string[], ctx: CommandContext): UiAction
     if ((rest[1] ?? '').toLowerCase() !== 'yes') {
       return {
         kind: 'error',
-        message: 'This replaces your OTR key (the old one is kept as a dated backup); every peer will see your fingerprint change and must verify you again. Type /otr genkey yes to go ahead.',
+        message:
+          'This replaces your OTR key (the old one is kept as a dated backup); every peer will see your fingerprint change and must verify you again. Type /otr genkey yes to go ahead.',
       };
     }
     return { kind: 'core', cmd: { cmd: 'genkey' }, done: 'Generating a new OTR key…' };
@@ -156,7 +167,9 @@ export function parseCommand(line: string, ctx: CommandContext): UiAction {
       if (pick === 'bad') return { kind: 'error', message: `No session number ${rest[0] ?? ''}.` };
       const s =
         pick ??
-        (ctx.selected?.state === 'incoming' ? ctx.selected : ctx.sessions.find((x) => x.state === 'incoming') ?? null);
+        (ctx.selected?.state === 'incoming'
+          ? ctx.selected
+          : (ctx.sessions.find((x) => x.state === 'incoming') ?? null));
       if (!s || s.state !== 'incoming') return { kind: 'error', message: `No incoming chat to ${verb}.` };
       return { kind: 'core', cmd: { cmd: verb, session: s.id } };
     }

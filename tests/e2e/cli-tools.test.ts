@@ -4,7 +4,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, mkdirSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  mkdirSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, HeadlessClient } from '../helpers/client.js';
@@ -59,9 +68,32 @@ test('history: list peers, show one, --grep across days', { timeout: 30000 }, ()
   const dir = tmp();
   try {
     const h = new History(join(dir, 'chat', 'history'), { enabled: true, syncIntervalMs: 0 });
-    const base = { peer: 'bob@example.org', sender: 'bob@example.org', delivery: 'received' as const, fingerprint: null, session: '1' };
-    h.append({ ...base, time: '2026-11-20T10:00:00.000Z', direction: 'in', text: 'the blue door', encryption: 'none', id: 'a' });
-    h.append({ ...base, time: '2026-11-21T10:00:00.000Z', direction: 'out', sender: 'me', delivery: 'delivered', text: 'Blue? no, red', encryption: 'verified', fingerprint: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01', id: 'b' });
+    const base = {
+      peer: 'bob@example.org',
+      sender: 'bob@example.org',
+      delivery: 'received' as const,
+      fingerprint: null,
+      session: '1',
+    };
+    h.append({
+      ...base,
+      time: '2026-11-20T10:00:00.000Z',
+      direction: 'in',
+      text: 'the blue door',
+      encryption: 'none',
+      id: 'a',
+    });
+    h.append({
+      ...base,
+      time: '2026-11-21T10:00:00.000Z',
+      direction: 'out',
+      sender: 'me',
+      delivery: 'delivered',
+      text: 'Blue? no, red',
+      encryption: 'verified',
+      fingerprint: 'ABCDEF0123456789ABCDEF0123456789ABCDEF01',
+      id: 'b',
+    });
     const peers = run(['history', '--config-dir', dir]);
     assert.equal(peers.code, 0, peers.err);
     assert.match(peers.out, /bob@example\.org/);
@@ -87,48 +119,66 @@ test('an unreadable key file stops start-up with its name and is left untouched'
       return true;
     });
     assert.equal(readFileSync(keyFile, 'utf8'), 'this is not a key');
-    assert.deepEqual(readdirSync(join(dir, 'chat')).filter((f) => f.startsWith('private_key')), ['private_key.dsa']);
+    assert.deepEqual(
+      readdirSync(join(dir, 'chat')).filter((f) => f.startsWith('private_key')),
+      ['private_key.dsa'],
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
-test('a trusted_peers line that cannot be parsed is reported with its line number and kept', { timeout: 30000 }, async () => {
-  const dir = tmp();
-  try {
-    mkdirSync(join(dir, 'chat'), { recursive: true });
-    const tp = join(dir, 'chat', 'trusted_peers');
-    const text = '# my peers\nbob@example.org\tABCDEF01 23456789 ABCDEF01 23456789 ABCDEF01\tverified\nthis line is garbage\n';
-    writeFileSync(tp, text);
-    const c = await HeadlessClient.start({ args: ['--user', 'x', '--port', '0'], configDir: dir });
+test(
+  'a trusted_peers line that cannot be parsed is reported with its line number and kept',
+  { timeout: 30000 },
+  async () => {
+    const dir = tmp();
     try {
-      const ev = await c.waitFor((e) => e.ev === 'system' && /trusted_peers:3/.test(String(e.text)));
-      assert.equal(ev.level, 'warning');
+      mkdirSync(join(dir, 'chat'), { recursive: true });
+      const tp = join(dir, 'chat', 'trusted_peers');
+      const text =
+        '# my peers\nbob@example.org\tABCDEF01 23456789 ABCDEF01 23456789 ABCDEF01\tverified\nthis line is garbage\n';
+      writeFileSync(tp, text);
+      const c = await HeadlessClient.start({ args: ['--user', 'x', '--port', '0'], configDir: dir });
+      try {
+        const ev = await c.waitFor((e) => e.ev === 'system' && /trusted_peers:3/.test(String(e.text)));
+        assert.equal(ev.level, 'warning');
+      } finally {
+        await c.quit();
+      }
+      assert.ok(existsSync(tp));
+      assert.ok(readFileSync(tp, 'utf8').startsWith(text), 'the file, malformed line included, is kept');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'a registrar that never answers holds up neither start nor quit: ready at once, "registering" shown, REGISTER sent',
+  { timeout: 30000 },
+  async () => {
+    const { RawUdpPeer } = await import('../helpers/sip-raw.js');
+    const silent = await RawUdpPeer.open(); // records what arrives, answers nothing
+    // Before, start-up waited for the registration's outcome: 32 s (timer F) with a registrar like this one, well
+    // past this wait for the ready event.
+    const c = await HeadlessClient.start({
+      args: ['--user', 'alice', '--password', 'x', '--port', '0', '--registrar', `sip:127.0.0.1:${silent.port}`],
+      readyTimeout: 10000,
+    });
+    try {
+      await c.waitFor((e) => e.ev === 'registration' && e.state === 'registering', 5000);
+      await silent.waitFor((all) => all.some((d) => d.text.startsWith('REGISTER ')), 5000);
+      assert.ok(
+        !c.events.some((e) => e.ev === 'registered' || (e.ev === 'registration' && e.state === 'failed')),
+        'no outcome yet',
+      );
+      // Quitting does not wait for the answer that never comes (it did, for timer F's 32 s): the process exits by
+      // itself (code 0) within the 10 s quit() allows before it kills it (code null).
+      assert.equal(await c.quit(10000), 0);
     } finally {
       await c.quit();
+      await silent.close();
     }
-    assert.ok(existsSync(tp));
-    assert.ok(readFileSync(tp, 'utf8').startsWith(text), 'the file, malformed line included, is kept');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('a registrar that never answers holds up neither start nor quit: ready at once, "registering" shown, REGISTER sent', { timeout: 30000 }, async () => {
-  const { RawUdpPeer } = await import('../helpers/sip-raw.js');
-  const silent = await RawUdpPeer.open(); // records what arrives, answers nothing
-  // Before, start-up waited for the registration's outcome: 32 s (timer F) with a registrar like this one, well
-  // past this wait for the ready event.
-  const c = await HeadlessClient.start({ args: ['--user', 'alice', '--password', 'x', '--port', '0', '--registrar', `sip:127.0.0.1:${silent.port}`], readyTimeout: 10000 });
-  try {
-    await c.waitFor((e) => e.ev === 'registration' && e.state === 'registering', 5000);
-    await silent.waitFor((all) => all.some((d) => d.text.startsWith('REGISTER ')), 5000);
-    assert.ok(!c.events.some((e) => e.ev === 'registered' || (e.ev === 'registration' && e.state === 'failed')), 'no outcome yet');
-    // Quitting does not wait for the answer that never comes (it did, for timer F's 32 s): the process exits by
-    // itself (code 0) within the 10 s quit() allows before it kills it (code null).
-    assert.equal(await c.quit(10000), 0);
-  } finally {
-    await c.quit();
-    await silent.close();
-  }
-});
+  },
+);

@@ -14,7 +14,10 @@ import { buildResponse } from '../helpers/sip-raw.js';
 import { makeSelfSignedCert } from '../helpers/tls-cert.js';
 
 /** A registrar over TLS on 127.0.0.1 that accepts every REGISTER (no digest: trust is what is tested here). */
-async function tlsRegistrar(cert: { key: string; cert: string }): Promise<{ port: number; registers: string[]; close(): void }> {
+async function tlsRegistrar(cert: {
+  key: string;
+  cert: string;
+}): Promise<{ port: number; registers: string[]; close(): void }> {
   const registers: string[] = [];
   const sockets: TLSSocket[] = [];
   const srv = createServer({ key: cert.key, cert: cert.cert }, (s: TLSSocket) => {
@@ -48,44 +51,69 @@ async function tlsRegistrar(cert: { key: string; cert: string }): Promise<{ port
 }
 
 function startArgs(port: number): string[] {
-  return ['--user', 'alice', '--password', 'unused', '--transport', 'tls', '--port', '0', '--registrar', `sip:127.0.0.1:${port}`];
+  return [
+    '--user',
+    'alice',
+    '--password',
+    'unused',
+    '--transport',
+    'tls',
+    '--port',
+    '0',
+    '--registrar',
+    `sip:127.0.0.1:${port}`,
+  ];
 }
 
-test('a TLS registrar trusted only through NODE_EXTRA_CA_CERTS: registered, with the file read by us, not at Node start-up', { timeout: 60000 }, async () => {
-  const cert = makeSelfSignedCert();
-  const dir = mkdtempSync(join(tmpdir(), 'blink-tui-extra-ca-'));
-  const reg = await tlsRegistrar(cert);
-  let c: HeadlessClient | null = null;
-  try {
-    const file = join(dir, 'extra-ca.pem');
-    writeFileSync(file, cert.cert);
-    c = await HeadlessClient.start({ args: startArgs(reg.port), env: { NODE_EXTRA_CA_CERTS: file } });
-    // The environment Node was started with (the shebang's doing), and the one it gives its children.
-    const startEnv = readFileSync(`/proc/${c.proc.pid}/environ`, 'utf8').split('\0');
-    assert.ok(!startEnv.some((v) => v.startsWith('NODE_EXTRA_CA_CERTS=')), 'Node starts without NODE_EXTRA_CA_CERTS');
-    assert.ok(startEnv.includes(`BLINK_TUI_EXTRA_CA_CERTS=${file}`), 'the value is handed over');
-    const r = await c.waitFor((e) => e.ev === 'registered' || (e.ev === 'registration' && e.state === 'failed'), 20000);
-    assert.equal(r.ev, 'registered', JSON.stringify(c.events.slice(-5)));
-    assert.ok(reg.registers.length >= 1);
-  } finally {
-    await c?.quit();
-    reg.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'a TLS registrar trusted only through NODE_EXTRA_CA_CERTS: registered, with the file read by us, not at Node start-up',
+  { timeout: 60000 },
+  async () => {
+    const cert = makeSelfSignedCert();
+    const dir = mkdtempSync(join(tmpdir(), 'blink-tui-extra-ca-'));
+    const reg = await tlsRegistrar(cert);
+    let c: HeadlessClient | null = null;
+    try {
+      const file = join(dir, 'extra-ca.pem');
+      writeFileSync(file, cert.cert);
+      c = await HeadlessClient.start({ args: startArgs(reg.port), env: { NODE_EXTRA_CA_CERTS: file } });
+      // The environment Node was started with (the shebang's doing), and the one it gives its children.
+      const startEnv = readFileSync(`/proc/${c.proc.pid}/environ`, 'utf8').split('\0');
+      assert.ok(!startEnv.some((v) => v.startsWith('NODE_EXTRA_CA_CERTS=')), 'Node starts without NODE_EXTRA_CA_CERTS');
+      assert.ok(startEnv.includes(`BLINK_TUI_EXTRA_CA_CERTS=${file}`), 'the value is handed over');
+      const r = await c.waitFor(
+        (e) => e.ev === 'registered' || (e.ev === 'registration' && e.state === 'failed'),
+        20000,
+      );
+      assert.equal(r.ev, 'registered', JSON.stringify(c.events.slice(-5)));
+      assert.ok(reg.registers.length >= 1);
+    } finally {
+      await c?.quit();
+      reg.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
-test('the same registrar without the file is refused (its certificate is not trusted)', { timeout: 60000 }, async () => {
-  const cert = makeSelfSignedCert();
-  const reg = await tlsRegistrar(cert);
-  let c: HeadlessClient | null = null;
-  try {
-    c = await HeadlessClient.start({ args: startArgs(reg.port), env: { NODE_EXTRA_CA_CERTS: '' } });
-    const r = await c.waitFor((e) => e.ev === 'registered' || (e.ev === 'registration' && e.state === 'failed'), 20000);
-    assert.equal(r.ev, 'registration', JSON.stringify(r));
-    assert.match(String(r.error), /certificate/i, 'refused for its certificate');
-    assert.equal(reg.registers.length, 0, 'nothing was sent over an untrusted connection');
-  } finally {
-    await c?.quit();
-    reg.close();
-  }
-});
+test(
+  'the same registrar without the file is refused (its certificate is not trusted)',
+  { timeout: 60000 },
+  async () => {
+    const cert = makeSelfSignedCert();
+    const reg = await tlsRegistrar(cert);
+    let c: HeadlessClient | null = null;
+    try {
+      c = await HeadlessClient.start({ args: startArgs(reg.port), env: { NODE_EXTRA_CA_CERTS: '' } });
+      const r = await c.waitFor(
+        (e) => e.ev === 'registered' || (e.ev === 'registration' && e.state === 'failed'),
+        20000,
+      );
+      assert.equal(r.ev, 'registration', JSON.stringify(r));
+      assert.match(String(r.error), /certificate/i, 'refused for its certificate');
+      assert.equal(reg.registers.length, 0, 'nothing was sent over an untrusted connection');
+    } finally {
+      await c?.quit();
+      reg.close();
+    }
+  },
+);

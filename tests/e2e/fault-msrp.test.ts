@@ -66,7 +66,9 @@ class MsrpDetour {
         .slice(split + 4)
         .replaceAll(`msrp://127.0.0.1:${real}/`, `msrp://127.0.0.1:${proxy.port}/`)
         .replace(`m=message ${real} `, `m=message ${proxy.port} `);
-      const head = text.slice(0, split).replace(/^(content-length|l)[ \t]*:[ \t]*\d+/im, `Content-Length: ${body.length}`);
+      const head = text
+        .slice(0, split)
+        .replace(/^(content-length|l)[ \t]*:[ \t]*\d+/im, `Content-Length: ${body.length}`);
       text = `${head}\r\n\r\n${body}`;
     }
     this.sock.send(Buffer.from(text, 'latin1'), to, '127.0.0.1');
@@ -78,7 +80,13 @@ class MsrpDetour {
   }
 }
 
-async function pair(): Promise<{ alice: HeadlessClient; bob: HeadlessClient; detour: MsrpDetour; sa: string; sb: string }> {
+async function pair(): Promise<{
+  alice: HeadlessClient;
+  bob: HeadlessClient;
+  detour: MsrpDetour;
+  sa: string;
+  sb: string;
+}> {
   const alice = await HeadlessClient.start({ args: ['--user', 'alice', '--port', '0', '--no-otr'] });
   const bob = await HeadlessClient.start({ args: ['--user', 'bob', '--port', '0', '--no-otr'] });
   const detour = await MsrpDetour.start(portOf(alice.uri), portOf(bob.uri));
@@ -92,9 +100,13 @@ async function pair(): Promise<{ alice: HeadlessClient; bob: HeadlessClient; det
 }
 
 const outIds = (c: HeadlessClient): Map<string, string> =>
-  new Map(c.events.filter((e) => e.ev === 'message' && e.direction === 'out').map((e) => [String(e.id), String(e.text)]));
-const deliveries = (c: HeadlessClient, id: string): Ev[] => c.events.filter((e) => e.ev === 'delivery' && e.message === id);
-const received = (c: HeadlessClient): string[] => c.events.filter((e) => e.ev === 'message' && e.direction === 'in').map((e) => String(e.text));
+  new Map(
+    c.events.filter((e) => e.ev === 'message' && e.direction === 'out').map((e) => [String(e.id), String(e.text)]),
+  );
+const deliveries = (c: HeadlessClient, id: string): Ev[] =>
+  c.events.filter((e) => e.ev === 'delivery' && e.message === id);
+const received = (c: HeadlessClient): string[] =>
+  c.events.filter((e) => e.ev === 'message' && e.direction === 'in').map((e) => String(e.text));
 
 /** Every message `from` sent reached `to`, or was marked failed with a reason — once, never both. */
 function accountedFor(from: HeadlessClient, to: HeadlessClient): { delivered: string[]; failed: string[] } {
@@ -130,84 +142,118 @@ async function until(pred: () => boolean, what: string): Promise<void> {
   assert.ok(pred(), what);
 }
 
-test('MSRP connection reset mid-chat: pending messages on both sides are marked failed with the reason, the chat ends saying why, exit 0', { timeout: 90000 }, async (t) => {
-  const { alice, bob, detour, sa, sb } = await pair();
-  try {
-    alice.send({ cmd: 'send', session: sa, text: 'before the reset (a)' });
-    bob.send({ cmd: 'send', session: sb, text: 'before the reset (b)' });
-    await alice.waitFor((e) => e.ev === 'delivery' && e.status === 'delivered', 15000);
-    await bob.waitFor((e) => e.ev === 'delivery' && e.status === 'delivered', 15000);
-    const conn = detour.proxy.connections[0]!;
-    detour.proxy.blackholeAll(); // from now on the messages go out and no answer comes back: they are pending
-    for (const t of ['pending a1', 'pending a2']) alice.send({ cmd: 'send', session: sa, text: t });
-    bob.send({ cmd: 'send', session: sb, text: 'pending b1' });
-    const swallowed = (): string => Buffer.concat(conn.swallowed).toString('latin1');
-    await until(() => ['pending a1', 'pending a2', 'pending b1'].every((t) => swallowed().includes(t)), 'the pending messages were on the wire');
-    detour.proxy.resetAll();
-    const resetAt = Date.now();
-    for (const [c, sid] of [[alice, sa], [bob, sb]] as const) {
-      const end = await c.waitFor((e) => e.ev === 'session' && e.session === sid && e.state === 'ended', 15000);
-      assert.match(String(end.reason), /MSRP connection closed/);
-      t.diagnostic(`${c === alice ? 'alice' : 'bob'}: chat ended ${Date.now() - resetAt} ms after the reset`);
-      const line = await c.waitFor((e) => e.ev === 'system' && e.session === sid && /chat ended: MSRP connection closed/.test(String(e.text)), 5000);
-      assert.equal(line.level, 'warning');
-      assert.match(String(line.text), /connection reset .*ECONNRESET.*\(failed\) did not reach the peer.*Start a new chat/);
-    }
-    const a = accountedFor(alice, bob);
-    const b = accountedFor(bob, alice);
-    assert.deepEqual(a.failed.sort(), ['pending a1', 'pending a2']);
-    assert.deepEqual(b.failed, ['pending b1']);
-    for (const c of [alice, bob]) {
-      for (const e of c.events.filter((x) => x.ev === 'delivery' && x.status === 'failed')) {
-        assert.match(String(e.reason), /^not confirmed before the chat connection closed: connection reset by the peer or the network \(ECONNRESET\)$/, String(e.reason));
+test(
+  'MSRP connection reset mid-chat: pending messages on both sides are marked failed with the reason, the chat ends saying why, exit 0',
+  { timeout: 90000 },
+  async (t) => {
+    const { alice, bob, detour, sa, sb } = await pair();
+    try {
+      alice.send({ cmd: 'send', session: sa, text: 'before the reset (a)' });
+      bob.send({ cmd: 'send', session: sb, text: 'before the reset (b)' });
+      await alice.waitFor((e) => e.ev === 'delivery' && e.status === 'delivered', 15000);
+      await bob.waitFor((e) => e.ev === 'delivery' && e.status === 'delivered', 15000);
+      const conn = detour.proxy.connections[0]!;
+      detour.proxy.blackholeAll(); // from now on the messages go out and no answer comes back: they are pending
+      for (const t of ['pending a1', 'pending a2']) alice.send({ cmd: 'send', session: sa, text: t });
+      bob.send({ cmd: 'send', session: sb, text: 'pending b1' });
+      const swallowed = (): string => Buffer.concat(conn.swallowed).toString('latin1');
+      await until(
+        () => ['pending a1', 'pending a2', 'pending b1'].every((t) => swallowed().includes(t)),
+        'the pending messages were on the wire',
+      );
+      detour.proxy.resetAll();
+      const resetAt = Date.now();
+      for (const [c, sid] of [
+        [alice, sa],
+        [bob, sb],
+      ] as const) {
+        const end = await c.waitFor((e) => e.ev === 'session' && e.session === sid && e.state === 'ended', 15000);
+        assert.match(String(end.reason), /MSRP connection closed/);
+        t.diagnostic(`${c === alice ? 'alice' : 'bob'}: chat ended ${Date.now() - resetAt} ms after the reset`);
+        const line = await c.waitFor(
+          (e) => e.ev === 'system' && e.session === sid && /chat ended: MSRP connection closed/.test(String(e.text)),
+          5000,
+        );
+        assert.equal(line.level, 'warning');
+        assert.match(
+          String(line.text),
+          /connection reset .*ECONNRESET.*\(failed\) did not reach the peer.*Start a new chat/,
+        );
       }
+      const a = accountedFor(alice, bob);
+      const b = accountedFor(bob, alice);
+      assert.deepEqual(a.failed.sort(), ['pending a1', 'pending a2']);
+      assert.deepEqual(b.failed, ['pending b1']);
+      for (const c of [alice, bob]) {
+        for (const e of c.events.filter((x) => x.ev === 'delivery' && x.status === 'failed')) {
+          assert.match(
+            String(e.reason),
+            /^not confirmed before the chat connection closed: connection reset by the peer or the network \(ECONNRESET\)$/,
+            String(e.reason),
+          );
+        }
+      }
+      // A message typed into the ended chat is refused visibly, not swallowed.
+      const before = alice.events.length;
+      alice.send({ cmd: 'send', session: sa, text: 'after the end' });
+      await alice.waitFor(
+        (e) => (e.ev === 'error' || (e.ev === 'delivery' && e.status === 'failed')) && true,
+        10000,
+        before,
+      );
+      assert.ok(!received(bob).includes('after the end'));
+    } finally {
+      assert.equal(await alice.quit(), 0);
+      assert.equal(await bob.quit(), 0);
+      await detour.close();
     }
-    // A message typed into the ended chat is refused visibly, not swallowed.
-    const before = alice.events.length;
-    alice.send({ cmd: 'send', session: sa, text: 'after the end' });
-    await alice.waitFor((e) => (e.ev === 'error' || (e.ev === 'delivery' && e.status === 'failed')) && true, 10000, before);
-    assert.ok(!received(bob).includes('after the end'));
-  } finally {
-    assert.equal(await alice.quit(), 0);
-    assert.equal(await bob.quit(), 0);
-    await detour.close();
-  }
-  quiet(alice);
-  quiet(bob);
-});
+    quiet(alice);
+    quiet(bob);
+  },
+);
 
-test('peer killed with SIGKILL mid-transfer of an 8 MiB message: the sender marks what did not arrive failed and ends the chat', { timeout: 120000 }, async (t) => {
-  const { alice, bob, detour, sa } = await pair();
-  try {
-    alice.send({ cmd: 'send', session: sa, text: 'small, before' });
-    await bob.waitFor((e) => e.ev === 'message' && e.direction === 'in' && e.text === 'small, before', 15000);
-    const conn = detour.proxy.connections[0]!;
-    const big = 'x'.repeat(8 * 1024 * 1024);
-    const sent = (): number => conn.down.reduce((n, b) => n + b.length, 0);
-    // Mid-transfer, whatever the machine's speed: one MiB of it reaches Bob, the rest waits in the proxy.
-    conn.holdDownAfter = sent() + 1024 * 1024;
-    alice.send({ cmd: 'send', session: sa, text: big });
-    alice.send({ cmd: 'send', session: sa, text: 'small, behind the big one' });
-    await until(() => conn.held.length > 0, 'the transfer started and reached the hold');
-    bob.kill();
-    const killedAt = Date.now();
-    const end = await alice.waitFor((e) => e.ev === 'session' && e.session === sa && e.state === 'ended', 20000);
-    assert.match(String(end.reason), /MSRP connection closed/);
-    t.diagnostic(`chat ended ${Date.now() - killedAt} ms after the kill`);
-    const line = await alice.waitFor((e) => e.ev === 'system' && e.session === sa && /chat ended/.test(String(e.text)), 5000);
-    assert.equal(line.level, 'warning');
-    // (the peer's kernel closes the socket: alice reads a close, or an error writing into it)
-    assert.match(String(line.text), /MSRP connection closed: (peer closed the connection|connection (broken|reset)).*\(failed\) did not reach the peer/);
-    const { delivered, failed } = accountedFor(alice, bob);
-    assert.ok(delivered.includes('small, before'));
-    assert.ok(failed.includes(big), 'the 8 MiB message is marked failed');
-    // MSRP interleaves chunks of different messages: the small one behind may have got through before the kill.
-    assert.ok(failed.includes('small, behind the big one') || received(bob).includes('small, behind the big one'));
-    assert.ok(!received(bob).includes(big), 'Bob died before it arrived');
-  } finally {
-    assert.equal(await alice.quit(), 0);
-    await bob.quit();
-    await detour.close();
-  }
-  quiet(alice);
-});
+test(
+  'peer killed with SIGKILL mid-transfer of an 8 MiB message: the sender marks what did not arrive failed and ends the chat',
+  { timeout: 120000 },
+  async (t) => {
+    const { alice, bob, detour, sa } = await pair();
+    try {
+      alice.send({ cmd: 'send', session: sa, text: 'small, before' });
+      await bob.waitFor((e) => e.ev === 'message' && e.direction === 'in' && e.text === 'small, before', 15000);
+      const conn = detour.proxy.connections[0]!;
+      const big = 'x'.repeat(8 * 1024 * 1024);
+      const sent = (): number => conn.down.reduce((n, b) => n + b.length, 0);
+      // Mid-transfer, whatever the machine's speed: one MiB of it reaches Bob, the rest waits in the proxy.
+      conn.holdDownAfter = sent() + 1024 * 1024;
+      alice.send({ cmd: 'send', session: sa, text: big });
+      alice.send({ cmd: 'send', session: sa, text: 'small, behind the big one' });
+      await until(() => conn.held.length > 0, 'the transfer started and reached the hold');
+      bob.kill();
+      const killedAt = Date.now();
+      const end = await alice.waitFor((e) => e.ev === 'session' && e.session === sa && e.state === 'ended', 20000);
+      assert.match(String(end.reason), /MSRP connection closed/);
+      t.diagnostic(`chat ended ${Date.now() - killedAt} ms after the kill`);
+      const line = await alice.waitFor(
+        (e) => e.ev === 'system' && e.session === sa && /chat ended/.test(String(e.text)),
+        5000,
+      );
+      assert.equal(line.level, 'warning');
+      // (the peer's kernel closes the socket: alice reads a close, or an error writing into it)
+      assert.match(
+        String(line.text),
+        /MSRP connection closed: (peer closed the connection|connection (broken|reset)).*\(failed\) did not reach the peer/,
+      );
+      const { delivered, failed } = accountedFor(alice, bob);
+      assert.ok(delivered.includes('small, before'));
+      assert.ok(failed.includes(big), 'the 8 MiB message is marked failed');
+      // MSRP interleaves chunks of different messages: the small one behind may have got through before the kill.
+      assert.ok(failed.includes('small, behind the big one') || received(bob).includes('small, behind the big one'));
+      assert.ok(!received(bob).includes(big), 'Bob died before it arrived');
+    } finally {
+      assert.equal(await alice.quit(), 0);
+      await bob.quit();
+      await detour.close();
+    }
+    quiet(alice);
+  },
+);

@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export class LoopbackCapture {
-  private constructor(private readonly proc: ChildProcess, private readonly dir: string, private readonly file: string) {}
+  private constructor(
+    private readonly proc: ChildProcess,
+    private readonly dir: string,
+    private readonly file: string,
+  ) {}
 
   static async start(filter = 'tcp'): Promise<LoopbackCapture> {
     if (process.getuid?.() !== 0) {
@@ -14,7 +18,9 @@ export class LoopbackCapture {
     }
     const dir = mkdtempSync(join(tmpdir(), 'blink-tui-cap-'));
     const file = join(dir, 'cap.pcap');
-    const proc = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-Z', 'root', '-w', file, filter], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const proc = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-Z', 'root', '-w', file, filter], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     proc.stderr!.setEncoding('utf8');
     await new Promise<void>((resolve, reject) => {

@@ -85,10 +85,12 @@ export class HeadlessClient {
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const c = new HeadlessClient(proc, configDir, ownsConfigDir);
-    const ready = await c.waitFor((e) => e.ev === 'ready' || e.ev === 'fatal', opts.readyTimeout ?? 15000).catch((err: Error) => {
-      c.kill();
-      throw new Error(`${err.message}; stderr: ${c.stderr.join('')}`);
-    });
+    const ready = await c
+      .waitFor((e) => e.ev === 'ready' || e.ev === 'fatal', opts.readyTimeout ?? 15000)
+      .catch((err: Error) => {
+        c.kill();
+        throw new Error(`${err.message}; stderr: ${c.stderr.join('')}`);
+      });
     if (ready.ev === 'fatal') {
       c.kill();
       throw new Error(`client failed to start: ${String(ready.message)}`);

@@ -112,7 +112,22 @@ export async function startMsrpRelay(opts: { password: string; authExpires: numb
   let log = '';
   const child: ChildProcess = spawn(
     '/usr/sbin/kamailio',
-    ['-DD', '-E', '-f', join(dir, 'kamailio.cfg'), '-P', join(dir, 'kamailio.pid'), '-Y', dir, '-w', dir, '-m', '64', '-M', '8'],
+    [
+      '-DD',
+      '-E',
+      '-f',
+      join(dir, 'kamailio.cfg'),
+      '-P',
+      join(dir, 'kamailio.pid'),
+      '-Y',
+      dir,
+      '-w',
+      dir,
+      '-m',
+      '64',
+      '-M',
+      '8',
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
@@ -130,7 +145,7 @@ export async function startMsrpRelay(opts: { password: string; authExpires: numb
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  for (const until = Date.now() + 10000; ; ) {
+  for (const until = Date.now() + 10000; ;) {
     const ok = await new Promise<boolean>((res) => {
       const s = net.connect(port, '127.0.0.1');
       s.once('connect', () => {

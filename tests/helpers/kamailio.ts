@@ -97,7 +97,8 @@ async function freePortPair(): Promise<{ udp: number; tcp: number }> {
 }
 
 function quoteCfg(s: string): string {
-  if (!/^[\x20-\x7e]*$/.test(s)) throw new Error(`unsupported character in Kamailio config value: ${JSON.stringify(s)}`);
+  if (!/^[\x20-\x7e]*$/.test(s))
+    throw new Error(`unsupported character in Kamailio config value: ${JSON.stringify(s)}`);
   return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
 }
 

@@ -31,7 +31,11 @@ export interface Pair {
   other: Side;
 }
 
-export type PairFactory = (weStart: boolean, fragmentSize: number, policies?: { ours?: OtrPolicy; peer?: string }) => Promise<Pair>;
+export type PairFactory = (
+  weStart: boolean,
+  fragmentSize: number,
+  policies?: { ours?: OtrPolicy; peer?: string },
+) => Promise<Pair>;
 
 /**
  * Pairs our engine (one long-term key per test file) with a fresh peer process. Every router made by `pair`,
@@ -44,7 +48,12 @@ export function pairFactory(PEER: 'libotr' | 'potr'): { pair: PairFactory; track
     await Promise.allSettled(open.map((r) => r.close()));
   });
   const pair: PairFactory = async (weStart, fragmentSize, policies = {}) => {
-    const peer = await PeerSide.start(PEER, { account: `${PEER}@test`, peer: 'blink@test', fragmentSize, policy: policies.peer });
+    const peer = await PeerSide.start(PEER, {
+      account: `${PEER}@test`,
+      peer: 'blink@test',
+      fragmentSize,
+      policy: policies.peer,
+    });
     const session = new OtrSession({ key: KEY, maxFragmentSize: fragmentSize || undefined, policy: policies.ours });
     const ours = new EngineSide(session);
     const router = new Router(ours, peer);
@@ -84,12 +93,18 @@ export function commonInteropSuite(opts: CommonSuiteOptions): void {
         test('SMP started by us succeeds, then one started by the peer', async () => {
           const { router, starter, other, ours, peer } = await pair(weStart, fragmentSize);
           await establish(router, starter, other, VERSION);
-          assert.deepEqual(await smp(router, ours, peer, { secret: 'open sesame', responderSecret: 'open sesame' }),
-            { asker: 'success', responder: 'success' }, router.describe());
+          assert.deepEqual(
+            await smp(router, ours, peer, { secret: 'open sesame', responderSecret: 'open sesame' }),
+            { asker: 'success', responder: 'success' },
+            router.describe(),
+          );
           ours.smp.length = 0;
           peer.smp.length = 0;
-          assert.deepEqual(await smp(router, peer, ours, { secret: 'ünïcödé 🔑', responderSecret: 'ünïcödé 🔑' }),
-            { asker: 'success', responder: 'success' }, router.describe());
+          assert.deepEqual(
+            await smp(router, peer, ours, { secret: 'ünïcödé 🔑', responderSecret: 'ünïcödé 🔑' }),
+            { asker: 'success', responder: 'success' },
+            router.describe(),
+          );
           // the conversation goes on after SMP
           await converse(router, ours, peer, 2);
           await router.close();
@@ -98,8 +113,11 @@ export function commonInteropSuite(opts: CommonSuiteOptions): void {
         test('SMP with a wrong secret fails, whoever asks', async () => {
           const { router, starter, other, ours, peer } = await pair(weStart, fragmentSize);
           await establish(router, starter, other, VERSION);
-          assertSmpFailed(router, await smp(router, ours, peer, { secret: 'right', responderSecret: 'wrong' }),
-            opts.askerMayBeAbortedOnMismatch ? { askerMayBeAborted: true } : undefined);
+          assertSmpFailed(
+            router,
+            await smp(router, ours, peer, { secret: 'right', responderSecret: 'wrong' }),
+            opts.askerMayBeAbortedOnMismatch ? { askerMayBeAborted: true } : undefined,
+          );
           ours.smp.length = 0;
           peer.smp.length = 0;
           assertSmpFailed(router, await smp(router, peer, ours, { secret: 'right', responderSecret: 'wrong' }));
@@ -110,13 +128,21 @@ export function commonInteropSuite(opts: CommonSuiteOptions): void {
           const { router, starter, other, ours, peer } = await pair(weStart, fragmentSize);
           await establish(router, starter, other, VERSION);
           assert.deepEqual(
-            await smp(router, ours, peer, { secret: 'paris', responderSecret: 'paris', question: 'Where did we meet?' }),
-            { asker: 'success', responder: 'success' }, router.describe());
+            await smp(router, ours, peer, {
+              secret: 'paris',
+              responderSecret: 'paris',
+              question: 'Where did we meet?',
+            }),
+            { asker: 'success', responder: 'success' },
+            router.describe(),
+          );
           ours.smp.length = 0;
           peer.smp.length = 0;
           assert.deepEqual(
             await smp(router, peer, ours, { secret: 'rex', responderSecret: 'rex', question: 'Name of my dog — ¿sí?' }),
-            { asker: 'success', responder: 'success' }, router.describe());
+            { asker: 'success', responder: 'success' },
+            router.describe(),
+          );
           await router.close();
         });
 
@@ -180,7 +206,8 @@ export function commonInteropSuite(opts: CommonSuiteOptions): void {
         await ours.send('from us, last');
         await peer.send(`from ${PEER}, last`);
         await router.flush();
-        for (const s of [ours, peer]) assert.equal(s.state.state, 'encrypted', `${s.label} is not encrypted\n${router.describe()}`);
+        for (const s of [ours, peer])
+          assert.equal(s.state.state, 'encrypted', `${s.label} is not encrypted\n${router.describe()}`);
         // Plaintext typed by one side before it was encrypted, arriving after the other was, is shown with a warning
         // on both implementations; anything else is an error.
         for (const s of [ours, peer]) {
@@ -188,15 +215,28 @@ export function commonInteropSuite(opts: CommonSuiteOptions): void {
           assert.deepEqual(errors, [], `${s.label} reported errors\n${router.describe()}`);
         }
         // libotr shows plaintext that arrives once it is encrypted with a warning (an event, not a message).
-        const got = (s: Side) => [
-          ...s.messages.map((m) => m.text),
-          ...(s instanceof PeerSide ? s.otrEvents.filter((e) => e.name === 'rcvdmsg_unencrypted').map((e) => e.message ?? '') : []),
-        ].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
+        const got = (s: Side) =>
+          [
+            ...s.messages.map((m) => m.text),
+            ...(s instanceof PeerSide
+              ? s.otrEvents.filter((e) => e.name === 'rcvdmsg_unencrypted').map((e) => e.message ?? '')
+              : []),
+          ].sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
         sent.ours.sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
         sent.peer.sort((x, y) => x.localeCompare(y, 'en', { numeric: true }));
-        assert.deepEqual(got(peer).filter((t) => t.startsWith('from us ')), sent.ours, router.describe());
-        assert.deepEqual(got(ours).filter((t) => t.startsWith(`from ${PEER} `)), sent.peer, router.describe());
-        const akes = ours.log.filter((e) => e.type === 'state' && (e as { state: string }).state === 'encrypted').length;
+        assert.deepEqual(
+          got(peer).filter((t) => t.startsWith('from us ')),
+          sent.ours,
+          router.describe(),
+        );
+        assert.deepEqual(
+          got(ours).filter((t) => t.startsWith(`from ${PEER} `)),
+          sent.peer,
+          router.describe(),
+        );
+        const akes = ours.log.filter(
+          (e) => e.type === 'state' && (e as { state: string }).state === 'encrypted',
+        ).length;
         assert.equal(akes, 1, `one AKE on our side\n${router.describe()}`);
         await router.close();
       }

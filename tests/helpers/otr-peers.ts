@@ -60,9 +60,7 @@ export function peerKeyFile(kind: PeerKind, account: string): string {
 }
 
 export function peerCommand(kind: PeerKind, ...args: string[]): { cmd: string; args: string[] } {
-  return kind === 'libotr'
-    ? { cmd: ensureLibotrPeer(), args }
-    : { cmd: PYTHON, args: [POTR_SCRIPT, ...args] };
+  return kind === 'libotr' ? { cmd: ensureLibotrPeer(), args } : { cmd: PYTHON, args: [POTR_SCRIPT, ...args] };
 }
 
 // ------------------------------------------------------------------------------------ peer protocol
@@ -86,7 +84,15 @@ export type PeerEvent =
   | { ev: 'done'; op: string; id?: string };
 
 export type PeerCommand =
-  | { op: 'init'; account: string; peer: string; protocol: string; policy?: string; fragment_size?: number; keyfile: string }
+  | {
+      op: 'init';
+      account: string;
+      peer: string;
+      protocol: string;
+      policy?: string;
+      fragment_size?: number;
+      keyfile: string;
+    }
   | { op: 'recv'; wire: string }
   | { op: 'send'; text: string }
   | { op: 'start' }
@@ -123,7 +129,12 @@ export class PeerProcess {
   private buf = '';
   private stderr = '';
   private nextId = 1;
-  private waiting: { id: string; events: PeerEvent[]; resolve: (e: PeerEvent[]) => void; reject: (e: Error) => void } | null = null;
+  private waiting: {
+    id: string;
+    events: PeerEvent[];
+    resolve: (e: PeerEvent[]) => void;
+    reject: (e: Error) => void;
+  } | null = null;
   private exited: string | null = null;
   private readonly timeoutMs: number;
 
@@ -291,8 +302,15 @@ export interface Side {
 
 /** libotr message events (and potr's equivalents) that mean something went wrong between the two sides. */
 const PEER_ERROR_EVENTS = new Set([
-  'rcvdmsg_general_err', 'rcvdmsg_unreadable', 'rcvdmsg_malformed', 'rcvdmsg_not_in_private', 'rcvdmsg_unrecognized',
-  'setup_error', 'encryption_error', 'msg_reflected', 'rcvdmsg_for_other_instance',
+  'rcvdmsg_general_err',
+  'rcvdmsg_unreadable',
+  'rcvdmsg_malformed',
+  'rcvdmsg_not_in_private',
+  'rcvdmsg_unrecognized',
+  'setup_error',
+  'encryption_error',
+  'msg_reflected',
+  'rcvdmsg_for_other_instance',
 ]);
 
 const INITIAL_STATE: SeenState = { state: 'plaintext', version: null, fingerprint: null };
@@ -334,12 +352,12 @@ export class PeerSide implements Side {
           this.theirInstance = e.their_instance ?? null;
           break;
         case 'smp':
-          if (e.event !== 'in_progress') this.smp.push(e.question === undefined ? { event: e.event } : { event: e.event, question: e.question });
+          if (e.event !== 'in_progress')
+            this.smp.push(e.question === undefined ? { event: e.event } : { event: e.event, question: e.question });
           break;
         case 'otr_event':
           this.otrEvents.push(e);
-          if (PEER_ERROR_EVENTS.has(e.name))
-            this.errors.push(`${e.name}${e.message ? `: ${e.message}` : ''}`);
+          if (PEER_ERROR_EVENTS.has(e.name)) this.errors.push(`${e.name}${e.message ? `: ${e.message}` : ''}`);
           break;
         case 'error':
           this.errors.push(e.message);
@@ -357,7 +375,9 @@ export class PeerSide implements Side {
   async symkey(use: number, usedata: string): Promise<string> {
     const before = this.proc.log.length;
     await this.run({ op: 'symkey', use, usedata });
-    const ev = this.proc.log.slice(before).find((e): e is Extract<PeerEvent, { ev: 'symkey_sent' }> => e.ev === 'symkey_sent');
+    const ev = this.proc.log
+      .slice(before)
+      .find((e): e is Extract<PeerEvent, { ev: 'symkey_sent' }> => e.ev === 'symkey_sent');
     if (!ev) throw new PeerError(`${this.label}: no extra symmetric key (${this.errors.join('; ')})`);
     return ev.key;
   }
@@ -596,7 +616,6 @@ export function peerVersion(kind: PeerKind): string {
 // The conversations every pairing goes through, written once against `Side`, so libotr<->potr,
 // engine<->libotr and engine<->potr are held to the same expectations.
 
-
 function terminalSmp(s: Side): SmpEventName | undefined {
   return s.smp.find((e) => e.event !== 'asked')?.event;
 }
@@ -611,7 +630,11 @@ export async function establish(router: Router, starter: Side, other: Side, vers
   ] as const) {
     assert.equal(s.state.state, 'encrypted', `${s.label} is not encrypted after the AKE\n${router.describe()}`);
     assert.equal(s.state.version, version, `${s.label} negotiated the wrong version\n${router.describe()}`);
-    assert.equal(s.state.fingerprint, peer.ourFingerprint, `${s.label} sees the wrong fingerprint\n${router.describe()}`);
+    assert.equal(
+      s.state.fingerprint,
+      peer.ourFingerprint,
+      `${s.label} sees the wrong fingerprint\n${router.describe()}`,
+    );
     assert.deepEqual(s.errors, [], `${s.label} reported errors\n${router.describe()}`);
   }
 }
@@ -631,7 +654,11 @@ export async function converse(router: Router, a: Side, b: Side, turns = 8): Pro
     for (let i = 0; i < 3; i++) {
       // plain ASCII, non-ASCII (UTF-8 on the wire) and a long line that needs several fragments
       const text =
-        i === 0 ? `turn ${t} message ${i} from ${from.label}` : i === 1 ? `naïve café ✓ ${t} — 日本語 🙂` : `${t}:`.padEnd(700, 'x');
+        i === 0
+          ? `turn ${t} message ${i} from ${from.label}`
+          : i === 1
+            ? `naïve café ✓ ${t} — 日本語 🙂`
+            : `${t}:`.padEnd(700, 'x');
       sent.get(from)!.push(text);
       await from.send(text);
       await router.flush();
@@ -694,11 +721,22 @@ export const WHITESPACE_BASE_TAG = ' \t  \t\t\t\t \t \t \t  ';
 export async function whitespaceStart(router: Router, sender: Side, other: Side, version: 2 | 3): Promise<void> {
   await sender.send('hello in the clear');
   const first = sender.outbox[0] ?? '';
-  assert.ok(first.startsWith('hello in the clear') && first.includes(WHITESPACE_BASE_TAG), `${sender.label} sent no whitespace tag: ${JSON.stringify(first)}`);
+  assert.ok(
+    first.startsWith('hello in the clear') && first.includes(WHITESPACE_BASE_TAG),
+    `${sender.label} sent no whitespace tag: ${JSON.stringify(first)}`,
+  );
   await router.flush();
-  assert.deepEqual(other.messages[0], { text: 'hello in the clear', encrypted: false }, `tag not stripped\n${router.describe()}`);
+  assert.deepEqual(
+    other.messages[0],
+    { text: 'hello in the clear', encrypted: false },
+    `tag not stripped\n${router.describe()}`,
+  );
   for (const s of [sender, other]) {
-    assert.equal(s.state.state, 'encrypted', `${s.label} is not encrypted after the tagged message\n${router.describe()}`);
+    assert.equal(
+      s.state.state,
+      'encrypted',
+      `${s.label} is not encrypted after the tagged message\n${router.describe()}`,
+    );
     assert.equal(s.state.version, version, `${s.label} negotiated the wrong version\n${router.describe()}`);
   }
   assertNoErrors(router, sender, other);
@@ -712,8 +750,14 @@ export async function refresh(router: Router, who: Side, other: Side, version: 2
   // a real AKE ran: a D-H Commit and a Signature message went by (base64 of version + message type)
   const v = version === 3 ? 'AAM' : 'AAI';
   const wires = router.transcript.slice(from).map((r) => r.wire);
-  assert.ok(wires.some((w) => w.includes(`?OTR:${v}C`)), `no D-H Commit after the refresh\n${router.tail()}`);
-  assert.ok(wires.some((w) => w.includes(`?OTR:${v}S`)), `no Signature message after the refresh\n${router.tail()}`);
+  assert.ok(
+    wires.some((w) => w.includes(`?OTR:${v}C`)),
+    `no D-H Commit after the refresh\n${router.tail()}`,
+  );
+  assert.ok(
+    wires.some((w) => w.includes(`?OTR:${v}S`)),
+    `no Signature message after the refresh\n${router.tail()}`,
+  );
   for (const s of [who, other]) {
     assert.equal(s.state.state, 'encrypted', `${s.label} left the encrypted state on refresh\n${router.describe()}`);
     assert.equal(s.state.version, version, router.describe());
@@ -728,7 +772,8 @@ export function assertFragmented(router: Router, size: number, sides: Side[]): v
     const mine = router.transcript.filter((r) => r.from === s.label);
     const frags = mine.filter((r) => /^\?OTR[,|]/.test(r.wire));
     assert.ok(frags.length > 0, `${s.label} sent no fragments with a ${size}-byte limit\n${router.tail()}`);
-    for (const f of frags) assert.ok(f.wire.length <= size, `${s.label} sent a ${f.wire.length}-byte fragment: ${f.wire}`);
+    for (const f of frags)
+      assert.ok(f.wire.length <= size, `${s.label} sent a ${f.wire.length}-byte fragment: ${f.wire}`);
   }
 }
 
@@ -742,7 +787,10 @@ export function assertSmpFailed(
   // SMP4; potr as responder sends an SMP abort instead of SMP4, so its asker can only say "aborted".
   assert.equal(r.responder, 'failure', `responder outcome\n${router.describe()}`);
   const allowed: (SmpEventName | undefined)[] = opts.askerMayBeAborted ? ['failure', 'aborted'] : ['failure'];
-  assert.ok(allowed.includes(r.asker), `asker outcome ${r.asker}, expected ${allowed.join(' or ')}\n${router.describe()}`);
+  assert.ok(
+    allowed.includes(r.asker),
+    `asker outcome ${r.asker}, expected ${allowed.join(' or ')}\n${router.describe()}`,
+  );
 }
 
 /** The whole OTR messages a side sent, fragments reassembled (the router delivers them in order). */

@@ -4,7 +4,13 @@ import { createSocket } from 'node:dgram';
 import type { Socket } from 'node:dgram';
 import { firstHeader, headerValues, parseHead } from '../../src/sip/wire.js';
 
-export function buildResponse(request: string, status: number, reason: string, extra: string[] = [], body = ''): string {
+export function buildResponse(
+  request: string,
+  status: number,
+  reason: string,
+  extra: string[] = [],
+  body = '',
+): string {
   const head = parseHead(request);
   const lines = [`SIP/2.0 ${status} ${reason}`];
   for (const v of headerValues(head, 'via')) lines.push(`Via: ${v}`);
@@ -81,7 +87,9 @@ export class RawUdpPeer {
   }
 
   send(text: string, port: number): Promise<void> {
-    return new Promise((resolve, reject) => this.socket.send(text, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())));
+    return new Promise((resolve, reject) =>
+      this.socket.send(text, port, '127.0.0.1', (err) => (err ? reject(err) : resolve())),
+    );
   }
 
   /** Waits until `predicate` holds over what was received, or fails after `ms`. */
@@ -89,7 +97,8 @@ export class RawUdpPeer {
     const deadline = Date.now() + ms;
     while (!predicate(this.received)) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`RawUdpPeer: condition not met within ${ms} ms (got ${this.received.length} datagrams)`);
+      if (left <= 0)
+        throw new Error(`RawUdpPeer: condition not met within ${ms} ms (got ${this.received.length} datagrams)`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {

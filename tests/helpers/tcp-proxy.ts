@@ -27,7 +27,10 @@ export interface ProxiedConnection {
  */
 export class StreamRewriter {
   private tail = Buffer.alloc(0);
-  constructor(private readonly from: Buffer, private readonly to: Buffer) {}
+  constructor(
+    private readonly from: Buffer,
+    private readonly to: Buffer,
+  ) {}
 
   push(chunk: Buffer): Buffer {
     const buf = Buffer.concat([this.tail, chunk]);
@@ -64,7 +67,15 @@ export class TcpProxy {
     let self: TcpProxy | null = null;
     const server = createServer((client) => {
       const upstream = connect({ host: targetHost, port: targetPort });
-      const c: ProxiedConnection = { client, server: upstream, up: [], down: [], swallowed: [], blackholed: false, held: [] };
+      const c: ProxiedConnection = {
+        client,
+        server: upstream,
+        up: [],
+        down: [],
+        swallowed: [],
+        blackholed: false,
+        held: [],
+      };
       conns.push(c);
       const rw = self?.rewrite ?? {};
       const upRw = rw.up ? new StreamRewriter(Buffer.from(rw.up[0]), Buffer.from(rw.up[1])) : null;

@@ -16,8 +16,25 @@ export function makeSelfSignedCert(commonName = '127.0.0.1'): TestCert {
     const certPath = join(dir, 'cert.pem');
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyPath, '-out', certPath,
-        '-days', '1', '-subj', `/CN=${commonName}`, '-addext', `subjectAltName=IP:127.0.0.1,DNS:localhost`],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyPath,
+        '-out',
+        certPath,
+        '-days',
+        '1',
+        '-subj',
+        `/CN=${commonName}`,
+        '-addext',
+        `subjectAltName=IP:127.0.0.1,DNS:localhost`,
+      ],
       { stdio: 'pipe', timeout: 20000 },
     );
     return { key: readFileSync(keyPath, 'utf8'), cert: readFileSync(certPath, 'utf8') };

@@ -13,11 +13,18 @@ function tmux(...args: string[]): string {
 
 export class TmuxClient {
   readonly configDir: string;
-  private constructor(readonly name: string, configDir: string) {
+  private constructor(
+    readonly name: string,
+    configDir: string,
+  ) {
     this.configDir = configDir;
   }
 
-  static start(name: string, args: string[], opts: { width?: number; height?: number; env?: Record<string, string>; configDir?: string } = {}): TmuxClient {
+  static start(
+    name: string,
+    args: string[],
+    opts: { width?: number; height?: number; env?: Record<string, string>; configDir?: string } = {},
+  ): TmuxClient {
     const configDir = opts.configDir ?? mkdtempSync(join(tmpdir(), `blink-tui-tmux-${name}-`));
     const env = Object.entries({ TERM: 'xterm-256color', ...opts.env })
       .map(([k, v]) => `${k}=${shellQuote(v)}`)

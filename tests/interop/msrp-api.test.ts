@@ -33,14 +33,21 @@ function nextMessage(s: LocalMsrpSession, ms = 5000): Promise<MsrpIncomingMessag
 }
 
 /** Runs an offer/answer between two sessions and starts each in the role RFC 6135 gives it. */
-async function negotiate(offerer: LocalMsrpSession, answerer: LocalMsrpSession, prefer: 'active' | 'passive', tlsClient?: import('node:tls').ConnectionOptions) {
+async function negotiate(
+  offerer: LocalMsrpSession,
+  answerer: LocalMsrpSession,
+  prefer: 'active' | 'passive',
+  tlsClient?: import('node:tls').ConnectionOptions,
+) {
   const offer = parseMsrpSdp(offerer.sdp('actpass'));
   const mine = negotiateSetup('answerer', offer.setup, prefer);
   const answer = parseMsrpSdp(answerer.sdp(mine.answer!));
   const theirs = negotiateSetup('offerer', answer.setup);
   assert.notEqual(mine.local, theirs.local, 'exactly one side is active');
   const start = (s: LocalMsrpSession, role: 'active' | 'passive', remote: readonly string[]) =>
-    role === 'active' ? s.startActive(remote, tlsClient ? { tls: tlsClient } : {}) : s.startPassive({ remotePath: remote, timeoutMs: 5000 });
+    role === 'active'
+      ? s.startActive(remote, tlsClient ? { tls: tlsClient } : {})
+      : s.startPassive({ remotePath: remote, timeoutMs: 5000 });
   await Promise.all([start(answerer, mine.local, offer.path), start(offerer, theirs.local, answer.path)]);
   return { offer, answer };
 }
@@ -55,7 +62,12 @@ for (const prefer of ['active', 'passive'] as const) {
       assert.ok(shouldUseCpim(DEFAULT_ACCEPT_TYPES, answer));
       assert.ok(alice.bound && bob.bound);
       const got = nextMessage(bob);
-      const body = encodeCpim({ from: 'sip:alice@example.org', to: ['sip:bob@example.org'], contentType: 'text/plain', body: 'grüße, bob' });
+      const body = encodeCpim({
+        from: 'sip:alice@example.org',
+        to: ['sip:bob@example.org'],
+        contentType: 'text/plain',
+        body: 'grüße, bob',
+      });
       await alice.send('message/cpim', body);
       const m = await got;
       assert.equal(m.contentType, 'message/cpim');
@@ -63,7 +75,9 @@ for (const prefer of ['active', 'passive'] as const) {
       assert.equal(c.from?.uri, 'sip:alice@example.org');
       assert.equal(cpimText(c), 'grüße, bob');
       const typing = nextMessage(alice);
-      await bob.send(ISCOMPOSING_CONTENT_TYPE, buildIsComposing({ state: 'active', refresh: 60 }), { failureReport: 'no' });
+      await bob.send(ISCOMPOSING_CONTENT_TYPE, buildIsComposing({ state: 'active', refresh: 60 }), {
+        failureReport: 'no',
+      });
       const t = await typing;
       assert.equal(parseIsComposing(t.body).state, 'active');
       assert.equal(t.headers.find(([n]) => n === 'Failure-Report')?.[1], 'no');
@@ -87,9 +101,27 @@ test('closing one side ends the other with a reason', async () => {
 test('msrps: TLS listener and client with a self-signed certificate', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'msrp-tls-'));
   try {
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1'], {
-      encoding: 'utf8',
-    });
+    const r = spawnSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+      ],
+      {
+        encoding: 'utf8',
+      },
+    );
     if (r.status !== 0) {
       // openssl is part of the base system here; say so loudly rather than pass quietly.
       assert.fail(`openssl could not make a test certificate: ${r.error?.message ?? r.stderr}`);
@@ -123,17 +155,28 @@ test('a message the receiver refuses while handling it gets a failure REPORT, no
     const reports: { code: number; comment: string }[] = [];
     alice.on('report', (r) => reports.push({ code: r.code, comment: r.comment }));
     bob.on('message', (m) => {
-      if (new TextDecoder().decode(m.body) === 'cannot read this') m.refuse?.(400, 'OTR message could not be decrypted');
+      if (new TextDecoder().decode(m.body) === 'cannot read this')
+        m.refuse?.(400, 'OTR message could not be decrypted');
     });
     await assert.rejects(
-      alice.send('text/plain', new TextEncoder().encode('cannot read this'), { successReport: true, failureReport: 'yes' }),
-      (e: Error & { code?: number; comment?: string }) => e.code === 400 && e.comment === 'OTR message could not be decrypted',
+      alice.send('text/plain', new TextEncoder().encode('cannot read this'), {
+        successReport: true,
+        failureReport: 'yes',
+      }),
+      (e: Error & { code?: number; comment?: string }) =>
+        e.code === 400 && e.comment === 'OTR message could not be decrypted',
     );
     // An ordinary message still gets its success report and resolves.
     await alice.send('text/plain', new TextEncoder().encode('fine'), { successReport: true, failureReport: 'yes' });
-    assert.deepEqual(reports.map((r) => r.code), [400, 200]);
+    assert.deepEqual(
+      reports.map((r) => r.code),
+      [400, 200],
+    );
     // With Failure-Report: no nothing comes back, refused or not (RFC 4975 7.1.2): the send resolves once written.
-    await alice.send('text/plain', new TextEncoder().encode('cannot read this'), { successReport: false, failureReport: 'no' });
+    await alice.send('text/plain', new TextEncoder().encode('cannot read this'), {
+      successReport: false,
+      failureReport: 'no',
+    });
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(reports.length, 2);
   } finally {
@@ -164,7 +207,7 @@ test('messages sent at once reach the receiver whole and in the order they were 
   }
 });
 
-test('an active session also takes a connection opened to its own URI (a relay in the peer\'s path forwarding to it) and answers on it', async () => {
+test("an active session also takes a connection opened to its own URI (a relay in the peer's path forwarding to it) and answers on it", async () => {
   const { MsrpConnection } = await import('../../src/msrp/connection.js');
   const { serializeSend } = await import('../../src/msrp/serializer.js');
   const { parseMsrpUri } = await import('../../src/msrp/uri.js');
@@ -198,7 +241,17 @@ test('an active session also takes a connection opened to its own URI (a relay i
     const intruder = await MsrpConnection.connect({ host: u.host, port: u.port! });
     const refused: string[] = [];
     intruder.on('frame', (f) => refused.push(f.kind === 'response' ? String(f.status) : f.method));
-    await intruder.write(serializeSend({ toPath: [bobUri], fromPath: ['msrp://127.0.0.1:1/mallory;tcp'], messageId: 'x', range: { start: 1, end: 1, total: 1 }, contentType: 'text/plain', body: new Uint8Array([0x78]), endFlag: '$' }).bytes);
+    await intruder.write(
+      serializeSend({
+        toPath: [bobUri],
+        fromPath: ['msrp://127.0.0.1:1/mallory;tcp'],
+        messageId: 'x',
+        range: { start: 1, end: 1, total: 1 },
+        contentType: 'text/plain',
+        body: new Uint8Array([0x78]),
+        endFlag: '$',
+      }).bytes,
+    );
     for (let i = 0; i < 50 && refused.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
     assert.deepEqual(refused, ['403']);
     relayConn.close('done');

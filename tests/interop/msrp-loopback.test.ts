@@ -15,16 +15,29 @@ import { MsrpStatusError, MsrpTimeoutError, MsrpClosedError } from '../../src/ms
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`timeout: ${what}`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`timeout: ${what}`)), ms))),
+  ]).finally(() => clearTimeout(t));
 }
 
 function nextEvent<T>(em: { once(ev: string, f: (x: T) => void): unknown }, ev: string, ms = 5000): Promise<T> {
   return withTimeout(new Promise<T>((res) => em.once(ev, res)), ms, ev);
 }
 
-async function pair(opts: { bOpts?: Partial<ConstructorParameters<typeof MsrpSession>[0]>; aOpts?: Partial<ConstructorParameters<typeof MsrpSession>[0]> } = {}) {
+async function pair(
+  opts: {
+    bOpts?: Partial<ConstructorParameters<typeof MsrpSession>[0]>;
+    aOpts?: Partial<ConstructorParameters<typeof MsrpSession>[0]>;
+  } = {},
+) {
   const listener = await MsrpListener.listen({ host: '127.0.0.1', port: 0 });
-  const b = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()), listener, ownsListener: true, ...opts.bOpts });
+  const b = new MsrpSession({
+    localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()),
+    listener,
+    ownsListener: true,
+    ...opts.bOpts,
+  });
   const a = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', 9, newSessionId()), ...opts.aOpts });
   const bMessages: MsrpIncomingMessage[] = [];
   const aMessages: MsrpIncomingMessage[] = [];
@@ -90,7 +103,11 @@ test('a 1 MiB binary message arrives intact in 2048-byte chunks, with a success 
     a.on('report', (r) => reports.push(`${r.messageId}:${r.status}:${r.code}`));
     const deliveries: string[] = [];
     a.on('delivery', (d) => deliveries.push(d.status));
-    const { messageId } = await withTimeout(a.send('application/octet-stream', body, { successReport: true }), 20000, 'send 1MiB');
+    const { messageId } = await withTimeout(
+      a.send('application/octet-stream', body, { successReport: true }),
+      20000,
+      'send 1MiB',
+    );
     const m = await got;
     assert.equal(m.messageId, messageId);
     assert.equal(m.body.length, body.length);
@@ -109,7 +126,10 @@ test('a message over the receiver limit is refused with 413 and both sides hear 
   try {
     const rejected = nextEvent<{ code: number; messageId: string }>(b, 'rejected');
     const failed = nextEvent<{ status: string; code: number }>(a, 'delivery');
-    await assert.rejects(a.send('text/plain', Buffer.alloc(50_000, 0x41)), (e: unknown) => e instanceof MsrpStatusError && e.code === 413);
+    await assert.rejects(
+      a.send('text/plain', Buffer.alloc(50_000, 0x41)),
+      (e: unknown) => e instanceof MsrpStatusError && e.code === 413,
+    );
     assert.equal((await rejected).code, 413);
     assert.deepEqual(await failed, { ...(await failed), status: 'failed', code: 413 });
     // Declared total under the limit but more bytes arriving (chunk by chunk) is caught too.
@@ -119,7 +139,13 @@ test('a message over the receiver limit is refused with 413 and both sides hear 
     );
     // The session survives and still carries small messages.
     await a.send('text/plain', Buffer.from('small'));
-    await withTimeout((async () => { while (bMessages.length === 0) await new Promise((r) => setTimeout(r, 10)); })(), 3000, 'small msg');
+    await withTimeout(
+      (async () => {
+        while (bMessages.length === 0) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      3000,
+      'small msg',
+    );
     assert.equal(Buffer.from(bMessages[0]!.body).toString(), 'small');
   } finally {
     a.close();
@@ -129,18 +155,34 @@ test('a message over the receiver limit is refused with 413 and both sides hear 
 
 test('raw peer: out-of-order chunks, Blink miscounted ranges, Failure-Report no, failure REPORT, silence', async () => {
   const listener = await MsrpListener.listen();
-  const s = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()), listener, ownsListener: true, transactionTimeoutMs: 300, reportTimeoutMs: 300 });
+  const s = new MsrpSession({
+    localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()),
+    listener,
+    ownsListener: true,
+    transactionTimeoutMs: 300,
+    reportTimeoutMs: 300,
+  });
   const passive = s.startPassive({ timeoutMs: 5000 });
   const peer = await rawPeer(listener.port, s.sessionId);
   try {
-    const send = (mid: string, range: string, body: string, flag: '$' | '+' | '#', extra: Array<[string, string]> = []) => {
+    const send = (
+      mid: string,
+      range: string,
+      body: string,
+      flag: '$' | '+' | '#',
+      extra: Array<[string, string]> = [],
+    ) => {
       const [start, rest] = range.split('-');
       const [end, total] = rest!.split('/');
       const { bytes, transactionId } = serializeSend({
         toPath: [peer.them],
         fromPath: [peer.me],
         messageId: mid,
-        range: { start: Number(start), end: end === '*' ? null : Number(end), total: total === '*' ? null : Number(total) },
+        range: {
+          start: Number(start),
+          end: end === '*' ? null : Number(end),
+          total: total === '*' ? null : Number(total),
+        },
         contentType: 'text/plain',
         body: Buffer.from(body),
         endFlag: flag,
@@ -149,9 +191,18 @@ test('raw peer: out-of-order chunks, Blink miscounted ranges, Failure-Report no,
       return peer.conn.write(bytes).then(() => transactionId);
     };
     // Bind.
-    const bindTid = (await peer.conn.write(
-      serializeSend({ toPath: [peer.them], fromPath: [peer.me], messageId: 'bindbind', range: { start: 1, end: 0, total: 0 }, body: new Uint8Array(0), endFlag: '$' }).bytes,
-    ), null);
+    const bindTid =
+      (await peer.conn.write(
+        serializeSend({
+          toPath: [peer.them],
+          fromPath: [peer.me],
+          messageId: 'bindbind',
+          range: { start: 1, end: 0, total: 0 },
+          body: new Uint8Array(0),
+          endFlag: '$',
+        }).bytes,
+      ),
+      null);
     void bindTid;
     await passive;
     const ok0 = await peer.next();
@@ -179,7 +230,9 @@ test('raw peer: out-of-order chunks, Blink miscounted ranges, Failure-Report no,
     await send('abortmid', '1-*/*', 'partial', '#');
     await peer.next();
     // Unknown method: 501.
-    await peer.conn.write(Buffer.from(`MSRP xmeth001 FOO\r\nTo-Path: ${peer.them}\r\nFrom-Path: ${peer.me}\r\n-------xmeth001$\r\n`));
+    await peer.conn.write(
+      Buffer.from(`MSRP xmeth001 FOO\r\nTo-Path: ${peer.them}\r\nFrom-Path: ${peer.me}\r\n-------xmeth001$\r\n`),
+    );
     assert.equal(((await peer.next()) as { status: number }).status, 501);
     assert.deepEqual(
       messages.map((m) => [m.messageId, Buffer.from(m.body).toString()]),
@@ -206,9 +259,22 @@ test('raw peer: out-of-order chunks, Blink miscounted ranges, Failure-Report no,
     const sf = await peer.next();
     assert.equal(getHeader(sf.headers, 'Success-Report'), 'yes');
     const mid = getHeader(sf.headers, 'Message-ID')!;
-    await peer.conn.write(serializeResponse({ transactionId: sf.transactionId, status: 200, toPath: [peer.them], fromPath: [peer.me] }));
-    await peer.conn.write(serializeReport({ toPath: [peer.them], fromPath: [peer.me], messageId: mid, range: { start: 1, end: 9, total: 9 }, status: 415 }).bytes);
-    await assert.rejects(pending, (e: unknown) => e instanceof MsrpStatusError && e.code === 415 && e.messageId === mid);
+    await peer.conn.write(
+      serializeResponse({ transactionId: sf.transactionId, status: 200, toPath: [peer.them], fromPath: [peer.me] }),
+    );
+    await peer.conn.write(
+      serializeReport({
+        toPath: [peer.them],
+        fromPath: [peer.me],
+        messageId: mid,
+        range: { start: 1, end: 9, total: 9 },
+        status: 415,
+      }).bytes,
+    );
+    await assert.rejects(
+      pending,
+      (e: unknown) => e instanceof MsrpStatusError && e.code === 415 && e.messageId === mid,
+    );
     assert.deepEqual(reports, [{ status: 'failed', code: 415 }]);
 
     // Silence: the transaction times out.
@@ -218,7 +284,9 @@ test('raw peer: out-of-order chunks, Blink miscounted ranges, Failure-Report no,
     const p2 = s.send('text/plain', Buffer.from('report?'), { successReport: true });
     p2.catch(() => undefined);
     const f2 = await peer.next();
-    await peer.conn.write(serializeResponse({ transactionId: f2.transactionId, status: 200, toPath: [peer.them], fromPath: [peer.me] }));
+    await peer.conn.write(
+      serializeResponse({ transactionId: f2.transactionId, status: 200, toPath: [peer.them], fromPath: [peer.me] }),
+    );
     await assert.rejects(p2, MsrpTimeoutError);
   } finally {
     peer.conn.close();
@@ -228,11 +296,22 @@ test('raw peer: out-of-order chunks, Blink miscounted ranges, Failure-Report no,
 
 test('a malformed frame closes that connection with a reason; the process and other sessions go on', async () => {
   const listener = await MsrpListener.listen();
-  const s = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()), listener, ownsListener: true });
+  const s = new MsrpSession({
+    localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()),
+    listener,
+    ownsListener: true,
+  });
   const passive = s.startPassive({ timeoutMs: 5000 });
   const peer = await rawPeer(listener.port, s.sessionId);
   await peer.conn.write(
-    serializeSend({ toPath: [peer.them], fromPath: [peer.me], messageId: 'bindbind', range: { start: 1, end: 0, total: 0 }, body: new Uint8Array(0), endFlag: '$' }).bytes,
+    serializeSend({
+      toPath: [peer.them],
+      fromPath: [peer.me],
+      messageId: 'bindbind',
+      range: { start: 1, end: 0, total: 0 },
+      body: new Uint8Array(0),
+      endFlag: '$',
+    }).bytes,
   );
   await passive;
   await peer.next();
@@ -256,7 +335,14 @@ test('a malformed frame closes that connection with a reason; the process and ot
   // Unknown session id: 481.
   const peer2 = await rawPeer(l2.port, 'nosuchsession');
   await peer2.conn.write(
-    serializeSend({ toPath: [peer2.them], fromPath: [peer2.me], messageId: 'bindbind', range: { start: 1, end: 0, total: 0 }, body: new Uint8Array(0), endFlag: '$' }).bytes,
+    serializeSend({
+      toPath: [peer2.them],
+      fromPath: [peer2.me],
+      messageId: 'bindbind',
+      range: { start: 1, end: 0, total: 0 },
+      body: new Uint8Array(0),
+      endFlag: '$',
+    }).bytes,
   );
   const r = await peer2.next();
   assert.ok(r.kind === 'response' && r.status === 481);
@@ -274,7 +360,11 @@ test('a malformed frame closes that connection with a reason; the process and ot
 
 test('startPassive times out when nobody connects, and close() rejects pending work', async () => {
   const listener = await MsrpListener.listen();
-  const s = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()), listener, ownsListener: true });
+  const s = new MsrpSession({
+    localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()),
+    listener,
+    ownsListener: true,
+  });
   await assert.rejects(s.startPassive({ timeoutMs: 100 }), MsrpTimeoutError);
   s.close();
   const s2 = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', 9, newSessionId()) });
@@ -291,7 +381,11 @@ test('startPassive times out when nobody connects, and close() rejects pending w
 
 test('a flood of never-finished messages is capped; a throwing listener closes only its connection', async () => {
   const listener = await MsrpListener.listen();
-  const s = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()), listener, ownsListener: true });
+  const s = new MsrpSession({
+    localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()),
+    listener,
+    ownsListener: true,
+  });
   const passive = s.startPassive({ timeoutMs: 5000 });
   const peer = await rawPeer(listener.port, s.sessionId);
   try {
@@ -336,21 +430,39 @@ test('a flood of never-finished messages is capped; a throwing listener closes o
 
 test('a passive session refuses a binding SEND from someone other than the SDP peer, then binds the real one', async () => {
   const listener = await MsrpListener.listen();
-  const s = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()), listener, ownsListener: true });
+  const s = new MsrpSession({
+    localUri: makeMsrpUri('127.0.0.1', listener.port, newSessionId()),
+    listener,
+    ownsListener: true,
+  });
   const realPeer = makeMsrpUri('127.0.0.1', 9, newSessionId());
   const realPeerStr = `msrp://127.0.0.1:9/${realPeer.sessionId};tcp`;
   const passive = s.startPassive({ remotePath: [realPeerStr], timeoutMs: 5000 });
   const intruder = await rawPeer(listener.port, s.sessionId);
   try {
     await intruder.conn.write(
-      serializeSend({ toPath: [intruder.them], fromPath: [intruder.me], messageId: 'bindbind', range: { start: 1, end: 0, total: 0 }, body: new Uint8Array(0), endFlag: '$' }).bytes,
+      serializeSend({
+        toPath: [intruder.them],
+        fromPath: [intruder.me],
+        messageId: 'bindbind',
+        range: { start: 1, end: 0, total: 0 },
+        body: new Uint8Array(0),
+        endFlag: '$',
+      }).bytes,
     );
     const r = await intruder.next();
     assert.ok(r.kind === 'response' && r.status === 403);
     assert.ok(!s.bound);
     const real = await rawPeer(listener.port, s.sessionId);
     await real.conn.write(
-      serializeSend({ toPath: [real.them], fromPath: [realPeerStr], messageId: 'bindbind', range: { start: 1, end: 0, total: 0 }, body: new Uint8Array(0), endFlag: '$' }).bytes,
+      serializeSend({
+        toPath: [real.them],
+        fromPath: [realPeerStr],
+        messageId: 'bindbind',
+        range: { start: 1, end: 0, total: 0 },
+        body: new Uint8Array(0),
+        endFlag: '$',
+      }).bytes,
     );
     await passive;
     const ok = await real.next();

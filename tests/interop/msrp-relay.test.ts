@@ -23,7 +23,12 @@ after(async () => {
   await relay.stop();
 });
 
-const relayCfg = () => ({ uri: `msrp://127.0.0.1:${port};tcp`, username: 'alice', password: PASSWORD, timeoutMs: 5000 });
+const relayCfg = () => ({
+  uri: `msrp://127.0.0.1:${port};tcp`,
+  username: 'alice',
+  password: PASSWORD,
+  timeoutMs: 5000,
+});
 
 test('AUTH with digest yields a Use-Path; a wrong password is refused', async () => {
   const local = makeMsrpUri('127.0.0.1', 9, newSessionId());
@@ -39,8 +44,19 @@ test('two sessions talk through the relay: bind, both directions, chunked, succe
   const ub = makeMsrpUri('127.0.0.1', 9, newSessionId());
   const ra = await authenticateRelay(ua, relayCfg());
   const rb = await authenticateRelay(ub, relayCfg());
-  const a = new MsrpSession({ localUri: ua, relayPath: ra.usePath, relayConnection: ra.connection, transactionTimeoutMs: 5000, reportTimeoutMs: 5000 });
-  const b = new MsrpSession({ localUri: ub, relayPath: rb.usePath, relayConnection: rb.connection, transactionTimeoutMs: 5000 });
+  const a = new MsrpSession({
+    localUri: ua,
+    relayPath: ra.usePath,
+    relayConnection: ra.connection,
+    transactionTimeoutMs: 5000,
+    reportTimeoutMs: 5000,
+  });
+  const b = new MsrpSession({
+    localUri: ub,
+    relayPath: rb.usePath,
+    relayConnection: rb.connection,
+    transactionTimeoutMs: 5000,
+  });
   try {
     assert.deepEqual(a.localPath, [...ra.usePath, `msrp://127.0.0.1:9/${ua.sessionId};tcp`]);
     const bMsgs: MsrpIncomingMessage[] = [];

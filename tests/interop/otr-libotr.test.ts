@@ -53,7 +53,10 @@ describe(`blink-tui <-> ${PEER}: extra symmetric key (TLV 8, v3)`, () => {
     await router.flush();
     const got = session.receivedExtraSymmetricKey;
     assert.ok(got, `we saw no TLV 8\n${router.describe()}`);
-    assert.deepEqual({ key: hex(got.key), use: got.use, useData: Buffer.from(got.useData).toString() }, { key, use: 7, useData: 'abc' });
+    assert.deepEqual(
+      { key: hex(got.key), use: got.use, useData: Buffer.from(got.useData).toString() },
+      { key, use: 7, useData: 'abc' },
+    );
     assertNoErrors(router, ours, peer);
     await router.close();
   });
@@ -68,8 +71,11 @@ describe(`blink-tui <-> ${PEER} limited to OTR v2`, () => {
       await establish(router, starter, other, 2);
       await converse(router, starter, other, 4);
       assertFragmented(router, 160, [starter, other]);
-      assert.deepEqual(await smp(router, ours, peer, { secret: 's', responderSecret: 's', question: 'q?' }),
-        { asker: 'success', responder: 'success' }, router.describe());
+      assert.deepEqual(
+        await smp(router, ours, peer, { secret: 's', responderSecret: 's', question: 'q?' }),
+        { asker: 'success', responder: 'success' },
+        router.describe(),
+      );
       await finish(router, other, starter);
       await router.close();
     });
@@ -85,13 +91,17 @@ describe(`blink-tui <-> ${PEER} limited to OTR v2`, () => {
     await first.ours.send('are you still there?');
     await router.flush();
     // libotr 4.1 tells its user and sends no ?OTR Error: (the message might be for another v2 instance)
-    assert.ok(peer.otrEvents.some((e) => e.name === 'rcvdmsg_not_in_private'), router.describe());
+    assert.ok(
+      peer.otrEvents.some((e) => e.name === 'rcvdmsg_not_in_private'),
+      router.describe(),
+    );
     assert.equal(router.transcript.filter((r) => r.from === peer.label).length, 0, router.describe());
     peer.errors.length = 0;
     // the restarted user starts OTR again: we must accept a new AKE while we still think we are encrypted
     await peer.start();
     await router.flush();
-    for (const s of [first.ours, peer]) assert.equal(s.state.state, 'encrypted', `${s.label}: AKE not re-run\n${router.describe()}`);
+    for (const s of [first.ours, peer])
+      assert.equal(s.state.state, 'encrypted', `${s.label}: AKE not re-run\n${router.describe()}`);
     assertNoErrors(router, first.ours, peer);
     await converse(router, first.ours, peer, 2);
     await router.close();

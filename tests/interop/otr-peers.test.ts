@@ -19,10 +19,21 @@ after(async () => {
   await Promise.allSettled(open.map((r) => r.close()));
 });
 
-async function pair(starterKind: PeerKind, fragmentSize: number): Promise<{ router: Router; starter: Side; other: Side }> {
+async function pair(
+  starterKind: PeerKind,
+  fragmentSize: number,
+): Promise<{ router: Router; starter: Side; other: Side }> {
   const otherKind: PeerKind = starterKind === 'libotr' ? 'potr' : 'libotr';
-  const starter = await PeerSide.start(starterKind, { account: `${starterKind}-a@test`, peer: `${otherKind}-b@test`, fragmentSize });
-  const other = await PeerSide.start(otherKind, { account: `${otherKind}-b@test`, peer: `${starterKind}-a@test`, fragmentSize });
+  const starter = await PeerSide.start(starterKind, {
+    account: `${starterKind}-a@test`,
+    peer: `${otherKind}-b@test`,
+    fragmentSize,
+  });
+  const other = await PeerSide.start(otherKind, {
+    account: `${otherKind}-b@test`,
+    peer: `${starterKind}-a@test`,
+    fragmentSize,
+  });
   const router = new Router(starter, other);
   open.push(router);
   return { router, starter, other };
@@ -43,7 +54,11 @@ for (const starterKind of ['libotr', 'potr'] as const) {
       test('SMP with a question succeeds, then fails with a wrong answer', async () => {
         const { router, starter, other } = await pair(starterKind, fragmentSize);
         await establish(router, starter, other, 2);
-        const ok = await smp(router, starter, other, { secret: 'blue', responderSecret: 'blue', question: 'favourite colour?' });
+        const ok = await smp(router, starter, other, {
+          secret: 'blue',
+          responderSecret: 'blue',
+          question: 'favourite colour?',
+        });
         assert.deepEqual(ok, { asker: 'success', responder: 'success' }, router.describe());
         starter.smp.length = 0;
         other.smp.length = 0;

@@ -2,12 +2,7 @@
 // without forced fragmentation on both sides.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  PeerSide,
-  Router,
-  converse,
-  establish,
-} from '../helpers/otr-peers.js';
+import { PeerSide, Router, converse, establish } from '../helpers/otr-peers.js';
 import { commonInteropSuite, pairFactory } from '../helpers/otr-interop-suite.js';
 
 const PEER = 'potr' as const;
@@ -36,9 +31,16 @@ describe(`blink-tui <-> ${PEER}: the peer restarts its client`, () => {
     track(router);
     await first.ours.send('are you still there?');
     await router.flush();
-    assert.ok(first.ours.errors.some((e) => e.startsWith('from peer: ')), `no ?OTR Error: reported\n${router.describe()}`);
-    assert.ok(peer.otrEvents.some((e) => e.name === 'rcvdmsg_not_in_private'), router.describe());
-    for (const s of [first.ours, peer]) assert.equal(s.state.state, 'encrypted', `${s.label}: AKE not re-run\n${router.describe()}`);
+    assert.ok(
+      first.ours.errors.some((e) => e.startsWith('from peer: ')),
+      `no ?OTR Error: reported\n${router.describe()}`,
+    );
+    assert.ok(
+      peer.otrEvents.some((e) => e.name === 'rcvdmsg_not_in_private'),
+      router.describe(),
+    );
+    for (const s of [first.ours, peer])
+      assert.equal(s.state.state, 'encrypted', `${s.label}: AKE not re-run\n${router.describe()}`);
     assert.equal(peer.state.fingerprint, first.session.ourFingerprint);
     peer.errors.length = 0;
     first.ours.errors.length = 0;

@@ -29,7 +29,8 @@ after(async () => {
 
 for (const transport of ['udp', 'tcp'] as const) {
   describe(`through Kamailio over ${transport}`, () => {
-    const proxy = (): string => `sip:127.0.0.1:${transport === 'udp' ? kam.udpPort : kam.tcpPort};transport=${transport}`;
+    const proxy = (): string =>
+      `sip:127.0.0.1:${transport === 'udp' ? kam.udpPort : kam.tcpPort};transport=${transport}`;
     const makeUa = (user: string, password: string): SipUserAgent =>
       new SipUserAgent({
         user,

@@ -31,7 +31,10 @@ test('a second agent on a port in use fails to start with a clear error, and can
   await first.start();
   const second = new SipUserAgent({ user: 'dave', transport: 'udp', port: first.localPort, log: () => undefined });
   try {
-    await assert.rejects(second.start(), (err: unknown) => err instanceof SipTransportError && /cannot listen on udp 127\.0\.0\.1:\d+/.test(err.message));
+    await assert.rejects(
+      second.start(),
+      (err: unknown) => err instanceof SipTransportError && /cannot listen on udp 127\.0\.0\.1:\d+/.test(err.message),
+    );
   } finally {
     await first.stop();
   }
@@ -70,9 +73,16 @@ for (const transport of ['udp', 'tcp', 'tls'] as const) {
       assert.deepEqual(errors, [], 'no sip.js errors were logged');
     });
 
-    const target = (ua: SipUserAgent, user: string): string => `sip:${user}@127.0.0.1:${ua.localPort};transport=${transport}`;
+    const target = (ua: SipUserAgent, user: string): string =>
+      `sip:${user}@127.0.0.1:${ua.localPort};transport=${transport}`;
 
-    async function callAndBye(from: SipUserAgent, to: SipUserAgent, fromUser: string, toUser: string, byeBy: 'caller' | 'callee'): Promise<void> {
+    async function callAndBye(
+      from: SipUserAgent,
+      to: SipUserAgent,
+      fromUser: string,
+      toUser: string,
+      byeBy: 'caller' | 'callee',
+    ): Promise<void> {
       const answerer = new FakeNegotiator(fakeSdp(4001, toUser));
       const incoming = waitEvent<[IncomingCall]>(to, 'invite');
       const offerer = new FakeNegotiator(fakeSdp(4000, fromUser));
@@ -84,7 +94,10 @@ for (const transport of ['udp', 'tcp', 'tls'] as const) {
       assert.equal(inCall.remoteIdentity.aor, `${fromUser}@127.0.0.1`);
       assert.equal(inCall.header('X-Blink-Test'), '1');
       assert.equal(inCall.isFocus, false);
-      assert.match(inCall.remoteContact ?? '', new RegExp(`^sip:${fromUser}@127\\.0\\.0\\.1:${from.localPort};transport=${transport}`));
+      assert.match(
+        inCall.remoteContact ?? '',
+        new RegExp(`^sip:${fromUser}@127\\.0\\.0\\.1:${from.localPort};transport=${transport}`),
+      );
       assert.equal(inCall.remoteOffer, offerer.sdp);
       const inEstablished = waitEvent(inCall, 'established');
       await inCall.accept(answerer);
@@ -193,7 +206,13 @@ describe('scripted peers (conference focus)', () => {
     peer.onDatagram = (d) => {
       if (d.text.startsWith('INVITE ')) {
         void peer.send(buildResponse(d.text, 100, 'Trying'), d.port);
-        const ok = buildResponse(d.text, 200, 'OK', [`Contact: <sip:sylkserver@127.0.0.1:${peer.port}>;isfocus`], roomSdp);
+        const ok = buildResponse(
+          d.text,
+          200,
+          'OK',
+          [`Contact: <sip:sylkserver@127.0.0.1:${peer.port}>;isfocus`],
+          roomSdp,
+        );
         void peer.send(ok, d.port);
       } else if (d.text.startsWith('BYE ')) {
         void peer.send(buildResponse(d.text, 200, 'OK'), d.port);

@@ -64,9 +64,14 @@ const rawFp = (seed: number) => {
 before(() => {
   work = mkdtempSync(join(tmpdir(), 'blink-libotr-'));
   writeFileSync(join(work, 'gen.c'), C_SOURCE);
-  const cc = spawnSync('gcc', ['-std=c99', '-o', join(work, 'gen'), join(work, 'gen.c'), '-lotr'], { encoding: 'utf8' });
+  const cc = spawnSync('gcc', ['-std=c99', '-o', join(work, 'gen'), join(work, 'gen.c'), '-lotr'], {
+    encoding: 'utf8',
+  });
   assert.equal(cc.status, 0, 'gcc failed (is libotr5-dev installed?): ' + cc.stderr);
-  const run = spawnSync(join(work, 'gen'), [join(work, 'otr.private_key'), join(work, 'otr.fingerprints')], { encoding: 'utf8', timeout: 60000 });
+  const run = spawnSync(join(work, 'gen'), [join(work, 'otr.private_key'), join(work, 'otr.fingerprints')], {
+    encoding: 'utf8',
+    timeout: 60000,
+  });
   assert.equal(run.status, 0, 'libotr program failed: ' + run.stderr);
   libotrFps = run.stdout.trim().split('\n');
   assert.equal(libotrFps.length, 2);
@@ -76,9 +81,12 @@ after(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
 
-test('libotr otr.private_key parses, and our fingerprint of each key equals libotr\'s', () => {
+test("libotr otr.private_key parses, and our fingerprint of each key equals libotr's", () => {
   const accounts = parseLibotrPrivateKeys(readFileSync(join(work, 'otr.private_key')));
-  assert.deepEqual(accounts.map((a) => `${a.account}/${a.protocol}`), ['alice@example.org/prpl-jabber', 'alice/prpl-irc']);
+  assert.deepEqual(
+    accounts.map((a) => `${a.account}/${a.protocol}`),
+    ['alice@example.org/prpl-jabber', 'alice/prpl-irc'],
+  );
   accounts.forEach((a, i) => assert.equal(fingerprintHex(a.key), libotrFps[i]!.replace(/ /g, '')));
 });
 
@@ -88,7 +96,13 @@ test('libotr otr.fingerprints parses with the right fields', () => {
   const bob = entries.filter((e) => e.remote === 'bob@example.org');
   assert.equal(bob.length, 2);
   assert.ok(bob.every((e) => e.account === 'alice@example.org' && e.protocol === 'prpl-jabber'));
-  assert.deepEqual(bob.map((e) => [e.fingerprint, e.trust]).sort(), [[rawFp(1), 'verified'], [rawFp(4), '']].sort());
+  assert.deepEqual(
+    bob.map((e) => [e.fingerprint, e.trust]).sort(),
+    [
+      [rawFp(1), 'verified'],
+      [rawFp(4), ''],
+    ].sort(),
+  );
 });
 
 test('importIdentity brings in the chosen libotr key and its fingerprints, and says what it did', () => {
@@ -107,7 +121,7 @@ test('importIdentity brings in the chosen libotr key and its fingerprints, and s
   assert.equal(summary.key?.fingerprint, expectedFp);
   assert.deepEqual(summary.otherAccounts, ['alice (prpl-irc)']);
   assert.equal(summary.fingerprints?.added, 4);
-  assert.equal(summary.fingerprints?.skipped.length, 1, 'the IRC account\'s peer is not ours');
+  assert.equal(summary.fingerprints?.skipped.length, 1, "the IRC account's peer is not ours");
   assert.match(summary.messages.join('\n'), new RegExp(`imported the private key ${libotrFps[0]}`));
   assert.match(summary.messages.join('\n'), /4 added/);
 
@@ -123,7 +137,11 @@ test('importIdentity brings in the chosen libotr key and its fingerprints, and s
   assert.equal(tp.trustOf('erin', rawFp(5)), null);
 
   // Importing again changes nothing.
-  const again = importIdentity(cfg, { libotrPrivateKey: join(work, 'otr.private_key'), libotrFingerprints: join(work, 'otr.fingerprints'), account: 'alice@example.org' });
+  const again = importIdentity(cfg, {
+    libotrPrivateKey: join(work, 'otr.private_key'),
+    libotrFingerprints: join(work, 'otr.fingerprints'),
+    account: 'alice@example.org',
+  });
   assert.equal(again.key?.action, 'unchanged');
   assert.equal(again.fingerprints?.added, 0);
   assert.equal(again.fingerprints?.unchanged, 4);
@@ -132,7 +150,11 @@ test('importIdentity brings in the chosen libotr key and its fingerprints, and s
   const irc = importIdentity(cfg, { libotrPrivateKey: join(work, 'otr.private_key'), account: 'alice' });
   assert.equal(irc.key?.action, 'kept-existing');
   assert.equal(fingerprintHex(new KeyStore(paths.privateKey).load()!), expectedFp);
-  const replaced = importIdentity(cfg, { libotrPrivateKey: join(work, 'otr.private_key'), account: 'alice' }, { replaceKey: true });
+  const replaced = importIdentity(
+    cfg,
+    { libotrPrivateKey: join(work, 'otr.private_key'), account: 'alice' },
+    { replaceKey: true },
+  );
   assert.equal(replaced.key?.action, 'replaced');
   assert.equal(fingerprintHex(new KeyStore(paths.privateKey).load()!), libotrFps[1]!.replace(/ /g, ''));
   assert.equal(fingerprintHex(decodePrivateKey(readFileSync(replaced.key!.backupPath!))), expectedFp);
@@ -141,9 +163,18 @@ test('importIdentity brings in the chosen libotr key and its fingerprints, and s
 test('broken libotr files are reported naming the file', () => {
   const bad = join(work, 'bad.private_key');
   writeFileSync(bad, '(privkeys (account (name "x") (protocol p) (private-key (dsa (p #00#)');
-  assert.throws(() => importIdentity(join(work, 'cfg2'), { libotrPrivateKey: bad }), (e: Error) => e.name === 'ImportError' && e.message.startsWith(bad));
+  assert.throws(
+    () => importIdentity(join(work, 'cfg2'), { libotrPrivateKey: bad }),
+    (e: Error) => e.name === 'ImportError' && e.message.startsWith(bad),
+  );
   const text = readFileSync(join(work, 'otr.private_key'), 'utf8');
   writeFileSync(bad, text.replace(/\(x #[0-9A-F]+#\)/g, '(x #0001#)'));
-  assert.throws(() => importIdentity(join(work, 'cfg2'), { libotrPrivateKey: bad, account: 'alice' }), /not a usable DSA key/);
-  assert.throws(() => importIdentity(join(work, 'cfg2'), { libotrPrivateKey: join(work, 'missing') }), /cannot be read \(ENOENT\)/);
+  assert.throws(
+    () => importIdentity(join(work, 'cfg2'), { libotrPrivateKey: bad, account: 'alice' }),
+    /not a usable DSA key/,
+  );
+  assert.throws(
+    () => importIdentity(join(work, 'cfg2'), { libotrPrivateKey: join(work, 'missing') }),
+    /cannot be read \(ENOENT\)/,
+  );
 });

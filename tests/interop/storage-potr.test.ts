@@ -6,7 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodePrivateKey } from '../../src/chat-storage/dsa-key.js';
 import { KeyStore } from '../../src/chat-storage/key-store.js';
-import { fingerprintHex, fingerprintHuman as formatFingerprint, generateDsaKey as generateDsaKeyWithNodeCrypto } from '../../src/keys/dsa-key.js';
+import {
+  fingerprintHex,
+  fingerprintHuman as formatFingerprint,
+  generateDsaKey as generateDsaKeyWithNodeCrypto,
+} from '../../src/keys/dsa-key.js';
 
 // python-potr's own key serialization (PK.serializePrivateKey / PK.parsePrivateKey) and fingerprint (cfingerprint).
 // Only key generation is replaced: potr's generate() calls a PyCrypto API that Debian's pycryptodome lacks.

@@ -1,15 +1,7 @@
 // An in-memory Core for rendering tests of src/ui: it applies commands to a CoreState the way the real core is
 // expected to (send appends an outgoing line, trust turns the lock green, ...) and records every command.
 // It stands in for src/chat only in these tests; it does no networking and no OTR.
-import type {
-  ChatLine,
-  Core,
-  CoreCommand,
-  CoreEvent,
-  CoreState,
-  OtrView,
-  SessionView,
-} from '../../src/chat/types.js';
+import type { ChatLine, Core, CoreCommand, CoreEvent, CoreState, OtrView, SessionView } from '../../src/chat/types.js';
 import type { UiCoreExtensions } from '../../src/ui/types.js';
 
 export const OUR_FP = '0123456789ABCDEF0123456789ABCDEF01234567';
@@ -18,7 +10,14 @@ export const BOB_FP = 'FEDCBA9876543210FEDCBA9876543210FEDCBA98';
 let seq = 0;
 export function line(p: Partial<ChatLine> & { text: string }): ChatLine {
   seq += 1;
-  return { id: `l${seq}`, time: Date.UTC(2026, 0, 1, 10, 2), kind: 'message', direction: 'in', encryption: 'none', ...p };
+  return {
+    id: `l${seq}`,
+    time: Date.UTC(2026, 0, 1, 10, 2),
+    kind: 'message',
+    direction: 'in',
+    encryption: 'none',
+    ...p,
+  };
 }
 
 export function otr(p: Partial<OtrView> = {}): OtrView {
@@ -130,7 +129,10 @@ export class FixtureCore implements Core, UiCoreExtensions {
       case 'send':
         return this.updateSession(cmd.session, (s) => ({
           ...s,
-          lines: [...s.lines, line({ text: cmd.text, direction: 'out', encryption: this.lockOf(s), delivery: 'pending' })],
+          lines: [
+            ...s.lines,
+            line({ text: cmd.text, direction: 'out', encryption: this.lockOf(s), delivery: 'pending' }),
+          ],
         }));
       case 'otr':
         return this.updateSession(cmd.session, (s) => ({

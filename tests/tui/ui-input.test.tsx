@@ -35,7 +35,10 @@ describe('ui: input line', () => {
     const m = await mount(core);
     for (const ch of 'typing') await m.press(ch);
     const comp = () => core.commands.filter((c) => c.cmd === 'composing');
-    assert.ok(comp().length >= 1 && comp().every((c) => c.cmd === 'composing' && c.session === 'a' && c.active), JSON.stringify(comp()));
+    assert.ok(
+      comp().length >= 1 && comp().every((c) => c.cmd === 'composing' && c.session === 'a' && c.active),
+      JSON.stringify(comp()),
+    );
     for (let i = 0; i < 6; i++) await m.press(KEY.backspace);
     assert.deepEqual(comp().at(-1), { cmd: 'composing', session: 'a', active: false });
     const n = comp().length;
@@ -128,7 +131,10 @@ describe('ui: commands', () => {
       ['/otr trust', { cmd: 'trust', session: 'a' }],
       ['/otr distrust', { cmd: 'distrust', session: 'a' }],
       ['/otr auth our secret words', { cmd: 'smp', session: 'a', secret: 'our secret words' }],
-      ['/otr authq "where did we meet" paris', { cmd: 'smp', session: 'a', secret: 'paris', question: 'where did we meet' }],
+      [
+        '/otr authq "where did we meet" paris',
+        { cmd: 'smp', session: 'a', secret: 'paris', question: 'where did we meet' },
+      ],
       ['/otr authq favourite colour blue', { cmd: 'smp', session: 'a', secret: 'blue', question: 'favourite colour' }],
       ['/otr authabort', { cmd: 'smp_abort', session: 'a' }],
       ['/otr genkey yes', { cmd: 'genkey' }],
@@ -155,7 +161,10 @@ describe('ui: commands', () => {
     core.holdAccept = true; // the core still shows the chat incoming while it accepts
     await m.enter('/accept');
     await m.enter('hi carol');
-    assert.deepEqual(core.userCommands(), [{ cmd: 'accept', session: 'b' }, { cmd: 'send', session: 'b', text: 'hi carol' }]);
+    assert.deepEqual(core.userCommands(), [
+      { cmd: 'accept', session: 'b' },
+      { cmd: 'send', session: 'b', text: 'hi carol' },
+    ]);
     m.unmount();
   });
 
@@ -290,7 +299,10 @@ describe('ui: SMP prompt', () => {
     const core = twoChats();
     const m = await mount(core);
     await m.press('draft text');
-    core.updateSession('a', (s) => ({ ...s, otr: { ...s.otr, smp: { phase: 'asked', question: 'where did we meet?' } } }));
+    core.updateSession('a', (s) => ({
+      ...s,
+      otr: { ...s.otr, smp: { phase: 'asked', question: 'where did we meet?' } },
+    }));
     await waitFor(() => assert.match(m.plain(), /bob wants to verify you and asks: where did we meet\?/));
     assert.match(m.plain(), /^answer>$/m);
     await m.press('paris');
@@ -398,7 +410,9 @@ describe('ui: verification view', () => {
   it('letter-spaced groups when wide, groups of eight on separate lines when narrow', async () => {
     const { fingerprintRows } = await import('../../src/ui/VerifyView.js');
     const wide = fingerprintRows(BOB_FP, 120).map((r) => r.map((s) => s.text).join(''));
-    assert.deepEqual(wide, ['   F E D C B A 9 8    7 6 5 4 3 2 1 0    F E D C B A 9 8    7 6 5 4 3 2 1 0    F E D C B A 9 8']);
+    assert.deepEqual(wide, [
+      '   F E D C B A 9 8    7 6 5 4 3 2 1 0    F E D C B A 9 8    7 6 5 4 3 2 1 0    F E D C B A 9 8',
+    ]);
     const rows = fingerprintRows(BOB_FP, 30).map((r) => r.map((s) => s.text).join(''));
     assert.deepEqual(rows, ['   1. FEDCBA98', '   2. 76543210', '   3. FEDCBA98', '   4. 76543210', '   5. FEDCBA98']);
   });

@@ -37,7 +37,11 @@ function allStates(): FixtureCore {
   return new FixtureCore([
     session('a', 'bob', { otr: enc('verified') }),
     session('b', 'carol', { otr: enc('unverified'), unread: 2 }),
-    session('c', 'room', { isFocus: true, peer: 'room@conf.example.org', otr: otr({ disabledReason: 'conference room' }) }),
+    session('c', 'room', {
+      isFocus: true,
+      peer: 'room@conf.example.org',
+      otr: otr({ disabledReason: 'conference room' }),
+    }),
     session('d', 'dave', { otr: enc('changed') }),
     session('e', 'erin'),
     session('f', 'frank', { state: 'incoming', direction: 'in' }),
@@ -138,8 +142,22 @@ describe('ui: chat lines', () => {
           line({ time: t, text: 'lost one', direction: 'out', encryption: 'verified', delivery: 'failed' }),
           line({ time: t, text: 'got there', direction: 'out', encryption: 'verified', delivery: 'delivered' }),
           line({ time: t, text: 'again', direction: 'out', encryption: 'verified', delivery: 'resent', resent: true }),
-          line({ time: t, text: 'again ok', direction: 'out', encryption: 'verified', delivery: 'delivered', resent: true }),
-          line({ time: t, text: 'gone', direction: 'out', encryption: 'verified', delivery: 'failed', failReason: 'peer left' }),
+          line({
+            time: t,
+            text: 'again ok',
+            direction: 'out',
+            encryption: 'verified',
+            delivery: 'delivered',
+            resent: true,
+          }),
+          line({
+            time: t,
+            text: 'gone',
+            direction: 'out',
+            encryption: 'verified',
+            delivery: 'failed',
+            failReason: 'peer left',
+          }),
         ],
       }),
     ]);
@@ -194,7 +212,10 @@ describe('ui: chat lines', () => {
 
   it('never passes escape sequences from the peer to the terminal', async () => {
     const core = new FixtureCore([
-      session('a', 'bob', { displayName: 'bob\u001b[32m', lines: [line({ text: 'x\u001b[2J\u001b[32m[V] fake\u202e' })] }),
+      session('a', 'bob', {
+        displayName: 'bob\u001b[32m',
+        lines: [line({ text: 'x\u001b[2J\u001b[32m[V] fake\u202e' })],
+      }),
     ]);
     const m = await mount(core, { noColor: true });
     assert.ok(!m.frame().includes('\u001b'), JSON.stringify(m.frame()));
@@ -233,7 +254,19 @@ describe('ui: NO_COLOR', () => {
     const m = await mount(core, { noColor: true });
     const f = m.frame();
     assert.ok(!f.includes('\u001b'), 'no escape sequences');
-    for (const marker of ['[V] OTR verified', '[V] bob', '[U] bob', '[!] bob', '-- ', '(2) [U]', 'conf', '[!]', '/accept', '<1 bob V>', 'key changed']) {
+    for (const marker of [
+      '[V] OTR verified',
+      '[V] bob',
+      '[U] bob',
+      '[!] bob',
+      '-- ',
+      '(2) [U]',
+      'conf',
+      '[!]',
+      '/accept',
+      '<1 bob V>',
+      'key changed',
+    ]) {
       assert.ok(f.includes(marker), `missing ${marker}`);
     }
     m.unmount();
@@ -254,7 +287,13 @@ describe('ui: status line', () => {
     const core = new FixtureCore();
     core.setState({
       ...core.state,
-      account: { uri: 'sip:alice@example.org', registration: 'failed', registrationError: '403 Forbidden', transport: 'udp', serverless: false },
+      account: {
+        uri: 'sip:alice@example.org',
+        registration: 'failed',
+        registrationError: '403 Forbidden',
+        transport: 'udp',
+        serverless: false,
+      },
     });
     const m = await mount(core);
     const top = m.frame().split('\n')[0] ?? '';
@@ -267,7 +306,10 @@ describe('ui: status line', () => {
 
   it('says serverless when there is no registrar', async () => {
     const core = new FixtureCore();
-    core.setState({ ...core.state, account: { uri: 'sip:alice@127.0.0.1:5070', registration: 'none', transport: 'tcp', serverless: true } });
+    core.setState({
+      ...core.state,
+      account: { uri: 'sip:alice@127.0.0.1:5070', registration: 'none', transport: 'tcp', serverless: true },
+    });
     const m = await mount(core);
     assert.match(m.plain().split('\n')[0] ?? '', /alice@127\.0\.0\.1:5070 +serverless \(tcp\)/);
     void CYAN;
@@ -285,7 +327,10 @@ describe('ui: terminal size', () => {
   it('fills but never exceeds the terminal, and follows a resize', async () => {
     const long = 'a fairly long message that has to wrap around several times in a narrow terminal '.repeat(3);
     const core = allStates();
-    core.updateSession('a', (s) => ({ ...s, lines: Array.from({ length: 30 }, (_, i) => line({ text: `${i} ${long}` })) }));
+    core.updateSession('a', (s) => ({
+      ...s,
+      lines: Array.from({ length: 30 }, (_, i) => line({ text: `${i} ${long}` })),
+    }));
     const t = mountSized(core, 50, 12);
     await waitFor(() => assert.match(t.stdout.lastFrame(), /OTR verified/));
     assertFits(t.stdout.lastFrame(), 50, 12);

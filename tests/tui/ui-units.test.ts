@@ -61,7 +61,13 @@ describe('ui text helpers', () => {
 
   it('formats times and fingerprints', () => {
     assert.equal(hhmm(new Date(2026, 4, 3, 7, 5).getTime()), '07:05');
-    assert.deepEqual(fingerprintGroups(BOB_FP.toLowerCase()), ['FEDCBA98', '76543210', 'FEDCBA98', '76543210', 'FEDCBA98']);
+    assert.deepEqual(fingerprintGroups(BOB_FP.toLowerCase()), [
+      'FEDCBA98',
+      '76543210',
+      'FEDCBA98',
+      '76543210',
+      'FEDCBA98',
+    ]);
     assert.deepEqual(fingerprintGroups('nonsense'), ['NONSENSE']);
   });
 });
@@ -160,7 +166,14 @@ describe('ui layout stays inside its width', () => {
     peer: 'someone-with-a-long-address@a-very-long-domain.example.org',
     loggingDisabled: true,
     unread: 12345,
-    otr: otr({ state: 'encrypted', trust: 'changed', version: 3, theirFingerprint: BOB_FP, pending: 3, smp: { phase: 'waiting' } }),
+    otr: otr({
+      state: 'encrypted',
+      trust: 'changed',
+      version: 3,
+      theirFingerprint: BOB_FP,
+      pending: 3,
+      smp: { phase: 'waiting' },
+    }),
     state: 'ended',
     reason: 'connection lost '.repeat(5),
   });
@@ -170,12 +183,27 @@ describe('ui layout stays inside its width', () => {
       assert.ok(rowWidth(sessionRow(s, 0, true, w)) <= w, text(sessionRow(s, 0, true, w)));
       assert.ok(rowWidth(tabBarRow([s, s, s], 'a', w)) <= w, 'tabs');
       assert.ok(
-        rowWidth(statusRow({ uri: 'sip:alice@example.org', registration: 'failed', registrationError: 'x'.repeat(99), transport: 'tls', serverless: false }, w)) <= w,
+        rowWidth(
+          statusRow(
+            {
+              uri: 'sip:alice@example.org',
+              registration: 'failed',
+              registrationError: 'x'.repeat(99),
+              transport: 'tls',
+              serverless: false,
+            },
+            w,
+          ),
+        ) <= w,
         'status',
       );
       for (const r of verifyRows(s, w)) assert.ok(rowWidth(r) <= w, `verify: ${text(r)}`);
       for (const r of helpRows(w)) assert.ok(rowWidth(r) <= w, `help: ${text(r)}`);
-      for (const r of buildLineRows(line({ text: 'word '.repeat(50) }), { width: w, senderWidth: 6, peerName: 'bob' })) {
+      for (const r of buildLineRows(line({ text: 'word '.repeat(50) }), {
+        width: w,
+        senderWidth: 6,
+        peerName: 'bob',
+      })) {
         assert.ok(rowWidth(r) <= Math.max(w, 25), text(r));
       }
     });
@@ -233,13 +261,18 @@ describe('keymap', () => {
     assert.deepEqual(keyAction('q', PLAIN_KEY, { overlay: 'verify', smpPrompt: false }), { kind: 'close-overlay' });
     assert.deepEqual(keyAction('x', PLAIN_KEY, { overlay: 'verify', smpPrompt: false }), { kind: 'none' });
     assert.deepEqual(keyAction('', k({ escape: true }), { overlay: null, smpPrompt: true }), { kind: 'abort-smp' });
-    assert.deepEqual(keyAction('', k({ escape: true }), { overlay: 'help', smpPrompt: false }), { kind: 'close-overlay' });
+    assert.deepEqual(keyAction('', k({ escape: true }), { overlay: 'help', smpPrompt: false }), {
+      kind: 'close-overlay',
+    });
     assert.deepEqual(keyAction('', k({ escape: true }), chat), { kind: 'clear-notice' });
     assert.deepEqual(keyAction('3', k({ meta: true }), chat), { kind: 'select', index: 2 });
     assert.deepEqual(keyAction('n', k({ ctrl: true }), chat), { kind: 'cycle', delta: 1 });
     assert.deepEqual(keyAction('p', k({ ctrl: true }), chat), { kind: 'cycle', delta: -1 });
     assert.deepEqual(keyAction('', k({ pageUp: true }), chat), { kind: 'scroll', dir: 1 });
-    assert.deepEqual(keyAction('', k({ pageDown: true }), { overlay: 'help', smpPrompt: false }), { kind: 'help-scroll', dir: 1 });
+    assert.deepEqual(keyAction('', k({ pageDown: true }), { overlay: 'help', smpPrompt: false }), {
+      kind: 'help-scroll',
+      dir: 1,
+    });
     assert.deepEqual(keyAction('', k({ return: true }), { overlay: null, smpPrompt: true }), { kind: 'smp-submit' });
     assert.deepEqual(keyAction('', k({ upArrow: true }), { overlay: null, smpPrompt: true }), { kind: 'smp-edit' });
     assert.deepEqual(keyAction('', k({ return: true }), chat), { kind: 'submit' });
@@ -270,26 +303,51 @@ describe('ui header: registration trouble', () => {
     const at = new Date(2026, 0, 1, 13, 4, 5).getTime();
     const failed = text(
       statusRow(
-        { uri: 'sip:alice@example.org', registration: 'failed', registrationError: 'connection to the registrar lost', registrationRetryAt: at, transport: 'tcp', serverless: false },
+        {
+          uri: 'sip:alice@example.org',
+          registration: 'failed',
+          registrationError: 'connection to the registrar lost',
+          registrationRetryAt: at,
+          transport: 'tcp',
+          serverless: false,
+        },
         120,
       ),
     );
     assert.match(failed, /failed \(tcp\)  connection to the registrar lost  next try 13:04:05/);
-    const ok = text(statusRow({ uri: 'sip:alice@example.org', registration: 'registered', transport: 'tcp', serverless: false }, 120));
+    const ok = text(
+      statusRow({ uri: 'sip:alice@example.org', registration: 'registered', transport: 'tcp', serverless: false }, 120),
+    );
     assert.doesNotMatch(ok, /next try|lost/);
   });
 });
 
 describe('screen layout', () => {
   it('leaves the last terminal row empty and gives the rest to status, list, pane, notice, input and tab bar', () => {
-    assert.deepEqual(screenLayout({ cols: 80, rows: 24 }), { cols: 80, height: 23, listW: 19, chatW: 59, mainH: 19, page: 16, inputY: 21 });
+    assert.deepEqual(screenLayout({ cols: 80, rows: 24 }), {
+      cols: 80,
+      height: 23,
+      listW: 19,
+      chatW: 59,
+      mainH: 19,
+      page: 16,
+      inputY: 21,
+    });
     const l = screenLayout({ cols: 120, rows: 40 });
     assert.equal(1 + l.mainH + 1 + 1 + 1, l.height, 'status + main + notice + input + tab bar');
     assert.equal(l.listW + 2 + l.chatW, l.cols, 'list, separator and pane fill the width');
   });
 
   it('drops the session list below 60 columns and bounds its width', () => {
-    assert.deepEqual(screenLayout({ cols: 59, rows: 24 }), { cols: 59, height: 23, listW: 0, chatW: 59, mainH: 19, page: 16, inputY: 21 });
+    assert.deepEqual(screenLayout({ cols: 59, rows: 24 }), {
+      cols: 59,
+      height: 23,
+      listW: 0,
+      chatW: 59,
+      mainH: 19,
+      page: 16,
+      inputY: 21,
+    });
     assert.equal(screenLayout({ cols: 60, rows: 24 }).listW, 18);
     assert.equal(screenLayout({ cols: 60, rows: 24 }).chatW, 40);
     assert.equal(screenLayout({ cols: 200, rows: 24 }).listW, 30);
@@ -297,7 +355,15 @@ describe('screen layout', () => {
   });
 
   it('never goes below 20 columns and 8 rows, and pages by at least one row', () => {
-    assert.deepEqual(screenLayout({ cols: 5, rows: 3 }), { cols: 20, height: 8, listW: 0, chatW: 20, mainH: 4, page: 1, inputY: 6 });
+    assert.deepEqual(screenLayout({ cols: 5, rows: 3 }), {
+      cols: 20,
+      height: 8,
+      listW: 0,
+      chatW: 20,
+      mainH: 4,
+      page: 1,
+      inputY: 6,
+    });
     assert.deepEqual(screenLayout({ cols: 0, rows: 0 }), screenLayout({ cols: 20, rows: 9 }));
   });
 });
@@ -326,12 +392,21 @@ describe('splitting one terminal read into keys', () => {
       ['', k({ return: true })],
       ['', k({ backspace: true })],
     ]);
-    assert.deepEqual(splitChunk('a\u0000b', PLAIN_KEY), [['a', PLAIN_KEY], ['b', PLAIN_KEY]], 'NUL is dropped');
+    assert.deepEqual(
+      splitChunk('a\u0000b', PLAIN_KEY),
+      [
+        ['a', PLAIN_KEY],
+        ['b', PLAIN_KEY],
+      ],
+      'NUL is dropped',
+    );
   });
 });
 
 describe('notice row', () => {
-  const asked = session('a', 'bob', { otr: otr({ state: 'encrypted', smp: { phase: 'asked', question: 'our pet?\u001b[2J' } }) });
+  const asked = session('a', 'bob', {
+    otr: otr({ state: 'encrypted', smp: { phase: 'asked', question: 'our pet?\u001b[2J' } }),
+  });
   const secret = session('b', 'carol', { otr: otr({ state: 'encrypted', smp: { phase: 'asked' } }) });
   const warn = line({ kind: 'system', text: 'trusted_peers line 7\u0007 could not be parsed', level: 'warning' });
   const info = line({ kind: 'system', text: 'ready', level: 'info' });
@@ -340,15 +415,22 @@ describe('notice row', () => {
     const r = noticeRow(asked, { text: 'Calling…', level: 'info' }, [warn]);
     assert.equal(text(r), ' bob wants to verify you and asks: our pet?\uFFFD[2J  (Enter answers, Esc aborts)');
     assert.equal(r[0]?.color, 'yellow');
-    assert.equal(text(noticeRow(secret, null, [])), ' carol wants to verify you: type the shared secret  (Enter answers, Esc aborts)');
+    assert.equal(
+      text(noticeRow(secret, null, [])),
+      ' carol wants to verify you: type the shared secret  (Enter answers, Esc aborts)',
+    );
   });
 
   it('then the UI notice (errors red, progress dim), then the core notice that came last', () => {
     assert.deepEqual(noticeRow(null, { text: 'No chat number 4.', level: 'error' }, [warn]), [
       { text: ' No chat number 4.', color: 'red', dim: false },
     ]);
-    assert.deepEqual(noticeRow(null, { text: 'Calling…', level: 'info' }, []), [{ text: ' Calling…', color: undefined, dim: true }]);
-    assert.deepEqual(noticeRow(null, null, [info, warn]), [{ text: ' trusted_peers line 7\uFFFD could not be parsed', color: 'red' }]);
+    assert.deepEqual(noticeRow(null, { text: 'Calling…', level: 'info' }, []), [
+      { text: ' Calling…', color: undefined, dim: true },
+    ]);
+    assert.deepEqual(noticeRow(null, null, [info, warn]), [
+      { text: ' trusted_peers line 7\uFFFD could not be parsed', color: 'red' },
+    ]);
     assert.deepEqual(noticeRow(null, null, [warn, info]), [{ text: ' ready', color: undefined }]);
     assert.deepEqual(noticeRow(null, null, []), []);
   });
@@ -356,7 +438,9 @@ describe('notice row', () => {
 
 describe('main pane without a chat', () => {
   it('says how to start one, then the latest core notices that fit, clipped', () => {
-    const notices = Array.from({ length: 6 }, (_, i) => line({ kind: 'system', text: `notice ${i} ${'x'.repeat(40)}`, level: i === 5 ? 'warning' : 'info' }));
+    const notices = Array.from({ length: 6 }, (_, i) =>
+      line({ kind: 'system', text: `notice ${i} ${'x'.repeat(40)}`, level: i === 5 ? 'warning' : 'info' }),
+    );
     const rows = noChatRows(notices, 30, 6);
     assert.equal(rows.length, 6);
     assert.equal(text(rows[0]!), ' No chats yet.');

@@ -34,7 +34,11 @@ async function bundle(source: string, plugin: unknown): Promise<Record<string, F
       banner: { js: "import { createRequire as __c } from 'node:module'; const require = __c(import.meta.url);" },
       logLevel: 'silent',
     });
-    assert.deepEqual(r.warnings.map((w) => w.text), [], 'the plugin fell back to the unmodified module');
+    assert.deepEqual(
+      r.warnings.map((w) => w.text),
+      [],
+      'the plugin fell back to the unmodified module',
+    );
     return (await import(pathToFileURL(join(dir, 'out.mjs')).href)) as Record<string, Fn>;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -46,11 +50,46 @@ test('string-width fast path: same widths, wraps and truncations as the real mod
     "export { default as stringWidth } from 'string-width'; export { default as wrapAnsi } from 'wrap-ansi'; export { default as cliTruncate } from 'cli-truncate';",
     lazyStringWidth,
   );
-  const pool = ['a', ' ', '~', '│', '…', '·', '—', 'é', '\u00a0', '\u00ad', '©', '®', '❤', '❤️', '👍🏽', 'e\u0301', '\u0301', '中', 'ｱ',
-    '\u200b', '\u200d', '\t', '\n', '\u001b[1m', '\u001b[22m', '\u009b1m', '█', '‼', '#', '1️⃣', 'ᄀ', 'ᅡ', '🇫🇷', '\u2028', '\u0100'];
+  const pool = [
+    'a',
+    ' ',
+    '~',
+    '│',
+    '…',
+    '·',
+    '—',
+    'é',
+    '\u00a0',
+    '\u00ad',
+    '©',
+    '®',
+    '❤',
+    '❤️',
+    '👍🏽',
+    'e\u0301',
+    '\u0301',
+    '中',
+    'ｱ',
+    '\u200b',
+    '\u200d',
+    '\t',
+    '\n',
+    '\u001b[1m',
+    '\u001b[22m',
+    '\u009b1m',
+    '█',
+    '‼',
+    '#',
+    '1️⃣',
+    'ᄀ',
+    'ᅡ',
+    '🇫🇷',
+    '\u2028',
+    '\u0100',
+  ];
   const options = [undefined, {}, { ambiguousIsNarrow: false }, { countAnsiEscapeCodes: true }];
   let seed = 1;
-  const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) % n);
+  const rnd = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
   for (let i = 0; i < 20000; i++) {
     let s = '';
     for (let j = rnd(8); j > 0; j--) s += pool[rnd(pool.length)];
@@ -58,7 +97,11 @@ test('string-width fast path: same widths, wraps and truncations as the real mod
     assert.equal(b.stringWidth!(s, o), realStringWidth(s, o), JSON.stringify([s, o]));
     if (i % 10 === 0) {
       const w = 1 + (i % 7);
-      assert.equal(b.wrapAnsi!(s, w, { hard: true, trim: false }), realWrapAnsi(s, w, { hard: true, trim: false }), JSON.stringify(s));
+      assert.equal(
+        b.wrapAnsi!(s, w, { hard: true, trim: false }),
+        realWrapAnsi(s, w, { hard: true, trim: false }),
+        JSON.stringify(s),
+      );
       assert.equal(b.cliTruncate!(s, w), realCliTruncate(s, w), JSON.stringify(s));
     }
   }
@@ -66,7 +109,17 @@ test('string-width fast path: same widths, wraps and truncations as the real mod
 
 test('yoga-layout with its WebAssembly handed over lays out a node', async () => {
   const b = await bundle("export { default as Yoga } from 'yoga-layout';", yogaWasmBinary);
-  const Yoga = b.Yoga as unknown as { Node: { create(): { setWidth(n: number): void; setHeight(n: number): void; calculateLayout(): void; getComputedWidth(): number; free(): void } } };
+  const Yoga = b.Yoga as unknown as {
+    Node: {
+      create(): {
+        setWidth(n: number): void;
+        setHeight(n: number): void;
+        calculateLayout(): void;
+        getComputedWidth(): number;
+        free(): void;
+      };
+    };
+  };
   const node = Yoga.Node.create();
   node.setWidth(100);
   node.setHeight(30);
@@ -78,7 +131,8 @@ test('yoga-layout with its WebAssembly handed over lays out a node', async () =>
 test('sip.js grammar with its bytecode decoded once parses every rule as before, twice over', async () => {
   const b = await bundle("export { Grammar } from 'sip.js';", pegBytecodeOnce);
   const bundled = (b.Grammar as unknown as { parse(input: string, rule: string): unknown }).parse;
-  const real = (input: string, rule: string): unknown => (Grammar as unknown as { parse(i: string, r: string): unknown }).parse(input, rule);
+  const real = (input: string, rule: string): unknown =>
+    (Grammar as unknown as { parse(i: string, r: string): unknown }).parse(input, rule);
   const cases: [string, string][] = [
     ['Via', 'SIP/2.0/TCP 127.0.0.1:5071;rport;branch=z9hG4bK12345'],
     ['Via', 'SIP/2.0/UDP [::1]:5060;received=10.0.0.1;branch=z9hG4bKabc;alias'],
@@ -123,7 +177,8 @@ test('sip.js grammar with its bytecode decoded once parses every rule as before,
       assert.equal(got === -1, want === -1, `${rule}: ${input}`);
       if (want !== -1 && typeof want === 'object' && want !== null) {
         // (esbuild renames a bundled class `_Name` when the name is taken.)
-        const cls = (v: unknown): string => (Object.getPrototypeOf(v) as { constructor: { name: string } }).constructor.name.replace(/^_/, '');
+        const cls = (v: unknown): string =>
+          (Object.getPrototypeOf(v) as { constructor: { name: string } }).constructor.name.replace(/^_/, '');
         assert.equal(cls(got), cls(want), `${rule}: ${input}`);
       }
     }

@@ -154,7 +154,9 @@ function rig(): Rig {
     media,
     events,
     sessionEvents: (id) =>
-      events.filter((e) => e.ev === 'session' && e.session === id).map((e) => `${String(get(e, 'state'))}${get(e, 'reason') ? `:${String(get(e, 'reason'))}` : ''}`),
+      events
+        .filter((e) => e.ev === 'session' && e.session === id)
+        .map((e) => `${String(get(e, 'state'))}${get(e, 'reason') ? `:${String(get(e, 'reason'))}` : ''}`),
     until: (pred) => {
       const hit = events.find(pred);
       return hit ? Promise.resolve(hit) : new Promise((resolve) => waiters.push({ pred, resolve }));
@@ -169,7 +171,8 @@ function rig(): Rig {
 
 /** A field of any event (CoreEvent is a union; these tests read fields by name). */
 const get = (e: CoreEvent, k: string): unknown => (e as unknown as Record<string, unknown>)[k];
-const isSession = (id: string, state: string) => (e: CoreEvent) => e.ev === 'session' && e.session === id && get(e, 'state') === state;
+const isSession = (id: string, state: string) => (e: CoreEvent) =>
+  e.ev === 'session' && e.session === id && get(e, 'state') === state;
 
 test('outgoing: connecting, active once the stream binds, ended once on hang-up (BYE, then the stream closes)', async () => {
   const r = rig();
@@ -250,11 +253,14 @@ test('incoming without an offer: 488 and ended, never offered to the user', asyn
   r.ua.emit('invite', call as unknown as IncomingCall);
   await r.until((e) => e.ev === 'session' && e.state === 'ended');
   assert.deepEqual(call.rejected, [488]);
-  assert.equal(r.events.some((e) => e.ev === 'incoming'), false);
+  assert.equal(
+    r.events.some((e) => e.ev === 'incoming'),
+    false,
+  );
   await r.done();
 });
 
-test('a broken stream is the reason even when the peer\'s BYE comes first', async () => {
+test("a broken stream is the reason even when the peer's BYE comes first", async () => {
   const r = rig();
   const id = await r.core.startChat('bob@127.0.0.1');
   const call = r.ua.calls[0]!;
@@ -266,7 +272,10 @@ test('a broken stream is the reason even when the peer\'s BYE comes first', asyn
   call.end('remote');
   await r.until(isSession(id, 'ended'));
   assert.deepEqual(r.sessionEvents(id), ['connecting', 'active', 'ended:connection reset']);
-  const warning = r.core.getState().sessions.find((s) => s.id === id)?.lines.at(-1);
+  const warning = r.core
+    .getState()
+    .sessions.find((s) => s.id === id)
+    ?.lines.at(-1);
   assert.match(String(warning?.text), /^chat ended: connection reset\. .*Start a new chat/);
   await r.done();
 });
@@ -281,7 +290,10 @@ test('quit ends every session with a BYE, then stops the user agent', async () =
   await r.core.command({ cmd: 'quit' });
   assert.deepEqual(r.sessionEvents(a), ['connecting', 'active', 'ended:client quit']);
   assert.deepEqual(r.sessionEvents(b), ['connecting', 'ended:client quit']);
-  assert.deepEqual(r.ua.calls.map((c) => c.hangups), [1, 1]);
+  assert.deepEqual(
+    r.ua.calls.map((c) => c.hangups),
+    [1, 1],
+  );
   assert.equal(r.ua.stopped, 1);
   await r.done();
 });

@@ -40,7 +40,9 @@ test('the table: each phase but ended may end; nothing leaves ended; no phase mo
 
 test('outgoing: connecting -> active -> ending -> ended, observed in order with the reason', () => {
   const seen: string[] = [];
-  const life = new SessionLifecycle('s1', 'connecting', { onTransition: (f, t, r) => seen.push(`${f}>${t}${r ? `:${r}` : ''}`) });
+  const life = new SessionLifecycle('s1', 'connecting', {
+    onTransition: (f, t, r) => seen.push(`${f}>${t}${r ? `:${r}` : ''}`),
+  });
   life.transition('active');
   assert.equal(life.isEnding, false);
   life.transition('ending', 'ended by bob');
@@ -67,7 +69,10 @@ test('every move not in the table throws SessionStateError, is logged, and chang
     for (const to of PHASES) {
       const logged: string[] = [];
       const moved: string[] = [];
-      const life = at(from, { log: (m: string) => logged.push(m), onTransition: (_f: SessionPhase, t: SessionPhase) => moved.push(t) });
+      const life = at(from, {
+        log: (m: string) => logged.push(m),
+        onTransition: (_f: SessionPhase, t: SessionPhase) => moved.push(t),
+      });
       moved.length = 0;
       if (SESSION_TRANSITIONS[from].includes(to)) {
         assert.equal(life.can(to), true);
@@ -80,7 +85,12 @@ test('every move not in the table throws SessionStateError, is logged, and chang
       assert.equal(life.can(to), false);
       assert.throws(
         () => life.transition(to),
-        (e: unknown) => e instanceof SessionStateError && e.from === from && e.to === to && e.session === 's1' && e.what === 'session',
+        (e: unknown) =>
+          e instanceof SessionStateError &&
+          e.from === from &&
+          e.to === to &&
+          e.session === 's1' &&
+          e.what === 'session',
         `${from} -> ${to}`,
       );
       assert.equal(life.phase, from);

@@ -28,31 +28,75 @@ class Pipe {
   constructor(private readonly maxDelay: number) {}
   deliver<T>(fn: () => T): Promise<T> {
     const delay = Math.floor(Math.random() * (this.maxDelay + 1));
-    const run = this.tail.then(() => new Promise<T>((res, rej) => setTimeout(() => {
-      try { res(fn()); } catch (e) { rej(e as Error); }
-    }, delay)));
-    this.tail = run.then(() => undefined, () => undefined);
+    const run = this.tail.then(
+      () =>
+        new Promise<T>((res, rej) =>
+          setTimeout(() => {
+            try {
+              res(fn());
+            } catch (e) {
+              rej(e as Error);
+            }
+          }, delay),
+        ),
+    );
+    this.tail = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 }
 
 class StatusError extends Error {
-  constructor(readonly code: number, readonly comment: string) { super(`MSRP ${code} ${comment}`); }
+  constructor(
+    readonly code: number,
+    readonly comment: string,
+  ) {
+    super(`MSRP ${code} ${comment}`);
+  }
 }
 
-function side(name: string, peer: string, key: DsaKeyParams, initiator: boolean): Side & { attach(to: () => Side, pipe: Pipe): void } {
+function side(
+  name: string,
+  peer: string,
+  key: DsaKeyParams,
+  initiator: boolean,
+): Side & { attach(to: () => Side, pipe: Pipe): void } {
   const store = new StateStore({ uri: `sip:${name}@test`, registration: 'none', transport: 'tcp', serverless: true });
   const view: SessionView = {
-    id: '1', peer, peerUri: `sip:${peer}`, displayName: peer, state: 'active', isFocus: false, direction: initiator ? 'out' : 'in',
-    transport: 'msrp/tcp', otr: { state: 'plaintext', trust: null, version: null, theirFingerprint: null, ourFingerprint: '', smp: null, pending: 0 },
-    loggingDisabled: false, remoteComposing: false, unread: 0, lines: [],
+    id: '1',
+    peer,
+    peerUri: `sip:${peer}`,
+    displayName: peer,
+    state: 'active',
+    isFocus: false,
+    direction: initiator ? 'out' : 'in',
+    transport: 'msrp/tcp',
+    otr: {
+      state: 'plaintext',
+      trust: null,
+      version: null,
+      theirFingerprint: null,
+      ourFingerprint: '',
+      smp: null,
+      pending: 0,
+    },
+    loggingDisabled: false,
+    remoteComposing: false,
+    unread: 0,
+    lines: [],
   };
   store.addSession(view);
   const trust = new Map<string, StoredTrust>();
   const deps: SessionDeps = {
     store,
     trust: {
-      learn: (_uid, fp) => { const isNew = !trust.has(fp); if (isNew) trust.set(fp, ''); return { isNew, changed: false }; },
+      learn: (_uid, fp) => {
+        const isNew = !trust.has(fp);
+        if (isNew) trust.set(fp, '');
+        return { isNew, changed: false };
+      },
       trustOf: (_uid, fp) => trust.get(fp) ?? '',
       setTrust: (_uid, fp, t) => void trust.set(fp, t),
       fingerprints: () => [...trust].map(([fingerprint, t]) => ({ fingerprint, trust: t })),
@@ -63,14 +107,23 @@ function side(name: string, peer: string, key: DsaKeyParams, initiator: boolean)
   };
   const chat = new ChatSession('1', peer, deps, { make: () => new OtrSession({ key }), required: false });
   const s: Side & { attach(to: () => Side, pipe: Pipe): void } = {
-    name, chat, store, events: [], received: [], sent: new Map(),
+    name,
+    chat,
+    store,
+    events: [],
+    received: [],
+    sent: new Map(),
     attach(to, pipe) {
       const transport: ChatTransport = {
         accepts: () => true,
         send: (type, text, opts) =>
           pipe.deliver(() => {
             let refused: { code: number; comment: string } | null = null;
-            to().chat.receiveContent(type, text, { refuse: (code, comment) => { refused ??= { code, comment }; } });
+            to().chat.receiveContent(type, text, {
+              refuse: (code, comment) => {
+                refused ??= { code, comment };
+              },
+            });
             const r = refused as { code: number; comment: string } | null;
             if (r && opts.report) throw new StatusError(r.code, r.comment);
           }),
@@ -124,13 +177,20 @@ function assertNothingLost(from: Side, to: Side): void {
     const copies = to.received.filter((t) => t === text).length;
     const st = status.get(id);
     assert.ok(copies <= 1, `"${text}" arrived ${copies} times`);
-    if (st === 'delivered') assert.equal(copies, 1, `"${text}" is shown delivered to ${from.name} but ${to.name} never read it`);
+    if (st === 'delivered')
+      assert.equal(copies, 1, `"${text}" is shown delivered to ${from.name} but ${to.name} never read it`);
     else assert.ok(copies === 1 || st === 'failed', `"${text}" was silently lost (status ${st ?? 'none'})`);
   }
 }
 
 async function settle(a: Side, b: Side): Promise<void> {
-  await until(() => [a, b].every((s) => [...s.sent.keys()].every((id) => ['delivered', 'failed'].includes(deliveries(s).get(id) ?? ''))), 'every message to be settled');
+  await until(
+    () =>
+      [a, b].every((s) =>
+        [...s.sent.keys()].every((id) => ['delivered', 'failed'].includes(deliveries(s).get(id) ?? '')),
+      ),
+    'every message to be settled',
+  );
 }
 
 test('typing from the first moment, each message after the previous one arrived: all readable, one AKE', async () => {
@@ -145,8 +205,14 @@ test('typing from the first moment, each message after the previous one arrived:
     assertNothingLost(a, b);
     assert.equal(encryptedEvents(a), 1, 'one AKE on alice');
     assert.equal(encryptedEvents(b), 1, 'one AKE on bob');
-    assert.ok(!a.events.some((e) => e.ev === 'system' && e.level === 'warning'), JSON.stringify(a.events.filter((e) => e.ev === 'system')));
-    assert.ok(!b.events.some((e) => e.ev === 'system' && e.level === 'warning'), JSON.stringify(b.events.filter((e) => e.ev === 'system')));
+    assert.ok(
+      !a.events.some((e) => e.ev === 'system' && e.level === 'warning'),
+      JSON.stringify(a.events.filter((e) => e.ev === 'system')),
+    );
+    assert.ok(
+      !b.events.some((e) => e.ev === 'system' && e.level === 'warning'),
+      JSON.stringify(b.events.filter((e) => e.ev === 'system')),
+    );
     a.chat.detach('done');
     b.chat.detach('done');
   }
@@ -185,7 +251,9 @@ test('a message the peer cannot decrypt is refused, re-sent once under new keys,
   await until(() => b.received.includes('after the loss'), 'the re-sent message', 10000);
   await settle(a, b);
   const id = [...a.sent].find(([, t]) => t === 'after the loss')![0];
-  const statuses = a.events.filter((e) => e.ev === 'delivery' && e.message === id).map((e) => (e as { status: string }).status);
+  const statuses = a.events
+    .filter((e) => e.ev === 'delivery' && e.message === id)
+    .map((e) => (e as { status: string }).status);
   assert.deepEqual(statuses, ['resent', 'delivered']);
   const line = a.store.session('1')!.lines.find((l) => l.id === id)!;
   assert.equal(line.resent, true);
@@ -204,17 +272,23 @@ test('a message the peer cannot decrypt is marked failed with the reason when th
   b.chat.receiveContent = (_type, _text, meta = {}) => meta.refuse?.(400, 'OTR message could not be decrypted');
   send(a, 'into the void');
   const id = [...a.sent.keys()][0]!;
-  await until(() => a.events.some((e) => e.ev === 'system' && /could not read a message of yours/.test(e.text)), 'the refusal');
+  await until(
+    () => a.events.some((e) => e.ev === 'system' && /could not read a message of yours/.test(e.text)),
+    'the refusal',
+  );
   assert.notEqual(deliveries(a).get(id), 'delivered');
   a.chat.detach('the peer hung up');
   const d = a.events.filter((e) => e.ev === 'delivery' && e.message === id);
-  assert.deepEqual(d.map((e) => (e as { status: string }).status), ['failed']);
+  assert.deepEqual(
+    d.map((e) => (e as { status: string }).status),
+    ['failed'],
+  );
   assert.match(String((d[0] as { reason?: string }).reason), /could not read it/);
   assert.match(a.store.session('1')!.lines.find((l) => l.id === id)!.failReason ?? '', /could not read it/);
   b.chat.detach('done');
 });
 
-test('is-composing: the session paces the wire (one active per burst, idle on stop, none after a message) and reads the peer\'s with the RFC 3994 parser', async () => {
+test("is-composing: the session paces the wire (one active per burst, idle on stop, none after a message) and reads the peer's with the RFC 3994 parser", async () => {
   const { a, b } = pair(0);
   await until(() => encryptedEvents(a) === 1 && encryptedEvents(b) === 1, 'OTR');
   const composing = () => b.events.filter((e) => e.ev === 'composing').map((e) => (e as { active: boolean }).active);
@@ -259,7 +333,10 @@ test('a message typed before the chat is connected waits for the stream, then go
   const lost = c.chat.sendText('into a chat that is refused');
   c.chat.detach('declined (603)');
   const d = c.events.filter((e) => e.ev === 'delivery' && e.message === lost);
-  assert.deepEqual(d.map((e) => (e as { status: string }).status), ['failed']);
+  assert.deepEqual(
+    d.map((e) => (e as { status: string }).status),
+    ['failed'],
+  );
   assert.match(String((d[0] as { reason?: string }).reason), /did not connect \(declined \(603\)\)/);
   assert.throws(() => c.chat.sendText('after the end'), /has ended/);
 });

@@ -6,14 +6,33 @@ import type { SessionView } from '../../src/chat/types.js';
 function store(): StateStore {
   const s = new StateStore({ uri: 'sip:a@test', registration: 'none', transport: 'tcp', serverless: true });
   const view: SessionView = {
-    id: '1', peer: 'b@test', peerUri: 'sip:b@test', displayName: 'b', state: 'active', isFocus: false, direction: 'out',
-    transport: 'msrp/tcp', otr: { state: 'plaintext', trust: null, version: null, theirFingerprint: null, ourFingerprint: '', smp: null, pending: 0 },
-    loggingDisabled: false, remoteComposing: false, unread: 0, lines: [],
+    id: '1',
+    peer: 'b@test',
+    peerUri: 'sip:b@test',
+    displayName: 'b',
+    state: 'active',
+    isFocus: false,
+    direction: 'out',
+    transport: 'msrp/tcp',
+    otr: {
+      state: 'plaintext',
+      trust: null,
+      version: null,
+      theirFingerprint: null,
+      ourFingerprint: '',
+      smp: null,
+      pending: 0,
+    },
+    loggingDisabled: false,
+    remoteComposing: false,
+    unread: 0,
+    lines: [],
   };
   s.addSession(view);
   return s;
 }
-const add = (s: StateStore, text: string) => s.appendLine('1', { time: 0, kind: 'message', direction: 'in', text, encryption: 'none' }, false);
+const add = (s: StateStore, text: string) =>
+  s.appendLine('1', { time: 0, kind: 'message', direction: 'in', text, encryption: 'none' }, false);
 
 test('lines in memory are capped by count and by text, oldest first; the newest line always stays', () => {
   const s = store();
@@ -28,9 +47,15 @@ test('lines in memory are capped by count and by text, oldest first; the newest 
   assert.ok(held > MAX_TEXT_IN_MEMORY - big.length, 'no more dropped than needed');
   const huge = 'y'.repeat(MAX_TEXT_IN_MEMORY + 10);
   add(s, huge);
-  assert.deepEqual(s.session('1')!.lines.map((l) => l.text.length), [huge.length]);
+  assert.deepEqual(
+    s.session('1')!.lines.map((l) => l.text.length),
+    [huge.length],
+  );
   add(s, 'after');
-  assert.deepEqual(s.session('1')!.lines.map((l) => l.text), ['after']);
+  assert.deepEqual(
+    s.session('1')!.lines.map((l) => l.text),
+    ['after'],
+  );
 });
 
 test('an ended chat keeps only its last lines in memory', () => {

@@ -34,7 +34,11 @@ test('a relative or empty XDG_CONFIG_HOME is ignored; an absolute one is used', 
 test('the command line resolves the config folder exactly as the storage does, for every subcommand', () => {
   for (const env of ENVS) {
     for (const argv of [[], ['--headless'], ['history'], ['genkey'], ['import', 'key.pem']]) {
-      assert.equal(configDirOf(parseArgs(argv, env)), resolveConfigDir(undefined, env), `${JSON.stringify(env)} ${argv.join(' ')}`);
+      assert.equal(
+        configDirOf(parseArgs(argv, env)),
+        resolveConfigDir(undefined, env),
+        `${JSON.stringify(env)} ${argv.join(' ')}`,
+      );
     }
     assert.equal(configDirOf(parseArgs(['--config-dir', '/elsewhere'], env)), '/elsewhere');
   }

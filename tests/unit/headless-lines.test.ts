@@ -60,7 +60,10 @@ test('a line split over many reads, with a multi-byte character cut in half, and
 test('blank lines are skipped, bad JSON gets an error event and the loop goes on', async () => {
   const { commands, out } = await run(['\n\r\n  \n{nope\n', `${send('after')}\n`]);
   assert.equal(commands.filter((c) => c.cmd === 'send').length, 1);
-  const events = out.trim().split('\n').map((l) => JSON.parse(l) as { ev: string; message: string });
+  const events = out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { ev: string; message: string });
   assert.equal(events.length, 1);
   assert.equal(events[0]!.ev, 'error');
   assert.match(events[0]!.message, /^not JSON/);
@@ -107,7 +110,10 @@ test('event clock (BLINK_TUI_EVENT_CLOCK): events carry a monotonic "mono" and e
   assert.ok(order.includes('run send'));
   for (const e of lines) {
     assert.equal(typeof e.mono, 'number', JSON.stringify(e));
-    assert.ok((e.mono as number) >= before && (e.mono as number) <= after, 'mono is on the same clock as process.hrtime');
+    assert.ok(
+      (e.mono as number) >= before && (e.mono as number) <= after,
+      'mono is on the same clock as process.hrtime',
+    );
   }
   assert.ok((lines[1]!.mono as number) >= (lines[0]!.mono as number));
   // Without the option nothing is added.

@@ -7,8 +7,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EncodingError, concatBytes, encodeMpi } from '../../src/bytes/bytes.js';
 import {
-  checkDsaKey, checkPublicKey, fingerprint, fingerprintGroups, fingerprintHex, fingerprintHuman, generateDsaKey,
-  parsePublicKey, publicKeyOf, serializePublicKey, type DsaKeyParams,
+  checkDsaKey,
+  checkPublicKey,
+  fingerprint,
+  fingerprintGroups,
+  fingerprintHex,
+  fingerprintHuman,
+  generateDsaKey,
+  parsePublicKey,
+  publicKeyOf,
+  serializePublicKey,
+  type DsaKeyParams,
 } from '../../src/keys/dsa-key.js';
 import { parsePkcs8DsaDer } from '../../src/keys/pkcs8.js';
 import { parsePublicKey as enginePublicKey } from '../../src/otr/crypto/dsa.js';
@@ -28,7 +37,10 @@ const good = generateDsaKey();
 function opensslKey(qBits: number): { key: DsaKeyParams; pem: string } {
   const { privateKey } = generateKeyPairSync('dsa', { modulusLength: 1024, divisorLength: qBits });
   const der = privateKey.export({ type: 'pkcs8', format: 'der' });
-  return { key: parsePkcs8DsaDer(new Uint8Array(der)), pem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string };
+  return {
+    key: parsePkcs8DsaDer(new Uint8Array(der)),
+    pem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  };
 }
 
 /** Public keys every layer must refuse, each with the rule it breaks. */
@@ -49,7 +61,10 @@ test('the one sanity check: OTR keys pass, and q must be exactly 160 bits (not 1
   assert.equal(good.q.toString(2).length, 160);
   for (const qBits of [224, 256]) {
     const { key } = opensslKey(qBits);
-    assert.throws(() => checkDsaKey(key), (e) => e instanceof EncodingError && e.code === 'bad-key' && /160/.test(e.message));
+    assert.throws(
+      () => checkDsaKey(key),
+      (e) => e instanceof EncodingError && e.code === 'bad-key' && /160/.test(e.message),
+    );
   }
 });
 
@@ -58,16 +73,31 @@ test('engine and storage refuse the same public keys, each with its own error ty
     const pub = serializePublicKey(k);
     // A q longer than 20 bytes is refused by its length, before the number is read ('oversized').
     const codes = why.startsWith('q of') ? ['oversized'] : ['bad-pubkey'];
-    assert.throws(() => parsePublicKey(pub, 0), (e) => e instanceof EncodingError && codes.includes(e.code), why);
-    assert.throws(() => enginePublicKey(pub, 0), (e) => e instanceof OtrProtocolError && codes.includes(e.code), why);
-    assert.throws(() => decodePrivateKey(encodePrivateKey(k)), (e: Error) => e.name === 'FormatError', why);
+    assert.throws(
+      () => parsePublicKey(pub, 0),
+      (e) => e instanceof EncodingError && codes.includes(e.code),
+      why,
+    );
+    assert.throws(
+      () => enginePublicKey(pub, 0),
+      (e) => e instanceof OtrProtocolError && codes.includes(e.code),
+      why,
+    );
+    assert.throws(
+      () => decodePrivateKey(encodePrivateKey(k)),
+      (e: Error) => e.name === 'FormatError',
+      why,
+    );
   }
   // Storage reads private_key.dsa with the same PUBKEY parser: a non-minimal MPI is refused there too.
   const body = encodePrivateKey(good);
   const pLen = new DataView(body.buffer).getUint32(2);
   const nonMinimal = concatBytes(body.subarray(0, 6), Uint8Array.of(0), body.subarray(6));
   new DataView(nonMinimal.buffer).setUint32(2, pLen + 1);
-  assert.throws(() => decodePrivateKey(nonMinimal), (e: Error) => e.name === 'FormatError' && /leading zero/.test(e.message));
+  assert.throws(
+    () => decodePrivateKey(nonMinimal),
+    (e: Error) => e.name === 'FormatError' && /leading zero/.test(e.message),
+  );
 });
 
 test('a key file or PEM import with a 256-bit q is refused (storage used to accept 128-512 bits)', () => {
@@ -76,7 +106,10 @@ test('a key file or PEM import with a 256-bit q is refused (storage used to acce
     const { key, pem } = opensslKey(256);
     const file = join(dir, 'private_key.dsa');
     writeFileSync(file, encodePrivateKey(key));
-    assert.throws(() => new KeyStore(file).load(), (e) => e instanceof KeyFileError && /160/.test(e.message));
+    assert.throws(
+      () => new KeyStore(file).load(),
+      (e) => e instanceof KeyFileError && /160/.test(e.message),
+    );
     const pemFile = join(dir, 'otr.key');
     writeFileSync(pemFile, pem);
     assert.throws(() => importIdentity(join(dir, 'cfg'), { pemKey: pemFile }), /not a usable DSA key.*160/);

@@ -32,11 +32,11 @@ test('each kind of violation is reported, with the file and the rule', () => {
     put('cli.ts', "import { y } from './otr/session.js';\n");
     const problems = check(src);
     assert.deepEqual(problems.sort(), [
-      "src/chat/core.ts: imports ../otr/session.js: chat/ may use otr/ only through index.ts",
-      "src/cli.ts: imports ./otr/session.js: cli.ts may use otr/ only through index.ts",
-      "src/otr/session.ts: imports ../chat/core.js: otr/ may not import chat/",
-      "src/otr/session.ts: imports ink: otr/ may not depend on that package",
-      "src/ui/App.tsx: imports ../chat/core.js: ui/ may use chat/ only through types.ts",
+      'src/chat/core.ts: imports ../otr/session.js: chat/ may use otr/ only through index.ts',
+      'src/cli.ts: imports ./otr/session.js: cli.ts may use otr/ only through index.ts',
+      'src/otr/session.ts: imports ../chat/core.js: otr/ may not import chat/',
+      'src/otr/session.ts: imports ink: otr/ may not depend on that package',
+      'src/ui/App.tsx: imports ../chat/core.js: ui/ may use chat/ only through types.ts',
     ]);
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -54,5 +54,12 @@ test('imports are found in every form: multi-line, type-only, re-exports, dynami
     "// import { no } from './comment.js';",
     "/* import { no } from './block.js'; */",
   ].join('\n');
-  assert.deepEqual((importsOf as (t: string) => string[])(text).sort(), ['./a.js', './d.js', './e.js', './side.js', './t.js', './x.js']);
+  assert.deepEqual((importsOf as (t: string) => string[])(text).sort(), [
+    './a.js',
+    './d.js',
+    './e.js',
+    './side.js',
+    './t.js',
+    './x.js',
+  ]);
 });

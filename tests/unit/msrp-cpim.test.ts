@@ -50,7 +50,9 @@ test('an OTR string body always carries a charset, even for a non-text type', ()
   const m = decodeCpim(encodeCpim({ contentType: 'application/im-iscomposing+xml', body: '?OTR:AAMD...' }));
   assert.equal(m.charset, 'utf-8');
   assert.equal(m.dateTime !== null, true);
-  const bin = decodeCpim(encodeCpim({ contentType: 'image/png', body: Uint8Array.of(0x89, 0x50, 0x0d, 0x0a, 0x0d, 0x0a, 0) }));
+  const bin = decodeCpim(
+    encodeCpim({ contentType: 'image/png', body: Uint8Array.of(0x89, 0x50, 0x0d, 0x0a, 0x0d, 0x0a, 0) }),
+  );
   assert.equal(bin.charset, null);
   assert.deepEqual([...bin.body], [0x89, 0x50, 0x0d, 0x0a, 0x0d, 0x0a, 0]);
 });
@@ -75,7 +77,9 @@ test('decodes a Blink-style body: bare LF inner headers, charset="utf8", empty C
 
 test('SylkServer room traffic: original sender in From, status notices by namespace', () => {
   const chat = decodeCpim(
-    b('From: Carol <sip:carol@example.com>\r\nTo: <sip:room@conference.example.com>\r\nDateTime: 2026-11-24T23:00:00+00:00\r\n\r\nContent-Type: text/plain\r\n\r\nhi room'),
+    b(
+      'From: Carol <sip:carol@example.com>\r\nTo: <sip:room@conference.example.com>\r\nDateTime: 2026-11-24T23:00:00+00:00\r\n\r\nContent-Type: text/plain\r\n\r\nhi room',
+    ),
   );
   assert.equal(chat.from?.uri, 'sip:carol@example.com');
   assert.equal(isSylkStatusMessage(chat), false);
@@ -103,7 +107,10 @@ test('language parameters and odd layouts are tolerated; hostile ones are refuse
   assert.throws(() => decodeCpim(b('From: <sip:a@b>\r\nno blank line at all')), MsrpCpimError);
   assert.throws(() => decodeCpim(b('Bad Header Name: x\r\n\r\nContent-Type: text/plain\r\n\r\nx')), MsrpCpimError);
   assert.throws(() => encodeCpim({ contentType: 'text/plain\r\nX: y', body: 'x' }), MsrpCpimError);
-  assert.throws(() => encodeCpim({ headers: [['Bad Name', 'x']], contentType: 'text/plain', body: 'x' }), MsrpCpimError);
+  assert.throws(
+    () => encodeCpim({ headers: [['Bad Name', 'x']], contentType: 'text/plain', body: 'x' }),
+    MsrpCpimError,
+  );
 });
 
 test('DateTime parsing variants', () => {
@@ -114,9 +121,24 @@ test('DateTime parsing variants', () => {
 });
 
 test('is-composing build/parse round trip and hostile documents', () => {
-  const doc = buildIsComposing({ state: 'active', refresh: 120, contentType: 'text/plain', lastActive: new Date('2026-11-24T23:00:00Z') });
-  assert.deepEqual(parseIsComposing(doc), { state: 'active', refresh: 120, contentType: 'text/plain', lastActive: new Date('2026-11-24T23:00:00Z') });
-  assert.deepEqual(parseIsComposing(buildIsComposing({ state: 'idle' })), { state: 'idle', refresh: null, contentType: null, lastActive: null });
+  const doc = buildIsComposing({
+    state: 'active',
+    refresh: 120,
+    contentType: 'text/plain',
+    lastActive: new Date('2026-11-24T23:00:00Z'),
+  });
+  assert.deepEqual(parseIsComposing(doc), {
+    state: 'active',
+    refresh: 120,
+    contentType: 'text/plain',
+    lastActive: new Date('2026-11-24T23:00:00Z'),
+  });
+  assert.deepEqual(parseIsComposing(buildIsComposing({ state: 'idle' })), {
+    state: 'idle',
+    refresh: null,
+    contentType: null,
+    lastActive: null,
+  });
   // The RFC 3994 example layout with a prefix.
   const prefixed =
     '<?xml version="1.0" encoding="UTF-8"?>\n<ic:isComposing xmlns:ic="urn:ietf:params:xml:ns:im-iscomposing">\n' +
@@ -125,7 +147,13 @@ test('is-composing build/parse round trip and hostile documents', () => {
   assert.equal(parseIsComposing(prefixed).contentType, 'audio');
   assert.throws(() => parseIsComposing('<isComposing><state>typing</state></isComposing>'), IsComposingError);
   assert.throws(() => parseIsComposing('<foo/>'), IsComposingError);
-  assert.throws(() => parseIsComposing('<!DOCTYPE x [<!ENTITY a "b">]><isComposing><state>idle</state></isComposing>'), IsComposingError);
-  assert.throws(() => parseIsComposing('<isComposing><state>active</state><refresh>-1</refresh></isComposing>'), IsComposingError);
+  assert.throws(
+    () => parseIsComposing('<!DOCTYPE x [<!ENTITY a "b">]><isComposing><state>idle</state></isComposing>'),
+    IsComposingError,
+  );
+  assert.throws(
+    () => parseIsComposing('<isComposing><state>active</state><refresh>-1</refresh></isComposing>'),
+    IsComposingError,
+  );
   assert.throws(() => parseIsComposing('x'.repeat(20000)), IsComposingError);
 });

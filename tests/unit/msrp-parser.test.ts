@@ -95,7 +95,11 @@ test('three-way splits and byte-at-a-time feeding yield the same frames', () => 
   for (let i = 0; i <= recorded.length; i += 7) {
     for (let j = i; j <= recorded.length; j += 13) {
       const p = new MsrpParser();
-      const frames = [...p.feed(recorded.subarray(0, i)), ...p.feed(recorded.subarray(i, j)), ...p.feed(recorded.subarray(j))];
+      const frames = [
+        ...p.feed(recorded.subarray(0, i)),
+        ...p.feed(recorded.subarray(i, j)),
+        ...p.feed(recorded.subarray(j)),
+      ];
       assert.deepEqual(summarize(frames), expected, `split at ${i},${j}`);
     }
   }
@@ -128,27 +132,55 @@ test('serializer output parses back to the same frame', () => {
     f.headers.map(([n]) => n),
     ['To-Path', 'From-Path', 'Message-ID', 'Success-Report', 'Failure-Report', 'Byte-Range', 'Content-Type'],
   );
-  const r = new MsrpParser().feed(serializeResponse({ transactionId: 'abcd1234', status: 200, toPath: [A], fromPath: [B] }));
+  const r = new MsrpParser().feed(
+    serializeResponse({ transactionId: 'abcd1234', status: 200, toPath: [A], fromPath: [B] }),
+  );
   assert.ok(r[0]?.kind === 'response' && r[0].status === 200 && r[0].comment === 'OK');
   const rep = new MsrpParser().feed(
-    serializeReport({ toPath: [A], fromPath: [B], messageId: 'm1234', range: { start: 1, end: 3, total: 3 }, status: 413 }).bytes,
+    serializeReport({
+      toPath: [A],
+      fromPath: [B],
+      messageId: 'm1234',
+      range: { start: 1, end: 3, total: 3 },
+      status: 413,
+    }).bytes,
   );
   assert.equal(getHeader(rep[0]!.headers, 'Status'), '000 413 Message Too Large');
 });
 
 test('serializer refuses header injection and avoids end-lines inside bodies', () => {
-  assert.throws(() => serializeRequest({ method: 'SEND', toPath: [B], fromPath: [A], headers: [['X-Evil', 'a\r\nTo-Path: x']] }), TypeError);
+  assert.throws(
+    () => serializeRequest({ method: 'SEND', toPath: [B], fromPath: [A], headers: [['X-Evil', 'a\r\nTo-Path: x']] }),
+    TypeError,
+  );
   const tid = 'fixedtid1';
   assert.throws(() =>
-    serializeRequest({ method: 'SEND', transactionId: tid, toPath: [B], fromPath: [A], contentType: 'text/plain', body: Buffer.from(`x\r\n-------${tid}$\r\n`) }),
+    serializeRequest({
+      method: 'SEND',
+      transactionId: tid,
+      toPath: [B],
+      fromPath: [A],
+      contentType: 'text/plain',
+      body: Buffer.from(`x\r\n-------${tid}$\r\n`),
+    }),
   );
-  const { bytes, transactionId } = serializeRequest({ method: 'SEND', toPath: [B], fromPath: [A], contentType: 'text/plain', body: Buffer.from('-------') });
+  const { bytes, transactionId } = serializeRequest({
+    method: 'SEND',
+    toPath: [B],
+    fromPath: [A],
+    contentType: 'text/plain',
+    body: Buffer.from('-------'),
+  });
   const [f] = new MsrpParser().feed(bytes);
   assert.equal(f!.transactionId, transactionId);
   assert.equal(Buffer.from(f!.body).toString(), '-------');
 });
 
-function expectError(input: string | Uint8Array, reason: MsrpParseError['reason'], limits?: ConstructorParameters<typeof MsrpParser>[0]) {
+function expectError(
+  input: string | Uint8Array,
+  reason: MsrpParseError['reason'],
+  limits?: ConstructorParameters<typeof MsrpParser>[0],
+) {
   const p = new MsrpParser(limits);
   assert.throws(
     () => p.feed(typeof input === 'string' ? Buffer.from(input) : input),
@@ -165,29 +197,56 @@ test('hostile frames are answered by their specific error', () => {
   expectError('MSRP abcd1234 send\r\n', 'garbage-start-line');
   expectError('MSRP a/b SEND\r\n', 'bad-transaction-id');
   expectError(`MSRP abcd1234 SEND\r\nTo-Path ${B}\r\n`, 'bad-header');
-  expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nFrom-Path: ${A}\r\n-------zzzz9999$\r\n`, 'transaction-id-mismatch');
+  expectError(
+    `MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nFrom-Path: ${A}\r\n-------zzzz9999$\r\n`,
+    'transaction-id-mismatch',
+  );
   expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 5-1/10\r\n-------abcd1234$\r\n`, 'bad-byte-range');
-  expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: one-two\r\n\r\nx\r\n-------abcd1234$\r\n`, 'bad-byte-range');
+  expectError(
+    `MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: one-two\r\n\r\nx\r\n-------abcd1234$\r\n`,
+    'bad-byte-range',
+  );
   expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-99999999999999999/*\r\n\r\n`, 'bad-byte-range');
   expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-20/10\r\n\r\n`, 'bad-byte-range');
   // Huge declared size: refused at the end of the headers, before any body byte is buffered.
-  expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-9000000000/9000000000\r\nContent-Type: text/plain\r\n\r\n`, 'chunk-too-large');
-  expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-2000/2000\r\n\r\n`, 'chunk-too-large', { maxChunkBody: 1000 });
+  expectError(
+    `MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-9000000000/9000000000\r\nContent-Type: text/plain\r\n\r\n`,
+    'chunk-too-large',
+  );
+  expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-2000/2000\r\n\r\n`, 'chunk-too-large', {
+    maxChunkBody: 1000,
+  });
   // Header block too large, with or without a line end in sight.
   expectError(`MSRP abcd1234 SEND\r\nX-Pad: ${'a'.repeat(20000)}\r\n`, 'header-too-large');
   expectError(`MSRP abcd1234 SEND\r\nX-Pad: ${'a'.repeat(20000)}`, 'header-too-large');
   expectError(`MSRP abcd1234 SEND\r\n${'X-A: b\r\n'.repeat(3000)}`, 'header-too-large');
   expectError(`MSRP ${'a'.repeat(20000)}`, 'header-too-large');
   // Body without its end-line: caught once it runs well past its declared size, or past the chunk limit.
-  expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-10/10\r\n\r\n${'x'.repeat(200)}`, 'missing-end-line');
-  expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-*/*\r\n\r\n${'x'.repeat(3000)}`, 'chunk-too-large', { maxChunkBody: 1000 });
-  expectError(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-10/10\r\n\r\n0123456789\r\n-------wrongtid$\r\n${'y'.repeat(100)}`, 'missing-end-line');
+  expectError(
+    `MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-10/10\r\n\r\n${'x'.repeat(200)}`,
+    'missing-end-line',
+  );
+  expectError(
+    `MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-*/*\r\n\r\n${'x'.repeat(3000)}`,
+    'chunk-too-large',
+    { maxChunkBody: 1000 },
+  );
+  expectError(
+    `MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-10/10\r\n\r\n0123456789\r\n-------wrongtid$\r\n${'y'.repeat(100)}`,
+    'missing-end-line',
+  );
 });
 
 test('a body still waiting for its end-line is not an error until it overruns', () => {
   const p = new MsrpParser();
-  assert.deepEqual(p.feed(Buffer.from(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-10/10\r\n\r\n0123456789`)), []);
-  assert.throws(() => p.end(), (e: unknown) => e instanceof MsrpParseError && e.reason === 'truncated');
+  assert.deepEqual(
+    p.feed(Buffer.from(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-10/10\r\n\r\n0123456789`)),
+    [],
+  );
+  assert.throws(
+    () => p.end(),
+    (e: unknown) => e instanceof MsrpParseError && e.reason === 'truncated',
+  );
   const q = new MsrpParser();
   q.feed(Buffer.from(`MSRP abcd1234 SEND\r\nTo-Path: ${B}\r\nByte-Range: 1-10/10\r\n\r\n0123456789`));
   const [f] = q.feed(Buffer.from('\r\n-------abcd1234$\r\n'));
@@ -197,7 +256,9 @@ test('a body still waiting for its end-line is not an error until it overruns', 
 
 test('Blink-style miscounted Byte-Range with four-byte characters is accepted', () => {
   const text = '😀'.repeat(50); // 50 characters, 200 bytes
-  const bytes = Buffer.from(`MSRP blinktid1 SEND\r\nTo-Path: ${B}\r\nFrom-Path: ${A}\r\nMessage-ID: m1234\r\nByte-Range: 1-50/50\r\nContent-Type: text/plain\r\n\r\n${text}\r\n-------blinktid1$\r\n`);
+  const bytes = Buffer.from(
+    `MSRP blinktid1 SEND\r\nTo-Path: ${B}\r\nFrom-Path: ${A}\r\nMessage-ID: m1234\r\nByte-Range: 1-50/50\r\nContent-Type: text/plain\r\n\r\n${text}\r\n-------blinktid1$\r\n`,
+  );
   const [f] = new MsrpParser().feed(bytes);
   assert.equal(Buffer.from(f!.body).toString('utf8'), text);
 });
@@ -213,7 +274,14 @@ test('Byte-Range parser edge cases', () => {
 
 test('a large chunk fed in small reads is parsed in linear time', () => {
   const body = new Uint8Array(8 * 1024 * 1024).fill(0x61);
-  const { bytes } = serializeRequest({ method: 'SEND', toPath: [B], fromPath: [A], headers: [['Byte-Range', `1-${body.length}/${body.length}`]], contentType: 'text/plain', body });
+  const { bytes } = serializeRequest({
+    method: 'SEND',
+    toPath: [B],
+    fromPath: [A],
+    headers: [['Byte-Range', `1-${body.length}/${body.length}`]],
+    contentType: 'text/plain',
+    body,
+  });
   const p = new MsrpParser();
   const t0 = performance.now();
   const frames: MsrpFrame[] = [];

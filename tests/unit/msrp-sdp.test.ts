@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildMsrpSdp, buildMsrpMedia, negotiateSetup, parseMsrpSdp, peerAccepts, shouldUseCpim, typeAccepted } from '../../src/msrp/sdp.js';
+import {
+  buildMsrpSdp,
+  buildMsrpMedia,
+  negotiateSetup,
+  parseMsrpSdp,
+  peerAccepts,
+  shouldUseCpim,
+  typeAccepted,
+} from '../../src/msrp/sdp.js';
 import { MsrpSdpError } from '../../src/msrp/errors.js';
 import { buildDigestAuthorization, digestResponse, parseDigestChallenge } from '../../src/msrp/digest.js';
 import { MsrpAuthError } from '../../src/msrp/errors.js';
@@ -20,11 +28,19 @@ test('builds an offer the way the spec and Blink lay it out', () => {
       'a=accept-types:message/cpim text/plain application/im-iscomposing+xml\r\n' +
       'a=accept-wrapped-types:text/plain application/im-iscomposing+xml\r\na=setup:actpass\r\na=blink-features:history-control\r\n',
   );
-  const tls = buildMsrpMedia({ path: ['msrps://10.0.0.1:2855/r1;tcp', 'msrps://10.0.0.2:5000/me;tcp'], setup: 'active', acceptTypes: ['message/cpim'], acceptWrappedTypes: [] });
+  const tls = buildMsrpMedia({
+    path: ['msrps://10.0.0.1:2855/r1;tcp', 'msrps://10.0.0.2:5000/me;tcp'],
+    setup: 'active',
+    acceptTypes: ['message/cpim'],
+    acceptWrappedTypes: [],
+  });
   assert.match(tls, /^m=message 2855 TCP\/TLS\/MSRP \*\r\nc=IN IP4 10\.0\.0\.2\r\n/);
   assert.ok(!tls.includes('accept-wrapped-types'));
   assert.throws(() => buildMsrpSdp({ path: [], setup: 'active' }));
-  assert.throws(() => buildMsrpMedia({ path: ['msrp://h:1/x;tcp'], setup: 'active', acceptTypes: ['text/plain\r\na=evil'] }), MsrpSdpError);
+  assert.throws(
+    () => buildMsrpMedia({ path: ['msrp://h:1/x;tcp'], setup: 'active', acceptTypes: ['text/plain\r\na=evil'] }),
+    MsrpSdpError,
+  );
 });
 
 const blinkOffer = [
@@ -71,11 +87,16 @@ test('parses a Blink offer (media-level c=, TLS, wildcards, features)', () => {
   assert.ok(!shouldUseCpim(['text/plain'], m));
   assert.ok(typeAccepted(['*'], 'anything/else'));
   // A SylkServer answer: only message/cpim, passive. Plain text must be wrapped.
-  const sylk = parseMsrpSdp('v=0\r\nc=IN IP4 198.51.100.5\r\nm=message 2855 TCP/MSRP *\r\na=path:msrp://198.51.100.5:2855/xx;tcp\r\na=accept-types:message/cpim\r\na=setup:passive\r\n');
+  const sylk = parseMsrpSdp(
+    'v=0\r\nc=IN IP4 198.51.100.5\r\nm=message 2855 TCP/MSRP *\r\na=path:msrp://198.51.100.5:2855/xx;tcp\r\na=accept-types:message/cpim\r\na=setup:passive\r\n',
+  );
   assert.ok(!peerAccepts(sylk, 'text/plain'));
   assert.ok(peerAccepts(sylk, 'text/plain', true), 'no accept-wrapped-types: CPIM carries anything (SylkServer)');
   assert.ok(!peerAccepts({ acceptTypes: ['message/cpim'], acceptWrappedTypes: ['text/plain'] }, 'image/png', true));
-  assert.ok(!peerAccepts({ acceptTypes: ['text/plain'], acceptWrappedTypes: ['text/plain'] }, 'text/plain', true), 'no CPIM, no wrapping');
+  assert.ok(
+    !peerAccepts({ acceptTypes: ['text/plain'], acceptWrappedTypes: ['text/plain'] }, 'text/plain', true),
+    'no CPIM, no wrapping',
+  );
 });
 
 test('rejects SDP without MSRP media or path', () => {
@@ -112,17 +133,29 @@ test('digest: RFC 2617 section 3.5 vector, challenge parsing with and without op
     }),
     '6629fae49393a05397450978507c4ef1',
   );
-  const ch = parseDigestChallenge('Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"');
+  const ch = parseDigestChallenge(
+    'Digest realm="testrealm@host.com", qop="auth,auth-int", nonce="dcd98b7102dd2f0e8b11d0f600bfb0c093", opaque="5ccc069c403ebaf9f0171e9517f40e41"',
+  );
   assert.equal(ch.opaque, '5ccc069c403ebaf9f0171e9517f40e41');
   assert.deepEqual(ch.qop, ['auth', 'auth-int']);
-  const auth = buildDigestAuthorization(ch, { username: 'Mufasa', password: 'Circle Of Life' }, 'GET', '/dir/index.html', { cnonce: '0a4f113b' });
+  const auth = buildDigestAuthorization(
+    ch,
+    { username: 'Mufasa', password: 'Circle Of Life' },
+    'GET',
+    '/dir/index.html',
+    { cnonce: '0a4f113b' },
+  );
   assert.match(auth, /response="6629fae49393a05397450978507c4ef1"/);
   assert.match(auth, /opaque="5ccc069c403ebaf9f0171e9517f40e41"/);
   assert.match(auth, /nc=00000001/);
   const noOpaque = parseDigestChallenge('Digest realm=myrealm, nonce="abc"');
   assert.equal(noOpaque.opaque, null);
-  assert.ok(!buildDigestAuthorization(noOpaque, { username: 'u', password: 'p' }, 'AUTH', 'msrp://r:1;tcp').includes('opaque'));
-  assert.ok(!buildDigestAuthorization(noOpaque, { username: 'u', password: 'p' }, 'AUTH', 'msrp://r:1;tcp').includes('qop'));
+  assert.ok(
+    !buildDigestAuthorization(noOpaque, { username: 'u', password: 'p' }, 'AUTH', 'msrp://r:1;tcp').includes('opaque'),
+  );
+  assert.ok(
+    !buildDigestAuthorization(noOpaque, { username: 'u', password: 'p' }, 'AUTH', 'msrp://r:1;tcp').includes('qop'),
+  );
   assert.throws(() => parseDigestChallenge('Basic realm="x"'), MsrpAuthError);
   assert.throws(() => parseDigestChallenge('Digest realm="x"'), MsrpAuthError);
   assert.throws(() => parseDigestChallenge('Digest realm="x", nonce="y", algorithm=SHA-512-256'), MsrpAuthError);
@@ -155,5 +188,8 @@ test('a=fingerprint (RFC 4975 14.4): written for TLS sessions, read at media or 
   const both = sdp.replace('t=0 0\r\n', `t=0 0\r\na=fingerprint:SHA-1 ${sha1}\r\n`);
   assert.equal(parseMsrpSdp(both).fingerprint!.hash, 'SHA-256');
   // Malformed values are ignored (no fingerprint), not thrown at.
-  assert.equal(parseMsrpSdp(noMedia.replace('t=0 0\r\n', 't=0 0\r\na=fingerprint:SHA-256 zz:yy\r\n')).fingerprint, null);
+  assert.equal(
+    parseMsrpSdp(noMedia.replace('t=0 0\r\n', 't=0 0\r\na=fingerprint:SHA-256 zz:yy\r\n')).fingerprint,
+    null,
+  );
 });

@@ -22,7 +22,14 @@ test('decodeUtf8 gives what TextDecoder gives, for ASCII and everything else', (
 });
 
 test('encodeUtf8 gives what TextEncoder gives, lone surrogates included', () => {
-  const cases = ['', 'ascii', 'A'.repeat(5000), 'é€😀'.repeat(300), 'a'.repeat(400) + '\ud800' + 'b\udc00'.repeat(100), '\u0000\u007f\u0080'.repeat(200)];
+  const cases = [
+    '',
+    'ascii',
+    'A'.repeat(5000),
+    'é€😀'.repeat(300),
+    'a'.repeat(400) + '\ud800' + 'b\udc00'.repeat(100),
+    '\u0000\u007f\u0080'.repeat(200),
+  ];
   for (const s of cases) {
     assert.deepEqual(encodeUtf8(s), te.encode(s));
     assert.equal(utf8Length(s), te.encode(s).length);
@@ -34,7 +41,13 @@ test('encodeUtf8 gives what TextEncoder gives, lone surrogates included', () => 
 
 test('CPIM with a large text body: one buffer out, the body read back unchanged', () => {
   for (const text of ['?OTR:' + 'QUJD'.repeat(300_000) + '.', 'ünïcödé '.repeat(50_000)]) {
-    const bytes = encodeCpim({ from: 'sip:a@example.com', to: ['sip:b@example.com'], contentType: 'text/plain', body: text, dateTime: null });
+    const bytes = encodeCpim({
+      from: 'sip:a@example.com',
+      to: ['sip:b@example.com'],
+      contentType: 'text/plain',
+      body: text,
+      dateTime: null,
+    });
     const m = decodeCpim(bytes);
     assert.equal(m.contentType, 'text/plain');
     assert.equal(m.charset, 'utf-8');

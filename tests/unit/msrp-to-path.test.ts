@@ -12,7 +12,10 @@ import { serializeSend } from '../../src/msrp/serializer.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let t: NodeJS.Timeout;
-  return Promise.race([p, new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`timeout: ${what}`)), ms)))]).finally(() => clearTimeout(t));
+  return Promise.race([
+    p,
+    new Promise<T>((_, rej) => (t = setTimeout(() => rej(new Error(`timeout: ${what}`)), ms))),
+  ]).finally(() => clearTimeout(t));
 }
 
 async function rawPeer(port: number) {
@@ -50,7 +53,11 @@ async function session() {
   const listener = await MsrpListener.listen({ host: '127.0.0.1', port: 0 });
   const sid = newSessionId();
   // We advertise a host name; the peer reaches us on 127.0.0.1 but must address the URI we gave it.
-  const s = new MsrpSession({ localUri: { ...makeMsrpUri('bob.example.test', listener.port, sid), host: 'bob.example.test' }, listener, ownsListener: true });
+  const s = new MsrpSession({
+    localUri: { ...makeMsrpUri('bob.example.test', listener.port, sid), host: 'bob.example.test' },
+    listener,
+    ownsListener: true,
+  });
   const messages: MsrpIncomingMessage[] = [];
   s.on('message', (m) => messages.push(m));
   s.on('error', () => undefined);

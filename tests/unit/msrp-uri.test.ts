@@ -5,14 +5,25 @@ import { MsrpUriError } from '../../src/msrp/errors.js';
 
 test('parses and formats MSRP URIs', () => {
   const u = parseMsrpUri('msrp://bob.example.com:8493/asfd34;tcp');
-  assert.deepEqual(u, { scheme: 'msrp', user: null, host: 'bob.example.com', port: 8493, sessionId: 'asfd34', transport: 'tcp', params: [] });
+  assert.deepEqual(u, {
+    scheme: 'msrp',
+    user: null,
+    host: 'bob.example.com',
+    port: 8493,
+    sessionId: 'asfd34',
+    transport: 'tcp',
+    params: [],
+  });
   assert.equal(formatMsrpUri(u), 'msrp://bob.example.com:8493/asfd34;tcp');
   const s = parseMsrpUri('MSRPS://alice@[2001:db8::1]:2855/a+b=c/d;TCP;foo=bar;baz');
   assert.equal(s.scheme, 'msrps');
   assert.equal(s.user, 'alice');
   assert.equal(s.host, '2001:db8::1');
   assert.equal(s.sessionId, 'a+b=c/d');
-  assert.deepEqual(s.params, [['foo', 'bar'], ['baz', null]]);
+  assert.deepEqual(s.params, [
+    ['foo', 'bar'],
+    ['baz', null],
+  ]);
   assert.equal(formatMsrpUri(s), 'msrps://alice@[2001:db8::1]:2855/a+b=c/d;TCP;foo=bar;baz');
   const relay = parseMsrpUri('msrps://relay.example.net:2855;tcp');
   assert.equal(relay.sessionId, null);
@@ -21,7 +32,16 @@ test('parses and formats MSRP URIs', () => {
 });
 
 test('rejects malformed URIs', () => {
-  for (const bad of ['http://x:1/a;tcp', 'msrp://x:1/a', 'msrp://:1/a;tcp', 'msrp://x:99999/a;tcp', 'msrp://x:1/a b;tcp', 'msrp://x:1/a;', 'msrp://[::1/a;tcp', 'msrp://x:1/a;tcp;=x']) {
+  for (const bad of [
+    'http://x:1/a;tcp',
+    'msrp://x:1/a',
+    'msrp://:1/a;tcp',
+    'msrp://x:99999/a;tcp',
+    'msrp://x:1/a b;tcp',
+    'msrp://x:1/a;',
+    'msrp://[::1/a;tcp',
+    'msrp://x:1/a;tcp;=x',
+  ]) {
     assert.throws(() => parseMsrpUri(bad), MsrpUriError, bad);
   }
 });

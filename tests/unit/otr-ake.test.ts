@@ -8,14 +8,25 @@ import { concatBytes, encodeMpi } from '../../src/bytes/bytes.js';
 import { OtrProtocolError } from '../../src/otr/errors.js';
 import { aesCtr, deriveAkeKeys, hmacSha256, sha256 } from '../../src/otr/keys.js';
 import {
-  decodeMessage, encodeDhCommit, encodeDhKey, encodeRevealSig, encodeSig,
-  type DhCommit, type DhKey, type Header, type OtrVersion, type RevealSig, type Sig,
+  decodeMessage,
+  encodeDhCommit,
+  encodeDhKey,
+  encodeRevealSig,
+  encodeSig,
+  type DhCommit,
+  type DhKey,
+  type Header,
+  type OtrVersion,
+  type RevealSig,
+  type Sig,
 } from '../../src/otr/messages.js';
 import { Writer } from '../../src/otr/wire.js';
 
 const keyA = generateDsaKey();
 const keyB = generateDsaKey();
-const hdr = (tag: number) => (version: OtrVersion): Header => ({ version, type: 0, senderTag: version === 3 ? tag : 0, receiverTag: 0 });
+const hdr =
+  (tag: number) =>
+  (version: OtrVersion): Header => ({ version, type: 0, senderTag: version === 3 ? tag : 0, receiverTag: 0 });
 const code = (c: string) => (e: unknown) => e instanceof OtrProtocolError && e.code === c;
 
 function dec<T>(b: Uint8Array | null): T {
@@ -64,7 +75,8 @@ test('commit collision: the higher hashed g^x keeps its commit, the other answer
     const b = new Ake(keyB, hdr(0x200));
     const ca = a.initiate(3);
     const cb = b.initiate(3);
-    const ha = dec<DhCommit>(ca).hashedGx, hb = dec<DhCommit>(cb).hashedGx;
+    const ha = dec<DhCommit>(ca).hashedGx,
+      hb = dec<DhCommit>(cb).hashedGx;
     const aHigher = Buffer.compare(Buffer.from(ha), Buffer.from(hb)) > 0;
     const ra = a.onDhCommit(dec<DhCommit>(cb));
     const rb = b.onDhCommit(dec<DhCommit>(ca));
@@ -124,8 +136,27 @@ test('messages that do not fit the state are ignored', () => {
   const b = new Ake(keyB, hdr(0x200));
   const dhkey = dec<DhKey>(b.onDhCommit(dec<DhCommit>(new Ake(keyA, hdr(0x100)).initiate(3))));
   assert.equal(a.onDhKey(dhkey), null);
-  assert.equal(a.onRevealSig({ kind: 'reveal-sig', header: hdr(1)(3), revealedKey: new Uint8Array(16), encSig: new Uint8Array(0), encSigField: new Uint8Array(4), mac: new Uint8Array(20) }), null);
-  assert.equal(a.onSig({ kind: 'sig', header: hdr(1)(3), encSig: new Uint8Array(0), encSigField: new Uint8Array(4), mac: new Uint8Array(20) }), null);
+  assert.equal(
+    a.onRevealSig({
+      kind: 'reveal-sig',
+      header: hdr(1)(3),
+      revealedKey: new Uint8Array(16),
+      encSig: new Uint8Array(0),
+      encSigField: new Uint8Array(4),
+      mac: new Uint8Array(20),
+    }),
+    null,
+  );
+  assert.equal(
+    a.onSig({
+      kind: 'sig',
+      header: hdr(1)(3),
+      encSig: new Uint8Array(0),
+      encSigField: new Uint8Array(4),
+      mac: new Uint8Array(20),
+    }),
+    null,
+  );
   assert.equal(a.state, 'none');
   // A v2 D-H Key while a v3 AKE waits for one is ignored.
   const c = new Ake(keyA, hdr(0x100));
@@ -136,12 +167,16 @@ test('messages that do not fit the state are ignored', () => {
 test('D-H Key values 0, 1, p-1, p and above are refused and the AKE keeps waiting', () => {
   const bob = new Ake(keyB, hdr(0x200));
   bob.initiate(3);
-  for (const gy of [0n, 1n, P - 1n, P, P + 1n, (1n << 1600n)]) {
+  for (const gy of [0n, 1n, P - 1n, P, P + 1n, 1n << 1600n]) {
     const m = dec<DhKey>(encodeDhKey(hdr(0x100)(3), gy));
     assert.throws(() => bob.onDhKey(m), code('bad-group-element'), gy.toString(16).slice(0, 8));
     assert.equal(bob.state, 'awaiting-dhkey');
   }
-  assert.equal(bob.onDhKey(dec<DhKey>(encodeDhKey(hdr(0x100)(3), 2n)))?.length !== undefined, true, '2 is a legal value');
+  assert.equal(
+    bob.onDhKey(dec<DhKey>(encodeDhKey(hdr(0x100)(3), 2n)))?.length !== undefined,
+    true,
+    '2 is a legal value',
+  );
 });
 
 /** A hand-built initiator following the spec text, so hostile variants of its messages can be made. */
@@ -210,10 +245,12 @@ test('Signature message with a bad MAC or a signature by the wrong key is refuse
   const reveal = bob.onDhKey(dec<DhKey>(alice.onDhCommit(dec<DhCommit>(bob.initiate(3)))));
   const r = alice.onRevealSig(dec<RevealSig>(reveal))!;
   const sig = dec<Sig>(r.reply);
-  const bad = Uint8Array.from(sig.mac); bad[5]! ^= 1;
+  const bad = Uint8Array.from(sig.mac);
+  bad[5]! ^= 1;
   assert.throws(() => bob.onSig({ ...sig, mac: bad }), code('bad-mac'));
   // Flip a ciphertext bit and fix nothing: the MAC catches it first.
-  const enc = Uint8Array.from(sig.encSig); enc[0]! ^= 1;
+  const enc = Uint8Array.from(sig.encSig);
+  enc[0]! ^= 1;
   const field = new Writer().data(enc).finish();
   assert.throws(() => bob.onSig({ ...sig, encSig: enc, encSigField: field }), code('bad-mac'));
   assert.equal(bob.state, 'awaiting-sig');

@@ -3,7 +3,14 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { dsaSign, dsaVerify, parsePublicKey, encodeSignature, decodeSignature } from '../../src/otr/crypto/dsa.js';
 import {
-  generateDsaKey, serializePublicKey, fingerprint, fingerprintHex, fingerprintHuman, publicKeyOf, checkDsaKey, type DsaKeyParams,
+  generateDsaKey,
+  serializePublicKey,
+  fingerprint,
+  fingerprintHex,
+  fingerprintHuman,
+  publicKeyOf,
+  checkDsaKey,
+  type DsaKeyParams,
 } from '../../src/keys/dsa-key.js';
 import { parsePkcs8DsaDer } from '../../src/keys/pkcs8.js';
 import { OtrProtocolError } from '../../src/otr/errors.js';
@@ -19,14 +26,16 @@ function dsaKeyFromPkcs8(der: Uint8Array): DsaKeyParams {
 
 // Known answers from shared/reference/otr3-test-vectors.json ("fingerprint", "reveal_signature_B"), inlined.
 const FP = {
-  pubkey: '000000000080c81c2cb2eb729b7e6fd48e975a932c638b3a9055478583afa46755683e30102447f6da2d8bec9f386bbb5da6403b0040fee8650b6ab2d7f32c55ab017ae9b6aec8c324ab5844784e9a80e194830d548fb7f09a0410df2c4d5c8bc2b3e9ad484e65412be689cf0834694e0839fb2954021521ffdffb8f5c32c14dbf2020b3ce7500000014da4591d58def96de61aea7b04a8405fe1609308d000000808ddd5cb0b9d66956e3dea5a915d9aba9d8a6e7053b74dadb2fc52f9fe4e5bcc487d2305485ed95fed026ad93f06ebb8c9e8baf693b7887132c7ffdd3b0f72f4002ff4ed56583ca7c54458f8c068ca3e8a4dfa309d1dd5d34e2a4b68e6f4338835e5e0fb4317c9e4c7e4806dafda3ef459cd563775a586dd91b1319f72621bf3f00000080b8147e74d8c45e6318c37731b8b33b984a795b3653c2cd1d65cc99efe097cb7eb2fa49569bab5aab6e8a1c261a27d0f7840a5e80b317e6683042b59b6dceca2879c6ffc877a465be690c15e4a42f9a7588e79b10faac11b1ce3741fcef7aba8ce05327a2c16d279ee1b3d77eb783fb10e3356caa25635331e26dd42b8396c4d0',
+  pubkey:
+    '000000000080c81c2cb2eb729b7e6fd48e975a932c638b3a9055478583afa46755683e30102447f6da2d8bec9f386bbb5da6403b0040fee8650b6ab2d7f32c55ab017ae9b6aec8c324ab5844784e9a80e194830d548fb7f09a0410df2c4d5c8bc2b3e9ad484e65412be689cf0834694e0839fb2954021521ffdffb8f5c32c14dbf2020b3ce7500000014da4591d58def96de61aea7b04a8405fe1609308d000000808ddd5cb0b9d66956e3dea5a915d9aba9d8a6e7053b74dadb2fc52f9fe4e5bcc487d2305485ed95fed026ad93f06ebb8c9e8baf693b7887132c7ffdd3b0f72f4002ff4ed56583ca7c54458f8c068ca3e8a4dfa309d1dd5d34e2a4b68e6f4338835e5e0fb4317c9e4c7e4806dafda3ef459cd563775a586dd91b1319f72621bf3f00000080b8147e74d8c45e6318c37731b8b33b984a795b3653c2cd1d65cc99efe097cb7eb2fa49569bab5aab6e8a1c261a27d0f7840a5e80b317e6683042b59b6dceca2879c6ffc877a465be690c15e4a42f9a7588e79b10faac11b1ce3741fcef7aba8ce05327a2c16d279ee1b3d77eb783fb10e3356caa25635331e26dd42b8396c4d0',
   x: '20bec691fea37ecea58a5c717142f0b804452f57',
   fp: '0bb01c360424522e94ee9c346ce877a1a4288b2f',
   human: '0BB01C36 0424522E 94EE9C34 6CE877A1 A4288B2F',
   wrongWithType: '8b31ddfd46fa072931e439cbaeeabbe9b26d8129',
 };
 const SIG_B = {
-  pubkey: '000000000080a5138eb3d3eb9c1d85716faecadb718f87d31aaed1157671d7fee7e488f95e8e0ba60ad449ec732710a7dec5190f7182af2e2f98312d98497221dff160fd68033dd4f3a33b7c078d0d9f66e26847e76ca7447d4bab35486045090572863d9e4454777f24d6706f63e02548dfec2d0a620af37bbc1d24f884708a212c343b480d00000014e9c58f0ea21a5e4dfd9f44b6a9f7f6a9961a8fa9000000803c4d111aebd62d3c50c2889d420a32cdf1e98b70affcc1fcf44d59cca2eb019f6b774ef88153fb9b9615441a5fe25ea2d11b74ce922ca0232bd81b3c0fcac2a95b20cb6e6c0c5c1ace2e26f65dc43c751af0edbb10d669890e8ab6beea91410b8b2187af1a8347627a06ecea7e0f772c28aae9461301e83884860c9b656c722f0000008065af8625a555ea0e008cd04743671a3cda21162e83af045725db2eb2bb52712708dc0cc1a84c08b3649b88a966974bde27d8612c2861792ec9f08786a246fcadd6d8d3a81a32287745f309238f47618c2bd7612cb8b02d940571e0f30b96420bcd462ff542901b46109b1e5ad6423744448d20a57818a8cbb1647d0fea3b664e',
+  pubkey:
+    '000000000080a5138eb3d3eb9c1d85716faecadb718f87d31aaed1157671d7fee7e488f95e8e0ba60ad449ec732710a7dec5190f7182af2e2f98312d98497221dff160fd68033dd4f3a33b7c078d0d9f66e26847e76ca7447d4bab35486045090572863d9e4454777f24d6706f63e02548dfec2d0a620af37bbc1d24f884708a212c343b480d00000014e9c58f0ea21a5e4dfd9f44b6a9f7f6a9961a8fa9000000803c4d111aebd62d3c50c2889d420a32cdf1e98b70affcc1fcf44d59cca2eb019f6b774ef88153fb9b9615441a5fe25ea2d11b74ce922ca0232bd81b3c0fcac2a95b20cb6e6c0c5c1ace2e26f65dc43c751af0edbb10d669890e8ab6beea91410b8b2187af1a8347627a06ecea7e0f772c28aae9461301e83884860c9b656c722f0000008065af8625a555ea0e008cd04743671a3cda21162e83af045725db2eb2bb52712708dc0cc1a84c08b3649b88a966974bde27d8612c2861792ec9f08786a246fcadd6d8d3a81a32287745f309238f47618c2bd7612cb8b02d940571e0f30b96420bcd462ff542901b46109b1e5ad6423744448d20a57818a8cbb1647d0fea3b664e',
   mB: '122773a99f5eafbaaa04b419b5c417b9949ce11bf199ea1bee3586619b94bb29',
   r: '86e8158880882a85ca444ce5c31641ff321864ce',
   s: '0a23707826c7f5181638512ca79ebeb319986f4b',
@@ -94,8 +103,14 @@ test('dsaVerify rejects out-of-range r/s and nonsense keys without throwing', ()
   const key = vectorKey();
   const msg = randomBytes(32);
   const sig = dsaSign(key, msg);
-  for (const bad of [{ r: 0n, s: sig.s }, { r: sig.r, s: 0n }, { r: key.q, s: sig.s }, { r: sig.r, s: key.q },
-    { r: sig.r + key.q, s: sig.s }, { r: -1n, s: sig.s }]) {
+  for (const bad of [
+    { r: 0n, s: sig.s },
+    { r: sig.r, s: 0n },
+    { r: key.q, s: sig.s },
+    { r: sig.r, s: key.q },
+    { r: sig.r + key.q, s: sig.s },
+    { r: -1n, s: sig.s },
+  ]) {
     assert.equal(dsaVerify(key, msg, bad), false);
   }
   assert.equal(dsaVerify({ ...key, q: 0n }, msg, sig), false);
@@ -165,7 +180,8 @@ test('parsePublicKey: hostile inputs give OtrProtocolError with a specific code'
   // Offsets and trailing data.
   const padded = concatBytes(Uint8Array.of(1, 2, 3), good, Uint8Array.of(7));
   assert.equal(parsePublicKey(padded, 3).next, 3 + good.length);
-  for (let cut = 0; cut < good.length; cut += 37) expectCode(() => parsePublicKey(good.subarray(0, cut), 0), 'truncated');
+  for (let cut = 0; cut < good.length; cut += 37)
+    expectCode(() => parsePublicKey(good.subarray(0, cut), 0), 'truncated');
   expectCode(() => parsePublicKey(good.subarray(0, good.length - 1), 0), 'truncated');
   expectCode(() => parsePublicKey(good, good.length), 'truncated');
   // Type other than DSA.

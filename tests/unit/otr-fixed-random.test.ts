@@ -36,7 +36,10 @@ function fixedRandom(seed: string): (n: number) => Uint8Array {
   };
 }
 
-interface Run { transcript: string[]; events: OtrEvent[] }
+interface Run {
+  transcript: string[];
+  events: OtrEvent[];
+}
 
 /**
  * Alice queries, the AKE runs, one message goes each way, then an SMP run with a question: every wire string
@@ -81,7 +84,10 @@ function exchange(seed: string | null): Run {
   pump();
   out(bob, bob.smpRespond('shared secret'));
   pump();
-  assert.ok(events.some((e) => e.type === 'smp' && e.event.type === 'success'), 'SMP succeeds');
+  assert.ok(
+    events.some((e) => e.type === 'smp' && e.event.type === 'success'),
+    'SMP succeeds',
+  );
   return { transcript, events };
 }
 
@@ -97,7 +103,8 @@ test('fixed randomness: two runs give byte-identical transcripts (AKE, data, SMP
   assert.equal(other.transcript.length, one.transcript.length);
   assert.equal(other.transcript[0], one.transcript[0], 'the Query Message has no randomness');
   // Every later message carries something random (r, g^x, g^y, the signatures, D-H keys, SMP values).
-  for (let i = 1; i < one.transcript.length; i++) assert.notEqual(other.transcript[i], one.transcript[i], `message ${i}`);
+  for (let i = 1; i < one.transcript.length; i++)
+    assert.notEqual(other.transcript[i], one.transcript[i], `message ${i}`);
 });
 
 test('fixed randomness: the transcript is a fixture (same digest in every process)', () => {

@@ -11,14 +11,18 @@ const SPEC_FRAGMENTS = [
   '?OTR|5a73a599|27e31597,00002,00003,jPEWAJ6gBXvZrY6ZQrx3gb4v0UaSMOMiR5sB7Eaulb2Yc6RmRnnlxgUUC2alosg4WIeFN951PLjScajVba6dqlDi+q1H5tPvI5SWMN7PCBWIJ41+WvF+5IAZzQZYgNaVLbAAAAAAAAAAEAAAAHwNiIi5Ms+4PsY/L2i,',
   '?OTR|5a73a599|27e31597,00003,00003,pkTtquknfx6HodLvk3RAAAAAA==.,',
 ];
-const SPEC_REASSEMBLED = '?OTR:AAMDJ+MVmSfjFZcAAAAAAQAAAAIAAADA1g5IjD1ZGLDVQEyCgCyn9hbrL3KAbGDdzE2ZkMyTKl7XfkSxh8YJnudstiB74i4BzT0W2haClg6dMary/jo9sMudwmUdlnKpIGEKXWdvJKT+hQ26h9nzMgEditLB8vjPEWAJ6gBXvZrY6ZQrx3gb4v0UaSMOMiR5sB7Eaulb2Yc6RmRnnlxgUUC2alosg4WIeFN951PLjScajVba6dqlDi+q1H5tPvI5SWMN7PCBWIJ41+WvF+5IAZzQZYgNaVLbAAAAAAAAAAEAAAAHwNiIi5Ms+4PsY/L2ipkTtquknfx6HodLvk3RAAAAAA==.';
+const SPEC_REASSEMBLED =
+  '?OTR:AAMDJ+MVmSfjFZcAAAAAAQAAAAIAAADA1g5IjD1ZGLDVQEyCgCyn9hbrL3KAbGDdzE2ZkMyTKl7XfkSxh8YJnudstiB74i4BzT0W2haClg6dMary/jo9sMudwmUdlnKpIGEKXWdvJKT+hQ26h9nzMgEditLB8vjPEWAJ6gBXvZrY6ZQrx3gb4v0UaSMOMiR5sB7Eaulb2Yc6RmRnnlxgUUC2alosg4WIeFN951PLjScajVba6dqlDi+q1H5tPvI5SWMN7PCBWIJ41+WvF+5IAZzQZYgNaVLbAAAAAAAAAAEAAAAHwNiIi5Ms+4PsY/L2ipkTtquknfx6HodLvk3RAAAAAA==.';
 
 const bad = (e: unknown) => e instanceof OtrProtocolError && e.code === 'bad-fragment';
 
 test('the spec example reassembles to its Data Message, whose header decodes as documented', () => {
   const r = new Reassembler();
   const f = SPEC_FRAGMENTS.map((s) => parseFragment(s)!);
-  assert.deepEqual({ ...f[0], piece: '' }, { version: 3, senderTag: 0x5a73a599, receiverTag: 0x27e31597, k: 1, n: 3, piece: '' });
+  assert.deepEqual(
+    { ...f[0], piece: '' },
+    { version: 3, senderTag: 0x5a73a599, receiverTag: 0x27e31597, k: 1, n: 3, piece: '' },
+  );
   assert.equal(r.add(f[0]!), null);
   assert.equal(r.add(f[1]!), null);
   const whole = r.add(f[2]!);
@@ -43,7 +47,13 @@ test('v2 fragment syntax', () => {
 });
 
 test('illegal fragments are discarded: k=0, n=0, k>n, numbers past 65535', () => {
-  for (const s of ['?OTR,0,3,x,', '?OTR,1,0,x,', '?OTR,4,3,x,', '?OTR,1,65536,x,', '?OTR|00000100|00000000,00000,00003,x,']) {
+  for (const s of [
+    '?OTR,0,3,x,',
+    '?OTR,1,0,x,',
+    '?OTR,4,3,x,',
+    '?OTR,1,65536,x,',
+    '?OTR|00000100|00000000,00000,00003,x,',
+  ]) {
     assert.throws(() => parseFragment(s), bad, s);
   }
   // Leading zeros are legal.
@@ -51,8 +61,16 @@ test('illegal fragments are discarded: k=0, n=0, k>n, numbers past 65535', () =>
 });
 
 test('text without the fragment syntax is not a fragment (it is handled as an ordinary message)', () => {
-  for (const s of ['?OTR,1,3,,', '?OTR,1,3,x', '?OTR|zz|01,1,1,x,', '?OTR|123456789|100,1,1,x,', '?OTR,-1,3,x,', '?OTR,1,3,a,b,',
-    '?OTR,1,99999999999,x,', 'what is ?OTR, anyway']) {
+  for (const s of [
+    '?OTR,1,3,,',
+    '?OTR,1,3,x',
+    '?OTR|zz|01,1,1,x,',
+    '?OTR|123456789|100,1,1,x,',
+    '?OTR,-1,3,x,',
+    '?OTR,1,3,a,b,',
+    '?OTR,1,99999999999,x,',
+    'what is ?OTR, anyway',
+  ]) {
     assert.equal(parseFragment(s), null, s);
   }
 });
@@ -66,11 +84,17 @@ test('reassembly follows the spec: out-of-order pieces and changed counts reset 
   assert.equal(r.pending, false);
   assert.equal(r.add(fr(2, 3, 'b')), null);
   // Duplicate piece resets.
-  r.add(fr(1, 2, 'a')); assert.equal(r.add(fr(1 + 0, 2, 'a')), null); assert.equal(r.add(fr(2, 2, 'b')), 'ab');
+  r.add(fr(1, 2, 'a'));
+  assert.equal(r.add(fr(1 + 0, 2, 'a')), null);
+  assert.equal(r.add(fr(2, 2, 'b')), 'ab');
   // n changes midway: reset.
-  r.add(fr(1, 3, 'a')); assert.equal(r.add(fr(2, 4, 'b')), null); assert.equal(r.pending, false);
+  r.add(fr(1, 3, 'a'));
+  assert.equal(r.add(fr(2, 4, 'b')), null);
+  assert.equal(r.pending, false);
   // A new k=1 restarts.
-  r.add(fr(1, 3, 'a')); r.add(fr(1, 2, 'x')); assert.equal(r.add(fr(2, 2, 'y')), 'xy');
+  r.add(fr(1, 3, 'a'));
+  r.add(fr(1, 2, 'x'));
+  assert.equal(r.add(fr(2, 2, 'y')), 'xy');
   // Single-fragment message.
   assert.equal(r.add(fr(1, 1, 'z')), 'z');
   // A fragment claiming 65535 pieces only buffers what actually arrives.
@@ -84,7 +108,8 @@ test('reassembly memory is bounded', () => {
   const r = new Reassembler();
   const piece = 'x'.repeat(1 << 16);
   let k = 1;
-  while (k * piece.length <= MAX_REASSEMBLED) assert.equal(r.add({ version: 2, senderTag: 0, receiverTag: 0, k, n: 65535, piece }), null), k++;
+  while (k * piece.length <= MAX_REASSEMBLED)
+    (assert.equal(r.add({ version: 2, senderTag: 0, receiverTag: 0, k, n: 65535, piece }), null), k++);
   assert.equal(r.add({ version: 2, senderTag: 0, receiverTag: 0, k, n: 65535, piece }), null);
   assert.equal(r.pending, false, 'buffer dropped once it passed the limit');
 });
@@ -108,7 +133,10 @@ test('fragmenting outgoing messages: sizes, format, round trip (v2 and v3)', () 
         const p = parseFragment(f)!;
         assert.equal(p.k, i + 1);
         assert.equal(p.n, frags.length);
-        if (version === 3) { assert.equal(p.senderTag, 0x5a73a599); assert.equal(p.receiverTag, 0x27e31597); }
+        if (version === 3) {
+          assert.equal(p.senderTag, 0x5a73a599);
+          assert.equal(p.receiverTag, 0x27e31597);
+        }
         out = r.add(p);
       });
       assert.equal(out, msg);

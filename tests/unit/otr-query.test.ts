@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  WS_BASE, WS_V1, WS_V2, WS_V3, buildErrorMessage, buildQuery, buildWhitespaceTag, findWhitespaceTag, parseErrorMessage, parseQuery,
+  WS_BASE,
+  WS_V1,
+  WS_V2,
+  WS_V3,
+  buildErrorMessage,
+  buildQuery,
+  buildWhitespaceTag,
+  findWhitespaceTag,
+  parseErrorMessage,
+  parseQuery,
 } from '../../src/otr/query.js';
 
 const bytes = (s: string) => Buffer.from(s, 'latin1').toString('hex');
@@ -17,7 +26,10 @@ test('query message version lists (spec examples and otr3-test-vectors query_mes
     ['?OTR?v?', [1]],
     ['?OTRv?', []],
     ['?OTRv2? I like number 3', [2]],
-    ['?OTRv3?  I would like to start an Off-the-Record private conversation, but you do not seem to support that.', [3]],
+    [
+      '?OTRv3?  I would like to start an Off-the-Record private conversation, but you do not seem to support that.',
+      [3],
+    ],
     ['hello ?OTRv32? there', [3, 2]],
     ['hello world', null],
     ['?OTR:AAMC.', null],

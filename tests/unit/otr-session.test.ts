@@ -18,10 +18,17 @@ class Net {
   events: Record<Side, OtrEvent[]> = { a: [], b: [] };
   wires: Record<Side, string[]> = { a: [], b: [] };
   drop: ((to: Side, wire: string) => boolean) | null = null;
-  constructor(public a: OtrSession, public b: OtrSession) {}
+  constructor(
+    public a: OtrSession,
+    public b: OtrSession,
+  ) {}
   push(from: Side, evs: OtrEvent[]): void {
     for (const e of evs) {
-      if (e.type === 'send') for (const w of e.wire) { this.wires[from].push(w); this.queue.push({ to: from === 'a' ? 'b' : 'a', wire: w }); }
+      if (e.type === 'send')
+        for (const w of e.wire) {
+          this.wires[from].push(w);
+          this.queue.push({ to: from === 'a' ? 'b' : 'a', wire: w });
+        }
       else this.events[from].push(e);
     }
   }
@@ -35,15 +42,23 @@ class Net {
     }
   }
   texts(side: Side): Array<{ text: string; encrypted: boolean }> {
-    return this.events[side].flatMap((e) => (e.type === 'message' && e.text !== '' ? [{ text: e.text, encrypted: e.encrypted }] : []));
+    return this.events[side].flatMap((e) =>
+      e.type === 'message' && e.text !== '' ? [{ text: e.text, encrypted: e.encrypted }] : [],
+    );
   }
   errors(side: Side): string[] {
     return this.events[side].flatMap((e) => (e.type === 'error' ? [e.message] : []));
   }
-  clear(): void { this.events = { a: [], b: [] }; this.wires = { a: [], b: [] }; }
+  clear(): void {
+    this.events = { a: [], b: [] };
+    this.wires = { a: [], b: [] };
+  }
 }
 
-function sessions(pa: Partial<ConstructorParameters<typeof OtrSession>[0]> = {}, pb: Partial<ConstructorParameters<typeof OtrSession>[0]> = {}): Net {
+function sessions(
+  pa: Partial<ConstructorParameters<typeof OtrSession>[0]> = {},
+  pb: Partial<ConstructorParameters<typeof OtrSession>[0]> = {},
+): Net {
   return new Net(new OtrSession({ key: keyA, ...pa }), new OtrSession({ key: keyB, ...pb }));
 }
 
@@ -83,7 +98,10 @@ test('v3 conversation: query, AKE, fingerprints, ssid, many messages each way wi
     assert.ok(!w.includes('a->b'), 'no plaintext on the wire');
   }
   assert.ok(keyids.size > 10, `keys rotated (${keyids.size} sender key ids)`);
-  assert.deepEqual(net.texts('b').map((t) => t.text), Array.from({ length: 40 }, (_, i) => `a->b ${i} ✓ ünïcödé`));
+  assert.deepEqual(
+    net.texts('b').map((t) => t.text),
+    Array.from({ length: 40 }, (_, i) => `a->b ${i} ✓ ünïcödé`),
+  );
   assert.ok(net.texts('b').every((t) => t.encrypted));
   assert.equal(net.texts('a').length, 20);
   assert.deepEqual(net.errors('a'), []);
@@ -95,13 +113,18 @@ test('MAC keys are revealed on the wire after rotation', () => {
   establish(net);
   let revealed = 0;
   for (let i = 0; i < 6; i++) {
-    net.push('a', net.a.send(`x${i}`)); net.run();
-    net.push('b', net.b.send(`y${i}`)); net.run();
+    net.push('a', net.a.send(`x${i}`));
+    net.run();
+    net.push('b', net.b.send(`y${i}`));
+    net.run();
   }
   for (const w of [...net.wires.a, ...net.wires.b]) {
     if (!w.startsWith('?OTR:')) continue;
     const m = decodeMessage(unframeEncoded(w));
-    if (m.kind === 'data') { assert.equal(m.oldMacKeys.length % 20, 0); revealed += m.oldMacKeys.length / 20; }
+    if (m.kind === 'data') {
+      assert.equal(m.oldMacKeys.length % 20, 0);
+      revealed += m.oldMacKeys.length / 20;
+    }
   }
   assert.ok(revealed >= 4, `revealed ${revealed} MAC keys`);
 });
@@ -112,9 +135,17 @@ test('v2 conversation (no instance tags on the wire)', () => {
   assert.equal(net.a.version, 2);
   assert.equal(net.b.version, 2);
   for (const w of net.wires.b) assert.ok(w.startsWith('?OTR:AAI'), w.slice(0, 10));
-  net.push('a', net.a.send('hello v2')); net.push('b', net.b.send('hi v2')); net.run();
-  assert.deepEqual(net.texts('b').map((t) => t.text), ['hello v2']);
-  assert.deepEqual(net.texts('a').map((t) => t.text), ['hi v2']);
+  net.push('a', net.a.send('hello v2'));
+  net.push('b', net.b.send('hi v2'));
+  net.run();
+  assert.deepEqual(
+    net.texts('b').map((t) => t.text),
+    ['hello v2'],
+  );
+  assert.deepEqual(
+    net.texts('a').map((t) => t.text),
+    ['hi v2'],
+  );
 });
 
 for (const version of [3, 2] as const) {
@@ -127,24 +158,42 @@ for (const version of [3, 2] as const) {
       assert.equal(parseFragment(w)!.version, version);
     }
     const long = 'long message '.repeat(50);
-    net.push('a', net.a.send(long)); net.push('b', net.b.send('short')); net.run();
-    assert.deepEqual(net.texts('b').map((t) => t.text), [long]);
-    assert.deepEqual(net.texts('a').map((t) => t.text), ['short']);
+    net.push('a', net.a.send(long));
+    net.push('b', net.b.send('short'));
+    net.run();
+    assert.deepEqual(
+      net.texts('b').map((t) => t.text),
+      [long],
+    );
+    assert.deepEqual(
+      net.texts('a').map((t) => t.text),
+      ['short'],
+    );
   });
 }
 
 test('crossed start: both send queries at once (as Blink does) and still converge, repeatedly', () => {
   for (let i = 0; i < 5; i++) {
-    const net = sessions({ queryText: ' I would like to start an Off-the-Record private conversation, but you do not seem to support that.' });
+    const net = sessions({
+      queryText: ' I would like to start an Off-the-Record private conversation, but you do not seem to support that.',
+    });
     net.push('a', net.a.start());
     net.push('b', net.b.start());
     net.run();
     assert.equal(net.a.state, 'encrypted');
     assert.equal(net.b.state, 'encrypted');
     assert.deepEqual(net.a.ssid, net.b.ssid);
-    net.push('a', net.a.send('ping')); net.push('b', net.b.send('pong')); net.run();
-    assert.deepEqual(net.texts('b').map((t) => t.text), ['ping']);
-    assert.deepEqual(net.texts('a').map((t) => t.text), ['pong']);
+    net.push('a', net.a.send('ping'));
+    net.push('b', net.b.send('pong'));
+    net.run();
+    assert.deepEqual(
+      net.texts('b').map((t) => t.text),
+      ['ping'],
+    );
+    assert.deepEqual(
+      net.texts('a').map((t) => t.text),
+      ['pong'],
+    );
   }
 });
 
@@ -155,14 +204,21 @@ test('crossed start with duplicated messages still converges', () => {
   const origPush = net.push.bind(net);
   net.push = (from, evs) => {
     origPush(from, evs);
-    for (const e of evs) if (e.type === 'send') for (const w of e.wire) if (w.startsWith('?OTR:') && !dup.has(w)) { dup.add(w); net.queue.push({ to: from === 'a' ? 'b' : 'a', wire: w }); }
+    for (const e of evs)
+      if (e.type === 'send')
+        for (const w of e.wire)
+          if (w.startsWith('?OTR:') && !dup.has(w)) {
+            dup.add(w);
+            net.queue.push({ to: from === 'a' ? 'b' : 'a', wire: w });
+          }
   };
   net.push('a', net.a.start());
   net.push('b', net.b.start());
   net.run();
   assert.equal(net.a.state, 'encrypted');
   assert.equal(net.b.state, 'encrypted');
-  net.push('a', net.a.send('after dup')); net.run();
+  net.push('a', net.a.send('after dup'));
+  net.run();
   assert.ok(net.texts('b').some((t) => t.text === 'after dup'));
 });
 
@@ -198,13 +254,20 @@ test('whitespace tags never restart an AKE in progress nor an encrypted conversa
   net.clear();
   const tagged = 'hi' + WS_BASE + WS_V3;
   const ev = net.b.receive(tagged);
-  assert.deepEqual(ev.filter((e) => e.type === 'send'), [], 'no new AKE from a tag while encrypted');
+  assert.deepEqual(
+    ev.filter((e) => e.type === 'send'),
+    [],
+    'no new AKE from a tag while encrypted',
+  );
   assert.equal(net.b.akeInProgress, false);
   // Mid-AKE: b has sent a commit and waits for the D-H Key; a tag is ignored, a Query gets the same commit back.
   const c = new OtrSession({ key: keyA });
   const first = c.receive('?OTRv3?').find((e) => e.type === 'send') as { wire: string[] };
   assert.equal(c.authState, 'awaiting-dhkey');
-  assert.deepEqual(c.receive('x' + WS_BASE + WS_V3).filter((e) => e.type === 'send'), []);
+  assert.deepEqual(
+    c.receive('x' + WS_BASE + WS_V3).filter((e) => e.type === 'send'),
+    [],
+  );
   const again = c.receive('?OTRv3?').find((e) => e.type === 'send') as { wire: string[] };
   assert.deepEqual(again.wire, first.wire);
 });
@@ -214,14 +277,20 @@ test('whitespace tag: an unknown version tag before ours is skipped (an OTRv4 cl
   const b = new OtrSession({ key: keyB });
   const ev = b.receive('hello' + WS_BASE + WS_V4 + WS_V3);
   assert.deepEqual(ev[0], { type: 'message', text: 'hello', encrypted: false, tlvs: [] });
-  assert.ok(ev.some((e) => e.type === 'send'), 'the AKE starts');
+  assert.ok(
+    ev.some((e) => e.type === 'send'),
+    'the AKE starts',
+  );
   assert.equal(b.authState, 'awaiting-dhkey');
 });
 
 test('whitespace tag with WHITESPACE_START_AKE off only displays the text', () => {
   const b = new OtrSession({ key: keyB, policy: { ...DEFAULT_POLICY, whitespaceStartAke: false } });
   const ev = b.receive('yo' + WS_BASE + WS_V3);
-  assert.deepEqual(ev.filter((e) => e.type === 'send'), []);
+  assert.deepEqual(
+    ev.filter((e) => e.type === 'send'),
+    [],
+  );
   assert.deepEqual(ev[0], { type: 'message', text: 'yo', encrypted: false, tlvs: [] });
 });
 
@@ -233,9 +302,15 @@ test('end(): TLV 1 -> the peer goes to finished; its sends are held, not leaked;
   net.run();
   assert.equal(net.a.state, 'plaintext');
   assert.equal(net.b.state, 'finished');
-  assert.deepEqual(net.events.b.filter((e) => e.type === 'state'), [{ type: 'state', state: 'finished', version: null, theirFingerprint: net.a.ourFingerprint }]);
+  assert.deepEqual(
+    net.events.b.filter((e) => e.type === 'state'),
+    [{ type: 'state', state: 'finished', version: null, theirFingerprint: net.a.ourFingerprint }],
+  );
   const ev = net.b.send('are you there?');
-  assert.ok(ev.every((e) => e.type !== 'send'), 'nothing is sent in FINISHED');
+  assert.ok(
+    ev.every((e) => e.type !== 'send'),
+    'nothing is sent in FINISHED',
+  );
   assert.ok(ev.some((e) => e.type === 'held'));
   assert.ok(ev.some((e) => e.type === 'error'));
   const ev2 = net.b.end();
@@ -246,7 +321,8 @@ test('end(): TLV 1 -> the peer goes to finished; its sends are held, not leaked;
 test('a message held in FINISHED goes out encrypted after a new AKE', () => {
   const net = sessions();
   establish(net);
-  net.push('a', net.a.end()); net.run();
+  net.push('a', net.a.end());
+  net.run();
   net.clear();
   net.b.send('held while finished');
   net.push('b', net.b.refresh());
@@ -259,7 +335,10 @@ test('REQUIRE_ENCRYPTION: plaintext is never sent; it is held, a query goes out,
   const net = sessions({ policy: ALWAYS_POLICY }, {});
   const e1 = net.a.send('secret one');
   const e2 = net.a.send('secret two');
-  assert.deepEqual(e1.filter((e) => e.type === 'held'), [{ type: 'held', count: 1 }]);
+  assert.deepEqual(
+    e1.filter((e) => e.type === 'held'),
+    [{ type: 'held', count: 1 }],
+  );
   assert.deepEqual(e2, [{ type: 'held', count: 2 }]);
   const sent = e1.flatMap((e) => (e.type === 'send' ? e.wire : []));
   assert.equal(sent.length, 1);
@@ -268,7 +347,10 @@ test('REQUIRE_ENCRYPTION: plaintext is never sent; it is held, a query goes out,
   net.run();
   assert.equal(net.a.state, 'encrypted');
   for (const w of net.wires.a) assert.ok(!w.includes('secret'), 'plaintext never on the wire');
-  assert.deepEqual(net.texts('b'), [{ text: 'secret one', encrypted: true }, { text: 'secret two', encrypted: true }]);
+  assert.deepEqual(net.texts('b'), [
+    { text: 'secret one', encrypted: true },
+    { text: 'secret two', encrypted: true },
+  ]);
   // An unencrypted message received under REQUIRE_ENCRYPTION is shown with a warning.
   const w = new OtrSession({ key: keyA, policy: ALWAYS_POLICY }).receive('plain');
   assert.ok(w.some((e) => e.type === 'error' && !e.fromPeer));
@@ -285,7 +367,11 @@ test('plaintext received while encrypted is shown but flagged', () => {
 test('?OTR Error: is reported fromPeer; ERROR_START_AKE answers with a query', () => {
   const a = new OtrSession({ key: keyA });
   const ev = a.receive('?OTR Error: You transmitted an unreadable encrypted message.');
-  assert.deepEqual(ev[0], { type: 'error', message: 'You transmitted an unreadable encrypted message.', fromPeer: true });
+  assert.deepEqual(ev[0], {
+    type: 'error',
+    message: 'You transmitted an unreadable encrypted message.',
+    fromPeer: true,
+  });
   assert.match((ev[1] as { wire: string[] }).wire[0]!, /^\?OTRv23\?/);
   const b = new OtrSession({ key: keyA, policy: { ...DEFAULT_POLICY, errorStartAke: false } });
   assert.deepEqual(b.receive('?OTR Error: x'), [{ type: 'error', message: 'x', fromPeer: true }]);
@@ -300,7 +386,10 @@ test('query versions and policy pick the version; no common version -> no AKE', 
   const w = (ev2[1] as { wire: string[] }).wire[0]!;
   assert.equal(decodeMessage(unframeEncoded(w)).header.version, 2);
   assert.equal(b.queryMessage().startsWith('?OTRv23? '), true);
-  assert.equal(new OtrSession({ key: keyA, policy: { ...DEFAULT_POLICY, allowV2: false } }).queryMessage().startsWith('?OTRv3?'), true);
+  assert.equal(
+    new OtrSession({ key: keyA, policy: { ...DEFAULT_POLICY, allowV2: false } }).queryMessage().startsWith('?OTRv3?'),
+    true,
+  );
 });
 
 test('OTR disabled by policy: messages pass through untouched', () => {
@@ -316,7 +405,8 @@ test('unreadable data messages: error message to the peer; IGNORE_UNREADABLE hon
   // A valid message from a to b, then corrupted (MAC fails).
   const w = (net.a.send('hello').find((e) => e.type === 'send') as { wire: string[] }).wire[0]!;
   const bin = unframeEncoded(w);
-  const bad = Uint8Array.from(bin); bad[bad.length - 30]! ^= 1; // inside the MAC
+  const bad = Uint8Array.from(bin);
+  bad[bad.length - 30]! ^= 1; // inside the MAC
   const ev = net.b.receive(frameEncoded(bad));
   assert.ok(ev.some((e) => e.type === 'error' && !e.fromPeer));
   const reply = ev.find((e) => e.type === 'send') as { wire: string[] };
@@ -326,7 +416,8 @@ test('unreadable data messages: error message to the peer; IGNORE_UNREADABLE hon
   // Replayed: unreadable.
   assert.ok(net.b.receive(w).some((e) => e.type === 'error'));
   // With IGNORE_UNREADABLE set (byte after the header), silence.
-  const ign = Uint8Array.from(bad); ign[11] = 1;
+  const ign = Uint8Array.from(bad);
+  ign[11] = 1;
   assert.deepEqual(net.b.receive(frameEncoded(ign)), []);
   // A data message to a session in plaintext.
   const fresh = new OtrSession({ key: keyB, instanceTag: net.b.instanceTag });
@@ -339,13 +430,16 @@ test('heartbeat: a received data message answers with an empty IGNORE_UNREADABLE
   const net = sessions({ now: () => now }, { now: () => now });
   establish(net);
   net.clear();
-  net.push('a', net.a.send('first')); net.run();
+  net.push('a', net.a.send('first'));
+  net.run();
   // b has just sent its AKE messages: that counts as sending (libotr), so no heartbeat yet.
   assert.equal(net.wires.b.length, 0, 'no heartbeat right after the AKE');
-  net.push('a', net.a.send('second')); net.run();
+  net.push('a', net.a.send('second'));
+  net.run();
   assert.equal(net.wires.b.length, 0, 'no heartbeat within the interval');
   now += 61_000;
-  net.push('a', net.a.send('third')); net.run();
+  net.push('a', net.a.send('third'));
+  net.run();
   const hb = net.wires.b.map((w) => decodeMessage(unframeEncoded(w)) as DataMsg);
   assert.equal(hb.length, 1, 'heartbeat after the interval');
   assert.equal(hb[0]!.flags & 1, 1);
@@ -357,7 +451,8 @@ test('instance tags: ours is >= 0x100; messages for another instance or from inv
   assert.throws(() => new OtrSession({ key: keyA, instanceTag: 0xff }), RangeError);
   const a = new OtrSession({ key: keyA, instanceTag: 0x1000 });
   const h = (s: number, r: number) => ({ version: 3 as const, type: 0, senderTag: s, receiverTag: r });
-  const commit = (s: number, r: number) => frameEncoded(encodeDhCommit(h(s, r), new Uint8Array(196), new Uint8Array(32)));
+  const commit = (s: number, r: number) =>
+    frameEncoded(encodeDhCommit(h(s, r), new Uint8Array(196), new Uint8Array(32)));
   assert.equal(a.receive(commit(0x2000, 0x1001)).length, 0, 'other receiver');
   assert.equal(a.receive(commit(0xff, 0)).length, 0, 'sender tag < 0x100');
   assert.equal(a.receive(commit(0x2000, 0x50)).length, 0, 'receiver tag in 1..0xff');
@@ -389,21 +484,47 @@ test('hostile input never throws out of receive() and never changes an encrypted
   const b = net.b;
   const good = (net.a.send('keep working').find((e) => e.type === 'send') as { wire: string[] }).wire[0]!;
   const inputs: string[] = [
-    '?OTR:', '?OTR:.', '?OTR:AAMC', '?OTR:!!!!.', '?OTR:AAM=.', '?OTR:AAMDAA==.', '?OTR:' + 'A'.repeat(100001) + '.',
+    '?OTR:',
+    '?OTR:.',
+    '?OTR:AAMC',
+    '?OTR:!!!!.',
+    '?OTR:AAM=.',
+    '?OTR:AAMDAA==.',
+    '?OTR:' + 'A'.repeat(100001) + '.',
     '?OTR:' + base64Encode(Uint8Array.from([0, 3, 3, 0, 0, 1, 0, 0, 0, 1, 0, 0xff, 0xff, 0xff, 0xff])) + '.',
-    '?OTR:' + base64Encode(Uint8Array.from([0, 1, 3])) + '.', '?OTR:' + base64Encode(Uint8Array.from([0, 3, 0x99, 0, 0, 1, 0, 0, 0, 0, 0])) + '.',
-    '?OTR,0,0,x,', '?OTR,2,1,x,', '?OTR,1,65535,?OTR:AAMC,', '?OTR|ffffffff|00000000,1,1,junk,', '?OTR|1|2|3,1,1,x,',
-    '?OTR Error:', '?OTRv', '?OTR?', '?OTRvvvvvvvv?', WS_BASE, WS_BASE + WS_V3 + WS_V3, '\u0000\uffff\ud800', '',
+    '?OTR:' + base64Encode(Uint8Array.from([0, 1, 3])) + '.',
+    '?OTR:' + base64Encode(Uint8Array.from([0, 3, 0x99, 0, 0, 1, 0, 0, 0, 0, 0])) + '.',
+    '?OTR,0,0,x,',
+    '?OTR,2,1,x,',
+    '?OTR,1,65535,?OTR:AAMC,',
+    '?OTR|ffffffff|00000000,1,1,junk,',
+    '?OTR|1|2|3,1,1,x,',
+    '?OTR Error:',
+    '?OTRv',
+    '?OTR?',
+    '?OTRvvvvvvvv?',
+    WS_BASE,
+    WS_BASE + WS_V3 + WS_V3,
+    '\u0000\uffff\ud800',
+    '',
   ];
   // Truncations of a real data message.
   for (let n = 6; n < good.length - 1; n += 37) inputs.push(good.slice(0, n) + '.');
   for (const inp of inputs) {
     let ev: OtrEvent[] = [];
-    assert.doesNotThrow(() => { ev = b.receive(inp); }, inp.slice(0, 30));
+    assert.doesNotThrow(
+      () => {
+        ev = b.receive(inp);
+      },
+      inp.slice(0, 30),
+    );
     assert.ok(Array.isArray(ev));
   }
   assert.equal(b.state, 'encrypted');
-  assert.deepEqual(b.receive(good).find((e) => e.type === 'message'), { type: 'message', text: 'keep working', encrypted: true, tlvs: [] });
+  assert.deepEqual(
+    b.receive(good).find((e) => e.type === 'message'),
+    { type: 'message', text: 'keep working', encrypted: true, tlvs: [] },
+  );
 });
 
 test('D-H Key values 0, 1, p-1 and p through the session: reported, AKE keeps waiting', () => {
@@ -419,19 +540,26 @@ test('D-H Key values 0, 1, p-1 and p through the session: reported, AKE keeps wa
 
 test('ordinary text that merely contains "?OTR," is shown, not swallowed as a fragment', () => {
   const a = new OtrSession({ key: keyA });
-  assert.deepEqual(a.receive('what does ?OTR, mean'), [{ type: 'message', text: 'what does ?OTR, mean', encrypted: false, tlvs: [] }]);
+  assert.deepEqual(a.receive('what does ?OTR, mean'), [
+    { type: 'message', text: 'what does ?OTR, mean', encrypted: false, tlvs: [] },
+  ]);
 });
 
 test('fragments out of order are discarded; in order they deliver', () => {
   const net = sessions({ maxFragmentSize: 100 }, {});
   establish(net);
-  const frags = (net.a.send('fragment me please, this is long enough'.repeat(5)).find((e) => e.type === 'send') as { wire: string[] }).wire;
+  const frags = (
+    net.a.send('fragment me please, this is long enough'.repeat(5)).find((e) => e.type === 'send') as { wire: string[] }
+  ).wire;
   assert.ok(frags.length >= 3);
   const b = net.b;
   assert.deepEqual(b.receive(frags[1]!), []);
   assert.deepEqual(b.receive(frags[0]!), []);
   assert.deepEqual(b.receive(frags[2]!), [], 'k=3 after k=1 is out of order: dropped');
-  for (const f of frags) { const ev = b.receive(f); if (f === frags[frags.length - 1]) assert.equal(ev[0]!.type, 'message'); }
+  for (const f of frags) {
+    const ev = b.receive(f);
+    if (f === frags[frags.length - 1]) assert.equal(ev[0]!.type, 'message');
+  }
 });
 
 test('SMP through the session: success, failure, question, abort', () => {
@@ -489,7 +617,8 @@ test('refresh() re-keys an encrypted session; messages keep flowing', () => {
   assert.notDeepEqual(net.a.ssid, before);
   assert.deepEqual(net.a.ssid, net.b.ssid);
   net.clear();
-  net.push('b', net.b.send('after refresh')); net.run();
+  net.push('b', net.b.send('after refresh'));
+  net.run();
   assert.deepEqual(net.texts('a'), [{ text: 'after refresh', encrypted: true }]);
 });
 
@@ -497,7 +626,13 @@ test('a lost AKE message: once the AKE is stale, the peer restarting converges',
   let now = 1_000_000;
   const net = sessions({ now: () => now }, { now: () => now });
   let dropped = false;
-  net.drop = (_to, w) => { if (!dropped && w.startsWith('?OTR:AAMR')) { dropped = true; return true; } return false; }; // lose the reveal sig
+  net.drop = (_to, w) => {
+    if (!dropped && w.startsWith('?OTR:AAMR')) {
+      dropped = true;
+      return true;
+    }
+    return false;
+  }; // lose the reveal sig
   net.push('a', net.a.start());
   net.run();
   assert.notEqual(net.a.state, 'encrypted');
@@ -528,12 +663,21 @@ test('TLVs inside data messages reach the message event; a NUL in text is refuse
   const net = sessions();
   establish(net);
   net.clear();
-  net.push('a', net.a.send('with tlv', [{ type: 0, value: new Uint8Array(5) }, { type: 0x1234, value: Uint8Array.of(1) }]));
+  net.push(
+    'a',
+    net.a.send('with tlv', [
+      { type: 0, value: new Uint8Array(5) },
+      { type: 0x1234, value: Uint8Array.of(1) },
+    ]),
+  );
   net.run();
   const m = net.events.b.find((e) => e.type === 'message');
   assert.ok(m && m.type === 'message');
   assert.equal(m.text, 'with tlv');
-  assert.deepEqual(m.tlvs.map((t) => t.type), [0, 0x1234]);
+  assert.deepEqual(
+    m.tlvs.map((t) => t.type),
+    [0, 0x1234],
+  );
   const bad = net.a.send('a\u0000b');
   assert.equal(bad.length, 1);
   assert.equal(bad[0]!.type, 'error');

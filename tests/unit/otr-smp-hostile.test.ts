@@ -3,17 +3,37 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Smp, smpSecret, encodeSmpPayload, decodeSmpPayload,
-  TLV_SMP1, TLV_SMP1Q, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, type Tlv,
+  Smp,
+  smpSecret,
+  encodeSmpPayload,
+  decodeSmpPayload,
+  TLV_SMP1,
+  TLV_SMP1Q,
+  TLV_SMP2,
+  TLV_SMP3,
+  TLV_SMP4,
+  TLV_SMP_ABORT,
+  type Tlv,
 } from '../../src/otr/smp.js';
 import { P, Q, G, modPow, randomBytes } from '../../src/otr/crypto/group.js';
 import { bigintToBytes, concatBytes } from '../../src/bytes/bytes.js';
 
 const secret = (s: string): Uint8Array =>
-  smpSecret(new Uint8Array(20).fill(0xaa), new Uint8Array(20).fill(0xbb), new Uint8Array(8).fill(1), new TextEncoder().encode(s));
+  smpSecret(
+    new Uint8Array(20).fill(0xaa),
+    new Uint8Array(20).fill(0xbb),
+    new Uint8Array(8).fill(1),
+    new TextEncoder().encode(s),
+  );
 
 type Stage = 1 | 2 | 3 | 4;
-interface Layout { type: number; count: number; elements: number[]; exponents: number[]; hashes: number[] }
+interface Layout {
+  type: number;
+  count: number;
+  elements: number[];
+  exponents: number[];
+  hashes: number[];
+}
 const LAYOUT: Record<Stage, Layout> = {
   1: { type: TLV_SMP1, count: 6, elements: [0, 3], exponents: [2, 5], hashes: [1, 4] },
   2: { type: TLV_SMP2, count: 11, elements: [0, 3, 6, 7], exponents: [2, 5, 9, 10], hashes: [1, 4, 8] },
@@ -38,7 +58,9 @@ function setup(stage: Stage): { receiver: Smp; tlv: Tlv } {
 
 function expectCheated(receiver: Smp, tlv: Tlv, why: string, reason?: RegExp): void {
   let out: ReturnType<Smp['receive']> | undefined;
-  assert.doesNotThrow(() => { out = receiver.receive(tlv); }, why);
+  assert.doesNotThrow(() => {
+    out = receiver.receive(tlv);
+  }, why);
   assert.equal(out!.event?.type, 'cheated', why);
   if (reason) assert.match((out!.event as { reason: string }).reason, reason, why);
   assert.deepEqual(out!.reply, { type: TLV_SMP_ABORT, value: new Uint8Array(0) }, why);
@@ -136,13 +158,23 @@ for (const stage of [1, 2, 3, 4] as const) {
 function encodeNonMinimalFirst(mpis: bigint[]): Uint8Array {
   const rest = encodeSmpPayload(mpis.slice(1)).subarray(4);
   const first = bigintToBytes(mpis[0]!);
-  return concatBytes(bigintToBytes(BigInt(mpis.length), 4), bigintToBytes(BigInt(first.length + 1), 4), Uint8Array.of(0), first, rest);
+  return concatBytes(
+    bigintToBytes(BigInt(mpis.length), 4),
+    bigintToBytes(BigInt(first.length + 1), 4),
+    Uint8Array.of(0),
+    first,
+    rest,
+  );
 }
 
 test('SMP1Q: a question without its NUL terminator is refused; garbage after the NUL too', () => {
   const { tlv } = setup(1);
   expectCheated(new Smp(), { type: TLV_SMP1Q, value: new TextEncoder().encode('no terminator here') }, 'no NUL', /NUL/);
-  expectCheated(new Smp(), { type: TLV_SMP1Q, value: concatBytes(new TextEncoder().encode('q'), Uint8Array.of(0), randomBytes(40)) }, 'junk');
+  expectCheated(
+    new Smp(),
+    { type: TLV_SMP1Q, value: concatBytes(new TextEncoder().encode('q'), Uint8Array.of(0), randomBytes(40)) },
+    'junk',
+  );
   // An SMP1 payload sent as 1Q whose first byte is not NUL: the question runs to the first NUL inside the count.
   const out = new Smp().receive({ type: TLV_SMP1Q, value: concatBytes(Uint8Array.of(0x41), tlv.value) });
   assert.equal(out.event?.type, 'cheated');

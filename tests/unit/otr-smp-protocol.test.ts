@@ -1,8 +1,21 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Smp, SmpStateError, smpSecret, smpHash, verifyLogProof, encodeSmpPayload, decodeSmpPayload,
-  TLV_SMP1, TLV_SMP1Q, TLV_SMP2, TLV_SMP3, TLV_SMP4, TLV_SMP_ABORT, type Tlv, type SmpEvent,
+  Smp,
+  SmpStateError,
+  smpSecret,
+  smpHash,
+  verifyLogProof,
+  encodeSmpPayload,
+  decodeSmpPayload,
+  TLV_SMP1,
+  TLV_SMP1Q,
+  TLV_SMP2,
+  TLV_SMP3,
+  TLV_SMP4,
+  TLV_SMP_ABORT,
+  type Tlv,
+  type SmpEvent,
 } from '../../src/otr/smp.js';
 import { G, P, Q, modPow } from '../../src/otr/crypto/group.js';
 import { encodeMpi, concatBytes } from '../../src/bytes/bytes.js';
@@ -16,10 +29,40 @@ const SMP_SECRET = {
   secret: 'this is something secret',
   x: 'd9b2e56321f9a9f8e364607c8c82decd8e8e6209e2cb952c7e649620f5286fe3',
 };
-const ZK: Record<string, { g2: string; c2: string; d2: string; v2: number; g3: string; c3: string; d3: string; v3: number }> = {
-  msg1_a: { g2: '8a88c345c63aa25dab9815f8c51f6b7b621a12d31c8220a0579381c1e2e85a2275e2407c79c8e6e1f72ae765804e6b4562ac1b2d634313c70d59752ac119c6da5cb95dde3eedd9c48595b37256f5b64c56fb938eb1131447c9af9054b42841c57d1f41fe5aa510e2bd2965434f46dd0473c60d6114da088c7047760b00bc10287a03afc4c4f30e1c7dd7c9dbd51bdbd049eb2b8921cbdc72b4f69309f61e559c2d6dec9c9ce6f38ccb4dfd07f4cf2cf6e76279b88b297848c473e13f091a0f77', c2: 'd3b6ef5528fa97e983395bec165fa4ced7657bdabf3742d60880965c369c880c', d2: '7fffffffffffffffe487ed5110b4611a62633145c06e0e68948127044533e63a0105df531d89cd9128a5043cc71a026ef7ca8cd9e69d218d98158536f92f8a1ba7f09ab6b6a8e122f242dabb312f3f637a262174d31bf6b585ffae5b7a035bf6f71c35fdad44cfd2d74f9208be258ff324943328f6722d9ee1003e5c50b1df82cc6d241b0e2ae9cd348b1fd47e9267af339d65211b4fcfa466656c89b4217f90102e4aa3ac176a41f6240f32689712b0391c1c659757f4bfb83e6ba66bf8b630', v2: 1, g3: 'd275468351fd48246e406ee74a8dc3db6ee335067bfa63300ce6a23867a1b2beddbdae9a8a36555fd4837f3ef8bad4f7fd5d7b4f346d7c7b7cb64bd7707eeb515902c66aa0c9323931364471ab93dd315f65c6624c956d74680863a9388cd5d89f1b5033b1cf232b8b6dcffaaea195de4e17cc1ba4c99497be18c011b2ad7742b43fa9ee3f95f7b6da02c8e894d054eb178a7822273655dc286ad15874687fe6671908d83662e7a529744ce4ea8dad49290d19dbe6caba202a825a20a27ee98a', c3: '57d8cfda442854ecb01b28e631aa9165d51d1192f7f464bf17ea7f6665c05030', d3: '7fffffffffffffffe487ed5110b4611a62633145c06e0e68948127044533e63a0105df531d89cd9128a5043cc71a026ef7ca8cd9e69d218d98158536f92f8a1ba7f09ab6b6a8e122f242dabb312f3f637a262174d31bf6b585ffae5b7a035bf6f71c35fdad44cfd2d74f9208be258ff324943328f6722d9ee1003e5c50b1df82cc6d241b0e2ae9cd348b1fd47e9267af8140bb2aa65628bcff455920bba95a1392f2fcb5c115f43a7a828b5bf0393c5c775a17a88506a7893ff509d674cd655c', v3: 2 },
-  msg1_b: { g2: 'ff4fb16e465739dff9297312090c2a0271d0579e5871746311b4b4b1cecb4404512f21936268f9903bf7b9ec21f9f68151ece99c892c3adbbccf4511e6d3ddba25f11cf15d140f5db7a2a8b1e4c17d4681ac9466e84c3e518e80c3c1a16c109951e9a4adf2818e7a6ccd6df9d1759065c6a43bb34c0692081619865dec358dba5a2e17cb7f69d998259f26965c794d013b15606e8503968836b284be3929438e46b845b19c0c724e8aee2aff162bbbd95a8195f83f4245f3281ce3a1d7872c92', c2: '59546ed0c65131c7e22b189bc691de7244c5967541cf4010b661bae2c0b167bc', d2: '04e90a36d4c559b8fa132b314a1157448dda12d4fa2120b21155d29379101085fc91fca8cfa0aa583e475fb4dd7adf1c88dbfc6adc3dbb4174cabc60bbb2e4f100aa9c452c7f2768d9249234872f413a6d30937c24f7bd422fc4b7d04c5044439c4dfb65b0a2452dfbc13e536d0ab7f38f38d3cc713647c458dd83a7783b807c3f41721e7742b505ae65957332a9d0c5b39a4311177a53853fdd282ed17223d42ec4c1803ef0d8e55df17bf673ea965ea2f8f4beb38279cbc6e727ec4fa2987b', v2: 1, g3: '39eaa0273de38f9a16078890a51c37bfce0f113ba445ef54c0f1e72c667a3cbe8d2f4587c3eaad9630027f56543f58f0f0633250287ef6de17c7313e5b8516eace4bddb1d9cdfa7729a48db9255e073f6f82ab37684843a839d785d330295322d75208093566fbec4bd01e8f462ee71e393af34de8688a5244b8aaf5fae2019308b3abd790c5b1eb971bf4505d376af071413389d56332cfe5b98fb30b77f72ddf2a629275b68c364de8f76137aa953ce9b3746d2c919a9827459f08ead78c71', c3: 'f379724a5ab0f40c5f9e1791926c19e4654eee78f690a094c190754a08038bdf', d3: '321cb850903ef002db66376a9aaa15293dacdac793c51063f970d2275d6334122428454c24aac2d049f20df53ab56ef4680c3097a37e4d0b2a3d570ffebaa7a6bdde7308667e68398fa1edd2b8cd49523a01911e25cbc5c836fb6095507ae23209dd3ad6fd0177f0e1288fb3e0334545fe85c55f8ea69b82477be1a5fc21d81db6cbfd27e12963ee8fd58d7d499b482d27f37004d8a1bb1c5e4bbdc9245230ba0b840b76aba57bc636b3da1240f491d35c75d98698ea1ef2ff209863b0735c0c', v3: 2 },
-  msg2_partial: { g2: '8a88c345c63aa25dab9815f8c51f6b7b621a12d31c8220a0579381c1e2e85a2275e2407c79c8e6e1f72ae765804e6b4562ac1b2d634313c70d59752ac119c6da5cb95dde3eedd9c48595b37256f5b64c56fb938eb1131447c9af9054b42841c57d1f41fe5aa510e2bd2965434f46dd0473c60d6114da088c7047760b00bc10287a03afc4c4f30e1c7dd7c9dbd51bdbd049eb2b8921cbdc72b4f69309f61e559c2d6dec9c9ce6f38ccb4dfd07f4cf2cf6e76279b88b297848c473e13f091a0f77', c2: '5f78f76ed595e10b8ec22a10b848a2dbfc01d5b4bf4f3354fa7d9e7a7b89be3c', d2: '7fffffffffffffffe487ed5110b4611a62633145c06e0e68948127044533e63a0105df531d89cd9128a5043cc71a026ef7ca8cd9e69d218d98158536f92f8a1ba7f09ab6b6a8e122f242dabb312f3f637a262174d31bf6b585ffae5b7a035bf6f71c35fdad44cfd2d74f9208be258ff324943328f6722d9ee1003e5c50b1df82cc6d241b0e2ae9cd348b1fd47e9267af81a02d5a40ae02cf4b98b37d6f98f1c0fc61fb686e150da2863071729e0bec44d63b7abd8751f58a1a5499c8526241c0', v2: 3, g3: 'd275468351fd48246e406ee74a8dc3db6ee335067bfa63300ce6a23867a1b2beddbdae9a8a36555fd4837f3ef8bad4f7fd5d7b4f346d7c7b7cb64bd7707eeb515902c66aa0c9323931364471ab93dd315f65c6624c956d74680863a9388cd5d89f1b5033b1cf232b8b6dcffaaea195de4e17cc1ba4c99497be18c011b2ad7742b43fa9ee3f95f7b6da02c8e894d054eb178a7822273655dc286ad15874687fe6671908d83662e7a529744ce4ea8dad49290d19dbe6caba202a825a20a27ee98a', c3: 'e6417f7a922aa04d488ccd60062eaa374b772054c4e7bf72e6a570db604c3bcc', d3: '7fffffffffffffffe487ed5110b4611a62633145c06e0e68948127044533e63a0105df531d89cd9128a5043cc71a026ef7ca8cd9e69d218d98158536f92f8a1ba7f09ab6b6a8e122f242dabb312f3f637a262174d31bf6b585ffae5b7a035bf6f71c35fdad44cfd2d74f9208be258ff324943328f6722d9ee1003e5c50b1df82cc6d241b0e2ae9cd348b1fd47e9267af18c7d9799344f5a6052f526c1b70ab3aa4098d714850b6535a758a04e6cc15cd396287aa3a2009185e9793757c748570', v3: 4 },
+const ZK: Record<
+  string,
+  { g2: string; c2: string; d2: string; v2: number; g3: string; c3: string; d3: string; v3: number }
+> = {
+  msg1_a: {
+    g2: '8a88c345c63aa25dab9815f8c51f6b7b621a12d31c8220a0579381c1e2e85a2275e2407c79c8e6e1f72ae765804e6b4562ac1b2d634313c70d59752ac119c6da5cb95dde3eedd9c48595b37256f5b64c56fb938eb1131447c9af9054b42841c57d1f41fe5aa510e2bd2965434f46dd0473c60d6114da088c7047760b00bc10287a03afc4c4f30e1c7dd7c9dbd51bdbd049eb2b8921cbdc72b4f69309f61e559c2d6dec9c9ce6f38ccb4dfd07f4cf2cf6e76279b88b297848c473e13f091a0f77',
+    c2: 'd3b6ef5528fa97e983395bec165fa4ced7657bdabf3742d60880965c369c880c',
+    d2: '7fffffffffffffffe487ed5110b4611a62633145c06e0e68948127044533e63a0105df531d89cd9128a5043cc71a026ef7ca8cd9e69d218d98158536f92f8a1ba7f09ab6b6a8e122f242dabb312f3f637a262174d31bf6b585ffae5b7a035bf6f71c35fdad44cfd2d74f9208be258ff324943328f6722d9ee1003e5c50b1df82cc6d241b0e2ae9cd348b1fd47e9267af339d65211b4fcfa466656c89b4217f90102e4aa3ac176a41f6240f32689712b0391c1c659757f4bfb83e6ba66bf8b630',
+    v2: 1,
+    g3: 'd275468351fd48246e406ee74a8dc3db6ee335067bfa63300ce6a23867a1b2beddbdae9a8a36555fd4837f3ef8bad4f7fd5d7b4f346d7c7b7cb64bd7707eeb515902c66aa0c9323931364471ab93dd315f65c6624c956d74680863a9388cd5d89f1b5033b1cf232b8b6dcffaaea195de4e17cc1ba4c99497be18c011b2ad7742b43fa9ee3f95f7b6da02c8e894d054eb178a7822273655dc286ad15874687fe6671908d83662e7a529744ce4ea8dad49290d19dbe6caba202a825a20a27ee98a',
+    c3: '57d8cfda442854ecb01b28e631aa9165d51d1192f7f464bf17ea7f6665c05030',
+    d3: '7fffffffffffffffe487ed5110b4611a62633145c06e0e68948127044533e63a0105df531d89cd9128a5043cc71a026ef7ca8cd9e69d218d98158536f92f8a1ba7f09ab6b6a8e122f242dabb312f3f637a262174d31bf6b585ffae5b7a035bf6f71c35fdad44cfd2d74f9208be258ff324943328f6722d9ee1003e5c50b1df82cc6d241b0e2ae9cd348b1fd47e9267af8140bb2aa65628bcff455920bba95a1392f2fcb5c115f43a7a828b5bf0393c5c775a17a88506a7893ff509d674cd655c',
+    v3: 2,
+  },
+  msg1_b: {
+    g2: 'ff4fb16e465739dff9297312090c2a0271d0579e5871746311b4b4b1cecb4404512f21936268f9903bf7b9ec21f9f68151ece99c892c3adbbccf4511e6d3ddba25f11cf15d140f5db7a2a8b1e4c17d4681ac9466e84c3e518e80c3c1a16c109951e9a4adf2818e7a6ccd6df9d1759065c6a43bb34c0692081619865dec358dba5a2e17cb7f69d998259f26965c794d013b15606e8503968836b284be3929438e46b845b19c0c724e8aee2aff162bbbd95a8195f83f4245f3281ce3a1d7872c92',
+    c2: '59546ed0c65131c7e22b189bc691de7244c5967541cf4010b661bae2c0b167bc',
+    d2: '04e90a36d4c559b8fa132b314a1157448dda12d4fa2120b21155d29379101085fc91fca8cfa0aa583e475fb4dd7adf1c88dbfc6adc3dbb4174cabc60bbb2e4f100aa9c452c7f2768d9249234872f413a6d30937c24f7bd422fc4b7d04c5044439c4dfb65b0a2452dfbc13e536d0ab7f38f38d3cc713647c458dd83a7783b807c3f41721e7742b505ae65957332a9d0c5b39a4311177a53853fdd282ed17223d42ec4c1803ef0d8e55df17bf673ea965ea2f8f4beb38279cbc6e727ec4fa2987b',
+    v2: 1,
+    g3: '39eaa0273de38f9a16078890a51c37bfce0f113ba445ef54c0f1e72c667a3cbe8d2f4587c3eaad9630027f56543f58f0f0633250287ef6de17c7313e5b8516eace4bddb1d9cdfa7729a48db9255e073f6f82ab37684843a839d785d330295322d75208093566fbec4bd01e8f462ee71e393af34de8688a5244b8aaf5fae2019308b3abd790c5b1eb971bf4505d376af071413389d56332cfe5b98fb30b77f72ddf2a629275b68c364de8f76137aa953ce9b3746d2c919a9827459f08ead78c71',
+    c3: 'f379724a5ab0f40c5f9e1791926c19e4654eee78f690a094c190754a08038bdf',
+    d3: '321cb850903ef002db66376a9aaa15293dacdac793c51063f970d2275d6334122428454c24aac2d049f20df53ab56ef4680c3097a37e4d0b2a3d570ffebaa7a6bdde7308667e68398fa1edd2b8cd49523a01911e25cbc5c836fb6095507ae23209dd3ad6fd0177f0e1288fb3e0334545fe85c55f8ea69b82477be1a5fc21d81db6cbfd27e12963ee8fd58d7d499b482d27f37004d8a1bb1c5e4bbdc9245230ba0b840b76aba57bc636b3da1240f491d35c75d98698ea1ef2ff209863b0735c0c',
+    v3: 2,
+  },
+  msg2_partial: {
+    g2: '8a88c345c63aa25dab9815f8c51f6b7b621a12d31c8220a0579381c1e2e85a2275e2407c79c8e6e1f72ae765804e6b4562ac1b2d634313c70d59752ac119c6da5cb95dde3eedd9c48595b37256f5b64c56fb938eb1131447c9af9054b42841c57d1f41fe5aa510e2bd2965434f46dd0473c60d6114da088c7047760b00bc10287a03afc4c4f30e1c7dd7c9dbd51bdbd049eb2b8921cbdc72b4f69309f61e559c2d6dec9c9ce6f38ccb4dfd07f4cf2cf6e76279b88b297848c473e13f091a0f77',
+    c2: '5f78f76ed595e10b8ec22a10b848a2dbfc01d5b4bf4f3354fa7d9e7a7b89be3c',
+    d2: '7fffffffffffffffe487ed5110b4611a62633145c06e0e68948127044533e63a0105df531d89cd9128a5043cc71a026ef7ca8cd9e69d218d98158536f92f8a1ba7f09ab6b6a8e122f242dabb312f3f637a262174d31bf6b585ffae5b7a035bf6f71c35fdad44cfd2d74f9208be258ff324943328f6722d9ee1003e5c50b1df82cc6d241b0e2ae9cd348b1fd47e9267af81a02d5a40ae02cf4b98b37d6f98f1c0fc61fb686e150da2863071729e0bec44d63b7abd8751f58a1a5499c8526241c0',
+    v2: 3,
+    g3: 'd275468351fd48246e406ee74a8dc3db6ee335067bfa63300ce6a23867a1b2beddbdae9a8a36555fd4837f3ef8bad4f7fd5d7b4f346d7c7b7cb64bd7707eeb515902c66aa0c9323931364471ab93dd315f65c6624c956d74680863a9388cd5d89f1b5033b1cf232b8b6dcffaaea195de4e17cc1ba4c99497be18c011b2ad7742b43fa9ee3f95f7b6da02c8e894d054eb178a7822273655dc286ad15874687fe6671908d83662e7a529744ce4ea8dad49290d19dbe6caba202a825a20a27ee98a',
+    c3: 'e6417f7a922aa04d488ccd60062eaa374b772054c4e7bf72e6a570db604c3bcc',
+    d3: '7fffffffffffffffe487ed5110b4611a62633145c06e0e68948127044533e63a0105df531d89cd9128a5043cc71a026ef7ca8cd9e69d218d98158536f92f8a1ba7f09ab6b6a8e122f242dabb312f3f637a262174d31bf6b585ffae5b7a035bf6f71c35fdad44cfd2d74f9208be258ff324943328f6722d9ee1003e5c50b1df82cc6d241b0e2ae9cd348b1fd47e9267af18c7d9799344f5a6052f526c1b70ab3aa4098d714850b6535a758a04e6cc15cd396287aa3a2009185e9793757c748570',
+    v3: 4,
+  },
 };
 const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s, 'hex'));
 const h = (s: string): bigint => BigInt('0x' + s);
@@ -39,8 +82,14 @@ test('smpSecret known answer: SHA256(0x01 || fp_i || fp_r || ssid || secret)', (
 test('smpHash: version byte then one or two MPIs', () => {
   const a = 0x1234n;
   const b = P - 2n;
-  assert.equal(smpHash(5, a, b), h(Buffer.from(sha256(concatBytes(Uint8Array.of(5), encodeMpi(a), encodeMpi(b)))).toString('hex')));
-  assert.equal(smpHash(1, a), h(Buffer.from(sha256(concatBytes(Uint8Array.of(1), Uint8Array.of(0, 0, 0, 2, 0x12, 0x34)))).toString('hex')));
+  assert.equal(
+    smpHash(5, a, b),
+    h(Buffer.from(sha256(concatBytes(Uint8Array.of(5), encodeMpi(a), encodeMpi(b)))).toString('hex')),
+  );
+  assert.equal(
+    smpHash(1, a),
+    h(Buffer.from(sha256(concatBytes(Uint8Array.of(1), Uint8Array.of(0, 0, 0, 2, 0x12, 0x34)))).toString('hex')),
+  );
   assert.notEqual(smpHash(1, a), smpHash(2, a));
 });
 
@@ -85,7 +134,11 @@ test('D + q satisfies the hash equation (g^q = 1) but the exponent range check r
   assert.equal(b.inProgress, false);
 });
 
-interface Run { aEvents: SmpEvent[]; bEvents: SmpEvent[]; wire: number[] }
+interface Run {
+  aEvents: SmpEvent[];
+  bEvents: SmpEvent[];
+  wire: number[];
+}
 
 /** Runs a whole exchange between two instances, recording each TLV type that crossed. */
 function exchange(a: Smp, b: Smp, xs: string, ys: string, question?: string): Run {
@@ -174,7 +227,10 @@ test('out-of-order messages abort a run in progress (spec: set EXPECT1, send typ
   b.receive(t1);
   const t2 = b.respond(secretOf('s'));
   // B is in EXPECT3 and gets an SMP2 (its own message reflected back).
-  assert.deepEqual(b.receive(t2), { reply: { type: TLV_SMP_ABORT, value: new Uint8Array(0) }, event: { type: 'aborted' } });
+  assert.deepEqual(b.receive(t2), {
+    reply: { type: TLV_SMP_ABORT, value: new Uint8Array(0) },
+    event: { type: 'aborted' },
+  });
   assert.equal(b.state, 'expect1');
   // A in EXPECT2 gets an SMP4.
   assert.equal(a.receive({ type: TLV_SMP4, value: encodeSmpPayload([2n, 1n, 1n]) }).event?.type, 'aborted');
@@ -201,7 +257,10 @@ test('restart: start() refuses while in progress; restart() sends abort then SMP
   b.receive(a.start(secretOf('old')));
   assert.throws(() => a.start(secretOf('new')), SmpStateError);
   const tlvs = a.restart(secretOf('new'), 'again?');
-  assert.deepEqual(tlvs.map((t) => t.type), [TLV_SMP_ABORT, TLV_SMP1Q]);
+  assert.deepEqual(
+    tlvs.map((t) => t.type),
+    [TLV_SMP_ABORT, TLV_SMP1Q],
+  );
   assert.deepEqual(b.receive(tlvs[0]!), { event: { type: 'aborted' } });
   assert.deepEqual(b.receive(tlvs[1]!), { event: { type: 'asked', question: 'again?' } });
   const r2 = a.receive(b.respond(secretOf('new')));
@@ -209,7 +268,10 @@ test('restart: start() refuses while in progress; restart() sends abort then SMP
   assert.deepEqual(r3.event, { type: 'success' });
   assert.deepEqual(a.receive(r3.reply!), { event: { type: 'success' } });
   // restart() when idle is just start().
-  assert.deepEqual(new Smp().restart(secretOf('x')).map((t) => t.type), [TLV_SMP1]);
+  assert.deepEqual(
+    new Smp().restart(secretOf('x')).map((t) => t.type),
+    [TLV_SMP1],
+  );
 });
 
 test('a new SMP1 while the previous question is still unanswered replaces it', () => {

@@ -2,7 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OtrProtocolError } from '../../src/otr/errors.js';
 import {
-  B64_RE, Reader, Writer, base64Decode, base64Encode, frameEncoded, unframeEncoded,
+  B64_RE,
+  Reader,
+  Writer,
+  base64Decode,
+  base64Encode,
+  frameEncoded,
+  unframeEncoded,
 } from '../../src/otr/wire.js';
 import { bigintToBytes as bigintToMinimalBytes, encodeMpi } from '../../src/bytes/bytes.js';
 import { generateDsaKey, publicKeyOf, serializePublicKey as serializePubkey } from '../../src/keys/dsa-key.js';
@@ -27,7 +33,9 @@ test('BYTE/SHORT/INT/DATA/MPI round trip and big-endian layout', () => {
 });
 
 test('MPI uses the minimum-length encoding (spec vector gxmpi)', () => {
-  const gx = BigInt('0x75dfab5a1eab059052d0ad881c4938d52669630d61833a367155d67d03a457f619683d0fa829781e974fd24f6865e8128a9312a167b77326a87dea032fc31784d05b18b9cbafebe162ae9b5369f8b0c5911cf1be757f45f2a674be5126a714a6366c28086b3c7088911dcc4e5fb1481ad70a5237b8e4a6aff4954c2ca6df338b9f08691e4c0defe12689b37d4df30ddef2687f789fcf623c5d0cf6f09b7e5e69f481d5fd1b24a77636fb676e6d733d129eb93e81189340233044766a36eb07d');
+  const gx = BigInt(
+    '0x75dfab5a1eab059052d0ad881c4938d52669630d61833a367155d67d03a457f619683d0fa829781e974fd24f6865e8128a9312a167b77326a87dea032fc31784d05b18b9cbafebe162ae9b5369f8b0c5911cf1be757f45f2a674be5126a714a6366c28086b3c7088911dcc4e5fb1481ad70a5237b8e4a6aff4954c2ca6df338b9f08691e4c0defe12689b37d4df30ddef2687f789fcf623c5d0cf6f09b7e5e69f481d5fd1b24a77636fb676e6d733d129eb93e81189340233044766a36eb07d',
+  );
   const m = encodeMpi(gx);
   assert.equal(toHex(m.subarray(0, 5)), '000000c007');
   assert.equal(m.length, 196);
@@ -69,7 +77,8 @@ test('PUBKEY and SIG readers', () => {
   assert.deepEqual(key, real);
   assert.equal(used.length, raw.length - 1);
   assert.equal(r.byte(), 7);
-  const typed = Uint8Array.from(raw); typed[1] = 1;
+  const typed = Uint8Array.from(raw);
+  typed[1] = 1;
   assert.throws(() => new Reader(typed).pubkey(), code('bad-pubkey'));
   const q = (1n << 159n) + 7n;
   const sig = new Writer().sig(q, { r: 5n, s: 6n }).finish();
@@ -106,14 +115,19 @@ test('strict base64: the length-based check agrees with the grammar on random ne
   const common = 'QUJDabc019+/';
   const junk = 'ABCabc019+/=-_ *\n.\u00e9\u0141\0';
   let seed = 12345;
-  const rnd = (): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000);
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x80000000;
   for (let i = 0; i < 200_000; i++) {
     const len = [0, 4, 8, 12, 16][i % 5]! + (i % 7 === 0 ? i % 3 : 0);
     let s = '';
-    for (let j = 0; j < len; j++) s += rnd() < 0.85 ? common[Math.floor(rnd() * common.length)] : junk[Math.floor(rnd() * junk.length)];
+    for (let j = 0; j < len; j++)
+      s += rnd() < 0.85 ? common[Math.floor(rnd() * common.length)] : junk[Math.floor(rnd() * junk.length)];
     if (rnd() < 0.3 && s.length >= 2) s = s.slice(0, -2) + (rnd() < 0.5 ? '==' : 'A=');
     let ok = true;
-    try { base64Decode(s); } catch { ok = false; }
+    try {
+      base64Decode(s);
+    } catch {
+      ok = false;
+    }
     assert.equal(ok, B64_RE.test(s), JSON.stringify(s));
   }
 });
@@ -136,7 +150,10 @@ test('AKE messages encode and decode (v3 and v2 headers)', () => {
   const k = decodeMessage(encodeDhKey({ version: 2, type: 0, senderTag: 0, receiverTag: 0 }, 12345n));
   assert.equal(k.kind, 'dh-key');
   if (k.kind === 'dh-key') assert.equal(k.gy, 12345n);
-  assert.equal(toHex(encodeDhKey({ version: 2, type: 0, senderTag: 0, receiverTag: 0 }, 0x3039n)), '00020a000000023039');
+  assert.equal(
+    toHex(encodeDhKey({ version: 2, type: 0, senderTag: 0, receiverTag: 0 }, 0x3039n)),
+    '00020a000000023039',
+  );
   const rs = decodeMessage(encodeRevealSig(h3, new Uint8Array(16), hex('0102'), new Uint8Array(20)));
   assert.equal(rs.kind, 'reveal-sig');
   if (rs.kind === 'reveal-sig') assert.equal(toHex(rs.encSigField), '000000020102');
@@ -150,9 +167,16 @@ test('hostile binary messages: bad version, bad type, truncation, trailing bytes
   assert.throws(() => decodeMessage(Uint8Array.from([0, 1, 2, ...good.subarray(3)])), code('bad-version'));
   assert.throws(() => decodeMessage(Uint8Array.from([0, 3, 0x77, ...good.subarray(3)])), code('bad-type'));
   for (let n = 0; n < good.length; n++) {
-    assert.throws(() => decodeMessage(good.subarray(0, n)), (e: unknown) => e instanceof OtrProtocolError, `truncated at ${n}`);
+    assert.throws(
+      () => decodeMessage(good.subarray(0, n)),
+      (e: unknown) => e instanceof OtrProtocolError,
+      `truncated at ${n}`,
+    );
   }
   assert.throws(() => decodeMessage(Uint8Array.from([...good, 0])), code('trailing'));
   assert.throws(() => decodeMessage(encodeDhCommit(h3, hex('aabb'), new Uint8Array(31))), code('bad-hash'));
-  assert.throws(() => decodeMessage(encodeRevealSig(h3, new Uint8Array(15), hex('01'), new Uint8Array(20))), code('bad-mac'));
+  assert.throws(
+    () => decodeMessage(encodeRevealSig(h3, new Uint8Array(15), hex('01'), new Uint8Array(20))),
+    code('bad-mac'),
+  );
 });

@@ -8,7 +8,8 @@ const enc = new TextEncoder();
 // The body holds multi-byte UTF-8, so Content-Length (bytes) differs from the character count.
 const BODY = 'v=0\r\ns=caf\u00e9 \u263a\r\n';
 const M1 = `INVITE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bK1\r\nl: ${enc.encode(BODY).length}\r\n\r\n${BODY}`;
-const M2 = 'BYE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bK2\r\nContent-Length: 0\r\n\r\n';
+const M2 =
+  'BYE sip:bob@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/TCP 127.0.0.1:5070;branch=z9hG4bK2\r\nContent-Length: 0\r\n\r\n';
 
 function messages(events: FramerEvent[]): string[] {
   return events.flatMap((e) => (e.type === 'message' ? [e.text] : []));
@@ -50,11 +51,17 @@ test('byte-at-a-time delivery', () => {
 test('CRLF keep-alives: double CRLF is a ping, single CRLF a pong, neither is a message', () => {
   const f = new SipStreamFramer();
   const ev = f.push(enc.encode('\r\n\r\n' + M2 + '\r\n' + M2));
-  assert.deepEqual(ev.map((e) => e.type), ['ping', 'message', 'pong', 'message']);
+  assert.deepEqual(
+    ev.map((e) => e.type),
+    ['ping', 'message', 'pong', 'message'],
+  );
   // a ping split in two still counts once
   const g = new SipStreamFramer();
   assert.deepEqual(g.push(enc.encode('\r\n')), []);
-  assert.deepEqual(g.push(enc.encode('\r\n')).map((e) => e.type), ['ping']);
+  assert.deepEqual(
+    g.push(enc.encode('\r\n')).map((e) => e.type),
+    ['ping'],
+  );
 });
 
 test('missing Content-Length on a stream means no body', () => {
@@ -69,9 +76,18 @@ test('limits and malformed lengths give SipFramingError and poison the stream', 
   assert.throws(() => f.push(enc.encode('INVITE sip:x SIP/2.0\r\nX: ' + 'a'.repeat(300))), SipFramingError);
   assert.throws(() => f.push(enc.encode(M2)), SipFramingError, 'a failed stream stays failed');
 
-  assert.throws(() => new SipStreamFramer(small).push(enc.encode('INVITE sip:x SIP/2.0\r\nContent-Length: 11\r\n\r\n')), /exceeds the limit/);
-  assert.throws(() => new SipStreamFramer().push(enc.encode('INVITE sip:x SIP/2.0\r\nContent-Length: -1\r\n\r\n')), SipFramingError);
-  assert.throws(() => new SipStreamFramer().push(enc.encode('INVITE sip:x SIP/2.0\r\nContent-Length: 99999999999\r\n\r\n')), SipFramingError);
+  assert.throws(
+    () => new SipStreamFramer(small).push(enc.encode('INVITE sip:x SIP/2.0\r\nContent-Length: 11\r\n\r\n')),
+    /exceeds the limit/,
+  );
+  assert.throws(
+    () => new SipStreamFramer().push(enc.encode('INVITE sip:x SIP/2.0\r\nContent-Length: -1\r\n\r\n')),
+    SipFramingError,
+  );
+  assert.throws(
+    () => new SipStreamFramer().push(enc.encode('INVITE sip:x SIP/2.0\r\nContent-Length: 99999999999\r\n\r\n')),
+    SipFramingError,
+  );
   assert.throws(
     () => new SipStreamFramer().push(enc.encode('INVITE sip:x SIP/2.0\r\nContent-Length: 1\r\nl: 2\r\n\r\nab')),
     /conflicting/,
@@ -91,9 +107,18 @@ test('a pong that arrives alone counts at once while our ping waits for it, and 
   const f = new SipStreamFramer();
   // no ping of ours outstanding: a lone CRLF may be the first half of the peer's ping, so it waits
   assert.deepEqual(f.push(enc.encode('\r\n')), []);
-  assert.deepEqual(f.push(enc.encode('\r\n')).map((e) => e.type), ['ping']);
+  assert.deepEqual(
+    f.push(enc.encode('\r\n')).map((e) => e.type),
+    ['ping'],
+  );
   f.expectingPong = true;
-  assert.deepEqual(f.push(enc.encode('\r\n')).map((e) => e.type), ['pong']);
+  assert.deepEqual(
+    f.push(enc.encode('\r\n')).map((e) => e.type),
+    ['pong'],
+  );
   assert.equal(f.expectingPong, false, 'one pong answers one ping');
-  assert.deepEqual(f.push(enc.encode(M2)).map((e) => e.type), ['message']);
+  assert.deepEqual(
+    f.push(enc.encode(M2)).map((e) => e.type),
+    ['message'],
+  );
 });

@@ -4,7 +4,12 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Grammar, URI } from 'sip.js';
-import { cloneParsed, grammarCacheStats, installGrammarCache, uninstallGrammarCache } from '../../src/sip/grammar-cache.js';
+import {
+  cloneParsed,
+  grammarCacheStats,
+  installGrammarCache,
+  uninstallGrammarCache,
+} from '../../src/sip/grammar-cache.js';
 
 type Parse = (input: string, rule: string) => unknown;
 const g = Grammar as unknown as { parse: Parse };

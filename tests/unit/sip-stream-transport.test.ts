@@ -28,7 +28,14 @@ async function until(cond: () => boolean, ms = 2000): Promise<void> {
 }
 
 function tcpRequest(method: string, branch: string, port: number, body = ''): string {
-  return buildRequest({ method, uri: `sip:me@127.0.0.1:${port}`, viaPort: 40000, branch, callId: branch, body }).replace('/UDP ', '/TCP ');
+  return buildRequest({
+    method,
+    uri: `sip:me@127.0.0.1:${port}`,
+    viaPort: 40000,
+    branch,
+    callId: branch,
+    body,
+  }).replace('/UDP ', '/TCP ');
 }
 
 test('TCP: two coalesced messages split over several writes arrive whole and in order', async () => {
@@ -82,9 +89,12 @@ test('TCP: the response goes back on the flow the request came in on', async () 
 
 test('TCP: an oversized header closes that connection only; the transport keeps serving', async () => {
   const warnings: string[] = [];
-  const t = new TcpTransport({ error: (m) => warnings.push(m), warn: (m) => warnings.push(m), log() {}, debug() {} }, {
-    limits: { maxHeaderBytes: 1024, maxBodyBytes: 1024 },
-  });
+  const t = new TcpTransport(
+    { error: (m) => warnings.push(m), warn: (m) => warnings.push(m), log() {}, debug() {} },
+    {
+      limits: { maxHeaderBytes: 1024, maxBodyBytes: 1024 },
+    },
+  );
   const got: string[] = [];
   t.onMessage = (m) => got.push(m);
   await t.connect();
@@ -117,7 +127,10 @@ test('TCP: sending to a closed port rejects with SipTransportError', async () =>
   const t = new TcpTransport(undefined, {});
   await t.connect();
   try {
-    const req = tcpRequest('OPTIONS', 'z9hG4bKdead', deadPort).replace(/^OPTIONS sip:me@127\.0\.0\.1:\d+/, `OPTIONS sip:me@127.0.0.1:${deadPort}`);
+    const req = tcpRequest('OPTIONS', 'z9hG4bKdead', deadPort).replace(
+      /^OPTIONS sip:me@127\.0\.0\.1:\d+/,
+      `OPTIONS sip:me@127.0.0.1:${deadPort}`,
+    );
     await assert.rejects(t.send(req), SipTransportError);
   } finally {
     await t.dispose();

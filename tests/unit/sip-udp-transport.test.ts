@@ -120,7 +120,13 @@ describe('UDP transport timers', { concurrency: true }, () => {
     const peer = await RawUdpPeer.open();
     const { t, delivered } = await transport();
     try {
-      const req = buildRequest({ method: 'OPTIONS', uri: `sip:me@127.0.0.1:${t.localPort}`, viaPort: peer.port, branch: 'z9hG4bKsrv1', callId: 'c1' });
+      const req = buildRequest({
+        method: 'OPTIONS',
+        uri: `sip:me@127.0.0.1:${t.localPort}`,
+        viaPort: peer.port,
+        branch: 'z9hG4bKsrv1',
+        callId: 'c1',
+      });
       await peer.send(req, t.localPort);
       await delay(30);
       assert.equal(delivered.length, 1);
@@ -143,14 +149,26 @@ describe('UDP transport timers', { concurrency: true }, () => {
     const peer = await RawUdpPeer.open();
     const { t, delivered } = await transport();
     try {
-      const inv = buildRequest({ method: 'INVITE', uri: `sip:me@127.0.0.1:${t.localPort}`, viaPort: peer.port, branch: 'z9hG4bKsrv2', callId: 'c2' });
+      const inv = buildRequest({
+        method: 'INVITE',
+        uri: `sip:me@127.0.0.1:${t.localPort}`,
+        viaPort: peer.port,
+        branch: 'z9hG4bKsrv2',
+        callId: 'c2',
+      });
       await peer.send(inv, t.localPort);
       await delay(30);
       await t.send(buildResponse(delivered[0] ?? '', 603, 'Decline'));
       await peer.waitFor((all) => all.length >= 3, 2000);
       const g = gaps(peer.received.map((d) => d.at));
       assert.ok((g[0] ?? 0) >= T1 * 0.8 && (g[1] ?? 0) >= 2 * T1 * 0.8, `gaps ${g.join(',')}`);
-      const ack = buildRequest({ method: 'ACK', uri: `sip:me@127.0.0.1:${t.localPort}`, viaPort: peer.port, branch: 'z9hG4bKsrv2', callId: 'c2' });
+      const ack = buildRequest({
+        method: 'ACK',
+        uri: `sip:me@127.0.0.1:${t.localPort}`,
+        viaPort: peer.port,
+        branch: 'z9hG4bKsrv2',
+        callId: 'c2',
+      });
       await peer.send(ack, t.localPort);
       await delay(T1);
       const n = peer.received.length;
@@ -158,7 +176,11 @@ describe('UDP transport timers', { concurrency: true }, () => {
       assert.equal(peer.received.length, n, 'timer G stopped at the ACK');
       await peer.send(ack, t.localPort);
       await delay(30);
-      assert.deepEqual(delivered.map((m) => m.slice(0, 6)), ['INVITE', 'ACK si'], 'duplicate ACK absorbed');
+      assert.deepEqual(
+        delivered.map((m) => m.slice(0, 6)),
+        ['INVITE', 'ACK si'],
+        'duplicate ACK absorbed',
+      );
     } finally {
       await t.dispose();
       await peer.close();
@@ -168,12 +190,21 @@ describe('UDP transport timers', { concurrency: true }, () => {
   test('malformed datagrams are dropped without a crash; keep-alives are ignored', async () => {
     const peer = await RawUdpPeer.open();
     const warnings: string[] = [];
-    const t = new UdpTransport({ error: (m) => warnings.push(m), warn: (m) => warnings.push(m), log() {}, debug() {} }, {});
+    const t = new UdpTransport(
+      { error: (m) => warnings.push(m), warn: (m) => warnings.push(m), log() {}, debug() {} },
+      {},
+    );
     const delivered: string[] = [];
     t.onMessage = (m) => delivered.push(m);
     await t.connect();
     try {
-      for (const junk of ['\r\n\r\n', 'GARBAGE', 'INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n', '\u0000\u00ff', 'SIP/2.0 200 OK\r\nTo: x\r\n\r\n']) {
+      for (const junk of [
+        '\r\n\r\n',
+        'GARBAGE',
+        'INVITE sip:x SIP/2.0\r\nVia: nonsense\r\n\r\n',
+        '\u0000\u00ff',
+        'SIP/2.0 200 OK\r\nTo: x\r\n\r\n',
+      ]) {
         await peer.send(junk, t.localPort);
       }
       await delay(50);
@@ -183,7 +214,16 @@ describe('UDP transport timers', { concurrency: true }, () => {
       t.onMessage = () => {
         throw new Error('boom');
       };
-      await peer.send(buildRequest({ method: 'OPTIONS', uri: 'sip:x@127.0.0.1', viaPort: peer.port, branch: 'z9hG4bKb', callId: 'b' }), t.localPort);
+      await peer.send(
+        buildRequest({
+          method: 'OPTIONS',
+          uri: 'sip:x@127.0.0.1',
+          viaPort: peer.port,
+          branch: 'z9hG4bKb',
+          callId: 'b',
+        }),
+        t.localPort,
+      );
       await delay(30);
       assert.match(warnings.at(-1) ?? '', /boom/);
     } finally {
@@ -197,7 +237,12 @@ describe('UDP transport timers', { concurrency: true }, () => {
  * Drives a transport's timers on a mocked clock (setTimeout and Date), letting real socket I/O run between steps,
  * and records the mocked time of every datagram it sends: the schedule is checked exactly, whatever the load.
  */
-async function sendTimes(t: UdpTransport, send: () => Promise<void>, totalMs: number, ctx: { mock: typeof mock }): Promise<number[]> {
+async function sendTimes(
+  t: UdpTransport,
+  send: () => Promise<void>,
+  totalMs: number,
+  ctx: { mock: typeof mock },
+): Promise<number[]> {
   const sock = (t as unknown as { socket: Socket }).socket;
   const times: number[] = [];
   const orig = sock.send.bind(sock) as (...a: unknown[]) => void;
@@ -224,13 +269,24 @@ describe('UDP transport timers on a mocked clock', () => {
     const peer = await RawUdpPeer.open();
     const { t } = await transport(t1);
     try {
-      const times = await sendTimes(t, () => t.send(outgoing('INVITE', peer.port, 'z9hG4bKsilent1')), 64 * t1 + 8 * T2, ctx);
+      const times = await sendTimes(
+        t,
+        () => t.send(outgoing('INVITE', peer.port, 'z9hG4bKsilent1')),
+        64 * t1 + 8 * T2,
+        ctx,
+      );
       // sends at 0, 1, 3, 7, 15, 31, 63 T1 (the next would be at 127 T1, past timer B)
       const first = times[0] ?? 0;
-      assert.deepEqual(times.map((at) => at - first), [0, 1, 3, 7, 15, 31, 63].map((x) => x * t1));
+      assert.deepEqual(
+        times.map((at) => at - first),
+        [0, 1, 3, 7, 15, 31, 63].map((x) => x * t1),
+      );
       for (let i = 0; i < 50 && peer.received.length < times.length; i++) await delay(10);
       assert.equal(peer.received.length, 7, 'each copy arrived');
-      assert.ok(peer.received.every((d) => d.text === peer.received[0]?.text), 'retransmissions are byte-identical');
+      assert.ok(
+        peer.received.every((d) => d.text === peer.received[0]?.text),
+        'retransmissions are byte-identical',
+      );
       const via = topVia(parseHead(peer.received[0]?.text ?? ''));
       assert.equal(via.port, t.localPort, 'Via carries our port');
       assert.equal(via.params.get('rport'), '');
@@ -248,12 +304,20 @@ describe('UDP transport timers on a mocked clock', () => {
     const t = new UdpTransport(undefined, { timers: { t1, t2 } });
     await t.connect();
     try {
-      const times = await sendTimes(t, () => t.send(outgoing('OPTIONS', peer.port, 'z9hG4bKsilent2')), 64 * t1 + 4 * t1, ctx);
+      const times = await sendTimes(
+        t,
+        () => t.send(outgoing('OPTIONS', peer.port, 'z9hG4bKsilent2')),
+        64 * t1 + 4 * t1,
+        ctx,
+      );
       // planned: 0, 1, 3, 7 T1, then every T2 (4 T1) while below 64 T1: 11, 15, ..., 63 T1
       const planned = [0, 1, 3, 7];
       for (let x = 11; x < 64; x += 4) planned.push(x);
       const first = times[0] ?? 0;
-      assert.deepEqual(times.map((at) => at - first), planned.map((x) => x * t1));
+      assert.deepEqual(
+        times.map((at) => at - first),
+        planned.map((x) => x * t1),
+      );
       assert.equal(t.pendingClientTransactions, 0);
     } finally {
       await t.dispose();

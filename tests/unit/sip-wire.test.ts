@@ -50,8 +50,16 @@ test('parseHead: status line', () => {
 });
 
 test('parseHead: malformed input gives SipParseError, never anything else', () => {
-  const bad = ['', 'HELLO', 'INVITE sip:x SIP/3.0\r\n\r\n', 'SIP/2.0 99x OK\r\n', 'INVITE sip:x SIP/2.0\r\nNoColonHere\r\n\r\n',
-    'INVITE sip:x SIP/2.0\r\n continuation-first\r\n\r\n', 'INVITE sip:x SIP/2.0\r\nBad Name: v\r\n\r\n', '\u0000\u0001\u0002'];
+  const bad = [
+    '',
+    'HELLO',
+    'INVITE sip:x SIP/3.0\r\n\r\n',
+    'SIP/2.0 99x OK\r\n',
+    'INVITE sip:x SIP/2.0\r\nNoColonHere\r\n\r\n',
+    'INVITE sip:x SIP/2.0\r\n continuation-first\r\n\r\n',
+    'INVITE sip:x SIP/2.0\r\nBad Name: v\r\n\r\n',
+    '\u0000\u0001\u0002',
+  ];
   for (const b of bad) assert.throws(() => parseHead(b), SipParseError, JSON.stringify(b));
 });
 
@@ -66,11 +74,17 @@ test('parseVia: ports, IPv6, params, errors', () => {
 
 test('replaceTopVia edits only the first Via value and leaves the body alone', () => {
   const out = replaceTopVia(INVITE, (v) => ({ ...v, port: 5070 }));
-  assert.match(out, /\r\nv: SIP\/2\.0\/UDP 127\.0\.0\.1:5070;branch=z9hG4bKabc;rport, SIP\/2\.0\/TCP 10\.0\.0\.1:5080;branch=z9hG4bKold\r\n/);
+  assert.match(
+    out,
+    /\r\nv: SIP\/2\.0\/UDP 127\.0\.0\.1:5070;branch=z9hG4bKabc;rport, SIP\/2\.0\/TCP 10\.0\.0\.1:5080;branch=z9hG4bKold\r\n/,
+  );
   assert.ok(out.endsWith('\r\n\r\na=b\n'));
   const head = parseHead(out);
   assert.equal(topVia(head).port, 5070);
-  assert.throws(() => replaceTopVia('OPTIONS sip:x SIP/2.0\r\nTo: <sip:x>\r\n\r\nVia: in body', (v) => v), SipParseError);
+  assert.throws(
+    () => replaceTopVia('OPTIONS sip:x SIP/2.0\r\nTo: <sip:x>\r\n\r\nVia: in body', (v) => v),
+    SipParseError,
+  );
 });
 
 test('splitCommaList respects quotes and brackets', () => {
@@ -95,18 +109,33 @@ test('parseSipUri and parseNameAddr', () => {
 });
 
 test('contactInfo finds isfocus only as a header parameter', () => {
-  assert.deepEqual(contactInfo('<sip:sylkserver@10.0.0.1:5060>;isfocus'), { uri: 'sip:sylkserver@10.0.0.1:5060', isFocus: true });
-  assert.deepEqual(contactInfo('<sip:bob@10.0.0.1;transport=tcp>'), { uri: 'sip:bob@10.0.0.1;transport=tcp', isFocus: false });
+  assert.deepEqual(contactInfo('<sip:sylkserver@10.0.0.1:5060>;isfocus'), {
+    uri: 'sip:sylkserver@10.0.0.1:5060',
+    isFocus: true,
+  });
+  assert.deepEqual(contactInfo('<sip:bob@10.0.0.1;transport=tcp>'), {
+    uri: 'sip:bob@10.0.0.1;transport=tcp',
+    isFocus: false,
+  });
   assert.deepEqual(contactInfo('<sip:bob@h>;+sip.instance="<urn:uuid:1>"'), { uri: 'sip:bob@h', isFocus: false });
   assert.deepEqual(contactInfo(undefined), { uri: undefined, isFocus: false });
   assert.deepEqual(contactInfo('<sip:broken'), { uri: undefined, isFocus: false });
 });
 
 test('responseDestination: received and rport win over sent-by', () => {
-  assert.deepEqual(responseDestination(parseVia('SIP/2.0/UDP a.example:5080;branch=z9hG4bK1;received=192.0.2.7;rport=4000'), 'udp'), {
-    address: '192.0.2.7',
-    port: 4000,
+  assert.deepEqual(
+    responseDestination(parseVia('SIP/2.0/UDP a.example:5080;branch=z9hG4bK1;received=192.0.2.7;rport=4000'), 'udp'),
+    {
+      address: '192.0.2.7',
+      port: 4000,
+    },
+  );
+  assert.deepEqual(responseDestination(parseVia('SIP/2.0/UDP 192.0.2.8;branch=z9hG4bK1;rport'), 'udp'), {
+    address: '192.0.2.8',
+    port: 5060,
   });
-  assert.deepEqual(responseDestination(parseVia('SIP/2.0/UDP 192.0.2.8;branch=z9hG4bK1;rport'), 'udp'), { address: '192.0.2.8', port: 5060 });
-  assert.deepEqual(responseDestination(parseVia('SIP/2.0/TLS 192.0.2.8;branch=z9hG4bK1'), 'tls'), { address: '192.0.2.8', port: 5061 });
+  assert.deepEqual(responseDestination(parseVia('SIP/2.0/TLS 192.0.2.8;branch=z9hG4bK1'), 'tls'), {
+    address: '192.0.2.8',
+    port: 5061,
+  });
 });

@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -80,7 +89,9 @@ test('a child process killed at random points mid-write never leaves a mixed fil
     let sawA = 0;
     let sawB = 0;
     for (let round = 0; round < 25; round++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       await new Promise<void>((resolve, reject) => {
         child.stdout.once('data', () => resolve());
         child.once('exit', (c) => reject(new Error('child exited early: ' + c)));
@@ -116,7 +127,10 @@ test('temp files of dead writers are swept; live ones and other files are not', 
     writeFileSync(join(dir, 'trusted_peers'), 'real');
     writeFileSync(join(dir, '.hidden.tmp-notapid'), 'user file');
     assert.deepEqual(removeStaleTemps(dir), [join(dir, `.trusted_peers.tmp-${dead}-0123abcd`)]);
-    assert.deepEqual(readdirSync(dir).sort(), [`.hidden.tmp-notapid`, `.trusted_peers.tmp-${process.pid}-0123abcd`, 'trusted_peers'].sort());
+    assert.deepEqual(
+      readdirSync(dir).sort(),
+      [`.hidden.tmp-notapid`, `.trusted_peers.tmp-${process.pid}-0123abcd`, 'trusted_peers'].sort(),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

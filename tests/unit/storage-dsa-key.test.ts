@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodePrivateKey, encodePrivateKey, type DsaKeyParams } from '../../src/chat-storage/dsa-key.js';
@@ -34,7 +43,9 @@ test('private key serialization round-trips and is the documented layout', () =>
 
 test('fingerprint is SHA-1 over the public MPIs without the type bytes, shown in five groups', () => {
   const pub = encodePublicKey(key);
-  const expected = Buffer.from(sha1(pub.subarray(2))).toString('hex').toUpperCase();
+  const expected = Buffer.from(sha1(pub.subarray(2)))
+    .toString('hex')
+    .toUpperCase();
   assert.equal(fingerprintHex(key), expected);
   const shown = formatFingerprint(expected.toLowerCase());
   assert.match(shown, /^([0-9A-F]{8} ){4}[0-9A-F]{8}$/);
@@ -48,14 +59,23 @@ test('the PKCS#8 parser reads OpenSSL keys: a signature made by OpenSSL verifies
   // Rebuild the public key from our numbers as JWK-less SPKI is awkward; check y against OpenSSL's own SPKI instead.
   const spki = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   const yHex = k.y.toString(16);
-  assert.ok(Buffer.from(spki).toString('hex').includes(yHex.length % 2 ? '0' + yHex : yHex));
+  assert.ok(
+    Buffer.from(spki)
+      .toString('hex')
+      .includes(yHex.length % 2 ? '0' + yHex : yHex),
+  );
   const sig = sign('sha1', Buffer.from('hello'), privateKey);
   assert.ok(verify('sha1', Buffer.from('hello'), createPublicKey(privateKey), sig));
   // PEM route (what current Blink writes as otr.key) gives the same numbers.
   const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }) as string;
   assert.deepEqual(parsePemDsaKey(pem), k);
   // Encrypted PKCS#8 needs its passphrase.
-  const enc = createPrivateKey(pem).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'pw' }) as string;
+  const enc = createPrivateKey(pem).export({
+    type: 'pkcs8',
+    format: 'pem',
+    cipher: 'aes-256-cbc',
+    passphrase: 'pw',
+  }) as string;
   assert.throws(() => parsePemDsaKey(enc, 'otr.key'), /encrypted/);
   assert.deepEqual(parsePemDsaKey(enc, 'otr.key', 'pw'), k);
 });
@@ -72,7 +92,11 @@ test('hostile key bytes give a FormatError, never a crash or a huge allocation',
   ];
   const wrongY = encodePrivateKey({ ...key, y: key.y ^ 2n });
   cases.push(wrongY);
-  for (const c of cases) assert.throws(() => decodePrivateKey(c), (e: Error) => e.name === 'FormatError');
+  for (const c of cases)
+    assert.throws(
+      () => decodePrivateKey(c),
+      (e: Error) => e.name === 'FormatError',
+    );
   for (let i = 0; i < 200; i++) {
     const b = Uint8Array.from(good);
     const at = Math.floor(Math.random() * b.length);
@@ -147,7 +171,10 @@ test('KeyStore: regeneration keeps the old key as a dated backup', async () => {
     const r2 = await store.regenerate(() => key, new Date('2026-11-24T10:20:30Z'));
     assert.equal(r2.backupPath, file + '.20261124-102030-1.bak');
     assert.ok(existsSync(r.backupPath!));
-    await assert.rejects(store.regenerate(() => ({ ...key, x: key.x + 1n })), /bad DSA key/);
+    await assert.rejects(
+      store.regenerate(() => ({ ...key, x: key.x + 1n })),
+      /bad DSA key/,
+    );
     assert.deepEqual(store.load(), key);
   } finally {
     rmSync(dir, { recursive: true, force: true });

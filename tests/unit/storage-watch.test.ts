@@ -43,10 +43,15 @@ test('without a folder to watch the poll still calls back, and close() stops it'
   const dir = join(mkdtempSync(join(tmpdir(), 'blink-watch-')), 'missing');
   let n = 0;
   const calls: { wait: (() => void) | null } = { wait: null };
-  const w = watchFolderFiles(dir, ['trusted_peers'], () => {
-    n++;
-    calls.wait?.();
-  }, { pollMs: 20 });
+  const w = watchFolderFiles(
+    dir,
+    ['trusted_peers'],
+    () => {
+      n++;
+      calls.wait?.();
+    },
+    { pollMs: 20 },
+  );
   await nextCall(calls);
   w.close();
   const after = n;

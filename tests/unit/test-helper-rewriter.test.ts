@@ -10,7 +10,10 @@ test('StreamRewriter: matches split at every point are replaced; other bytes pas
   const text = `To-Path: ${from}abc;tcp\r\nFrom-Path: x\r\n-------id$\r\n${from}`;
   for (let cut = 0; cut <= text.length; cut++) {
     const rw = new StreamRewriter(Buffer.from(from), Buffer.from(to));
-    const out = Buffer.concat([rw.push(Buffer.from(text.slice(0, cut))), rw.push(Buffer.from(text.slice(cut)))]).toString();
+    const out = Buffer.concat([
+      rw.push(Buffer.from(text.slice(0, cut))),
+      rw.push(Buffer.from(text.slice(cut))),
+    ]).toString();
     assert.equal(out, text.replaceAll(from, to), `cut at ${cut}`);
   }
   const rw = new StreamRewriter(Buffer.from(from), Buffer.from(to));

@@ -4,11 +4,20 @@
 import { sha512 } from '@noble/hashes/sha2.js';
 import { hmac } from '@noble/hashes/hmac.js';
 import { bigintToBytes, bytesToBigint, concatBytes, modPowBigint } from '../../bytes/bytes.js';
-import { DSA_Q_BYTES, checkPublicKey, parsePublicKey as parseKey, type DsaKeyParams, type DsaPublicKey } from '../../keys/dsa-key.js';
+import {
+  DSA_Q_BYTES,
+  checkPublicKey,
+  parsePublicKey as parseKey,
+  type DsaKeyParams,
+  type DsaPublicKey,
+} from '../../keys/dsa-key.js';
 import { OtrProtocolError, asOtrError } from '../errors.js';
 import { modInv, modPow, randomBelow, randomBytes, type RandomSource } from './group.js';
 
-export interface DsaSignature { r: bigint; s: bigint }
+export interface DsaSignature {
+  r: bigint;
+  s: bigint;
+}
 
 // --- sign / verify -----------------------------------------------------------------------------------
 
@@ -75,7 +84,8 @@ export function decodeSignature(
   offset: number,
   qBytes: number = DSA_Q_BYTES,
 ): { sig: DsaSignature; next: number } {
-  if (offset < 0 || offset + 2 * qBytes > buf.length) throw new OtrProtocolError('truncated', 'signature runs past the end');
+  if (offset < 0 || offset + 2 * qBytes > buf.length)
+    throw new OtrProtocolError('truncated', 'signature runs past the end');
   const r = bytesToBigint(buf.subarray(offset, offset + qBytes));
   const s = bytesToBigint(buf.subarray(offset + qBytes, offset + 2 * qBytes));
   return { sig: { r, s }, next: offset + 2 * qBytes };

@@ -1,12 +1,7 @@
 // The 1536-bit MODP group (RFC 3526 group 5) that OTR uses for its D-H exchanges and for SMP, plus the
 // randomness the engine uses: node:crypto's CSPRNG by default, or a RandomSource the caller injects (fixed
 // transcripts in tests). Byte/bigint helpers and the bigint modPow live in src/bytes.
-import {
-  createDiffieHellman,
-  randomBytes as nodeRandomBytes,
-  timingSafeEqual,
-  type DiffieHellman,
-} from 'node:crypto';
+import { createDiffieHellman, randomBytes as nodeRandomBytes, timingSafeEqual, type DiffieHellman } from 'node:crypto';
 import { bigintToBytes, bitLength, bytesToBigint, modPowBigint } from '../../bytes/bytes.js';
 
 /** Where random bytes come from: node:crypto's CSPRNG unless a caller (a test fixture) passes its own. */

@@ -103,17 +103,18 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 function fillCounterBlocks(top: Uint8Array, blocks: number): void {
   if (LITTLE_ENDIAN) {
     // The words as they lie in memory: big-endian bytes read little-endian.
-    const w0 = (top[0]! | top[1]! << 8 | top[2]! << 16 | top[3]! << 24) >>> 0;
-    const w1 = (top[4]! | top[5]! << 8 | top[6]! << 16 | top[7]! << 24) >>> 0;
+    const w0 = (top[0]! | (top[1]! << 8) | (top[2]! << 16) | (top[3]! << 24)) >>> 0;
+    const w1 = (top[4]! | (top[5]! << 8) | (top[6]! << 16) | (top[7]! << 24)) >>> 0;
     for (let b = 0, w = 0; b < blocks; b++, w += 4) {
       counterWords[w] = w0;
       counterWords[w + 1] = w1;
       counterWords[w + 2] = 0;
-      counterWords[w + 3] = ((b & 0xff) << 24 | (b & 0xff00) << 8) >>> 0; // b < 2^16 here
+      counterWords[w + 3] = (((b & 0xff) << 24) | ((b & 0xff00) << 8)) >>> 0; // b < 2^16 here
     }
   } else {
     const t = new DataView(top.buffer, top.byteOffset, 8);
-    const t0 = t.getUint32(0), t1 = t.getUint32(4);
+    const t0 = t.getUint32(0),
+      t1 = t.getUint32(4);
     for (let b = 0, o = 0; b < blocks; b++, o += 16) {
       counterView.setUint32(o, t0);
       counterView.setUint32(o + 4, t1);
@@ -126,11 +127,14 @@ function fillCounterBlocks(top: Uint8Array, blocks: number): void {
 /** dst[d..d+n) = a[aOff..aOff+n) ^ b[0..n); word by word for longer runs when all three are 4-byte aligned. */
 function xorInto(dst: Uint8Array, d: number, a: Uint8Array, aOff: number, b: Uint8Array, n: number): void {
   let i = 0;
-  const da = dst.byteOffset + d, aa = a.byteOffset + aOff;
+  const da = dst.byteOffset + d,
+    aa = a.byteOffset + aOff;
   // Making three Int32Array views costs about as much as XORing 1 KB byte by byte.
   if (n >= 2048 && ((da | aa | b.byteOffset) & 3) === 0) {
     const w = n >>> 2;
-    const D = new Int32Array(dst.buffer, da, w), A = new Int32Array(a.buffer, aa, w), B = new Int32Array(b.buffer, b.byteOffset, w);
+    const D = new Int32Array(dst.buffer, da, w),
+      A = new Int32Array(a.buffer, aa, w),
+      B = new Int32Array(b.buffer, b.byteOffset, w);
     for (let j = 0; j < w; j++) D[j] = A[j]! ^ B[j]!;
     i = w << 2;
   }
@@ -139,7 +143,8 @@ function xorInto(dst: Uint8Array, d: number, a: Uint8Array, aOff: number, b: Uin
 
 function checkCtrArgs(topHalf: Uint8Array, src: Uint8Array, dst: Uint8Array, dstOffset: number): void {
   if (topHalf.length !== 8) throw new RangeError('CtrCipher: counter top half must be 8 bytes');
-  if (!Number.isInteger(dstOffset) || dstOffset < 0 || dstOffset + src.length > dst.length) throw new RangeError('CtrCipher: output does not fit');
+  if (!Number.isInteger(dstOffset) || dstOffset < 0 || dstOffset + src.length > dst.length)
+    throw new RangeError('CtrCipher: output does not fit');
 }
 
 class OpensslCtr implements CtrCipher {
@@ -196,17 +201,38 @@ function sha1Compress(h: Int32Array, w: Int32Array): void {
     const x = w[t - 3]! ^ w[t - 8]! ^ w[t - 14]! ^ w[t - 16]!;
     w[t] = (x << 1) | (x >>> 31);
   }
-  let a = h[0]!, b = h[1]!, c = h[2]!, d = h[3]!, e = h[4]!;
+  let a = h[0]!,
+    b = h[1]!,
+    c = h[2]!,
+    d = h[3]!,
+    e = h[4]!;
   for (let t = 0; t < 80; t++) {
     let f: number, k: number;
-    if (t < 20) { f = (b & c) | (~b & d); k = 0x5a827999; }
-    else if (t < 40) { f = b ^ c ^ d; k = 0x6ed9eba1; }
-    else if (t < 60) { f = (b & c) | (b & d) | (c & d); k = 0x8f1bbcdc | 0; }
-    else { f = b ^ c ^ d; k = 0xca62c1d6 | 0; }
+    if (t < 20) {
+      f = (b & c) | (~b & d);
+      k = 0x5a827999;
+    } else if (t < 40) {
+      f = b ^ c ^ d;
+      k = 0x6ed9eba1;
+    } else if (t < 60) {
+      f = (b & c) | (b & d) | (c & d);
+      k = 0x8f1bbcdc | 0;
+    } else {
+      f = b ^ c ^ d;
+      k = 0xca62c1d6 | 0;
+    }
     const tmp = (((a << 5) | (a >>> 27)) + f + e + k + w[t]!) | 0;
-    e = d; d = c; c = (b << 30) | (b >>> 2); b = a; a = tmp;
+    e = d;
+    d = c;
+    c = (b << 30) | (b >>> 2);
+    b = a;
+    a = tmp;
   }
-  h[0] = (h[0]! + a) | 0; h[1] = (h[1]! + b) | 0; h[2] = (h[2]! + c) | 0; h[3] = (h[3]! + d) | 0; h[4] = (h[4]! + e) | 0;
+  h[0] = (h[0]! + a) | 0;
+  h[1] = (h[1]! + b) | 0;
+  h[2] = (h[2]! + c) | 0;
+  h[3] = (h[3]! + d) | 0;
+  h[4] = (h[4]! + e) | 0;
 }
 
 const SHA1_IV = Int32Array.of(0x67452301, 0xefcdab89 | 0, 0x98badcfe | 0, 0x10325476, 0xc3d2e1f0 | 0);
@@ -245,7 +271,11 @@ class OpensslHmacSha1 implements Mac {
     // Outer: SHA-1 over opad block || inner digest = one more block: the digest, 0x80, zeros, bit length 84*8.
     for (let i = 0; i < 5; i++) {
       const j = 4 * i;
-      schedule[i] = (inner.charCodeAt(j) << 24) | (inner.charCodeAt(j + 1) << 16) | (inner.charCodeAt(j + 2) << 8) | inner.charCodeAt(j + 3);
+      schedule[i] =
+        (inner.charCodeAt(j) << 24) |
+        (inner.charCodeAt(j + 1) << 16) |
+        (inner.charCodeAt(j + 2) << 8) |
+        inner.charCodeAt(j + 3);
     }
     schedule[5] = 0x80000000 | 0;
     schedule.fill(0, 6, 15);
@@ -255,7 +285,10 @@ class OpensslHmacSha1 implements Mac {
     const out = new Uint8Array(20);
     for (let i = 0; i < 5; i++) {
       const v = hState[i]!;
-      out[4 * i] = v >>> 24; out[4 * i + 1] = v >>> 16; out[4 * i + 2] = v >>> 8; out[4 * i + 3] = v;
+      out[4 * i] = v >>> 24;
+      out[4 * i + 1] = v >>> 16;
+      out[4 * i + 2] = v >>> 8;
+      out[4 * i + 3] = v;
     }
     return out;
   }
@@ -263,13 +296,23 @@ class OpensslHmacSha1 implements Mac {
 
 class NobleHmacSha1 implements Mac {
   private readonly h: ReturnType<typeof hmac.create>;
-  constructor(key: Uint8Array) { this.h = hmac.create(nobleSha1, key); }
-  mac(data: Uint8Array): Uint8Array { return this.h.clone().update(data).digest(); }
+  constructor(key: Uint8Array) {
+    this.h = hmac.create(nobleSha1, key);
+  }
+  mac(data: Uint8Array): Uint8Array {
+    return this.h.clone().update(data).digest();
+  }
 }
 
 export const keyedImpls = {
-  openssl: { ctr: (key: Uint8Array): CtrCipher => new OpensslCtr(key), hmacSha1: (key: Uint8Array): Mac => new OpensslHmacSha1(key) },
-  noble: { ctr: (key: Uint8Array): CtrCipher => new NobleCtr(key), hmacSha1: (key: Uint8Array): Mac => new NobleHmacSha1(key) },
+  openssl: {
+    ctr: (key: Uint8Array): CtrCipher => new OpensslCtr(key),
+    hmacSha1: (key: Uint8Array): Mac => new OpensslHmacSha1(key),
+  },
+  noble: {
+    ctr: (key: Uint8Array): CtrCipher => new NobleCtr(key),
+    hmacSha1: (key: Uint8Array): Mac => new NobleHmacSha1(key),
+  },
 };
 const keyed = impl === noble ? keyedImpls.noble : keyedImpls.openssl;
 

@@ -45,10 +45,14 @@ function startSearch(core: UiCore, text: string, setOverlay: SetOverlay, setNoti
   setOverlay({ kind: 'search', search: { text, results: null } });
   settle<ChatLine[]>(() => search.call(core, text)).then(
     (results) =>
-      setOverlay((o) => (o?.kind === 'search' && o.search.text === text ? { kind: 'search', search: { text, results } } : o)),
+      setOverlay((o) =>
+        o?.kind === 'search' && o.search.text === text ? { kind: 'search', search: { text, results } } : o,
+      ),
     (err: unknown) =>
       setOverlay((o) =>
-        o?.kind === 'search' && o.search.text === text ? { kind: 'search', search: { text, results: null, error: errorText(err) } } : o,
+        o?.kind === 'search' && o.search.text === text
+          ? { kind: 'search', search: { text, results: null, error: errorText(err) } }
+          : o,
       ),
   );
 }
@@ -107,5 +111,8 @@ export function useCommandRunner(core: UiCore, setNotice: (n: Notice) => void, s
     },
     [core, dispatch, quit, setNotice, setOverlay],
   );
-  return useMemo(() => ({ dispatch, dispatchQuiet, quit, run, accepted: accepted.current }), [dispatch, dispatchQuiet, quit, run]);
+  return useMemo(
+    () => ({ dispatch, dispatchQuiet, quit, run, accepted: accepted.current }),
+    [dispatch, dispatchQuiet, quit, run],
+  );
 }

@@ -46,7 +46,14 @@ interface KeyContext extends KeyHandlerDeps {
 }
 
 type LineKey = Extract<KeyAction, { kind: 'smp-submit' | 'smp-edit' | 'submit' | 'history' | 'complete' | 'edit' }>;
-const LINE_KEYS: ReadonlySet<KeyAction['kind']> = new Set(['smp-submit', 'smp-edit', 'submit', 'history', 'complete', 'edit']);
+const LINE_KEYS: ReadonlySet<KeyAction['kind']> = new Set([
+  'smp-submit',
+  'smp-edit',
+  'submit',
+  'history',
+  'complete',
+  'edit',
+]);
 const isLineKey = (a: KeyAction): a is LineKey => LINE_KEYS.has(a.kind);
 
 const currentSelected = (c: KeyContext): SessionView | null => selectedSession(c.sessions, c.selectedRef.current);
@@ -124,7 +131,12 @@ function answerSmp(c: KeyContext, s: SessionView): void {
 }
 
 /** Keys that change the view: overlays, the selected chat, scrolling, quitting. */
-function applyViewKey(c: KeyContext, a: Exclude<KeyAction, LineKey>, selected: SessionView | null, smpSession: SessionView | null): void {
+function applyViewKey(
+  c: KeyContext,
+  a: Exclude<KeyAction, LineKey>,
+  selected: SessionView | null,
+  smpSession: SessionView | null,
+): void {
   const overlay = c.overlayRef.current;
   switch (a.kind) {
     case 'quit':
@@ -132,7 +144,8 @@ function applyViewKey(c: KeyContext, a: Exclude<KeyAction, LineKey>, selected: S
       return;
     case 'verify-trust': {
       const s = overlay?.kind === 'verify' ? c.sessions.find((x) => x.id === overlay.session) : undefined;
-      if (s?.otr.theirFingerprint) void c.commands.dispatch({ cmd: 'trust', session: s.id }, `${sessionName(s)} marked verified.`);
+      if (s?.otr.theirFingerprint)
+        void c.commands.dispatch({ cmd: 'trust', session: s.id }, `${sessionName(s)} marked verified.`);
       return;
     }
     case 'close-overlay':
@@ -158,7 +171,8 @@ function applyViewKey(c: KeyContext, a: Exclude<KeyAction, LineKey>, selected: S
       return;
     }
     case 'help-scroll':
-      if (overlay?.kind === 'help') c.setOverlay({ kind: 'help', scroll: Math.max(0, overlay.scroll + a.dir * c.page) });
+      if (overlay?.kind === 'help')
+        c.setOverlay({ kind: 'help', scroll: Math.max(0, overlay.scroll + a.dir * c.page) });
       return;
     case 'scroll':
       if (selected) c.scroll.scrollBy(selected.id, a.dir * c.page);
@@ -169,7 +183,14 @@ function applyViewKey(c: KeyContext, a: Exclude<KeyAction, LineKey>, selected: S
 }
 
 /** Keys that edit or submit the input line, or the answer at the verification prompt. */
-function applyLineKey(c: KeyContext, a: LineKey, input: string, key: Key, selected: SessionView | null, smpSession: SessionView | null): void {
+function applyLineKey(
+  c: KeyContext,
+  a: LineKey,
+  input: string,
+  key: Key,
+  selected: SessionView | null,
+  smpSession: SessionView | null,
+): void {
   const line = c.line.ref.current;
   switch (a.kind) {
     case 'smp-submit':

@@ -11,7 +11,9 @@ export interface Notice {
 export const INFO_NOTICE_MS = 10_000;
 
 /** The one-line notice above the input: the core's error events, and whatever the App sets. */
-export function useNotice(core: UiCore): [Notice | null, (n: Notice | null | ((prev: Notice | null) => Notice | null)) => void] {
+export function useNotice(
+  core: UiCore,
+): [Notice | null, (n: Notice | null | ((prev: Notice | null) => Notice | null)) => void] {
   const [notice, setNotice] = useState<Notice | null>(null);
   useEffect(
     () =>

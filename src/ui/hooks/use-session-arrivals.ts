@@ -4,7 +4,11 @@ import { sessionName } from '../SessionList.js';
 import type { Notice } from './use-notice.js';
 
 /** A chat the user starts becomes the selected one; incoming chats do not steal the view, they are announced. */
-export function useSessionArrivals(sessions: SessionView[], select: (id: string) => void, notify: (n: Notice) => void): void {
+export function useSessionArrivals(
+  sessions: SessionView[],
+  select: (id: string) => void,
+  notify: (n: Notice) => void,
+): void {
   const known = useRef<Set<string> | null>(null);
   known.current ??= new Set(sessions.map((s) => s.id));
   useEffect(() => {

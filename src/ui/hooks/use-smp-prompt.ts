@@ -15,7 +15,11 @@ export interface SmpPrompt {
  * The peer's SMP question: the prompt opens on the selected chat; questions on other chats are announced; a
  * dismissed prompt reopens only for a new question.
  */
-export function useSmpPrompt(sessions: SessionView[], selectedId: string | null, notify: (n: Notice) => void): SmpPrompt {
+export function useSmpPrompt(
+  sessions: SessionView[],
+  selectedId: string | null,
+  notify: (n: Notice) => void,
+): SmpPrompt {
   const [, setDismissed, dismissedRef] = useRefState<ReadonlySet<string>>(new Set());
   const asked = useRef(new Set<string>());
   useEffect(() => {
