@@ -20,6 +20,7 @@ import {
 import { SipUserAgent, type IncomingCall, type MediaNegotiator, type SipCall } from '../sip/index.js';
 import type { MsrpRelayConfig } from '../msrp/index.js';
 import { makeAlerter } from './alerts.js';
+import { blankSessionView } from './blank.js';
 import { SessionLifecycle, viewStateOf, type SessionPhase, type SessionStream } from './lifecycle.js';
 import { MsrpChatMedia, type ChatMediaOptions, type IncomingContent, type MsrpTlsMaterial } from './media.js';
 import { rehearseChat, type RehearsalResult } from './rehearsal.js';
@@ -350,29 +351,7 @@ export class ChatCore implements Core {
     displayName: string,
     direction: 'in' | 'out',
   ): SessionView {
-    return {
-      id,
-      peer,
-      peerUri,
-      displayName,
-      state: direction === 'in' ? 'incoming' : 'connecting',
-      isFocus: false,
-      direction,
-      transport: 'msrp/tcp',
-      otr: {
-        state: 'plaintext',
-        trust: null,
-        version: null,
-        theirFingerprint: null,
-        ourFingerprint: this.ourFp,
-        smp: null,
-        pending: 0,
-      },
-      loggingDisabled: false,
-      remoteComposing: false,
-      unread: 0,
-      lines: [],
-    };
+    return blankSessionView({ id, peer, peerUri, displayName, direction, ourFingerprint: this.ourFp });
   }
 
   private makeChat(id: string, peer: string): ChatSession {

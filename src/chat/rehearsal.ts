@@ -13,7 +13,8 @@
 import { OtrSession, type DsaKeyParams } from '../otr/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { MsrpChatMedia, type IncomingContent, type MsrpTlsMaterial } from './media.js';
-import { ChatSession, type StoredTrust } from './session.js';
+import { blankSessionView, memoryTrust } from './blank.js';
+import { ChatSession } from './session.js';
 import { StateStore } from './state.js';
 
 export interface RehearsalOptions {
@@ -184,29 +185,9 @@ function rehearsalChat(
     serverless: true,
   });
   store.addSession({
-    id: 'r',
-    peer,
-    peerUri: `sip:${peer}`,
-    displayName: peer,
-    state: 'active',
-    isFocus: false,
-    direction: 'out',
-    transport: 'msrp/tcp',
-    otr: {
-      state: 'plaintext',
-      trust: null,
-      version: null,
-      theirFingerprint: null,
-      ourFingerprint: '',
-      smp: null,
-      pending: 0,
-    },
+    ...blankSessionView({ id: 'r', peer, direction: 'out', state: 'active' }),
     loggingDisabled: true,
-    remoteComposing: false,
-    unread: 0,
-    lines: [],
   });
-  const trust = new Map<string, StoredTrust>();
   let encrypted = false;
   let read = false;
   let delivered = false;
@@ -220,16 +201,7 @@ function rehearsalChat(
     peer,
     {
       store,
-      trust: {
-        learn: (_uid, fp) => {
-          const isNew = !trust.has(fp);
-          if (isNew) trust.set(fp, '');
-          return { isNew, changed: false };
-        },
-        trustOf: (_uid, fp) => trust.get(fp) ?? '',
-        setTrust: (_uid, fp, t) => void trust.set(fp, t),
-        fingerprints: () => [...trust].map(([fingerprint, t]) => ({ fingerprint, trust: t })),
-      },
+      trust: memoryTrust(),
       history: () => null,
       alert: () => undefined,
       log: () => undefined,

@@ -373,52 +373,41 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
    * and be addressed to our whole URI, not just our session-id (6.1, 7.3: 481). False when it was refused.
    */
   private admit(conn: MsrpConnection, first: MsrpFrame): boolean {
+    const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
     if (!this.fromExpectedPeer(first)) {
-      const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
-      const reply =
-        first.kind === 'request' && fromPath.length > 0
-          ? serializeResponse({
-              transactionId: first.transactionId,
-              status: 403,
-              toPath: [fromPath[0]!],
-              fromPath: [this.localUriString],
-            })
-          : new Uint8Array(0);
-      void conn
-        .write(reply)
-        .catch(() => undefined)
-        .finally(() => conn.close('binding SEND from an unexpected peer'));
+      this.refuseConnection(conn, first, 403, true, 'binding SEND from an unexpected peer');
       this.softError(
         new MsrpStatusError(403, `binding attempt from ${fromPath[fromPath.length - 1] ?? 'nobody'} refused`),
       );
       return false;
     }
     if (first.kind === 'request' && !this.addressedToUs(first)) {
-      const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
       const quiet =
         first.method === 'REPORT' || (getHeader(first.headers, 'Failure-Report') ?? '').toLowerCase() === 'no';
-      const reply =
-        !quiet && fromPath.length > 0
-          ? serializeResponse({
-              transactionId: first.transactionId,
-              status: 481,
-              toPath: [fromPath[0]!],
-              fromPath: [this.localUriString],
-            })
-          : new Uint8Array(0);
-      void conn
-        .write(reply)
-        .catch(() => undefined)
-        .finally(() => conn.close('binding request for another URI'));
-      this.softError(
-        new MsrpStatusError(
-          481,
-          `binding request to ${this.toPathTarget(first) ?? 'nobody'} refused: we are ${this.localUriString}`,
-        ),
-      );
+      this.refuseConnection(conn, first, 481, !quiet, 'binding request for another URI');
+      const to = this.toPathTarget(first) ?? 'nobody';
+      this.softError(new MsrpStatusError(481, `binding request to ${to} refused: we are ${this.localUriString}`));
       return false;
     }
     return true;
+  }
+
+  /** Answers a connection's first request with `status` (when `answer` and it can be answered), then closes it. */
+  private refuseConnection(conn: MsrpConnection, first: MsrpFrame, status: number, answer: boolean, why: string): void {
+    const fromPath = splitPath(getHeader(first.headers, 'From-Path'));
+    const reply =
+      answer && first.kind === 'request' && fromPath.length > 0
+        ? serializeResponse({
+            transactionId: first.transactionId,
+            status,
+            toPath: [fromPath[0]!],
+            fromPath: [this.localUriString],
+          })
+        : new Uint8Array(0);
+    void conn
+      .write(reply)
+      .catch(() => undefined)
+      .finally(() => conn.close(why));
   }
 
   /** Takes over an open connection (used by the listener, relay setup, or a caller with its own transport). */

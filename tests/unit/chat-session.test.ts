@@ -4,9 +4,10 @@
 // chat, exercised hundreds of times without a network.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChatSession, type ChatTransport, type SessionDeps, type StoredTrust } from '../../src/chat/session.js';
+import { ChatSession, type ChatTransport, type SessionDeps } from '../../src/chat/session.js';
 import { StateStore } from '../../src/chat/state.js';
-import type { CoreEvent, SessionView } from '../../src/chat/types.js';
+import { blankSessionView, memoryTrust } from '../../src/chat/blank.js';
+import type { CoreEvent } from '../../src/chat/types.js';
 import { generateDsaKey, type DsaKeyParams } from '../../src/keys/dsa-key.js';
 import { OtrSession } from '../../src/otr/index.js';
 
@@ -64,43 +65,11 @@ function side(
   initiator: boolean,
 ): Side & { attach(to: () => Side, pipe: Pipe): void } {
   const store = new StateStore({ uri: `sip:${name}@test`, registration: 'none', transport: 'tcp', serverless: true });
-  const view: SessionView = {
-    id: '1',
-    peer,
-    peerUri: `sip:${peer}`,
-    displayName: peer,
-    state: 'active',
-    isFocus: false,
-    direction: initiator ? 'out' : 'in',
-    transport: 'msrp/tcp',
-    otr: {
-      state: 'plaintext',
-      trust: null,
-      version: null,
-      theirFingerprint: null,
-      ourFingerprint: '',
-      smp: null,
-      pending: 0,
-    },
-    loggingDisabled: false,
-    remoteComposing: false,
-    unread: 0,
-    lines: [],
-  };
+  const view = blankSessionView({ id: '1', peer, direction: initiator ? 'out' : 'in', state: 'active' });
   store.addSession(view);
-  const trust = new Map<string, StoredTrust>();
   const deps: SessionDeps = {
     store,
-    trust: {
-      learn: (_uid, fp) => {
-        const isNew = !trust.has(fp);
-        if (isNew) trust.set(fp, '');
-        return { isNew, changed: false };
-      },
-      trustOf: (_uid, fp) => trust.get(fp) ?? '',
-      setTrust: (_uid, fp, t) => void trust.set(fp, t),
-      fingerprints: () => [...trust].map(([fingerprint, t]) => ({ fingerprint, trust: t })),
-    },
+    trust: memoryTrust(),
     history: () => null,
     alert: () => undefined,
     log: () => undefined,

@@ -1,33 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_LINES_IN_MEMORY, MAX_TEXT_ENDED, MAX_TEXT_IN_MEMORY, StateStore } from '../../src/chat/state.js';
-import type { SessionView } from '../../src/chat/types.js';
+import { blankSessionView } from '../../src/chat/blank.js';
 
 function store(): StateStore {
   const s = new StateStore({ uri: 'sip:a@test', registration: 'none', transport: 'tcp', serverless: true });
-  const view: SessionView = {
-    id: '1',
-    peer: 'b@test',
-    peerUri: 'sip:b@test',
-    displayName: 'b',
-    state: 'active',
-    isFocus: false,
-    direction: 'out',
-    transport: 'msrp/tcp',
-    otr: {
-      state: 'plaintext',
-      trust: null,
-      version: null,
-      theirFingerprint: null,
-      ourFingerprint: '',
-      smp: null,
-      pending: 0,
-    },
-    loggingDisabled: false,
-    remoteComposing: false,
-    unread: 0,
-    lines: [],
-  };
+  const view = blankSessionView({ id: '1', peer: 'b@test', direction: 'out', state: 'active' });
   s.addSession(view);
   return s;
 }
