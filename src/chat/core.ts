@@ -24,7 +24,16 @@ import { blankSessionView } from './blank.js';
 import { SessionLifecycle, viewStateOf, type SessionPhase, type SessionStream } from './lifecycle.js';
 import { MsrpChatMedia, type ChatMediaOptions, type IncomingContent, type MsrpTlsMaterial } from './media.js';
 import { rehearseChat, type RehearsalResult } from './rehearsal.js';
-import { ChatSession, type ChatTransport, type HistoryPort, type StoredTrust, type TrustPort } from './session.js';
+import {
+  ChatSession,
+  REAL_CLOCK,
+  type ChatTransport,
+  type Clock,
+  type HistoryPort,
+  type StoredTrust,
+  type Timer,
+  type TrustPort,
+} from './session.js';
 import { StateStore } from './state.js';
 import type { Core, CoreCommand, CoreEvent, CoreState, OtrView, SessionView } from './types.js';
 
@@ -55,6 +64,8 @@ export interface ChatCoreOptions {
   onQuit?: () => void;
   /** Makes a chat stream's media (default: MsrpChatMedia); tests pass fakes. */
   makeChatMedia?: (opts: ChatMediaOptions) => ChatStreamMedia;
+  /** Time and timers (tests drive them); the real ones by default. Handed to every ChatSession too. */
+  clock?: Clock;
 }
 
 /** What a session needs of its chat stream's media: the SIP layer's negotiator and the ChatSession's transport. */
@@ -72,11 +83,11 @@ interface ChatStream extends SessionStream<'chat'> {
   /** Content that arrived while negotiating (the peer may talk as soon as the stream binds), for the ChatSession. */
   early: IncomingContent[];
   /** The stream closed: the session ends unless a BYE explains it first. */
-  closeTimer?: NodeJS.Timeout;
+  closeTimer?: Timer;
   /** The stream broke (reset, write error): a BYE that follows does not explain it, the break does. */
   broken?: string;
   /** Warning before, and end at, the expiry of the MSRP relay's authorization. */
-  relayTimers?: NodeJS.Timeout[];
+  relayTimers?: Timer[];
 }
 
 /** One live session: its phase and streams (life), its dialog, and the ChatSession that binds chat and OTR. */
@@ -93,7 +104,7 @@ const BYE_GRACE_MS = 1500;
 /** How long before the MSRP relay's authorization runs out the user is warned that the chat will end. */
 const RELAY_WARNING_MS = 60000;
 
-const CHAT_SETUP_TIMEOUT_MS = 40_000;
+export const CHAT_SETUP_TIMEOUT_MS = 40_000;
 
 export class ChatCore implements Core {
   private readonly store: StateStore;
@@ -110,7 +121,10 @@ export class ChatCore implements Core {
   private quitting: Promise<void> | null = null;
   private readonly alert: (title: string, body: string) => void;
 
+  private readonly clock: Clock;
+
   constructor(private readonly opts: ChatCoreOptions) {
+    this.clock = opts.clock ?? REAL_CLOCK;
     this.key = opts.key;
     if (opts.key) this.ourFp = fpOf(opts.key);
     const ua = opts.ua;
@@ -287,7 +301,7 @@ export class ChatCore implements Core {
       for (const s of this.store.get().sessions) this.updateOtr(s.id, { ourFingerprint: this.ourFp });
       // Make OpenSSL's contexts for the OTR group and our DSA modulus in idle time rather than inside the first
       // AKE (cheap since neither runs DH_check's prime test, see otr/crypto/group.ts; the rehearsal does the rest).
-      const warm = setTimeout(() => {
+      const warm = this.clock.setTimeout(() => {
         try {
           warmUpOtr(loaded.key);
         } catch {
@@ -395,6 +409,7 @@ export class ChatCore implements Core {
         history: () => history,
         alert: this.alert,
         log: this.opts.log,
+        clock: this.clock,
       },
       { make: null, required: false },
     );
@@ -533,16 +548,17 @@ export class ChatCore implements Core {
       const call = this.opts.ua.call(target, media);
       entry.call = call;
       this.watchCall(id, call);
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         if (entry.life.phase === 'connecting') {
-          void call.hangup().catch(() => undefined);
+          // The reason first: the call's own end (CANCEL) may be reported at once and must not become the reason.
           void this.endSession(id, 'no answer', false);
+          void call.hangup().catch(() => undefined);
         }
       }, CHAT_SETUP_TIMEOUT_MS);
       timer.unref();
       call
         .whenFinished()
-        .finally(() => clearTimeout(timer))
+        .finally(() => this.clock.clearTimeout(timer))
         .catch(() => undefined);
     } catch (err) {
       await this.endSession(id, `could not call ${target}: ${(err as Error).message}`, false);
@@ -575,7 +591,7 @@ export class ChatCore implements Core {
     e.life.streamTransition('chat', 'closed');
     if (broken) stream.broken = reason;
     // The peer usually closes the stream just before its BYE arrives: give the BYE a moment to explain it.
-    stream.closeTimer = setTimeout(() => void this.endSession(id, reason, true, true), BYE_GRACE_MS);
+    stream.closeTimer = this.clock.setTimeout(() => void this.endSession(id, reason, true, true), BYE_GRACE_MS);
     stream.closeTimer.unref();
   }
 
@@ -587,20 +603,20 @@ export class ChatCore implements Core {
   private watchRelayExpiry(id: string, e: Entry, stream: ChatStream): void {
     const at = stream.media.relayExpiresAt;
     if (at === null) return;
-    const warnAt = Math.max(Date.now(), at - RELAY_WARNING_MS);
+    const warnAt = Math.max(this.clock.now(), at - RELAY_WARNING_MS);
     const when = new Date(at).toTimeString().slice(0, 8);
-    const warn = setTimeout(() => {
-      const left = Math.max(0, Math.round((at - Date.now()) / 1000));
+    const warn = this.clock.setTimeout(() => {
+      const left = Math.max(0, Math.round((at - this.clock.now()) / 1000));
       e.chat.system(
         `the MSRP relay's authorization for this chat runs out at ${when} (in ${left} s). The relay gives a new path ` +
           'with every new authorization, and this client cannot move a running chat to a new path: the chat will ' +
           'end then. Start a new chat to go on.',
         'warning',
       );
-    }, warnAt - Date.now());
-    const end = setTimeout(
+    }, warnAt - this.clock.now());
+    const end = this.clock.setTimeout(
       () => void this.endSession(id, 'the MSRP relay authorization expired', true),
-      Math.max(0, at - Date.now()),
+      Math.max(0, at - this.clock.now()),
     );
     warn.unref();
     end.unref();
@@ -660,7 +676,7 @@ export class ChatCore implements Core {
     this.store.appendLine(
       id,
       {
-        time: Date.now(),
+        time: this.clock.now(),
         kind: 'system',
         text: `incoming chat from ${peer}: /accept or /reject`,
         encryption: 'none',
@@ -714,8 +730,8 @@ export class ChatCore implements Core {
     this.entries.delete(id);
     this.trustSeen.delete(id);
     for (const s of e.life.streams) {
-      if (s.closeTimer) clearTimeout(s.closeTimer);
-      for (const t of s.relayTimers ?? []) clearTimeout(t);
+      if (s.closeTimer) this.clock.clearTimeout(s.closeTimer);
+      for (const t of s.relayTimers ?? []) this.clock.clearTimeout(t);
     }
     e.chat.detach(reason);
     e.life.transition('ending', reason);

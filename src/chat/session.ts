@@ -90,7 +90,26 @@ export interface SessionDeps {
   /** Security alerts: bell, desktop notification, speech (per settings). */
   alert: (title: string, body: string) => void;
   log: (msg: string) => void;
+  /** Time and timers (tests drive them); the real ones by default. */
+  clock?: Clock;
 }
+
+/** The session's view of time: a wall clock for line times and timers for its deadlines. */
+export interface Clock {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): Timer;
+  clearTimeout(t: Timer): void;
+}
+/** An opaque timer handle; unref() keeps it from holding the process open. */
+export interface Timer {
+  unref(): unknown;
+}
+
+export const REAL_CLOCK: Clock = {
+  now: () => Date.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+};
 
 export interface OtrSetup {
   /** Null: OTR is not used in this session; reason says why (shown to the user). */
@@ -109,17 +128,17 @@ export class ChatSession {
   private otr: OtrSession | null = null;
   private transport: ChatTransport | null = null;
   private held: HeldMessage[] = [];
-  private heldTimer: NodeJS.Timeout | null = null;
+  private heldTimer: Timer | null = null;
   private trust: Trust | null = null;
   private fingerprint: string | null = null;
   private localLoggingOff = false;
   private peerLoggingOff = false;
-  private composingTimer: NodeJS.Timeout | null = null;
+  private composingTimer: Timer | null = null;
   /** When we last told the peer 'active' (null: we are idle), and the timer that makes us idle. */
   private composingSentAt: number | null = null;
-  private localIdleTimer: NodeJS.Timeout | null = null;
+  private localIdleTimer: Timer | null = null;
   private ended = false;
-  private answerTimer: NodeJS.Timeout | null = null;
+  private answerTimer: Timer | null = null;
   /** Anything OTR (query, tag, AKE, data) has come from the peer. */
   private otrSeen = false;
   /** We are answering the peer's SMP question (then success proves them nothing to us: they chose the question). */
@@ -131,17 +150,21 @@ export class ChatSession {
   private unreadable: HeldMessage[] = [];
   /** Typed before the stream was up: sent when it is (attach), failed if it never is (detach). */
   private beforeConnect: HeldMessage[] = [];
-  private unreadableTimer: NodeJS.Timeout | null = null;
-  private refreshTimer: NodeJS.Timeout | null = null;
+  private unreadableTimer: Timer | null = null;
+  private refreshTimer: Timer | null = null;
   /** The OTR engine's own timer (it has none: see OtrSession.tickDueIn). */
-  private tickTimer: NodeJS.Timeout | null = null;
+  private tickTimer: Timer | null = null;
+
+  private readonly clock: Clock;
 
   constructor(
     readonly id: string,
     readonly peer: string,
     private readonly deps: SessionDeps,
     private otrSetup: OtrSetup,
-  ) {}
+  ) {
+    this.clock = deps.clock ?? REAL_CLOCK;
+  }
 
   get view(): SessionView {
     const v = this.deps.store.session(this.id);
@@ -173,7 +196,7 @@ export class ChatSession {
       // (two crossed queries still converge, but cost duplicated AKE messages on the wire).
       if (opts.initiator) this.handleOtrEvents(this.otr.start(), false);
       else {
-        this.answerTimer = setTimeout(() => {
+        this.answerTimer = this.clock.setTimeout(() => {
           this.answerTimer = null;
           if (this.otr && !this.otrSeen && this.otr.state === 'plaintext' && !this.ended)
             this.handleOtrEvents(this.otr.start(), false);
@@ -198,7 +221,7 @@ export class ChatSession {
   /** The SIP dialog or the stream ended. */
   detach(reason: string): void {
     if (this.ended) return;
-    if (this.answerTimer) clearTimeout(this.answerTimer);
+    if (this.answerTimer) this.clock.clearTimeout(this.answerTimer);
     this.answerTimer = null;
     this.flushDeferred();
     this.ended = true;
@@ -208,9 +231,9 @@ export class ChatSession {
     this.beforeConnect = [];
     for (const m of early) this.delivery(m.lineId, 'failed', `the chat did not connect (${reason})`);
     this.failUnreadable(`${this.peer} could not read it, and the chat ended before it could be sent again`);
-    if (this.tickTimer) clearTimeout(this.tickTimer);
+    if (this.tickTimer) this.clock.clearTimeout(this.tickTimer);
     this.tickTimer = null;
-    if (this.composingTimer) clearTimeout(this.composingTimer);
+    if (this.composingTimer) this.clock.clearTimeout(this.composingTimer);
     this.stopLocalComposing();
     this.deps.store.updateSession(this.id, { remoteComposing: false });
   }
@@ -271,7 +294,14 @@ export class ChatSession {
     this.setRemoteComposing(false);
     const line = this.deps.store.appendLine(
       this.id,
-      { time: Date.now(), kind: 'message', direction: 'in', sender: sender ?? this.view.displayName, text, encryption },
+      {
+        time: this.clock.now(),
+        kind: 'message',
+        direction: 'in',
+        sender: sender ?? this.view.displayName,
+        text,
+        encryption,
+      },
       true,
     );
     this.emit({
@@ -287,7 +317,7 @@ export class ChatSession {
   }
 
   private setRemoteComposing(active: boolean, refresh?: number): void {
-    if (this.composingTimer) clearTimeout(this.composingTimer);
+    if (this.composingTimer) this.clock.clearTimeout(this.composingTimer);
     this.composingTimer = null;
     if (this.view.remoteComposing !== active) {
       this.deps.store.updateSession(this.id, { remoteComposing: active });
@@ -296,7 +326,7 @@ export class ChatSession {
     if (active) {
       // RFC 3994: without a refresh the active state lapses after 120 s (we use the peer's refresh when given).
       const secs = Math.min(Math.max(Number(refresh ?? 120) || 120, 5), 600);
-      this.composingTimer = setTimeout(() => this.setRemoteComposing(false), secs * 1000);
+      this.composingTimer = this.clock.setTimeout(() => this.setRemoteComposing(false), secs * 1000);
       this.composingTimer.unref();
     }
   }
@@ -314,7 +344,7 @@ export class ChatSession {
       const line = this.deps.store.appendLine(
         this.id,
         {
-          time: Date.now(),
+          time: this.clock.now(),
           kind: 'message',
           direction: 'out',
           sender: 'me',
@@ -341,7 +371,15 @@ export class ChatSession {
     const encryption: Encryption = encrypted ? this.lockEncryption() : 'none';
     const line = this.deps.store.appendLine(
       this.id,
-      { time: Date.now(), kind: 'message', direction: 'out', sender: 'me', text, encryption, delivery: 'pending' },
+      {
+        time: this.clock.now(),
+        kind: 'message',
+        direction: 'out',
+        sender: 'me',
+        text,
+        encryption,
+        delivery: 'pending',
+      },
       false,
     );
     const echo = { ev: 'message', session: this.id, direction: 'out', text, encryption, id: line.id } as const;
@@ -400,7 +438,7 @@ export class ChatSession {
       `${this.peer} could not read a message of yours: it will be sent again once the private conversation is re-established`,
       'warning',
     );
-    this.unreadableTimer ??= setTimeout(() => {
+    this.unreadableTimer ??= this.clock.setTimeout(() => {
       this.unreadableTimer = null;
       this.failUnreadable(
         `${this.peer} could not read it, and the private conversation was not re-established in time`,
@@ -409,7 +447,7 @@ export class ChatSession {
     this.unreadableTimer.unref();
     // The peer's OTR error normally makes one side start a new exchange at once; make sure one does.
     if (!this.refreshTimer) {
-      this.refreshTimer = setTimeout(() => {
+      this.refreshTimer = this.clock.setTimeout(() => {
         this.refreshTimer = null;
         if (this.otr && !this.ended && this.unreadable.length && !this.otr.akeInProgress)
           this.handleOtrEvents(this.otr.refresh(), false);
@@ -425,7 +463,7 @@ export class ChatSession {
   }
 
   private flushUnreadable(): void {
-    if (this.unreadableTimer) clearTimeout(this.unreadableTimer);
+    if (this.unreadableTimer) this.clock.clearTimeout(this.unreadableTimer);
     this.unreadableTimer = null;
     const q = this.unreadable;
     this.unreadable = [];
@@ -436,8 +474,8 @@ export class ChatSession {
   }
 
   private failUnreadable(why: string): void {
-    if (this.unreadableTimer) clearTimeout(this.unreadableTimer);
-    if (this.refreshTimer) clearTimeout(this.refreshTimer);
+    if (this.unreadableTimer) this.clock.clearTimeout(this.unreadableTimer);
+    if (this.refreshTimer) this.clock.clearTimeout(this.refreshTimer);
     this.unreadableTimer = this.refreshTimer = null;
     const q = this.unreadable;
     this.unreadable = [];
@@ -460,18 +498,18 @@ export class ChatSession {
       return;
     }
     if (!this.transport || this.ended) return;
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.composingSentAt === null || now - this.composingSentAt >= COMPOSING_REFRESH_MS) {
       this.composingSentAt = now;
       this.transmitComposing('active');
     }
-    if (this.localIdleTimer) clearTimeout(this.localIdleTimer);
-    this.localIdleTimer = setTimeout(() => this.sendComposing(false), COMPOSING_IDLE_MS);
+    if (this.localIdleTimer) this.clock.clearTimeout(this.localIdleTimer);
+    this.localIdleTimer = this.clock.setTimeout(() => this.sendComposing(false), COMPOSING_IDLE_MS);
     this.localIdleTimer.unref();
   }
 
   private stopLocalComposing(): void {
-    if (this.localIdleTimer) clearTimeout(this.localIdleTimer);
+    if (this.localIdleTimer) this.clock.clearTimeout(this.localIdleTimer);
     this.localIdleTimer = null;
     this.composingSentAt = null;
   }
@@ -504,7 +542,7 @@ export class ChatSession {
     );
     if (this.otr && this.otr.state === 'plaintext') this.handleOtrEvents(this.otr.start(), false);
     if (!this.heldTimer) {
-      this.heldTimer = setTimeout(() => {
+      this.heldTimer = this.clock.setTimeout(() => {
         this.heldTimer = null;
         this.clearHeld('encryption could not be established in time');
       }, HELD_MESSAGE_TIMEOUT_MS);
@@ -513,7 +551,7 @@ export class ChatSession {
   }
 
   private clearHeld(why: string): void {
-    if (this.heldTimer) clearTimeout(this.heldTimer);
+    if (this.heldTimer) this.clock.clearTimeout(this.heldTimer);
     this.heldTimer = null;
     if (this.held.length === 0) return;
     for (const m of this.held) this.delivery(m.lineId, 'failed', why);
@@ -523,7 +561,7 @@ export class ChatSession {
   }
 
   private flushHeld(): void {
-    if (this.heldTimer) clearTimeout(this.heldTimer);
+    if (this.heldTimer) this.clock.clearTimeout(this.heldTimer);
     this.heldTimer = null;
     const held = this.held;
     this.held = [];
@@ -688,7 +726,7 @@ export class ChatSession {
           this.onSmp(e.event);
           break;
         case 'error':
-          if (e.unencrypted && this.otr?.state === 'encrypted' && Date.now() - this.encryptedAt < CROSSING_MS) {
+          if (e.unencrypted && this.otr?.state === 'encrypted' && this.clock.now() - this.encryptedAt < CROSSING_MS) {
             // Typed by the peer before its side was encrypted, arriving just after ours was: the message line
             // already shows it unlocked; a red warning here would be noise in every quick start.
             this.system(
@@ -717,7 +755,7 @@ export class ChatSession {
   private armTick(): void {
     const due = this.otr?.tickDueIn ?? null;
     if (due === null || this.tickTimer || this.ended) return;
-    this.tickTimer = setTimeout(() => {
+    this.tickTimer = this.clock.setTimeout(() => {
       this.tickTimer = null;
       if (this.otr && !this.ended) this.handleOtrEvents(this.otr.tick(), false);
     }, due);
@@ -727,7 +765,7 @@ export class ChatSession {
   private onOtrState(state: 'plaintext' | 'encrypted' | 'finished', version: 2 | 3 | null, fp: string | null): void {
     if (state === 'encrypted' && fp) {
       this.generation++;
-      this.encryptedAt = Date.now();
+      this.encryptedAt = this.clock.now();
     }
     if (state === 'encrypted' && fp) {
       const fingerprint = fp.toUpperCase();
@@ -890,7 +928,7 @@ export class ChatSession {
   system(text: string, level: 'info' | 'warning'): void {
     const line = this.deps.store.appendLine(
       this.id,
-      { time: Date.now(), kind: 'system', text, encryption: 'none', level },
+      { time: this.clock.now(), kind: 'system', text, encryption: 'none', level },
       false,
     );
     this.emit({ ev: 'system', session: this.id, text, level });

@@ -7,7 +7,8 @@ import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ChatCore, type ChatStreamMedia } from '../../src/chat/core.js';
+import { CHAT_SETUP_TIMEOUT_MS, ChatCore, type ChatStreamMedia } from '../../src/chat/core.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import type { ChatMediaOptions } from '../../src/chat/media.js';
 import type { CoreEvent } from '../../src/chat/types.js';
 import { openChatStorage } from '../../src/chat-storage/index.js';
@@ -118,7 +119,7 @@ interface Rig {
   done(): Promise<void>;
 }
 
-function rig(): Rig {
+function rig(clock?: FakeClock): Rig {
   const dir = mkdtempSync(join(tmpdir(), 'blink-core-'));
   const storage = openChatStorage(dir);
   const ua = new FakeUa();
@@ -133,6 +134,7 @@ function rig(): Rig {
     mediaHost: '127.0.0.1',
     serverless: true,
     log: () => undefined,
+    ...(clock ? { clock } : {}),
     makeChatMedia: (o) => {
       const m = new FakeMedia(o);
       media.push(m);
@@ -295,5 +297,20 @@ test('quit ends every session with a BYE, then stops the user agent', async () =
     [1, 1],
   );
   assert.equal(r.ua.stopped, 1);
+  await r.done();
+});
+
+test('on the core clock: an outgoing chat nobody answers ends after CHAT_SETUP_TIMEOUT_MS, with a CANCEL/BYE, not before', async () => {
+  const clock = new FakeClock();
+  const r = rig(clock);
+  const id = await r.core.startChat('bob@127.0.0.1');
+  const call = r.ua.calls[0]!;
+  clock.advance(CHAT_SETUP_TIMEOUT_MS - 1);
+  assert.deepEqual(r.sessionEvents(id), ['connecting']);
+  assert.equal(call.hangups, 0);
+  clock.advance(1);
+  await r.until(isSession(id, 'ended'));
+  assert.deepEqual(r.sessionEvents(id), ['connecting', 'ended:no answer']);
+  assert.equal(call.hangups, 1);
   await r.done();
 });

@@ -4,7 +4,15 @@
 // chat, exercised hundreds of times without a network.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChatSession, type ChatTransport, type SessionDeps } from '../../src/chat/session.js';
+import {
+  ChatSession,
+  COMPOSING_IDLE_MS,
+  RESEND_TIMEOUT_MS,
+  type ChatTransport,
+  type Clock,
+  type SessionDeps,
+} from '../../src/chat/session.js';
+import { FakeClock } from '../helpers/fake-clock.js';
 import { StateStore } from '../../src/chat/state.js';
 import { blankSessionView, memoryTrust } from '../../src/chat/blank.js';
 import type { CoreEvent } from '../../src/chat/types.js';
@@ -63,6 +71,7 @@ function side(
   peer: string,
   key: DsaKeyParams,
   initiator: boolean,
+  clock?: Clock,
 ): Side & { attach(to: () => Side, pipe: Pipe): void } {
   const store = new StateStore({ uri: `sip:${name}@test`, registration: 'none', transport: 'tcp', serverless: true });
   const view = blankSessionView({ id: '1', peer, direction: initiator ? 'out' : 'in', state: 'active' });
@@ -73,6 +82,7 @@ function side(
     history: () => null,
     alert: () => undefined,
     log: () => undefined,
+    ...(clock ? { clock } : {}),
   };
   const chat = new ChatSession('1', peer, deps, { make: () => new OtrSession({ key }), required: false });
   const s: Side & { attach(to: () => Side, pipe: Pipe): void } = {
@@ -308,4 +318,39 @@ test('a message typed before the chat is connected waits for the stream, then go
   );
   assert.match(String((d[0] as { reason?: string }).reason), /did not connect \(declined \(603\)\)/);
   assert.throws(() => c.chat.sendText('after the end'), /has ended/);
+});
+
+test('on the session clock: an unreadable message with no new keys fails after RESEND_TIMEOUT_MS, not before; composing goes idle after COMPOSING_IDLE_MS', async () => {
+  const clock = new FakeClock();
+  const a = side('alice', 'bob', KEYS[0], true, clock);
+  const b = side('bob', 'alice', KEYS[1], false);
+  a.attach(() => b, new Pipe(0));
+  b.attach(() => a, new Pipe(0));
+  await until(() => encryptedEvents(a) === 1 && encryptedEvents(b) === 1, 'OTR');
+  // Is-composing: one active, then idle once the session's clock passes the idle time without a key.
+  const composing = () => b.events.filter((e) => e.ev === 'composing').map((e) => (e as { active: boolean }).active);
+  a.chat.sendComposing(true);
+  await until(() => composing().length === 1, 'active');
+  clock.advance(COMPOSING_IDLE_MS - 1);
+  await sleep(20);
+  assert.deepEqual(composing(), [true], 'not idle yet');
+  clock.advance(1);
+  await until(() => composing().length === 2, 'idle');
+  // From now on Bob decrypts nothing and never finishes an exchange.
+  b.chat.receiveContent = (_type, _text, meta = {}) => meta.refuse?.(400, 'OTR message could not be decrypted');
+  send(a, 'unreadable, then given up');
+  const id = [...a.sent.keys()][0]!;
+  await until(
+    () => a.events.some((e) => e.ev === 'system' && /could not read a message of yours/.test(e.text)),
+    'the refusal',
+  );
+  clock.advance(RESEND_TIMEOUT_MS - 1);
+  await sleep(20);
+  assert.equal(deliveries(a).get(id), undefined, 'still waiting for new keys');
+  clock.advance(1);
+  assert.equal(deliveries(a).get(id), 'failed');
+  const d = a.events.find((e) => e.ev === 'delivery' && e.message === id) as { reason?: string };
+  assert.match(String(d.reason), /not re-established in time/);
+  a.chat.detach('done');
+  b.chat.detach('done');
 });
