@@ -535,7 +535,8 @@ export class ChatCore implements Core {
   async startChat(to: string): Promise<string> {
     const target = normalizeTarget(to, this.opts.ua);
     const peer = aorOf(target);
-    await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
+    // The session exists at once (what the user types now waits in it); the first start may still be making the
+    // OTR key, which the call needs.
     const id = this.nextId();
     const contact = this.opts.storage.contacts.effective(peer);
     this.store.addSession(this.newView(id, peer, target, contact.displayName ?? peer.split('@')[0]!, 'out'));
@@ -544,6 +545,8 @@ export class ChatCore implements Core {
     const entry: Entry = { chat, life: this.newLifecycle(id, 'connecting', media), call: null };
     this.entries.set(id, entry);
     this.store.emit({ ev: 'session', session: id, state: 'connecting', to: target });
+    await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
+    if (this.entries.get(id) !== entry) return id; // hung up meanwhile
     try {
       const call = this.opts.ua.call(target, media);
       entry.call = call;
