@@ -123,7 +123,14 @@ export function encodeSmpPayload(values: bigint[]): Uint8Array {
  * Parses an SMP payload that must hold exactly `expected` MPIs of at most 192 bytes each, nothing after.
  * Throws OtrProtocolError ('truncated', 'oversized', 'bad-mpi', 'bad-tlv', 'trailing').
  */
-export function decodeSmpPayload(buf: Uint8Array, expected: number): bigint[] {
+/** N bigints, as a tuple type (so a payload destructures without casts). */
+type Mpis<N extends number, R extends bigint[] = []> = number extends N
+  ? bigint[]
+  : R['length'] extends N
+    ? R
+    : Mpis<N, [...R, bigint]>;
+
+export function decodeSmpPayload<N extends number>(buf: Uint8Array, expected: N): Mpis<N> {
   if (buf.length < 4) throw new OtrProtocolError('truncated', 'SMP payload shorter than its MPI count');
   const count = new DataView(buf.buffer, buf.byteOffset, 4).getUint32(0);
   if (count !== expected) throw new OtrProtocolError('bad-tlv', `SMP message has ${count} MPIs, expected ${expected}`);
@@ -135,7 +142,7 @@ export function decodeSmpPayload(buf: Uint8Array, expected: number): bigint[] {
     off = m.next;
   }
   if (off !== buf.length) throw new OtrProtocolError('trailing', 'bytes after the last SMP MPI');
-  return out;
+  return out as Mpis<N>;
 }
 
 function mulP(a: bigint, b: bigint): bigint {
@@ -325,7 +332,7 @@ export class Smp {
       question = new TextDecoder('utf-8').decode(payload.subarray(0, nul));
       payload = payload.subarray(nul + 1);
     }
-    const [g2a, c2, d2, g3a, c3, d3] = decodeSmpPayload(payload, 6) as [bigint, bigint, bigint, bigint, bigint, bigint];
+    const [g2a, c2, d2, g3a, c3, d3] = decodeSmpPayload(payload, 6);
     requireElements('SMP1 g2a/g3a', g2a, g3a);
     requireExponents('SMP1 D2/D3', d2, d3);
     requireProof(verifyLogProof(1, c2, d2, g2a), 'g2a');
@@ -335,19 +342,7 @@ export class Smp {
   }
 
   private onSmp2(st: Extract<State, { kind: 'expect2' }>, value: Uint8Array): { reply: Tlv } {
-    const [g2b, c2, d2, g3b, c3, d3, pb, qb, cp, d5, d6] = decodeSmpPayload(value, 11) as [
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-    ];
+    const [g2b, c2, d2, g3b, c3, d3, pb, qb, cp, d5, d6] = decodeSmpPayload(value, 11);
     requireElements('SMP2 g2b/g3b/Pb/Qb', g2b, g3b, pb, qb);
     requireExponents('SMP2 D2/D3/D5/D6', d2, d3, d5, d6);
     requireProof(verifyLogProof(3, c2, d2, g2b), 'g2b');
@@ -367,16 +362,7 @@ export class Smp {
   }
 
   private onSmp3(st: Extract<State, { kind: 'expect3' }>, value: Uint8Array): { reply: Tlv; event: SmpEvent } {
-    const [pa, qa, cp, d5, d6, ra, cr, d7] = decodeSmpPayload(value, 8) as [
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-      bigint,
-    ];
+    const [pa, qa, cp, d5, d6, ra, cr, d7] = decodeSmpPayload(value, 8);
     requireElements('SMP3 Pa/Qa/Ra', pa, qa, ra);
     requireExponents('SMP3 D5/D6/D7', d5, d6, d7);
     requireProof(verifyCoordsProof(6, st.g2, st.g3, pa, qa, cp, d5, d6), 'Pa/Qa');
@@ -392,7 +378,7 @@ export class Smp {
   }
 
   private onSmp4(st: Extract<State, { kind: 'expect4' }>, value: Uint8Array): { event: SmpEvent } {
-    const [rb, cr, d7] = decodeSmpPayload(value, 3) as [bigint, bigint, bigint];
+    const [rb, cr, d7] = decodeSmpPayload(value, 3);
     requireElements('SMP4 Rb', rb);
     requireExponents('SMP4 D7', d7);
     requireProof(verifyEqualLogsProof(8, st.qaQb, st.g3b, rb, cr, d7), 'Rb');
