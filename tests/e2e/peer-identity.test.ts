@@ -62,6 +62,11 @@ test(
     try {
       const { sf: sa, otrFrom } = await encryptedChat(a, b, `sip:bob@127.0.0.1:${pb};transport=tcp`);
       assert.equal(otrFrom.trust, 'unverified');
+      // The start of the private conversation has its own system line, which may follow the otr event: let it pass
+      // before the edits, so that the next system line is the one an edit causes.
+      await a.waitFor(
+        (e) => e.ev === 'system' && e.session === sa && String(e.text).startsWith('private conversation started'),
+      );
       const fp = String(otrFrom.fingerprint);
       const line = (trust: string) => `bob@127.0.0.1\t${groups(fp)}\t${trust}\n`;
       const header = '# edited by hand\n';
