@@ -3,9 +3,10 @@
 // the front ends are above it (they see StateStore snapshots and events). Data flows one way:
 // transport -> receiveContent() -> otr.receive() -> lines/events -> history.
 import { buildIsComposing, decodeUtf8, parseIsComposing } from '../msrp/index.js';
-import type { OtrEvent, OtrSession } from '../otr/index.js';
+import { TLV_SMP1, TLV_SMP1Q, type OtrEvent, type OtrSession } from '../otr/index.js';
 import { fingerprintHuman } from '../keys/fingerprint.js';
 import type { StateStore } from './state.js';
+import { CallVerification, type AbortCause, type CallVerificationAction } from './call-verification.js';
 import type { ChatLine, CoreEvent, Encryption, OtrView, SessionView, Trust } from './types.js';
 
 export const TEXT_PLAIN = 'text/plain';
@@ -154,6 +155,11 @@ export class ChatSession {
   private refreshTimer: Timer | null = null;
   /** The OTR engine's own timer (it has none: see OtrSession.tickDueIn). */
   private tickTimer: Timer | null = null;
+  /** A call in this SIP session: its verified SAS is checked against the chat's OTR key (call-verification.ts). */
+  private call: CallVerification | null = null;
+  private callTimer: Timer | null = null;
+  /** The call of `call` has ended: its machine only finishes a run under way; the next call gets a new one. */
+  private callOver = false;
 
   private readonly clock: Clock;
 
@@ -233,6 +239,10 @@ export class ChatSession {
     this.failUnreadable(`${this.peer} could not read it, and the chat ended before it could be sent again`);
     if (this.tickTimer) this.clock.clearTimeout(this.tickTimer);
     this.tickTimer = null;
+    this.call?.callEnded();
+    this.callOver = true;
+    if (this.callTimer) this.clock.clearTimeout(this.callTimer);
+    this.callTimer = null;
     if (this.composingTimer) this.clock.clearTimeout(this.composingTimer);
     this.stopLocalComposing();
     this.deps.store.updateSession(this.id, { remoteComposing: false });
@@ -628,15 +638,23 @@ export class ChatSession {
     this.handleOtrEvents(this.otr.start(), false);
   }
 
+  /** The user's SMP (/otr auth, /otr authq). During a call it is left alone, and a check from the call waits for it. */
   smpStart(secret: string, question?: string): void {
+    this.startSmp(secret, question);
+    if (this.call) this.runCall(this.call.userSmp('start'));
+  }
+
+  private startSmp(secret: string, question: string | undefined, fromCall = false): void {
     const otr = this.requireEncrypted();
     this.answeringQuestion = false;
     this.handleOtrEvents(otr.smpStart(secret, question), false);
     this.updateOtrView({ smp: { phase: 'waiting', question } });
     this.system(
-      question
-        ? `asked ${this.peer} to authenticate: "${question}"`
-        : `authenticating ${this.peer} with a shared secret...`,
+      fromCall
+        ? `checking the call's authentication string (SAS) against ${this.peer}'s OTR key (SMP from the call)...`
+        : question
+          ? `asked ${this.peer} to authenticate: "${question}"`
+          : `authenticating ${this.peer} with a shared secret...`,
       'info',
     );
   }
@@ -653,6 +671,118 @@ export class ChatSession {
     this.handleOtrEvents(otr.smpAbort(), false);
     this.updateOtrView({ smp: null });
     this.system('authentication aborted', 'info');
+    if (this.call) this.runCall(this.call.userSmp('abort'));
+  }
+
+  // ---- from the call -----------------------------------------------------------------------
+
+  /**
+   * The audio call of this SIP session reports its ZRTP SAS (verifiedByUser: its ZID is verified in the ZRTP
+   * cache). Starts the check from the call (call-verification.ts) for this call; never in a conference (isfocus).
+   */
+  callSas(sas: string, verifiedByUser: boolean): void {
+    const call = this.callMachine();
+    this.runCall(call.sasAvailable(sas, verifiedByUser));
+  }
+
+  /** Our user confirmed the call's SAS ("we compared it"). */
+  callSasConfirmed(): void {
+    this.runCall(this.callMachine().sasConfirmed());
+  }
+
+  /** Our user rejected the call's SAS. */
+  callSasRejected(): void {
+    this.runCall(this.callMachine().sasRejected());
+  }
+
+  /** The call ended (the chat may go on): nothing new starts from it; a check under way finishes. */
+  callEnded(): void {
+    if (!this.call) return;
+    this.callOver = true;
+    this.runCall(this.call.callEnded());
+    if (this.callTimer) this.clock.clearTimeout(this.callTimer);
+    this.callTimer = null;
+  }
+
+  /** The machine of the current call, made at the call's first event; a later call gets a new one. */
+  private callMachine(): CallVerification {
+    if (this.call && !this.callOver) return this.call;
+    const call = new CallVerification({ peer: this.peer, conference: this.view.isFocus });
+    this.call = call;
+    this.callOver = false;
+    if (this.otr?.state === 'encrypted' && this.fingerprint)
+      this.runCall(call.otrEncrypted(this.otr.ourFingerprint, this.fingerprint));
+    return call;
+  }
+
+  /** Carries out what the call's machine decided. */
+  private runCall(actions: CallVerificationAction[]): void {
+    for (const a of actions) {
+      try {
+        this.runCallAction(a);
+      } catch (e) {
+        this.deps.log(`check from the call: ${a.type}: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private runCallAction(a: CallVerificationAction): void {
+    switch (a.type) {
+      case 'startSmp':
+        this.startSmp(a.secret, a.question, true);
+        return;
+      case 'respondSmp':
+        this.smpRespond(a.secret);
+        this.system(
+          `answering ${this.peer}'s check from the call with the authentication string (SAS) you confirmed...`,
+          'info',
+        );
+        return;
+      case 'declineSmp': {
+        const otr = this.requireEncrypted();
+        this.handleOtrEvents(otr.smpAbort(), false);
+        this.updateOtrView({ smp: null });
+        this.emit({ ev: 'smp', session: this.id, result: 'aborted', from_call: true });
+        // The peer's user sees why in the chat (Blink shows no reason for an abort).
+        const wires = this.collectSends(otr.send(a.explanation));
+        void this.sendAll(TEXT_PLAIN, wires, false).catch((err: Error) =>
+          this.deps.log(`decline explanation not sent: ${err.message}`),
+        );
+        this.system(`${a.localText} (told ${this.peer}: "${a.explanation}")`, 'info');
+        return;
+      }
+      case 'abortSmp': {
+        const otr = this.requireEncrypted();
+        this.handleOtrEvents(otr.smpAbort(), false);
+        this.updateOtrView({ smp: null });
+        this.emit({ ev: 'smp', session: this.id, result: 'aborted', from_call: true });
+        return;
+      }
+      case 'markVerified':
+        if (!this.fingerprint) return;
+        this.deps.trust.setTrust(this.peer, this.fingerprint, a.trust);
+        this.trust = 'verified';
+        this.publishOtr();
+        return;
+      case 'systemLine':
+        this.system(a.text, a.level);
+        if (a.alarm) this.deps.alert('Call check failed', `the SAS or the OTR key is not what ${this.peer} sees`);
+        return;
+      case 'armTimer':
+        if (this.callTimer) this.clock.clearTimeout(this.callTimer);
+        this.callTimer = this.clock.setTimeout(() => {
+          this.callTimer = null;
+          if (!this.call || this.ended) return;
+          const busy = (this.otr?.smpInProgress ?? false) || this.view.otr.smp !== null;
+          this.runCall(this.call.timerFired(busy));
+        }, a.ms);
+        this.callTimer.unref();
+        return;
+      case 'cancelTimer':
+        if (this.callTimer) this.clock.clearTimeout(this.callTimer);
+        this.callTimer = null;
+        return;
+    }
   }
 
   setTrusted(trusted: boolean): void {
@@ -706,6 +836,13 @@ export class ChatSession {
   }
 
   private handleOtrEvents(events: OtrEvent[], _fromUser: boolean, carrierType = TEXT_PLAIN, sender?: string): void {
+    // Why an SMP run in this batch was aborted: a new key exchange ended it, the peer's SMP1 crossed ours (both
+    // started at once), or the peer sent an abort.
+    const abortCause: AbortCause = events.some((e) => e.type === 'state')
+      ? 'rekey'
+      : events.some((e) => e.type === 'message' && e.tlvs.some((t) => t.type === TLV_SMP1 || t.type === TLV_SMP1Q))
+        ? 'crossed'
+        : 'peer';
     for (const e of events) {
       switch (e.type) {
         case 'send':
@@ -723,7 +860,7 @@ export class ChatSession {
           this.onOtrState(e.state, e.version, e.theirFingerprint);
           break;
         case 'smp':
-          this.onSmp(e.event);
+          this.onSmp(e.event, abortCause);
           break;
         case 'error':
           if (e.unencrypted && this.otr?.state === 'encrypted' && this.clock.now() - this.encryptedAt < CROSSING_MS) {
@@ -797,8 +934,10 @@ export class ChatSession {
       }
       if (this.held.length) this.flushHeld();
       if (this.unreadable.length) this.flushUnreadable();
+      if (this.call && this.otr) this.runCall(this.call.otrEncrypted(this.otr.ourFingerprint, fingerprint));
       return;
     }
+    if (this.call) this.runCall(this.call.otrEnded());
     if (state === 'finished') {
       this.updateOtrView({ state, smp: null });
       this.publishOtr();
@@ -822,7 +961,35 @@ export class ChatSession {
       );
   }
 
-  private onSmp(ev: import('../otr/index.js').SmpEvent): void {
+  private onSmp(ev: import('../otr/index.js').SmpEvent, abortCause: AbortCause): void {
+    const call = this.call;
+    if (call && ev.type === 'asked' && call.claims(ev.question)) {
+      // The peer's check from the call: answered with the SAS our user confirmed, or declined (call-verification.ts).
+      this.answeringQuestion = true;
+      this.updateOtrView({ smp: { phase: 'asked', question: ev.question } });
+      this.emit({ ev: 'smp', session: this.id, result: 'asked', question: ev.question, from_call: true });
+      this.runCall(call.smpAsked(ev.question));
+      return;
+    }
+    if (call && ev.type !== 'asked' && call.currentFromCall) {
+      const result = ev.type === 'cheated' ? 'failure' : ev.type;
+      this.answeringQuestion = false;
+      this.updateOtrView({ smp: null });
+      this.emit({ ev: 'smp', session: this.id, result, from_call: true });
+      if (ev.type === 'cheated')
+        this.system(`the check from the call broke off: a protocol check did not pass (${ev.reason})`, 'warning');
+      this.runCall(call.smpResult(result, abortCause));
+      return;
+    }
+    this.onUserSmp(ev);
+    if (call)
+      this.runCall(
+        ev.type === 'asked' ? call.smpAsked(ev.question) : call.smpResult(ev.type === 'cheated' ? 'failure' : ev.type),
+      );
+  }
+
+  /** An SMP run that is not the call's: the user asks or answers it. */
+  private onUserSmp(ev: import('../otr/index.js').SmpEvent): void {
     switch (ev.type) {
       case 'asked':
         this.answeringQuestion = ev.question !== undefined;

@@ -134,7 +134,14 @@ export type CoreEvent =
       sender?: string;
     }
   | { ev: 'delivery'; session: string; message: string; status: 'delivered' | 'resent' | 'failed'; reason?: string }
-  | { ev: 'smp'; session: string; result: 'asked' | 'success' | 'failure' | 'aborted'; question?: string }
+  | {
+      ev: 'smp';
+      session: string;
+      result: 'asked' | 'success' | 'failure' | 'aborted';
+      question?: string;
+      /** The SMP from the call: the call's SAS checked against the chat's OTR key (src/chat/call-verification.ts). */
+      from_call?: true;
+    }
   | { ev: 'system'; session?: string; text: string; level: 'info' | 'warning' }
   | { ev: 'composing'; session: string; active: boolean }
   | { ev: 'error'; message: string; session?: string };
