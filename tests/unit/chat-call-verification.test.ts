@@ -228,3 +228,27 @@ test('the call ends while the check runs: it completes and counts; a call that n
   a.chat.detach('done');
   b.chat.detach('done');
 });
+
+test('both sides start at the same moment (their SMP1s cross): each aborts the other, they retry apart, both end verified', async () => {
+  const { a, b, clock, until } = await encryptedPair();
+  const [hi, lo] =
+    a.chat.otrSession!.ourFingerprint.toUpperCase() > b.chat.otrSession!.ourFingerprint.toUpperCase() ? [a, b] : [b, a];
+  hi.chat.callSas('zqze', false);
+  lo.chat.callSas('zqze', false);
+  // The lower side confirms first and waits its 1 s; the greater one confirms just as that second ends.
+  lo.chat.callSasConfirmed();
+  clock.advance(1_000);
+  hi.chat.callSasConfirmed();
+  clock.advance(0);
+  await until(() => storedTrust(a) === 'smp' && storedTrust(b) === 'smp', 'both verified');
+  for (const s of [a, b]) {
+    assert.ok(
+      smpEvents(s).some((e) => e.result === 'aborted' && e.from_call),
+      `the runs crossed: ${JSON.stringify(smpEvents(s))}`,
+    );
+    assert.deepEqual(lines(s, 'warning'), []);
+    assert.ok(!lines(s).some((t) => /did not answer/.test(t)), 'a crossing is not taken for a decline');
+  }
+  a.chat.detach('done');
+  b.chat.detach('done');
+});
