@@ -351,7 +351,8 @@ export class CallVerification {
         },
       ];
     }
-    const delay = CALL_SMP_RETRY_BASE_MS * 2 ** this.retries + (this.ourFp! > this.theirFp! ? 0 : CALL_SMP_LOWER_DELAY_MS);
+    const delay =
+      CALL_SMP_RETRY_BASE_MS * 2 ** this.retries + (this.ourFp! > this.theirFp! ? 0 : CALL_SMP_LOWER_DELAY_MS);
     this.retries++;
     this.own = 'scheduled';
     return this.arm(delay);

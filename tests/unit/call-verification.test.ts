@@ -53,8 +53,8 @@ function harness(ourFp: string, theirFp: string, conference = false) {
     encrypted() {
       return h.run(m.otrEncrypted(ourFp, theirFp));
     },
-    starts(): Logged[] {
-      return log.filter((a) => a.type === 'startSmp');
+    starts(): Extract<Logged, { type: 'startSmp' }>[] {
+      return h.of('startSmp');
     },
     of<T extends CallVerificationAction['type']>(type: T): Extract<Logged, { type: T }>[] {
       return log.filter((a) => a.type === type) as Extract<Logged, { type: T }>[];
@@ -192,7 +192,10 @@ test('both sides start at once (SMP1s cross, each aborts the other): both retry,
   hi.clock.advance(hiRetry);
   assert.equal(hi.starts().length, 2);
   lo.run(lo.m.smpAsked(CALL_SMP_QUESTION));
-  assert.deepEqual(lo.of('respondSmp').map((a) => a.secret), [SAS]);
+  assert.deepEqual(
+    lo.of('respondSmp').map((a) => a.secret),
+    [SAS],
+  );
   lo.busy = true;
   lo.clock.advance(loRetry);
   assert.equal(lo.starts().length, 1, 'the lower side waits for the run under way');
@@ -212,7 +215,10 @@ test('the peer asks the call question: answered with the SAS only when our user 
   h.run(h.m.sasConfirmed());
   assert.ok(h.m.claims(CALL_SMP_QUESTION));
   h.run(h.m.smpAsked(CALL_SMP_QUESTION));
-  assert.deepEqual(h.of('respondSmp').map((a) => a.secret), [SAS]);
+  assert.deepEqual(
+    h.of('respondSmp').map((a) => a.secret),
+    [SAS],
+  );
   assert.ok(h.m.currentFromCall);
   assert.equal(h.of('declineSmp').length, 0);
   // Answering proves us to them, not them to us: no markVerified for it.

@@ -79,8 +79,14 @@ function pair() {
     accepts: () => true,
     send: (type, text) => wire.deliver(() => to().chat.receiveContent(type, text)),
   });
-  a.chat.attach(transport(() => b), { localLoggingOff: false, initiator: true });
-  b.chat.attach(transport(() => a), { localLoggingOff: false, initiator: false });
+  a.chat.attach(
+    transport(() => b),
+    { localLoggingOff: false, initiator: true },
+  );
+  b.chat.attach(
+    transport(() => a),
+    { localLoggingOff: false, initiator: false },
+  );
   /** Runs until pred holds: messages first, then fake time in 10 ms steps (at most `fakeMs`). */
   const until = async (pred: () => boolean, what: string, fakeMs = 120_000): Promise<void> => {
     const end = clock.now() + fakeMs;
@@ -119,7 +125,10 @@ function assertVerifiedFromCall(s: Side): void {
   const fromCall = smpEvents(s).filter((e) => e.from_call);
   assert.equal(fromCall.filter((e) => e.result === 'success').length, 2, JSON.stringify(smpEvents(s)));
   assert.ok(fromCall.some((e) => e.result === 'asked' && e.question === CALL_SMP_QUESTION));
-  assert.ok(smpEvents(s).every((e) => e.from_call), 'every SMP of this chat came from the call');
+  assert.ok(
+    smpEvents(s).every((e) => e.from_call),
+    'every SMP of this chat came from the call',
+  );
   assert.ok(lines(s).some((t) => /verified from the call/.test(t)));
   assert.deepEqual(lines(s, 'warning'), []);
 }
