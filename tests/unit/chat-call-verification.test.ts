@@ -223,7 +223,7 @@ test('during a call a user-typed SMP with another question still works between t
   b.chat.detach('done');
 });
 
-test('the call ends while the check runs: it completes and counts; a call that never confirmed starts nothing', async () => {
+test('the call ends while the check runs: it completes and counts, and nothing new starts after it', async () => {
   const { a, b, until } = await encryptedPair();
   a.chat.callSas('zqze', true);
   b.chat.callSas('zqze', true);
@@ -258,6 +258,23 @@ test('both sides start at the same moment (their SMP1s cross): each aborts the o
     assert.deepEqual(lines(s, 'warning'), []);
     assert.ok(!lines(s).some((t) => /did not answer/.test(t)), 'a crossing is not taken for a decline');
   }
+  a.chat.detach('done');
+  b.chat.detach('done');
+});
+
+test('never with a conference (isfocus): a confirmed SAS starts nothing and the call question is left to the user', async () => {
+  const { a, b, until } = await encryptedPair();
+  a.store.updateSession('1', { isFocus: true });
+  a.chat.callSas('zqze', true);
+  b.chat.callSas('zqze', true);
+  // Bob (not a conference here) asks; the conference side does not answer it by itself.
+  await until(() => smpEvents(a).some((e) => e.result === 'asked'), 'the question reaches the conference side');
+  const asked = smpEvents(a).find((e) => e.result === 'asked')!;
+  assert.equal(asked.from_call, undefined);
+  await until(() => false, 'a quiet minute', 60_000).catch(() => undefined);
+  assert.ok(!smpEvents(a).some((e) => e.result === 'success' || e.result === 'failure'));
+  assert.equal(storedTrust(a), '');
+  assert.ok(!lines(a).some((t) => /from the call/.test(t)), JSON.stringify(lines(a)));
   a.chat.detach('done');
   b.chat.detach('done');
 });
