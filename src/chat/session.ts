@@ -648,7 +648,7 @@ export class ChatSession {
     const otr = this.requireEncrypted();
     this.answeringQuestion = false;
     this.handleOtrEvents(otr.smpStart(secret, question), false);
-    this.updateOtrView({ smp: { phase: 'waiting', question } });
+    this.updateOtrView({ smp: { phase: 'waiting', question, ...(fromCall ? { fromCall: true as const } : {}) } });
     this.system(
       fromCall
         ? `checking the call's authentication string (SAS) against ${this.peer}'s OTR key (SMP from the call)...`
@@ -659,11 +659,11 @@ export class ChatSession {
     );
   }
 
-  smpRespond(secret: string): void {
+  smpRespond(secret: string, fromCall = false): void {
     const otr = this.requireEncrypted();
     if (this.view.otr.smp?.phase !== 'asked') throw new Error(`${this.peer} has not asked you to authenticate`);
     this.handleOtrEvents(otr.smpRespond(secret), false);
-    this.updateOtrView({ smp: { phase: 'waiting' } });
+    this.updateOtrView({ smp: { phase: 'waiting', ...(fromCall ? { fromCall: true as const } : {}) } });
   }
 
   smpAbort(): void {
@@ -732,7 +732,7 @@ export class ChatSession {
         this.startSmp(a.secret, a.question, true);
         return;
       case 'respondSmp':
-        this.smpRespond(a.secret);
+        this.smpRespond(a.secret, true);
         this.system(
           `answering ${this.peer}'s check from the call with the authentication string (SAS) you confirmed...`,
           'info',
@@ -966,7 +966,7 @@ export class ChatSession {
     if (call && ev.type === 'asked' && call.claims(ev.question)) {
       // The peer's check from the call: answered with the SAS our user confirmed, or declined (call-verification.ts).
       this.answeringQuestion = true;
-      this.updateOtrView({ smp: { phase: 'asked', question: ev.question } });
+      this.updateOtrView({ smp: { phase: 'asked', question: ev.question, fromCall: true } });
       this.emit({ ev: 'smp', session: this.id, result: 'asked', question: ev.question, from_call: true });
       this.runCall(call.smpAsked(ev.question));
       return;

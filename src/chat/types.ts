@@ -37,6 +37,8 @@ export interface SmpView {
   /** 'asked': the peer asked us (question may be set) and waits for our secret; 'waiting': we asked. */
   phase: 'asked' | 'waiting';
   question?: string;
+  /** The check from the call (call-verification.ts): answered or declined by the client, not by the user. */
+  fromCall?: true;
 }
 
 export interface OtrView {

@@ -9,7 +9,7 @@ import { CALL_SMP_QUESTION } from '../../src/chat/call-verification.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { StateStore } from '../../src/chat/state.js';
 import { blankSessionView, memoryTrust } from '../../src/chat/blank.js';
-import type { CoreEvent } from '../../src/chat/types.js';
+import type { CoreEvent, SmpView } from '../../src/chat/types.js';
 import { generateDsaKey, type DsaKeyParams } from '../../src/keys/dsa-key.js';
 import { OtrSession } from '../../src/otr/index.js';
 
@@ -48,6 +48,8 @@ interface Side {
   events: CoreEvent[];
   alerts: string[];
   received: string[];
+  /** Every SMP state the view showed (what a front end would draw). */
+  smpViews: SmpView[];
 }
 
 function pair() {
@@ -57,7 +59,15 @@ function pair() {
     const store = new StateStore({ uri: `sip:${name}@test`, registration: 'none', transport: 'tcp', serverless: true });
     store.addSession(blankSessionView({ id: '1', peer, direction: 'out', state: 'active' }));
     const trust = memoryTrust();
-    const s: Side = { chat: null as unknown as ChatSession, store, trust, events: [], alerts: [], received: [] };
+    const s: Side = {
+      chat: null as unknown as ChatSession,
+      store,
+      trust,
+      events: [],
+      alerts: [],
+      received: [],
+      smpViews: [],
+    };
     const deps: SessionDeps = {
       store,
       trust,
@@ -67,6 +77,10 @@ function pair() {
       clock,
     };
     s.chat = new ChatSession('1', peer, deps, { make: () => new OtrSession({ key }), required: false });
+    store.subscribe((st) => {
+      const v = st.sessions[0]?.otr.smp;
+      if (v && v !== s.smpViews.at(-1)) s.smpViews.push(v);
+    });
     store.onEvent((e) => {
       s.events.push(e);
       if (e.ev === 'message' && e.direction === 'in') s.received.push(e.text);
@@ -130,6 +144,11 @@ function assertVerifiedFromCall(s: Side): void {
     'every SMP of this chat came from the call',
   );
   assert.ok(lines(s).some((t) => /verified from the call/.test(t)));
+  assert.ok(s.smpViews.length > 0);
+  assert.ok(
+    s.smpViews.every((v) => v.fromCall),
+    `the view marks the runs as the call's: ${JSON.stringify(s.smpViews)}`,
+  );
   assert.deepEqual(lines(s, 'warning'), []);
 }
 
@@ -215,6 +234,7 @@ test('during a call a user-typed SMP with another question still works between t
   const asked = smpEvents(b).find((e) => e.result === 'asked')!;
   assert.equal(asked.question, 'Where did we meet?');
   assert.equal(asked.from_call, undefined);
+  assert.ok(b.smpViews.every((v) => !v.fromCall));
   b.chat.smpRespond('the blue door');
   await until(() => storedTrust(a) === 'smp', 'alice verified bob');
   assert.ok(smpEvents(a).some((e) => e.result === 'success' && !e.from_call));
