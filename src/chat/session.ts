@@ -677,6 +677,14 @@ export class ChatSession {
   // ---- from the call -----------------------------------------------------------------------
 
   /**
+   * An audio call started in this SIP session. Before its SAS is known, the peer's check from the call waits for it
+   * (a peer whose ZRTP finished first may ask before ours reports the SAS) instead of going to the user.
+   */
+  callStarted(): void {
+    this.callMachine();
+  }
+
+  /**
    * The audio call of this SIP session reports its ZRTP SAS (verifiedByUser: its ZID is verified in the ZRTP
    * cache). Starts the check from the call (call-verification.ts) for this call; never in a conference (isfocus).
    */

@@ -298,3 +298,22 @@ test('never with a conference (isfocus): a confirmed SAS starts nothing and the 
   a.chat.detach('done');
   b.chat.detach('done');
 });
+
+test('the peer asks before our SAS is known: the question waits for it and is answered when it comes', async () => {
+  const { a, b, until } = await encryptedPair();
+  a.chat.callStarted();
+  b.chat.callSas('zqze', true);
+  await until(() => smpEvents(a).some((e) => e.result === 'asked'), 'alice asked');
+  assert.equal(smpEvents(a).find((e) => e.result === 'asked')!.from_call, true);
+  assert.ok(
+    lines(a).some((t) => /answered once the call shows it/.test(t)),
+    JSON.stringify(lines(a)),
+  );
+  // Alice's ZRTP reports the SAS, already verified in her cache.
+  a.chat.callSas('zqze', true);
+  await until(() => storedTrust(a) === 'smp' && storedTrust(b) === 'smp', 'both verified');
+  assert.deepEqual(lines(a, 'warning'), []);
+  assert.deepEqual(lines(b, 'warning'), []);
+  a.chat.detach('done');
+  b.chat.detach('done');
+});
