@@ -48,7 +48,7 @@ export type CallVerificationAction =
   | { type: 'cancelTimer' };
 
 /** Our own run: not yet due, waiting for its timer, under way, and how it ended. */
-type Own = 'idle' | 'scheduled' | 'running' | 'declined' | 'done' | 'failed' | 'stopped' | 'gaveup';
+export type Own = 'idle' | 'scheduled' | 'running' | 'declined' | 'done' | 'failed' | 'stopped' | 'gaveup';
 /** The SMP run under way, whoever started it: ours from the call, the peer's call question we answer, any other. */
 type Current = 'own' | 'answer' | 'other' | null;
 
@@ -280,7 +280,7 @@ export class CallVerification {
     return [];
   }
 
-  /** The ZRTP engine's retry timer the machine asked for (armTimer) fired. busy: an SMP is under way in OTR now. */
+  /** The timer the machine asked for (armTimer) fired. busy: an SMP is under way in OTR right now. */
   timerFired(busy: boolean): CallVerificationAction[] {
     this.timerArmed = false;
     if (this.inert() || this.own !== 'scheduled') return [];
