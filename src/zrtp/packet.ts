@@ -133,6 +133,8 @@ export function looksLikeZrtp(b: Uint8Array): boolean {
 }
 
 const ascii = (b: Uint8Array): string => String.fromCharCode(...b);
+/** An algorithm name block: 4 characters, short names padded with spaces ("B32 "). */
+const algo = (b: Uint8Array): string => ascii(b).trimEnd();
 const enc = (s: string, n: number): Uint8Array => {
   const out = new Uint8Array(n).fill(0x20);
   for (let i = 0; i < s.length && i < n; i++) out[i] = s.charCodeAt(i) & 0xff;
@@ -178,15 +180,15 @@ export function parseMessage(m: Uint8Array): Message {
       return { type };
     case 'Hello': {
       need(22, false);
-      const f = dv.getUint32(88);
+      const f = dv.getUint32(76);
       const counts = [(f >>> 16) & 15, (f >>> 12) & 15, (f >>> 8) & 15, (f >>> 4) & 15, f & 15];
       if (counts.some((c) => c > 7)) throw new ZrtpError('bad-value', 'more than 7 algorithms of one kind');
       const total = counts.reduce((a, c) => a + c, 0);
       need(22 + total);
-      let o = 92;
+      let o = 80;
       const lists = counts.map((c) => {
         const l: string[] = [];
-        for (let i = 0; i < c; i++, o += 4) l.push(ascii(m.subarray(o, o + 4)));
+        for (let i = 0; i < c; i++, o += 4) l.push(algo(m.subarray(o, o + 4)));
         return l;
       });
       return {
@@ -213,11 +215,11 @@ export function parseMessage(m: Uint8Array): Message {
         type,
         h2: at(12, 32),
         zid: at(44, 12),
-        hash: ascii(m.subarray(56, 60)),
-        cipher: ascii(m.subarray(60, 64)),
-        authTag: ascii(m.subarray(64, 68)),
-        keyAgreement: ascii(m.subarray(68, 72)),
-        sas: ascii(m.subarray(72, 76)),
+        hash: algo(m.subarray(56, 60)),
+        cipher: algo(m.subarray(60, 64)),
+        authTag: algo(m.subarray(64, 68)),
+        keyAgreement: algo(m.subarray(68, 72)),
+        sas: algo(m.subarray(72, 76)),
         mac: new Uint8Array(0),
       };
       if (base.keyAgreement === 'Mult') {
