@@ -146,7 +146,7 @@ export function parsePacket(b: Uint8Array): Packet {
   if (b.length < HEADER_LENGTH + 12 + 4) throw new ZrtpError('truncated', `ZRTP packet of ${b.length} bytes`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b[0]! >> 4 !== 1 || dv.getUint32(4) !== MAGIC) throw new ZrtpError('bad-header', 'not a ZRTP packet');
-  const crc = dv.getUint32(b.length - 4);
+  const crc = dv.getUint32(b.length - 4, true);
   if (crc32c(b.subarray(0, b.length - 4)) !== crc) throw new ZrtpError('bad-crc', 'CRC-32C mismatch');
   const raw = b.slice(HEADER_LENGTH, b.length - 4);
   return { sequence: dv.getUint16(2), ssrc: dv.getUint32(8), message: parseMessage(raw), raw };
@@ -398,7 +398,7 @@ export function buildMessage(msg: Message, mac?: (withoutMac: Uint8Array) => Uin
   }
 }
 
-/** Wraps a message into a packet: header, message, CRC-32C (big-endian). */
+/** Wraps a message into a packet: header, message, CRC-32C (least significant byte first, see crc32c.ts). */
 export function framePacket(message: Uint8Array, sequence: number, ssrc: number): Uint8Array {
   const p = new Uint8Array(HEADER_LENGTH + message.length + 4);
   const dv = new DataView(p.buffer);
@@ -407,6 +407,6 @@ export function framePacket(message: Uint8Array, sequence: number, ssrc: number)
   dv.setUint32(4, MAGIC);
   dv.setUint32(8, ssrc >>> 0);
   p.set(message, HEADER_LENGTH);
-  dv.setUint32(p.length - 4, crc32c(p.subarray(0, p.length - 4)));
+  dv.setUint32(p.length - 4, crc32c(p.subarray(0, p.length - 4)), true);
   return p;
 }
