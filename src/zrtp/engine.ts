@@ -712,7 +712,7 @@ export class ZrtpEngine {
       peerZid: Buffer.from(peerZid).toString('hex'),
       verified: this.cacheResult === 'match' && rec.verified && this.peerVerifiedFlag,
       role: this.role!,
-      peerClientId: this.peer!.hello.clientId.trimEnd(),
+      peerClientId: this.peer!.hello.clientId.replace(/[\s\0]+$/, ''),
     };
     out.push({ type: 'secure', info: { ...this.secureInfo } });
   }

@@ -33,7 +33,13 @@ test('CRC-32C over ZRTP packets from GNU ZRTP C++', () => {
   assert.equal(vectors.crc.length, 3);
   // bzrtp keeps the value byte-swapped (its wire order read big-endian): swap it back to compare.
   const swap = (n: number) => (((n & 0xff) << 24) | ((n & 0xff00) << 8) | ((n >>> 8) & 0xff00) | (n >>> 24)) >>> 0;
-  for (const v of vectors.crc) assert.equal(swap(crc32c(hex(v.input))).toString(16).padStart(8, '0'), v.crc);
+  for (const v of vectors.crc)
+    assert.equal(
+      swap(crc32c(hex(v.input)))
+        .toString(16)
+        .padStart(8, '0'),
+      v.crc,
+    );
 });
 
 test('KDF (§4.5.1) against the nine GNU ZRTP C++ vectors', () => {
@@ -90,7 +96,13 @@ test('derived keys: labels and lengths of §4.5.3 for AES1 and AES3, KDF_Context
   const total = hex('03'.repeat(32));
   const ctx = Buffer.concat([zidi, zidr, total]);
   for (const cipher of ['AES1', 'AES3'] as const) {
-    const k = deriveKeys({ hash: 'S256', cipher, authTag: 'HS80', keyAgreement: 'EC25', sas: 'B32' }, s, zidi, zidr, total);
+    const k = deriveKeys(
+      { hash: 'S256', cipher, authTag: 'HS80', keyAgreement: 'EC25', sas: 'B32' },
+      s,
+      zidi,
+      zidr,
+      total,
+    );
     const n = cipher === 'AES1' ? 16 : 32;
     assert.equal(toHex(k.kdfContext), ctx.toString('hex'));
     assert.equal(k.srtpKeyI.length, n);
@@ -148,12 +160,24 @@ test('hash chain H0..H3 and the MACs it keys (Hello with H2, Commit with H1, DHP
 
 test('shared secret IDs (§4.3.1): HMAC(rs, "Initiator"/"Responder"), 64 bits, negotiated hash', () => {
   const rs = hex('77'.repeat(32));
-  assert.equal(toHex(secretId('S256', rs, 'Initiator')), createHmac('sha256', rs).update('Initiator').digest('hex').slice(0, 16));
-  assert.equal(toHex(secretId('S384', rs, 'Responder')), createHmac('sha384', rs).update('Responder').digest('hex').slice(0, 16));
+  assert.equal(
+    toHex(secretId('S256', rs, 'Initiator')),
+    createHmac('sha256', rs).update('Initiator').digest('hex').slice(0, 16),
+  );
+  assert.equal(
+    toHex(secretId('S384', rs, 'Responder')),
+    createHmac('sha384', rs).update('Responder').digest('hex').slice(0, 16),
+  );
 });
 
 test('algorithm choice (§4.1.2) against the Hellos of linphonec (bzrtp) and Blink (ZRTPCPP)', () => {
-  const bzrtp = { hash: ['S256'], cipher: ['AES1', 'AES3'], authTag: ['HS80', 'HS32'], keyAgreement: ['DH3k', 'Mult'], sas: ['B32'] };
+  const bzrtp = {
+    hash: ['S256'],
+    cipher: ['AES1', 'AES3'],
+    authTag: ['HS80', 'HS32'],
+    keyAgreement: ['DH3k', 'Mult'],
+    sas: ['B32'],
+  };
   const zrtpcpp = {
     hash: ['S384', 'S256'],
     cipher: ['2FS3', 'AES3', '2FS1', 'AES1'],
@@ -162,9 +186,21 @@ test('algorithm choice (§4.1.2) against the Hellos of linphonec (bzrtp) and Bli
     sas: ['B32'],
   };
   const a = choose(DEFAULT_ALGORITHMS, bzrtp as never);
-  assert.deepEqual('chosen' in a && a.chosen, { hash: 'S256', cipher: 'AES1', authTag: 'HS80', keyAgreement: 'DH3k', sas: 'B32' });
+  assert.deepEqual('chosen' in a && a.chosen, {
+    hash: 'S256',
+    cipher: 'AES1',
+    authTag: 'HS80',
+    keyAgreement: 'DH3k',
+    sas: 'B32',
+  });
   const b = choose(DEFAULT_ALGORITHMS, zrtpcpp as never);
-  assert.deepEqual('chosen' in b && b.chosen, { hash: 'S384', cipher: 'AES3', authTag: 'HS32', keyAgreement: 'EC25', sas: 'B32' });
+  assert.deepEqual('chosen' in b && b.chosen, {
+    hash: 'S384',
+    cipher: 'AES3',
+    authTag: 'HS32',
+    keyAgreement: 'EC25',
+    sas: 'B32',
+  });
   // First choices differ in key agreement: the faster one (EC25) for both sides, whoever computes it.
   const dhFirst = { ...DEFAULT_ALGORITHMS, keyAgreement: ['DH3k', 'EC25'] as const };
   const x = choose(DEFAULT_ALGORITHMS, dhFirst as never);
@@ -173,7 +209,13 @@ test('algorithm choice (§4.1.2) against the Hellos of linphonec (bzrtp) and Bli
   assert.equal('chosen' in y && y.chosen.keyAgreement, 'EC25');
   // An empty list still meets the mandatory algorithms.
   const bare = choose(DEFAULT_ALGORITHMS, { hash: [], cipher: [], authTag: [], keyAgreement: [], sas: [] });
-  assert.deepEqual('chosen' in bare && bare.chosen, { hash: 'S256', cipher: 'AES1', authTag: 'HS32', keyAgreement: 'DH3k', sas: 'B32' });
+  assert.deepEqual('chosen' in bare && bare.chosen, {
+    hash: 'S256',
+    cipher: 'AES1',
+    authTag: 'HS32',
+    keyAgreement: 'DH3k',
+    sas: 'B32',
+  });
   // We offer no hash the peer could need beyond the mandatory one: nothing in common is reported.
   const none = choose({ ...DEFAULT_ALGORITHMS, hash: ['S384'] }, { ...bzrtp, hash: ['S256'] } as never);
   assert.deepEqual(none, { missing: 'hash' });
