@@ -5,6 +5,8 @@ import { looksLikeZrtp, type ZrtpEngine, type ZrtpEvent, type ZrtpSecure } from 
 
 export class ZrtpUdp {
   readonly events: ZrtpEvent[] = [];
+  /** Non-ZRTP datagrams from the peer (its RTP or SRTP). */
+  readonly media: Uint8Array[] = [];
   remotePort: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private waiters: Array<() => void> = [];
@@ -20,7 +22,10 @@ export class ZrtpUdp {
   ) {
     socket.on('message', (buf, rinfo) => {
       if (this.remotePort === undefined) this.remotePort = rinfo.port;
-      if (!looksLikeZrtp(buf)) return; // RTP from the peer: not ours to read here
+      if (!looksLikeZrtp(buf)) {
+        if (this.media.length < 500) this.media.push(new Uint8Array(buf));
+        return;
+      }
       this.handle(this.engine.receive(new Uint8Array(buf), this.now()));
     });
   }
@@ -84,7 +89,9 @@ export class ZrtpUdp {
       if (f) throw new Error(`ZRTP failed: ${JSON.stringify(f)}`);
       const left = deadline - Date.now();
       if (left <= 0) {
-        const seen = this.events.map((e) => (e.type === 'send' ? `>${e.message}` : e.type === 'ignored' ? `!${e.reason}` : e.type));
+        const seen = this.events.map((e) =>
+          e.type === 'send' ? `>${e.message}` : e.type === 'ignored' ? `!${e.reason}` : e.type,
+        );
         throw new Error(`ZRTP not secure within ${ms} ms: ${seen.join(' ')}`);
       }
       await new Promise<void>((resolve) => {
