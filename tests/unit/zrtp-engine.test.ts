@@ -351,3 +351,48 @@ test('a ZID equal to ours is refused with Error 0x90', () => {
 test('the engine refuses a ZID of the wrong size', () => {
   assert.throws(() => new ZrtpEngine({ zid: new Uint8Array(11), ssrc: 1, cache: new MemoryZidCache() }));
 });
+
+test('a ZRTPCPP-like preference (S384, AES3 first) gets S384 and AES3: 32-byte SRTP keys, AES_256_CM profile', () => {
+  const blinkLike = { ...DEFAULT_ALGORITHMS, hash: ['S384', 'S256'], cipher: ['AES3', 'AES1'] };
+  for (const [x, y] of [
+    [blinkLike, DEFAULT_ALGORITHMS],
+    [DEFAULT_ALGORITHMS, blinkLike],
+  ]) {
+    const r = runLink(
+      makeEngine('a', { algorithms: x as never }, 's384'),
+      makeEngine('b', { algorithms: y as never }, 's384'),
+    );
+    const { a } = assertPairSecure(r);
+    assert.equal(a.hash, 'S384');
+    assert.equal(a.cipher, 'AES3');
+    assert.equal(a.srtp.local.masterKey.length, 32);
+    assert.equal(a.srtpProfile, 'AES_256_CM_HMAC_SHA1_32');
+  }
+  // Second run on S384: the retained secret IDs use the negotiated HMAC and still match.
+  const ca = new MemoryZidCache();
+  const cb = new MemoryZidCache();
+  const za = seededRandom('z384a')(12);
+  const zb = seededRandom('z384b')(12);
+  let last;
+  for (const n of [1, 2]) {
+    last = runLink(
+      makeEngine('a', { algorithms: blinkLike as never, cache: ca, zid: za }, `s384-${n}`),
+      makeEngine('b', { cache: cb, zid: zb }, `s384-${n}`),
+    );
+  }
+  assert.equal(secureOf(last!.a)?.cache, 'match');
+  assert.equal(secureOf(last!.a)?.hash, 'S384');
+});
+
+test('an SRTP packet from the peer stands for a lost Conf2ACK (§5.8)', () => {
+  const r = runLink(makeEngine('a', {}, 'c2'), makeEngine('b', { passive: true }, 'c2'), {
+    tamper: (_from, p) => (typeOf(p) === 'Conf2ACK' ? null : p),
+    until: 100,
+  });
+  const a = r.a.engine;
+  assert.equal(a.state, 'initiator-confirm2');
+  assert.ok(secureOf(r.b));
+  const evs = a.srtpReceived();
+  assert.equal(evs.find((e) => e.type === 'secure') !== undefined, true);
+  assert.equal(a.state, 'secure');
+});
