@@ -340,6 +340,9 @@ export class ZrtpEngine {
         return;
       case 'Error':
         this.send(out, buildMessage({ type: 'ErrorACK' }), 'ErrorACK');
+        // §5.9: Error ends a key agreement in progress; a secure call is not torn down by one (unauthenticated).
+        if (this.phase === 'secure')
+          return void out.push({ type: 'ignored', reason: `Error 0x${m.code.toString(16)} after secure` });
         if (this.phase !== 'failed') {
           this.fail(out, m.code, ERROR_CODES[m.code] ?? `error 0x${m.code.toString(16)}`, 'peer');
         }
@@ -389,7 +392,12 @@ export class ZrtpEngine {
         return void out.push({ type: 'ignored', reason: 'Hello does not match a=zrtp-hash' });
       }
     }
-    if (!m.version.startsWith('1.1')) return this.sendError(out, 0x30, now);
+    // §4.1.1: we speak 1.10 (any 1.1x is the same protocol). A lower version is refused; a higher one waits for
+    // the peer to fall back to ours.
+    if (!m.version.startsWith('1.1')) {
+      if (m.version > ZRTP_VERSION) return void out.push({ type: 'ignored', reason: `Hello version ${m.version}` });
+      return this.sendError(out, 0x30, now);
+    }
     if (equalBytes(m.zid, this.zid)) return this.sendError(out, 0x90, now);
     const pick = choose(this.algorithms, this.peerLists(m));
     if ('missing' in pick) {
@@ -722,7 +730,7 @@ export class ZrtpEngine {
   }
 
   private sendError(out: ZrtpEvent[], code: number, now: number): void {
-    if (this.phase === 'failed') return;
+    if (this.phase === 'failed' || this.phase === 'secure') return;
     const raw = buildMessage({ type: 'Error', code });
     this.fail(out, code, ERROR_CODES[code] ?? 'error', 'us');
     this.sendWithTimer(out, raw, 'Error', T2, now);

@@ -396,3 +396,51 @@ test('an SRTP packet from the peer stands for a lost Conf2ACK (§5.8)', () => {
   assert.equal(evs.find((e) => e.type === 'secure') !== undefined, true);
   assert.equal(a.state, 'secure');
 });
+
+test('Hello versions (§4.1.1): a lower one is refused with Error 0x30, a higher one is ignored', () => {
+  const b = makeEngine('b', {}, 'v');
+  const hello = b.start(0)[0]!;
+  assert.ok(hello.type === 'send');
+  const lower = makeEngine('a', {}, 'v');
+  lower.start(0);
+  const out = lower.receive(
+    edit(hello.packet, (m) => m.set(Buffer.from('1.00'), 12)),
+    1,
+  );
+  assert.equal(out.find((e) => e.type === 'failed')?.type === 'failed', true);
+  assert.equal((out.find((e) => e.type === 'failed') as { code: number }).code, 0x30);
+  const higher = makeEngine('a', {}, 'v2');
+  higher.start(0);
+  const out2 = higher.receive(
+    edit(hello.packet, (m) => m.set(Buffer.from('2.00'), 12)),
+    1,
+  );
+  assert.deepEqual(
+    out2.map((e) => e.type),
+    ['ignored'],
+  );
+  assert.equal(higher.state, 'discovery');
+});
+
+test('an Error after secure is acknowledged but does not tear the call down', () => {
+  const r = runLink(makeEngine('a', {}, 'e'), makeEngine('b', {}, 'e'));
+  assertPairSecure(r);
+  const ssrc = parsePacket(r.b.sent[0]!).ssrc;
+  const errMsg = new Uint8Array(16);
+  errMsg.set([0x50, 0x5a, 0, 4], 0);
+  errMsg.set(Buffer.from('Error   '), 4);
+  errMsg[15] = 0x70;
+  const p = new Uint8Array(12 + 16 + 4);
+  const dv = new DataView(p.buffer);
+  p[0] = 0x10;
+  dv.setUint32(4, 0x5a525450);
+  dv.setUint32(8, ssrc);
+  p.set(errMsg, 12);
+  dv.setUint32(p.length - 4, crc32c(p.subarray(0, p.length - 4)), true);
+  const out = r.a.engine.receive(p, 50_000);
+  assert.deepEqual(
+    out.map((e) => (e.type === 'send' ? e.message : e.type)),
+    ['ErrorACK', 'ignored'],
+  );
+  assert.equal(r.a.engine.state, 'secure');
+});
