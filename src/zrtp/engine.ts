@@ -69,6 +69,10 @@ export const ERROR_CODES: Record<number, string> = {
 // Error (150 ms doubling to 1200 ms, 10 retries).
 const T1 = { first: 50, cap: 200, retries: 20 };
 const T2 = { first: 150, cap: 1200, retries: 10 };
+/** Once the peer's Hello is here, our Hello keeps going longer (ZRTPCPP's reading of §6: 60 resends). */
+const T1_PEER_SEEN_RETRIES = 60;
+/** A phase in which we send nothing of our own (waiting for the peer's Commit, DHPart2, Confirm2) ends after this. */
+const SILENT_WAIT_MS = 10_000;
 
 export type Phase =
   | 'idle'
@@ -137,9 +141,13 @@ interface Timer {
   due: number;
   interval: number;
   count: number;
+  retries: number;
   spec: typeof T1;
-  packet: Uint8Array;
-  message: MessageType;
+  /** Undefined for the silent wait: nothing to resend, only a deadline. */
+  packet: Uint8Array | undefined;
+  message: MessageType | undefined;
+  /** The phase a silent wait was armed in: a new phase starts a new wait. */
+  phase?: Phase;
 }
 
 interface Peer {
@@ -240,9 +248,14 @@ export class ZrtpEngine {
     const t = this.timer;
     if (!t || now < t.due) return [];
     const out: ZrtpEvent[] = [];
-    if (t.count >= t.spec.retries) {
+    if (!t.packet || !t.message) {
       this.timer = undefined;
-      if (t.message === 'Hello' && this.peer) return out; // the peer is there; its Commit or HelloACK may still come
+      this.fail(out, 0xb0, `nothing from the peer in ${this.phase}`, 'timeout');
+      return out;
+    }
+    const retries = t.message === 'Hello' && this.peer ? T1_PEER_SEEN_RETRIES : t.retries;
+    if (t.count >= retries) {
+      this.timer = undefined;
       if (t.message === 'Error') return out;
       this.fail(out, 0xb0, `no answer to ${t.message}`, 'timeout');
       return out;
@@ -252,6 +265,28 @@ export class ZrtpEngine {
     t.due = now + t.interval;
     this.emitPacket(out, t.packet, t.message);
     return out;
+  }
+
+  /**
+   * Nothing of ours to resend while we wait for the peer (after HelloACK before its Hello or Commit, or as the
+   * responder): a deadline instead, so a vanished peer ends in `failed` rather than a negotiation that never ends.
+   */
+  private armSilentWait(now: number): void {
+    if (this.timer && !this.timer.packet && this.timer.phase !== this.phase) this.timer = undefined;
+    const waiting = this.phase !== 'idle' && this.phase !== 'secure' && this.phase !== 'failed';
+    if (waiting && !this.timer) {
+      this.timer = {
+        due: now + SILENT_WAIT_MS,
+        interval: 0,
+        count: 0,
+        retries: 0,
+        spec: T2,
+        packet: undefined,
+        message: undefined,
+        phase: this.phase,
+      };
+    }
+    if (!waiting && this.timer && !this.timer.packet) this.timer = undefined;
   }
 
   /** An SRTP packet from the peer authenticated: for the initiator it stands for a lost Conf2ACK (§5.8). */
@@ -309,6 +344,7 @@ export class ZrtpEngine {
       if (e instanceof ZrtpError) out.push({ type: 'ignored', reason: `${e.code}: ${e.message}` });
       else throw e;
     }
+    this.armSilentWait(now);
     return out;
   }
 
@@ -765,7 +801,15 @@ export class ZrtpEngine {
 
   private sendWithTimer(out: ZrtpEvent[], raw: Uint8Array, message: MessageType, spec: typeof T1, now: number) {
     const packet = this.send(out, raw, message);
-    this.timer = { due: now + spec.first, interval: spec.first, count: 0, spec, packet, message };
+    this.timer = {
+      due: now + spec.first,
+      interval: spec.first,
+      count: 0,
+      retries: spec.retries,
+      spec,
+      packet,
+      message,
+    };
   }
 }
 

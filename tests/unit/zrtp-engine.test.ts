@@ -444,3 +444,35 @@ test('an Error after secure is acknowledged but does not tear the call down', ()
   );
   assert.equal(r.a.engine.state, 'secure');
 });
+
+test('a responder whose initiator vanishes fails after the silent wait; no timer is left once failed', () => {
+  // B is passive; A stops sending after its Commit (everything from A after the Commit is lost).
+  let commitSeen = false;
+  const r = runLink(makeEngine('a', {}, 'w'), makeEngine('b', { passive: true }, 'w'), {
+    tamper: (from, p) => {
+      if (from !== 'a') return p;
+      if (commitSeen) return null;
+      if (typeOf(p) === 'Commit') commitSeen = true;
+      return p;
+    },
+  });
+  const f = failedOf(r.b);
+  assert.equal(f?.code, 0xb0);
+  assert.equal(f?.by, 'timeout');
+  assert.equal(r.b.engine.nextTimeout(), undefined);
+  // B answered the Commit, then waited: its failure comes ~10 s after its DHPart1, not after some resend schedule.
+  assert.ok(sentTypes(r.b).includes('DHPart1'));
+  assert.ok(r.time >= 10_000 && r.time < 20_000, `ended at ${r.time}`);
+});
+
+test('Hello keeps going longer once the peer Hello is here but no HelloACK comes (60 resends)', () => {
+  const a = makeEngine('a', {}, 'ext');
+  const b = makeEngine('b', {}, 'ext');
+  const helloB = b.start(0)[0]!;
+  assert.ok(helloB.type === 'send');
+  const out = [...a.start(0), ...a.receive(helloB.packet, 1)];
+  for (let n = 0; n < 500 && a.nextTimeout() !== undefined; n++) out.push(...a.tick(a.nextTimeout()!));
+  const hellos = out.filter((e) => e.type === 'send' && e.message === 'Hello').length;
+  assert.equal(hellos, 61);
+  assert.equal(failedOf({ engine: a, events: out, sent: [] })?.code, 0xb0);
+});
