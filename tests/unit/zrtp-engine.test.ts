@@ -476,3 +476,33 @@ test('Hello keeps going longer once the peer Hello is here but no HelloACK comes
   assert.equal(hellos, 61);
   assert.equal(failedOf({ engine: a, events: out, sent: [] })?.code, 0xb0);
 });
+
+test('replayed packets of an earlier call reach a new call: every one is ignored or refused, the new call completes', () => {
+  const old = runLink(makeEngine('a', {}, 'old'), makeEngine('b', {}, 'old'));
+  assertPairSecure(old);
+  const oldFromA = old.a.sent;
+  // The new call: B's engine sees all of A's old packets (same SSRC is not required: an attacker would copy it)
+  // interleaved with the new A's packets.
+  const a = makeEngine('a', { ssrc: parsePacket(oldFromA[0]!).ssrc }, 'new');
+  const b = makeEngine('b', {}, 'new');
+  let injected = false;
+  const r = runLink(a, b, {
+    tamper: (from, p) => {
+      if (from === 'a' && !injected && typeOf(p) === 'Commit') {
+        injected = true;
+        // Replay the old call's packets (other than Hello) into B just before the new Commit.
+        for (const q of oldFromA.filter((x) => typeOf(x) !== 'Hello')) {
+          const evs = b.receive(q, 0);
+          assert.ok(
+            evs.every((e) => e.type === 'ignored' || (e.type === 'send' && e.message === 'HelloACK')),
+            JSON.stringify(evs.map((e) => e.type)),
+          );
+        }
+      }
+      return p;
+    },
+  });
+  assert.ok(injected);
+  assertPairSecure(r);
+  assert.notEqual(hex(secureOf(r.a)!.srtp.local.masterKey), hex(secureOf(old.a)!.srtp.local.masterKey));
+});
