@@ -206,3 +206,55 @@ test(
     }
   },
 );
+
+test(
+  'ten calls from linphonec in a row, both sides free to commit: every one ends with the same SAS',
+  { timeout: 90_000 },
+  async () => {
+    const lp = Linphonec.start({ sipPort: await freePort(), rtpPort: await freePort(), autoAnswer: false });
+    const sip = await RawUdpPeer.open();
+    const cache = new MemoryZidCache();
+    const zid = new Uint8Array(randomBytes(12));
+    const roles: string[] = [];
+    let contention = 0;
+    try {
+      for (let round = 1; round <= 10; round++) {
+        const { engine, ssrc } = newEngine(cache, zid);
+        const media = await ZrtpUdp.open(engine);
+        try {
+          const before = sip.received.length;
+          const tokensBefore = lp.lines.filter((l) => /auth token is/i.test(l)).length;
+          lp.command(`call sip:us@127.0.0.1:${sip.port}`);
+          await sip.waitFor((all) => all.slice(before).some((d) => d.text.startsWith('INVITE ')), 15_000);
+          const inv = sip.received.slice(before).find((d) => d.text.startsWith('INVITE '))!;
+          const offer = body(inv.text);
+          engine.setPeerHelloHash(zrtpHashOf(offer)!);
+          const contact = `Contact: <sip:us@127.0.0.1:${sip.port}>`;
+          await sip.send(buildResponse(inv.text, 200, 'OK', [contact], sdp(media.port, engine.helloHash())), inv.port);
+          media.start(audioPort(offer), ssrc);
+          const secure = await media.waitSecure(15_000);
+          let tokens: string[] = [];
+          for (let i = 0; i < 100 && tokens.length <= tokensBefore; i++) {
+            tokens = lp.lines.filter((l) => /auth token is/i.test(l));
+            if (tokens.length <= tokensBefore) await new Promise((r) => setTimeout(r, 50));
+          }
+          assert.equal(secure.sas, /auth token is (\S+?)\.?$/i.exec(tokens[tokensBefore] ?? '')?.[1], `call ${round}`);
+          assert.equal(secure.cache, round === 1 ? 'new' : 'match');
+          roles.push(secure.role);
+          const sentCommit = media.events.some((e) => e.type === 'send' && e.message === 'Commit');
+          if (sentCommit && secure.role === 'responder') contention++;
+          if (sentCommit && media.events.some((e) => e.type === 'ignored' && /contention/.test(e.reason))) contention++;
+          lp.command('terminate');
+          await new Promise((r) => setTimeout(r, 300));
+        } finally {
+          await media.close();
+        }
+      }
+    } finally {
+      await sip.close();
+      await lp.stop();
+    }
+    if (process.env['ZRTP_DEBUG']) console.log(roles.join(' '), `contention ${contention}`);
+    assert.equal(roles.length, 10);
+  },
+);
