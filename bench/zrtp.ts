@@ -3,7 +3,9 @@
 //   1. engine only: two of our engines in one process, no network (the CPU cost: EC25 and DH3k);
 //   2. linphonec calls us over loopback: from our first ZRTP packet (media start) to our SAS, and from linphonec's
 //      "Media streams established" line to its "auth token" line, as this process sees them;
-//   3. linphonec calls linphonec: the same two lines, for bzrtp against itself.
+//   3. linphonec calls linphonec: the same two lines, for bzrtp against itself;
+//   4. with ZRTPCPP_DIR (a source build of GNU ZRTP C++, Blink's engine): ZRTPCPP and us started together, and two
+//      ZRTPCPP started together (from media start to each SAS).
 // Blink (ZRTPCPP) shows its SAS about 0.1 s after media starts (../shared/STACK.md).
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
@@ -13,6 +15,10 @@ import { makeEngine, runLink } from '../tests/helpers/zrtp-link.js';
 import { Linphonec } from '../tests/helpers/linphonec.js';
 import { RawUdpPeer, buildResponse } from '../tests/helpers/sip-raw.js';
 import { ZrtpUdp } from '../tests/helpers/zrtp-udp.js';
+import { ZrtpcppPeer, zrtpcppUnavailable } from '../tests/helpers/zrtpcpp.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const runs = Number(process.argv[process.argv.indexOf('--runs') + 1]) || 5;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
@@ -143,6 +149,57 @@ async function linphonecCallsLinphonec() {
   );
 }
 
+/** ZRTPCPP (Blink's engine) beside us and beside itself, when a source build is available (ZRTPCPP_DIR). */
+async function withZrtpcpp() {
+  const why = zrtpcppUnavailable();
+  if (why) {
+    console.log(`ZRTPCPP rows not measured: ${why}`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'zrtpcpp-bench-'));
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  const pair: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const engine = new ZrtpEngine({
+        zid: new Uint8Array(randomBytes(12)),
+        ssrc: randomBytes(4).readUInt32BE(0),
+        cache: new MemoryZidCache(),
+      });
+      const media = await ZrtpUdp.open(engine);
+      const peerPort = await freePort();
+      const peer = ZrtpcppPeer.spawn(peerPort, media.port, join(dir, `zid-${i}.dat`));
+      await peer.waitLine(/^READY/);
+      const t0 = peer.start();
+      media.start(peerPort, 1);
+      await media.waitSecure(15_000);
+      ours.push(media.secureAfter!);
+      theirs.push((await peer.waitLine(/^SECURE /)).at - t0);
+      peer.kill();
+      await media.close();
+      const pa = await freePort();
+      const pb = await freePort();
+      const a = ZrtpcppPeer.spawn(pa, pb, join(dir, `a-${i}.dat`));
+      const b = ZrtpcppPeer.spawn(pb, pa, join(dir, `b-${i}.dat`));
+      await a.waitLine(/^READY/);
+      await b.waitLine(/^READY/);
+      const t1 = a.start();
+      b.start();
+      pair.push((await a.waitLine(/^SECURE /)).at - t1);
+      a.kill();
+      b.kill();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(
+    `ZRTPCPP and blink-tui start together: our SAS ${fmt(median(ours))}, ZRTPCPP's ${fmt(median(theirs))} (medians of ${ours.length})`,
+  );
+  console.log(`ZRTPCPP and ZRTPCPP start together: SAS after ${fmt(median(pair))} (median of ${pair.length})`);
+}
+
 await engineOnly();
 await linphonecCallsUs();
 await linphonecCallsLinphonec();
+await withZrtpcpp();

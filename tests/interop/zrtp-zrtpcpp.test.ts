@@ -1,47 +1,19 @@
 // Our ZRTP engine against GNU ZRTP C++ (ZRTPCPP, the engine inside Blink) with its standard configuration, the
-// Hello Blink sends. ZRTPCPP is not a Debian package: build it from source (README of tests/interop/peers: cmake
-// -DCORE_LIB=true -DCRYPTO_STANDALONE=true -DBUILD_STATIC=true) and point ZRTPCPP_DIR at the source tree with its
-// build/ folder; the harness tests/interop/peers/zrtpcpp-peer.cpp is compiled on first use. Without ZRTPCPP_DIR
-// this file reports itself skipped, with that reason.
+// Hello Blink sends. ZRTPCPP is not a Debian package: build it from source (tests/interop/peers/README.md) and
+// point ZRTPCPP_DIR at the tree; the harness is compiled on first use (tests/helpers/zrtpcpp.ts). Without it this
+// file reports itself skipped, with that reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ZrtpUdp } from '../helpers/zrtp-udp.js';
+import { ZrtpcppPeer, zrtpcppUnavailable } from '../helpers/zrtpcpp.js';
 import { MemoryZidCache, ZrtpEngine, type ZrtpSecure } from '../../src/zrtp/index.js';
 
-const DIR = process.env['ZRTPCPP_DIR'];
-const here = fileURLToPath(new URL('.', import.meta.url));
-const skip = DIR ? false : 'ZRTPCPP_DIR is not set (GNU ZRTP C++ is built from source, see the file header)';
-
-function peerBinary(): string {
-  const src = join(here, 'peers', 'zrtpcpp-peer.cpp');
-  const out = join(here, 'build', 'zrtpcpp-peer');
-  if (existsSync(out) && statSync(out).mtimeMs > statSync(src).mtimeMs) return out;
-  mkdirSync(join(here, 'build'), { recursive: true });
-  const d = DIR!;
-  const r = spawnSync(
-    'g++',
-    [
-      '-O1',
-      '-w',
-      '-o',
-      out,
-      src,
-      ...['zrtp', '.', 'build', 'build/clients/no_client', 'zrtp/libzrtpcpp'].flatMap((i) => ['-I', join(d, i)]),
-      join(d, 'build/clients/no_client/libzrtpcppcore.a'),
-      '-lpthread',
-    ],
-    { encoding: 'utf8' },
-  );
-  if (r.status !== 0) throw new Error(`building the ZRTPCPP peer failed:\n${r.stderr}`);
-  return out;
-}
+const skip = zrtpcppUnavailable();
 
 async function freePort(): Promise<number> {
   const s = createSocket('udp4');
@@ -70,38 +42,20 @@ async function call(opts: {
   const engine = new ZrtpEngine({ zid: opts.zid, ssrc, cache: opts.cache, passive: opts.passive ?? false });
   const media = await ZrtpUdp.open(engine);
   const peerPort = await freePort();
-  const proc = spawn(peerBinary(), [String(peerPort), String(media.port), opts.zidFile, '4242', '20'], {
-    stdio: ['pipe', 'pipe', 'inherit'],
-  });
-  const lines: string[] = [];
-  let buf = '';
-  proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-    buf += d;
-    const parts = buf.split('\n');
-    buf = parts.pop() ?? '';
-    lines.push(...parts);
-  });
-  const waitLine = async (re: RegExp, ms = 15_000) => {
-    const end = Date.now() + ms;
-    for (;;) {
-      const l = lines.find((x) => re.test(x));
-      if (l) return l;
-      if (Date.now() > end) throw new Error(`ZRTPCPP peer: ${re} not seen; got:\n${lines.join('\n')}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  };
+  const peer = ZrtpcppPeer.spawn(peerPort, media.port, opts.zidFile);
+  const waitLine = async (re: RegExp) => (await peer.waitLine(re)).text;
   try {
     const hh = (await waitLine(/^HELLOHASH /)).slice('HELLOHASH '.length).trim();
     await waitLine(/^READY/);
     // ZRTPCPP's Hello must be the one its a=zrtp-hash announces (§8.1).
     engine.setPeerHelloHash(hh);
-    proc.stdin!.write('start\n');
+    peer.start();
     media.start(peerPort, ssrc);
     const ours = await media.waitSecure(15_000);
     const sec = (await waitLine(/^SECURE /)).split(' ');
     const k = (await waitLine(/^KEYS /)).split(' ');
     if (opts.verify === 'both') {
-      proc.stdin!.write('verify\n');
+      peer.verify();
       await waitLine(/^VERIFIED/);
       engine.setVerified(true);
     }
@@ -109,10 +63,10 @@ async function call(opts: {
       secure: { sas: sec[1]!, cipher: sec[2]!, verified: sec[3] === '1' },
       keys: { role: k[1]!, ki: k[2]!, si: k[3]!, kr: k[4]!, sr: k[5]! },
       ours,
-      lines,
+      lines: peer.lines.map((l) => l.text),
     };
   } finally {
-    proc.kill();
+    peer.kill();
     await media.close();
   }
 }

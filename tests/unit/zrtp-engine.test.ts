@@ -501,7 +501,7 @@ test('replayed packets of an earlier call reach a new call: every one is ignored
                 (e.type === 'send' &&
                   (e.message === 'HelloACK' || (e.message === 'Commit' && typeOf(q) === 'HelloACK'))),
             ),
-            JSON.stringify(evs.map((e) => (e.type === 'send' ? e.message : e.type)).concat(typeOf(q))),
+            JSON.stringify([...evs.map((e) => (e.type === 'send' ? e.message : e.type)), typeOf(q)]),
           );
         }
       }
