@@ -299,6 +299,7 @@ export class ZrtpEngine {
   /**
    * The user compared the SAS (true) or found it wrong / withdrew it (false). Stored per peer ZID; the next run's
    * Confirm carries V. After a cache mismatch, confirming is what lets the new retained secret into the cache.
+   * The `secure` event already sent is not revised: its `verified` is what both sides knew when the run ended.
    */
   setVerified(verified: boolean): void {
     const zid = this.peer?.hello.zid;
@@ -311,7 +312,6 @@ export class ZrtpEngine {
       this.pendingRs1 = undefined;
     }
     this.opts.cache.save(zid, rec);
-    if (this.secureInfo) this.secureInfo.verified = verified && this.peerVerifiedFlag && this.cacheResult === 'match';
   }
 
   receive(bytes: Uint8Array, now: number): ZrtpEvent[] {
