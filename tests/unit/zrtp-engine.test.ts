@@ -273,7 +273,7 @@ test('hostile: a swapped DH public value fails hvi (Error 0x62); a forged Confir
   assert.ok(!secureOf(c.a) && !secureOf(c.b));
 });
 
-test('hostile: a DH3k public value of 1 or p-1 is refused with Error 0x61', () => {
+test('hostile: a DH3k public value of 1, or an EC25 point off the curve, is refused with Error 0x61', () => {
   const alg = { ...DEFAULT_ALGORITHMS, keyAgreement: ['DH3k'] as const };
   const r = runLink(makeEngine('a', { algorithms: alg as never }, 'x6'), makeEngine('b', { passive: true }, 'x6'), {
     tamper: (from, p) =>
@@ -285,6 +285,12 @@ test('hostile: a DH3k public value of 1 or p-1 is refused with Error 0x61', () =
         : p,
   });
   assert.equal(failedOf(r.a)?.code, 0x61);
+  // EC25: a point that is not on P-256 (one coordinate byte changed).
+  const e = runLink(makeEngine('a', {}, 'x6e'), makeEngine('b', { passive: true }, 'x6e'), {
+    tamper: (from, p) => (from === 'b' && typeOf(p) === 'DHPart1' ? edit(p, (m) => (m[76 + 40]! ^= 0x10)) : p),
+  });
+  assert.equal(failedOf(e.a)?.code, 0x61);
+  assert.equal(failedOf(e.b)?.by, 'peer');
 });
 
 test('secure state: GoClear is refused (Error 0x100) and the call stays secure; Ping is answered', () => {
