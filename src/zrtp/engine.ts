@@ -143,8 +143,8 @@ interface Timer {
   count: number;
   retries: number;
   spec: typeof T1;
-  /** Undefined for the silent wait: nothing to resend, only a deadline. */
-  packet: Uint8Array | undefined;
+  /** The message (preamble to MAC) to resend, framed afresh each time; undefined for the silent wait. */
+  raw: Uint8Array | undefined;
   message: MessageType | undefined;
   /** The phase a silent wait was armed in: a new phase starts a new wait. */
   phase?: Phase;
@@ -189,7 +189,7 @@ export class ZrtpEngine {
   private record: ZidRecord | undefined;
   private peerVerifiedFlag = false;
   /** Answers kept for a peer's retransmission (the responder never retransmits on its own, §6). */
-  private lastReply: { to: Uint8Array; packet: Uint8Array; message: MessageType } | undefined;
+  private lastReply: { to: Uint8Array; raw: Uint8Array; message: MessageType } | undefined;
   private secureInfo: ZrtpSecure | undefined;
   /** After a cache mismatch the new rs1 waits for the user's SAS confirmation (§4.6.1.1). */
   private pendingRs1: Uint8Array | undefined;
@@ -248,7 +248,7 @@ export class ZrtpEngine {
     const t = this.timer;
     if (!t || now < t.due) return [];
     const out: ZrtpEvent[] = [];
-    if (!t.packet || !t.message) {
+    if (!t.raw || !t.message) {
       this.timer = undefined;
       this.fail(out, 0xb0, `nothing from the peer in ${this.phase}`, 'timeout');
       return out;
@@ -263,7 +263,7 @@ export class ZrtpEngine {
     t.count++;
     t.interval = Math.min(t.interval * 2, t.spec.cap);
     t.due = now + t.interval;
-    this.emitPacket(out, t.packet, t.message);
+    this.send(out, t.raw, t.message);
     return out;
   }
 
@@ -272,7 +272,7 @@ export class ZrtpEngine {
    * responder): a deadline instead, so a vanished peer ends in `failed` rather than a negotiation that never ends.
    */
   private armSilentWait(now: number): void {
-    if (this.timer && !this.timer.packet && this.timer.phase !== this.phase) this.timer = undefined;
+    if (this.timer && !this.timer.raw && this.timer.phase !== this.phase) this.timer = undefined;
     const waiting = this.phase !== 'idle' && this.phase !== 'secure' && this.phase !== 'failed';
     if (waiting && !this.timer) {
       this.timer = {
@@ -281,12 +281,12 @@ export class ZrtpEngine {
         count: 0,
         retries: 0,
         spec: T2,
-        packet: undefined,
+        raw: undefined,
         message: undefined,
         phase: this.phase,
       };
     }
-    if (!waiting && this.timer && !this.timer.packet) this.timer = undefined;
+    if (!waiting && this.timer && !this.timer.raw) this.timer = undefined;
   }
 
   /** An SRTP packet from the peer authenticated: for the initiator it stands for a lost Conf2ACK (§5.8). */
@@ -352,7 +352,7 @@ export class ZrtpEngine {
     const m = p.message;
     // A repeat of the packet we last answered gets the same answer (the peer lost ours).
     if (this.lastReply && equalBytes(this.lastReply.to, p.raw)) {
-      this.emitPacket(out, this.lastReply.packet, this.lastReply.message);
+      this.send(out, this.lastReply.raw, this.lastReply.message);
       return;
     }
     switch (m.type) {
@@ -778,38 +778,25 @@ export class ZrtpEngine {
     out.push({ type: 'failed', code, reason, by });
   }
 
-  private emitPacket(out: ZrtpEvent[], packet: Uint8Array, message: MessageType): void {
-    out.push({ type: 'send', packet, message });
-  }
-
-  private frame(raw: Uint8Array): Uint8Array {
+  /**
+   * Every packet we send, first or repeated, gets the next sequence number (§5: "incremented for each ZRTP packet
+   * sent"). bzrtp drops any packet whose number is not above the last one it accepted: a Hello resent with its
+   * first number after our HelloACK went out would never reach it.
+   */
+  private send(out: ZrtpEvent[], raw: Uint8Array, message: MessageType): void {
     this.seq = (this.seq + 1) & 0xffff;
-    return framePacket(raw, this.seq, this.opts.ssrc);
-  }
-
-  private send(out: ZrtpEvent[], raw: Uint8Array, message: MessageType): Uint8Array {
-    const packet = this.frame(raw);
-    this.emitPacket(out, packet, message);
-    return packet;
+    out.push({ type: 'send', packet: framePacket(raw, this.seq, this.opts.ssrc), message });
   }
 
   /** Sends an answer and remembers it, so a retransmission of `to` gets it again without recomputation. */
   private reply(out: ZrtpEvent[], to: Uint8Array, raw: Uint8Array, message: MessageType): void {
-    const packet = this.send(out, raw, message);
-    this.lastReply = { to, packet, message };
+    this.send(out, raw, message);
+    this.lastReply = { to, raw, message };
   }
 
   private sendWithTimer(out: ZrtpEvent[], raw: Uint8Array, message: MessageType, spec: typeof T1, now: number) {
-    const packet = this.send(out, raw, message);
-    this.timer = {
-      due: now + spec.first,
-      interval: spec.first,
-      count: 0,
-      retries: spec.retries,
-      spec,
-      packet,
-      message,
-    };
+    this.send(out, raw, message);
+    this.timer = { due: now + spec.first, interval: spec.first, count: 0, retries: spec.retries, spec, raw, message };
   }
 }
 

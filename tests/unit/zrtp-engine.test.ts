@@ -102,6 +102,29 @@ test('loss, duplication and reordering: retransmission timers on the fake clock 
   }
 });
 
+test('every packet we send, retransmissions and repeated answers included, has a higher sequence number', () => {
+  // bzrtp drops a packet whose sequence number is not above the last one it accepted.
+  let repeats = 0;
+  for (let i = 0; i < 10; i++) {
+    const r = runLink(makeEngine('a', {}, `q${i}`), makeEngine('b', {}, `q${i}`), {
+      loss: 0.3,
+      duplicate: 0.3,
+      jitter: 30,
+      seed: `seq/${i}`,
+    });
+    assertPairSecure(r);
+    for (const side of [r.a, r.b]) {
+      const seqs = side.sent.map((p) => parsePacket(p).sequence);
+      assert.ok(seqs.length >= 5, `only ${seqs.length} packets sent`);
+      for (let k = 1; k < seqs.length; k++) assert.equal(seqs[k], seqs[k - 1]! + 1);
+      const types = side.sent.map(typeOf);
+      repeats += types.length - new Set(types).size;
+    }
+  }
+  // Messages did go out more than once (retransmissions, repeated answers), each time numbered anew.
+  assert.ok(repeats > 20, `${repeats} repeated sends`);
+});
+
 test('every packet duplicated (replays of each message): answered from the kept reply, same result', () => {
   const r = runLink(makeEngine('a', {}, 'd'), makeEngine('b', {}, 'd'), { duplicate: 1 });
   assertPairSecure(r);
