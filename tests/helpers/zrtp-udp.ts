@@ -16,12 +16,20 @@ export class ZrtpUdp {
   private startedAt = 0;
   private rtp: NodeJS.Timeout | undefined;
 
+  /** ZRTP packets dropped on purpose, each way (for tests of retransmission against real peers). */
+  dropped = { in: 0, out: 0 };
+
   private constructor(
     readonly socket: Socket,
     readonly engine: ZrtpEngine,
+    private readonly loss: { p: number; rand: () => number } | undefined,
   ) {
     socket.on('message', (buf, rinfo) => {
       if (this.remotePort === undefined) this.remotePort = rinfo.port;
+      if (this.loss && looksLikeZrtp(buf) && this.loss.rand() < this.loss.p) {
+        this.dropped.in++;
+        return;
+      }
       if (!looksLikeZrtp(buf)) {
         if (this.media.length < 500) this.media.push(new Uint8Array(buf));
         return;
@@ -30,10 +38,11 @@ export class ZrtpUdp {
     });
   }
 
-  static async open(engine: ZrtpEngine, port = 0): Promise<ZrtpUdp> {
+  /** `loss`: drop this share of ZRTP packets each way, decided by `rand` (seeded by the test). */
+  static async open(engine: ZrtpEngine, loss?: { p: number; rand: () => number }): Promise<ZrtpUdp> {
     const socket = createSocket('udp4');
-    await new Promise<void>((resolve) => socket.bind(port, '127.0.0.1', () => resolve()));
-    return new ZrtpUdp(socket, engine);
+    await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', () => resolve()));
+    return new ZrtpUdp(socket, engine, loss);
   }
 
   get port(): number {
@@ -66,7 +75,8 @@ export class ZrtpUdp {
     for (const e of evs) {
       this.events.push(e);
       if (e.type === 'send' && this.remotePort !== undefined) {
-        this.socket.send(e.packet, this.remotePort, '127.0.0.1');
+        if (this.loss && this.loss.rand() < this.loss.p) this.dropped.out++;
+        else this.socket.send(e.packet, this.remotePort, '127.0.0.1');
       }
       if (e.type === 'secure' && this.secureAfter === undefined) this.secureAfter = this.now() - this.startedAt;
     }

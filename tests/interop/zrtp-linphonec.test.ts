@@ -10,6 +10,7 @@ import { buildRequest, buildResponse, RawUdpPeer } from '../helpers/sip-raw.js';
 import { Linphonec } from '../helpers/linphonec.js';
 import { ZrtpUdp } from '../helpers/zrtp-udp.js';
 import { openSrtp } from '../helpers/srtp-check.js';
+import { seededRandom, unit } from '../helpers/zrtp-link.js';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -207,54 +208,73 @@ test(
   },
 );
 
+/** `count` calls from linphonec to our engine, both sides free to commit; `loss` drops ZRTP packets on our socket. */
+async function callsFromLinphonec(count: number, loss?: number) {
+  const lp = Linphonec.start({ sipPort: await freePort(), rtpPort: await freePort(), autoAnswer: false });
+  const sip = await RawUdpPeer.open();
+  const cache = new MemoryZidCache();
+  const zid = new Uint8Array(randomBytes(12));
+  const roles: string[] = [];
+  let contention = 0;
+  let dropped = 0;
+  try {
+    for (let round = 1; round <= count; round++) {
+      const { engine, ssrc } = newEngine(cache, zid);
+      const rand = seededRandom(`linphonec-loss/${round}`);
+      const media = await ZrtpUdp.open(engine, loss ? { p: loss, rand: () => unit(rand) } : undefined);
+      try {
+        const before = sip.received.length;
+        const tokensBefore = lp.lines.filter((l) => /auth token is/i.test(l)).length;
+        lp.command(`call sip:us@127.0.0.1:${sip.port}`);
+        await sip.waitFor((all) => all.slice(before).some((d) => d.text.startsWith('INVITE ')), 15_000);
+        const inv = sip.received.slice(before).find((d) => d.text.startsWith('INVITE '))!;
+        const offer = body(inv.text);
+        engine.setPeerHelloHash(zrtpHashOf(offer)!);
+        const contact = `Contact: <sip:us@127.0.0.1:${sip.port}>`;
+        await sip.send(buildResponse(inv.text, 200, 'OK', [contact], sdp(media.port, engine.helloHash())), inv.port);
+        media.start(audioPort(offer), ssrc);
+        const secure = await media.waitSecure(20_000);
+        let tokens: string[] = [];
+        for (let i = 0; i < 200 && tokens.length <= tokensBefore; i++) {
+          tokens = lp.lines.filter((l) => /auth token is/i.test(l));
+          if (tokens.length <= tokensBefore) await new Promise((r) => setTimeout(r, 50));
+        }
+        assert.equal(secure.sas, /auth token is (\S+?)\.?$/i.exec(tokens[tokensBefore] ?? '')?.[1], `call ${round}`);
+        assert.equal(secure.cache, round === 1 ? 'new' : 'match');
+        roles.push(secure.role);
+        const sentCommit = media.events.some((e) => e.type === 'send' && e.message === 'Commit');
+        if (sentCommit && secure.role === 'responder') contention++;
+        if (sentCommit && media.events.some((e) => e.type === 'ignored' && /contention/.test(e.reason))) contention++;
+        dropped += media.dropped.in + media.dropped.out;
+        lp.command('terminate');
+        await new Promise((r) => setTimeout(r, 300));
+      } finally {
+        await media.close();
+      }
+    }
+  } finally {
+    await sip.close();
+    await lp.stop();
+  }
+  if (process.env['ZRTP_DEBUG']) console.log(roles.join(' '), `contention ${contention}`, `dropped ${dropped}`);
+  return { roles, dropped };
+}
+
 test(
   'ten calls from linphonec in a row, both sides free to commit: every one ends with the same SAS',
   { timeout: 90_000 },
   async () => {
-    const lp = Linphonec.start({ sipPort: await freePort(), rtpPort: await freePort(), autoAnswer: false });
-    const sip = await RawUdpPeer.open();
-    const cache = new MemoryZidCache();
-    const zid = new Uint8Array(randomBytes(12));
-    const roles: string[] = [];
-    let contention = 0;
-    try {
-      for (let round = 1; round <= 10; round++) {
-        const { engine, ssrc } = newEngine(cache, zid);
-        const media = await ZrtpUdp.open(engine);
-        try {
-          const before = sip.received.length;
-          const tokensBefore = lp.lines.filter((l) => /auth token is/i.test(l)).length;
-          lp.command(`call sip:us@127.0.0.1:${sip.port}`);
-          await sip.waitFor((all) => all.slice(before).some((d) => d.text.startsWith('INVITE ')), 15_000);
-          const inv = sip.received.slice(before).find((d) => d.text.startsWith('INVITE '))!;
-          const offer = body(inv.text);
-          engine.setPeerHelloHash(zrtpHashOf(offer)!);
-          const contact = `Contact: <sip:us@127.0.0.1:${sip.port}>`;
-          await sip.send(buildResponse(inv.text, 200, 'OK', [contact], sdp(media.port, engine.helloHash())), inv.port);
-          media.start(audioPort(offer), ssrc);
-          const secure = await media.waitSecure(15_000);
-          let tokens: string[] = [];
-          for (let i = 0; i < 100 && tokens.length <= tokensBefore; i++) {
-            tokens = lp.lines.filter((l) => /auth token is/i.test(l));
-            if (tokens.length <= tokensBefore) await new Promise((r) => setTimeout(r, 50));
-          }
-          assert.equal(secure.sas, /auth token is (\S+?)\.?$/i.exec(tokens[tokensBefore] ?? '')?.[1], `call ${round}`);
-          assert.equal(secure.cache, round === 1 ? 'new' : 'match');
-          roles.push(secure.role);
-          const sentCommit = media.events.some((e) => e.type === 'send' && e.message === 'Commit');
-          if (sentCommit && secure.role === 'responder') contention++;
-          if (sentCommit && media.events.some((e) => e.type === 'ignored' && /contention/.test(e.reason))) contention++;
-          lp.command('terminate');
-          await new Promise((r) => setTimeout(r, 300));
-        } finally {
-          await media.close();
-        }
-      }
-    } finally {
-      await sip.close();
-      await lp.stop();
-    }
-    if (process.env['ZRTP_DEBUG']) console.log(roles.join(' '), `contention ${contention}`);
+    const { roles } = await callsFromLinphonec(10);
     assert.equal(roles.length, 10);
+  },
+);
+
+test(
+  'five calls from linphonec with a quarter of the ZRTP packets lost each way: all reach the same SAS',
+  { timeout: 150_000 },
+  async () => {
+    const { roles, dropped } = await callsFromLinphonec(5, 0.25);
+    assert.equal(roles.length, 5);
+    assert.ok(dropped > 5, `${dropped} packets dropped`);
   },
 );

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZrtpUdp } from '../helpers/zrtp-udp.js';
 import { ZrtpcppPeer, zrtpcppUnavailable } from '../helpers/zrtpcpp.js';
+import { seededRandom, unit } from '../helpers/zrtp-link.js';
 import { MemoryZidCache, ZrtpEngine, type ZrtpSecure } from '../../src/zrtp/index.js';
 
 const skip = zrtpcppUnavailable();
@@ -37,10 +38,13 @@ async function call(opts: {
   zid: Uint8Array;
   verify?: 'both';
   passive?: boolean;
-}): Promise<PeerRun> {
+  /** Share of ZRTP packets dropped each way on our socket. */
+  loss?: { p: number; seed: string };
+}): Promise<PeerRun & { dropped: { in: number; out: number } }> {
   const ssrc = randomBytes(4).readUInt32BE(0);
   const engine = new ZrtpEngine({ zid: opts.zid, ssrc, cache: opts.cache, passive: opts.passive ?? false });
-  const media = await ZrtpUdp.open(engine);
+  const rand = opts.loss && seededRandom(opts.loss.seed);
+  const media = await ZrtpUdp.open(engine, rand && { p: opts.loss!.p, rand: () => unit(rand) });
   const peerPort = await freePort();
   const peer = ZrtpcppPeer.spawn(peerPort, media.port, opts.zidFile);
   const waitLine = async (re: RegExp) => (await peer.waitLine(re)).text;
@@ -64,6 +68,7 @@ async function call(opts: {
       keys: { role: k[1]!, ki: k[2]!, si: k[3]!, kr: k[4]!, sr: k[5]! },
       ours,
       lines: peer.lines.map((l) => l.text),
+      dropped: media.dropped,
     };
   } finally {
     peer.kill();
@@ -116,6 +121,32 @@ test(
         roles.push(r.ours.role);
       }
       if (process.env['ZRTP_DEBUG']) console.log(roles.join(' '));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'ZRTPCPP with a quarter of the ZRTP packets lost each way: ten calls, all complete with the same SAS and keys',
+  { skip, timeout: 240_000 },
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'zrtpcpp-loss-'));
+    try {
+      let dropped = 0;
+      for (let n = 1; n <= 10; n++) {
+        const r = await call({
+          zidFile: join(dir, 'zid.dat'),
+          cache: new MemoryZidCache(),
+          zid: new Uint8Array(randomBytes(12)),
+          loss: { p: 0.25, seed: `zrtpcpp-loss/${n}` },
+        });
+        assert.equal(r.ours.sas, r.secure.sas, `call ${n}`);
+        const iAmInit = r.ours.role === 'initiator';
+        assert.equal(hex(r.ours.srtp.local.masterKey), iAmInit ? r.keys.ki : r.keys.kr);
+        dropped += r.dropped.in + r.dropped.out;
+      }
+      assert.ok(dropped > 10, `${dropped} packets dropped`);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
