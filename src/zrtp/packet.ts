@@ -146,6 +146,9 @@ export function parsePacket(b: Uint8Array): Packet {
   if (b.length < HEADER_LENGTH + 12 + 4) throw new ZrtpError('truncated', `ZRTP packet of ${b.length} bytes`);
   const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
   if (b[0]! >> 4 !== 1 || dv.getUint32(4) !== MAGIC) throw new ZrtpError('bad-header', 'not a ZRTP packet');
+  // RFC 6189 sets the rest of the first byte to zero. bzrtp sends 0x11 for fragments of messages above its MTU (only
+  // for key agreements we never offer): not ours to read, so dropped rather than answered as malformed.
+  if (b[0] !== 0x10) throw new ZrtpError('bad-header', `ZRTP packet with first byte 0x${b[0]!.toString(16)}`);
   const crc = dv.getUint32(b.length - 4, true);
   if (crc32c(b.subarray(0, b.length - 4)) !== crc) throw new ZrtpError('bad-crc', 'CRC-32C mismatch');
   const raw = b.slice(HEADER_LENGTH, b.length - 4);

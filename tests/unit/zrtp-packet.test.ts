@@ -231,6 +231,15 @@ test('random input: 20000 framed packets with valid CRCs and random bodies only 
     }
   }
   assert.ok(parsed > 100, `${parsed} random packets happened to be well-formed`);
+  // A fragment (bzrtp's 0x11 first byte) is not read, even with a valid CRC: dropped as foreign.
+  const frag = framePacket(buildMessage({ type: 'HelloACK' }), 1, 1);
+  frag[0] = 0x11;
+  new DataView(frag.buffer).setUint32(frag.length - 4, crc32c(frag.subarray(0, frag.length - 4)), true);
+  assert.ok(looksLikeZrtp(frag));
+  assert.throws(
+    () => parsePacket(frag),
+    (e: unknown) => e instanceof ZrtpError && e.code === 'bad-header',
+  );
   // The CRC covers the header too: a changed sequence number is caught.
   const p = framePacket(buildMessage({ type: 'HelloACK' }), 1, 1);
   p[3] = 2;
