@@ -19,6 +19,8 @@ export const RULES = {
   // The DSA key and its fingerprints: PUBKEY, sanity check, PKCS#8, generation, display (leaf above bytes).
   keys: { may: { bytes: 'bytes.ts' }, packages: ['@noble/'] },
   otr: { may: { bytes: 'bytes.ts', keys: 'dsa-key.ts' }, packages: ['@noble/'] },
+  // ZRTP (RFC 6189): a pure engine beside otr, crypto from node:crypto only.
+  zrtp: { may: { bytes: 'bytes.ts' }, packages: [] },
   msrp: { may: {}, packages: [] },
   sip: { may: { 'peer-id': 'peer-id.ts' }, packages: ['sip.js'] },
   'chat-storage': { may: { 'peer-id': 'peer-id.ts', bytes: 'bytes.ts', keys: '*' }, packages: [] },

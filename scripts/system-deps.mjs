@@ -13,6 +13,7 @@ export const SYSTEM_PACKAGES = [
   'libc6-dev',
   'tmux', // terminal UI tests
   'tcpdump', // captures the MSRP bytes on loopback to show no user text crosses in the clear
+  'linphone-cli', // linphonec (liblinphone + bzrtp): the independent ZRTP peer of the interop tests
 ];
 
 export function missingPackages(pkgs = SYSTEM_PACKAGES) {

@@ -11,3 +11,5 @@ export { watchFolderFiles } from './watch.js';
 export type { FolderWatch } from './watch.js';
 // `blink-tui import`: an existing identity from Blink or libotr.
 export { importIdentity } from './import.js';
+export { openZrtpCache, zrtpCachePaths } from './zrtp-cache.js';
+export type { ZrtpCacheStore, ZrtpCacheRecord } from './zrtp-cache.js';
