@@ -20,7 +20,7 @@ export function ulawToLinear(code: number): number {
   const u = ~code & 0xff;
   const exp = (u >> 4) & 7;
   const mag = ((((u & 0x0f) << 3) + ULAW_BIAS) << exp) - ULAW_BIAS;
-  return u & 0x80 ? -mag : mag;
+  return u & 0x80 ? -mag | 0 : mag; // | 0: the negative zero code decodes to 0, not -0
 }
 
 export function linearToAlaw(sample: number): number {
