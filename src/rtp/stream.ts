@@ -377,7 +377,8 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     try {
       this.sendFrame(n);
       this.playFrame();
-      if (n % RTCP_TICKS === 50) this.sendRtcp(false);
+      // RTCP after 1 s and 2 s (a round-trip time early in the call), then every 5 s
+      if (n === 50 || n === 100 || (n > 100 && n % RTCP_TICKS === 100)) this.sendRtcp(false);
       if (n % STATS_TICKS === STATS_TICKS - 1) this.emit('stats', this.stats());
     } catch (e) {
       this.opts.log(`audio tick: ${(e as Error).message}`);
@@ -465,8 +466,13 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       if (item.kind === 'packet') {
         const d = this.decoder(item.packet.pt);
         if (!d) continue;
-        frame = d.resampler.process(d.codec.decode(item.packet.payload));
-        this.concealer.good(frame);
+        try {
+          frame = d.resampler.process(d.codec.decode(item.packet.payload));
+          this.concealer.good(frame);
+        } catch {
+          // a payload the decoder refuses (authenticated, so a broken peer, not an attacker): treat as lost
+          frame = this.concealer.conceal(OUT_FRAME);
+        }
       } else if (item.kind === 'lost') frame = this.concealer.conceal(OUT_FRAME);
       else frame = new Int16Array(OUT_FRAME - this.outFifo.length);
       const f = new Int16Array(this.outFifo.length + frame.length);
@@ -533,8 +539,9 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       this.jitter.setJitter((this.rx.jitter / clock) * 1000);
       this.jitter.push({ seq: p.sequence, timestamp: p.timestamp, pt: p.payloadType, payload: p.payload });
     } catch (e) {
+      // what arrives on a socket never ends the process: count or log it and go on
       if (e instanceof SrtpError) this.srtpDropped++;
-      else if (!(e instanceof RtpParseError)) throw e;
+      else if (!(e instanceof RtpParseError)) this.opts.log(`audio: dropped a packet: ${(e as Error).message}`);
     }
   }
 
@@ -545,8 +552,8 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       const plain = this.rxSrtp ? this.rxSrtp.unprotectRtcp(b) : b;
       packets = parseRtcp(plain);
     } catch (e) {
-      if (e instanceof SrtpError || e instanceof RtpParseError) return;
-      throw e;
+      if (!(e instanceof SrtpError || e instanceof RtpParseError)) this.opts.log(`audio RTCP: ${(e as Error).message}`);
+      return;
     }
     if (!this.neg.rtcpMux) this.neg.remoteRtcp = { address: from.address, port: from.port };
     const now = Date.now();

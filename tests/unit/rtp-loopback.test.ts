@@ -16,6 +16,7 @@ import {
   toMono,
   SrtpContext,
   type AudioStream,
+  type AudioStats,
 } from '../../src/rtp/index.js';
 import { parseRtp } from '../../src/rtp/packet.js';
 import { parseAudioSection } from '../../src/rtp/sdp.js';
@@ -184,7 +185,16 @@ test('hold: the held side sends nothing and writes silence; DTMF digits arrive o
   const p = await pair('PCMU', dir);
   const digits: string[] = [];
   p.b.on('dtmf', (d) => digits.push(d));
+  const stats: AudioStats[] = [];
+  p.a.on('stats', (s) => stats.push(s));
   try {
+    // RTCP both ways: a round-trip time from the peer's report (LSR/DLSR), no loss on loopback
+    await until('an RTT from RTCP', () => stats.some((s) => s.rttMs !== null));
+    const last = stats[stats.length - 1]!;
+    assert.ok(last.rttMs !== null && last.rttMs >= 0 && last.rttMs < 1000, String(last.rttMs));
+    assert.equal(last.lost, 0);
+    assert.ok(Number.isFinite(last.jitterMs) && last.jitterMs >= 0);
+    assert.ok(last.rxLevel > 0.1 && last.txLevel > 0.1, 'tone levels for the meters');
     await until('packets both ways', () => p.a.stats().rxPackets > 20 && p.b.stats().rxPackets > 20);
     await p.a.sendDtmf('19#*');
     await until('four digits', () => digits.length >= 4);
