@@ -71,6 +71,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
   private pending: { direction: AudioDirection; sdes: boolean } | null = null;
   private neg: Negotiation | null = null;
   private txSrtp: SrtpContext | null = null;
+  private sdesTx: SrtpContext | null = null;
   private rxSrtp: SrtpContext | null = null;
   private rxKey: SrtpMasterKey | null = null;
   private txCodec: Codec | null = null;
@@ -256,7 +257,10 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       }
     }
     if (encryption === 'sdes') {
-      this.txSrtp ??= SrtpContext.fromKeys(this.localKey);
+      // one context for our key for the stream's whole life: a fresh one would restart the SRTCP index and the
+      // ROC under the same key, and so reuse keystream
+      this.sdesTx ??= SrtpContext.fromKeys(this.localKey);
+      this.txSrtp = this.sdesTx;
       if (!sameKey(this.rxKey, rxKey)) this.rxSrtp = SrtpContext.fromKeys(rxKey!);
       this.rxKey = rxKey;
     } else if (encryption === 'none') {
