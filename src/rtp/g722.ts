@@ -3,7 +3,8 @@
 // predictor so that a decoder that only gets 4 or 5 bits stays in step), the higher band with 2-bit ADPCM. Each
 // band has a pole-zero predictor (2 poles, 6 zeros) adapted with sign-sign updates. Arithmetic follows the
 // Recommendation's 16-bit fixed point (shifts, saturation) so both ends stay in step. One byte per input sample
-// pair; samples are 16-bit linear in and out (the codec itself works on 14 bits: we shift by 2).
+// pair; samples are 16-bit linear in and out, the sub-band signals 15-bit. Bit-exact with FFmpeg's G.722 encoder
+// and decoder (tests/interop/rtp-ffmpeg.test.ts), whose decoder passes the ITU-T test sequences.
 
 // QMF coefficients (Recommendation table), symmetric, 24 taps.
 const QMF = [
@@ -138,16 +139,16 @@ export class G722Encoder {
     const x = this.x;
     for (let j = 0; j < out.length; j++) {
       x.copyWithin(2, 0, 22);
-      x[1] = pcm[2 * j]! >> 2;
-      x[0] = pcm[2 * j + 1]! >> 2;
+      x[1] = pcm[2 * j]!;
+      x[0] = pcm[2 * j + 1]!;
       let even = 0;
       let odd = 0;
       for (let i = 0; i < 12; i++) {
         even += x[2 * i]! * QMF[2 * i]!;
         odd += x[2 * i + 1]! * QMF[2 * i + 1]!;
       }
-      const xl = sat((even + odd) >> 13);
-      const xh = sat((even - odd) >> 13);
+      const xl = sat((even + odd) >> 14);
+      const xh = sat((even - odd) >> 14);
       out[j] = (this.encodeHigh(xh) << 6) | this.encodeLow(xl);
     }
     return out;
@@ -204,8 +205,8 @@ export class G722Decoder {
         o1 += xd[i]! * QMF[2 * i]!;
         o2 += xs[i]! * QMF[2 * i + 1]!;
       }
-      out[2 * j] = sat((o1 >> 12) << 2);
-      out[2 * j + 1] = sat((o2 >> 12) << 2);
+      out[2 * j] = sat(o1 >> 11);
+      out[2 * j + 1] = sat(o2 >> 11);
     }
     return out;
   }
