@@ -180,3 +180,27 @@ test('SDES a=crypto: build, parse, lifetimes, foreign suites, MKI and bad keys',
   assert.equal(parseCryptoAttribute('1 AES_CM_128_HMAC_SHA1_80 inline:AAAA')!.key, null, 'too short');
   assert.equal(parseCryptoAttribute('garbage'), null);
 });
+
+// libSRTP's srtp_validate() reference packets (the default AES_CM_128_HMAC_SHA1_80 policy, the RFC 3711 B.3
+// master key, SSRC 0xcafebabe): whole packets, so the IV layout, the tag over header + payload + ROC and the
+// SRTCP E flag/index trailer are all checked against an independent implementation.
+const LIBSRTP_KEY = {
+  masterKey: hex('E1F97A0D3E018BE0D64FA32C06DE4139'),
+  masterSalt: hex('0EC675AD498AFEEBB6960B3AABE6'),
+};
+const LIBSRTP_RTP = hex('800f1234decafbadcafebabe' + 'ab'.repeat(16));
+const LIBSRTP_SRTP = hex('800f1234decafbadcafebabe 4e55dc4ce79978d88ca4d215949d2402 b78d6acc99ea179b8dbb');
+const LIBSRTP_RTCP = hex('81c8000bcafebabe' + 'ab'.repeat(16));
+const LIBSRTP_SRTCP = hex('81c8000bcafebabe 7128035be487b9bdbef89041f977a5a8 80000001 993e08cd54d6c1230798');
+
+test("libSRTP's reference SRTP packet: we produce it and read it", () => {
+  assert.equal(toHex(SrtpContext.fromKeys(LIBSRTP_KEY).protectRtp(LIBSRTP_RTP)), toHex(LIBSRTP_SRTP));
+  assert.deepEqual(SrtpContext.fromKeys(LIBSRTP_KEY).unprotectRtp(LIBSRTP_SRTP), LIBSRTP_RTP);
+});
+
+test("libSRTP's reference SRTCP packet (index 1): our second packet is it, and we read it", () => {
+  const tx = SrtpContext.fromKeys(LIBSRTP_KEY);
+  tx.protectRtcp(LIBSRTP_RTCP); // index 0 (RFC 3711 starts at zero; libSRTP's first is 1)
+  assert.equal(toHex(tx.protectRtcp(LIBSRTP_RTCP)), toHex(LIBSRTP_SRTCP));
+  assert.deepEqual(SrtpContext.fromKeys(LIBSRTP_KEY).unprotectRtcp(LIBSRTP_SRTCP), LIBSRTP_RTCP);
+});
