@@ -316,6 +316,10 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
   setHold(on: boolean): void {
     this.hold = on;
     if (on) {
+      // digits not sent yet would go out after the hold, out of context: drop them
+      for (const j of this.dtmfQueue) j.reject(new Error('audio put on hold'));
+      this.dtmfQueue = [];
+      this.dtmfTrain = null;
       this.jitter.reset();
       this.outFifo = new Int16Array(0);
     }
@@ -330,6 +334,9 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     for (const d of list)
       if (!/^[0-9*#A-Da-d]$/.test(d)) return Promise.reject(new RangeError(`not a DTMF digit: ${d}`));
     if (!this.neg?.dtmf) return Promise.reject(new AudioNegotiationError('the peer takes no telephone-event'));
+    if (!this.pacer.running || !this.canSend()) {
+      return Promise.reject(new Error('DTMF needs a stream that is sending (started, not held, not recvonly)'));
+    }
     if (list.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => this.dtmfQueue.push({ digits: list, resolve, reject }));
   }
@@ -512,7 +519,8 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     const neg = this.neg;
     if (!neg) return;
     if (looksLikeRtcp(b)) {
-      if (neg.rtcpMux) this.onRtcp(b, from);
+      // RTCP on the RTP port: the rtcp-mux we answered, or a peer that muxes anyway; either way it is RTCP
+      this.onRtcp(b, from, true);
       return;
     }
     let plain = b;
@@ -549,7 +557,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     }
   }
 
-  private onRtcp(b: Uint8Array, from: RemoteInfo): void {
+  private onRtcp(b: Uint8Array, from: RemoteInfo, onRtpPort = false): void {
     if (this.state === 'closed' || !this.neg) return;
     let packets: RtcpPacket[];
     try {
@@ -559,7 +567,8 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       if (!(e instanceof SrtpError || e instanceof RtpParseError)) this.opts.log(`audio RTCP: ${(e as Error).message}`);
       return;
     }
-    if (!this.neg.rtcpMux) this.neg.remoteRtcp = { address: from.address, port: from.port };
+    // symmetric RTCP, on the socket it came to (a peer muxing on our RTP port is answered on our RTCP port)
+    if (!this.neg.rtcpMux && !onRtpPort) this.neg.remoteRtcp = { address: from.address, port: from.port };
     const now = Date.now();
     for (const p of packets) {
       if (p.type === 'sr') this.lastSr = { middle: ntpMiddle(p.ntpSec, p.ntpFrac), at: now };

@@ -201,7 +201,10 @@ test('hold: the held side sends nothing and writes silence; DTMF digits arrive o
     await sleep(200);
     assert.deepEqual(digits, ['1', '9', '#', '*']);
 
+    const pending = p.a.sendDtmf('5');
     p.a.setHold(true);
+    await assert.rejects(pending, /hold/);
+    await assert.rejects(p.a.sendDtmf('6'), /sending/);
     await sleep(100); // packets already in flight
     const rx = p.b.stats().rxPackets;
     await sleep(1500);

@@ -147,3 +147,22 @@ test('SRTP packets from someone without the key are dropped and counted, media g
     intruder.close();
   }
 });
+
+test('rtcp-mux: the answerer that got it in the offer sends RTCP on the RTP port, and the round trip is measured', async () => {
+  const a = await make({ codecs: ['PCMU'] });
+  const b = await make();
+  try {
+    const offer = (await a.createOffer('sendrecv')).replace('a=sendrecv', 'a=rtcp-mux\r\na=sendrecv');
+    const answer = await b.createAnswer(offer, 'sendrecv');
+    assert.match(answer, /^a=rtcp-mux$/m);
+    await a.applyAnswer(answer);
+    a.start();
+    b.start();
+    // A's RTT comes from B's reports, which B sends to A's RTP port
+    await until('an RTT at A', () => a.stats().rttMs !== null);
+    await until('an RTT at B', () => b.stats().rttMs !== null);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
