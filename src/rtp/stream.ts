@@ -541,8 +541,9 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       const spec = neg.peerPts.get(p.payloadType);
       const clock = spec?.clockRate ?? neg.dtmf?.clockRate ?? 8000;
       this.rxClock = clock;
-      this.rx.update(p.sequence, p.timestamp, Math.round((performance.now() * clock) / 1000));
-      if (neg.dtmf && p.payloadType === neg.dtmf.pt) {
+      const isDtmf = !!neg.dtmf && p.payloadType === neg.dtmf.pt;
+      this.rx.update(p.sequence, p.timestamp, Math.round((performance.now() * clock) / 1000), !isDtmf);
+      if (isDtmf) {
         const digit = this.dtmfRx.receive(p.timestamp, p.payload);
         if (digit !== null) this.emit('dtmf', digit);
         return;

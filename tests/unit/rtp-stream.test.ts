@@ -166,3 +166,25 @@ test('rtcp-mux: the answerer that got it in the offer sends RTCP on the RTP port
     b.close();
   }
 });
+
+test('IPv6: c=IN IP6 in the SDP, media over ::1', async () => {
+  const mk = () =>
+    createAudioStream({
+      host: '::1',
+      input: { kind: 'tone', hz: 440 },
+      output: { kind: 'none' },
+      log: () => {},
+      codecs: ['PCMA'],
+    });
+  const a = await mk();
+  const b = await mk();
+  try {
+    const offer = await a.createOffer('sendrecv');
+    assert.match(offer, /^c=IN IP6 ::1$/m);
+    await connect(a, b);
+    await until('media both ways over IPv6', () => a.stats().rxPackets > 10 && b.stats().rxPackets > 10);
+  } finally {
+    a.close();
+    b.close();
+  }
+});
