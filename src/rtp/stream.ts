@@ -50,6 +50,9 @@ interface Negotiation {
   dtmf: { pt: number; clockRate: number } | null;
   /** Payload types the peer may send us, by the codec they stand for. */
   peerPts: Map<number, CodecSpec>;
+  /** Where the SDP says to send; remoteRtp/remoteRtcp follow the peer's packets (symmetric RTP). */
+  sdpRtp: Remote | null;
+  sdpRtcp: Remote | null;
   remoteRtp: Remote | null;
   remoteRtcp: Remote | null;
   rtcpMux: boolean;
@@ -232,23 +235,34 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
         ? remoteRtp
         : { address: peer.rtcpAddress ?? addr, port: peer.rtcpPort ?? peer.port + 1 };
     const prev = this.neg;
+    // a re-offer that names the same address keeps what symmetric RTP learnt (the peer may be behind a NAT)
+    const sameSdp = !!prev && sameRemote(prev.sdpRtp, remoteRtp) && sameRemote(prev.sdpRtcp, remoteRtcp);
+    // with keys from ZRTP, a re-negotiation without a=crypto keeps them (ZRTP does not go through SDP)
+    const keepZrtp = encryption === 'none' && prev?.encryption === 'zrtp';
     this.neg = {
       codec: chosen.codec,
       sendPt: chosen.pt,
       dtmf: chosen.dtmf,
       peerPts,
-      remoteRtp,
-      remoteRtcp,
+      sdpRtp: remoteRtp,
+      sdpRtcp: remoteRtcp,
+      remoteRtp: sameSdp ? prev.remoteRtp : remoteRtp,
+      remoteRtcp: sameSdp ? prev.remoteRtcp : remoteRtcp,
       rtcpMux,
       direction,
-      encryption,
+      encryption: keepZrtp ? 'zrtp' : encryption,
       rxKey,
     };
     if (!prev || prev.codec !== chosen.codec) {
-      this.txCodec?.close();
+      const old = this.txCodec;
+      if (old) {
+        // the media clock goes on across a codec change: continue from where the old codec's timestamps were
+        const next = this.lastTick + 1;
+        this.tsBase = (this.tsBase + (next - this.tickBase) * old.frameTicks) >>> 0;
+        this.tickBase = next;
+        old.close();
+      }
       this.txCodec = createCodec(chosen.codec);
-      this.tsBase = randomInt(0, 0xffffffff);
-      this.tickBase = this.lastTick;
     }
     for (const [pt, d] of this.decoders) {
       if (peerPts.get(pt) !== d.codec.spec) {
@@ -263,7 +277,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       this.txSrtp = this.sdesTx;
       if (!sameKey(this.rxKey, rxKey)) this.rxSrtp = SrtpContext.fromKeys(rxKey!);
       this.rxKey = rxKey;
-    } else if (encryption === 'none') {
+    } else if (encryption === 'none' && !keepZrtp) {
       this.txSrtp = null;
       this.rxSrtp = null;
       this.rxKey = null;
@@ -622,6 +636,10 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       this.opts.log(`audio RTCP: ${(e as Error).message}`);
     }
   }
+}
+
+function sameRemote(a: Remote | null, b: Remote | null): boolean {
+  return a === b || (!!a && !!b && a.address === b.address && a.port === b.port);
 }
 
 function specMap(c: CodecSpec): Omit<RtpMap, 'pt'> {
