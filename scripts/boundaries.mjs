@@ -22,6 +22,8 @@ export const RULES = {
   // ZRTP (RFC 6189): a pure engine beside otr, crypto from node:crypto only.
   zrtp: { may: { bytes: 'bytes.ts' }, packages: [] },
   msrp: { may: {}, packages: [] },
+  // The audio engine (RTP/RTCP, SRTP, codecs, sound I/O): node built-ins and the Opus codec only.
+  rtp: { may: {}, packages: ['opusscript'] },
   sip: { may: { 'peer-id': 'peer-id.ts' }, packages: ['sip.js'] },
   'chat-storage': { may: { 'peer-id': 'peer-id.ts', bytes: 'bytes.ts', keys: '*' }, packages: [] },
   secrets: { may: { 'chat-storage': 'atomic.ts' }, packages: ['@napi-rs/keyring'] },
