@@ -11,3 +11,6 @@ export { watchFolderFiles } from './watch.js';
 export type { FolderWatch } from './watch.js';
 // `blink-tui import`: an existing identity from Blink or libotr.
 export { importIdentity } from './import.js';
+// File transfers, one record each (direction, name, size, hash, result, encryption).
+export { TransferLog } from './transfers.js';
+export type { TransferRecord } from './transfers.js';

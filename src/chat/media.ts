@@ -24,6 +24,7 @@ import {
   type MsrpRelayConfig,
 } from '../msrp/index.js';
 import type { MediaNegotiator } from '../sip/index.js';
+import { PRIVATE_FEATURE } from './file-crypto.js';
 import type { ChatTransport } from './session.js';
 
 export const LOCAL_ACCEPT_TYPES = [...DEFAULT_ACCEPT_TYPES, 'application/blink-logging-status'];
@@ -118,7 +119,8 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
       ...(tls ? { tls: { key: tls.key, cert: tls.cert, requestCert: true, rejectUnauthorized: false } } : {}),
       acceptTypes: LOCAL_ACCEPT_TYPES,
       acceptWrappedTypes: LOCAL_ACCEPT_WRAPPED_TYPES,
-      blinkFeatures: ['history-control'],
+      // Our private file transfers (file-crypto.ts): a peer that lists this takes them.
+      blinkFeatures: ['history-control', PRIVATE_FEATURE],
       // Large messages (a 1 MiB paste, an OTR-encoded file) are fine: MSRP has no size limit but ours.
       maxMessageSize: 64 * 1024 * 1024,
       chunkSize: 64 * 1024,
