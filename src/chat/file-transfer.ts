@@ -641,14 +641,18 @@ export class FileTransfers {
           try {
             plain = decryptor.push(data);
           } catch (e) {
-            throw new TamperError((e as Error).message);
+            throw new TamperError(`refused: the file was altered on the way (${(e as Error).message})`);
           }
           for (const p of plain) {
             await fh.write(p, 0, p.length, plainPos);
             plainPos += p.length;
           }
         } else {
-          await fh.write(data, 0, data.length, pos);
+          try {
+            await fh.write(data, 0, data.length, pos);
+          } catch (e) {
+            throw new Error(`cannot write the file: ${(e as Error).message}`);
+          }
         }
       },
       finish: complete,

@@ -219,8 +219,10 @@ export function receiveFileStream(session: MsrpSession, sink: FileSink, o: Recei
       try {
         if (c.body.length > 0) await sink.write(pos, c.body);
       } catch (e) {
-        session.sendReport(c.fromPath, c.messageId, range, 500, 'cannot write the file');
-        end({ ok: false, reason: `cannot write the file: ${(e as Error).message}` });
+        // The sink's message says why (a disk error, or data it refuses); the sender learns it in the REPORT.
+        const why = (e as Error).message;
+        session.sendReport(c.fromPath, c.messageId, range, 400, why.slice(0, 120).replace(/[\r\n]/g, ' '));
+        end({ ok: false, reason: why });
         return;
       } finally {
         queued--;
