@@ -106,98 +106,109 @@ async function sendPrivate(from: HeadlessClient, session: string, to: HeadlessCl
   return { offer, inEnd, outEnd };
 }
 
-test('a private file crosses the loopback as ciphertext only, and arrives intact with the chat lock', { timeout: 120000 }, async () => {
-  const work = mkdtempSync(join(tmpdir(), 'blink-files-private-'));
-  const { alice, bob, detour, sa } = await encryptedPair(work);
-  try {
-    const name = 'secret-plans-Ωmega.txt';
-    // Random bytes and a recognisable text, so that any slice of either in the capture is found.
-    const marker = 'THE-PLAINTEXT-MARKER-7f3a9c'.repeat(2000);
-    const data = Buffer.concat([randomBytes(300 * 1024), Buffer.from(marker), randomBytes(300 * 1024)]);
-    const src = join(work, name);
-    writeFileSync(src, data);
-    const cap = await LoopbackCapture.start('tcp or udp');
-    const { offer, inEnd, outEnd } = await sendPrivate(alice, sa, bob, src);
-    const wire = await cap.stop();
-    assert.equal(offer.encrypted, true);
-    assert.equal(offer.name, name, 'the receiver learns the real name from the sealed metadata');
-    assert.equal(offer.size, data.length);
-    assert.equal(inEnd.state, 'done', JSON.stringify(inEnd));
-    assert.equal(outEnd.state, 'done', JSON.stringify(outEnd));
-    assert.equal(inEnd.encrypted, true);
-    assert.equal(outEnd.encrypted, true);
-    assert.equal(inEnd.lock, 'unverified');
-    assert.equal(sha1(readFileSync(String(inEnd.path))), sha1(data));
-    // The capture saw the transfer (its MSRP went through the proxy) but none of the plaintext nor the name.
-    assert.ok(detour.proxies.length === 1 && detour.proxies[0]!.connections.length === 1, 'MSRP went through the proxy');
-    const up = Buffer.concat(detour.proxies[0]!.connections[0]!.up);
-    assert.ok(up.length > data.length, 'the ciphertext passed the proxy');
-    assert.ok(wire.length > data.length, 'the capture holds the transfer');
-    assert.equal(wire.indexOf('THE-PLAINTEXT-MARKER'), -1, 'plaintext marker on the wire');
-    assert.equal(wire.indexOf('secret-plans'), -1, 'file name on the wire');
-    for (const off of [0, 4096, 100_000, 299_000, data.length - 64]) {
-      assert.equal(wire.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} on the wire`);
-      assert.equal(up.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} through the proxy`);
-    }
-    // History on both sides: encrypted with the chat's lock.
-    for (const c of [alice, bob]) {
-      const recs = readFileSync(join(c.configDir, 'chat', 'history', 'transfers.jsonl'), 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as Record<string, unknown>);
-      assert.deepEqual(
-        recs.map((r) => [r.name, r.result, r.encryption, r.size]),
-        [[name, 'done', 'unverified', data.length]],
+test(
+  'a private file crosses the loopback as ciphertext only, and arrives intact with the chat lock',
+  { timeout: 120000 },
+  async () => {
+    const work = mkdtempSync(join(tmpdir(), 'blink-files-private-'));
+    const { alice, bob, detour, sa } = await encryptedPair(work);
+    try {
+      const name = 'secret-plans-Ωmega.txt';
+      // Random bytes and a recognisable text, so that any slice of either in the capture is found.
+      const marker = 'THE-PLAINTEXT-MARKER-7f3a9c'.repeat(2000);
+      const data = Buffer.concat([randomBytes(300 * 1024), Buffer.from(marker), randomBytes(300 * 1024)]);
+      const src = join(work, name);
+      writeFileSync(src, data);
+      const cap = await LoopbackCapture.start('tcp or udp');
+      const { offer, inEnd, outEnd } = await sendPrivate(alice, sa, bob, src);
+      const wire = await cap.stop();
+      assert.equal(offer.encrypted, true);
+      assert.equal(offer.name, name, 'the receiver learns the real name from the sealed metadata');
+      assert.equal(offer.size, data.length);
+      assert.equal(inEnd.state, 'done', JSON.stringify(inEnd));
+      assert.equal(outEnd.state, 'done', JSON.stringify(outEnd));
+      assert.equal(inEnd.encrypted, true);
+      assert.equal(outEnd.encrypted, true);
+      assert.equal(inEnd.lock, 'unverified');
+      assert.equal(sha1(readFileSync(String(inEnd.path))), sha1(data));
+      // The capture saw the transfer (its MSRP went through the proxy) but none of the plaintext nor the name.
+      assert.ok(
+        detour.proxies.length === 1 && detour.proxies[0]!.connections.length === 1,
+        'MSRP went through the proxy',
       );
+      const up = Buffer.concat(detour.proxies[0]!.connections[0]!.up);
+      assert.ok(up.length > data.length, 'the ciphertext passed the proxy');
+      assert.ok(wire.length > data.length, 'the capture holds the transfer');
+      assert.equal(wire.indexOf('THE-PLAINTEXT-MARKER'), -1, 'plaintext marker on the wire');
+      assert.equal(wire.indexOf('secret-plans'), -1, 'file name on the wire');
+      for (const off of [0, 4096, 100_000, 299_000, data.length - 64]) {
+        assert.equal(wire.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} on the wire`);
+        assert.equal(up.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} through the proxy`);
+      }
+      // History on both sides: encrypted with the chat's lock.
+      for (const c of [alice, bob]) {
+        const recs = readFileSync(join(c.configDir, 'chat', 'history', 'transfers.jsonl'), 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
+        assert.deepEqual(
+          recs.map((r) => [r.name, r.result, r.encryption, r.size]),
+          [[name, 'done', 'unverified', data.length]],
+        );
+      }
+    } finally {
+      await alice.quit();
+      await bob.quit();
+      await detour.close();
+      rmSync(work, { recursive: true, force: true });
     }
-  } finally {
-    await alice.quit();
-    await bob.quit();
-    await detour.close();
-    rmSync(work, { recursive: true, force: true });
-  }
-});
+  },
+);
 
-test('a ciphertext byte flipped on the way: the receiver refuses the file and keeps nothing', { timeout: 120000 }, async () => {
-  const work = mkdtempSync(join(tmpdir(), 'blink-files-tamper-'));
-  const { alice, bob, detour, sa } = await encryptedPair(work);
-  try {
-    // Flip one byte of the third chunk's body (its headers say Byte-Range 131073-...): inside ciphertext record 3.
-    detour.onProxy = (p) => {
-      let countdown = -1;
-      let flipped = false;
-      p.transformUp = (d) => {
-        if (flipped) return d;
-        if (countdown < 0) {
-          const at = d.indexOf('Byte-Range: 131073-');
-          if (at < 0) return d;
-          const body = d.indexOf('\r\n\r\n', at);
-          if (body < 0) return d; // headers cut: unlikely on loopback; the test then fails visibly
-          countdown = body + 4 + 1000;
-        }
-        if (countdown < d.length) {
-          const out = Buffer.from(d);
-          out[countdown] = out[countdown]! ^ 0x01;
-          flipped = true;
-          return out;
-        }
-        countdown -= d.length;
-        return d;
+test(
+  'a ciphertext byte flipped on the way: the receiver refuses the file and keeps nothing',
+  { timeout: 120000 },
+  async () => {
+    const work = mkdtempSync(join(tmpdir(), 'blink-files-tamper-'));
+    const { alice, bob, detour, sa } = await encryptedPair(work);
+    try {
+      // Flip one byte of the third chunk's body (its headers say Byte-Range 131073-...): inside ciphertext record 3.
+      detour.onProxy = (p) => {
+        let countdown = -1;
+        let flipped = false;
+        p.transformUp = (d) => {
+          if (flipped) return d;
+          if (countdown < 0) {
+            const at = d.indexOf('Byte-Range: 131073-');
+            if (at < 0) return d;
+            const body = d.indexOf('\r\n\r\n', at);
+            if (body < 0) return d; // headers cut: unlikely on loopback; the test then fails visibly
+            countdown = body + 4 + 1000;
+          }
+          if (countdown < d.length) {
+            const out = Buffer.from(d);
+            out[countdown] = out[countdown]! ^ 0x01;
+            flipped = true;
+            return out;
+          }
+          countdown -= d.length;
+          return d;
+        };
       };
-    };
-    const data = randomBytes(512 * 1024);
-    const src = join(work, 'tampered.bin');
-    writeFileSync(src, data);
-    const { inEnd, outEnd } = await sendPrivate(alice, sa, bob, src);
-    assert.equal(inEnd.state, 'failed', JSON.stringify(inEnd));
-    assert.match(String(inEnd.reason), /altered|authentication/);
-    assert.equal(outEnd.state, 'failed', JSON.stringify(outEnd));
-    assert.equal(inEnd.path, undefined);
-    assert.deepEqual(readdirSync(join(work, 'dl-bob')), [], 'nothing of the refused file is kept');
-  } finally {
-    await alice.quit();
-    await bob.quit();
-    await detour.close();
-    rmSync(work, { recursive: true, force: true });
-  }
-});
+      const data = randomBytes(512 * 1024);
+      const src = join(work, 'tampered.bin');
+      writeFileSync(src, data);
+      const { inEnd, outEnd } = await sendPrivate(alice, sa, bob, src);
+      assert.equal(inEnd.state, 'failed', JSON.stringify(inEnd));
+      assert.match(String(inEnd.reason), /altered|authentication/);
+      assert.equal(outEnd.state, 'failed', JSON.stringify(outEnd));
+      assert.equal(inEnd.path, undefined);
+      assert.deepEqual(readdirSync(join(work, 'dl-bob')), [], 'nothing of the refused file is kept');
+    } finally {
+      await alice.quit();
+      await bob.quit();
+      await detour.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+);
