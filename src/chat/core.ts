@@ -311,6 +311,9 @@ export class ChatCore implements Core {
       case 'cancel_file':
         await this.files.cancel(c.transfer);
         return;
+      case 'open_file':
+        this.files.open(c.transfer);
+        return;
       case 'quit':
         await this.quit();
         return;
@@ -336,6 +339,15 @@ export class ChatCore implements Core {
       },
       lockOf: (peer) => this.fileChat({ peer })?.lock ?? 'unverified',
       normalizeTarget: (to) => normalizeTarget(to, opts.ua),
+      progressLine: (session, lineId, text) => {
+        if (!this.store.session(session)) return null;
+        if (lineId !== null) {
+          this.store.patchLine(session, lineId, { text });
+          return lineId;
+        }
+        const line = { time: this.clock.now(), kind: 'system' as const, text, encryption: 'none' as const };
+        return this.store.appendLine(session, { ...line, level: 'info' }, false).id;
+      },
     });
   }
 
@@ -589,6 +601,8 @@ export class ChatCore implements Core {
       remoteUri,
       log: (m) => this.opts.log(`[${id}] ${m}`),
       onMessage: (c) => this.onContent(id, c),
+      onImage: (type, body, name) =>
+        this.files.receivedImage(id, this.store.session(id)?.peer ?? remoteUri, type, body, name),
       onClosed: (reason, broken) => this.onMediaClosed(id, reason, broken),
     });
   }

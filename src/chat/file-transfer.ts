@@ -4,7 +4,19 @@
 // Received files are written to a hidden temp name in the download folder and renamed only once complete and
 // checked; a plain one with a hash keeps its partial file for a resume (FILE_OFFSET).
 import { createHash, randomUUID } from 'node:crypto';
-import { closeSync, createReadStream, existsSync, mkdirSync, openSync, readSync, statSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import {
+  closeSync,
+  createReadStream,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { homedir } from 'node:os';
 import { open as openFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { TransferLog } from '../chat-storage/index.js';
@@ -72,6 +84,8 @@ export interface FileTransferDeps {
   lockOf: (peer: string) => Encryption;
   /** Normalises a /send target (bob, bob@host, sip:...). */
   normalizeTarget: (to: string) => string;
+  /** Writes (lineId null) or rewrites a chat's progress line; returns its id (null: no such chat). */
+  progressLine: (session: string, lineId: string | null, text: string) => string | null;
 }
 
 /** How long an incoming private offer waits for the chat's TLV 8 that carries its key (the INVITE may win). */
@@ -121,6 +135,11 @@ interface Transfer {
   media: FileMedia | null;
   lastProgress: number;
   cancelled: boolean;
+  /** The chat line that shows a progress bar and the rate, and when the data started. */
+  lineId?: string | null;
+  lastLine?: number;
+  startedAt?: number;
+  startBytes?: number;
   /** Incoming: the call waiting for accept/reject, and what the offer said. */
   pending?: IncomingCall;
   offer?: FileAttributes;
@@ -208,10 +227,33 @@ export class FileTransfers {
 
   // ---- events -------------------------------------------------------------------------------
 
+  /** The chat line `⇡ name [#####-----] 50% 12.3 MB/s`, rewritten at most 4 times a second. */
+  private progress(t: Transfer, final = false): void {
+    if (!t.session) return;
+    const now = Date.now();
+    if (!final && t.lastLine !== undefined && now - t.lastLine < 250) return;
+    t.lastLine = now;
+    t.startedAt ??= now;
+    t.startBytes ??= t.bytes;
+    const frac = t.size === 0 ? 1 : Math.min(1, t.bytes / t.size);
+    const width = 20;
+    const filled = Math.round(frac * width);
+    const secs = (now - t.startedAt) / 1000;
+    const rate = secs > 0.05 ? (t.bytes - t.startBytes) / secs / 1e6 : 0;
+    const arrow = t.direction === 'out' ? '⇡' : '⇣';
+    const lock = t.encrypted ? ' (encrypted)' : '';
+    const text =
+      `${arrow} ${t.name}${lock} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(frac * 100)}% ` +
+      `${rate.toFixed(1)} MB/s [${t.id}${final ? '' : `: /cancel-file ${t.id}`}]`;
+    t.lineId = this.d.progressLine(t.session, t.lineId ?? null, text);
+  }
+
   private event(t: Transfer, state: FileState, force = true): void {
     const now = Date.now();
+    if (state === 'progress') this.progress(t);
     if (state === 'progress' && !force && now - t.lastProgress < PROGRESS_INTERVAL_MS) return;
     if (state === 'progress') t.lastProgress = now;
+    if (state === 'done' && t.lineId) this.progress(t, true);
     t.state = state;
     this.d.emit({
       ev: 'file',
@@ -256,6 +298,13 @@ export class FileTransfers {
   }
 
   private get(id: string): Transfer {
+    // '' (a bare /accept-file): the latest offer still waiting.
+    if (id === '') {
+      const waiting = [...this.transfers.values()].filter((x) => x.pending);
+      const last = waiting[waiting.length - 1];
+      if (!last) throw new Error('no file offer is waiting');
+      return last;
+    }
     const t = this.transfers.get(id);
     if (!t) throw new Error(`no file transfer ${JSON.stringify(id)}`);
     return t;
@@ -264,6 +313,7 @@ export class FileTransfers {
   // ---- sending ------------------------------------------------------------------------------
 
   async send(o: { session?: string; to?: string; path: string; plain?: boolean }): Promise<string> {
+    if (o.path === '~' || o.path.startsWith('~/')) o = { ...o, path: join(homedir(), o.path.slice(1)) };
     let st;
     try {
       st = statSync(o.path);
@@ -735,6 +785,65 @@ export class FileTransfers {
       throw new Error(`${id} has already ended (${t.state})`);
     t.cancelled = true;
     t.finish?.('cancelled', 'cancelled by you');
+  }
+
+  /** Opens a received (or sent) file with the system's viewer (xdg-open). */
+  open(id: string): void {
+    const t = this.get(id);
+    if (!t.path) throw new Error(`${id} has no file to open (${t.state})`);
+    const child = spawn(process.env.BLINK_TUI_OPEN_COMMAND || 'xdg-open', [t.path], {
+      detached: true,
+      stdio: 'ignore',
+    });
+    child.on('error', (e) => this.d.notice(`cannot open ${t.path}: ${e.message}`, 'warning'));
+    child.unref();
+  }
+
+  /**
+   * A small image sent as chat content (image/*, as Blink does): saved in the download folder under its name (or
+   * image-TIME.ext), shown as a line with name and size, recorded like a transfer, openable with /open.
+   */
+  receivedImage(session: string, peer: string, contentType: string, body: Uint8Array, filename: string | null): void {
+    const ext = '.' + (contentType.split('/')[1] ?? 'bin').replace(/[^a-z0-9]/gi, '').replace(/^jpeg$/, 'jpg');
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+    const name = safeFileName(filename ?? `image-${stamp}${ext}`);
+    const t: Transfer = {
+      id: `f${++this.seq}`,
+      direction: 'in',
+      peer,
+      session,
+      name,
+      size: body.length,
+      wireSize: body.length,
+      bytes: body.length,
+      hash: sha1Hex(new Uint8Array(createHash('sha1').update(body).digest())),
+      encrypted: false,
+      lock: 'none',
+      state: 'offered',
+      transferId: randomUUID(),
+      call: null,
+      media: null,
+      lastProgress: 0,
+      cancelled: false,
+    };
+    this.transfers.set(t.id, t);
+    try {
+      mkdirSync(this.d.downloadDir, { recursive: true });
+      const final = uniquePath(this.d.downloadDir, name);
+      const temp = join(this.d.downloadDir, `.blink-tui-${t.id}-${process.pid}.part`);
+      writeFileSync(temp, body, { mode: 0o600 });
+      renameSync(temp, final);
+      t.path = final;
+    } catch (e) {
+      t.reason = `cannot save the image: ${(e as Error).message}`;
+      this.event(t, 'failed');
+      this.record(t, 'failed');
+      this.line(t, `an image from ${peer} could not be saved: ${t.reason}`, 'warning');
+      return;
+    }
+    this.event(t, 'done');
+    this.record(t, 'done');
+    this.line(t, `image ${t.name} (${t.size} bytes, ${contentType}): ${t.path} [/open ${t.id}]`, 'info');
   }
 
   /** The client quits: every live transfer ends (failed, with its partial file handled as on any failure). */

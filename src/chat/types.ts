@@ -112,6 +112,7 @@ export type CoreCommand =
   | { cmd: 'accept_file'; transfer: string; dir?: string }
   | { cmd: 'reject_file'; transfer: string }
   | { cmd: 'cancel_file'; transfer: string }
+  | { cmd: 'open_file'; transfer: string }
   | { cmd: 'quit' };
 
 /** Events, as the headless mode prints them (one JSON object per line). */

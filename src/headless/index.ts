@@ -77,6 +77,7 @@ export function validateCommand(v: unknown): CoreCommand {
       break;
     case 'reject_file':
     case 'cancel_file':
+    case 'open_file':
       str('transfer');
       break;
     case 'accept':
