@@ -390,8 +390,9 @@ export class FileTransfers {
           }
           fd = null;
         }
-        this.event(t, state);
+        // The record first: whoever sees the event may look at the history at once.
         this.record(t, state);
+        this.event(t, state);
         const call = t.call;
         if (call && call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
         t.media?.close();
@@ -579,8 +580,8 @@ export class FileTransfers {
       if (t.pending) {
         t.pending = undefined;
         t.reason = `${peer} withdrew the offer`;
-        this.event(t, 'cancelled');
         this.record(t, 'cancelled');
+        this.event(t, 'cancelled');
       }
     });
     this.event(t, 'offered');
@@ -641,8 +642,9 @@ export class FileTransfers {
           // Never a partial file that looks complete: the temp name is hidden, and only a resumable one stays.
           if (!resumable || t.cancelled) await unlink(temp).catch(() => undefined);
         }
-        this.event(t, state);
+        // The record first: whoever sees the event may look at the history at once.
         this.record(t, state);
+        this.event(t, state);
         this.line(
           t,
           state === 'done'
@@ -662,7 +664,10 @@ export class FileTransfers {
         }
       })();
     };
-    const complete = async (): Promise<{ ok: true } | { ok: false; code: number; comment: string }> => {
+    // Checked once, whoever asks first: the last chunk, or (an empty file) the sender's BYE.
+    let completing: Promise<{ ok: true } | { ok: false; code: number; comment: string }> | null = null;
+    const complete = () => (completing ??= check());
+    const check = async (): Promise<{ ok: true } | { ok: false; code: number; comment: string }> => {
       if (decryptor) {
         try {
           decryptor.end();
@@ -774,8 +779,8 @@ export class FileTransfers {
     t.pending = undefined;
     await call.reject(603);
     t.reason = 'declined';
-    this.event(t, 'cancelled');
     this.record(t, 'rejected');
+    this.event(t, 'cancelled');
   }
 
   async cancel(id: string): Promise<void> {
@@ -836,13 +841,13 @@ export class FileTransfers {
       t.path = final;
     } catch (e) {
       t.reason = `cannot save the image: ${(e as Error).message}`;
-      this.event(t, 'failed');
       this.record(t, 'failed');
+      this.event(t, 'failed');
       this.line(t, `an image from ${peer} could not be saved: ${t.reason}`, 'warning');
       return;
     }
-    this.event(t, 'done');
     this.record(t, 'done');
+    this.event(t, 'done');
     this.line(t, `image ${t.name} (${t.size} bytes, ${contentType}): ${t.path} [/open ${t.id}]`, 'info');
   }
 

@@ -83,7 +83,7 @@ test(
         .trim()
         .split('\n')
         .map((l) => JSON.parse(l) as Record<string, unknown>);
-      assert.equal(hist.length, files.length * 2);
+      assert.equal(hist.length, files.length * 2, JSON.stringify(hist));
       assert.deepEqual(
         hist.map((r) => [r.direction, r.result, r.encryption]),
         [...files.map(() => ['out', 'done', 'none']), ...files.map(() => ['in', 'done', 'none'])],
