@@ -82,6 +82,7 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
   session.once('close', onClose);
 
   let pos = o.offset ?? 0;
+  let emptyAnswered: Promise<unknown> | null = null;
   do {
     if (failure) break;
     if (o.aborted?.()) {
@@ -95,7 +96,7 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
       break;
     }
     const last = pos + piece.length >= total;
-    const { written, answered } = session.sendChunk({
+    const sent = session.sendChunk({
       messageId,
       // A 0-byte file is one empty chunk 1-0/0 with a Content-Type (without one it would be a bind SEND).
       range: { start: pos + 1, end: pos + piece.length, total },
@@ -104,6 +105,8 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
       endFlag: last ? '$' : '+',
       successReport: true,
     });
+    const { written, answered } = sent;
+    if (total === 0) emptyAnswered = answered;
     const len = piece.length;
     answered.then(
       () => {
@@ -120,6 +123,13 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
     }
     pos += piece.length;
   } while (pos < total);
+  if (!failure && emptyAnswered) {
+    // An empty file: Blink never offers one and completes a received one when the sender hangs up (STACK.md), so
+    // it may send no REPORT for its one empty chunk; the chunk's 200, or a REPORT, is enough.
+    await Promise.race([emptyAnswered, done]);
+    cleanup();
+    return;
+  }
   if (!failure) {
     const timeoutMs = o.reportTimeoutMs ?? 30_000;
     const timer = setTimeout(
