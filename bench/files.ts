@@ -104,7 +104,8 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
     const t0 = performance.now();
     b.send({ cmd: 'accept_file', transfer: offer.transfer });
     const end: Ev = await b.waitFor(
-      (e) => e.ev === 'file' && e.transfer === offer.transfer && ['done', 'failed', 'cancelled'].includes(String(e.state)),
+      (e) =>
+        e.ev === 'file' && e.transfer === offer.transfer && ['done', 'failed', 'cancelled'].includes(String(e.state)),
       600000,
       since,
     );

@@ -10,6 +10,8 @@ import type { MsrpIncomingChunk, MsrpReportEvent, MsrpSession } from './session.
 
 export const FILE_CHUNK_SIZE = 64 * 1024;
 export const FILE_OFFSET_METHOD = 'FILE_OFFSET';
+/** Chunks written but not yet with the kernel, at most. */
+const WRITE_WINDOW = 4;
 
 export interface FileSource {
   /** Bytes of the file (or ciphertext) from `position` (0-based), at most `length`; fewer only at its end. */
@@ -83,6 +85,7 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
 
   let pos = o.offset ?? 0;
   let emptyAnswered: Promise<unknown> | null = null;
+  const inFlight: Promise<void>[] = [];
   do {
     if (failure) break;
     if (o.aborted?.()) {
@@ -115,14 +118,21 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
       },
       (e: Error) => fail(e),
     );
-    try {
-      await written;
-    } catch (e) {
-      fail(e as Error);
-      break;
+    // A few chunks may be on their way to the kernel at once (each event-loop turn then carries more than one);
+    // past that the sender waits: at most WRITE_WINDOW chunks of the file are ever in this process.
+    written.catch((e: Error) => fail(e));
+    inFlight.push(written);
+    if (inFlight.length >= WRITE_WINDOW) {
+      try {
+        await inFlight.shift();
+      } catch {
+        break;
+      }
     }
+    if (failure) break;
     pos += piece.length;
   } while (pos < total);
+  await Promise.allSettled(inFlight);
   if (!failure && emptyAnswered) {
     // An empty file: Blink never offers one and completes a received one when the sender hangs up (STACK.md), so
     // it may send no REPORT for its one empty chunk; the chunk's 200, or a REPORT, is enough.
