@@ -136,6 +136,8 @@ interface Transfer {
   media: FileMedia | null;
   lastProgress: number;
   cancelled: boolean;
+  /** finish() has been called (its result is being written). */
+  ending?: boolean;
   /** The chat line that shows a progress bar and the rate, and when the data started. */
   lineId?: string | null;
   lastLine?: number;
@@ -381,7 +383,9 @@ export class FileTransfers {
     let fd: number | null = null;
     const finished = new Promise<void>((resolve) => {
       t.finish = (state, reason) => {
-        if (t.state === 'done' || t.state === 'failed' || t.state === 'cancelled') return;
+        // Once, whoever comes first (the end of the data, a BYE, the connection's close, a cancel).
+        if (t.ending) return;
+        t.ending = true;
         if (reason) t.reason = reason;
         if (fd !== null) {
           try {
@@ -635,7 +639,9 @@ export class FileTransfers {
     };
     let doneTimer: NodeJS.Timeout | null = null;
     t.finish = (state, reason) => {
-      if (t.state === 'done' || t.state === 'failed' || t.state === 'cancelled') return;
+      // Once, whoever comes first; set before any await, so a close that follows a refusal cannot overtake it.
+      if (t.ending) return;
+      t.ending = true;
       if (reason) t.reason = reason;
       void (async () => {
         if (state !== 'done') {
@@ -722,7 +728,10 @@ export class FileTransfers {
           transferId: t.offer.transferId,
         },
       },
-      (reason) => t.finish?.('failed', `MSRP connection closed at ${t.bytes} of ${t.size} bytes: ${reason}`),
+      // Once every byte is in, the check decides (the sender of an empty file may hang up right after its chunk).
+      (reason) => {
+        if (!completing) t.finish?.('failed', `MSRP connection closed at ${t.bytes} of ${t.size} bytes: ${reason}`);
+      },
     );
     t.media = media;
     call.on('ended', (e) => {
@@ -732,7 +741,7 @@ export class FileTransfers {
         return;
       }
       // Blink completes an empty file when the sender hangs up (it sends no chunk for it).
-      if (t.wireSize === 0 && !t.encrypted) {
+      if ((t.wireSize === 0 && !t.encrypted) || completing) {
         void complete().then((r) => (r.ok ? t.finish?.('done') : t.finish?.('failed', r.comment)));
         return;
       }
@@ -787,8 +796,7 @@ export class FileTransfers {
   async cancel(id: string): Promise<void> {
     const t = this.get(id);
     if (t.pending) return this.reject(id);
-    if (t.state === 'done' || t.state === 'failed' || t.state === 'cancelled')
-      throw new Error(`${id} has already ended (${t.state})`);
+    if (t.ending) throw new Error(`${id} has already ended (${t.state})`);
     t.cancelled = true;
     t.finish?.('cancelled', 'cancelled by you');
   }

@@ -200,7 +200,7 @@ test(
       writeFileSync(src, data);
       const { inEnd, outEnd } = await sendPrivate(alice, sa, bob, src);
       assert.equal(inEnd.state, 'failed', JSON.stringify(inEnd));
-      assert.match(String(inEnd.reason), /altered|authentication/);
+      assert.match(String(inEnd.reason), /altered|authentication/, JSON.stringify(outEnd));
       assert.equal(outEnd.state, 'failed', JSON.stringify(outEnd));
       assert.equal(inEnd.path, undefined);
       assert.deepEqual(readdirSync(join(work, 'dl-bob')), [], 'nothing of the refused file is kept');
