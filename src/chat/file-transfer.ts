@@ -593,7 +593,7 @@ export class FileTransfers {
     const type = privateValue !== undefined ? guessType(name) : (attrs.selector.type ?? 'application/octet-stream');
     this.line(
       t,
-      `${peer} offers a file: ${name} (${size} bytes, ${type})${t.encrypted ? ', encrypted end to end' : ', unencrypted'}: /accept-file ${id} or /reject-file ${id}`,
+      `file ${id} from ${peer}: ${name} (${size} bytes, ${type}, ${t.encrypted ? 'encrypted end to end' : 'unencrypted'}): /accept-file ${id} or /reject-file ${id}`,
       'info',
     );
   }
