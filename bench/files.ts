@@ -5,7 +5,7 @@
 // hash check and rename) and both processes' RSS sampled every 100 ms during the transfer: it must stay flat (no
 // file in memory). Nothing here asserts. Run: npm run bench, or `node --import tsx bench/files.ts [--size MiB]`.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 import { closeSync, createReadStream, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,19 +25,21 @@ function rssMb(pid: number): number {
   }
 }
 
-/** A file of `size` pseudo-random bytes (incompressible; written in 4 MiB pieces, never held whole). */
+/** A file of `size` random bytes (incompressible; written in 4 MiB pieces, never held whole). */
 function makeFile(path: string, size: number): void {
   const fd = openSync(path, 'w');
-  let block = createHash('sha512').update('seed').digest();
   const piece = Buffer.alloc(4 * 1024 * 1024);
   for (let off = 0; off < size; off += piece.length) {
-    for (let i = 0; i < piece.length; i += 64) {
-      block = createHash('sha512').update(block).digest();
-      block.copy(piece, i);
-    }
+    randomFillSync(piece);
     writeSync(fd, piece, 0, Math.min(piece.length, size - off));
   }
   closeSync(fd);
+}
+
+/** User + system CPU seconds of a process so far. */
+function cpuSeconds(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[11]) + Number(f[12])) / 100;
 }
 
 async function sha1File(path: string): Promise<string> {
@@ -68,6 +70,8 @@ async function tcpBar(src: string, dst: string): Promise<number> {
 
 interface Result {
   ms: number;
+  /** CPU seconds of the sender and the receiver from the accept to the end. */
+  cpu: { sender: number; receiver: number };
   rss: { sender: number[]; receiver: number[] };
   ok: boolean;
 }
@@ -102,6 +106,7 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
       rss.receiver.push(rssMb(b.proc.pid!));
     }, 100);
     const t0 = performance.now();
+    const cpu0 = { sender: cpuSeconds(a.proc.pid!), receiver: cpuSeconds(b.proc.pid!) };
     b.send({ cmd: 'accept_file', transfer: offer.transfer });
     const end: Ev = await b.waitFor(
       (e) =>
@@ -110,10 +115,14 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
       since,
     );
     const ms = performance.now() - t0;
+    const cpu = {
+      sender: cpuSeconds(a.proc.pid!) - cpu0.sender,
+      receiver: cpuSeconds(b.proc.pid!) - cpu0.receiver,
+    };
     clearInterval(sampler);
     const ok = end.state === 'done' && (await sha1File(String(end.path))) === (await sha1File(src));
     if (end.path) rmSync(String(end.path), { force: true });
-    return { ms, rss, ok };
+    return { ms, cpu, rss, ok };
   } finally {
     await a.quit();
     await b.quit();
@@ -136,24 +145,28 @@ async function main(): Promise<void> {
     rmSync(join(work, 'bar.bin'));
     const plain = await transfer(false, src, work);
     const priv = await transfer(true, src, work);
+    const cpu = (r: Result) =>
+      `${(r.cpu.sender / (SIZE / 2 ** 30)).toFixed(1)} / ${(r.cpu.receiver / (SIZE / 2 ** 30)).toFixed(1)} s`;
     const rows = [
-      ['cat > /dev/tcp (bar: bare TCP pipe, no sshd for scp)', `${mbps(barMs).toFixed(0)} MB/s`, '', ''],
+      ['cat > /dev/tcp (bar: bare TCP pipe, no sshd for scp)', `${mbps(barMs).toFixed(0)} MB/s`, '', '', ''],
       [
         `blink-tui plain (RFC 5547, SHA-1 checked)${plain.ok ? '' : ' FAILED'}`,
         `${mbps(plain.ms).toFixed(0)} MB/s`,
+        cpu(plain),
         range(plain.rss.sender),
         range(plain.rss.receiver),
       ],
       [
         `blink-tui private (OTR key, AES-256-GCM)${priv.ok ? '' : ' FAILED'}`,
         `${mbps(priv.ms).toFixed(0)} MB/s`,
+        cpu(priv),
         range(priv.rss.sender),
         range(priv.rss.receiver),
       ],
     ];
     process.stdout.write(
-      ['what'.padEnd(56) + 'rate'.padEnd(12) + 'sender RSS'.padEnd(14) + 'receiver RSS']
-        .concat(rows.map((r) => r[0]!.padEnd(56) + r[1]!.padEnd(12) + r[2]!.padEnd(14) + r[3]!))
+      ['what'.padEnd(56) + 'rate'.padEnd(11) + 'CPU/GiB s→r'.padEnd(14) + 'sender RSS'.padEnd(13) + 'receiver RSS']
+        .concat(rows.map((r) => r[0]!.padEnd(56) + r[1]!.padEnd(11) + r[2]!.padEnd(14) + r[3]!.padEnd(13) + r[4]!))
         .join('\n') + '\n',
     );
   } finally {
