@@ -404,7 +404,7 @@ export class FileTransfers {
         this.line(
           t,
           state === 'done'
-            ? `${t.name} sent (${t.size} bytes${t.encrypted ? ', encrypted end to end' : ', unencrypted'})`
+            ? `${t.name} sent (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'})`
             : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not sent'}${t.reason ? `: ${t.reason}` : ''}`,
           state === 'done' ? 'info' : 'warning',
         );
@@ -593,7 +593,7 @@ export class FileTransfers {
     const type = privateValue !== undefined ? guessType(name) : (attrs.selector.type ?? 'application/octet-stream');
     this.line(
       t,
-      `file ${id} from ${peer}: ${name} (${size} bytes, ${type}, ${t.encrypted ? 'encrypted end to end' : 'unencrypted'}): /accept-file ${id} or /reject-file ${id}`,
+      `file ${id} from ${peer}: ${name} (${size} bytes, ${type}, ${t.encrypted ? `encrypted end to end, ${lock}` : 'unencrypted'}): /accept-file ${id} or /reject-file ${id}`,
       'info',
     );
   }
@@ -655,7 +655,7 @@ export class FileTransfers {
         this.line(
           t,
           state === 'done'
-            ? `received ${t.name} (${t.size} bytes${t.encrypted ? ', encrypted end to end' : ''}): ${t.path}`
+            ? `received ${t.name} (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'}): ${t.path}`
             : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not received'}${t.reason ? `: ${t.reason}` : ''}`,
           state === 'done' ? 'info' : 'warning',
         );

@@ -111,7 +111,7 @@ test(
   { timeout: 120000 },
   async () => {
     const work = mkdtempSync(join(tmpdir(), 'blink-files-private-'));
-    const { alice, bob, detour, sa } = await encryptedPair(work);
+    const { alice, bob, detour, sa, sb } = await encryptedPair(work);
     try {
       const name = 'secret-plans-Ωmega.txt';
       // Random bytes and a recognisable text, so that any slice of either in the capture is found.
@@ -145,6 +145,14 @@ test(
         assert.equal(wire.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} on the wire`);
         assert.equal(up.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} through the proxy`);
       }
+      // The other way, from the side that answered the chat (it calls back the caller's Contact).
+      const back = randomBytes(200 * 1024);
+      const backSrc = join(work, 'reply.bin');
+      writeFileSync(backSrc, back);
+      const r = await sendPrivate(bob, sb, alice, backSrc);
+      assert.equal(r.inEnd.state, 'done', JSON.stringify(r.inEnd));
+      assert.equal(r.inEnd.encrypted, true);
+      assert.equal(sha1(readFileSync(String(r.inEnd.path))), sha1(back));
       // History on both sides: encrypted with the chat's lock.
       for (const c of [alice, bob]) {
         const recs = readFileSync(join(c.configDir, 'chat', 'history', 'transfers.jsonl'), 'utf8')
@@ -153,7 +161,10 @@ test(
           .map((l) => JSON.parse(l) as Record<string, unknown>);
         assert.deepEqual(
           recs.map((r) => [r.name, r.result, r.encryption, r.size]),
-          [[name, 'done', 'unverified', data.length]],
+          [
+            [name, 'done', 'unverified', data.length],
+            ['reply.bin', 'done', 'unverified', back.length],
+          ],
         );
       }
     } finally {
