@@ -638,6 +638,7 @@ export class FileTransfers {
       await fh.close().catch(() => undefined);
     };
     let doneTimer: NodeJS.Timeout | null = null;
+    let badData = false;
     t.finish = (state, reason) => {
       // Once, whoever comes first; set before any await, so a close that follows a refusal cannot overtake it.
       if (t.ending) return;
@@ -647,7 +648,8 @@ export class FileTransfers {
         if (state !== 'done') {
           await closeFile();
           // Never a partial file that looks complete: the temp name is hidden, and only a resumable one stays.
-          if (!resumable || t.cancelled) await unlink(temp).catch(() => undefined);
+          // A partial file whose check failed is not kept either: a resume would only build on the bad bytes.
+          if (!resumable || t.cancelled || badData) await unlink(temp).catch(() => undefined);
         }
         // The record first: whoever sees the event may look at the history at once.
         this.record(t, state);
@@ -683,8 +685,10 @@ export class FileTransfers {
         }
       }
       const got = hashHex === null ? null : hasher.digest('hex');
-      if (got !== null && got !== hashHex)
+      if (got !== null && got !== hashHex) {
+        badData = true;
         return { ok: false, code: 400, comment: 'refused: the file does not match the hash of the offer' };
+      }
       if (t.encrypted && plainPos !== t.size)
         return { ok: false, code: 400, comment: `refused: ${plainPos} of ${t.size} bytes decrypted` };
       await fh.sync().catch(() => undefined);

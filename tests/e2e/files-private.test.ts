@@ -2,7 +2,8 @@
 // in an OTR-encrypted chat: the file is encrypted with a key from OTR's extra symmetric key (TLV 8). What must
 // hold: the receiver gets the exact file, both sides mark it encrypted with the chat's lock, and nothing of its
 // plaintext (nor its name) crosses the loopback; a ciphertext byte flipped on the way makes the receiver refuse
-// the file (no file left behind) and the sender report the failure.
+// the file (no file left behind) and the sender report the failure. The same flip in a plain transfer fails its
+// SHA-1 check, and its partial file is not kept for a resume.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
@@ -71,6 +72,30 @@ class FileDetour {
     for (const p of this.proxies) await p.close();
     await new Promise<void>((resolve) => this.sock.close(() => resolve()));
   }
+}
+
+/** Flips one byte of the third chunk's body (its headers say Byte-Range 131073-...) on its way to the receiver. */
+function flipOneByte(p: TcpProxy): void {
+  let countdown = -1;
+  let flipped = false;
+  p.transformUp = (d) => {
+    if (flipped) return d;
+    if (countdown < 0) {
+      const at = d.indexOf('Byte-Range: 131073-');
+      if (at < 0) return d;
+      const body = d.indexOf('\r\n\r\n', at);
+      if (body < 0) return d; // headers cut: unlikely on loopback; the test then fails visibly
+      countdown = body + 4 + 1000;
+    }
+    if (countdown < d.length) {
+      const out = Buffer.from(d);
+      out[countdown] = out[countdown]! ^ 0x01;
+      flipped = true;
+      return out;
+    }
+    countdown -= d.length;
+    return d;
+  };
 }
 
 async function encryptedPair(work: string) {
@@ -184,28 +209,7 @@ test(
     const { alice, bob, detour, sa } = await encryptedPair(work);
     try {
       // Flip one byte of the third chunk's body (its headers say Byte-Range 131073-...): inside ciphertext record 3.
-      detour.onProxy = (p) => {
-        let countdown = -1;
-        let flipped = false;
-        p.transformUp = (d) => {
-          if (flipped) return d;
-          if (countdown < 0) {
-            const at = d.indexOf('Byte-Range: 131073-');
-            if (at < 0) return d;
-            const body = d.indexOf('\r\n\r\n', at);
-            if (body < 0) return d; // headers cut: unlikely on loopback; the test then fails visibly
-            countdown = body + 4 + 1000;
-          }
-          if (countdown < d.length) {
-            const out = Buffer.from(d);
-            out[countdown] = out[countdown]! ^ 0x01;
-            flipped = true;
-            return out;
-          }
-          countdown -= d.length;
-          return d;
-        };
-      };
+      detour.onProxy = flipOneByte;
       const data = randomBytes(512 * 1024);
       const src = join(work, 'tampered.bin');
       writeFileSync(src, data);
@@ -215,6 +219,52 @@ test(
       assert.equal(outEnd.state, 'failed', JSON.stringify(outEnd));
       assert.equal(inEnd.path, undefined);
       assert.deepEqual(readdirSync(join(work, 'dl-bob')), [], 'nothing of the refused file is kept');
+    } finally {
+      await alice.quit();
+      await bob.quit();
+      await detour.close();
+      rmSync(work, { recursive: true, force: true });
+    }
+  },
+);
+
+test(
+  'a plain file altered on the way fails its hash check; nothing is kept, so a new offer starts clean',
+  { timeout: 120000 },
+  async () => {
+    const work = mkdtempSync(join(tmpdir(), 'blink-files-hash-'));
+    const dl = join(work, 'dl-bob');
+    const alice = await HeadlessClient.start({ args: ['--user', 'alice', '--port', '0', '--no-otr'] });
+    const bob = await HeadlessClient.start({
+      args: ['--user', 'bob', '--port', '0', '--no-otr', '--download-dir', dl],
+    });
+    const detour = await FileDetour.start(portOf(alice.uri), portOf(bob.uri));
+    try {
+      const data = randomBytes(512 * 1024);
+      const src = join(work, 'plain.bin');
+      writeFileSync(src, data);
+      const send = async () => {
+        const sinceA = alice.events.length;
+        const sinceB = bob.events.length;
+        alice.send({ cmd: 'send_file', to: `sip:bob@127.0.0.1:${detour.port}`, path: src });
+        const offer = await bob.waitFor((e) => e.ev === 'file' && e.state === 'offered', 20000, sinceB);
+        bob.send({ cmd: 'accept_file', transfer: offer.transfer });
+        return Promise.all([
+          bob.waitFor((e) => isEnd(e) && e.transfer === offer.transfer, 60000, sinceB),
+          alice.waitFor((e) => isEnd(e) && e.direction === 'out', 60000, sinceA),
+        ]);
+      };
+      detour.onProxy = flipOneByte;
+      const [inEnd, outEnd] = await send();
+      assert.equal(inEnd.state, 'failed', JSON.stringify(inEnd));
+      assert.match(String(inEnd.reason), /does not match the hash/);
+      assert.equal(outEnd.state, 'failed', JSON.stringify(outEnd));
+      assert.deepEqual(readdirSync(dl), [], 'no file, and no partial file to resume from');
+      detour.onProxy = null;
+      const [again, sent] = await send();
+      assert.equal(again.state, 'done', JSON.stringify(again));
+      assert.equal(sent.state, 'done', JSON.stringify(sent));
+      assert.equal(sha1(readFileSync(String(again.path))), sha1(data));
     } finally {
       await alice.quit();
       await bob.quit();
