@@ -11,9 +11,11 @@ import {
   existsSync,
   mkdirSync,
   openSync,
+  readdirSync,
   readSync,
   renameSync,
   statSync,
+  unlinkSync,
   writeFileSync,
   writeSync,
 } from 'node:fs';
@@ -94,6 +96,7 @@ const KEY_WAIT_MS = 10_000;
 const PROGRESS_INTERVAL_MS = 100;
 /** A receiver whose file is done hangs up itself if the sender's BYE does not come. */
 const DONE_HANGUP_MS = 5_000;
+const PARTIAL_KEEP_MS = 7 * 24 * 3600 * 1000;
 
 const TYPES: Record<string, string> = {
   '.txt': 'text/plain',
@@ -197,7 +200,23 @@ export class FileTransfers {
   private readonly keys = new Map<string, { peer: string; key: Uint8Array; lock: Encryption }>();
   private readonly keyWaiters = new Map<string, () => void>();
 
-  constructor(private readonly d: FileTransferDeps) {}
+  constructor(private readonly d: FileTransferDeps) {
+    setTimeout(() => this.dropStalePartials(), 5000).unref();
+  }
+
+  /** Partial files kept for a resume go after a week, as Blink keeps its own. */
+  private dropStalePartials(): void {
+    try {
+      const cutoff = Date.now() - PARTIAL_KEEP_MS;
+      for (const n of readdirSync(this.d.downloadDir)) {
+        if (!/^\.blink-tui-.*\.part$/.test(n)) continue;
+        const p = join(this.d.downloadDir, n);
+        if (statSync(p).mtimeMs < cutoff) unlinkSync(p);
+      }
+    } catch {
+      /* no download folder yet, or a file went meanwhile */
+    }
+  }
 
   // ---- OTR ----------------------------------------------------------------------------------
 
