@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { createMsrpSession, type LocalMsrpSession } from '../../src/msrp/index.js';
 import { queryFileOffset, receiveFileStream, sendFileStream, type FileSink } from '../../src/msrp/file-stream.js';
 import { MsrpStatusError } from '../../src/msrp/errors.js';
+import type { MsrpIncomingChunk } from '../../src/msrp/session.js';
 
 async function pair(): Promise<[LocalMsrpSession, LocalMsrpSession]> {
   const a = await createMsrpSession({ acceptTypes: ['*'], acceptWrappedTypes: [] });
@@ -38,6 +39,11 @@ test('a file arrives whole and in order; the sender is done at the final REPORT'
     const sink = memorySink(got);
     const reports: number[] = [];
     a.on('report', (r) => reports.push(r.byteRange?.end ?? -1));
+    // What the wire carried, as Blink sends a file: one Message-ID, 64 KiB chunks, '+' on all but the last ('$'),
+    // a success report asked on every chunk.
+    const seen: MsrpIncomingChunk[] = [];
+    const setSink = b.setChunkSink.bind(b);
+    b.setChunkSink = (sink) => setSink(sink && ((c) => (seen.push(c), sink(c))));
     const ended = new Promise((resolve) => receiveFileStream(b, sink, { total: data.length, onEnd: resolve }));
     await sendFileStream(
       a,
@@ -52,6 +58,11 @@ test('a file arrives whole and in order; the sender is done at the final REPORT'
     assert.deepEqual(
       sink.writes,
       [0, 1, 2, 3, 4, 5].map((i) => i * 65536),
+    );
+    assert.equal(new Set(seen.map((c) => c.messageId)).size, 1);
+    assert.deepEqual(
+      seen.map((c) => [c.range.start, c.body.length, c.range.total, c.endFlag, c.successReport]),
+      [0, 1, 2, 3, 4, 5].map((i) => [i * 65536 + 1, i < 5 ? 65536 : 777, data.length, i < 5 ? '+' : '$', true]),
     );
     // A REPORT per chunk, as Blink's receiver sends them; the last one reaches TOTAL.
     assert.equal(reports.length, 6);
