@@ -123,6 +123,8 @@ interface Transfer {
   readonly peer: string;
   session: string | null;
   name: string;
+  /** MIME type, as offered (private: from the sealed metadata). */
+  type?: string;
   /** Plaintext size. */
   size: number;
   /** Bytes on the wire (ciphertext size when private). */
@@ -284,6 +286,7 @@ export class FileTransfers {
       direction: t.direction,
       state,
       name: t.name,
+      ...(t.type ? { type: t.type } : {}),
       size: t.size,
       bytes: t.bytes,
       ...(t.path ? { path: t.path } : {}),
@@ -375,6 +378,7 @@ export class FileTransfers {
       peer,
       session: chat?.id ?? null,
       name,
+      type: guessType(name),
       size: st.size,
       wireSize: st.size,
       bytes: 0,
@@ -558,6 +562,7 @@ export class FileTransfers {
     const chat = this.d.chat({ peer });
     const privateValue = attrs.other.get(PRIVATE_ATTRIBUTE);
     let name = attrs.selector.name ?? 'file';
+    let type = attrs.selector.type ?? 'application/octet-stream';
     let size = attrs.selector.size;
     let key: Uint8Array | undefined;
     let lock: Encryption = 'none';
@@ -574,6 +579,7 @@ export class FileTransfers {
       if (ciphertextSize(meta.size) !== attrs.selector.size)
         throw new Error("the private offer's size does not match its sealed metadata");
       name = meta.name;
+      type = meta.type;
       size = meta.size;
       lock = k.lock;
     }
@@ -583,6 +589,7 @@ export class FileTransfers {
       peer,
       session: chat?.id ?? null,
       name,
+      type,
       size,
       wireSize: attrs.selector.size,
       bytes: 0,
@@ -609,7 +616,6 @@ export class FileTransfers {
       }
     });
     this.event(t, 'offered');
-    const type = privateValue !== undefined ? guessType(name) : (attrs.selector.type ?? 'application/octet-stream');
     this.line(
       t,
       `file ${id} from ${peer}: ${name} (${size} bytes, ${type}, ${t.encrypted ? `encrypted end to end, ${lock}` : 'unencrypted'}): /accept-file ${id} or /reject-file ${id}`,
@@ -850,6 +856,7 @@ export class FileTransfers {
       peer,
       session,
       name,
+      type: contentType,
       size: body.length,
       wireSize: body.length,
       bytes: body.length,

@@ -151,6 +151,8 @@ export type CoreEvent =
       direction: 'in' | 'out';
       state: 'offered' | 'progress' | 'done' | 'failed' | 'cancelled';
       name: string;
+      /** MIME type, as offered. */
+      type?: string;
       /** Plaintext size and bytes so far. */
       size: number;
       bytes: number;

@@ -150,6 +150,7 @@ test(
       assert.equal(offer.encrypted, true);
       assert.equal(offer.name, name, 'the receiver learns the real name from the sealed metadata');
       assert.equal(offer.size, data.length);
+      assert.equal(offer.type, 'text/plain', 'the type too, from the sealed metadata');
       assert.equal(inEnd.state, 'done', JSON.stringify(inEnd));
       assert.equal(outEnd.state, 'done', JSON.stringify(outEnd));
       assert.equal(inEnd.encrypted, true);
