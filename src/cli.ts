@@ -300,6 +300,7 @@ async function makeCore(
     key,
     ...(config.otr !== undefined ? { otrOverride: config.otr } : {}),
     mediaHost: config.host,
+    downloadDir: config.downloadDir,
     ...(relay ? { msrpRelay: relay } : {}),
     // MSRP over TLS: offered when SIP runs over TLS, and accepted when a peer offers it (with the SIP TLS
     // certificate, or the self-signed one in the config folder, made on first need).

@@ -13,3 +13,6 @@ export type { FolderWatch } from './watch.js';
 export { importIdentity } from './import.js';
 export { openZrtpCache, zrtpCachePaths } from './zrtp-cache.js';
 export type { ZrtpCacheStore, ZrtpCacheRecord } from './zrtp-cache.js';
+// File transfers, one record each (direction, name, size, hash, result, encryption).
+export { TransferLog } from './transfers.js';
+export type { TransferRecord } from './transfers.js';

@@ -1,6 +1,8 @@
 // The orchestrator: one SIP user agent, one ChatSession per chat (SIP dialog + MSRP stream + OTR + storage),
 // and the Core interface the front ends use. Everything the user can do goes through command().
+import { join } from 'node:path';
 import {
+  TransferLog,
   setSetting,
   watchFolderFiles,
   type ChatStorage,
@@ -18,7 +20,9 @@ import {
   publicKeyOf,
 } from '../keys/dsa-key.js';
 import { SipUserAgent, type IncomingCall, type MediaNegotiator, type SipCall } from '../sip/index.js';
-import type { MsrpRelayConfig } from '../msrp/index.js';
+import { isFileOffer, type MsrpRelayConfig } from '../msrp/index.js';
+import { PRIVATE_FEATURE } from './file-crypto.js';
+import { FileTransfers, type FileChatInfo } from './file-transfer.js';
 import { makeAlerter } from './alerts.js';
 import { blankSessionView } from './blank.js';
 import { SessionLifecycle, viewStateOf, type SessionPhase, type SessionStream } from './lifecycle.js';
@@ -66,6 +70,8 @@ export interface ChatCoreOptions {
   makeChatMedia?: (opts: ChatMediaOptions) => ChatStreamMedia;
   /** Time and timers (tests drive them); the real ones by default. Handed to every ChatSession too. */
   clock?: Clock;
+  /** Where accepted files go (--download-dir); default <config-dir>/downloads. */
+  downloadDir?: string;
 }
 
 /** What a session needs of its chat stream's media: the SIP layer's negotiator and the ChatSession's transport. */
@@ -75,6 +81,8 @@ export interface ChatStreamMedia extends MediaNegotiator, ChatTransport {
   close(): void;
   readonly transportName: string;
   readonly relayExpiresAt: number | null;
+  /** The peer's a=blink-features (private file transfers need ours there). */
+  readonly remoteFeatures?: readonly string[];
 }
 
 /** The session's chat stream (src/chat/lifecycle.ts: negotiating -> open -> closed) and what belongs to it. */
@@ -122,9 +130,12 @@ export class ChatCore implements Core {
   private readonly alert: (title: string, body: string) => void;
 
   private readonly clock: Clock;
+  /** File transfers (src/chat/file-transfer.ts): their own SIP sessions, started from a chat or to a URI. */
+  private readonly files: FileTransfers;
 
   constructor(private readonly opts: ChatCoreOptions) {
     this.clock = opts.clock ?? REAL_CLOCK;
+    this.files = this.makeFileTransfers();
     this.key = opts.key;
     if (opts.key) this.ourFp = fpOf(opts.key);
     const ua = opts.ua;
@@ -283,10 +294,89 @@ export class ChatCore implements Core {
       case 'read':
         this.store.updateSession(c.session, { unread: 0 });
         return;
+      case 'send_file':
+        await this.files.send({
+          ...(c.session !== undefined ? { session: c.session } : {}),
+          ...(c.to !== undefined ? { to: c.to } : {}),
+          path: c.path,
+          ...(c.plain ? { plain: true } : {}),
+        });
+        return;
+      case 'accept_file':
+        await this.files.accept(c.transfer, c.dir);
+        return;
+      case 'reject_file':
+        await this.files.reject(c.transfer);
+        return;
+      case 'cancel_file':
+        await this.files.cancel(c.transfer);
+        return;
+      case 'open_file':
+        this.files.open(c.transfer);
+        return;
       case 'quit':
         await this.quit();
         return;
     }
+  }
+
+  // ---- files -------------------------------------------------------------------------------
+
+  private makeFileTransfers(): FileTransfers {
+    const opts = this.opts;
+    return new FileTransfers({
+      ua: opts.ua,
+      mediaHost: opts.mediaHost,
+      log: (m) => opts.log(`files: ${m}`),
+      emit: (e) => this.store.emit(e),
+      notice: (text, level) => this.store.addNotice(text, level),
+      transfers: new TransferLog(opts.storage.paths.historyDir),
+      downloadDir: opts.downloadDir ?? join(opts.storage.paths.chatDir, '..', 'downloads'),
+      chat: (q) => this.fileChat(q),
+      otrPolicy: (peer) => {
+        const p = this.otrPolicy(peer);
+        return { use: p.use, required: p.required };
+      },
+      lockOf: (peer) => this.fileChat({ peer })?.lock ?? 'unverified',
+      normalizeTarget: (to) => normalizeTarget(to, opts.ua),
+      progressLine: (session, lineId, text) => {
+        if (!this.store.session(session)) return null;
+        if (lineId !== null) {
+          this.store.patchLine(session, lineId, { text });
+          return lineId;
+        }
+        const line = { time: this.clock.now(), kind: 'system' as const, text, encryption: 'none' as const };
+        return this.store.appendLine(session, { ...line, level: 'info' }, false).id;
+      },
+    });
+  }
+
+  /** A live chat as file transfers see it: by id, or the best one with a peer (encrypted and active first). */
+  private fileChat(q: { session?: string; peer?: string }): FileChatInfo | null {
+    let id = q.session;
+    if (id === undefined) {
+      const live = [...this.entries.keys()]
+        .map((k) => this.store.session(k))
+        .filter((v): v is SessionView => v !== undefined && v.peer === q.peer && v.state === 'active');
+      id = (live.find((v) => v.otr.state === 'encrypted') ?? live[0])?.id;
+    }
+    const e = id === undefined ? undefined : this.entries.get(id);
+    const v = id === undefined ? undefined : this.store.session(id);
+    if (!e || !v) return null;
+    const media = e.life.stream('chat')?.media;
+    // Serverless, a caller is reached at its Contact; otherwise its address of record goes through the proxy.
+    const target = v.direction === 'in' && this.opts.serverless ? (e.call?.remoteContact ?? v.peerUri) : v.peerUri;
+    const chat = e.chat;
+    return {
+      id: v.id,
+      peer: v.peer,
+      target,
+      encrypted: v.otr.state === 'encrypted',
+      lock: v.otr.state === 'encrypted' ? (v.otr.trust ?? 'unverified') : 'none',
+      privateFiles: media?.remoteFeatures?.includes(PRIVATE_FEATURE) ?? false,
+      useExtraSymmetricKey: (use, data) => chat.useExtraSymmetricKey(use, data),
+      system: (text, level) => chat.system(text, level),
+    };
   }
 
   // ---- keys --------------------------------------------------------------------------------
@@ -457,6 +547,7 @@ export class ChatCore implements Core {
           maxFragmentSize: this.opts.storage.settings.otr.fragmentSize,
           queryText: OTR_QUERY_TEXT,
           log: (m) => this.opts.log(`otr[${peer}]: ${m}`),
+          onExtraSymmetricKey: (k) => this.files.onExtraKey(peer, k),
         }),
     };
   }
@@ -510,6 +601,8 @@ export class ChatCore implements Core {
       remoteUri,
       log: (m) => this.opts.log(`[${id}] ${m}`),
       onMessage: (c) => this.onContent(id, c),
+      onImage: (type, body, name) =>
+        this.files.receivedImage(id, this.store.session(id)?.peer ?? remoteUri, type, body, name),
       onClosed: (reason, broken) => this.onMediaClosed(id, reason, broken),
     });
   }
@@ -653,6 +746,8 @@ export class ChatCore implements Core {
   }
 
   private onInvite(call: IncomingCall): void {
+    // RFC 5547: a file offer is its own session, not a chat.
+    if (call.remoteOffer !== undefined && isFileOffer(call.remoteOffer)) return this.files.offered(call);
     const remote = call.remoteIdentity;
     const peer = peerId(remote.aor);
     const id = this.nextId();
@@ -848,6 +943,7 @@ export class ChatCore implements Core {
   quit(): Promise<void> {
     this.quitting ??= (async () => {
       this.trustWatch?.close();
+      this.files.closeAll();
       const ids = [...this.entries.keys()];
       await Promise.allSettled(ids.map((id) => this.endSession(id, 'client quit', true)));
       try {

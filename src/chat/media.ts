@@ -24,13 +24,16 @@ import {
   type MsrpRelayConfig,
 } from '../msrp/index.js';
 import type { MediaNegotiator } from '../sip/index.js';
+import { PRIVATE_FEATURE } from './file-crypto.js';
 import type { ChatTransport } from './session.js';
 
-export const LOCAL_ACCEPT_TYPES = [...DEFAULT_ACCEPT_TYPES, 'application/blink-logging-status'];
+// image/*: small images sent as chat content, as Blink sends them (saved and shown as a line, see onImage).
+export const LOCAL_ACCEPT_TYPES = [...DEFAULT_ACCEPT_TYPES, 'application/blink-logging-status', 'image/*'];
 export const LOCAL_ACCEPT_WRAPPED_TYPES = [
   'text/plain',
   'application/im-iscomposing+xml',
   'application/blink-logging-status',
+  'image/*',
 ];
 /** Connecting and binding the MSRP stream must not take longer than this. */
 const CONNECT_TIMEOUT_MS = 15_000;
@@ -70,6 +73,8 @@ export interface ChatMediaOptions {
   /** Advertise Blink's history-control feature (we honour and send application/blink-logging-status). */
   log: (msg: string) => void;
   onMessage: (c: IncomingContent) => void;
+  /** An image sent as chat content (image/*): its bytes, never decoded as text. */
+  onImage?: (contentType: string, body: Uint8Array, filename: string | null) => void;
   /** broken: the connection failed (reset, write error), as opposed to an orderly close by the peer. */
   onClosed: (reason: string, broken: boolean) => void;
 }
@@ -118,7 +123,8 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
       ...(tls ? { tls: { key: tls.key, cert: tls.cert, requestCert: true, rejectUnauthorized: false } } : {}),
       acceptTypes: LOCAL_ACCEPT_TYPES,
       acceptWrappedTypes: LOCAL_ACCEPT_WRAPPED_TYPES,
-      blinkFeatures: ['history-control'],
+      // Our private file transfers (file-crypto.ts): a peer that lists this takes them.
+      blinkFeatures: ['history-control', PRIVATE_FEATURE],
       // Large messages (a 1 MiB paste, an OTR-encoded file) are fine: MSRP has no size limit but ours.
       maxMessageSize: 64 * 1024 * 1024,
       chunkSize: 64 * 1024,
@@ -255,8 +261,17 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
   private onMessage(m: MsrpIncomingMessage): void {
     try {
       const type = m.contentType.toLowerCase().split(';')[0]!.trim();
+      if (type.startsWith('image/') && this.opts.onImage) {
+        this.opts.onImage(type, m.body, filenameOf(m.headers));
+        return;
+      }
       if (type === 'message/cpim') {
         const c = decodeCpim(m.body);
+        const inner = c.contentType.toLowerCase().split(';')[0]!.trim();
+        if (inner.startsWith('image/') && this.opts.onImage) {
+          this.opts.onImage(inner, c.body, filenameOf(c.contentHeaders));
+          return;
+        }
         const sender = c.from ? (c.from.displayName ?? c.from.uri.replace(/^sips?:/i, '')) : undefined;
         this.opts.onMessage({
           contentType: c.contentType,
@@ -272,4 +287,11 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
       this.opts.log(`msrp: cannot read message ${m.messageId}: ${(e as Error).message}`);
     }
   }
+}
+
+/** The filename parameter of a Content-Disposition header, if any (an image's name as its sender gave it). */
+function filenameOf(headers: readonly (readonly [string, string])[] | undefined): string | null {
+  const cd = headers?.find(([n]) => n.toLowerCase() === 'content-disposition')?.[1];
+  const m = cd === undefined ? null : /filename\*?="?([^";]+)"?/i.exec(cd);
+  return m ? m[1]! : null;
 }

@@ -182,6 +182,18 @@ export class ChatSession {
     return this.otr;
   }
 
+  /**
+   * Announces OTR v3's extra symmetric key for `use` to the peer (a TLV 8 in an encrypted Data Message, sent at
+   * once) and returns the key; null when this chat is not encrypted with v3. Used for private file transfers.
+   */
+  useExtraSymmetricKey(use: number, useData: Uint8Array): Uint8Array | null {
+    if (!this.otr || this.otr.state !== 'encrypted' || !this.transport || this.ended) return null;
+    const r = this.otr.useExtraSymmetricKey(use, useData);
+    if (!r.key) return null;
+    this.handleOtrEvents(r.events, false);
+    return r.key;
+  }
+
   // ---- lifecycle ---------------------------------------------------------------------------
 
   /** Decided once the dialog is up (only then is `isfocus` on the 2xx known). */

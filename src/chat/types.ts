@@ -109,6 +109,12 @@ export type CoreCommand =
   | { cmd: 'genkey' }
   | { cmd: 'policy'; session?: string; value: 'always' | 'never' | 'default' }
   | { cmd: 'read'; session: string }
+  // File transfers (README "File transfer"): to a chat's peer or a URI; plain: the user agreed to send it unencrypted.
+  | { cmd: 'send_file'; session?: string; to?: string; path: string; plain?: boolean }
+  | { cmd: 'accept_file'; transfer: string; dir?: string }
+  | { cmd: 'reject_file'; transfer: string }
+  | { cmd: 'cancel_file'; transfer: string }
+  | { cmd: 'open_file'; transfer: string }
   | { cmd: 'quit' };
 
 /** Events, as the headless mode prints them (one JSON object per line). */
@@ -146,6 +152,25 @@ export type CoreEvent =
     }
   | { ev: 'system'; session?: string; text: string; level: 'info' | 'warning' }
   | { ev: 'composing'; session: string; active: boolean }
+  | {
+      ev: 'file';
+      transfer: string;
+      /** The chat with the peer, when one is open. */
+      session?: string;
+      direction: 'in' | 'out';
+      state: 'offered' | 'progress' | 'done' | 'failed' | 'cancelled';
+      name: string;
+      /** MIME type, as offered. */
+      type?: string;
+      /** Plaintext size and bytes so far. */
+      size: number;
+      bytes: number;
+      path?: string;
+      encrypted: boolean;
+      /** The lock of the conversation whose OTR key protects the file (encrypted only). */
+      lock?: Encryption;
+      reason?: string;
+    }
   | { ev: 'error'; message: string; session?: string };
 
 export interface Core {

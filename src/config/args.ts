@@ -1,5 +1,6 @@
 // Command-line arguments -> a validated run configuration. Pure: no I/O, so it is unit-tested directly.
-import { userInfo } from 'node:os';
+import { homedir, userInfo } from 'node:os';
+import { join } from 'node:path';
 import { resolveConfigDir } from '../chat-storage/paths.js';
 
 export type TransportName = 'udp' | 'tcp' | 'tls';
@@ -26,6 +27,8 @@ export interface RunConfig {
   savePassword: boolean;
   /** Seconds between keep-alive pings to the registrar over TCP/TLS (RFC 5626); 0 = none; undefined = 30. */
   keepAlive?: number;
+  /** Where accepted files go (--download-dir). */
+  downloadDir: string;
 }
 
 export type CliCommand =
@@ -71,6 +74,7 @@ const VALUE_FLAGS = new Set([
   'grep',
   'account',
   'keepalive',
+  'download-dir',
 ]);
 const BOOL_FLAGS = new Set(['headless', 'no-otr', 'otr', 'help', 'version', 'save-password', 'yes']);
 
@@ -95,6 +99,8 @@ options:
   --msrp-relay URI       MSRP relay (RFC 4976), e.g. msrps://relay.example.org:2855;tcp
   --config-dir DIR       config folder (default $XDG_CONFIG_HOME/blink-tui or ~/.config/blink-tui)
   --no-otr / --otr       turn OTR off / on for this run (default: the settings file, OTR on)
+  --download-dir DIR     where accepted files go (default $XDG_DOWNLOAD_DIR, else
+                         $XDG_DATA_HOME/blink-tui/downloads or ~/.local/share/blink-tui/downloads)
   --log-file FILE        write the protocol log here (default <config-dir>/logs/blink-tui.log)
   --tls-cert FILE --tls-key FILE   certificate for the TLS listener
   --help, --version`;
@@ -188,9 +194,17 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     tlsKey,
     savePassword: flags.get('save-password') === true,
     ...(keepAliveArg !== undefined ? { keepAlive: Number(keepAliveArg) } : {}),
+    downloadDir: (flags.get('download-dir') as string | undefined) ?? defaultDownloadDir(env),
   };
   if (config.savePassword && config.password === undefined) throw new UsageError('--save-password needs --password');
   if (!/^[A-Za-z0-9._~!$&'()*+,;=-]+$/.test(config.user))
     throw new UsageError(`--user "${config.user}" is not a valid SIP user part`);
   return { kind: 'run', config };
+}
+
+/** The XDG download folder when the user has one set, else blink-tui's own folder under XDG_DATA_HOME. */
+export function defaultDownloadDir(env: NodeJS.ProcessEnv): string {
+  if (env.XDG_DOWNLOAD_DIR) return env.XDG_DOWNLOAD_DIR;
+  const data = env.XDG_DATA_HOME || join(env.HOME || homedir(), '.local', 'share');
+  return join(data, 'blink-tui', 'downloads');
 }

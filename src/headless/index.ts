@@ -64,6 +64,22 @@ export function validateCommand(v: unknown): CoreCommand {
         throw new HeadlessCommandError('"policy" needs "value": "always", "never" or "default"');
       }
       break;
+    case 'send_file':
+      str('path');
+      if (o.session === undefined) str('to');
+      else str('session');
+      if (o.plain !== undefined && typeof o.plain !== 'boolean')
+        throw new HeadlessCommandError('"send_file": "plain" is true or false');
+      break;
+    case 'accept_file':
+      str('transfer');
+      str('dir', true);
+      break;
+    case 'reject_file':
+    case 'cancel_file':
+    case 'open_file':
+      str('transfer');
+      break;
     case 'accept':
     case 'reject':
     case 'hangup':

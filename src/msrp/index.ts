@@ -125,3 +125,9 @@ export type { MsrpMediaDescription } from './sdp.js';
 export { cpimText, decodeCpim, encodeCpim, isSylkStatusMessage } from './cpim.js';
 export { buildIsComposing, parseIsComposing } from './iscomposing.js';
 export { decodeUtf8, encodeUtf8 } from './text.js';
+// RFC 5547 file transfer: the file attributes of an offer, and file data streamed over a session.
+export { buildFileSelector, formatSha1, isFileOffer, parseFileAttributes, parseFileSelector } from './file-selector.js';
+export type { FileAttributes, FileSelector } from './file-selector.js';
+export { FILE_CHUNK_SIZE, queryFileOffset, receiveFileStream, sendFileStream } from './file-stream.js';
+export type { FileSink, FileSource } from './file-stream.js';
+export type { MsrpSession } from './session.js';

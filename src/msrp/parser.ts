@@ -180,7 +180,8 @@ export class MsrpParser {
     let first: { kind: 'request'; method: string } | { kind: 'response'; status: number; comment: string };
     const resp = /^(\d{3})(?: (.*))?$/.exec(rest);
     if (resp) first = { kind: 'response', status: Number(resp[1]), comment: resp[2] ?? '' };
-    else if (/^[A-Z]+$/.test(rest)) first = { kind: 'request', method: rest };
+    // Blink's resume request is FILE_OFFSET: the underscore is outside RFC 4975's method grammar, accepted anyway.
+    else if (/^[A-Z][A-Z_]*$/.test(rest)) first = { kind: 'request', method: rest };
     else throw new MsrpParseError('garbage-start-line', `bad method or status ${JSON.stringify(rest.slice(0, 40))}`);
     const next: Extract<State, { kind: 'headers' }> = {
       kind: 'headers',

@@ -26,6 +26,8 @@ export interface MsrpSdpOptions {
   readonly sessionName?: string;
   /** a=fingerprint value for a TLS session (RFC 4975 14.4, RFC 4572), e.g. "SHA-256 AB:CD:..". */
   readonly fingerprint?: string;
+  /** More media-level attribute lines, without "a=" (RFC 5547's direction, file-selector...), in order. */
+  readonly extraAttributes?: readonly string[];
 }
 
 function ipVersion(host: string): 'IP4' | 'IP6' {
@@ -59,6 +61,7 @@ export function buildMsrpMedia(o: MsrpSdpOptions): string {
   if (o.blinkFeatures && o.blinkFeatures.length > 0)
     lines.push(`a=blink-features:${o.blinkFeatures.map((f) => checkToken(f, 'feature')).join(' ')}`);
   if (o.fingerprint !== undefined) lines.push(`a=fingerprint:${checkToken(o.fingerprint, 'fingerprint')}`);
+  for (const a of o.extraAttributes ?? []) lines.push(`a=${checkToken(a, 'attribute')}`);
   return lines.join('\r\n') + '\r\n';
 }
 

@@ -53,7 +53,7 @@ function containsEndLine(body: Uint8Array, tid: string): boolean {
 
 /** Serialises a request. Returns the bytes and the transaction id used (fresh if the body happened to contain it). */
 export function serializeRequest(spec: RequestSpec): { bytes: Uint8Array; transactionId: string } {
-  if (!/^[A-Z]+$/.test(spec.method)) throw new TypeError(`invalid MSRP method ${spec.method}`);
+  if (!/^[A-Z][A-Z_]*$/.test(spec.method)) throw new TypeError(`invalid MSRP method ${spec.method}`);
   if (spec.toPath.length === 0 || spec.fromPath.length === 0)
     throw new TypeError('To-Path and From-Path must not be empty');
   const body = spec.body ?? new Uint8Array(0);

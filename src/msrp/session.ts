@@ -24,7 +24,7 @@ import {
 import { newMessageId } from './ids.js';
 import type { MsrpListener } from './listener.js';
 import type { MsrpParserLimits } from './parser.js';
-import { serializeReport, serializeResponse, serializeSend } from './serializer.js';
+import { serializeReport, serializeRequest, serializeResponse, serializeSend } from './serializer.js';
 import { formatMsrpUri, msrpUriEquals, parseMsrpUri, sessionIdOf, type MsrpUri } from './uri.js';
 
 export interface MsrpSessionOptions {
@@ -77,6 +77,36 @@ export interface MsrpIncomingMessage {
    * a success report (RFC 4975 7.1.2; sent unless its Failure-Report is no), so its "delivered" tells the truth.
    */
   readonly refuse?: (code: number, comment: string) => void;
+}
+
+/** One chunk of an incoming SEND, handed as it arrives to a session's chunk sink (see setChunkSink). */
+export interface MsrpIncomingChunk {
+  readonly messageId: string;
+  readonly range: ByteRange;
+  readonly endFlag: '$' | '+' | '#';
+  readonly contentType: string | null;
+  /** The chunk's bytes; the sink may keep this view (the parser gave the chunk its own copy). */
+  readonly body: Uint8Array;
+  readonly fromPath: readonly string[];
+  /** The sender asked for a success REPORT (Blink asks for one per chunk of a file). */
+  readonly successReport: boolean;
+  readonly headers: readonly MsrpHeader[];
+}
+
+/** Returns the status for the transaction response (default 200); a sink sends its own REPORTs (sendReport). */
+export type MsrpChunkSink = (chunk: MsrpIncomingChunk) => number | void;
+
+/** Answers a request method the session does not know itself (e.g. Blink's FILE_OFFSET). */
+export type MsrpRequestHandler = (req: MsrpRequest) => { status: number; headers?: readonly MsrpHeader[] };
+
+export interface MsrpChunkSpec {
+  readonly messageId: string;
+  readonly range: ByteRange;
+  readonly contentType?: string;
+  readonly body: Uint8Array;
+  readonly endFlag: '$' | '+' | '#';
+  readonly successReport?: boolean;
+  readonly extraHeaders?: readonly MsrpHeader[];
 }
 
 export interface MsrpReportEvent {
@@ -190,6 +220,9 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
   /** The connection the request being handled came in on (responses go back on it). */
   private replyVia: MsrpConnection | null = null;
   private passiveListener: MsrpListener | null = null;
+  /** Set by a file transfer: incoming SEND chunks go to it as they arrive instead of being reassembled. */
+  private chunkSink: MsrpChunkSink | null = null;
+  private readonly requestHandlers = new Map<string, MsrpRequestHandler>();
 
   constructor(options: MsrpSessionOptions) {
     super();
@@ -491,6 +524,85 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     return { messageId };
   }
 
+  // ---- streaming (RFC 5547 file transfer): chunks in and out one at a time, never a whole message in memory ----
+
+  /** Incoming SEND chunks (all but the empty bind SEND) go to `sink` as they arrive; null restores reassembly. */
+  setChunkSink(sink: MsrpChunkSink | null): void {
+    this.chunkSink = sink;
+  }
+
+  /** Answers requests of `method` (e.g. FILE_OFFSET) with the handler's status and headers. */
+  setRequestHandler(method: string, handler: MsrpRequestHandler | null): void {
+    if (handler) this.requestHandlers.set(method, handler);
+    else this.requestHandlers.delete(method);
+  }
+
+  /**
+   * Writes one SEND chunk. `written` resolves once the bytes are with the kernel (await it before reading the next
+   * piece: that is the flow control); `answered` is the transaction's 200 (rejects on an error status, a timeout
+   * or the close).
+   */
+  sendChunk(spec: MsrpChunkSpec): { written: Promise<void>; answered: Promise<MsrpResponse> } {
+    this.assertOpen();
+    const conn = this.conn;
+    if (!conn || this.remote.length === 0) throw new MsrpClosedError('session is not connected');
+    const { bytes, transactionId } = serializeSend({
+      toPath: this.toPath(),
+      fromPath: [this.localUriString],
+      messageId: spec.messageId,
+      range: spec.range,
+      ...(spec.contentType !== undefined ? { contentType: spec.contentType } : {}),
+      body: spec.body,
+      endFlag: spec.endFlag,
+      successReport: spec.successReport ?? false,
+      failureReport: 'yes',
+      ...(spec.extraHeaders ? { extraHeaders: spec.extraHeaders } : {}),
+    });
+    const answered = this.expectResponse(transactionId, spec.messageId);
+    answered.catch(() => undefined);
+    return { written: conn.write(bytes), answered };
+  }
+
+  /** Sends a bodiless request of another method (FILE_OFFSET) and resolves with its 2xx response. */
+  async request(method: string, headers: readonly MsrpHeader[] = []): Promise<MsrpResponse> {
+    this.assertOpen();
+    const conn = this.conn;
+    if (!conn || this.remote.length === 0) throw new MsrpClosedError('session is not connected');
+    const { bytes, transactionId } = serializeRequest({
+      method,
+      toPath: this.toPath(),
+      fromPath: [this.localUriString],
+      headers,
+    });
+    const answered = this.expectResponse(transactionId);
+    await conn.write(bytes);
+    return answered;
+  }
+
+  /** Sends a REPORT for (part of) an incoming message, e.g. per chunk of a file as Blink's receiver does. */
+  sendReport(toPath: readonly string[], messageId: string, range: ByteRange, status: number, comment?: string): void {
+    const conn = this.conn;
+    if (!conn || this.closedInfo) return;
+    const { bytes } = serializeReport({
+      toPath,
+      fromPath: [this.localUriString],
+      messageId,
+      range,
+      status,
+      ...(comment !== undefined ? { comment } : {}),
+    });
+    conn.write(bytes).catch((e: Error) => this.softError(e));
+  }
+
+  /** Stops reading the socket (the receiver's disk is behind): TCP then slows the sender down. */
+  pauseInput(): void {
+    this.conn?.socket.pause();
+  }
+
+  resumeInput(): void {
+    this.conn?.socket.resume();
+  }
+
   close(reason = 'closed locally', error?: Error): void {
     if (this.closedInfo) return;
     this.closedInfo = error ? { reason, error } : { reason };
@@ -641,8 +753,12 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
         return this.onSend(frame);
       case 'REPORT':
         return this.onReport(frame);
-      default:
-        return this.respond(frame, 501);
+      default: {
+        const handler = this.requestHandlers.get(frame.method);
+        if (!handler) return this.respond(frame, 501);
+        const r = handler(frame);
+        return this.respond(frame, r.status, undefined, r.headers);
+      }
     }
   }
 
@@ -659,7 +775,7 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
   }
 
   /** Sends a transaction response unless the request's Failure-Report forbids it. */
-  private respond(req: MsrpRequest, status: number, comment?: string): void {
+  private respond(req: MsrpRequest, status: number, comment?: string, headers?: readonly MsrpHeader[]): void {
     if (req.method === 'REPORT') return; // REPORTs are never answered (RFC 4975 7.1.2).
     const fr = (getHeader(req.headers, 'Failure-Report') ?? 'yes').toLowerCase();
     if (fr === 'no' || (fr === 'partial' && status < 300)) return;
@@ -672,6 +788,7 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
       ...(comment !== undefined ? { comment } : {}),
       toPath: [fromPath[0]!],
       fromPath: [this.localUriString],
+      ...(headers ? { headers } : {}),
     });
     via.write(bytes).catch((e: Error) => this.softError(e));
   }
@@ -698,6 +815,19 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     const contentType = getHeader(h, 'Content-Type') ?? null;
     // Blink's bind SEND: no body, no Content-Type, Byte-Range 1-0/0. Answer it and say nothing more.
     if (req.body.length === 0 && contentType === null && !this.assemblies.has(messageId)) return this.respond(req, 200);
+    if (this.chunkSink) {
+      const status = this.chunkSink({
+        messageId,
+        range,
+        endFlag: req.endFlag,
+        contentType,
+        body: req.body,
+        fromPath,
+        successReport: (getHeader(h, 'Success-Report') ?? '').toLowerCase() === 'yes',
+        headers: h,
+      });
+      return this.respond(req, status ?? 200);
+    }
     if (this.refused.has(messageId)) return this.respond(req, 413);
 
     const limit = this.opts.maxMessageSize;

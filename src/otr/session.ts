@@ -66,6 +66,11 @@ export interface OtrSessionOptions {
    * another (a fixed source makes an AKE transcript a byte-exact fixture).
    */
   random?: (n: number) => Uint8Array;
+  /**
+   * Called with every extra symmetric key the peer announces (TLV 8, v3), as it is decrypted: several may arrive
+   * close together (one per file transfer), where `receivedExtraSymmetricKey` keeps only the last.
+   */
+  onExtraSymmetricKey?: (k: ExtraSymmetricKey) => void;
 }
 
 export type MessageState = 'plaintext' | 'encrypted' | 'finished';
@@ -122,6 +127,7 @@ export class OtrSession {
   private readonly maxFragmentSize: number;
   private readonly queryText: string;
   private readonly log: (msg: string) => void;
+  private readonly onExtraKey: ((k: ExtraSymmetricKey) => void) | undefined;
   private readonly now: () => number;
   private readonly random: RandomSource;
   private readonly heartbeatMs: number;
@@ -172,6 +178,7 @@ export class OtrSession {
     this.maxFragmentSize = mfs;
     this.queryText = opts.queryText ?? DEFAULT_QUERY_TEXT;
     this.log = opts.log ?? (() => {});
+    this.onExtraKey = opts.onExtraSymmetricKey;
     this.now = opts.now ?? Date.now;
     this.heartbeatMs = opts.heartbeatIntervalMs ?? 60_000;
     this.ourFp = fingerprint(publicKeyOf(this.key));
@@ -668,6 +675,7 @@ export class OtrSession {
       } else if (t.type === TLV_EXTRA_KEY && this._version === 3 && t.value.length >= 4) {
         const use = new DataView(t.value.buffer, t.value.byteOffset, 4).getUint32(0);
         this._receivedExtraKey = { key: dec.extraKey.slice(), use, useData: t.value.slice(4) };
+        this.onExtraKey?.({ key: dec.extraKey.slice(), use, useData: t.value.slice(4) });
       }
     }
     if (disconnected) {

@@ -13,6 +13,7 @@ const HELP: Array<[string, string]> = [
   ['/otr authabort', 'abort a verification'],
   ['/otr genkey yes', 'make a new OTR key (asks to confirm; old key kept as a backup)'],
   ['/otr policy always|never|default', 'OTR for this contact (or all, with no chat open)'],
+  ['/send [URI] PATH  /accept-file', 'files; also /send! (unencrypted), /reject-file, /cancel-file, /open'],
   ['/search TEXT', 'search the chat history'],
   ['/help  /quit', 'this help; leave'],
   ['//text', 'send a line that starts with "/"'],

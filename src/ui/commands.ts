@@ -17,13 +17,18 @@ export interface CommandContext {
 
 export const COMMANDS = [
   '/accept',
+  '/accept-file',
+  '/cancel-file',
   '/chat',
   '/help',
   '/hangup',
   '/otr',
   '/quit',
+  '/open',
   '/reject',
+  '/reject-file',
   '/search',
+  '/send',
   '/verify',
 ] as const;
 export const OTR_SUBCOMMANDS = [
@@ -147,6 +152,36 @@ function otrCommand(args: string, rest: string[], ctx: CommandContext): UiAction
   return { kind: 'error', message: `Unknown /otr command "${sub}".` };
 }
 
+/**
+ * /send PATH (to the selected chat's peer) or /send URI PATH; /send! sends it even unencrypted (the user's
+ * confirmation after being told it would go in the clear). A PATH with spaces may be quoted.
+ */
+function sendCommand(args: string, plain: boolean, ctx: CommandContext): UiAction {
+  const usage = 'usage: /send PATH  or  /send user@host PATH  (/send! to confirm sending it unencrypted)';
+  const words = tokenize(args);
+  if (words.length === 0) return { kind: 'error', message: usage };
+  const first = words[0]!;
+  const extra = plain ? { plain: true } : {};
+  if (words.length > 1 && (/^sips?:/i.test(first) || /^[^/~.][^/]*@[^/]+$/.test(first))) {
+    const to = normalizeUri(first);
+    if (!to) return { kind: 'error', message: usage };
+    const path = args
+      .trim()
+      .slice(args.trim().indexOf(first) + first.length)
+      .trim()
+      .replace(/^(["'])(.*)\1$/, '$2');
+    return { kind: 'core', cmd: { cmd: 'send_file', to, path, ...extra }, done: `Offering ${path} to ${to}…` };
+  }
+  const s = needSession(ctx);
+  if (typeof s === 'string') return { kind: 'error', message: `${s} Or: /send user@host PATH` };
+  const path = args.trim().replace(/^(["'])(.*)\1$/, '$2');
+  return {
+    kind: 'core',
+    cmd: { cmd: 'send_file', session: s.id, path, ...extra },
+    done: `Offering ${path} to ${name(s)}…`,
+  };
+}
+
 /** Parses one line that starts with "/". */
 export function parseCommand(line: string, ctx: CommandContext): UiAction {
   const trimmed = line.trim();
@@ -199,6 +234,23 @@ export function parseCommand(line: string, ctx: CommandContext): UiAction {
     }
     case 'otr':
       return otrCommand(args, rest, ctx);
+    case 'send':
+    case 'send!':
+      return sendCommand(args, verb === 'send!', ctx);
+    case 'accept-file': {
+      // /accept-file [fN] [FOLDER]: the latest offer when no id is given.
+      const id = /^f\d+$/.test(rest[0] ?? '') ? rest[0]! : '';
+      const dir = (id ? rest.slice(1) : rest).join(' ').trim();
+      return { kind: 'core', cmd: { cmd: 'accept_file', transfer: id, ...(dir ? { dir } : {}) } };
+    }
+    case 'reject-file':
+    case 'cancel-file':
+    case 'open': {
+      const id = rest[0] ?? '';
+      if (verb !== 'reject-file' && !/^f\d+$/.test(id)) return { kind: 'error', message: `usage: /${verb} fN` };
+      const cmd = verb === 'reject-file' ? 'reject_file' : verb === 'cancel-file' ? 'cancel_file' : 'open_file';
+      return { kind: 'core', cmd: { cmd, transfer: id } };
+    }
     default:
       return {
         kind: 'error',

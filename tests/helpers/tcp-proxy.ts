@@ -55,6 +55,8 @@ export class TcpProxy {
    * back as each endpoint knows them, so the endpoints' To-Path checks see their own URIs.
    */
   rewrite: { up?: [string, string]; down?: [string, string] } = {};
+  /** Applied after `rewrite` to every piece going from the client to the target (e.g. flip a byte: tampering). */
+  transformUp: ((d: Buffer) => Buffer) | null = null;
 
   private constructor(
     private readonly server: Server,
@@ -83,6 +85,7 @@ export class TcpProxy {
       client.on('data', (d: Buffer) => {
         if (c.blackholed) return void c.swallowed.push(d);
         if (upRw) d = upRw.push(d);
+        if (self?.transformUp) d = self.transformUp(d);
         c.up.push(d);
         upstream.write(d);
       });
