@@ -25,6 +25,7 @@ const { values } = parseArgs({
     'cpu-prof': { type: 'string' },
     env: { type: 'string', multiple: true },
     timeline: { type: 'boolean', default: false },
+    'node-arg': { type: 'string', multiple: true },
   },
 });
 const rounds = Number(values.rounds);
@@ -57,17 +58,21 @@ const spread = (xs: number[]): string => `${fmt(median(xs))} [${fmt(Math.min(...
 
 async function round(bin: string, dirs: { a: string; b: string }, label: string | null): Promise<Round> {
   const env = { BLINK_TUI_EVENT_CLOCK: '1', ...extraEnv };
+  const extra = values['node-arg'] ?? [];
   const nodeArgs = (who: string): { nodeArgs?: string[] } =>
     label && profDir
       ? {
           nodeArgs: [
+            ...extra,
             '--cpu-prof',
-            '--cpu-prof-interval=100',
+            '--cpu-prof-interval=250',
             `--cpu-prof-dir=${profDir}`,
             `--cpu-prof-name=${label}-${who}.cpuprofile`,
           ],
         }
-      : {};
+      : extra.length > 0
+        ? { nodeArgs: extra }
+        : {};
   const a = await HeadlessClient.start({
     bin,
     args: ['--user', 'alice', '--port', '0', '--transport', 'tcp'],
@@ -85,7 +90,10 @@ async function round(bin: string, dirs: { a: string; b: string }, label: string 
   try {
     const pb = Number(/:(\d+)/.exec(b.uri.replace(/^sip:[^@]*@[^:]*/, ''))?.[1]);
     b.onEvent((ev) => {
-      if (ev.ev === 'incoming') b.send({ cmd: 'accept', session: ev.session });
+      if (ev.ev === 'incoming') {
+        if (values.timeline) b.stderr.push(`TRACE ${Number(process.hrtime.bigint() / 1000n) / 1000} bench sends accept\n`);
+        b.send({ cmd: 'accept', session: ev.session });
+      }
     });
     await new Promise((r) => setTimeout(r, settle));
     const cpu = (): number => cpuMs(a.proc.pid) + cpuMs(b.proc.pid);
@@ -104,7 +112,17 @@ async function round(bin: string, dirs: { a: string; b: string }, label: string 
         const evs = [
           ...a.events.slice(sa).map((e) => ({ who: 'A', e })),
           ...b.events.slice(sb).map((e) => ({ who: 'B', e })),
-        ].filter((x) => Number(x.e.mono) <= t1 + 0.01);
+          ...(['A', 'B'] as const).flatMap((who) =>
+            (who === 'A' ? a : b).stderr
+              .join('')
+              .split('\n')
+              .filter((l) => l.startsWith('TRACE '))
+              .map((l) => ({
+                who: `${who}*`,
+                e: { ev: l.slice(l.indexOf(' ', 6) + 1), mono: Number(l.split(' ')[1]) },
+              })),
+          ),
+        ].filter((x) => Number(x.e.mono) <= t1 + 0.01 && Number(x.e.mono) >= t0 - 0.01);
         evs.sort((x, y) => Number(x.e.mono) - Number(y.e.mono));
         for (const { who, e } of evs) {
           const { mono, ...rest } = e;

@@ -11,7 +11,11 @@ import { parseArgs } from 'node:util';
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
-  options: { top: { type: 'string', default: '40' }, second: { type: 'boolean', default: false } },
+  options: {
+    top: { type: 'string', default: '40' },
+    second: { type: 'boolean', default: false },
+    diff: { type: 'boolean', default: false },
+  },
 });
 
 interface Node {
@@ -25,28 +29,51 @@ interface Profile {
   timeDeltas: number[];
 }
 
-const self = new Map<string, number>();
-const perFile = new Map<string, number>();
-let total = 0;
-let windows = 0;
 const add = (m: Map<string, number>, k: string, v: number): void => void m.set(k, (m.get(k) ?? 0) + v);
-for (const file of positionals) {
-  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-  const winFile = file.replace(/-(alice|bob)\.cpuprofile$/, values.second ? '.second.window.json' : '.window.json');
-  const win = JSON.parse(readFileSync(winFile, 'utf8')) as { t0: number; t1: number };
-  windows += win.t1 - win.t0;
-  const byId = new Map(p.nodes.map((n) => [n.id, n]));
-  let t = p.startTime;
-  for (let i = 0; i < p.samples.length; i++) {
-    t += p.timeDeltas[i]!;
-    const dt = p.timeDeltas[i + 1] ?? 0;
-    if (t / 1000 < win.t0 || t / 1000 > win.t1) continue;
-    const f = byId.get(p.samples[i]!)!.callFrame;
-    const url = f.url.replace(/^.*\/(dist\/bundle|node_modules)\//, '');
-    add(self, `${f.functionName || '(anon)'} ${url}:${f.lineNumber + 1}`, dt);
-    add(perFile, url || f.functionName, dt);
-    total += dt;
+function collect(second: boolean): {
+  self: Map<string, number>;
+  perFile: Map<string, number>;
+  total: number;
+  windows: number;
+} {
+  const self = new Map<string, number>();
+  const perFile = new Map<string, number>();
+  let total = 0;
+  let windows = 0;
+  for (const file of positionals) {
+    const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+    const winFile = file.replace(/-(alice|bob)\.cpuprofile$/, second ? '.second.window.json' : '.window.json');
+    const win = JSON.parse(readFileSync(winFile, 'utf8')) as { t0: number; t1: number };
+    windows += win.t1 - win.t0;
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    let t = p.startTime;
+    for (let i = 0; i < p.samples.length; i++) {
+      t += p.timeDeltas[i]!;
+      const dt = p.timeDeltas[i + 1] ?? 0;
+      if (t / 1000 < win.t0 || t / 1000 > win.t1) continue;
+      const f = byId.get(p.samples[i]!)!.callFrame;
+      const url = f.url.replace(/^.*\/(dist\/bundle|node_modules)\//, '');
+      add(self, `${f.functionName || '(anon)'} ${url}:${f.lineNumber + 1}`, dt);
+      add(perFile, url || f.functionName, dt);
+      total += dt;
+    }
   }
+  return { self, perFile, total, windows };
+}
+const first = collect(values.second);
+const { self, perFile, total, windows } = first;
+if (values.diff) {
+  const warm = collect(true);
+  const one = collect(false);
+  for (const [k, v] of warm.self) add(one.self, k, -v);
+  for (const [k, v] of warm.perFile) add(one.perFile, k, -v);
+  self.clear();
+  perFile.clear();
+  for (const [k, v] of one.self) self.set(k, v);
+  for (const [k, v] of one.perFile) perFile.set(k, v);
+  console.log(
+    `first chat minus second chat (${((one.total - warm.total) / 1000 / positionals.length).toFixed(2)} ms per process):`,
+  );
 }
 const n = positionals.length;
 const ms = (v: number): string => (v / 1000 / n).toFixed(2).padStart(7);
