@@ -26,6 +26,7 @@ const { values } = parseArgs({
     env: { type: 'string', multiple: true },
     timeline: { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true },
+    keep: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -162,8 +163,11 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    rmSync(dirs.a, { recursive: true, force: true });
-    rmSync(dirs.b, { recursive: true, force: true });
+    if (values.keep) console.log(`config folders kept: ${dirs.a} ${dirs.b}`);
+    else {
+      rmSync(dirs.a, { recursive: true, force: true });
+      rmSync(dirs.b, { recursive: true, force: true });
+    }
   }
   console.log(
     `\nload average ${load0.toFixed(2)} -> ${loadavg()[0]!.toFixed(2)}; ${rounds} rounds, /chat ${settle} ms after ready`,
