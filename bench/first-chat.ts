@@ -92,7 +92,8 @@ async function round(bin: string, dirs: { a: string; b: string }, label: string 
     const pb = Number(/:(\d+)/.exec(b.uri.replace(/^sip:[^@]*@[^:]*/, ''))?.[1]);
     b.onEvent((ev) => {
       if (ev.ev === 'incoming') {
-        if (values.timeline) b.stderr.push(`TRACE ${Number(process.hrtime.bigint() / 1000n) / 1000} bench sends accept\n`);
+        if (values.timeline)
+          b.stderr.push(`TRACE ${Number(process.hrtime.bigint() / 1000n) / 1000} bench sends accept\n`);
         b.send({ cmd: 'accept', session: ev.session });
       }
     });
@@ -100,6 +101,9 @@ async function round(bin: string, dirs: { a: string; b: string }, label: string 
     const cpu = (): number => cpuMs(a.proc.pid) + cpuMs(b.proc.pid);
     const call = async (): Promise<{ both: number; active: number; t0: number; t1: number; cpu: number }> => {
       const c0 = cpu();
+      // With --node-arg=--trace-gc the collections show up in stdout (the helper keeps them as non-JSON lines).
+      const gcText = (): string => [...a.stderr, ...b.stderr].join('');
+      const g0 = gcText().length;
       const sa = a.events.length;
       const sb = b.events.length;
       a.send({ cmd: 'chat', to: `sip:bob@127.0.0.1:${pb};transport=tcp` });
@@ -130,6 +134,15 @@ async function round(bin: string, dirs: { a: string; b: string }, label: string 
           console.log(`  ${(Number(mono) - t0).toFixed(2).padStart(7)} ${who} ${JSON.stringify(rest).slice(0, 110)}`);
         }
       }
+      const gcs = [
+        ...gcText()
+          .slice(g0)
+          .matchAll(/(Scavenge|Mark-Compact)[^,]*, ([\d.]+) \/[^;]*; ([^;]*?)(?=non-JSON|$)/g),
+      ];
+      if (values['node-arg']?.includes('--trace-gc'))
+        console.log(
+          `  collections in the chat (${gcs.length}): ${gcs.map((m) => m[0]).join(', ')}`,
+        );
       return { both: t1 - t0, active: Number(act.mono) - t0, t0, t1, cpu: cpu() - c0 };
     };
     const first = await call();
