@@ -6,6 +6,11 @@
 // hits each of them.
 //
 //   node --import tsx bench/first-chat.ts [--rounds 7] [--settle 1000] [--bin A --bin B] [--cpu-prof DIR]
+//     [--strangers] [--timeline] [--keep] [--node-arg X] [--env K=V]
+//
+// --strangers: new keys every round (the two have never met: each side learns a new fingerprint, as in a user's
+// first chat with someone); --timeline: every event of both sides in the first chat, on one clock; --node-arg:
+// run the clients under node with that option (--trace-gc: the collections inside each chat are listed).
 //
 // --cpu-prof writes a V8 CPU profile of every client process to DIR/<build>-<round>-<alice|bob>.cpuprofile and
 // the round's window (ack and encrypted times, ms on the monotonic clock the profiles use, in µs) next to it as
@@ -27,6 +32,7 @@ const { values } = parseArgs({
     timeline: { type: 'boolean', default: false },
     'node-arg': { type: 'string', multiple: true },
     keep: { type: 'boolean', default: false },
+    strangers: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -140,9 +146,7 @@ async function round(bin: string, dirs: { a: string; b: string }, label: string 
           .matchAll(/(Scavenge|Mark-Compact)[^,]*, ([\d.]+) \/[^;]*; ([^;]*?)(?=non-JSON|$)/g),
       ];
       if (values['node-arg']?.includes('--trace-gc'))
-        console.log(
-          `  collections in the chat (${gcs.length}): ${gcs.map((m) => m[0]).join(', ')}`,
-        );
+        console.log(`  collections in the chat (${gcs.length}): ${gcs.map((m) => m[0]).join(', ')}`);
       return { both: t1 - t0, active: Number(act.mono) - t0, t0, t1, cpu: cpu() - c0 };
     };
     const first = await call();
@@ -165,9 +169,16 @@ async function main(): Promise<void> {
   try {
     for (const d of [dirs.a, dirs.b])
       execFileSync(bins[0]!, ['genkey', '--yes', '--config-dir', d], { stdio: 'ignore' });
-    await round(bins[0]!, dirs, null); // the two meet once (fingerprints known, as a user's contacts are)
+    if (!values.strangers) await round(bins[0]!, dirs, null); // the two meet once (as a user's contacts have)
     for (let r = 0; r < rounds; r++) {
       for (const [i, bin] of bins.entries()) {
+        // --strangers: new keys every round, so the two have never met (each learns a new fingerprint).
+        if (values.strangers)
+          for (const d of [dirs.a, dirs.b]) {
+            rmSync(d, { recursive: true, force: true });
+            mkdirSync(d);
+            execFileSync(bins[0]!, ['genkey', '--yes', '--config-dir', d], { stdio: 'ignore' });
+          }
         const x = await round(bin, dirs, profDir ? `b${i}-r${r}` : null);
         out.get(bin)!.push(x);
         console.log(
