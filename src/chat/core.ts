@@ -330,15 +330,32 @@ export class ChatCore implements Core {
         ? { key: own.tls.key, cert: own.tls.cert, rejectUnauthorized: false }
         : undefined;
     if (transport === 'tls' && !tls) return { steps: [], encrypted: false };
-    return rehearseChat({
+    const busy = (): boolean => this.entries.size > 0 || this.quitting !== null;
+    const result = await rehearseChat({
       key,
       host: this.opts.mediaHost,
       makeUa: (user) => new SipUserAgent({ user, transport, host: '127.0.0.1', port: 0, ...(tls ? { tls } : {}) }),
       ...(this.opts.msrpTls ? { msrpTls: this.opts.msrpTls } : {}),
       secureMsrpOffers: this.opts.secureMsrpOffers === true,
-      busy: () => this.entries.size > 0 || this.quitting !== null,
+      busy,
       log: this.opts.log,
     });
+    // The rehearsal keeps away from the user's storage; what a chat reads of it (contacts, logging, trusted_peers,
+    // the OTR policy) is read once here, so that this code too is compiled before the first chat. Reads only.
+    if (!busy()) {
+      try {
+        const peer = aorOf('sip:rehearsal@127.0.0.1');
+        const storage = this.opts.storage;
+        storage.contacts.effective(peer);
+        storage.history.isLogging(peer);
+        for (const fp of [...storage.trustedPeers.fingerprints(peer), fpOf(key)])
+          storage.trustedPeers.trustOf(peer, fp);
+        this.otrPolicy(peer);
+      } catch {
+        /* only a warm-up: a real chat reports what is wrong with the storage */
+      }
+    }
+    return result;
   }
 
   private async regenerateKey(): Promise<void> {
