@@ -6,10 +6,11 @@
 // hits each of them.
 //
 //   node --import tsx bench/first-chat.ts [--rounds 7] [--settle 1000] [--bin A --bin B] [--cpu-prof DIR]
-//     [--strangers] [--timeline] [--keep] [--node-arg X] [--env K=V]
+//     [--strangers] [--timeline] [--sides] [--keep] [--node-arg X] [--env K=V]
 //
 // --strangers: new keys every round (the two have never met: each side learns a new fingerprint, as in a user's
-// first chat with someone); --timeline: every event of both sides in the first chat, on one clock; --node-arg:
+// first chat with someone); --timeline: every event of both sides in the first chat, on one clock; --sides: each
+// side's main-thread CPU per chat; --node-arg:
 // run the clients under node with that option (--trace-gc: the collections inside each chat are listed).
 //
 // --cpu-prof writes a V8 CPU profile of every client process to DIR/<build>-<round>-<alice|bob>.cpuprofile and
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     'node-arg': { type: 'string', multiple: true },
     keep: { type: 'boolean', default: false },
     strangers: { type: 'boolean', default: false },
+    sides: { type: 'boolean', default: false },
   },
 });
 const rounds = Number(values.rounds);
@@ -107,6 +109,8 @@ async function round(bin: string, dirs: { a: string; b: string }, label: string 
     const cpu = (): number => cpuMs(a.proc.pid) + cpuMs(b.proc.pid);
     const call = async (): Promise<{ both: number; active: number; t0: number; t1: number; cpu: number }> => {
       const c0 = cpu();
+      const ca0 = cpuMs(a.proc.pid);
+      const cb0 = cpuMs(b.proc.pid);
       // With --node-arg=--trace-gc the collections show up in stdout (the helper keeps them as non-JSON lines).
       const gcText = (): string => [...a.stderr, ...b.stderr].join('');
       const g0 = gcText().length;
@@ -147,6 +151,8 @@ async function round(bin: string, dirs: { a: string; b: string }, label: string 
       ];
       if (values['node-arg']?.includes('--trace-gc'))
         console.log(`  collections in the chat (${gcs.length}): ${gcs.map((m) => m[0]).join(', ')}`);
+      if (values.sides)
+        console.log(`  cpu alice ${(cpuMs(a.proc.pid) - ca0).toFixed(1)} bob ${(cpuMs(b.proc.pid) - cb0).toFixed(1)}`);
       return { both: t1 - t0, active: Number(act.mono) - t0, t0, t1, cpu: cpu() - c0 };
     };
     const first = await call();
