@@ -70,6 +70,9 @@ test(
       const fp = String(otrFrom.fingerprint);
       const line = (trust: string) => `bob@127.0.0.1\t${groups(fp)}\t${trust}\n`;
       const header = '# edited by hand\n';
+      // A new fingerprint is written just after the lock turns (src/chat/core.ts, makeChat): wait for the write.
+      const text = (): string => (existsSync(file) ? readFileSync(file, 'utf8') : '');
+      for (let i = 0; i < 100 && text() !== line(''); i++) await new Promise((r) => setTimeout(r, 20));
       assert.equal(readFileSync(file, 'utf8'), line(''));
 
       const step = async (write: () => void, text: string, trust: string) => {

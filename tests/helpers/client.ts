@@ -18,6 +18,10 @@ export interface ClientOptions {
   env?: NodeJS.ProcessEnv;
   /** Ms to wait for the ready event. */
   readyTimeout?: number;
+  /** Another build's bin/blink-tui.js (the benchmark compares builds); this checkout's by default. */
+  bin?: string;
+  /** Node options the shebang cannot take (e.g. --cpu-prof): runs `node ARGS bin` with the shebang's environment. */
+  nodeArgs?: string[];
 }
 
 /**
@@ -80,8 +84,11 @@ export class HeadlessClient {
     const ownsConfigDir = opts.configDir === undefined;
     const configDir = opts.configDir ?? mkdtempSync(join(tmpdir(), 'blink-tui-test-'));
     // Run the file itself, as the installed `blink-tui` command runs (its shebang sets the process up).
-    const proc = spawn(BIN, ['--headless', '--config-dir', configDir, ...opts.args], {
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    const bin = opts.bin ?? BIN;
+    const args = ['--headless', '--config-dir', configDir, ...opts.args];
+    const viaNode = opts.nodeArgs !== undefined;
+    const proc = spawn(viaNode ? process.execPath : bin, viaNode ? [...opts.nodeArgs!, bin, ...args] : args, {
+      env: { ...process.env, NO_COLOR: '1', ...(viaNode ? { MALLOC_MMAP_THRESHOLD_: '131072' } : {}), ...opts.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     const c = new HeadlessClient(proc, configDir, ownsConfigDir);

@@ -57,6 +57,66 @@ test('per-dialog values: new tags, branches, CSeq numbers and Call-IDs reuse a s
   }
 });
 
+const octet = (): number => Math.floor(Math.random() * 256);
+const ip = (): string => `${octet()}.${octet()}.${octet()}.${octet()}`;
+const port = (): number => 1 + Math.floor(Math.random() * 65535);
+const user = (): string => `u${randomBytes(3).toString('hex')}${"-_.!~*'()".charAt(Math.floor(Math.random() * 9))}`;
+
+test("a new peer's URIs (user, IPv4 host, port) and Via (sent-by, rport, received) reuse a shape and match sip.js", () => {
+  for (let i = 0; i < 40; i++) {
+    const [u, h, p] = [user(), ip(), port()];
+    same(`INVITE sip:${u}@${h}:${p};transport=tcp SIP/2.0`, 'Request_Response');
+    same(`ACK sip:${u}@${h}:${p};transport=tcp SIP/2.0`, 'Request_Response');
+    same(`OPTIONS sip:${h} SIP/2.0`, 'Request_Response');
+    same(`<sip:${u}@${h}:${p};transport=tcp>`, 'To');
+    same(`<sip:${u}@${h}:${p};transport=tcp>;tag=${token()}`, 'To');
+    same(`<sip:${u}@${h}>;tag=${token()}`, 'From');
+    same(`"Alice A." <sips:${u}@${h}>;tag=${token()}`, 'From');
+    same(`<sip:${u}@${h}:${p};transport=tcp;ob>`, 'Contact');
+    same(`<sip:${u}@${h}:${p}>;expires=600;+sip.instance="<urn:uuid:${token()}>"`, 'Contact');
+    same(`sip:${u}@${h}:${p};transport=tcp`, 'SIP_URI');
+    same(`sip:${h}:${p}`, 'SIP_URI');
+    same(`SIP/2.0/TCP ${h}:${p};branch=z9hG4bK${token()};rport=${port()}`, 'Via');
+    same(`SIP/2.0/TCP ${h};branch=z9hG4bK${token()};rport=${port()};received=${ip()}`, 'Via');
+    same(`SIP/2.0/UDP ${h}:${p};rport;branch=z9hG4bK${token()}`, 'Via');
+  }
+  const before = grammarCacheStats();
+  for (let i = 0; i < 20; i++) g.parse(`<sip:${user()}@${ip()}:${port()};transport=tcp>;tag=${token()}`, 'To');
+  assert.ok(grammarCacheStats().hits >= before.hits + 19, 'one shape serves every new peer');
+});
+
+test('URI and Via lookalikes keep their exact keys and give what sip.js gives', () => {
+  const cases: [string, string][] = [
+    ['To', '<sip:bob@1.2.3.4:70000>;tag=abc'],
+    ['To', '<sip:bob@1.2.3.4:05060>;tag=abc'],
+    ['To', '<sip:bob@256.1.1.1>;tag=abc'],
+    ['To', '<sip:bob@01.2.3.4>;tag=abc'],
+    ['To', '<sip:bob@1.2.3.4.example.org>;tag=abc'],
+    ['To', '<sip:bob:secret@1.2.3.4>;tag=abc'],
+    ['To', '<sip:1.2.3.4:5060@example.org>;tag=abc'],
+    ['To', '<sip:%62ob@1.2.3.4>;tag=abc'],
+    ['To', '<SIP:bob@1.2.3.4>;tag=abc'],
+    ['From', '"sip:x@1.2.3.4" <sip:bob@1.2.3.4>;tag=abc'],
+    ['Contact', '<sip:a@1.2.3.4:5060>, <sip:b@1.2.3.5:5060>'],
+    ['Contact', '<sip:a@1.2.3.4:5060>;q=0.5 , <sip:b@1.2.3.5>'],
+    ['SIP_URI', 'sip:bob@1.2.3.4:5060:6'],
+    ['SIP_URI', 'sip:bob@1.2.3.4-x'],
+    ['Request_Response', 'INVITE sip:bob@1.2.3.4:99999 SIP/2.0'],
+    ['Via', 'SIP/2.0/TCP 1.2.3.4:70000;branch=abc'],
+    ['Via', 'SIP/2.0/TCP 1.2.3.4;rport=1;rport=2;branch=abc'],
+    ['Via', 'SIP/2.0/TCP 1.2.3.4;received=1.2.3.4;received=5.6.7.8;branch=abc'],
+    ['Via', 'SIP/2.0/TCP 1.2.3.4;received=1.2.3.999;branch=abc'],
+    ['Via', 'SIP/2.0/TCP 1.2.3.4.example.org;branch=abc'],
+    ['Via', 'SIP/2.0/TCP 1.2.3.4 ;branch=abc'],
+  ];
+  // Twice each, with a new value in between of the same shape where there is one, so a shape would be used.
+  for (const [rule, input] of cases) {
+    same(input, rule);
+    same(input.replace('1.2.3.4', '9.8.7.6'), rule);
+    same(input, rule);
+  }
+});
+
 test('exact inputs: request and status lines, Contact lists, URIs, name-addrs', () => {
   const cases: [string, string][] = [
     ['Request_Response', 'INVITE sip:bob@127.0.0.1:36375;transport=tcp SIP/2.0'],
