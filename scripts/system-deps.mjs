@@ -13,6 +13,8 @@ export const SYSTEM_PACKAGES = [
   'libc6-dev',
   'tmux', // terminal UI tests
   'tcpdump', // captures the MSRP bytes on loopback to show no user text crosses in the clear
+  'baresip-core', // baresip 1.0: SDES-SRTP audio peer (tests/helpers/baresip.ts)
+  'linphone-cli', // linphonec 5.1 (liblinphone + bzrtp): ZRTP and SRTP audio peer (tests/helpers/linphonec.ts)
 ];
 
 export function missingPackages(pkgs = SYSTEM_PACKAGES) {

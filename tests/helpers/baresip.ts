@@ -141,7 +141,10 @@ export class Baresip {
   }
 
   static async start(options: BaresipOptions): Promise<Baresip> {
-    if (!baresipAvailable()) throw new Error(`baresip not installed (${BARESIP_BIN}): apt-get install baresip-core`);
+    if (!baresipAvailable())
+      throw new Error(
+        `baresip not installed (${BARESIP_BIN}); as root: apt-get update && apt-get install -y baresip-core`,
+      );
     installExitHook();
     let lastErr: unknown;
     // the free-port check races with other processes: retry a few times on "address in use"
@@ -239,7 +242,8 @@ export class Baresip {
         // REGISTER_OK may come before the socket connected: ask until reginfo says so
         for (;;) {
           const r = await b.command('reginfo');
-          if (/\bOK\b/.test(r.data)) break;
+          // the status is colored: strip the escapes before looking for OK
+          if (/(^|[^A-Za-z])OK\b/m.test(r.data.replace(/\x1b\[[0-9;]*m/g, ''))) break;
           if (b.exited || Date.now() > deadline) throw new Error(`baresip did not register:\n${r.data}\n${b.out}`);
           await new Promise((r2) => setTimeout(r2, 100));
         }
@@ -338,11 +342,7 @@ export class Baresip {
   }
 
   /** The first event from index `since` on that matches. */
-  async waitFor(
-    pred: (e: BaresipEvent) => boolean,
-    timeoutMs = 10000,
-    since = 0,
-  ): Promise<BaresipEvent> {
+  async waitFor(pred: (e: BaresipEvent) => boolean, timeoutMs = 10000, since = 0): Promise<BaresipEvent> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const hit = this.events.slice(since).find(pred);

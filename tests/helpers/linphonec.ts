@@ -148,7 +148,8 @@ export class Linphonec {
   }
 
   static async start(o: LinphonecOptions): Promise<Linphonec> {
-    if (!linphonecAvailable()) throw new Error(`linphonec not installed: apt-get install linphone-cli`);
+    if (!linphonecAvailable())
+      throw new Error(`linphonec not installed; as root: apt-get update && apt-get install -y linphone-cli`);
     if (!/^[A-Za-z0-9_.-]+$/.test(o.user)) throw new Error(`unsupported user name ${o.user}`);
     installExitHook();
     const dir = mkdtempSync(join(tmpdir(), 'blink-linphonec-'));

@@ -1,14 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  detectTone,
-  encodeWav,
-  parseWav,
-  seededRandom,
-  toneSamples,
-  WavError,
-  type Wav,
-} from '../helpers/tone.js';
+import { detectTone, encodeWav, parseWav, seededRandom, toneSamples, WavError, type Wav } from '../helpers/tone.js';
 
 const wavOf = (samples: Float32Array, rate: number): Wav => parseWav(encodeWav(samples, rate));
 
