@@ -239,6 +239,8 @@ test(
       const zrtp = zrtpMessages(packets);
       const commits = zrtp.filter((m) => m.type === 'Commit');
       assert.ok(commits.length > 0, `no ZRTP Commit on the wire (${zrtp.map((m) => m.type).join(',')})`);
+      // opus (96) is what flows, and ZRTP's packets are not counted as RTP (their first byte is 0x10)
+      assert.ok(rtpPayloads(packets, 96).length > 100, 'opus packets on the wire');
       const algos = zrtpCommitAlgorithms(commits[commits.length - 1]!.msg);
       assert.equal(algos.sas, 'B32');
       t.diagnostic(
@@ -248,6 +250,45 @@ test(
     } finally {
       await a.stop();
       await b?.stop();
+    }
+  },
+);
+
+test(
+  'baresip calls linphonec with SDES-SRTP: mandatory (RTP/SAVP) is encrypted both ways; best effort (RTP/AVP + a=crypto) gets a plain answer',
+  { timeout: 90000 },
+  async (t) => {
+    for (const mandatory of [true, false]) {
+      const cap = await LoopbackCapture.start('udp');
+      const a = await Baresip.start({ user: 'alice', source: callerWav, mediaenc: mandatory ? 'srtp-mand' : 'srtp' });
+      let b: Linphonec | undefined;
+      try {
+        b = await Linphonec.start({ user: 'bob', play: calleeWav, mediaEncryption: 'srtp', mandatory });
+        await a.dial(b.contact);
+        await a.waitEvent('CALL_ESTABLISHED');
+        await sleep(3000);
+        await a.hangup();
+        await a.waitEvent('CALL_CLOSED');
+        await b.waitLine(/ended/);
+        assertHears(a.recordings().dec!, CALLEE_HZ, CALLER_HZ, `baresip (mandatory ${mandatory})`);
+        assertHears(b.recordPath, CALLER_HZ, CALLEE_HZ, `linphonec (mandatory ${mandatory})`);
+        const answer = sdpBodies(udpPackets(await cap.stop())).find((s) => s.startLine.startsWith('SIP/2.0 200'));
+        assert.ok(answer);
+        const menc = a.events.some((e) => e.type === 'CALL_MENC');
+        if (mandatory) {
+          assert.ok(menc, 'baresip reports SRTP');
+          assert.match(answer.sdp, /^m=audio \d+ RTP\/SAVP /m);
+          assert.match(answer.sdp, /^a=crypto:\d+ AES_CM_128_HMAC_SHA1_80 inline:/m);
+        } else {
+          // linphonec (srtp, not mandatory) ignores a=crypto on RTP/AVP: the call is plain RTP
+          assert.ok(!menc, 'baresip reports no SRTP');
+          assert.doesNotMatch(answer.sdp, /^a=crypto:/m);
+        }
+        t.diagnostic(`mandatory ${mandatory}: linphonec's answer:\n${crlf(answer.sdp)}`);
+      } finally {
+        await a.stop();
+        await b?.stop();
+      }
     }
   },
 );
