@@ -170,6 +170,9 @@ export class Linphonec {
         `contact="${o.user}" <sip:${o.user}@127.0.0.1>`,
         `media_encryption=${enc}`,
         `media_encryption_mandatory=${mandatory ? 1 : 0}`,
+        // no 'gruu' among the Supported tags: the test Kamailio has no GRUU routes, and with a GRUU Contact
+        // (sip:bob@blink.test;gr=...) the in-dialog BYE goes to 'blink.test', which resolves nowhere
+        ...(o.registrar ? ['default_proxy=0', 'supported=replaces, outbound'] : []),
         '[rtp]',
         'bind_address=127.0.0.1',
         'audio_rtp_port=10000-60000',
@@ -179,6 +182,23 @@ export class Linphonec {
         'capture=0',
         '[sound]',
         'echocancellation=0',
+        ...(o.registrar
+          ? [
+              // every request goes to the registrar through the route: 'blink.test' resolves nowhere
+              '[proxy_0]',
+              `reg_proxy=<sip:127.0.0.1:${o.registrar.udpPort};transport=udp>`,
+              `reg_route=<sip:127.0.0.1:${o.registrar.udpPort};transport=udp;lr>`,
+              `reg_identity="${o.user}" <sip:${o.user}@${o.registrar.domain}>`,
+              'reg_expires=600',
+              'reg_sendregister=1',
+              'publish=0',
+              '[auth_info_0]',
+              `username=${o.user}`,
+              `passwd=${o.registrar.password}`,
+              `realm=${o.registrar.domain}`,
+              `domain=${o.registrar.domain}`,
+            ]
+          : []),
         o.rc ?? '',
         '',
       ].join('\n'),
@@ -204,9 +224,16 @@ export class Linphonec {
         if (l.exited || Date.now() > deadline) throw new Error(`linphonec not listening on ${sipPort}:\n${l.output()}`);
       }
       if (o.registrar) {
-        const r = o.registrar;
-        l.send(`register sip:${o.user}@${r.domain} sip:127.0.0.1:${r.udpPort} ${r.password}`);
-        await l.waitLine(/[Rr]egistration on .* successful/, Math.max(1000, deadline - Date.now()));
+        // the proxy and credentials are in the RC: linphonec registers at start; wait until it says so
+        for (;;) {
+          const since = l.lines.length;
+          l.send('status register');
+          // `registered=0` (or -1) while pending, `registered, identity=...` once done
+          const m = await l.waitLine(/^(registered=-?\d+|unregistered|registered,)/, 2000, since);
+          if (m[1] === 'registered,') break;
+          if (Date.now() > deadline) throw new Error(`linphonec did not register: ${m[0]}\n${l.output()}`);
+          await new Promise((res) => setTimeout(res, 100));
+        }
       }
     } catch (e) {
       await l.stop();

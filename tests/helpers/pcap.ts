@@ -128,3 +128,20 @@ export function zrtpCommitAlgorithms(commit: Uint8Array): {
       .trim();
   return { hash: at(56), cipher: at(60), auth: at(64), keyAgreement: at(68), sas: at(72) };
 }
+
+/**
+ * Only the packets of the calls between the given SIP ports: their SIP messages and the media on the ports their
+ * SDPs name (RTP and the next port, RTCP). A loopback capture also holds whatever else runs on the machine.
+ */
+export function callPackets(packets: readonly UdpPacket[], sipPorts: readonly number[]): UdpPacket[] {
+  const sip = new Set(sipPorts);
+  const isSip = (p: UdpPacket): boolean => sip.has(p.srcPort) || sip.has(p.dstPort);
+  const media = new Set<number>();
+  for (const s of sdpBodies(packets.filter(isSip))) {
+    for (const m of s.sdp.matchAll(/^m=\w+ (\d+) /gm)) {
+      const port = Number(m[1]);
+      if (port > 0) media.add(port).add(port + 1);
+    }
+  }
+  return packets.filter((p) => isSip(p) || media.has(p.srcPort) || media.has(p.dstPort));
+}

@@ -12,7 +12,14 @@ import { Baresip, type BaresipOptions } from '../helpers/baresip.js';
 import { Linphonec } from '../helpers/linphonec.js';
 import { startKamailio, type KamailioInstance } from '../helpers/kamailio.js';
 import { LoopbackCapture } from '../helpers/capture.js';
-import { rtpPayloads, sdpBodies, udpPackets, zrtpCommitAlgorithms, zrtpMessages } from '../helpers/pcap.js';
+import {
+  callPackets,
+  rtpPayloads,
+  sdpBodies,
+  udpPackets,
+  zrtpCommitAlgorithms,
+  zrtpMessages,
+} from '../helpers/pcap.js';
 import { detectTone, readWav, writeToneWav } from '../helpers/tone.js';
 
 const CALLER_HZ = 800;
@@ -122,7 +129,7 @@ test(
       await b.waitEvent('CALL_CLOSED');
       assertHears(a.recordings().dec!, CALLEE_HZ, CALLER_HZ, 'caller');
       assertHears(b.recordings().dec!, CALLER_HZ, CALLEE_HZ, 'callee');
-      const sdps = sdpBodies(udpPackets(await cap.stop()));
+      const sdps = sdpBodies(callPackets(udpPackets(await cap.stop()), [a.sipPort, b.sipPort]));
       const offer = sdps.find((s) => s.startLine.startsWith('INVITE '));
       const answer = sdps.find((s) => s.startLine.startsWith('SIP/2.0 200'));
       assert.ok(offer && answer, `no offer/answer captured (${sdps.length} SDP bodies)`);
@@ -157,7 +164,7 @@ test(
         await a.stop();
         await b.stop();
       }
-      const payloads = rtpPayloads(udpPackets(await cap.stop()), 0);
+      const payloads = rtpPayloads(callPackets(udpPackets(await cap.stop()), [a.sipPort, b.sipPort]), 0);
       assert.ok(payloads.length > 100, `only ${payloads.length} PCMU packets captured`);
       // 800 Hz and 1200 Hz both repeat every 20 samples at 8 kHz
       ratios[mediaenc] = periodicity(payloads, 20);
@@ -189,7 +196,7 @@ test(
       const { aDec, bDec } = await baresipCall(a, b, `sip:bob@${kam.domain}`, 3);
       assertHears(aDec, CALLEE_HZ, CALLER_HZ, 'caller');
       assertHears(bDec, CALLER_HZ, CALLEE_HZ, 'callee');
-      const sdps = sdpBodies(udpPackets(await cap.stop()));
+      const sdps = sdpBodies(callPackets(udpPackets(await cap.stop()), [a.sipPort, b.sipPort, kam.udpPort]));
       const offer = sdps.find((s) => s.startLine.startsWith('INVITE '));
       const answer = sdps.find((s) => s.startLine.startsWith('SIP/2.0 200'));
       assert.ok(offer && answer);
@@ -206,53 +213,65 @@ test(
   },
 );
 
-test(
-  'linphonec calls linphonec with ZRTP: both show the same SAS, tones both ways, a=zrtp-hash in both SDPs',
-  { timeout: 60000 },
-  async (t) => {
-    const cap = await LoopbackCapture.start('udp');
-    const a = await Linphonec.start({ user: 'alice', play: callerWav, mediaEncryption: 'zrtp' });
-    let b: Linphonec | undefined;
-    try {
-      b = await Linphonec.start({ user: 'bob', play: calleeWav, mediaEncryption: 'zrtp' });
-      a.call(b.contact);
-      const connected = await b.connected();
-      const sasA = await a.sas();
-      const sasB = await b.sas();
-      assert.equal(sasA.sas, sasB.sas);
-      assert.match(sasA.sas, B32);
-      await sleep(3000);
-      a.terminate();
-      await a.waitLine(/ended/);
-      await b.waitLine(/ended/);
-      assertHears(a.recordPath, CALLEE_HZ, CALLER_HZ, 'caller');
-      assertHears(b.recordPath, CALLER_HZ, CALLEE_HZ, 'callee');
-      const packets = udpPackets(await cap.stop());
-      const sdps = sdpBodies(packets);
-      const offer = sdps.find((s) => s.startLine.startsWith('INVITE '));
-      const answer = sdps.find((s) => s.startLine.startsWith('SIP/2.0 200'));
-      assert.ok(offer && answer);
-      for (const s of [offer.sdp, answer.sdp]) {
-        assert.match(s, /^a=zrtp-hash:1\.10 [0-9a-f]{64}$/m);
-        assert.doesNotMatch(s, /^a=crypto:/m);
+for (const via of ['serverless', 'Kamailio'] as const) {
+  test(
+    `linphonec calls linphonec with ZRTP (${via}): both show the same SAS, tones both ways, a=zrtp-hash in both SDPs`,
+    { timeout: 60000 },
+    async (t) => {
+      const cap = await LoopbackCapture.start('udp');
+      const kam =
+        via === 'Kamailio' ? await startKamailio({ users: { alice: 'alice-pw-1', bob: 'bob-pw-2' } }) : undefined;
+      const reg = (password: string) =>
+        kam ? { registrar: { domain: kam.domain, udpPort: kam.udpPort, password } } : {};
+      let a: Linphonec | undefined;
+      let b: Linphonec | undefined;
+      try {
+        a = await Linphonec.start({ user: 'alice', play: callerWav, mediaEncryption: 'zrtp', ...reg('alice-pw-1') });
+        b = await Linphonec.start({ user: 'bob', play: calleeWav, mediaEncryption: 'zrtp', ...reg('bob-pw-2') });
+        a.call(kam ? `sip:bob@${kam.domain}` : b.contact);
+        const connected = await b.connected();
+        const sasA = await a.sas();
+        const sasB = await b.sas();
+        assert.equal(sasA.sas, sasB.sas);
+        assert.match(sasA.sas, B32);
+        await sleep(3000);
+        a.terminate();
+        await a.waitLine(/ended/);
+        await b.waitLine(/ended/);
+        assertHears(a.recordPath, CALLEE_HZ, CALLER_HZ, 'caller');
+        assertHears(b.recordPath, CALLER_HZ, CALLEE_HZ, 'callee');
+        const packets = callPackets(udpPackets(await cap.stop()), [
+          a.sipPort,
+          b.sipPort,
+          ...(kam ? [kam.udpPort] : []),
+        ]);
+        const sdps = sdpBodies(packets);
+        const offer = sdps.find((s) => s.startLine.startsWith('INVITE '));
+        const answer = sdps.find((s) => s.startLine.startsWith('SIP/2.0 200'));
+        assert.ok(offer && answer);
+        for (const s of [offer.sdp, answer.sdp]) {
+          assert.match(s, /^a=zrtp-hash:1\.10 [0-9a-f]{64}$/m);
+          assert.doesNotMatch(s, /^a=crypto:/m);
+        }
+        const zrtp = zrtpMessages(packets);
+        const commits = zrtp.filter((m) => m.type === 'Commit');
+        assert.ok(commits.length > 0, `no ZRTP Commit on the wire (${zrtp.map((m) => m.type).join(',')})`);
+        // opus (96) is what flows, and ZRTP's packets are not counted as RTP (their first byte is 0x10)
+        assert.ok(rtpPayloads(packets, 96).length > 100, 'opus packets on the wire');
+        const algos = zrtpCommitAlgorithms(commits[commits.length - 1]!.msg);
+        assert.equal(algos.sas, 'B32');
+        t.diagnostic(
+          `SAS ${sasA.sas}; answer to SAS ${sasB.at - connected.at} ms; Commit: ${JSON.stringify(algos)}; ` +
+            `ZRTP messages: ${[...new Set(zrtp.map((m) => m.type))].join(' ')}\noffer:\n${crlf(offer.sdp)}\nanswer:\n${crlf(answer.sdp)}`,
+        );
+      } finally {
+        await a?.stop();
+        await b?.stop();
+        await kam?.stop();
       }
-      const zrtp = zrtpMessages(packets);
-      const commits = zrtp.filter((m) => m.type === 'Commit');
-      assert.ok(commits.length > 0, `no ZRTP Commit on the wire (${zrtp.map((m) => m.type).join(',')})`);
-      // opus (96) is what flows, and ZRTP's packets are not counted as RTP (their first byte is 0x10)
-      assert.ok(rtpPayloads(packets, 96).length > 100, 'opus packets on the wire');
-      const algos = zrtpCommitAlgorithms(commits[commits.length - 1]!.msg);
-      assert.equal(algos.sas, 'B32');
-      t.diagnostic(
-        `SAS ${sasA.sas}; answer to SAS ${sasB.at - connected.at} ms; Commit: ${JSON.stringify(algos)}; ` +
-          `ZRTP messages: ${[...new Set(zrtp.map((m) => m.type))].join(' ')}\noffer:\n${crlf(offer.sdp)}\nanswer:\n${crlf(answer.sdp)}`,
-      );
-    } finally {
-      await a.stop();
-      await b?.stop();
-    }
-  },
-);
+    },
+  );
+}
 
 test(
   'baresip calls linphonec with SDES-SRTP: mandatory (RTP/SAVP) is encrypted both ways; best effort (RTP/AVP + a=crypto) gets a plain answer',
@@ -272,7 +291,9 @@ test(
         await b.waitLine(/ended/);
         assertHears(a.recordings().dec!, CALLEE_HZ, CALLER_HZ, `baresip (mandatory ${mandatory})`);
         assertHears(b.recordPath, CALLER_HZ, CALLEE_HZ, `linphonec (mandatory ${mandatory})`);
-        const answer = sdpBodies(udpPackets(await cap.stop())).find((s) => s.startLine.startsWith('SIP/2.0 200'));
+        const answer = sdpBodies(callPackets(udpPackets(await cap.stop()), [a.sipPort, b.sipPort])).find((s) =>
+          s.startLine.startsWith('SIP/2.0 200'),
+        );
         assert.ok(answer);
         const menc = a.events.some((e) => e.type === 'CALL_MENC');
         if (mandatory) {
