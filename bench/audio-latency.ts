@@ -56,6 +56,8 @@ export interface PairRun {
   readonly loss: number;
   /** Mouth-to-ear ms (null when the tone never came out). */
   readonly latencyMs: number | null;
+  /** The same with the files' starts taken from ctrl_tcp's CALL_ESTABLISHED events instead of first packets. */
+  readonly latencyByEventsMs: number | null;
   /** Share of 20 ms frames holding the tone, over the tone's span: what arrived (decoder output) and what was played. */
   readonly arrivedFraction: number;
   readonly earFraction: number;
@@ -64,6 +66,42 @@ export interface PairRun {
   readonly cpuCalleePct: number;
   readonly dropped: number;
   readonly forwarded: number;
+  /** With plainWire (PCMU, no SRTP): the tone's first packet seen by the relay, split of the latency. */
+  readonly mouthToWireMs?: number;
+  readonly wireToEarMs?: number;
+}
+
+/** G.711 mu-law byte to a sample in -1..1. */
+export function ulawToLinear(byte: number): number {
+  const u = ~byte & 0xff;
+  const magnitude = ((((u & 0x0f) << 3) + 0x84) << ((u >> 4) & 7)) - 0x84;
+  return (u & 0x80 ? -magnitude : magnitude) / 32768;
+}
+
+/** Wall time at which the tone's onset crossed the relay: PCMU RTP packets in arrival order, with their times. */
+export function wireOnsetMs(packets: ReadonlyArray<{ data: Buffer; at: number }>, hz: number): number | null {
+  const frames: Array<{ payload: Buffer; at: number }> = [];
+  for (const p of packets) {
+    if (p.data.length < 12 || p.data[0]! >> 6 !== 2 || (p.data[1]! & 0x7f) !== 0) continue;
+    frames.push({ payload: p.data.subarray(12 + 4 * (p.data[0]! & 0x0f)), at: p.at });
+  }
+  const total = frames.reduce((n, f) => n + f.payload.length, 0);
+  const samples = new Float32Array(total);
+  const starts: number[] = [];
+  let k = 0;
+  for (const f of frames) {
+    starts.push(k);
+    for (const b of f.payload) samples[k++] = ulawToLinear(b);
+  }
+  const onset = detectTone({ rate: 8000, channels: 1, samples }, hz).onsetSec;
+  if (onset === null) return null;
+  const idx = Math.round(onset * 8000);
+  // the packet holding the onset sample, plus the sample's place in it: the same convention as the ends (a frame's
+  // first sample is at the frame's sending time), so a right alignment gives mouth to wire ~0
+  let i = 0;
+  while (i + 1 < starts.length && starts[i + 1]! <= idx) i++;
+  const f = frames[i];
+  return f ? f.at + (idx - (starts[i] ?? 0)) / 8 : null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -77,10 +115,26 @@ export async function measureBaresipPair(opts: {
   toneFromSec: number;
   toneToSec: number;
   callSeconds: number;
+  /** PCMU without SRTP, and time the tone's first packet at the relay (checks the alignment of the ends). */
+  plainWire?: boolean;
 }): Promise<PairRun> {
-  const a = await Baresip.start({ user: 'alice', source: opts.sourceWav, codecs: [opts.codec], mediaenc: 'srtp' });
-  const b = await Baresip.start({ user: 'bob', source: 'echo', codecs: [opts.codec], mediaenc: 'srtp' });
-  const media = await LossyUdpRelay.start({ seed: opts.seed, aToB: { loss: opts.loss }, bToA: { loss: opts.loss } });
+  const codec: BaresipCodec = opts.plainWire ? 'pcmu' : opts.codec;
+  const mediaenc = opts.plainWire ? 'none' : 'srtp';
+  const a = await Baresip.start({ user: 'alice', source: opts.sourceWav, codecs: [codec], mediaenc });
+  const b = await Baresip.start({ user: 'bob', source: 'echo', codecs: [codec], mediaenc });
+  const wire: Array<{ data: Buffer; at: number }> = [];
+  // first RTP packet each way, as the relay saw it: when each side's first 20 ms frame was sent
+  const first: { aToB?: number; bToA?: number } = {};
+  const media = await LossyUdpRelay.start({
+    seed: opts.seed,
+    aToB: { loss: opts.loss },
+    bToA: { loss: opts.loss },
+    tap: (dir, kind, data, at) => {
+      if (kind !== 'rtp') return;
+      first[dir] ??= at;
+      if (opts.plainWire && dir === 'aToB') wire.push({ data, at });
+    },
+  });
   const sip = await SipSdpRelay.start(b.sipPort, media);
   try {
     await a.dial(`sip:bob@127.0.0.1:${sip.portA}`);
@@ -113,10 +167,17 @@ export async function measureBaresipPair(opts: {
       fromSec: srcOnset,
       toSec: srcOnset + span,
     }).fraction;
+    const wireAt = opts.plainWire ? wireOnsetMs(wire, LATENCY_HZ) : null;
+    if (first.aToB === undefined || first.bToA === undefined) throw new Error('no RTP through the relay');
+    // A file source hands over frame n (samples n*ptime..) at first + n*ptime; the echo sends frame n of what it
+    // played at its first + n*ptime. Sample 0 of each enc dump is therefore at that side's first packet.
+    const mouthAt = first.aToB + srcOnset * 1000;
+    const earAt = earDet.onsetSec === null ? null : first.bToA + earDet.onsetSec * 1000;
     return {
-      codec: opts.codec,
+      codec,
       loss: opts.loss,
-      latencyMs:
+      latencyMs: earAt === null ? null : earAt - mouthAt,
+      latencyByEventsMs:
         earDet.onsetSec === null
           ? null
           : mouthToEarMs({
@@ -125,6 +186,8 @@ export async function measureBaresipPair(opts: {
               recordedOnsetSec: earDet.onsetSec,
               recordedStartMs: eb.at,
             }),
+      ...(wireAt !== null ? { mouthToWireMs: wireAt - mouthAt } : {}),
+      ...(wireAt !== null && earAt !== null ? { wireToEarMs: earAt - wireAt } : {}),
       arrivedFraction: arrived,
       earFraction: earSpan,
       cpuCallerPct: (100 * cpuA) / wall,
@@ -203,6 +266,30 @@ async function main(): Promise<void> {
         );
       }
     }
+    // The ends' alignment, checked on the wire: PCMU in the clear, the relay notes when the tone's first packet
+    // passes. Mouth to wire should be ~0 (same frame-time convention at both); wire to ear is the receive side.
+    const checks: PairRun[] = [];
+    for (let i = 0; i < runs; i++) {
+      checks.push(
+        await measureBaresipPair({
+          codec: 'pcmu',
+          loss: 0,
+          seed: 2000 + i,
+          sourceWav,
+          toneFromSec,
+          toneToSec,
+          callSeconds: 5,
+          plainWire: true,
+        }),
+      );
+    }
+    console.log(
+      `alignment check (pcmu, no SRTP, 0 %): mouth to wire ${checks.map((c) => c.mouthToWireMs?.toFixed(0) ?? '-').join(' ')} ms; ` +
+        `wire to ear ${checks.map((c) => c.wireToEarMs?.toFixed(0) ?? '-').join(' ')} ms; ` +
+        `mouth to ear ${checks.map((c) => c.latencyMs?.toFixed(0) ?? '-').join(' ')} ms ` +
+        `(by ctrl_tcp events: ${checks.map((c) => c.latencyByEventsMs?.toFixed(0) ?? '-').join(' ')} ms)`,
+    );
+    all.push(...checks);
     if (process.argv.includes('--json')) console.log(JSON.stringify(all));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,8 @@ export interface DirectionImpairment {
 
 export interface RelayOptions {
   readonly seed?: number;
+  /** Sees every datagram as it reaches the relay (before any drop), with Date.now(): for wire timings. */
+  readonly tap?: (dir: 'aToB' | 'bToA', kind: 'rtp' | 'rtcp', data: Buffer, atMs: number) => void;
   /** Packets from A to B. */
   readonly aToB?: DirectionImpairment;
   /** Packets from B to A. */
@@ -108,6 +110,7 @@ export class LossyUdpRelay {
     const stats = this.stats[dir];
     const handle = (msg: Buffer, isRtcp: boolean): void => {
       if (this.closed || !to.target) return;
+      this.options.tap?.(dir, isRtcp ? 'rtcp' : 'rtp', msg, Date.now());
       stats.received++;
       if ((!isRtcp || imp.rtcpLoss) && imp.loss && this.rnd() < imp.loss) {
         stats.dropped++;
