@@ -6,13 +6,15 @@
 //   node --import tsx bench/audio-latency.ts [--runs 3] [--codecs opus,pcmu] [--loss 0,0.05,0.2] [--json]
 //
 // How the baseline is taken (see bench/README.md, "Audio baseline"):
-// - Caller A plays a WAV: 1 s of silence, then a 1000 Hz tone. Its sndfile "enc" dump is what it sent, sample 0
-//   at the moment its audio started; baresip reports CALL_ESTABLISHED right after starting it.
+// - Caller A plays a WAV: 1 s of silence, then a 1000 Hz tone. Its sndfile "enc" dump is what it sent; a file
+//   source hands over frame n at (first frame's time + n x 20 ms), so sample 0 of the dump is at A's first RTP
+//   packet, which the relay timestamps.
 // - Callee B runs in echo mode: aubridge pulls, in real time, what its player would play (after jitter buffer
-//   and playout buffer) and sends it back. Its "enc" dump is therefore a real-time recording of its ear,
-//   sample 0 at its own CALL_ESTABLISHED.
-// - latency = (B's established time + tone onset in B's ear) - (A's established time + onset in A's source).
-//   Both times are read from ctrl_tcp events by this one process: the alignment error is a few ms at most.
+//   and playout buffer) and sends it back. Its "enc" dump is a real-time recording of its ear, sample 0 at B's
+//   first RTP packet (timestamped by the relay the same way).
+// - latency = (B's first packet + tone onset in B's ear) - (A's first packet + onset in A's enc dump).
+// - The alignment is checked on the wire: PCMU without SRTP, the relay decodes A's packets and times the tone's
+//   onset; mouth to wire must come out ~0. CALL_ESTABLISHED (ctrl_tcp) as anchors gave 5-12 ms more: printed too.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,36 +22,20 @@ import { pathToFileURL } from 'node:url';
 import { Baresip, type BaresipCodec } from '../tests/helpers/baresip.js';
 import { LossyUdpRelay } from '../tests/helpers/lossy-udp-relay.js';
 import { SipSdpRelay } from '../tests/helpers/sip-sdp-relay.js';
-import { detectTone, readWav, writeToneWav, type DetectOptions } from '../tests/helpers/tone.js';
+import { detectTone, readWav, writeToneWav } from '../tests/helpers/tone.js';
+import { mouthToEarMs, toneOnsetSec, wireOnsetMs } from '../tests/helpers/audio-latency.js';
+
+// the helpers live in tests/helpers (tested there; nothing imports bench/): re-exported for a caller of this file
+export {
+  markerAlignedMs,
+  mouthToEarMs,
+  toneOnsetSec,
+  ulawToLinear,
+  wireOnsetMs,
+} from '../tests/helpers/audio-latency.js';
+export type { OnsetAlignment } from '../tests/helpers/audio-latency.js';
 
 export const LATENCY_HZ = 1000;
-
-/** Seconds from the start of the file to the tone's onset, or null when the tone is not there. */
-export function toneOnsetSec(file: string, hz: number, options: DetectOptions = {}): number | null {
-  return detectTone(readWav(file), hz, options).onsetSec;
-}
-
-export interface OnsetAlignment {
-  /** Tone onset in the source file (s) and wall time of its first sample (ms since epoch, or any common clock). */
-  readonly sourceOnsetSec: number;
-  readonly sourceStartMs: number;
-  /** Tone onset in the recording (s) and wall time of its first sample (same clock). */
-  readonly recordedOnsetSec: number;
-  readonly recordedStartMs: number;
-}
-
-/** Mouth-to-ear latency in ms: when the tone was heard minus when it was said, both on the common clock. */
-export function mouthToEarMs(a: OnsetAlignment): number {
-  return a.recordedStartMs + a.recordedOnsetSec * 1000 - (a.sourceStartMs + a.sourceOnsetSec * 1000);
-}
-
-/**
- * The same when both files start at the same instant (a marker: e.g. a recorder and a player started together,
- * or one file holding both a reference click and the far side's tone).
- */
-export function markerAlignedMs(sourceOnsetSec: number, recordedOnsetSec: number, recordedLagMs = 0): number {
-  return (recordedOnsetSec - sourceOnsetSec) * 1000 + recordedLagMs;
-}
 
 export interface PairRun {
   readonly codec: BaresipCodec;
@@ -69,39 +55,6 @@ export interface PairRun {
   /** With plainWire (PCMU, no SRTP): the tone's first packet seen by the relay, split of the latency. */
   readonly mouthToWireMs?: number;
   readonly wireToEarMs?: number;
-}
-
-/** G.711 mu-law byte to a sample in -1..1. */
-export function ulawToLinear(byte: number): number {
-  const u = ~byte & 0xff;
-  const magnitude = ((((u & 0x0f) << 3) + 0x84) << ((u >> 4) & 7)) - 0x84;
-  return (u & 0x80 ? -magnitude : magnitude) / 32768;
-}
-
-/** Wall time at which the tone's onset crossed the relay: PCMU RTP packets in arrival order, with their times. */
-export function wireOnsetMs(packets: ReadonlyArray<{ data: Buffer; at: number }>, hz: number): number | null {
-  const frames: Array<{ payload: Buffer; at: number }> = [];
-  for (const p of packets) {
-    if (p.data.length < 12 || p.data[0]! >> 6 !== 2 || (p.data[1]! & 0x7f) !== 0) continue;
-    frames.push({ payload: p.data.subarray(12 + 4 * (p.data[0]! & 0x0f)), at: p.at });
-  }
-  const total = frames.reduce((n, f) => n + f.payload.length, 0);
-  const samples = new Float32Array(total);
-  const starts: number[] = [];
-  let k = 0;
-  for (const f of frames) {
-    starts.push(k);
-    for (const b of f.payload) samples[k++] = ulawToLinear(b);
-  }
-  const onset = detectTone({ rate: 8000, channels: 1, samples }, hz).onsetSec;
-  if (onset === null) return null;
-  const idx = Math.round(onset * 8000);
-  // the packet holding the onset sample, plus the sample's place in it: the same convention as the ends (a frame's
-  // first sample is at the frame's sending time), so a right alignment gives mouth to wire ~0
-  let i = 0;
-  while (i + 1 < starts.length && starts[i + 1]! <= idx) i++;
-  const f = frames[i];
-  return f ? f.at + (idx - (starts[i] ?? 0)) / 8 : null;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
