@@ -22,7 +22,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, freeSipPort, freeTcpPort } from './ports.js';
+import { cpuSeconds, dieWithParent, freeSipPort, freeTcpPort } from './ports.js';
 
 export const BARESIP_BIN = '/usr/bin/baresip';
 export const BARESIP_MODULES = '/usr/lib/baresip/modules';
@@ -214,7 +214,8 @@ export class Baresip {
     }
     writeFileSync(join(dir, 'accounts'), `<${aor}>;${params.join(';')}\n`);
 
-    const child = spawn(BARESIP_BIN, ['-f', dir], {
+    const [cmd, ...argv] = dieWithParent([BARESIP_BIN, '-f', dir]);
+    const child = spawn(cmd!, argv, {
       cwd: dir,
       env: { ...process.env, HOME: dir },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -12,7 +12,7 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cpuSeconds, freeSipPort } from './ports.js';
+import { cpuSeconds, dieWithParent, freeSipPort } from './ports.js';
 
 export const LINPHONEC_BIN = '/usr/bin/linphonec';
 const STDBUF = '/usr/bin/stdbuf';
@@ -204,9 +204,11 @@ export class Linphonec {
       ].join('\n'),
     );
     const recordPath = o.record ?? join(dir, 'heard.wav');
-    const args = ['-oL', LINPHONEC_BIN, '-c', rcPath];
+    const args = [STDBUF, '-oL', LINPHONEC_BIN, '-c', rcPath];
     if (o.autoAnswer ?? true) args.push('-a');
-    const child = spawn(STDBUF, args, {
+    // setpriv and stdbuf exec: the pid is linphonec's own
+    const [cmd, ...argv] = dieWithParent(args);
+    const child = spawn(cmd!, argv, {
       cwd: dir,
       env: { ...process.env, HOME: dir },
       stdio: ['pipe', 'pipe', 'pipe'],

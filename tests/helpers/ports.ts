@@ -1,6 +1,7 @@
 // Free ports on 127.0.0.1 for peers that bind several sockets at once. The check-then-bind race is real
 // (another process may take the port in between), so callers retry their start on "address in use".
 import { createSocket } from 'node:dgram';
+import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 function tcpFree(port: number): Promise<boolean> {
@@ -56,3 +57,13 @@ export function cpuSeconds(pid: number, readStat: (p: string) => string): number
   const stime = Number(rest[12]);
   return (utime + stime) / 100; // USER_HZ is 100 on Linux
 }
+
+/**
+ * The command line that runs `argv` so that it dies with this process even when this one is killed outright
+ * (SIGKILL, where no exit hook runs): util-linux's setpriv sets the parent-death signal and execs, so the pid
+ * stays the program's own. Without setpriv, the command as it is.
+ */
+export function dieWithParent(argv: readonly string[]): string[] {
+  return existsSync(SETPRIV) ? [SETPRIV, '--pdeathsig', 'KILL', ...argv] : [...argv];
+}
+const SETPRIV = '/usr/bin/setpriv';
