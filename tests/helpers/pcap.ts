@@ -145,3 +145,40 @@ export function callPackets(packets: readonly UdpPacket[], sipPorts: readonly nu
   }
   return packets.filter((p) => isSip(p) || media.has(p.srcPort) || media.has(p.dstPort));
 }
+
+/** The version, client id and algorithm lists a ZRTP Hello offers (RFC 6189 5.2), in its order of preference. */
+export function zrtpHelloOffer(hello: Uint8Array): {
+  version: string;
+  clientId: string;
+  hash: string[];
+  cipher: string[];
+  auth: string[];
+  keyAgreement: string[];
+  sas: string[];
+} {
+  if (hello.length < 80) throw new PcapError('ZRTP Hello too short');
+  // fields are space- or NUL-padded ASCII
+  const text = (o: number, n: number): string =>
+    Buffer.from(hello.subarray(o, o + n))
+      .toString('latin1')
+      .replace(/[\0 ]+$/, '');
+  // after preamble, length, type (12), version (4), client id (16), H3 (32), ZID (12): the flags/counts word
+  const w = new DataView(hello.buffer, hello.byteOffset, hello.byteLength).getUint32(76, false);
+  const counts = [(w >>> 16) & 0xf, (w >>> 12) & 0xf, (w >>> 8) & 0xf, (w >>> 4) & 0xf, w & 0xf];
+  const lists: string[][] = [];
+  let off = 80;
+  for (const n of counts) {
+    if (off + 4 * n > hello.length) throw new PcapError('ZRTP Hello lists run past its end');
+    lists.push(Array.from({ length: n }, (_, i) => text(off + 4 * i, 4)));
+    off += 4 * n;
+  }
+  return {
+    version: text(12, 4),
+    clientId: text(16, 16),
+    hash: lists[0]!,
+    cipher: lists[1]!,
+    auth: lists[2]!,
+    keyAgreement: lists[3]!,
+    sas: lists[4]!,
+  };
+}

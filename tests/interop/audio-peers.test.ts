@@ -18,6 +18,7 @@ import {
   sdpBodies,
   udpPackets,
   zrtpCommitAlgorithms,
+  zrtpHelloOffer,
   zrtpMessages,
 } from '../helpers/pcap.js';
 import { detectTone, readWav, writeToneWav } from '../helpers/tone.js';
@@ -260,8 +261,19 @@ for (const via of ['serverless', 'Kamailio'] as const) {
         assert.ok(rtpPayloads(packets, 96).length > 100, 'opus packets on the wire');
         const algos = zrtpCommitAlgorithms(commits[commits.length - 1]!.msg);
         assert.equal(algos.sas, 'B32');
+        // what bzrtp offers (the Commit picks from both Hellos): blink-tui's ZRTP will meet this list
+        const hello = zrtp.find((m) => m.type === 'Hello');
+        assert.ok(hello);
+        const offer0 = zrtpHelloOffer(hello.msg);
+        assert.equal(offer0.version, '1.10');
+        for (const [k, v] of Object.entries(algos)) {
+          const list = offer0[k as keyof typeof algos];
+          // an empty list means only the mandatory algorithms (RFC 6189 5.1.2), which the Commit may pick
+          assert.ok(list.length === 0 || list.includes(v), `Commit's ${k} ${v} not in the Hello's ${list.join(',')}`);
+        }
         t.diagnostic(
           `SAS ${sasA.sas}; answer to SAS ${sasB.at - connected.at} ms; Commit: ${JSON.stringify(algos)}; ` +
+            `Hello: ${JSON.stringify(offer0)}; ` +
             `ZRTP messages: ${[...new Set(zrtp.map((m) => m.type))].join(' ')}\noffer:\n${crlf(offer.sdp)}\nanswer:\n${crlf(answer.sdp)}`,
         );
       } finally {

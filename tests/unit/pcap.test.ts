@@ -1,6 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { PcapError, rtpPayloads, sdpBodies, udpPackets, zrtpCommitAlgorithms, zrtpMessages } from '../helpers/pcap.js';
+import {
+  PcapError,
+  rtpPayloads,
+  sdpBodies,
+  udpPackets,
+  zrtpCommitAlgorithms,
+  zrtpHelloOffer,
+  zrtpMessages,
+} from '../helpers/pcap.js';
 import { seededRandom } from '../helpers/tone.js';
 
 /** A little-endian pcap (Ethernet link) of IPv4/UDP datagrams, as tcpdump -i lo writes. */
@@ -78,6 +86,30 @@ test('UDP datagrams, SDP bodies, RTP payloads and a ZRTP Commit come out of a pc
     keyAgreement: 'DH3k',
     sas: 'B32',
   });
+});
+
+test('a ZRTP Hello: version, client id and the five algorithm lists by their counts', () => {
+  const lists = ['S256', 'AES1', 'AES3', 'HS80', 'HS32', 'DH3k', 'Mult', 'B32 '];
+  const hello = Buffer.alloc(80 + 4 * lists.length + 8);
+  hello.writeUInt16BE(0x505a, 0);
+  hello.write('Hello   ', 4, 'latin1');
+  hello.write('1.10', 12, 'latin1');
+  hello.write('BZRTPv1.1\0\0\0\0\0\0\0', 16, 'latin1');
+  // counts: hash 1, cipher 2, auth 2, key agreement 2, SAS 1
+  hello.writeUInt32BE((1 << 16) | (2 << 12) | (2 << 8) | (2 << 4) | 1, 76);
+  lists.forEach((a, i) => hello.write(a, 80 + 4 * i, 'latin1'));
+  assert.deepEqual(zrtpHelloOffer(hello), {
+    version: '1.10',
+    clientId: 'BZRTPv1.1',
+    hash: ['S256'],
+    cipher: ['AES1', 'AES3'],
+    auth: ['HS80', 'HS32'],
+    keyAgreement: ['DH3k', 'Mult'],
+    sas: ['B32'],
+  });
+  // counts that run past the end: PcapError
+  hello.writeUInt32BE(0xfffff, 76);
+  assert.throws(() => zrtpHelloOffer(hello), PcapError);
 });
 
 test('hostile pcap bytes: PcapError or a result, never anything else', () => {
