@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { MemoryZidCache, ZrtpEngine } from '../src/zrtp/index.js';
 import { DEFAULT_ALGORITHMS } from '../src/zrtp/algorithms.js';
 import { makeEngine, runLink } from '../tests/helpers/zrtp-link.js';
-import { Linphonec } from '../tests/helpers/linphonec.js';
+import { Linphonec } from '../tests/helpers/linphonec-zrtp.js';
 import { RawUdpPeer, buildResponse } from '../tests/helpers/sip-raw.js';
 import { ZrtpUdp } from '../tests/helpers/zrtp-udp.js';
 import { ZrtpcppPeer, zrtpcppUnavailable } from '../tests/helpers/zrtpcpp.js';

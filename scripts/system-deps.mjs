@@ -13,9 +13,9 @@ export const SYSTEM_PACKAGES = [
   'libc6-dev',
   'tmux', // terminal UI tests
   'tcpdump', // captures the MSRP bytes on loopback to show no user text crosses in the clear
-  'linphone-cli', // linphonec (liblinphone + bzrtp): the independent ZRTP peer of the interop tests
   'ffmpeg', // reference G.722 and G.711 codecs: src/rtp's must match them bit for bit
-  'baresip-core', // an independent RTP/SRTP (SDES) peer for src/rtp's interop test
+  'baresip-core', // baresip 1.0: SDES-SRTP audio peer (tests/helpers/baresip.ts, src/rtp's interop test)
+  'linphone-cli', // linphonec 5.1 (liblinphone + bzrtp): ZRTP and SRTP audio peer (tests/helpers/linphonec.ts)
 ];
 
 export function missingPackages(pkgs = SYSTEM_PACKAGES) {

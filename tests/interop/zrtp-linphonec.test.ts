@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { buildRequest, buildResponse, RawUdpPeer } from '../helpers/sip-raw.js';
-import { Linphonec } from '../helpers/linphonec.js';
+import { Linphonec } from '../helpers/linphonec-zrtp.js';
 import { ZrtpUdp } from '../helpers/zrtp-udp.js';
 import { openSrtp } from '../helpers/srtp-check.js';
 import { seededRandom, unit } from '../helpers/zrtp-link.js';
