@@ -35,6 +35,7 @@ export const RULES = {
       secrets: 'index',
       'peer-id': 'peer-id.ts',
       keys: '*',
+      rtp: 'api.ts',
     },
     packages: [],
   },

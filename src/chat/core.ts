@@ -19,7 +19,12 @@ import {
 } from '../keys/dsa-key.js';
 import { SipUserAgent, type IncomingCall, type MediaNegotiator, type SipCall } from '../sip/index.js';
 import type { MsrpRelayConfig } from '../msrp/index.js';
+import type { AudioStream } from '../rtp/api.js';
 import { makeAlerter } from './alerts.js';
+import { SessionAudio, type AudioStreamEntry } from './audio.js';
+import { splitSdp } from './sdp-compose.js';
+import { ChatSection } from './sections.js';
+import { SessionNegotiator, kindOfType, type MediaKind, type SectionMedia } from './session-media.js';
 import { blankSessionView } from './blank.js';
 import { SessionLifecycle, viewStateOf, type SessionPhase, type SessionStream } from './lifecycle.js';
 import { MsrpChatMedia, type ChatMediaOptions, type IncomingContent, type MsrpTlsMaterial } from './media.js';
@@ -66,6 +71,8 @@ export interface ChatCoreOptions {
   makeChatMedia?: (opts: ChatMediaOptions) => ChatStreamMedia;
   /** Time and timers (tests drive them); the real ones by default. Handed to every ChatSession too. */
   clock?: Clock;
+  /** Makes a session's audio stream (cli.ts: src/rtp's createAudioStream with the devices); without it, no audio. */
+  makeAudioStream?: (log: (msg: string) => void) => AudioStream;
 }
 
 /** What a session needs of its chat stream's media: the SIP layer's negotiator and the ChatSession's transport. */
@@ -93,7 +100,10 @@ interface ChatStream extends SessionStream<'chat'> {
 /** One live session: its phase and streams (life), its dialog, and the ChatSession that binds chat and OTR. */
 interface Entry {
   chat: ChatSession;
-  life: SessionLifecycle<ChatStream>;
+  life: SessionLifecycle<ChatStream | AudioStreamEntry>;
+  /** The session's SDP, one section per stream (session-media.ts): the call's negotiator. */
+  neg: SessionNegotiator;
+  audio: SessionAudio;
   call: SipCall | null;
   /** Phase incoming: the INVITE, until /accept or /reject takes it (so only one of them answers it). */
   pending?: IncomingCall;
@@ -237,6 +247,15 @@ export class ChatCore implements Core {
       case 'chat':
         await this.startChat(c.to);
         return;
+      case 'call':
+        await this.startCall(c.to);
+        return;
+      case 'audio':
+        await this.audioAction(c.session, c.action);
+        return;
+      case 'dtmf':
+        await this.entry(c.session).audio.dtmf(c.digits);
+        return;
       case 'accept':
         await this.accept(c.session);
         return;
@@ -249,6 +268,7 @@ export class ChatCore implements Core {
       case 'send': {
         const e = this.entry(c.session);
         if (e.pending) throw new Error('accept the chat first (/accept)');
+        if (!e.life.stream('chat')) throw new Error('this session has no chat (an audio call)');
         e.chat.sendText(c.text);
         return;
       }
@@ -471,18 +491,70 @@ export class ChatCore implements Core {
     return e;
   }
 
-  /** A session's machine (src/chat/lifecycle.ts), holding its chat stream; front ends see each move it makes. */
-  private newLifecycle(
+  /**
+   * A session: its machine (src/chat/lifecycle.ts; front ends see each move it makes), its negotiator (one SDP
+   * section per stream) and its audio. `media` is the chat stream (null for an audio-only call); an outgoing chat
+   * offers it at once, an incoming one takes it when the peer's offer has a message line.
+   */
+  private newEntry(
     id: string,
+    chat: ChatSession,
     initial: 'incoming' | 'connecting',
-    media: ChatStreamMedia,
-  ): SessionLifecycle<ChatStream> {
-    const life = new SessionLifecycle<ChatStream>(id, initial, {
+    media: ChatStreamMedia | null,
+    call: SipCall | null = null,
+  ): Entry {
+    const life = new SessionLifecycle<ChatStream | AudioStreamEntry>(id, initial, {
       log: this.opts.log,
       onTransition: (_from, to, reason) => this.showPhase(id, to, reason),
     });
-    life.addStream({ kind: 'chat', state: 'negotiating', media, early: [] });
-    return life;
+    const host = this.opts.mediaHost;
+    let entry: Entry | undefined;
+    const neg = new SessionNegotiator({
+      host,
+      owner: {
+        log: (m) => this.opts.log(`[${id}] ${m}`),
+        streamFor: async (kind, _section, isInitial) => {
+          if (kind === 'audio') {
+            if (!this.opts.makeAudioStream) return null;
+            return entry!.audio.streamFor(isInitial);
+          }
+          if (kind === 'chat' && isInitial && chatSection && !neg.has('chat')) return chatSection;
+          // A chat added to a running call, or a kind we do not know: refused (port 0), the rest goes on.
+          return null;
+        },
+        removed: (m: SectionMedia, by) => {
+          if (m.kind === 'audio') entry!.audio.removed(m, by);
+          else {
+            this.opts.log(`[${id}] the chat stream was ${by === 'offer' ? 'removed' : 'refused'} by the peer`);
+            this.onMediaClosed(id, `the peer ${by === 'offer' ? 'removed' : 'refused'} the chat`, false);
+          }
+        },
+        negotiated: () => entry!.audio.negotiated(),
+      },
+    });
+    const chatSection = media ? new ChatSection(media) : null;
+    if (chatSection && media) {
+      life.addStream({ kind: 'chat', state: 'negotiating', media, early: [] });
+      if (initial === 'connecting') neg.add(chatSection);
+    }
+    const audio = new SessionAudio({
+      id,
+      store: this.store,
+      clock: this.clock,
+      neg,
+      life: life as unknown as SessionLifecycle,
+      call: () => entry?.call ?? null,
+      makeStream: () => {
+        if (!this.opts.makeAudioStream) throw new Error('audio is not available in this client');
+        return this.opts.makeAudioStream((m) => this.opts.log(`[${id}] audio: ${m}`));
+      },
+      log: this.opts.log,
+      alert: this.alert,
+      system: (text, level) => entry?.chat.system(text, level),
+      noStreamsLeft: (reason) => void this.endSession(id, reason, true),
+    });
+    entry = { chat, life, neg, audio, call };
+    return entry;
   }
 
   private showPhase(id: string, phase: SessionPhase, reason: string | undefined): void {
@@ -533,22 +605,34 @@ export class ChatCore implements Core {
   }
 
   async startChat(to: string): Promise<string> {
+    return this.startSession(to, ['chat']);
+  }
+
+  /** `/call`: an audio-only INVITE. */
+  async startCall(to: string): Promise<string> {
+    if (!this.opts.makeAudioStream) throw new Error('audio is not available in this client');
+    return this.startSession(to, ['audio']);
+  }
+
+  private async startSession(to: string, kinds: MediaKind[]): Promise<string> {
     const target = normalizeTarget(to, this.opts.ua);
     const peer = aorOf(target);
     // The session exists at once (what the user types now waits in it); the first start may still be making the
     // OTR key, which the call needs.
     const id = this.nextId();
     const contact = this.opts.storage.contacts.effective(peer);
-    this.store.addSession(this.newView(id, peer, target, contact.displayName ?? peer.split('@')[0]!, 'out'));
+    const view = this.newView(id, peer, target, contact.displayName ?? peer.split('@')[0]!, 'out');
+    if (!kinds.includes('chat')) view.media = [];
+    this.store.addSession(view);
     const chat = this.makeChat(id, peer);
-    const media = this.mediaFor(id, target);
-    const entry: Entry = { chat, life: this.newLifecycle(id, 'connecting', media), call: null };
+    const entry = this.newEntry(id, chat, 'connecting', kinds.includes('chat') ? this.mediaFor(id, target) : null);
     this.entries.set(id, entry);
+    if (kinds.includes('audio')) entry.audio.offerInitial();
     this.store.emit({ ev: 'session', session: id, state: 'connecting', to: target });
     await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
     if (this.entries.get(id) !== entry) return id; // hung up meanwhile
     try {
-      const call = this.opts.ua.call(target, media);
+      const call = this.opts.ua.call(target, entry.neg);
       entry.call = call;
       this.watchCall(id, call);
       const timer = this.clock.setTimeout(() => {
@@ -628,8 +712,17 @@ export class ChatCore implements Core {
 
   private async onEstablished(id: string, call: SipCall): Promise<void> {
     const e = this.entries.get(id);
-    const stream = e?.life.stream('chat');
-    if (!e || !stream || e.life.phase !== 'connecting') return;
+    if (!e || e.life.phase !== 'connecting') return;
+    const stream = e.life.stream('chat');
+    if (!stream) {
+      // An audio-only call: its stream started with the answer.
+      if (e.neg.streams.length === 0) {
+        await this.endSession(id, 'no stream was accepted', true);
+        return;
+      }
+      e.life.transition('active');
+      return;
+    }
     const isFocus = call.isFocus;
     this.store.updateSession(id, { isFocus, transport: stream.media.transportName });
     try {
@@ -667,21 +760,31 @@ export class ChatCore implements Core {
     view.isFocus = call.isFocus;
     this.store.addSession(view);
     const chat = this.makeChat(id, peer);
-    const media = this.mediaFor(id, `sip:${peer}`);
-    this.entries.set(id, { chat, life: this.newLifecycle(id, 'incoming', media), call, pending: call });
+    const kinds = offeredKinds(call.remoteOffer, this.opts.makeAudioStream !== undefined);
+    const media = kinds.includes('chat') ? this.mediaFor(id, `sip:${peer}`) : null;
+    const entry = this.newEntry(id, chat, 'incoming', media, call);
+    entry.pending = call;
+    this.entries.set(id, entry);
+    this.store.updateSession(id, { media: kinds });
     this.watchCall(id, call);
-    if (!call.remoteOffer) {
+    if (kinds.length === 0) {
       void call.reject(488).catch(() => undefined);
-      void this.endSession(id, 'the INVITE carried no MSRP offer', false);
+      void this.endSession(
+        id,
+        call.remoteOffer ? 'the INVITE offered no stream we can take' : 'the INVITE carried no offer',
+        false,
+      );
       return;
     }
-    this.store.emit({ ev: 'incoming', session: id, from: `sip:${peer}` });
+    const audio = kinds.includes('audio');
+    this.store.emit({ ev: 'incoming', session: id, from: `sip:${peer}`, media: kinds });
+    if (audio) this.alert(kinds.includes('chat') ? 'Incoming call and chat' : 'Incoming call', `from ${peer}`);
     this.store.appendLine(
       id,
       {
         time: this.clock.now(),
         kind: 'system',
-        text: `incoming chat from ${peer}: /accept or /reject`,
+        text: `incoming ${audio ? (kinds.includes('chat') ? 'call and chat' : 'call') : 'chat'} from ${peer}: /accept or /reject`,
         encryption: 'none',
         level: 'info',
       },
@@ -691,9 +794,8 @@ export class ChatCore implements Core {
 
   private async accept(id: string): Promise<void> {
     const e = this.entry(id);
-    const stream = e.life.stream('chat');
-    if (e.life.phase !== 'incoming' || !e.pending || !stream)
-      throw new Error('this chat is not waiting to be accepted');
+    if (e.audio.answerProposal(true)) return;
+    if (e.life.phase !== 'incoming' || !e.pending) throw new Error('this chat is not waiting to be accepted');
     const call = e.pending;
     e.pending = undefined;
     await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
@@ -702,7 +804,7 @@ export class ChatCore implements Core {
       throw new Error(`this chat ended before it was accepted: ${e.life.reason ?? 'ended'}`);
     e.life.transition('connecting');
     try {
-      await call.accept(stream.media);
+      await call.accept(e.neg);
     } catch (err) {
       await this.endSession(id, `could not accept: ${(err as Error).message}`, false);
       throw err;
@@ -711,11 +813,39 @@ export class ChatCore implements Core {
 
   private async reject(id: string): Promise<void> {
     const e = this.entry(id);
+    // An audio proposal: 488 on its re-INVITE, the chat goes on.
+    if (e.audio.answerProposal(false)) return;
     if (e.life.phase !== 'incoming' || !e.pending) throw new Error('this chat is not waiting to be accepted');
     const call = e.pending;
     e.pending = undefined;
-    await call.reject(603);
+    // A call is refused busy (486), as Blink does; a chat declined (603).
+    await call.reject(this.store.session(id)?.media?.includes('audio') ? 486 : 603);
     await this.endSession(id, 'rejected', false);
+  }
+
+  /** `/audio`, `/audio off`, hold, resume, mute: on the session's audio stream. */
+  private async audioAction(
+    id: string,
+    action: 'add' | 'remove' | 'hold' | 'resume' | 'mute' | 'unmute',
+  ): Promise<void> {
+    const e = this.entry(id);
+    if (e.life.phase !== 'active') throw new Error('the session is not connected');
+    switch (action) {
+      case 'add':
+        if (!this.opts.makeAudioStream) throw new Error('audio is not available in this client');
+        return e.audio.add();
+      case 'remove':
+        // The last stream of a session goes with the session: an audio-only call is hung up.
+        if (!e.life.stream('chat') || e.life.stream('chat')?.state === 'closed')
+          return this.endSession(id, 'ended', true);
+        return e.audio.remove();
+      case 'hold':
+      case 'resume':
+        return e.audio.hold(action === 'hold');
+      case 'mute':
+      case 'unmute':
+        return e.audio.mute(action === 'mute');
+    }
   }
 
   private async hangup(id: string): Promise<void> {
@@ -733,9 +863,11 @@ export class ChatCore implements Core {
     this.entries.delete(id);
     this.trustSeen.delete(id);
     for (const s of e.life.streams) {
+      if (s.kind !== 'chat') continue;
       if (s.closeTimer) this.clock.clearTimeout(s.closeTimer);
       for (const t of s.relayTimers ?? []) this.clock.clearTimeout(t);
     }
+    e.audio.close(reason);
     e.chat.detach(reason);
     e.life.transition('ending', reason);
     if (streamLost) {
@@ -875,6 +1007,22 @@ function lineNames(text: string, peer: string): boolean {
 
 function fpOf(key: DsaKeyParams): string {
   return fingerprintHex(fingerprint(publicKeyOf(key))).toUpperCase();
+}
+
+/** The streams of an incoming INVITE's offer we can take, in m-line order (audio only when we have audio). */
+export function offeredKinds(offer: string | undefined, audio: boolean): MediaKind[] {
+  if (!offer) return [];
+  try {
+    const out: MediaKind[] = [];
+    for (const s of splitSdp(offer).sections) {
+      const k = kindOfType(s.media.type);
+      if (s.media.port === 0 || k === null || out.includes(k) || (k === 'audio' && !audio)) continue;
+      out.push(k);
+    }
+    return out;
+  } catch {
+    return [];
+  }
 }
 
 /** "bob", "bob@host", "sip:bob@host:5071" -> a SIP URI; a bare user goes to our own domain/host. */

@@ -38,9 +38,18 @@ export interface RemoteIdentity {
   readonly displayName: string | undefined;
 }
 
+/** The final response to a re-INVITE we sent. */
+export interface ReinviteResult {
+  readonly ok: boolean;
+  readonly statusCode: number;
+  readonly reason: string;
+}
+
 export interface CallEvents {
   progress: [CallProgress];
   established: [];
+  /** A re-INVITE arrived (its offer is about to reach the negotiator); ringReinvite() may answer it 180. */
+  reinvite: [];
   ended: [CallEnded];
   failed: [CallFailed];
 }
@@ -76,6 +85,8 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
   protected endStatus: number | undefined;
   protected failure: CallFailed | undefined;
   private finished = false;
+  /** The re-INVITE being answered, for a provisional response while the user is asked. */
+  private reinviteRequest: { progress(o?: { statusCode: number }): unknown } | undefined;
   private readonly finishedPromise: Promise<void>;
   private resolveFinished!: () => void;
 
@@ -92,6 +103,52 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
         bye.accept().catch(() => undefined);
       },
     };
+    // sip.js answers a re-INVITE itself (offer to the SDH, answer in the 200, 488 when the SDH throws) and gives no
+    // hook before the 200: note the request on its way in, so that a proposal can be answered 180 as Blink does.
+    const s = session as unknown as { onInviteRequest(req: { progress(o?: { statusCode: number }): unknown }): void };
+    const original = s.onInviteRequest.bind(session);
+    s.onInviteRequest = (req) => {
+      this.reinviteRequest = req;
+      this.emit('reinvite');
+      original(req);
+    };
+  }
+
+  /** Sends 180 Ringing on the re-INVITE being answered (an audio proposal waiting for the user). */
+  ringReinvite(): void {
+    try {
+      this.reinviteRequest?.progress({ statusCode: 180 });
+    } catch {
+      // already answered
+    }
+  }
+
+  /** True when we made the Call-ID (RFC 3261 14.1: the owner waits 2.1-4 s after a 491, the other 0-2 s). */
+  abstract get ownsCallId(): boolean;
+
+  /** Sends a re-INVITE with a new offer from the negotiator; resolves with the final response. */
+  reinvite(): Promise<ReinviteResult> {
+    if (this.session.state !== SessionState.Established)
+      return Promise.reject(new SipUsageError(`cannot re-INVITE a call in state ${this.session.state}`));
+    return new Promise<ReinviteResult>((resolve, reject) => {
+      this.session
+        .invite({
+          requestDelegate: {
+            onAccept: (r) => {
+              // sip.js calls this after the answer was applied, or after it gave up on it (BYE sent)
+              const ok = this.session.state === SessionState.Established;
+              resolve({
+                ok,
+                statusCode: ok ? (r.message.statusCode ?? 200) : 488,
+                reason: ok ? (r.message.reasonPhrase ?? 'OK') : 'the answer could not be used',
+              });
+            },
+            onReject: (r) =>
+              resolve({ ok: false, statusCode: r.message.statusCode ?? 0, reason: r.message.reasonPhrase ?? '' }),
+          },
+        })
+        .catch(reject);
+    });
   }
 
   get state(): CallState {
@@ -183,6 +240,10 @@ export class OutgoingCall extends SipCall {
     return this.inviter.request.callId;
   }
 
+  get ownsCallId(): boolean {
+    return true;
+  }
+
   /** Sends the INVITE. Failures are reported through the 'failed' event. */
   start(): void {
     this.inviter
@@ -268,6 +329,10 @@ export class IncomingCall extends SipCall {
 
   get callId(): string {
     return this.invitation.request.callId;
+  }
+
+  get ownsCallId(): boolean {
+    return false;
   }
 
   /** The remote SDP offer, when the INVITE carried one. */
