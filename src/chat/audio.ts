@@ -35,6 +35,11 @@ export interface AudioHost {
 
 const DTMF_DIGITS = /^[0-9*#A-Da-d]+$/;
 const MAX_GLARE_RETRIES = 5;
+/**
+ * A re-INVITE right after the ACK of the one before may reach the peer while it still handles that ACK, and sip.js
+ * refuses it then (500, RFC 6337 4.3); RFC 5407 3.1.5 suggests the caller waits a little: we leave this much room.
+ */
+const REINVITE_SPACING_MS = 200;
 
 type Intent = 'add' | 'remove' | 'hold' | 'resume';
 
@@ -46,6 +51,8 @@ export class SessionAudio {
   private intent: Intent | null = null;
   private queue: Promise<void> = Promise.resolve();
   private muted = false;
+  /** When our last re-INVITE transaction ended. */
+  private lastReinviteAt = 0;
   private since: number | null = null;
   private closed = false;
 
@@ -209,11 +216,14 @@ export class SessionAudio {
         for (let attempt = 0; ; attempt++) {
           const call = this.h.call();
           if (!call || this.closed || call.state !== 'established') throw new Error('the session is not connected');
+          const since = this.h.clock.now() - this.lastReinviteAt;
+          if (since < REINVITE_SPACING_MS) await this.sleep(REINVITE_SPACING_MS - since);
           const snapshotSection = this.section;
           if (!change()) return;
           let r: ReinviteResult;
           try {
             r = await call.reinvite();
+            this.lastReinviteAt = this.h.clock.now();
           } catch (e) {
             this.h.neg.rollback();
             this.undo(intent, snapshotSection);
@@ -229,10 +239,14 @@ export class SessionAudio {
               ? 2100 + Math.floor(Math.random() * 190) * 10
               : Math.floor(Math.random() * 200) * 10;
             this.h.log(`[${this.h.id}] re-INVITE glare (491): trying again in ${ms} ms`);
-            await new Promise<void>((resolve) => {
-              const t = this.h.clock.setTimeout(resolve, ms);
-              t.unref();
-            });
+            await this.sleep(ms);
+            continue;
+          }
+          if (r.statusCode === 500 && r.retryAfter !== undefined && attempt < MAX_GLARE_RETRIES) {
+            // the peer was still busy with the exchange before (RFC 3261 14.2): as it asks, capped
+            const ms = Math.min(r.retryAfter, 10) * 1000;
+            this.h.log(`[${this.h.id}] re-INVITE refused 500 with Retry-After: trying again in ${ms} ms`);
+            await this.sleep(ms);
             continue;
           }
           throw new Error(`${intent === 'add' ? 'audio' : intent} refused: ${r.statusCode} ${r.reason}`.trim());
@@ -244,6 +258,13 @@ export class SessionAudio {
     const p = this.queue.then(run);
     this.queue = p.catch(() => undefined);
     return p;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = this.h.clock.setTimeout(resolve, ms);
+      t.unref();
+    });
   }
 
   /** A refused re-INVITE: the negotiator is back as it was; put our side back too. */

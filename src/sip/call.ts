@@ -43,6 +43,14 @@ export interface ReinviteResult {
   readonly ok: boolean;
   readonly statusCode: number;
   readonly reason: string;
+  /** Retry-After of a refusal, in seconds (a 500 for an overlapping re-INVITE, RFC 3261 14.2). */
+  readonly retryAfter?: number;
+}
+
+/** The two fields of a sip.js SessionDialog that finish() puts to rest. */
+interface DialogTimers {
+  reinviteUserAgentServer?: unknown;
+  invite2xxTimer?: ReturnType<typeof setTimeout>;
 }
 
 export interface CallEvents {
@@ -87,6 +95,8 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
   private finished = false;
   /** The re-INVITE being answered, for a provisional response while the user is asked. */
   private reinviteRequest: { progress(o?: { statusCode: number }): unknown } | undefined;
+  /** The sip.js dialog of a call that received re-INVITEs: its 2xx retransmission timers outlive it (see finish). */
+  private dialogRef: DialogTimers | undefined;
   private readonly finishedPromise: Promise<void>;
   private resolveFinished!: () => void;
 
@@ -109,6 +119,7 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
     const original = s.onInviteRequest.bind(session);
     s.onInviteRequest = (req) => {
       this.reinviteRequest = req;
+      this.dialogRef ??= (session as unknown as { dialog?: DialogTimers }).dialog;
       this.emit('reinvite');
       original(req);
     };
@@ -143,8 +154,15 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
                 reason: ok ? (r.message.reasonPhrase ?? 'OK') : 'the answer could not be used',
               });
             },
-            onReject: (r) =>
-              resolve({ ok: false, statusCode: r.message.statusCode ?? 0, reason: r.message.reasonPhrase ?? '' }),
+            onReject: (r) => {
+              const ra = /^\s*(\d+)/.exec(r.message.getHeader('retry-after') ?? '');
+              resolve({
+                ok: false,
+                statusCode: r.message.statusCode ?? 0,
+                reason: r.message.reasonPhrase ?? '',
+                ...(ra ? { retryAfter: Number(ra[1]) } : {}),
+              });
+            },
           },
         })
         .catch(reject);
@@ -201,6 +219,15 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
   protected finish(): void {
     if (this.finished) return;
     this.finished = true;
+    // sip.js 0.21.2 retransmits a re-INVITE's 2xx while *any* re-INVITE is pending on the dialog, a timer per
+    // re-INVITE, and never stops one whose dialog is gone: after quick re-INVITEs (hold, then resume) they ran on
+    // after the call, every 2 s, for ever. The call is over: nothing of its dialog is retransmitted any more.
+    const d = this.dialogRef;
+    if (d) {
+      d.reinviteUserAgentServer = undefined;
+      if (d.invite2xxTimer) clearTimeout(d.invite2xxTimer);
+      d.invite2xxTimer = undefined;
+    }
     this.negotiator?.close();
     // a call we (or the peer) deliberately ended before the answer is 'ended', not 'failed'
     if (this._state !== 'established' && this.failure && this.endedBy === undefined) {
