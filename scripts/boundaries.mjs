@@ -20,6 +20,8 @@ export const RULES = {
   keys: { may: { bytes: 'bytes.ts' }, packages: ['@noble/'] },
   otr: { may: { bytes: 'bytes.ts', keys: 'dsa-key.ts' }, packages: ['@noble/'] },
   msrp: { may: {}, packages: [] },
+  // The audio engine (RTP/RTCP, SRTP, codecs, sound I/O): node built-ins and the Opus codec only.
+  rtp: { may: {}, packages: ['opusscript'] },
   sip: { may: { 'peer-id': 'peer-id.ts' }, packages: ['sip.js'] },
   'chat-storage': { may: { 'peer-id': 'peer-id.ts', bytes: 'bytes.ts', keys: '*' }, packages: [] },
   secrets: { may: { 'chat-storage': 'atomic.ts' }, packages: ['@napi-rs/keyring'] },

@@ -13,6 +13,8 @@ export const SYSTEM_PACKAGES = [
   'libc6-dev',
   'tmux', // terminal UI tests
   'tcpdump', // captures the MSRP bytes on loopback to show no user text crosses in the clear
+  'ffmpeg', // reference G.722 and G.711 codecs: src/rtp's must match them bit for bit
+  'baresip-core', // an independent RTP/SRTP (SDES) peer for src/rtp's interop test
 ];
 
 export function missingPackages(pkgs = SYSTEM_PACKAGES) {

@@ -31,6 +31,11 @@ export interface AudioStreamOptions {
   output: AudioOutput;
   /** Offer SRTP with SDES (a=crypto AES_CM_128_HMAC_SHA1_80) — on by default, as Blink does. */
   sdes?: boolean;
+  /**
+   * The codecs to offer and accept, in preference order, by rtpmap name ('opus', 'G722', 'PCMU', 'PCMA');
+   * Blink's full list when absent. For tests and for a user who wants to force one.
+   */
+  codecs?: string[];
   log: (msg: string) => void;
 }
 

@@ -1,0 +1,221 @@
+// SRTP and SRTCP with AES_CM_128_HMAC_SHA1_80 (RFC 3711): key derivation (4.3, key derivation rate 0), AES counter
+// mode (4.1.1), HMAC-SHA1 tag of 80 bits (4.2), ROC estimation (3.3.1 / appendix A), a 64-packet replay window
+// (3.3.2), the SRTCP index with its E flag (3.4). One SrtpContext per direction: our sending master key protects,
+// the peer's unprotects. Keys come from SDES (a=crypto) today and can be set from outside (ZRTP) with fromKeys.
+import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { SrtpError } from './errors.js';
+import { rtpHeaderLength } from './packet.js';
+
+export const SRTP_KEY_LEN = 16;
+export const SRTP_SALT_LEN = 14;
+export const SRTP_TAG_LEN = 10;
+const REPLAY_WINDOW = 64;
+
+/** PRF of RFC 3711 4.3.3: AES-CM keyed by the master key over (label || r) XOR salt, r = 0 (kdr 0). */
+export function deriveSessionKey(
+  masterKey: Uint8Array,
+  masterSalt: Uint8Array,
+  label: number,
+  len: number,
+): Uint8Array {
+  const iv = new Uint8Array(16);
+  iv.set(masterSalt, 0);
+  iv[7]! ^= label; // key_id = label || r (48-bit index DIV kdr = 0): label is byte 7 of the 112-bit value
+  return aesCm(masterKey, iv, new Uint8Array(len));
+}
+
+/** AES-128 in counter mode from a 16-byte IV (the counter is its low 16 bits, as SRTP needs at most 2^16 blocks). */
+export function aesCm(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
+  const c = createCipheriv('aes-128-ctr', key, iv);
+  const out = c.update(data);
+  c.final();
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** The 16-byte IV of RFC 3711 4.1.1: (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16). */
+export function srtpIv(salt: Uint8Array, ssrc: number, index: number): Uint8Array {
+  const iv = new Uint8Array(16);
+  iv.set(salt, 0);
+  iv[4]! ^= ssrc >>> 24;
+  iv[5]! ^= (ssrc >>> 16) & 0xff;
+  iv[6]! ^= (ssrc >>> 8) & 0xff;
+  iv[7]! ^= ssrc & 0xff;
+  // index is at most 48 bits: split to stay exact in doubles
+  const hi = Math.floor(index / 0x100000000);
+  const lo = index >>> 0;
+  iv[8]! ^= (hi >>> 8) & 0xff;
+  iv[9]! ^= hi & 0xff;
+  iv[10]! ^= lo >>> 24;
+  iv[11]! ^= (lo >>> 16) & 0xff;
+  iv[12]! ^= (lo >>> 8) & 0xff;
+  iv[13]! ^= lo & 0xff;
+  return iv;
+}
+
+interface SessionKeys {
+  encKey: Uint8Array;
+  authKey: Uint8Array;
+  salt: Uint8Array;
+}
+
+function sessionKeys(masterKey: Uint8Array, masterSalt: Uint8Array, base: number): SessionKeys {
+  return {
+    encKey: deriveSessionKey(masterKey, masterSalt, base, 16),
+    authKey: deriveSessionKey(masterKey, masterSalt, base + 1, 20),
+    salt: deriveSessionKey(masterKey, masterSalt, base + 2, 14),
+  };
+}
+
+/** A 64-entry sliding replay window over packet indexes (RFC 3711 3.3.2). */
+class ReplayWindow {
+  private top = -1;
+  private mask = 0n; // bit i = index (top - i) seen
+
+  /** Throws SrtpError when the index was seen or is too old; does not record it (call accept after auth). */
+  check(index: number): void {
+    if (this.top < 0 || index > this.top) return;
+    const delta = this.top - index;
+    if (delta >= REPLAY_WINDOW) throw new SrtpError('too-old', `index ${index} is behind the replay window`);
+    if ((this.mask >> BigInt(delta)) & 1n) throw new SrtpError('replay', `index ${index} replayed`);
+  }
+  accept(index: number): void {
+    if (index > this.top) {
+      const shift = this.top < 0 ? REPLAY_WINDOW : index - this.top;
+      this.mask = shift >= REPLAY_WINDOW ? 1n : ((this.mask << BigInt(shift)) | 1n) & ((1n << 64n) - 1n);
+      this.top = index;
+    } else this.mask |= 1n << BigInt(this.top - index);
+  }
+}
+
+interface RecvState {
+  roc: number;
+  sl: number; // highest sequence number authenticated
+  window: ReplayWindow;
+}
+
+export interface SrtpMasterKey {
+  masterKey: Uint8Array;
+  masterSalt: Uint8Array;
+}
+
+export class SrtpContext {
+  private readonly rtp: SessionKeys;
+  private readonly rtcp: SessionKeys;
+  private readonly sendState = new Map<number, { roc: number; last: number }>();
+  private readonly recvState = new Map<number, RecvState>();
+  private readonly rtcpWindows = new Map<number, ReplayWindow>();
+  private srtcpIndex = 0;
+
+  private constructor(k: SrtpMasterKey) {
+    if (k.masterKey.length !== SRTP_KEY_LEN || k.masterSalt.length !== SRTP_SALT_LEN) {
+      throw new SrtpError('bad-key', 'AES_CM_128 needs a 16-byte master key and a 14-byte master salt');
+    }
+    this.rtp = sessionKeys(k.masterKey, k.masterSalt, 0);
+    this.rtcp = sessionKeys(k.masterKey, k.masterSalt, 3);
+  }
+
+  /** A context for one direction from its master key and salt (SDES inline key, or what ZRTP derives). */
+  static fromKeys(k: SrtpMasterKey): SrtpContext {
+    return new SrtpContext(k);
+  }
+
+  private tag(authKey: Uint8Array, parts: Uint8Array[]): Uint8Array {
+    const h = createHmac('sha1', authKey);
+    for (const p of parts) h.update(p);
+    return new Uint8Array(h.digest().subarray(0, SRTP_TAG_LEN));
+  }
+
+  protectRtp(packet: Uint8Array): Uint8Array {
+    const hl = rtpHeaderLength(packet);
+    const dv = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+    const seq = dv.getUint16(2);
+    const ssrc = dv.getUint32(8);
+    let st = this.sendState.get(ssrc);
+    if (!st) this.sendState.set(ssrc, (st = { roc: 0, last: seq }));
+    else {
+      if (seq < st.last && st.last - seq > 0x8000) st.roc = (st.roc + 1) >>> 0;
+      st.last = seq;
+    }
+    const index = st.roc * 0x10000 + seq;
+    const out = new Uint8Array(packet.length + SRTP_TAG_LEN);
+    out.set(packet.subarray(0, hl), 0);
+    out.set(aesCm(this.rtp.encKey, srtpIv(this.rtp.salt, ssrc, index), packet.subarray(hl)), hl);
+    const roc = new Uint8Array(4);
+    new DataView(roc.buffer).setUint32(0, st.roc);
+    out.set(this.tag(this.rtp.authKey, [out.subarray(0, packet.length), roc]), packet.length);
+    return out;
+  }
+
+  /** The plain RTP packet; throws SrtpError (auth, replay, too-old, too-short) or RtpParseError. */
+  unprotectRtp(packet: Uint8Array): Uint8Array {
+    if (packet.length < 12 + SRTP_TAG_LEN) throw new SrtpError('too-short', `SRTP packet of ${packet.length} bytes`);
+    const body = packet.subarray(0, packet.length - SRTP_TAG_LEN);
+    const hl = rtpHeaderLength(body);
+    const dv = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+    const seq = dv.getUint16(2);
+    const ssrc = dv.getUint32(8);
+    const st = this.recvState.get(ssrc);
+    let v: number;
+    if (!st) v = 0;
+    else if (st.sl < 0x8000) v = seq - st.sl > 0x8000 ? st.roc - 1 : st.roc;
+    else v = st.sl - 0x8000 > seq ? st.roc + 1 : st.roc;
+    if (v < 0) throw new SrtpError('too-old', 'packet from before the first rollover');
+    v = v >>> 0;
+    const index = v * 0x10000 + seq;
+    st?.window.check(index);
+    const roc = new Uint8Array(4);
+    new DataView(roc.buffer).setUint32(0, v);
+    const expect = this.tag(this.rtp.authKey, [body, roc]);
+    if (!timingSafeEqual(expect, packet.subarray(body.length))) throw new SrtpError('auth', 'SRTP tag mismatch');
+    const out = new Uint8Array(body.length);
+    out.set(body.subarray(0, hl));
+    out.set(aesCm(this.rtp.encKey, srtpIv(this.rtp.salt, ssrc, index), body.subarray(hl)), hl);
+    if (!st) {
+      const w = new ReplayWindow();
+      w.accept(index);
+      this.recvState.set(ssrc, { roc: v, sl: seq, window: w });
+    } else {
+      st.window.accept(index);
+      if (v === st.roc + 1) {
+        st.roc = v;
+        st.sl = seq;
+      } else if (v === st.roc && seq > st.sl) st.sl = seq;
+    }
+    return out;
+  }
+
+  protectRtcp(packet: Uint8Array): Uint8Array {
+    if (packet.length < 8) throw new SrtpError('too-short', `RTCP packet of ${packet.length} bytes`);
+    const ssrc = new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint32(4);
+    const index = this.srtcpIndex;
+    this.srtcpIndex = (this.srtcpIndex + 1) & 0x7fffffff;
+    const out = new Uint8Array(packet.length + 4 + SRTP_TAG_LEN);
+    out.set(packet.subarray(0, 8));
+    out.set(aesCm(this.rtcp.encKey, srtpIv(this.rtcp.salt, ssrc, index), packet.subarray(8)), 8);
+    new DataView(out.buffer).setUint32(packet.length, (0x80000000 | index) >>> 0); // E flag: encrypted
+    out.set(this.tag(this.rtcp.authKey, [out.subarray(0, packet.length + 4)]), packet.length + 4);
+    return out;
+  }
+
+  unprotectRtcp(packet: Uint8Array): Uint8Array {
+    if (packet.length < 8 + 4 + SRTP_TAG_LEN) throw new SrtpError('too-short', `SRTCP packet of ${packet.length}`);
+    const authEnd = packet.length - SRTP_TAG_LEN;
+    const dv = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
+    const ssrc = dv.getUint32(4);
+    const ei = dv.getUint32(authEnd - 4);
+    const encrypted = (ei & 0x80000000) !== 0;
+    const index = ei & 0x7fffffff;
+    let w = this.rtcpWindows.get(ssrc);
+    w?.check(index);
+    const expect = this.tag(this.rtcp.authKey, [packet.subarray(0, authEnd)]);
+    if (!timingSafeEqual(expect, packet.subarray(authEnd))) throw new SrtpError('auth', 'SRTCP tag mismatch');
+    if (!w) this.rtcpWindows.set(ssrc, (w = new ReplayWindow()));
+    w.accept(index);
+    const plainLen = authEnd - 4;
+    const out = new Uint8Array(plainLen);
+    out.set(packet.subarray(0, 8));
+    const payload = packet.subarray(8, plainLen);
+    out.set(encrypted ? aesCm(this.rtcp.encKey, srtpIv(this.rtcp.salt, ssrc, index), payload) : payload, 8);
+    return out;
+  }
+}
