@@ -3,7 +3,7 @@
 // port 0 removes; sendonly/inactive holds), and what front ends see of it (the `audio` view and events).
 // Re-INVITEs of a session go out one at a time; one refused with 491 (glare, RFC 3261 14.1) is sent again after
 // 2.1-4 s when we made the Call-ID, 0-2 s otherwise, unless what it wanted has come about meanwhile.
-import type { AudioStream, AudioStats } from '../rtp/api.js';
+import type { AudioStream, AudioStats } from '../rtp/index.js';
 import type { ReinviteResult, SipCall } from '../sip/index.js';
 import type { SessionLifecycle, SessionStream } from './lifecycle.js';
 import { AudioSection } from './sections.js';
@@ -24,7 +24,7 @@ export interface AudioHost {
   readonly neg: SessionNegotiator;
   readonly life: SessionLifecycle<SessionStream>;
   call(): SipCall | null;
-  makeStream(): AudioStream;
+  makeStream(): Promise<AudioStream>;
   log(msg: string): void;
   alert(title: string, body: string): void;
   /** A line in the session's conversation. */
@@ -108,8 +108,12 @@ export class SessionAudio {
     return true;
   }
 
-  private open(state: AudioState): AudioSection {
-    const stream = this.h.makeStream();
+  private async open(state: AudioState): Promise<AudioSection> {
+    const stream = await this.h.makeStream();
+    if (this.closed) {
+      stream.close();
+      throw new Error('the session ended');
+    }
     const section = new AudioSection(stream);
     stream.on('warning', (w) => this.h.system(w, 'warning'));
     stream.on('dtmf', (d) => this.h.store.emit({ ev: 'dtmf', session: this.h.id, digit: d }));
@@ -154,16 +158,16 @@ export class SessionAudio {
   // ---- the user's actions ------------------------------------------------------------------
 
   /** `/call`: the audio section of the first INVITE. */
-  offerInitial(): void {
-    if (!this.section) this.h.neg.add(this.open('connecting'));
+  async offerInitial(): Promise<void> {
+    if (!this.section) this.h.neg.add(await this.open('connecting'));
   }
 
   add(): Promise<void> {
     if (this.section) return Promise.reject(new Error('this session already has audio'));
     if (this.proposal) return Promise.reject(new Error('the peer proposes audio: /accept it'));
-    return this.modify('add', () => {
+    return this.modify('add', async () => {
       if (this.section) return false;
-      this.h.neg.add(this.open('connecting'));
+      this.h.neg.add(await this.open('connecting'));
       return true;
     });
   }
@@ -209,7 +213,7 @@ export class SessionAudio {
    * One re-INVITE for `intent`, after the ones before it. `change` edits the negotiator (false: nothing to do any
    * more); a 491 puts it back (sip.js rolls the offer back) and it is tried again after the RFC 3261 14.1 wait.
    */
-  private modify(intent: Intent, change: () => boolean): Promise<void> {
+  private modify(intent: Intent, change: () => boolean | Promise<boolean>): Promise<void> {
     const run = async (): Promise<void> => {
       this.intent = intent;
       try {
@@ -219,7 +223,7 @@ export class SessionAudio {
           const since = this.h.clock.now() - this.lastReinviteAt;
           if (since < REINVITE_SPACING_MS) await this.sleep(REINVITE_SPACING_MS - since);
           const snapshotSection = this.section;
-          if (!change()) return;
+          if (!(await change())) return;
           let r: ReinviteResult;
           try {
             r = await call.reinvite();

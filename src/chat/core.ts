@@ -19,7 +19,7 @@ import {
 } from '../keys/dsa-key.js';
 import { SipUserAgent, type IncomingCall, type MediaNegotiator, type SipCall } from '../sip/index.js';
 import type { MsrpRelayConfig } from '../msrp/index.js';
-import type { AudioStream } from '../rtp/api.js';
+import type { AudioStream } from '../rtp/index.js';
 import { makeAlerter } from './alerts.js';
 import { SessionAudio, type AudioStreamEntry } from './audio.js';
 import { splitSdp } from './sdp-compose.js';
@@ -72,7 +72,7 @@ export interface ChatCoreOptions {
   /** Time and timers (tests drive them); the real ones by default. Handed to every ChatSession too. */
   clock?: Clock;
   /** Makes a session's audio stream (cli.ts: src/rtp's createAudioStream with the devices); without it, no audio. */
-  makeAudioStream?: (log: (msg: string) => void) => AudioStream;
+  makeAudioStream?: (log: (msg: string) => void) => Promise<AudioStream>;
 }
 
 /** What a session needs of its chat stream's media: the SIP layer's negotiator and the ChatSession's transport. */
@@ -627,7 +627,14 @@ export class ChatCore implements Core {
     const chat = this.makeChat(id, peer);
     const entry = this.newEntry(id, chat, 'connecting', kinds.includes('chat') ? this.mediaFor(id, target) : null);
     this.entries.set(id, entry);
-    if (kinds.includes('audio')) entry.audio.offerInitial();
+    if (kinds.includes('audio')) {
+      try {
+        await entry.audio.offerInitial();
+      } catch (err) {
+        await this.endSession(id, `no audio: ${(err as Error).message}`, false);
+        throw err;
+      }
+    }
     this.store.emit({ ev: 'session', session: id, state: 'connecting', to: target });
     await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
     if (this.entries.get(id) !== entry) return id; // hung up meanwhile

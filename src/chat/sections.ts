@@ -1,6 +1,6 @@
 // The two kinds of stream as sections of a session's SDP (session-media.ts): the MSRP chat, whose writer produces
 // whole bodies, and the audio stream (src/rtp), which reads and writes one section and is told our direction.
-import type { AudioDirection, AudioStream } from '../rtp/api.js';
+import type { AudioDirection, AudioStream } from '../rtp/index.js';
 import type { MediaNegotiator } from '../sip/index.js';
 import { bodyOf, sectionOf, type SdpSection } from './sdp-compose.js';
 import type { SectionMedia } from './session-media.js';

@@ -47,7 +47,7 @@ async function side(user: string): Promise<Side> {
     mediaHost: '127.0.0.1',
     serverless: true,
     log: () => undefined,
-    makeAudioStream: () => {
+    makeAudioStream: async () => {
       const s = new FakeAudioStream();
       streams.push(s);
       return s;
