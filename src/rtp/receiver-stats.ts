@@ -22,9 +22,9 @@ export class ReceiverStats {
   /**
    * Counts one packet. `arrival` is the arrival time in timestamp units of the same clock as `timestamp`.
    * Returns false for a packet the A.1 rules treat as a jump not yet confirmed (it is still counted once the
-   * source restarts from there).
+   * source restarts from there). `timing` false: count the packet but keep it out of the jitter estimate.
    */
-  update(seq: number, timestamp: number, arrival: number): boolean {
+  update(seq: number, timestamp: number, arrival: number, timing = true): boolean {
     if (!this.started) {
       this.started = true;
       this.baseSeq = seq;
@@ -53,6 +53,8 @@ export class ReceiverStats {
     }
     // else: duplicate or reordered packet, counted as received
     this.received++;
+    // packets whose timestamp is not their sampling instant (a DTMF event's later packets) leave jitter alone
+    if (!timing) return true;
     const transit = arrival - timestamp;
     if (this.transit !== null) {
       // timestamps are 32-bit and wrap: take the difference modulo 2^32 as a signed value

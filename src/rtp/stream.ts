@@ -50,6 +50,9 @@ interface Negotiation {
   dtmf: { pt: number; clockRate: number } | null;
   /** Payload types the peer may send us, by the codec they stand for. */
   peerPts: Map<number, CodecSpec>;
+  /** Where the SDP says to send; remoteRtp/remoteRtcp follow the peer's packets (symmetric RTP). */
+  sdpRtp: Remote | null;
+  sdpRtcp: Remote | null;
   remoteRtp: Remote | null;
   remoteRtcp: Remote | null;
   rtcpMux: boolean;
@@ -232,23 +235,34 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
         ? remoteRtp
         : { address: peer.rtcpAddress ?? addr, port: peer.rtcpPort ?? peer.port + 1 };
     const prev = this.neg;
+    // a re-offer that names the same address keeps what symmetric RTP learnt (the peer may be behind a NAT)
+    const sameSdp = !!prev && sameRemote(prev.sdpRtp, remoteRtp) && sameRemote(prev.sdpRtcp, remoteRtcp);
+    // with keys from ZRTP, a re-negotiation without a=crypto keeps them (ZRTP does not go through SDP)
+    const keepZrtp = encryption === 'none' && prev?.encryption === 'zrtp';
     this.neg = {
       codec: chosen.codec,
       sendPt: chosen.pt,
       dtmf: chosen.dtmf,
       peerPts,
-      remoteRtp,
-      remoteRtcp,
+      sdpRtp: remoteRtp,
+      sdpRtcp: remoteRtcp,
+      remoteRtp: sameSdp ? prev.remoteRtp : remoteRtp,
+      remoteRtcp: sameSdp ? prev.remoteRtcp : remoteRtcp,
       rtcpMux,
       direction,
-      encryption,
+      encryption: keepZrtp ? 'zrtp' : encryption,
       rxKey,
     };
     if (!prev || prev.codec !== chosen.codec) {
-      this.txCodec?.close();
+      const old = this.txCodec;
+      if (old) {
+        // the media clock goes on across a codec change: continue from where the old codec's timestamps were
+        const next = this.lastTick + 1;
+        this.tsBase = (this.tsBase + (next - this.tickBase) * old.frameTicks) >>> 0;
+        this.tickBase = next;
+        old.close();
+      }
       this.txCodec = createCodec(chosen.codec);
-      this.tsBase = randomInt(0, 0xffffffff);
-      this.tickBase = this.lastTick;
     }
     for (const [pt, d] of this.decoders) {
       if (peerPts.get(pt) !== d.codec.spec) {
@@ -263,7 +277,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       this.txSrtp = this.sdesTx;
       if (!sameKey(this.rxKey, rxKey)) this.rxSrtp = SrtpContext.fromKeys(rxKey!);
       this.rxKey = rxKey;
-    } else if (encryption === 'none') {
+    } else if (encryption === 'none' && !keepZrtp) {
       this.txSrtp = null;
       this.rxSrtp = null;
       this.rxKey = null;
@@ -316,6 +330,10 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
   setHold(on: boolean): void {
     this.hold = on;
     if (on) {
+      // digits not sent yet would go out after the hold, out of context: drop them
+      for (const j of this.dtmfQueue) j.reject(new Error('audio put on hold'));
+      this.dtmfQueue = [];
+      this.dtmfTrain = null;
       this.jitter.reset();
       this.outFifo = new Int16Array(0);
     }
@@ -330,6 +348,9 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     for (const d of list)
       if (!/^[0-9*#A-Da-d]$/.test(d)) return Promise.reject(new RangeError(`not a DTMF digit: ${d}`));
     if (!this.neg?.dtmf) return Promise.reject(new AudioNegotiationError('the peer takes no telephone-event'));
+    if (!this.pacer.running || !this.canSend()) {
+      return Promise.reject(new Error('DTMF needs a stream that is sending (started, not held, not recvonly)'));
+    }
     if (list.length === 0) return Promise.resolve();
     return new Promise((resolve, reject) => this.dtmfQueue.push({ digits: list, resolve, reject }));
   }
@@ -512,7 +533,8 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     const neg = this.neg;
     if (!neg) return;
     if (looksLikeRtcp(b)) {
-      if (neg.rtcpMux) this.onRtcp(b, from);
+      // RTCP on the RTP port: the rtcp-mux we answered, or a peer that muxes anyway; either way it is RTCP
+      this.onRtcp(b, from, true);
       return;
     }
     let plain = b;
@@ -533,8 +555,9 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       const spec = neg.peerPts.get(p.payloadType);
       const clock = spec?.clockRate ?? neg.dtmf?.clockRate ?? 8000;
       this.rxClock = clock;
-      this.rx.update(p.sequence, p.timestamp, Math.round((performance.now() * clock) / 1000));
-      if (neg.dtmf && p.payloadType === neg.dtmf.pt) {
+      const isDtmf = !!neg.dtmf && p.payloadType === neg.dtmf.pt;
+      this.rx.update(p.sequence, p.timestamp, Math.round((performance.now() * clock) / 1000), !isDtmf);
+      if (isDtmf) {
         const digit = this.dtmfRx.receive(p.timestamp, p.payload);
         if (digit !== null) this.emit('dtmf', digit);
         return;
@@ -549,7 +572,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     }
   }
 
-  private onRtcp(b: Uint8Array, from: RemoteInfo): void {
+  private onRtcp(b: Uint8Array, from: RemoteInfo, onRtpPort = false): void {
     if (this.state === 'closed' || !this.neg) return;
     let packets: RtcpPacket[];
     try {
@@ -559,7 +582,8 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       if (!(e instanceof SrtpError || e instanceof RtpParseError)) this.opts.log(`audio RTCP: ${(e as Error).message}`);
       return;
     }
-    if (!this.neg.rtcpMux) this.neg.remoteRtcp = { address: from.address, port: from.port };
+    // symmetric RTCP, on the socket it came to (a peer muxing on our RTP port is answered on our RTCP port)
+    if (!this.neg.rtcpMux && !onRtpPort) this.neg.remoteRtcp = { address: from.address, port: from.port };
     const now = Date.now();
     for (const p of packets) {
       if (p.type === 'sr') this.lastSr = { middle: ntpMiddle(p.ntpSec, p.ntpFrac), at: now };
@@ -612,6 +636,10 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       this.opts.log(`audio RTCP: ${(e as Error).message}`);
     }
   }
+}
+
+function sameRemote(a: Remote | null, b: Remote | null): boolean {
+  return a === b || (!!a && !!b && a.address === b.address && a.port === b.port);
 }
 
 function specMap(c: CodecSpec): Omit<RtpMap, 'pt'> {

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAudioStream, encodeWav, goertzel, readWav, toMono, type RtpAudioStream } from '../../src/rtp/index.js';
-import { buildRequest, RawUdpPeer } from '../helpers/sip-raw.js';
+import { buildRequest, buildResponse, RawUdpPeer } from '../helpers/sip-raw.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function until(what: string, cond: () => boolean, ms = 10000): Promise<void> {
@@ -37,6 +37,7 @@ function tone(path: string, rate: number, channels: number): void {
 async function startBaresip(
   dir: string,
   codecRate: number,
+  opts: { mediaenc?: string; dial?: string } = {},
 ): Promise<{ proc: ChildProcess; port: number; log: () => string; dump: string }> {
   const port = randomInt(20000, 29000);
   const dump = join(dir, 'dump');
@@ -55,12 +56,17 @@ async function startBaresip(
       'module_path /usr/lib/baresip/modules',
       ...['g711', 'g722', 'opus', 'aufile', 'aubridge', 'sndfile', 'srtp'].map((m) => `module ${m}.so`),
       'module_app account.so',
+      ...(opts.dial ? ['module_app menu.so'] : []),
       `snd_path ${dump}`,
       '',
     ].join('\n'),
   );
-  writeFileSync(join(conf, 'accounts'), '<sip:bob@127.0.0.1>;regint=0;answermode=auto;mediaenc=srtp\n');
-  const proc = spawn('baresip', ['-f', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  writeFileSync(
+    join(conf, 'accounts'),
+    `<sip:bob@127.0.0.1>;regint=0;answermode=auto;mediaenc=${opts.mediaenc ?? 'srtp'}\n`,
+  );
+  const args = ['-f', conf, ...(opts.dial ? ['-e', `/dial ${opts.dial}`] : [])];
+  const proc = spawn('baresip', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString('utf8')));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString('utf8')));
@@ -146,3 +152,61 @@ for (const [codec, rate] of [
     }
   });
 }
+
+test('baresip calls us with an RTP/SAVP offer (SDES mandatory); we answer G.722 in its profile and the tone crosses', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtp-baresip-'));
+  const sip = await RawUdpPeer.open();
+  const s = (await createAudioStream({
+    host: '127.0.0.1',
+    input: { kind: 'tone', hz: 1000 },
+    output: { kind: 'file', path: join(dir, 'ours.wav') },
+    codecs: ['G722'], // baresip offers PCMU first: we take G.722 from its list
+    log: () => {},
+  })) as RtpAudioStream;
+  let answered = '';
+  sip.onDatagram = (d) => {
+    if (!d.text.startsWith('INVITE ') || answered) return;
+    void (async () => {
+      const sdp = d.text.slice(d.text.indexOf('\r\n\r\n') + 4);
+      const [mLine, ...rest] = sdp.slice(sdp.indexOf('m=audio')).split('\r\n');
+      const section = await s.createAnswer([mLine, /^c=.*$/m.exec(sdp)![0], ...rest].join('\r\n'), 'sendrecv');
+      answered = section;
+      const body = ['v=0', 'o=- 2 2 IN IP4 127.0.0.1', 's=-', 't=0 0', ''].join('\r\n') + section;
+      await sip.send(buildResponse(d.text, 200, 'OK', [`Contact: <sip:raw@127.0.0.1:${sip.port}>`], body), d.port);
+      s.start();
+    })();
+  };
+  const bs = await startBaresip(dir, 16000, {
+    mediaenc: 'srtp-mand',
+    dial: `sip:raw@127.0.0.1:${sip.port}`,
+  });
+  try {
+    await until('the INVITE answered', () => answered !== '', 8000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${bs.log()}`);
+    });
+    const invite = sip.received.find((d) => d.text.startsWith('INVITE '))!.text;
+    assert.match(invite, /^m=audio \d+ RTP\/SAVP /m, 'baresip offered RTP/SAVP');
+    assert.match(answered, /^m=audio \d+ RTP\/SAVP 9 /m);
+    assert.match(answered, /^a=crypto:\d+ AES_CM_128_HMAC_SHA1_80 inline:/m);
+    assert.equal(s.codec, 'G722/8000');
+    assert.equal(s.encryption, 'sdes');
+    await until('2 s of media from baresip', () => s.stats().rxPackets > 100);
+    await sleep(1000);
+    assert.equal(s.srtpFailures, 0);
+  } finally {
+    s.close(); // first: our recording ends with the call, not with baresip's exit
+    bs.proc.kill('SIGTERM'); // baresip hangs up its calls (closing the dump files) and exits
+    await until('baresip gone', () => bs.proc.exitCode !== null || bs.proc.signalCode !== null, 5000).catch(() => {});
+    await sip.close();
+  }
+  try {
+    const ours = tonePower(join(dir, 'ours.wav'));
+    assert.ok(ours.tone > 0.05 && ours.tone > 100 * ours.off, `we heard baresip: ${JSON.stringify(ours)}`);
+    const dec = readdirSync(bs.dump).find((f) => f.endsWith('-dec.wav'));
+    assert.ok(dec, `baresip dumped what it decoded: ${readdirSync(bs.dump).join(', ')}`);
+    const theirs = tonePower(join(bs.dump, dec));
+    assert.ok(theirs.tone > 0.05 && theirs.tone > 100 * theirs.off, `baresip heard us: ${JSON.stringify(theirs)}`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -52,6 +52,9 @@ function toneWav(path: string, rate: number, channels: number, hz: number, secon
 /** Relays RTP between the offerer (who thinks the relay is the answerer) and the answerer, keeping what passes. */
 class Relay {
   readonly packets: Uint8Array[] = [];
+  /** Packets from the offerer to the answerer: return false to drop one, a number of ms to hold it back. */
+  shape: ((n: number) => boolean | number) | null = null;
+  private count = 0;
   private a: { address: string; port: number } | null = null;
   private b: { address: string; port: number } | null = null;
   private constructor(readonly sock: Socket) {
@@ -60,7 +63,11 @@ class Relay {
       const fromB = this.b && r.port === this.b.port;
       if (!fromB && !this.a) this.a = { address: r.address, port: r.port };
       const to = fromB ? this.a : this.b;
-      if (to) sock.send(m, to.port, to.address);
+      if (!to) return;
+      const verdict = !fromB && this.shape ? this.shape(this.count++) : true;
+      if (verdict === false) return;
+      if (typeof verdict === 'number') setTimeout(() => sock.send(m, to.port, to.address), verdict);
+      else sock.send(m, to.port, to.address);
     });
   }
   static async open(): Promise<Relay> {
@@ -201,7 +208,10 @@ test('hold: the held side sends nothing and writes silence; DTMF digits arrive o
     await sleep(200);
     assert.deepEqual(digits, ['1', '9', '#', '*']);
 
+    const pending = p.a.sendDtmf('5');
     p.a.setHold(true);
+    await assert.rejects(pending, /hold/);
+    await assert.rejects(p.a.sendDtmf('6'), /sending/);
     await sleep(100); // packets already in flight
     const rx = p.b.stats().rxPackets;
     await sleep(1500);
@@ -218,6 +228,32 @@ test('hold: the held side sends nothing and writes silence; DTMF digits arrive o
     const w = toMono(readWav(join(dir, 'a-out.wav')));
     assert.ok(w.length > 48000 * 2, 'the recording went on during the hold');
     assert.ok(w.subarray(w.length - 48000).every((s) => s === 0));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('loss and reordering on the way: the jitter buffer reorders, conceals, and the stats count the loss', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtp-loss-'));
+  const p = await pair('PCMU', dir);
+  try {
+    // from the offerer: every 10th packet lost, every 7th held back 30 ms (so it arrives after its successor)
+    p.relay.shape = (n) => (n % 10 === 9 ? false : n % 7 === 3 ? 30 : true);
+    await until('150 packets at the answerer', () => p.b.stats().rxPackets > 150);
+    await sleep(500);
+  } finally {
+    p.a.close();
+    p.b.close();
+    p.relay.close();
+  }
+  try {
+    const st = p.b.stats();
+    const sent = p.a.stats().txPackets;
+    assert.ok(st.lost > 0, 'losses counted');
+    // a tenth of what went through the relay, within what was in flight at the end
+    assert.ok(Math.abs(st.lost - sent / 10) <= 3, `lost ${st.lost} of ${sent}`);
+    const { tone, off } = tonePower(join(dir, 'b-out.wav'), 1000);
+    assert.ok(tone > 0.01 && tone > off * 20, `the tone survives 10 % loss (${tone} vs ${off})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
