@@ -14,7 +14,7 @@ export const SYSTEM_PACKAGES = [
   'tmux', // terminal UI tests
   'tcpdump', // captures the MSRP bytes on loopback to show no user text crosses in the clear
   'ffmpeg', // reference G.722 and G.711 codecs: src/rtp's must match them bit for bit
-  'baresip-core', // an independent RTP/SRTP (SDES) peer for src/rtp's interop test
+  'baresip-core', // an independent SIP + RTP/SRTP (SDES) peer: src/rtp's interop test and the calls through Kamailio
 ];
 
 export function missingPackages(pkgs = SYSTEM_PACKAGES) {
