@@ -95,6 +95,8 @@ interface ChatStream extends SessionStream<'chat'> {
   broken?: string;
   /** Warning before, and end at, the expiry of the MSRP relay's authorization. */
   relayTimers?: Timer[];
+  /** A chat added to a running call is being connected. */
+  opening?: boolean;
 }
 
 /** One live session: its phase and streams (life), its dialog, and the ChatSession that binds chat and OTR. */
@@ -519,17 +521,24 @@ export class ChatCore implements Core {
             return entry!.audio.streamFor(isInitial);
           }
           if (kind === 'chat' && isInitial && chatSection && !neg.has('chat')) return chatSection;
+          // The peer adds a chat to our call (Blink accepts such proposals without asking, and so do we). A chat
+          // that was there before and went is not reopened: its conversation has ended.
+          if (kind === 'chat' && !isInitial && life.phase === 'active' && !life.stream('chat')) {
+            const m = this.mediaFor(id, this.store.session(id)?.peerUri ?? `sip:${chat.peer}`);
+            life.addStream({ kind: 'chat', state: 'negotiating', media: m, early: [] });
+            return new ChatSection(m);
+          }
           // A chat added to a running call, or a kind we do not know: refused (port 0), the rest goes on.
           return null;
         },
         removed: (m: SectionMedia, by) => {
           if (m.kind === 'audio') entry!.audio.removed(m, by);
-          else {
-            this.opts.log(`[${id}] the chat stream was ${by === 'offer' ? 'removed' : 'refused'} by the peer`);
-            this.onMediaClosed(id, `the peer ${by === 'offer' ? 'removed' : 'refused'} the chat`, false);
-          }
+          else this.dropChat(id, m, `the peer ${by === 'offer' ? 'removed' : 'refused'} the chat`);
         },
-        negotiated: () => entry!.audio.negotiated(),
+        negotiated: () => {
+          entry!.audio.negotiated();
+          if (life.stream('chat')?.state === 'negotiating' && life.phase === 'active') void this.addChatToCall(id);
+        },
       },
     });
     const chatSection = media ? new ChatSection(media) : null;
@@ -750,6 +759,56 @@ export class ChatCore implements Core {
     // A stream that closed meanwhile stays closed (its BYE grace timer ends the session); what came early is read.
     if (stream.state === 'negotiating') e.life.streamTransition('chat', 'open');
     for (const c of stream.early.splice(0)) this.onContent(id, c);
+  }
+
+  /** A chat the peer added to a running call (re-INVITE): connect it and bind it to the session's ChatSession. */
+  private async addChatToCall(id: string): Promise<void> {
+    const e = this.entries.get(id);
+    const stream = e?.life.stream('chat');
+    const call = e?.call;
+    if (!e || !stream || !call || stream.opening || stream.state !== 'negotiating') return;
+    stream.opening = true;
+    this.store.updateSession(id, (v) => ({
+      transport: stream.media.transportName,
+      media: [...(v.media ?? []).filter((k) => k !== 'chat'), 'chat'],
+    }));
+    try {
+      await stream.media.connect();
+    } catch (err) {
+      this.dropChat(id, null, `chat stream failed: ${(err as Error).message}`);
+      return;
+    }
+    if (this.entries.get(id) !== e || e.life.stream('chat') !== stream || e.life.isEnding) return;
+    this.watchRelayExpiry(id, e, stream);
+    e.chat.configureOtr(this.otrSetup(e.chat.peer, call.isFocus));
+    e.chat.attach(stream.media, {
+      localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer),
+      initiator: call.direction === 'outgoing',
+    });
+    if (stream.state === 'negotiating') e.life.streamTransition('chat', 'open');
+    for (const c of stream.early.splice(0)) this.onContent(id, c);
+    e.chat.system('chat added to the call', 'info');
+  }
+
+  /**
+   * The chat stream goes while the session goes on (the peer's re-INVITE removed it, or its answer refused it);
+   * with no stream left the session ends.
+   */
+  private dropChat(id: string, section: SectionMedia | null, reason: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    section?.close();
+    const st = e.life.stream('chat');
+    if (st) {
+      if (st.closeTimer) this.clock.clearTimeout(st.closeTimer);
+      for (const t of st.relayTimers ?? []) this.clock.clearTimeout(t);
+      st.media.close();
+      if (st.state !== 'closed') e.life.streamTransition('chat', 'closed');
+      e.life.removeStream('chat');
+    }
+    this.store.updateSession(id, (v) => ({ media: (v.media ?? ['chat']).filter((k) => k !== 'chat') }));
+    e.chat.system(reason, 'info');
+    if (e.neg.streams.length === 0) void this.endSession(id, reason, true);
   }
 
   private onInvite(call: IncomingCall): void {

@@ -12,6 +12,9 @@ import type { CoreEvent } from '../../src/chat/types.js';
 import { openChatStorage } from '../../src/chat-storage/index.js';
 import { SipUserAgent } from '../../src/sip/index.js';
 import { FakeAudioStream } from '../helpers/fake-audio.js';
+import { MsrpChatMedia } from '../../src/chat/media.js';
+import { AudioSection, ChatSection } from '../../src/chat/sections.js';
+import { SessionNegotiator } from '../../src/chat/session-media.js';
 
 interface Side {
   core: ChatCore;
@@ -278,5 +281,67 @@ test('both sides add audio at once: glare (491) resolved, one audio stream, acti
   } finally {
     await a.close();
     await b.close();
+  }
+});
+
+test('a peer adds a chat to an audio call (taken without asking, messages both ways) and removes it: the call goes on', async () => {
+  const a = await side('alice');
+  // the peer: a bare user agent whose session SDP the test drives section by section (as Blink's "chat" button does)
+  const ua = new SipUserAgent({ user: 'blinkish', transport: 'tcp', host: '127.0.0.1', port: 0 });
+  await ua.start();
+  const got: string[] = [];
+  const neg = new SessionNegotiator({ host: '127.0.0.1', owner: { streamFor: async () => null, removed: () => {} } });
+  neg.add(new AudioSection(new FakeAudioStream()));
+  try {
+    const call = ua.call(a.ua.contactUri, neg);
+    const inc = await a.until(incoming, 'incoming call');
+    const sa = String(get(inc, 'session'));
+    await a.core.command({ cmd: 'accept', session: sa });
+    await a.until(audio(sa, 'active'), 'audio active');
+    await new Promise<void>((r) => (call.state === 'established' ? r() : call.once('established', () => r())));
+
+    const chat = new MsrpChatMedia({
+      host: '127.0.0.1',
+      localUri: ua.aor,
+      remoteUri: a.ua.aor,
+      log: () => undefined,
+      onMessage: (m) => void got.push(m.text),
+      onClosed: () => undefined,
+    });
+    neg.add(new ChatSection(chat));
+    await new Promise((r) => setTimeout(r, 300));
+    const r1 = await call.reinvite();
+    assert.equal(r1.ok, true, `${r1.statusCode} ${r1.reason}`);
+    await chat.connect();
+    await chat.send('text/plain', 'chat added by the peer', { report: false });
+    await a.until(message(sa, 'chat added by the peer'), 'message in the added chat');
+    assert.equal(a.events.some(audio(sa, 'proposed')), false);
+    await a.core.command({ cmd: 'send', session: sa, text: 'and back' });
+    for (let i = 0; i < 100 && !got.includes('and back'); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.deepEqual(got, ['and back']);
+    assert.deepEqual(a.core.getState().sessions.find((s) => s.id === sa)?.media, ['audio', 'chat']);
+
+    neg.remove('chat')?.close();
+    await new Promise((r) => setTimeout(r, 300));
+    const r2 = await call.reinvite();
+    assert.equal(r2.ok, true);
+    for (
+      let i = 0;
+      i < 100 &&
+      a.core
+        .getState()
+        .sessions.find((s) => s.id === sa)
+        ?.media?.includes('chat');
+      i++
+    )
+      await new Promise((r) => setTimeout(r, 20));
+    const view = a.core.getState().sessions.find((s) => s.id === sa)!;
+    assert.deepEqual(view.media, ['audio']);
+    await new Promise((r) => setTimeout(r, 1700)); // past the grace a closed chat stream would have had
+    assert.equal(a.core.getState().sessions.find((s) => s.id === sa)?.state, 'active');
+    assert.equal(a.core.getState().sessions.find((s) => s.id === sa)?.audio?.state, 'active');
+  } finally {
+    await ua.stop();
+    await a.close();
   }
 });
