@@ -34,6 +34,8 @@ export interface AudioHost {
 }
 
 const DTMF_DIGITS = /^[0-9*#A-Da-d]+$/;
+/** An audio proposal nobody answers is declined after this long (the peer's re-INVITE cannot wait for ever). */
+const PROPOSAL_TIMEOUT_MS = 60_000;
 const MAX_GLARE_RETRIES = 5;
 /**
  * A re-INVITE right after the ACK of the one before may reach the peer while it still handles that ACK, and sip.js
@@ -91,7 +93,17 @@ export class SessionAudio {
     this.view('proposed');
     this.h.call()?.ringReinvite();
     return new Promise<boolean>((resolve) => {
-      this.proposal = resolve;
+      const timer = this.h.clock.setTimeout(() => {
+        if (this.proposal !== settle) return;
+        this.h.system('audio proposal not answered: declined', 'info');
+        this.answerProposal(false);
+      }, PROPOSAL_TIMEOUT_MS);
+      timer.unref();
+      const settle = (accepted: boolean): void => {
+        this.h.clock.clearTimeout(timer);
+        resolve(accepted);
+      };
+      this.proposal = settle;
     });
   }
 
@@ -375,6 +387,9 @@ export class SessionAudio {
     };
     this.h.store.updateSession(this.h.id, (v) => ({ audio: next, media: mediaOf(v.media, true) }));
     if (before?.state === state && before.codec === next.codec && before.encryption === next.encryption) return;
+    // The event's states are the headless contract's (proposed, active, held, ended); our offer on its way shows
+    // in the view only.
+    if (state === 'connecting') return;
     this.h.store.emit({
       ev: 'audio',
       session: this.h.id,
