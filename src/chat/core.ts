@@ -528,7 +528,7 @@ export class ChatCore implements Core {
             life.addStream({ kind: 'chat', state: 'negotiating', media: m, early: [] });
             return new ChatSection(m);
           }
-          // A chat added to a running call, or a kind we do not know: refused (port 0), the rest goes on.
+          // A kind we do not know, or a second stream of a kind we have: refused (port 0), the rest goes on.
           return null;
         },
         removed: (m: SectionMedia, by) => {
