@@ -320,7 +320,14 @@ async function makeCore(
     // The audio engine is loaded with the first call (Opus compiles on load), not at start-up.
     makeAudioStream: async (audioLog) => {
       const { createAudioStream } = await import('./rtp/index.js');
-      return createAudioStream({ host: config.host, ...audioDevices(config), log: audioLog });
+      // BLINK_TUI_AUDIO_CODECS=PCMU (a comma list): offer and accept only these, for benchmarks and tests.
+      const codecs = process.env.BLINK_TUI_AUDIO_CODECS?.split(',').filter((c) => c.trim() !== '');
+      return createAudioStream({
+        host: config.host,
+        ...audioDevices(config),
+        ...(codecs && codecs.length > 0 ? { codecs } : {}),
+        log: audioLog,
+      });
     },
   });
   return { core, quitted };
