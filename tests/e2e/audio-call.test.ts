@@ -242,6 +242,9 @@ test('audio added to a chat and removed again, hold and resume heard as silence,
 
     a.c.send({ cmd: 'dtmf', session: sa, digits: '12#' });
     for (const d of ['1', '2', '#']) await b.c.waitFor(is('dtmf', { session: sb, digit: d }), 15000);
+    // and the other way, with the letters and the star
+    b.c.send({ cmd: 'dtmf', session: sb, digits: '*a9' });
+    for (const d of ['*', 'A', '9']) await a.c.waitFor(is('dtmf', { session: sa, digit: d }), 15000);
 
     a.c.send({ cmd: 'audio', session: sa, action: 'remove' });
     await a.c.waitFor(is('audio', { session: sa, state: 'ended' }), 15000);
