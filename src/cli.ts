@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { parseArgs, USAGE, UsageError, type CliCommand, type RunConfig } from './config/args.js';
 import { fingerprintHuman } from './keys/fingerprint.js';
 import { deferredExtraCa } from './tls/extra-ca.js';
+import type { AudioInput, AudioOutput } from './rtp/index.js';
 
 const VERSION = '0.1.0';
 
@@ -329,8 +330,43 @@ async function makeCore(
     ringBell: headless ? () => undefined : () => process.stdout.write('\u0007'),
     ...(process.env.BLINK_TUI_NOTIFY_COMMAND ? { notifyCommand: process.env.BLINK_TUI_NOTIFY_COMMAND } : {}),
     onQuit: () => resolveQuit(),
+    // The audio engine is loaded with the first call (Opus compiles on load), not at start-up.
+    makeAudioStream: async (audioLog) => {
+      const { createAudioStream } = await import('./rtp/index.js');
+      // BLINK_TUI_AUDIO_CODECS=PCMU (a comma list): offer and accept only these, for benchmarks and tests.
+      const codecs = process.env.BLINK_TUI_AUDIO_CODECS?.split(',').filter((c) => c.trim() !== '');
+      return createAudioStream({
+        host: config.host,
+        ...audioDevices(config),
+        ...(codecs && codecs.length > 0 ? { codecs } : {}),
+        log: audioLog,
+      });
+    },
   });
   return { core, quitted };
+}
+
+/** --audio-in / --audio-out / --audio-device as the engine's input and output (the sound device by default). */
+export function audioDevices(config: RunConfig): { input: AudioInput; output: AudioOutput } {
+  const device = config.audioDevice !== undefined ? { name: config.audioDevice } : {};
+  const inArg = config.audioIn;
+  const tone = inArg === undefined ? null : /^tone:(\d+(?:\.\d+)?)$/.exec(inArg);
+  const input: AudioInput =
+    inArg === undefined
+      ? { kind: 'device', ...device }
+      : inArg === 'silence'
+        ? { kind: 'silence' }
+        : tone
+          ? { kind: 'tone', hz: Number(tone[1]) }
+          : { kind: 'file', path: inArg };
+  const outArg = config.audioOut;
+  const output: AudioOutput =
+    outArg === undefined
+      ? { kind: 'device', ...device }
+      : outArg === 'none'
+        ? { kind: 'none' }
+        : { kind: 'file', path: outArg };
+  return { input, output };
 }
 
 /** Notices and the first events go out once a front end listens; then registration, the key and the rehearsal. */

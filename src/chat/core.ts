@@ -24,7 +24,12 @@ import { SipUserAgent, type IncomingCall, type MediaNegotiator, type SipCall } f
 import { isFileOffer, type MsrpRelayConfig } from '../msrp/index.js';
 import { PRIVATE_FEATURE } from './file-crypto.js';
 import { FileTransfers, type FileChatInfo } from './file-transfer.js';
+import type { AudioStream } from '../rtp/index.js';
 import { makeAlerter } from './alerts.js';
+import { SessionAudio, type AudioStreamEntry } from './audio.js';
+import { splitSdp } from './sdp-compose.js';
+import { ChatSection } from './sections.js';
+import { SessionNegotiator, kindOfType, type MediaKind, type SectionMedia } from './session-media.js';
 import { blankSessionView } from './blank.js';
 import { SessionLifecycle, viewStateOf, type SessionPhase, type SessionStream } from './lifecycle.js';
 import { MsrpChatMedia, type ChatMediaOptions, type IncomingContent, type MsrpTlsMaterial } from './media.js';
@@ -73,6 +78,8 @@ export interface ChatCoreOptions {
   clock?: Clock;
   /** Where accepted files go (--download-dir); default <config-dir>/downloads. */
   downloadDir?: string;
+  /** Makes a session's audio stream (cli.ts: src/rtp's createAudioStream with the devices); without it, no audio. */
+  makeAudioStream?: (log: (msg: string) => void) => Promise<AudioStream>;
 }
 
 /** What a session needs of its chat stream's media: the SIP layer's negotiator and the ChatSession's transport. */
@@ -97,12 +104,17 @@ interface ChatStream extends SessionStream<'chat'> {
   broken?: string;
   /** Warning before, and end at, the expiry of the MSRP relay's authorization. */
   relayTimers?: Timer[];
+  /** A chat added to a running call is being connected. */
+  opening?: boolean;
 }
 
 /** One live session: its phase and streams (life), its dialog, and the ChatSession that binds chat and OTR. */
 interface Entry {
   chat: ChatSession;
-  life: SessionLifecycle<ChatStream>;
+  life: SessionLifecycle<ChatStream | AudioStreamEntry>;
+  /** The session's SDP, one section per stream (session-media.ts): the call's negotiator. */
+  neg: SessionNegotiator;
+  audio: SessionAudio;
   call: SipCall | null;
   /** Phase incoming: the INVITE, until /accept or /reject takes it (so only one of them answers it). */
   pending?: IncomingCall;
@@ -249,6 +261,15 @@ export class ChatCore implements Core {
       case 'chat':
         await this.startChat(c.to);
         return;
+      case 'call':
+        await this.startCall(c.to);
+        return;
+      case 'audio':
+        await this.audioAction(c.session, c.action);
+        return;
+      case 'dtmf':
+        await this.entry(c.session).audio.dtmf(c.digits);
+        return;
       case 'accept':
         await this.accept(c.session);
         return;
@@ -261,6 +282,7 @@ export class ChatCore implements Core {
       case 'send': {
         const e = this.entry(c.session);
         if (e.pending) throw new Error('accept the chat first (/accept)');
+        if (!e.life.stream('chat')) throw new Error('this session has no chat (an audio call)');
         e.chat.sendText(c.text);
         return;
       }
@@ -595,18 +617,77 @@ export class ChatCore implements Core {
     return e;
   }
 
-  /** A session's machine (src/chat/lifecycle.ts), holding its chat stream; front ends see each move it makes. */
-  private newLifecycle(
+  /**
+   * A session: its machine (src/chat/lifecycle.ts; front ends see each move it makes), its negotiator (one SDP
+   * section per stream) and its audio. `media` is the chat stream (null for an audio-only call); an outgoing chat
+   * offers it at once, an incoming one takes it when the peer's offer has a message line.
+   */
+  private newEntry(
     id: string,
+    chat: ChatSession,
     initial: 'incoming' | 'connecting',
-    media: ChatStreamMedia,
-  ): SessionLifecycle<ChatStream> {
-    const life = new SessionLifecycle<ChatStream>(id, initial, {
+    media: ChatStreamMedia | null,
+    call: SipCall | null = null,
+  ): Entry {
+    const life = new SessionLifecycle<ChatStream | AudioStreamEntry>(id, initial, {
       log: this.opts.log,
       onTransition: (_from, to, reason) => this.showPhase(id, to, reason),
     });
-    life.addStream({ kind: 'chat', state: 'negotiating', media, early: [] });
-    return life;
+    const host = this.opts.mediaHost;
+    let entry: Entry | undefined;
+    const neg = new SessionNegotiator({
+      host,
+      owner: {
+        log: (m) => this.opts.log(`[${id}] ${m}`),
+        streamFor: async (kind, _section, isInitial) => {
+          if (kind === 'audio') {
+            if (!this.opts.makeAudioStream) return null;
+            return entry!.audio.streamFor(isInitial);
+          }
+          if (kind === 'chat' && isInitial && chatSection && !neg.has('chat')) return chatSection;
+          // The peer adds a chat to our call (Blink accepts such proposals without asking, and so do we). A chat
+          // that was there before and went is not reopened: its conversation has ended.
+          if (kind === 'chat' && !isInitial && life.phase === 'active' && !life.stream('chat')) {
+            const m = this.mediaFor(id, this.store.session(id)?.peerUri ?? `sip:${chat.peer}`);
+            life.addStream({ kind: 'chat', state: 'negotiating', media: m, early: [] });
+            return new ChatSection(m);
+          }
+          // A kind we do not know, or a second stream of a kind we have: refused (port 0), the rest goes on.
+          return null;
+        },
+        removed: (m: SectionMedia, by) => {
+          if (m.kind === 'audio') entry!.audio.removed(m, by);
+          else this.dropChat(id, m, `the peer ${by === 'offer' ? 'removed' : 'refused'} the chat`);
+        },
+        negotiated: () => {
+          entry!.audio.negotiated();
+          if (life.stream('chat')?.state === 'negotiating' && life.phase === 'active') void this.addChatToCall(id);
+        },
+      },
+    });
+    const chatSection = media ? new ChatSection(media) : null;
+    if (chatSection && media) {
+      life.addStream({ kind: 'chat', state: 'negotiating', media, early: [] });
+      if (initial === 'connecting') neg.add(chatSection);
+    }
+    const audio = new SessionAudio({
+      id,
+      store: this.store,
+      clock: this.clock,
+      neg,
+      life: life as unknown as SessionLifecycle,
+      call: () => entry?.call ?? null,
+      makeStream: () => {
+        if (!this.opts.makeAudioStream) throw new Error('audio is not available in this client');
+        return this.opts.makeAudioStream((m) => this.opts.log(`[${id}] audio: ${m}`));
+      },
+      log: this.opts.log,
+      alert: this.alert,
+      system: (text, level) => entry?.chat.system(text, level),
+      noStreamsLeft: (reason) => void this.endSession(id, reason, true),
+    });
+    entry = { chat, life, neg, audio, call };
+    return entry;
   }
 
   private showPhase(id: string, phase: SessionPhase, reason: string | undefined): void {
@@ -659,22 +740,41 @@ export class ChatCore implements Core {
   }
 
   async startChat(to: string): Promise<string> {
+    return this.startSession(to, ['chat']);
+  }
+
+  /** `/call`: an audio-only INVITE. */
+  async startCall(to: string): Promise<string> {
+    if (!this.opts.makeAudioStream) throw new Error('audio is not available in this client');
+    return this.startSession(to, ['audio']);
+  }
+
+  private async startSession(to: string, kinds: MediaKind[]): Promise<string> {
     const target = normalizeTarget(to, this.opts.ua);
     const peer = aorOf(target);
     // The session exists at once (what the user types now waits in it); the first start may still be making the
     // OTR key, which the call needs.
     const id = this.nextId();
     const contact = this.opts.storage.contacts.effective(peer);
-    this.store.addSession(this.newView(id, peer, target, contact.displayName ?? peer.split('@')[0]!, 'out'));
+    const view = this.newView(id, peer, target, contact.displayName ?? peer.split('@')[0]!, 'out');
+    if (!kinds.includes('chat')) view.media = [];
+    this.store.addSession(view);
     const chat = this.makeChat(id, peer);
-    const media = this.mediaFor(id, target);
-    const entry: Entry = { chat, life: this.newLifecycle(id, 'connecting', media), call: null };
+    const entry = this.newEntry(id, chat, 'connecting', kinds.includes('chat') ? this.mediaFor(id, target) : null);
     this.entries.set(id, entry);
+    if (kinds.includes('audio')) {
+      try {
+        await entry.audio.offerInitial();
+      } catch (err) {
+        await this.endSession(id, `no audio: ${(err as Error).message}`, false);
+        throw err;
+      }
+    }
     this.store.emit({ ev: 'session', session: id, state: 'connecting', to: target });
     await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
     if (this.entries.get(id) !== entry) return id; // hung up meanwhile
     try {
-      const call = this.opts.ua.call(target, media);
+      const call = this.opts.ua.call(target, entry.neg);
       entry.call = call;
       this.watchCall(id, call);
       const timer = this.clock.setTimeout(() => {
@@ -754,8 +854,17 @@ export class ChatCore implements Core {
 
   private async onEstablished(id: string, call: SipCall): Promise<void> {
     const e = this.entries.get(id);
-    const stream = e?.life.stream('chat');
-    if (!e || !stream || e.life.phase !== 'connecting') return;
+    if (!e || e.life.phase !== 'connecting') return;
+    const stream = e.life.stream('chat');
+    if (!stream) {
+      // An audio-only call: its stream started with the answer.
+      if (e.neg.streams.length === 0) {
+        await this.endSession(id, 'no stream was accepted', true);
+        return;
+      }
+      e.life.transition('active');
+      return;
+    }
     const isFocus = call.isFocus;
     this.store.updateSession(id, { isFocus, transport: stream.media.transportName });
     try {
@@ -778,6 +887,56 @@ export class ChatCore implements Core {
     for (const c of stream.early.splice(0)) this.onContent(id, c);
   }
 
+  /** A chat the peer added to a running call (re-INVITE): connect it and bind it to the session's ChatSession. */
+  private async addChatToCall(id: string): Promise<void> {
+    const e = this.entries.get(id);
+    const stream = e?.life.stream('chat');
+    const call = e?.call;
+    if (!e || !stream || !call || stream.opening || stream.state !== 'negotiating') return;
+    stream.opening = true;
+    this.store.updateSession(id, (v) => ({
+      transport: stream.media.transportName,
+      media: [...(v.media ?? []).filter((k) => k !== 'chat'), 'chat'],
+    }));
+    try {
+      await stream.media.connect();
+    } catch (err) {
+      this.dropChat(id, null, `chat stream failed: ${(err as Error).message}`);
+      return;
+    }
+    if (this.entries.get(id) !== e || e.life.stream('chat') !== stream || e.life.isEnding) return;
+    this.watchRelayExpiry(id, e, stream);
+    e.chat.configureOtr(this.otrSetup(e.chat.peer, call.isFocus));
+    e.chat.attach(stream.media, {
+      localLoggingOff: !this.opts.storage.history.isLogging(e.chat.peer),
+      initiator: call.direction === 'outgoing',
+    });
+    if (stream.state === 'negotiating') e.life.streamTransition('chat', 'open');
+    for (const c of stream.early.splice(0)) this.onContent(id, c);
+    e.chat.system('chat added to the call', 'info');
+  }
+
+  /**
+   * The chat stream goes while the session goes on (the peer's re-INVITE removed it, or its answer refused it);
+   * with no stream left the session ends.
+   */
+  private dropChat(id: string, section: SectionMedia | null, reason: string): void {
+    const e = this.entries.get(id);
+    if (!e) return;
+    section?.close();
+    const st = e.life.stream('chat');
+    if (st) {
+      if (st.closeTimer) this.clock.clearTimeout(st.closeTimer);
+      for (const t of st.relayTimers ?? []) this.clock.clearTimeout(t);
+      st.media.close();
+      if (st.state !== 'closed') e.life.streamTransition('chat', 'closed');
+      e.life.removeStream('chat');
+    }
+    this.store.updateSession(id, (v) => ({ media: (v.media ?? ['chat']).filter((k) => k !== 'chat') }));
+    e.chat.system(reason, 'info');
+    if (e.neg.streams.length === 0) void this.endSession(id, reason, true);
+  }
+
   private onInvite(call: IncomingCall): void {
     // RFC 5547: a file offer is its own session, not a chat.
     if (call.remoteOffer !== undefined && isFileOffer(call.remoteOffer)) return this.files.offered(call);
@@ -795,21 +954,31 @@ export class ChatCore implements Core {
     view.isFocus = call.isFocus;
     this.store.addSession(view);
     const chat = this.makeChat(id, peer);
-    const media = this.mediaFor(id, `sip:${peer}`);
-    this.entries.set(id, { chat, life: this.newLifecycle(id, 'incoming', media), call, pending: call });
+    const kinds = offeredKinds(call.remoteOffer, this.opts.makeAudioStream !== undefined);
+    const media = kinds.includes('chat') ? this.mediaFor(id, `sip:${peer}`) : null;
+    const entry = this.newEntry(id, chat, 'incoming', media, call);
+    entry.pending = call;
+    this.entries.set(id, entry);
+    this.store.updateSession(id, { media: kinds });
     this.watchCall(id, call);
-    if (!call.remoteOffer) {
+    if (kinds.length === 0) {
       void call.reject(488).catch(() => undefined);
-      void this.endSession(id, 'the INVITE carried no MSRP offer', false);
+      void this.endSession(
+        id,
+        call.remoteOffer ? 'the INVITE offered no stream we can take' : 'the INVITE carried no offer',
+        false,
+      );
       return;
     }
-    this.store.emit({ ev: 'incoming', session: id, from: `sip:${peer}` });
+    const audio = kinds.includes('audio');
+    this.store.emit({ ev: 'incoming', session: id, from: `sip:${peer}`, media: kinds });
+    if (audio) this.alert(kinds.includes('chat') ? 'Incoming call and chat' : 'Incoming call', `from ${peer}`);
     this.store.appendLine(
       id,
       {
         time: this.clock.now(),
         kind: 'system',
-        text: `incoming chat from ${peer}: /accept or /reject`,
+        text: `incoming ${audio ? (kinds.includes('chat') ? 'call and chat' : 'call') : 'chat'} from ${peer}: /accept or /reject`,
         encryption: 'none',
         level: 'info',
       },
@@ -819,9 +988,8 @@ export class ChatCore implements Core {
 
   private async accept(id: string): Promise<void> {
     const e = this.entry(id);
-    const stream = e.life.stream('chat');
-    if (e.life.phase !== 'incoming' || !e.pending || !stream)
-      throw new Error('this chat is not waiting to be accepted');
+    if (e.audio.answerProposal(true)) return;
+    if (e.life.phase !== 'incoming' || !e.pending) throw new Error('this chat is not waiting to be accepted');
     const call = e.pending;
     e.pending = undefined;
     await this.ensureKey().catch((err: Error) => this.store.addNotice(`OTR key: ${err.message}`, 'warning'));
@@ -830,7 +998,7 @@ export class ChatCore implements Core {
       throw new Error(`this chat ended before it was accepted: ${e.life.reason ?? 'ended'}`);
     e.life.transition('connecting');
     try {
-      await call.accept(stream.media);
+      await call.accept(e.neg);
     } catch (err) {
       await this.endSession(id, `could not accept: ${(err as Error).message}`, false);
       throw err;
@@ -839,11 +1007,39 @@ export class ChatCore implements Core {
 
   private async reject(id: string): Promise<void> {
     const e = this.entry(id);
+    // An audio proposal: 488 on its re-INVITE, the chat goes on.
+    if (e.audio.answerProposal(false)) return;
     if (e.life.phase !== 'incoming' || !e.pending) throw new Error('this chat is not waiting to be accepted');
     const call = e.pending;
     e.pending = undefined;
-    await call.reject(603);
+    // A call is refused busy (486), as Blink does; a chat declined (603).
+    await call.reject(this.store.session(id)?.media?.includes('audio') ? 486 : 603);
     await this.endSession(id, 'rejected', false);
+  }
+
+  /** `/audio`, `/audio off`, hold, resume, mute: on the session's audio stream. */
+  private async audioAction(
+    id: string,
+    action: 'add' | 'remove' | 'hold' | 'resume' | 'mute' | 'unmute',
+  ): Promise<void> {
+    const e = this.entry(id);
+    if (e.life.phase !== 'active') throw new Error('the session is not connected');
+    switch (action) {
+      case 'add':
+        if (!this.opts.makeAudioStream) throw new Error('audio is not available in this client');
+        return e.audio.add();
+      case 'remove':
+        // The last stream of a session goes with the session: an audio-only call is hung up.
+        if (!e.life.stream('chat') || e.life.stream('chat')?.state === 'closed')
+          return this.endSession(id, 'ended', true);
+        return e.audio.remove();
+      case 'hold':
+      case 'resume':
+        return e.audio.hold(action === 'hold');
+      case 'mute':
+      case 'unmute':
+        return e.audio.mute(action === 'mute');
+    }
   }
 
   private async hangup(id: string): Promise<void> {
@@ -861,9 +1057,11 @@ export class ChatCore implements Core {
     this.entries.delete(id);
     this.trustSeen.delete(id);
     for (const s of e.life.streams) {
+      if (s.kind !== 'chat') continue;
       if (s.closeTimer) this.clock.clearTimeout(s.closeTimer);
       for (const t of s.relayTimers ?? []) this.clock.clearTimeout(t);
     }
+    e.audio.close(reason);
     e.chat.detach(reason);
     e.life.transition('ending', reason);
     if (streamLost) {
@@ -1004,6 +1202,22 @@ function lineNames(text: string, peer: string): boolean {
 
 function fpOf(key: DsaKeyParams): string {
   return fingerprintHex(fingerprint(publicKeyOf(key))).toUpperCase();
+}
+
+/** The streams of an incoming INVITE's offer we can take, in m-line order (audio only when we have audio). */
+export function offeredKinds(offer: string | undefined, audio: boolean): MediaKind[] {
+  if (!offer) return [];
+  try {
+    const out: MediaKind[] = [];
+    for (const s of splitSdp(offer).sections) {
+      const k = kindOfType(s.media.type);
+      if (s.media.port === 0 || k === null || out.includes(k) || (k === 'audio' && !audio)) continue;
+      out.push(k);
+    }
+    return out;
+  } catch {
+    return [];
+  }
 }
 
 /** "bob", "bob@host", "sip:bob@host:5071" -> a SIP URI; a bare user goes to our own domain/host. */

@@ -74,8 +74,8 @@ export class SessionStateError extends Error {
   }
 }
 
-/** The kinds of stream a session can carry. Only 'chat' exists today; 'audio' is where the next one goes. */
-export type StreamKind = 'chat';
+/** The kinds of stream a session can carry: an MSRP chat and an RTP audio stream, at most one of each. */
+export type StreamKind = 'chat' | 'audio';
 
 /** One media stream of a session: its kind and state; the orchestrator extends it with what its media needs. */
 export interface SessionStream<K extends StreamKind = StreamKind> {

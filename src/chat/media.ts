@@ -144,19 +144,32 @@ export class MsrpChatMedia implements MediaNegotiator, ChatTransport {
 
   // ---- MediaNegotiator --------------------------------------------------------------------
 
+  /**
+   * A re-offer (audio added or removed, hold) on a chat whose connection is up keeps the connection and its roles:
+   * our setup is the role we already play (RFC 6135 4.2 allows actpass only for a new connection).
+   */
+  private get connected(): boolean {
+    return this.started !== null && this.localRole !== null;
+  }
+
   async createOffer(): Promise<string> {
     const s = this.session ?? (await this.makeSession(this.opts.secureOffers === true && this.opts.tls !== undefined));
-    return s.sdp('actpass', this.fingerprint ? { fingerprint: this.fingerprint } : {});
+    const setup = this.connected ? this.localRole! : 'actpass';
+    return s.sdp(setup, this.fingerprint ? { fingerprint: this.fingerprint } : {});
   }
 
   async applyAnswer(sdp: string): Promise<void> {
     this.remote = parseMsrpSdp(sdp);
-    this.localRole = negotiateSetup('offerer', this.remote.setup).local;
+    if (!this.connected) this.localRole = negotiateSetup('offerer', this.remote.setup).local;
     this.useCpim = shouldUseCpim(LOCAL_ACCEPT_TYPES, this.remote);
   }
 
   async createAnswer(offer: string): Promise<string> {
     this.remote = parseMsrpSdp(offer);
+    if (this.connected && this.session) {
+      this.useCpim = shouldUseCpim(LOCAL_ACCEPT_TYPES, this.remote);
+      return this.session.sdp(this.localRole!, this.fingerprint ? { fingerprint: this.fingerprint } : {});
+    }
     const n = negotiateSetup('answerer', this.remote.setup, 'active');
     this.localRole = n.local;
     this.useCpim = shouldUseCpim(LOCAL_ACCEPT_TYPES, this.remote);

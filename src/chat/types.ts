@@ -55,6 +55,31 @@ export interface OtrView {
   pending: number;
 }
 
+/** The audio stream of a session, as front ends show it. */
+export type AudioState = 'proposed' | 'connecting' | 'active' | 'held' | 'ended';
+export type AudioEncryptionView = 'none' | 'sdes' | 'zrtp';
+
+export interface AudioView {
+  /** proposed: the peer offers audio and waits for /accept; connecting: our offer is out; held: either side holds. */
+  state: AudioState;
+  codec: string | null;
+  encryption: AudioEncryptionView;
+  /** We hold (nothing sent, nothing played) / the peer holds us (its offer was sendonly or inactive). */
+  localHold: boolean;
+  remoteHold: boolean;
+  muted: boolean;
+  /** When media started (epoch ms), for the duration. */
+  since: number | null;
+  /** 0..1 peak levels of the last moment, for the meters. */
+  rxLevel: number;
+  txLevel: number;
+  rxPackets: number;
+  lost: number;
+  jitterMs: number;
+  rttMs: number | null;
+  reason?: string;
+}
+
 export interface SessionView {
   id: string;
   /** Remote address of record, e.g. "bob@example.org" (no "sip:"). */
@@ -73,7 +98,13 @@ export interface SessionView {
   remoteComposing: boolean;
   unread: number;
   lines: ChatLine[];
+  /** The streams of the session, in m-line order ('chat' alone when absent: a chat session as before). */
+  media?: MediaKind[];
+  /** The session's audio, while it has (or was offered) one. */
+  audio?: AudioView;
 }
+
+export type MediaKind = 'chat' | 'audio';
 
 export interface AccountView {
   uri: string; // "sip:alice@127.0.0.1:5060"
@@ -95,6 +126,9 @@ export interface CoreState {
 /** Commands, one per user action; the same set the headless mode accepts (see README). */
 export type CoreCommand =
   | { cmd: 'chat'; to: string }
+  | { cmd: 'call'; to: string }
+  | { cmd: 'audio'; session: string; action: 'add' | 'remove' | 'hold' | 'resume' | 'mute' | 'unmute' }
+  | { cmd: 'dtmf'; session: string; digits: string }
   | { cmd: 'accept'; session: string }
   | { cmd: 'reject'; session: string }
   | { cmd: 'hangup'; session: string }
@@ -122,7 +156,17 @@ export type CoreEvent =
   | { ev: 'ready'; uri: string }
   | { ev: 'registered' }
   | { ev: 'registration'; state: RegistrationState; error?: string; retryIn?: number }
-  | { ev: 'incoming'; session: string; from: string }
+  | { ev: 'incoming'; session: string; from: string; media?: MediaKind[] }
+  | {
+      ev: 'audio';
+      session: string;
+      state: AudioState;
+      codec: string | null;
+      encryption: AudioEncryptionView;
+      reason?: string;
+    }
+  | { ev: 'audio_stats'; session: string; rx_packets: number; lost: number; jitter_ms: number; rtt_ms: number | null }
+  | { ev: 'dtmf'; session: string; digit: string }
   | { ev: 'session'; session: string; state: SessionState; reason?: string; to?: string; isfocus?: boolean }
   | {
       ev: 'otr';

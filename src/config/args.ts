@@ -29,6 +29,12 @@ export interface RunConfig {
   keepAlive?: number;
   /** Where accepted files go (--download-dir). */
   downloadDir: string;
+  /** Where a call's sound comes from: a WAV file, `tone:HZ`, `silence`; undefined = the sound device. */
+  audioIn?: string;
+  /** Where what we hear goes: a WAV file written in real time, `none`; undefined = the sound device. */
+  audioOut?: string;
+  /** The sound server's device name (pw-cat/pacat/arecord target), or the tool to use: pipewire, pulse, alsa. */
+  audioDevice?: string;
 }
 
 export type CliCommand =
@@ -69,6 +75,9 @@ const VALUE_FLAGS = new Set([
   'config-dir',
   'log-file',
   'msrp-relay',
+  'audio-in',
+  'audio-out',
+  'audio-device',
   'tls-cert',
   'tls-key',
   'grep',
@@ -103,6 +112,9 @@ options:
                          $XDG_DATA_HOME/blink-tui/downloads or ~/.local/share/blink-tui/downloads)
   --log-file FILE        write the protocol log here (default <config-dir>/logs/blink-tui.log)
   --tls-cert FILE --tls-key FILE   certificate for the TLS listener
+  --audio-in FILE.wav    a call's sound from this WAV file (16-bit PCM; also tone:HZ, silence); default: microphone
+  --audio-out FILE.wav   what the call sounds like, written to this WAV file in real time (or none); default: speaker
+  --audio-device NAME    sound device for calls (PipeWire, PulseAudio or ALSA name)
   --help, --version`;
 
 export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): CliCommand {
@@ -195,6 +207,9 @@ export function parseArgs(argv: string[], env: NodeJS.ProcessEnv = process.env):
     savePassword: flags.get('save-password') === true,
     ...(keepAliveArg !== undefined ? { keepAlive: Number(keepAliveArg) } : {}),
     downloadDir: (flags.get('download-dir') as string | undefined) ?? defaultDownloadDir(env),
+    ...(typeof flags.get('audio-in') === 'string' ? { audioIn: flags.get('audio-in') as string } : {}),
+    ...(typeof flags.get('audio-out') === 'string' ? { audioOut: flags.get('audio-out') as string } : {}),
+    ...(typeof flags.get('audio-device') === 'string' ? { audioDevice: flags.get('audio-device') as string } : {}),
   };
   if (config.savePassword && config.password === undefined) throw new UsageError('--save-password needs --password');
   if (!/^[A-Za-z0-9._~!$&'()*+,;=-]+$/.test(config.user))

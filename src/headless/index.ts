@@ -17,7 +17,11 @@ const SESSION_COMMANDS = new Set([
   'trust',
   'distrust',
   'read',
+  'audio',
+  'dtmf',
 ]);
+
+const AUDIO_ACTIONS = new Set(['add', 'remove', 'hold', 'resume', 'mute', 'unmute']);
 
 export class HeadlessCommandError extends Error {
   override name = 'HeadlessCommandError';
@@ -39,7 +43,16 @@ export function validateCommand(v: unknown): CoreCommand {
   if (SESSION_COMMANDS.has(cmd)) str('session');
   switch (cmd) {
     case 'chat':
+    case 'call':
       str('to');
+      break;
+    case 'audio':
+      if (typeof o.action !== 'string' || !AUDIO_ACTIONS.has(o.action))
+        throw new HeadlessCommandError(`"audio" needs "action": one of ${[...AUDIO_ACTIONS].join(', ')}`);
+      break;
+    case 'dtmf':
+      if (typeof o.digits !== 'string' || !/^[0-9*#A-Da-d]{1,64}$/.test(o.digits))
+        throw new HeadlessCommandError('"dtmf" needs "digits": 1 to 64 of 0-9 * # A-D');
       break;
     case 'send':
       str('text');

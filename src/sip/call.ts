@@ -38,9 +38,26 @@ export interface RemoteIdentity {
   readonly displayName: string | undefined;
 }
 
+/** The final response to a re-INVITE we sent. */
+export interface ReinviteResult {
+  readonly ok: boolean;
+  readonly statusCode: number;
+  readonly reason: string;
+  /** Retry-After of a refusal, in seconds (a 500 for an overlapping re-INVITE, RFC 3261 14.2). */
+  readonly retryAfter?: number;
+}
+
+/** The two fields of a sip.js SessionDialog that finish() puts to rest. */
+interface DialogTimers {
+  reinviteUserAgentServer?: unknown;
+  invite2xxTimer?: ReturnType<typeof setTimeout>;
+}
+
 export interface CallEvents {
   progress: [CallProgress];
   established: [];
+  /** A re-INVITE arrived (its offer is about to reach the negotiator); ringReinvite() may answer it 180. */
+  reinvite: [];
   ended: [CallEnded];
   failed: [CallFailed];
 }
@@ -76,6 +93,10 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
   protected endStatus: number | undefined;
   protected failure: CallFailed | undefined;
   private finished = false;
+  /** The re-INVITE being answered, for a provisional response while the user is asked. */
+  private reinviteRequest: { progress(o?: { statusCode: number }): unknown } | undefined;
+  /** The sip.js dialog of a call that received re-INVITEs: its 2xx retransmission timers outlive it (see finish). */
+  private dialogRef: DialogTimers | undefined;
   private readonly finishedPromise: Promise<void>;
   private resolveFinished!: () => void;
 
@@ -92,6 +113,60 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
         bye.accept().catch(() => undefined);
       },
     };
+    // sip.js answers a re-INVITE itself (offer to the SDH, answer in the 200, 488 when the SDH throws) and gives no
+    // hook before the 200: note the request on its way in, so that a proposal can be answered 180 as Blink does.
+    const s = session as unknown as { onInviteRequest(req: { progress(o?: { statusCode: number }): unknown }): void };
+    const original = s.onInviteRequest.bind(session);
+    s.onInviteRequest = (req) => {
+      this.reinviteRequest = req;
+      this.dialogRef ??= (session as unknown as { dialog?: DialogTimers }).dialog;
+      this.emit('reinvite');
+      original(req);
+    };
+  }
+
+  /** Sends 180 Ringing on the re-INVITE being answered (an audio proposal waiting for the user). */
+  ringReinvite(): void {
+    try {
+      this.reinviteRequest?.progress({ statusCode: 180 });
+    } catch {
+      // already answered
+    }
+  }
+
+  /** True when we made the Call-ID (RFC 3261 14.1: the owner waits 2.1-4 s after a 491, the other 0-2 s). */
+  abstract get ownsCallId(): boolean;
+
+  /** Sends a re-INVITE with a new offer from the negotiator; resolves with the final response. */
+  reinvite(): Promise<ReinviteResult> {
+    if (this.session.state !== SessionState.Established)
+      return Promise.reject(new SipUsageError(`cannot re-INVITE a call in state ${this.session.state}`));
+    return new Promise<ReinviteResult>((resolve, reject) => {
+      this.session
+        .invite({
+          requestDelegate: {
+            onAccept: (r) => {
+              // sip.js calls this after the answer was applied, or after it gave up on it (BYE sent)
+              const ok = this.session.state === SessionState.Established;
+              resolve({
+                ok,
+                statusCode: ok ? (r.message.statusCode ?? 200) : 488,
+                reason: ok ? (r.message.reasonPhrase ?? 'OK') : 'the answer could not be used',
+              });
+            },
+            onReject: (r) => {
+              const ra = /^\s*(\d+)/.exec(r.message.getHeader('retry-after') ?? '');
+              resolve({
+                ok: false,
+                statusCode: r.message.statusCode ?? 0,
+                reason: r.message.reasonPhrase ?? '',
+                ...(ra ? { retryAfter: Number(ra[1]) } : {}),
+              });
+            },
+          },
+        })
+        .catch(reject);
+    });
   }
 
   get state(): CallState {
@@ -144,6 +219,15 @@ export abstract class SipCall extends EventEmitter<CallEvents> {
   protected finish(): void {
     if (this.finished) return;
     this.finished = true;
+    // sip.js 0.21.2 retransmits a re-INVITE's 2xx while *any* re-INVITE is pending on the dialog, a timer per
+    // re-INVITE, and never stops one whose dialog is gone: after quick re-INVITEs (hold, then resume) they ran on
+    // after the call, every 2 s, for ever. The call is over: nothing of its dialog is retransmitted any more.
+    const d = this.dialogRef;
+    if (d) {
+      d.reinviteUserAgentServer = undefined;
+      if (d.invite2xxTimer) clearTimeout(d.invite2xxTimer);
+      d.invite2xxTimer = undefined;
+    }
     this.negotiator?.close();
     // a call we (or the peer) deliberately ended before the answer is 'ended', not 'failed'
     if (this._state !== 'established' && this.failure && this.endedBy === undefined) {
@@ -181,6 +265,10 @@ export class OutgoingCall extends SipCall {
 
   get callId(): string {
     return this.inviter.request.callId;
+  }
+
+  get ownsCallId(): boolean {
+    return true;
   }
 
   /** Sends the INVITE. Failures are reported through the 'failed' event. */
@@ -268,6 +356,10 @@ export class IncomingCall extends SipCall {
 
   get callId(): string {
     return this.invitation.request.callId;
+  }
+
+  get ownsCallId(): boolean {
+    return false;
   }
 
   /** The remote SDP offer, when the INVITE carried one. */

@@ -4,5 +4,5 @@
 export { SipUserAgent } from './ua.js';
 export { findFreePort } from './free-port.js';
 // Calls, and the seam through which the layer above writes and reads their SDP.
-export type { IncomingCall, SipCall } from './call.js';
+export type { IncomingCall, ReinviteResult, SipCall } from './call.js';
 export type { MediaNegotiator } from './sdh.js';

@@ -12,6 +12,8 @@ export interface MediaNegotiator {
   applyAnswer(sdp: string): Promise<void>;
   /** Incoming call: build the answer from the remote offer. */
   createAnswer(offer: string): Promise<string>;
+  /** Our last offer was refused (non-2xx to a re-INVITE) or the peer's could not be answered: forget it. */
+  rollback?(): void;
   /** The call is over (or never started); release whatever the negotiator holds. Called once. */
   close(): void;
 }
@@ -30,6 +32,9 @@ export class OnceClosingNegotiator implements MediaNegotiator {
   }
   createAnswer(offer: string): Promise<string> {
     return this.inner.createAnswer(offer);
+  }
+  rollback(): void {
+    this.inner.rollback?.();
   }
   close(): void {
     if (this.closed) return;
@@ -96,6 +101,7 @@ export class NegotiatorSessionDescriptionHandler implements SessionDescriptionHa
   rollbackDescription(): Promise<void> {
     this.pendingRemoteOffer = undefined;
     this.offerOutstanding = false;
+    this.negotiator()?.rollback?.();
     return Promise.resolve();
   }
 

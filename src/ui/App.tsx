@@ -1,7 +1,7 @@
 // The whole screen. It reads the core's state, keeps only view state of its own (selection, scroll, input,
 // overlays), and turns keys and commands into core commands. It never changes core state by itself.
 // Each behaviour is a hook (src/ui/hooks/) and each part of the screen a component; App composes them.
-import { useCallback, useEffect, useMemo } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import { Box, useCursor, useStdout } from 'ink';
 import type { SessionView } from '../chat/types.js';
 import { useCommandRunner } from './hooks/use-command-runner.js';
@@ -86,6 +86,15 @@ export function App({ core, noColor, bell }: AppProps) {
   const smpSession = smp.promptFor(selected);
   const composing = useComposing(commands.dispatchQuiet);
   const scroll = useScroll();
+  const [callStats, setCallStats] = useState(false);
+  // A call's duration moves every second even when nothing else does.
+  const onCall = sessions.some((s) => s.audio?.state === 'active' || s.audio?.state === 'held');
+  const [, setTick] = useState(0);
+  useEffect(() => {
+    if (!onCall) return;
+    const t = setInterval(() => setTick((n) => n + 1), 1000);
+    return () => clearInterval(t);
+  }, [onCall]);
   const { line, smpLine } = useKeyHandler({
     sessions,
     selectedRef,
@@ -98,6 +107,7 @@ export function App({ core, noColor, bell }: AppProps) {
     commands,
     scroll,
     page: layout.page,
+    toggleCallStats: useCallback(() => setCallStats((v) => !v), []),
   });
   useF1(useCallback(() => setOverlay((o) => (o?.kind === 'help' ? null : { kind: 'help', scroll: 0 })), [setOverlay]));
 
@@ -127,6 +137,7 @@ export function App({ core, noColor, bell }: AppProps) {
           width={chatW}
           height={mainH}
           noColor={noColor}
+          callStats={callStats}
         />
       </Box>
       <NoticeRow smpSession={smpSession} notice={notice} coreNotices={state.notices} width={cols} noColor={noColor} />

@@ -1,4 +1,5 @@
 import { memo } from 'react';
+import { callSegments, hasCall } from './call.js';
 import type { SessionView } from '../chat/types.js';
 import { senderWidthFor, viewport } from './chat-rows.js';
 import { LOCK_COLOR, LOCK_MARKER, LOCK_WORD, sessionLock } from './lock.js';
@@ -10,7 +11,7 @@ import { clipRow, sanitizeLine, type Row } from './text.js';
  * Two rows: `bob (bob@example.org)  [V] OTR verified · SMP ...`, then the details:
  * `OTR v3 · msrp/tcp · not logged · 2 waiting for OTR · OTR off: reason · ended (reason)`.
  */
-export function headerRows(s: SessionView, width: number): [Row, Row] {
+export function headerRows(s: SessionView, width: number, callStats = false, now = Date.now()): [Row, Row] {
   const lock = sessionLock(s);
   const name = sessionName(s);
   const top: Row = [{ text: name, bold: true }];
@@ -26,8 +27,10 @@ export function headerRows(s: SessionView, width: number): [Row, Row] {
   const add = (seg: Row[number]): void => {
     details.push({ text: details.length === 0 ? '' : ' · ', dim: true }, seg);
   };
+  // The call first: it is what changes while one talks (and it goes with /verify: compare fingerprints aloud).
+  if (hasCall(s.audio)) for (const seg of callSegments(s.audio, now, callStats)) details.push(seg);
   if (s.otr.version && s.otr.state !== 'plaintext') add({ text: `OTR v${s.otr.version}`, dim: true });
-  add({ text: sanitizeLine(s.transport), dim: true });
+  if (s.media?.includes('chat') ?? true) add({ text: sanitizeLine(s.transport), dim: true });
   if (s.loggingDisabled) add({ text: 'not logged', color: 'cyan' });
   if (s.otr.pending > 0) add({ text: `${s.otr.pending} waiting for OTR`, color: 'yellow' });
   if (s.otr.disabledReason) add({ text: `OTR off: ${sanitizeLine(s.otr.disabledReason)}`, dim: true });
@@ -42,8 +45,17 @@ export function headerRows(s: SessionView, width: number): [Row, Row] {
 export function chatStatusRow(s: SessionView, more: boolean, scrolled: boolean): Row {
   const name = sessionName(s);
   if (s.state === 'incoming') {
-    return [{ text: `${name} wants to chat: /accept or /reject`, color: 'cyan', bold: true }];
+    const what = s.media?.includes('audio') ? (s.media.includes('chat') ? 'call and chat' : 'call') : 'chat';
+    return [
+      {
+        text: `${name} wants to ${what === 'chat' ? 'chat' : `start a ${what}`}: /accept or /reject`,
+        color: 'cyan',
+        bold: true,
+      },
+    ];
   }
+  if (s.audio?.state === 'proposed')
+    return [{ text: `${name} wants to add audio: /accept or /reject (the chat goes on)`, color: 'cyan', bold: true }];
   const row: Row = [];
   if (s.state === 'ended') row.push({ text: `chat ended${s.reason ? `: ${sanitizeLine(s.reason)}` : ''}`, dim: true });
   else if (s.state === 'connecting') row.push({ text: 'connecting…', dim: true });
@@ -59,9 +71,18 @@ export interface ChatViewProps {
   height: number;
   scroll: number;
   noColor: boolean;
+  /** Ctrl-T: loss, jitter and RTT of the call in the header. */
+  callStats?: boolean;
 }
 
-export const ChatView = memo(function ChatView({ session, width, height, scroll, noColor }: ChatViewProps) {
+export const ChatView = memo(function ChatView({
+  session,
+  width,
+  height,
+  scroll,
+  noColor,
+  callStats = false,
+}: ChatViewProps) {
   const msgH = Math.max(1, height - 3);
   const vp = viewport(
     session.lines,
@@ -70,7 +91,7 @@ export const ChatView = memo(function ChatView({ session, width, height, scroll,
     scroll,
   );
   const rows: Row[] = [
-    ...headerRows(session, width),
+    ...headerRows(session, width, callStats),
     ...vp.rows,
     clipRow(chatStatusRow(session, vp.more, vp.scroll > 0), width),
   ];

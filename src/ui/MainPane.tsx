@@ -39,9 +39,20 @@ export interface MainPaneProps {
   width: number;
   height: number;
   noColor: boolean;
+  callStats?: boolean;
 }
 
-export function MainPane({ overlay, sessions, selected, scroll, coreNotices, width, height, noColor }: MainPaneProps) {
+export function MainPane({
+  overlay,
+  sessions,
+  selected,
+  scroll,
+  coreNotices,
+  width,
+  height,
+  noColor,
+  callStats = false,
+}: MainPaneProps) {
   if (overlay?.kind === 'help')
     return <HelpView width={width} height={height} scroll={overlay.scroll} noColor={noColor} />;
   if (overlay?.kind === 'search')
@@ -54,6 +65,16 @@ export function MainPane({ overlay, sessions, selected, scroll, coreNotices, wid
       <Rows rows={[[{ text: ' That chat is gone. Esc closes.' }]]} width={width} height={height} noColor={noColor} />
     );
   }
-  if (selected) return <ChatView session={selected} width={width} height={height} scroll={scroll} noColor={noColor} />;
+  if (selected)
+    return (
+      <ChatView
+        session={selected}
+        width={width}
+        height={height}
+        scroll={scroll}
+        noColor={noColor}
+        callStats={callStats}
+      />
+    );
   return <Rows rows={noChatRows(coreNotices, width, height)} width={width} height={height} noColor={noColor} />;
 }

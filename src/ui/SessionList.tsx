@@ -18,7 +18,10 @@ export function sessionRow(s: SessionView, index: number, selected: boolean, wid
   const lock = sessionLock(s);
   const incoming = s.state === 'incoming';
   const ended = s.state === 'ended';
-  const mark = incoming ? '/accept' : LOCK_MARKER[lock];
+  const proposed = s.audio?.state === 'proposed';
+  const mark = incoming || proposed ? '/accept' : LOCK_MARKER[lock];
+  // one entry per session, chat and audio together: a call shows as ☎ before the name
+  const call = s.audio && s.audio.state !== 'ended' && s.audio.state !== 'proposed' ? '☎ ' : '';
   const unread = s.unread > 0 ? `(${s.unread > 99 ? '99+' : s.unread})` : '';
   const num = `${selected ? '>' : ' '}${index + 1} `;
   const tail = `${unread ? ` ${unread}` : ''} ${fit(mark, Math.max(4, textWidth(mark)))}`;
@@ -27,7 +30,7 @@ export function sessionRow(s: SessionView, index: number, selected: boolean, wid
     [
       { text: num, bold: selected },
       {
-        text: fit(sessionName(s), nameW),
+        text: fit(call + sessionName(s), nameW),
         bold: selected || incoming,
         dim: ended,
         color: incoming ? 'cyan' : undefined,

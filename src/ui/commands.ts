@@ -18,17 +18,24 @@ export interface CommandContext {
 export const COMMANDS = [
   '/accept',
   '/accept-file',
+  '/audio',
+  '/call',
   '/cancel-file',
   '/chat',
-  '/help',
+  '/dtmf',
   '/hangup',
+  '/help',
+  '/hold',
+  '/mute',
+  '/open',
   '/otr',
   '/quit',
-  '/open',
   '/reject',
   '/reject-file',
+  '/resume',
   '/search',
   '/send',
+  '/unmute',
   '/verify',
 ] as const;
 export const OTR_SUBCOMMANDS = [
@@ -196,17 +203,54 @@ export function parseCommand(line: string, ctx: CommandContext): UiAction {
       if (!to) return { kind: 'error', message: 'usage: /chat user@host  (or /chat sip:user@host:port)' };
       return { kind: 'core', cmd: { cmd: 'chat', to }, done: `Calling ${to}…` };
     }
+    case 'call': {
+      const to = normalizeUri(args.trim());
+      if (!to)
+        return { kind: 'error', message: 'usage: /call user@host  (an audio call; /audio adds audio to a chat)' };
+      return { kind: 'core', cmd: { cmd: 'call', to }, done: `Calling ${to} (audio)…` };
+    }
     case 'accept':
     case 'reject': {
       const pick = byNumber(ctx, rest[0]);
       if (pick === 'bad') return { kind: 'error', message: `No session number ${rest[0] ?? ''}.` };
-      const s =
-        pick ??
-        (ctx.selected?.state === 'incoming'
-          ? ctx.selected
-          : (ctx.sessions.find((x) => x.state === 'incoming') ?? null));
-      if (!s || s.state !== 'incoming') return { kind: 'error', message: `No incoming chat to ${verb}.` };
+      // an incoming chat or call, or an audio proposal on a running chat
+      const waiting = (x: SessionView) => x.state === 'incoming' || x.audio?.state === 'proposed';
+      const s = pick ?? (ctx.selected && waiting(ctx.selected) ? ctx.selected : (ctx.sessions.find(waiting) ?? null));
+      if (!s || !waiting(s)) return { kind: 'error', message: `No incoming chat to ${verb}.` };
       return { kind: 'core', cmd: { cmd: verb, session: s.id } };
+    }
+    case 'audio':
+    case 'hold':
+    case 'resume':
+    case 'mute':
+    case 'unmute': {
+      const s = needSession(ctx);
+      if (typeof s === 'string') return { kind: 'error', message: s };
+      if (s.state !== 'active') return { kind: 'error', message: `The session with ${name(s)} is not connected.` };
+      if (verb === 'audio') {
+        const off = (rest[0] ?? '').toLowerCase();
+        if (off !== '' && off !== 'off' && off !== 'on')
+          return { kind: 'error', message: 'usage: /audio (add audio to this chat) or /audio off' };
+        return off === 'off'
+          ? { kind: 'core', cmd: { cmd: 'audio', session: s.id, action: 'remove' }, done: 'Removing audio…' }
+          : {
+              kind: 'core',
+              cmd: { cmd: 'audio', session: s.id, action: 'add' },
+              done: `Adding audio, ringing ${name(s)}…`,
+            };
+      }
+      if (!s.audio || s.audio.state === 'ended') return { kind: 'error', message: `No audio with ${name(s)}.` };
+      const action = verb as 'hold' | 'resume' | 'mute' | 'unmute';
+      return { kind: 'core', cmd: { cmd: 'audio', session: s.id, action } };
+    }
+    case 'dtmf': {
+      const s = needSession(ctx);
+      if (typeof s === 'string') return { kind: 'error', message: s };
+      const digits = rest.join('');
+      if (!/^[0-9*#A-Da-d]{1,64}$/.test(digits))
+        return { kind: 'error', message: 'usage: /dtmf DIGITS  (0-9 * # A-D)' };
+      if (!s.audio || s.audio.state === 'ended') return { kind: 'error', message: `No audio with ${name(s)}.` };
+      return { kind: 'core', cmd: { cmd: 'dtmf', session: s.id, digits } };
     }
     case 'hangup': {
       const pick = byNumber(ctx, rest[0]);

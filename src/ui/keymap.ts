@@ -15,6 +15,7 @@ export type KeyAction =
   | { kind: 'abort-smp' }
   | { kind: 'clear-notice' }
   | { kind: 'select'; index: number }
+  | { kind: 'call'; what: 'mute' | 'hold' | 'hangup-audio' | 'stats' }
   | { kind: 'cycle'; delta: 1 | -1 }
   | { kind: 'help-scroll'; dir: 1 | -1 }
   | { kind: 'scroll'; dir: 1 | -1 }
@@ -38,6 +39,10 @@ export function keyAction(input: string, key: Key, mode: KeyMode): KeyAction {
     return mode.overlay ? { kind: 'close-overlay' } : { kind: 'clear-notice' };
   }
   if (key.meta && /^[1-9]$/.test(input)) return { kind: 'select', index: Number(input) - 1 };
+  // The call of the selected session: Alt-M mute, Alt-H hold, Alt-X hang up the audio, Ctrl-T its statistics.
+  if (key.ctrl && input === 't') return { kind: 'call', what: 'stats' };
+  if (key.meta && !key.ctrl && (input === 'm' || input === 'h' || input === 'x'))
+    return { kind: 'call', what: input === 'm' ? 'mute' : input === 'h' ? 'hold' : 'hangup-audio' };
   if (key.ctrl && (input === 'n' || input === 'p')) return { kind: 'cycle', delta: input === 'n' ? 1 : -1 };
   if (key.pageUp || key.pageDown) {
     // Page Up shows older lines: the scroll offset from the bottom grows.

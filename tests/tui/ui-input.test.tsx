@@ -263,6 +263,8 @@ describe('ui: commands', () => {
     assert.doesNotMatch(m.plain(), /\/otr authq "QUESTION" SECRET/);
     await m.enter('/help');
     assert.match(m.plain(), /PgDn for more/);
+    // the help grew with the call commands: its end is two pages down
+    await m.press(KEY.pageDown);
     await m.press(KEY.pageDown);
     assert.match(m.plain(), /Ctrl-N\/Ctrl-P +switch chat/);
     assert.match(m.plain(), /\[V\] verified/);

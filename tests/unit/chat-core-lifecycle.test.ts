@@ -14,6 +14,11 @@ import type { CoreEvent } from '../../src/chat/types.js';
 import { openChatStorage } from '../../src/chat-storage/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../../src/sip/index.js';
 
+/** The core composes the session's SDP out of each stream's section: the fakes write a minimal MSRP one. */
+const MSRP_SDP =
+  'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n' +
+  'm=message 2855 TCP/MSRP *\r\na=path:msrp://127.0.0.1:2855/abc;tcp\r\na=accept-types:text/plain\r\n';
+
 class FakeCall extends EventEmitter {
   state = 'initial';
   isFocus = false;
@@ -22,7 +27,7 @@ class FakeCall extends EventEmitter {
   rejected: number[] = [];
   constructor(
     readonly direction: 'incoming' | 'outgoing',
-    private readonly offer: string | null = 'v=0',
+    private readonly offer: string | null = MSRP_SDP,
     readonly remoteIdentity = { aor: 'bob@127.0.0.1', user: 'bob', host: '127.0.0.1', displayName: 'Bob' },
   ) {
     super();
@@ -82,11 +87,11 @@ class FakeMedia implements ChatStreamMedia {
   private readonly bound = new Promise<void>((r) => (this.bind = r));
   constructor(readonly opts: ChatMediaOptions) {}
   async createOffer(): Promise<string> {
-    return 'v=0';
+    return MSRP_SDP;
   }
   async applyAnswer(): Promise<void> {}
   async createAnswer(): Promise<string> {
-    return 'v=0';
+    return MSRP_SDP;
   }
   connect(): Promise<void> {
     return this.bound;

@@ -31,6 +31,8 @@ export interface KeyHandlerDeps {
   scroll: Scroll;
   /** Rows that PgUp/PgDn move. */
   page: number;
+  /** Ctrl-T: the call statistics in the header, on or off. */
+  toggleCallStats(): void;
 }
 
 interface EditedLine {
@@ -164,6 +166,9 @@ function applyViewKey(
     case 'select':
       select(c, a.index);
       return;
+    case 'call':
+      callKey(c, a.what, selected);
+      return;
     case 'cycle': {
       if (c.sessions.length === 0) return;
       const i = selected ? c.sessions.indexOf(selected) : 0;
@@ -180,6 +185,25 @@ function applyViewKey(
     case 'none':
       return;
   }
+}
+
+/** Alt-M, Alt-H, Alt-X, Ctrl-T on the selected session's call. */
+function callKey(c: KeyContext, what: 'mute' | 'hold' | 'hangup-audio' | 'stats', s: SessionView | null): void {
+  if (what === 'stats') {
+    c.toggleCallStats();
+    return;
+  }
+  const a = s?.audio;
+  if (!s || !a || a.state === 'ended' || a.state === 'proposed') {
+    c.setNotice({ text: 'No call in the selected session.', level: 'error' });
+    return;
+  }
+  if (what === 'mute') void c.commands.dispatch({ cmd: 'audio', session: s.id, action: a.muted ? 'unmute' : 'mute' });
+  else if (what === 'hold')
+    void c.commands.dispatch({ cmd: 'audio', session: s.id, action: a.localHold ? 'resume' : 'hold' });
+  // audio in a chat goes (port 0) and the chat stays; an audio-only call is hung up
+  else if (s.media?.includes('chat')) void c.commands.dispatch({ cmd: 'audio', session: s.id, action: 'remove' });
+  else void c.commands.dispatch({ cmd: 'hangup', session: s.id });
 }
 
 /** Keys that edit or submit the input line, or the answer at the verification prompt. */
