@@ -1,7 +1,8 @@
 // Our ZRTP engine against GNU ZRTP C++ (ZRTPCPP, the engine inside Blink) with its standard configuration, the
 // Hello Blink sends. ZRTPCPP is not a Debian package: build it from source (tests/interop/peers/README.md) and
-// point ZRTPCPP_DIR at the tree; the harness is compiled on first use (tests/helpers/zrtpcpp.ts). Without it this
-// file reports itself skipped, with that reason.
+// point ZRTPCPP_DIR at the tree; the harness is compiled on first use (tests/helpers/zrtpcpp.ts). Not part of
+// `npm test` (CI cannot build it): run it by hand, `node --import tsx --test tests/interop/zrtp-zrtpcpp.manual.ts`.
+// Without ZRTPCPP_DIR it reports itself skipped, with that reason.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
