@@ -14,7 +14,9 @@ import { OtrSession, type DsaKeyParams } from '../otr/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { MsrpChatMedia, type IncomingContent, type MsrpTlsMaterial } from './media.js';
 import { blankSessionView, memoryTrust } from './blank.js';
+import { ChatSection } from './sections.js';
 import { ChatSession } from './session.js';
+import { SessionNegotiator } from './session-media.js';
 import { StateStore } from './state.js';
 
 export interface RehearsalOptions {
@@ -89,6 +91,20 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
     const a = mk(0, caller.aor, callee.aor);
     const b = mk(1, callee.aor, caller.aor);
     medias.push(a, b);
+    // Through the session negotiator a real session uses (its SDP composition and section split), not the chat's
+    // stream alone: that is the code the user's first chat runs.
+    const negotiatorFor = (m: MsrpChatMedia, offering: boolean): SessionNegotiator => {
+      const section = new ChatSection(m);
+      const neg = new SessionNegotiator({
+        host: opts.host,
+        owner: {
+          streamFor: async (kind, _section, initial) => (kind === 'chat' && initial ? section : null),
+          removed: () => undefined,
+        },
+      });
+      if (offering) neg.add(section);
+      return neg;
+    };
     let out: SipCall | null = null;
     const answered = new Promise<void>((resolve, reject) => {
       // Only our own caller's INVITE is answered: the port is open on 127.0.0.1 for a moment, and anything else
@@ -100,11 +116,11 @@ export async function rehearseChat(opts: RehearsalOptions): Promise<RehearsalRes
         }
         callee.off('invite', onInvite);
         calls.push(call);
-        call.accept(b).then(resolve, reject);
+        call.accept(negotiatorFor(b, false)).then(resolve, reject);
       };
       callee.on('invite', onInvite);
     });
-    const outgoing = caller.call(callee.contactUri, a);
+    const outgoing = caller.call(callee.contactUri, negotiatorFor(a, true));
     out = outgoing;
     calls.push(outgoing);
     const established = new Promise<void>((resolve, reject) => {
