@@ -45,6 +45,8 @@ export const CALL_ALGORITHMS: AlgorithmLists = {
   sas: ['B32', 'B256'],
 };
 const OUR_SRTP_PROFILE = 'AES_CM_128_HMAC_SHA1_80';
+/** Early packets kept until media starts: a Hello and a retransmission or two is all a peer sends by then. */
+const MAX_EARLY = 8;
 
 export interface ZrtpBindingEvents {
   secure(info: ZrtpSecure): void;
@@ -60,6 +62,12 @@ export class ZrtpBinding {
   private info: ZrtpSecure | null = null;
   /** Media start (clock ms), for the time-to-SAS figure in the logs. */
   private startedAt = 0;
+  /**
+   * ZRTP packets that came before our media started (the peer's side started first: the callee's Hello can reach
+   * the caller before the caller has read the 200 OK). Fed to the engine at start, so the exchange need not wait
+   * for the peer's first retransmission (50 ms); bounded, and dropped if the peer's Hello hash does not match.
+   */
+  private early: Uint8Array[] = [];
 
   constructor(
     private readonly stream: AudioStream & ZrtpSeam,
@@ -99,6 +107,9 @@ export class ZrtpBinding {
     const peerHash = this.stream.peerZrtpHash;
     if (peerHash) this.engine.setPeerHelloHash(peerHash);
     this.run(this.engine.start(this.clock.now()));
+    const early = this.early;
+    this.early = [];
+    for (const b of early) if (!this.closed) this.run(this.engine.receive(b, this.clock.now()));
   }
 
   /** The user compared the SAS (true) or found it different (false): kept per peer ZID for the next calls. */
@@ -115,7 +126,12 @@ export class ZrtpBinding {
   }
 
   private receive(b: Uint8Array): void {
-    if (!this.started || this.closed) return;
+    if (this.closed) return;
+    if (!this.started) {
+      // a copy: the socket's buffer is not ours to keep
+      if (this.early.length < MAX_EARLY) this.early.push(b.slice());
+      return;
+    }
     this.run(this.engine.receive(b, this.clock.now()));
   }
 
