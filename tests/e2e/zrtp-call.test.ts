@@ -153,8 +153,10 @@ test('ZRTP between two blink-tui: same SAS, tones both ways under ZRTP keys, SMP
     a.c.send({ cmd: 'sas', session: sa, action: 'confirm' });
     b.c.send({ cmd: 'sas', session: sb, action: 'confirm' });
     await a.c.waitFor(is('zrtp', { session: sa, verified: true }), 10000, ma);
-    const okA = await a.c.waitFor((e) => e.ev === 'smp' && e.session === sa && e.result !== 'asked', 30000, ma);
-    const okB = await b.c.waitFor((e) => e.ev === 'smp' && e.session === sb && e.result !== 'asked', 30000, mb);
+    // crossing SMP1s are aborted and tried again (call-verification.ts): wait for the check's end
+    const end = (e: Ev) => e.ev === 'smp' && (e.result === 'success' || e.result === 'failure');
+    const okA = await a.c.waitFor(end, 30000, ma);
+    const okB = await b.c.waitFor(end, 30000, mb);
     assert.equal(okA.result, 'success', JSON.stringify(okA));
     assert.equal(okB.result, 'success', JSON.stringify(okB));
     assert.equal(okA.from_call, true);
@@ -208,6 +210,65 @@ test('ZRTP between two blink-tui: same SAS, tones both ways under ZRTP keys, SMP
     await hangup(a, third.sa, b, third.sb);
   } finally {
     if (!captured) await cap.stop().catch(() => undefined);
+    await a.c.quit();
+    await b.c.quit();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SMP from the call: declined while the peer has not confirmed, run by the peer once it does; a typed SMP still works', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blink-zrtp-e2e-'));
+  const a = await peer('alice', dir, A_HZ);
+  const b = await peer('bob', dir, B_HZ);
+  try {
+    const { sa, sb, za, zb } = await call(a, b, true);
+    assert.equal(za.sas, zb.sas);
+    // a user-typed SMP with its own question, during the call and before any SAS verdict: left to the users
+    const m0a = a.c.events.length;
+    const m0b = b.c.events.length;
+    a.c.send({ cmd: 'smp', session: sa, secret: 'blue', question: 'Favourite colour?' });
+    const asked = await b.c.waitFor((e) => e.ev === 'smp' && e.result === 'asked', 15000, m0b);
+    assert.equal(asked.question, 'Favourite colour?');
+    assert.equal(asked.from_call, undefined);
+    b.c.send({ cmd: 'smp_respond', session: sb, secret: 'blue' });
+    const typed = await a.c.waitFor((e) => e.ev === 'smp' && e.result !== 'asked', 15000, m0a);
+    assert.equal(typed.result, 'success');
+    assert.equal(typed.from_call, undefined);
+    // only alice confirms the SAS: her check from the call reaches bob, who has not compared: declined, with a word
+    const ma = a.c.events.length;
+    const mb = b.c.events.length;
+    a.c.send({ cmd: 'sas', session: sa, action: 'confirm' });
+    const declined = await a.c.waitFor(
+      (e) => e.ev === 'smp' && e.from_call === true && e.result !== 'asked',
+      20000,
+      ma,
+    );
+    assert.equal(declined.result, 'aborted', JSON.stringify(declined));
+    assert.equal(
+      b.c.events.slice(mb).some((e) => e.ev === 'smp' && e.result === 'success'),
+      false,
+      'bob did not answer with the SAS',
+    );
+    // bob compares later: his side starts the check (Blink would not ask again) and both end verified
+    const ma2 = a.c.events.length;
+    const mb2 = b.c.events.length;
+    b.c.send({ cmd: 'sas', session: sb, action: 'confirm' });
+    // an SMP1 that crosses alice's retry is aborted on both sides and tried again (call-verification.ts): the end
+    // of the check is its success or failure
+    const done = (e: Ev) =>
+      e.ev === 'smp' && e.from_call === true && (e.result === 'success' || e.result === 'failure');
+    const okB = await b.c.waitFor(done, 30000, mb2);
+    const okA = await a.c.waitFor(done, 30000, ma2);
+    assert.equal(okB.result, 'success', JSON.stringify(okB));
+    assert.equal(okA.result, 'success', JSON.stringify(okA));
+    const line = await b.c.waitFor(
+      (e) => e.ev === 'system' && e.session === sb && /call/i.test(String(e.text)) && /verified/i.test(String(e.text)),
+      5000,
+      mb2,
+    );
+    assert.ok(line);
+    await hangup(a, sa, b, sb);
+  } finally {
     await a.c.quit();
     await b.c.quit();
     rmSync(dir, { recursive: true, force: true });
