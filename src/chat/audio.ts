@@ -400,7 +400,8 @@ export class SessionAudio {
       state: 'secure',
       sas: info.sas,
       sasWords: info.sasRender.b256,
-      verified: info.verified || ourVerified,
+      // RFC 6189 §7.1: shown verified only when both sides had confirmed it (our record and the peer's V flag)
+      verified: info.verified,
       verdict: null,
       cipher: `${info.cipher}/${info.authTag}/${info.keyAgreement}`,
       cache: info.cache,
