@@ -6,13 +6,17 @@
 //   3. linphonec calls linphonec: the same two lines, for bzrtp against itself;
 //   4. with ZRTPCPP_DIR (a source build of GNU ZRTP C++, Blink's engine): ZRTPCPP and us started together, and two
 //      ZRTPCPP started together (from media start to each SAS).
+//   5. real blink-tui processes (the bundle, headless): blink-tui calls blink-tui, and blink-tui calls linphonec,
+//      from each blink-tui's `zrtp` "negotiating" event (ZRTP starts with media) to its "secure" event (SAS shown),
+//      as this process receives them; linphonec's two lines as in 2.
 // Blink (ZRTPCPP) shows its SAS about 0.1 s after media starts (../shared/STACK.md).
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { MemoryZidCache, ZrtpEngine } from '../src/zrtp/index.js';
 import { DEFAULT_ALGORITHMS } from '../src/zrtp/algorithms.js';
 import { makeEngine, runLink } from '../tests/helpers/zrtp-link.js';
-import { Linphonec } from '../tests/helpers/linphonec-zrtp.js';
+import { Linphonec } from '../tests/helpers/linphonec.js';
+import { HeadlessClient, type Ev } from '../tests/helpers/client.js';
 import { RawUdpPeer, buildResponse } from '../tests/helpers/sip-raw.js';
 import { ZrtpUdp } from '../tests/helpers/zrtp-udp.js';
 import { ZrtpcppPeer, zrtpcppUnavailable } from '../tests/helpers/zrtpcpp.js';
@@ -37,7 +41,7 @@ function watchLines(lp: Linphonec) {
   const stamps: { at: number; line: string }[] = [];
   let seen = 0;
   const poll = setInterval(() => {
-    for (; seen < lp.lines.length; seen++) stamps.push({ at: performance.now(), line: lp.lines[seen]! });
+    for (; seen < lp.lines.length; seen++) stamps.push({ at: performance.now(), line: lp.lines[seen]!.text });
   }, 1);
   return {
     stop: () => clearInterval(poll),
@@ -66,7 +70,7 @@ async function engineOnly() {
 }
 
 async function linphonecCallsUs() {
-  const lp = Linphonec.start({ sipPort: await freePort(), rtpPort: await freePort(), autoAnswer: false });
+  const lp = await Linphonec.start({ user: 'lp', autoAnswer: false });
   const lines = watchLines(lp);
   const sip = await RawUdpPeer.open();
   const ours: number[] = [];
@@ -81,7 +85,7 @@ async function linphonecCallsUs() {
       const media = await ZrtpUdp.open(engine);
       const before = sip.received.length;
       const mark = lines.count();
-      lp.command(`call sip:us@127.0.0.1:${sip.port}`);
+      lp.send(`call sip:us@127.0.0.1:${sip.port}`);
       await sip.waitFor((all) => all.slice(before).some((d) => d.text.startsWith('INVITE ')), 15_000);
       const inv = sip.received.slice(before).find((d) => d.text.startsWith('INVITE '))!;
       const offer = inv.text.slice(inv.text.indexOf('\r\n\r\n') + 4);
@@ -99,14 +103,14 @@ async function linphonecCallsUs() {
       await sip.send(buildResponse(inv.text, 200, 'OK', [`Contact: <sip:us@127.0.0.1:${sip.port}>`], sdp), inv.port);
       media.start(Number(/^m=audio (\d+)/m.exec(offer)?.[1]), 1234);
       await media.waitSecure(15_000);
-      await lp.waitFor(/auth token is/i);
+      await lp.waitLine(/auth token is/i, 15_000, mark);
       for (let k = 0; k < 100 && lines.between(/Media streams established/, /auth token/, mark) === undefined; k++) {
         await new Promise((r) => setTimeout(r, 10));
       }
       ours.push(media.secureAfter!);
       const t = lines.between(/Media streams established/, /auth token/, mark);
       if (t !== undefined) theirs.push(t);
-      lp.command('terminate');
+      lp.send('terminate');
       await new Promise((r) => setTimeout(r, 300));
       await media.close();
     }
@@ -122,21 +126,21 @@ async function linphonecCallsUs() {
 
 async function linphonecCallsLinphonec() {
   const calleePort = await freePort();
-  const callee = Linphonec.start({ sipPort: calleePort, rtpPort: await freePort() });
-  const caller = Linphonec.start({ sipPort: await freePort(), rtpPort: await freePort(), autoAnswer: false });
+  const callee = await Linphonec.start({ user: 'b', sipPort: calleePort });
+  const caller = await Linphonec.start({ user: 'a', autoAnswer: false });
   const lines = watchLines(caller);
   const times: number[] = [];
   try {
     await new Promise((r) => setTimeout(r, 1000));
     for (let i = 0; i < runs; i++) {
       const mark = lines.count();
-      caller.command(`call sip:b@127.0.0.1:${calleePort}`);
+      caller.send(`call sip:b@127.0.0.1:${calleePort}`);
       for (let k = 0; k < 1000 && lines.between(/Media streams established/, /auth token/, mark) === undefined; k++) {
         await new Promise((r) => setTimeout(r, 10));
       }
       const t = lines.between(/Media streams established/, /auth token/, mark);
       if (t !== undefined) times.push(t);
-      caller.command('terminate');
+      caller.send('terminate');
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
@@ -146,6 +150,95 @@ async function linphonecCallsLinphonec() {
   }
   console.log(
     `linphonec calls linphonec: caller's SAS ${fmt(median(times))} after its "Media streams established" (median of ${times.length} calls)`,
+  );
+}
+
+/** ms from each `zrtp` negotiating event to the secure one of the same session, as they reach us. */
+function zrtpTimer(c: HeadlessClient) {
+  const start = new Map<string, number>();
+  const took: number[] = [];
+  c.onEvent((e: Ev) => {
+    if (e.ev !== 'zrtp') return;
+    const id = String(e.session);
+    if (e.state === 'negotiating') start.set(id, performance.now());
+    else if (e.state === 'secure' && start.has(id)) took.push(performance.now() - start.get(id)!);
+  });
+  return took;
+}
+
+async function client(user: string): Promise<{ c: HeadlessClient; uri: string }> {
+  const port = await freePort();
+  const c = await HeadlessClient.start({
+    args: [
+      '--user',
+      user,
+      '--port',
+      String(port),
+      '--transport',
+      'udp',
+      '--no-otr',
+      '--audio-in',
+      'tone:440',
+      '--audio-out',
+      'none',
+    ],
+    env: { BLINK_TUI_REHEARSAL: '0' },
+  });
+  return { c, uri: `sip:${user}@127.0.0.1:${port}` };
+}
+
+async function blinkTuiCalls() {
+  const a = await client('alice');
+  const b = await client('bob');
+  const ta = zrtpTimer(a.c);
+  const tb = zrtpTimer(b.c);
+  b.c.onEvent((e) => {
+    if (e.ev === 'incoming') b.c.send({ cmd: 'accept', session: e.session });
+  });
+  try {
+    for (let i = 0; i < runs; i++) {
+      const mark = a.c.events.length;
+      const bmark = b.c.events.length;
+      a.c.send({ cmd: 'call', to: b.uri });
+      const z = await a.c.waitFor((e) => e.ev === 'zrtp' && e.state === 'secure', 20_000, mark);
+      await b.c.waitFor((e) => e.ev === 'zrtp' && e.state === 'secure', 20_000, bmark);
+      a.c.send({ cmd: 'hangup', session: z.session });
+      await a.c.waitFor((e) => e.ev === 'session' && e.session === z.session && e.state === 'ended', 15_000);
+      await new Promise((r) => setTimeout(r, 300));
+    }
+  } finally {
+    await a.c.quit();
+    await b.c.quit();
+  }
+  console.log(
+    `blink-tui calls blink-tui: caller's SAS ${fmt(median(ta))}, callee's ${fmt(median(tb))} after each one's media start (medians of ${ta.length})`,
+  );
+  const us = await client('carol');
+  const tu = zrtpTimer(us.c);
+  const lp = await Linphonec.start({ user: 'lp' });
+  const lines = watchLines(lp);
+  const theirs: number[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      const mark = us.c.events.length;
+      const lmark = lines.count();
+      us.c.send({ cmd: 'call', to: lp.contact });
+      const z = await us.c.waitFor((e) => e.ev === 'zrtp' && e.state === 'secure', 20_000, mark);
+      for (let k = 0; k < 300 && lines.between(/Media streams established/, /auth token/, lmark) === undefined; k++)
+        await new Promise((r) => setTimeout(r, 10));
+      const t = lines.between(/Media streams established/, /auth token/, lmark);
+      if (t !== undefined) theirs.push(t);
+      us.c.send({ cmd: 'hangup', session: z.session });
+      await us.c.waitFor((e) => e.ev === 'session' && e.session === z.session && e.state === 'ended', 15_000);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  } finally {
+    lines.stop();
+    await us.c.quit();
+    await lp.stop();
+  }
+  console.log(
+    `blink-tui calls linphonec: our SAS ${fmt(median(tu))} after our media start; linphonec's ${fmt(median(theirs))} after its "Media streams established" (medians of ${tu.length})`,
   );
 }
 
@@ -202,4 +295,5 @@ async function withZrtpcpp() {
 await engineOnly();
 await linphonecCallsUs();
 await linphonecCallsLinphonec();
+await blinkTuiCalls();
 await withZrtpcpp();

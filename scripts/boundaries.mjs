@@ -40,6 +40,7 @@ export const RULES = {
       'peer-id': 'peer-id.ts',
       keys: '*',
       rtp: 'index',
+      zrtp: 'index',
     },
     packages: [],
   },

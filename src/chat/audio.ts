@@ -10,7 +10,18 @@ import { AudioSection } from './sections.js';
 import { OfferRefusedError, type SectionMedia, type SessionNegotiator } from './session-media.js';
 import type { Clock } from './session.js';
 import type { StateStore } from './state.js';
-import type { AudioState, AudioView } from './types.js';
+import type { AudioState, AudioView, ZrtpView } from './types.js';
+import { ZrtpBinding, zrtpSeamOf, type ZrtpStore } from './zrtp-binding.js';
+import type { ZrtpSecure } from '../zrtp/index.js';
+
+/** The session's ChatSession hooks for the check from the call (call-verification.ts). */
+export interface CallHooks {
+  started(): void;
+  sas(sas: string, verifiedByUser: boolean): void;
+  confirmed(): void;
+  rejected(): void;
+  ended(): void;
+}
 
 /** The session's audio stream in its lifecycle (negotiating -> open -> closed). */
 export interface AudioStreamEntry extends SessionStream<'audio'> {
@@ -31,6 +42,10 @@ export interface AudioHost {
   system(text: string, level: 'info' | 'warning'): void;
   /** The session has no stream left (the peer removed the last one, or the audio of an audio-only call went). */
   noStreamsLeft(reason: string): void;
+  /** Our ZID and retained secrets (null: no ZRTP, SDES only, as before). */
+  zrtpStore?(): ZrtpStore | null;
+  /** The chat's side of the call's SAS (the SMP from the call). */
+  callHooks?: CallHooks;
 }
 
 const DTMF_DIGITS = /^[0-9*#A-Da-d]+$/;
@@ -57,6 +72,8 @@ export class SessionAudio {
   private lastReinviteAt = 0;
   private since: number | null = null;
   private closed = false;
+  private zrtp: ZrtpBinding | null = null;
+  private zrtpView: ZrtpView | null = null;
 
   constructor(private readonly h: AudioHost) {}
 
@@ -127,6 +144,7 @@ export class SessionAudio {
       throw new Error('the session ended');
     }
     const section = new AudioSection(stream);
+    this.bindZrtp(stream);
     stream.on('warning', (w) => this.h.system(w, 'warning'));
     stream.on('dtmf', (d) => this.h.store.emit({ ev: 'dtmf', session: this.h.id, digit: d }));
     stream.on('stats', (s) => this.onStats(s));
@@ -151,9 +169,22 @@ export class SessionAudio {
     if (!s || this.closed) return;
     if (!this.h.neg.streams.includes(s)) return; // rolled back
     s.stream.start();
+    const z = this.zrtp;
+    if (z && z.chosen && !z.isStarted) {
+      this.zrtpView = emptyZrtpView();
+      this.h.callHooks?.started();
+      z.start();
+      this.emitZrtp();
+    }
     const entry = this.h.life.stream('audio');
     if (entry?.state === 'negotiating') this.h.life.streamTransition('audio', 'open');
-    if (this.since === null) {
+    if (this.since === null && z?.chosen && !z.secure) {
+      this.since = this.h.clock.now();
+      this.h.system(
+        `audio ${s.stream.codec ?? ''}, ZRTP: agreeing on keys (nothing is sent or played until then)`,
+        'info',
+      );
+    } else if (this.since === null) {
       this.since = this.h.clock.now();
       this.h.system(
         `audio ${s.stream.codec ?? ''}${s.stream.encryption === 'none' ? ', NOT encrypted' : `, SRTP (${s.stream.encryption.toUpperCase()})`}`.replace(
@@ -289,6 +320,7 @@ export class SessionAudio {
       const s = this.section;
       this.section = null;
       this.h.life.removeStream('audio');
+      this.unbindZrtp();
       s.close();
       this.clearView('refused');
     }
@@ -314,6 +346,7 @@ export class SessionAudio {
     this.section = null;
     if (this.h.life.stream('audio')?.state !== 'closed') this.h.life.streamTransition('audio', 'closed');
     this.h.life.removeStream('audio');
+    this.unbindZrtp();
     s.close();
     this.h.system(`audio ended: ${reason}`, 'info');
     this.clearView(reason);
@@ -327,10 +360,125 @@ export class SessionAudio {
     this.answerProposal(false);
     const s = this.section;
     this.section = null;
+    this.unbindZrtp();
     if (s) {
       s.close();
       this.clearView(reason);
     }
+  }
+
+  // ---- ZRTP ----------------------------------------------------------------------------------
+
+  /** A ZRTP engine on the new stream when the engine has the seam and we have a ZID: our SDP offers it. */
+  private bindZrtp(stream: AudioStream): void {
+    const seam = zrtpSeamOf(stream);
+    const store = seam ? (this.h.zrtpStore?.() ?? null) : null;
+    if (!seam || !store) return;
+    const peer = this.h.store.session(this.h.id)?.peer ?? '';
+    this.zrtp = new ZrtpBinding(seam, store, this.h.clock, peer, {
+      log: (m) => this.h.log(`[${this.h.id}] ${m}`),
+      secure: (info) => this.zrtpSecure(info),
+      failed: (reason) => this.zrtpFailed(reason),
+    });
+  }
+
+  private unbindZrtp(): void {
+    const z = this.zrtp;
+    if (!z) return;
+    this.zrtp = null;
+    z.close();
+    if (z.isStarted) this.h.callHooks?.ended();
+    this.zrtpView = null;
+  }
+
+  private zrtpSecure(info: ZrtpSecure): void {
+    const store = this.h.zrtpStore?.();
+    const rec = store?.load(new Uint8Array(Buffer.from(info.peerZid, 'hex')));
+    // our user's earlier confirmation counts for the SMP from the call only while the retained secret matches
+    const ourVerified = info.cache === 'match' && rec?.verified === true;
+    this.zrtpView = {
+      state: 'secure',
+      sas: info.sas,
+      sasWords: info.sasRender.b256,
+      // RFC 6189 §7.1: shown verified only when both sides had confirmed it (our record and the peer's V flag)
+      verified: info.verified,
+      verdict: null,
+      cipher: `${info.cipher}/${info.authTag}/${info.keyAgreement}`,
+      cache: info.cache,
+      peerZid: info.peerZid,
+    };
+    const spaced = info.sas.split('').join(' ');
+    if (info.cache === 'mismatch') {
+      const text =
+        `ZRTP CACHE MISMATCH: the secret kept from earlier calls with this peer does not match. Someone may be in ` +
+        `the middle, or the peer reset its ZRTP data. Compare the SAS "${spaced}" aloud: /sas confirm or /sas reject`;
+      this.h.system(text, 'warning');
+      this.h.alert('ZRTP cache mismatch', `${this.h.store.session(this.h.id)?.peer ?? 'peer'}: compare the SAS`);
+    } else if (this.zrtpView.verified)
+      this.h.system(`call encrypted with ZRTP (${info.cipher}), SAS "${spaced}" verified before`, 'info');
+    else
+      this.h.system(
+        `call encrypted with ZRTP (${info.cipher}). Read the SAS aloud: "${spaced}" (${info.sasRender.b256}). ` +
+          `Same on both sides? /sas confirm, else /sas reject`,
+        'info',
+      );
+    this.emitZrtp();
+    this.view(this.currentState());
+    this.h.callHooks?.sas(info.sas, ourVerified);
+  }
+
+  /** ZRTP failed: the call never sent audio in the clear, and will not: the audio ends, and the chat says why. */
+  private zrtpFailed(reason: string): void {
+    if (!this.zrtpView) this.zrtpView = emptyZrtpView();
+    this.zrtpView = { ...this.zrtpView, state: 'failed', reason };
+    this.emitZrtp();
+    this.h.system(
+      `ZRTP failed: ${reason}. The audio is ended rather than sent unencrypted; call again to retry.`,
+      'warning',
+    );
+    if (this.h.neg.streams.length <= 1) this.h.noStreamsLeft(`ZRTP failed: ${reason}`);
+    else void this.remove().catch((e: Error) => this.h.log(`[${this.h.id}] removing audio after ZRTP: ${e.message}`));
+  }
+
+  /** `/sas confirm|reject`: the user's verdict, kept per peer ZID, and told to the check from the call. */
+  sas(action: 'confirm' | 'reject'): void {
+    const z = this.zrtp;
+    const v = this.zrtpView;
+    if (!z || !z.secure || !v || v.state !== 'secure') throw new Error('this session has no ZRTP SAS to compare');
+    const ok = action === 'confirm';
+    z.setVerified(ok);
+    this.zrtpView = { ...v, verified: ok, verdict: ok ? 'confirmed' : 'rejected' };
+    if (ok) this.h.system(`SAS "${v.sas}" confirmed: this peer's ZRTP identity is verified`, 'info');
+    else {
+      this.h.system(
+        `SAS "${v.sas}" REJECTED: the peer does not see the same SAS, so someone may be listening. Hang up and ` +
+          `do not trust this call.`,
+        'warning',
+      );
+      this.h.alert(
+        'ZRTP SAS rejected',
+        `${this.h.store.session(this.h.id)?.peer ?? 'peer'}: the call may be intercepted`,
+      );
+    }
+    this.emitZrtp();
+    this.view(this.currentState());
+    if (ok) this.h.callHooks?.confirmed();
+    else this.h.callHooks?.rejected();
+  }
+
+  private emitZrtp(): void {
+    const v = this.zrtpView;
+    if (!v) return;
+    this.h.store.emit({
+      ev: 'zrtp',
+      session: this.h.id,
+      state: v.state,
+      ...(v.sas !== null ? { sas: v.sas } : {}),
+      verified: v.verified,
+      ...(v.cipher !== null ? { cipher: v.cipher } : {}),
+      ...(v.cache !== null ? { cache: v.cache } : {}),
+      ...(v.reason ? { reason: v.reason } : {}),
+    });
   }
 
   // ---- the view ----------------------------------------------------------------------------
@@ -372,7 +520,8 @@ export class SessionAudio {
     const next: AudioView = {
       state,
       codec: s?.stream.codec ?? null,
-      encryption: s?.stream.encryption ?? 'none',
+      // keys from ZRTP count once it is secure; until then nothing is sent (the zrtp view says negotiating)
+      encryption: this.zrtpView && this.zrtpView.state !== 'secure' ? 'none' : (s?.stream.encryption ?? 'none'),
       localHold: s?.localHold ?? false,
       remoteHold: s?.remoteHold ?? false,
       muted: this.muted,
@@ -384,6 +533,7 @@ export class SessionAudio {
       jitterMs: before?.jitterMs ?? 0,
       rttMs: before?.rttMs ?? null,
       ...(reason ? { reason } : {}),
+      ...(this.zrtpView ? { zrtp: this.zrtpView } : {}),
     };
     this.h.store.updateSession(this.h.id, (v) => ({ audio: next, media: mediaOf(v.media, true) }));
     if (before?.state === state && before.codec === next.codec && before.encryption === next.encryption) return;
@@ -418,6 +568,19 @@ export class SessionAudio {
         reason,
       });
   }
+}
+
+function emptyZrtpView(): ZrtpView {
+  return {
+    state: 'negotiating',
+    sas: null,
+    sasWords: null,
+    verified: false,
+    verdict: null,
+    cipher: null,
+    cache: null,
+    peerZid: null,
+  };
 }
 
 function mediaOf(media: ('chat' | 'audio')[] | undefined, audio: boolean): ('chat' | 'audio')[] {

@@ -3,12 +3,14 @@
 import { join } from 'node:path';
 import {
   TransferLog,
+  openZrtpCache,
   setSetting,
   watchFolderFiles,
   type ChatStorage,
   type FolderWatch,
   type ParseProblem,
   type PeerTrust,
+  type ZrtpCacheStore,
 } from '../chat-storage/index.js';
 import { legacyPeerId, peerId } from '../peer-id/peer-id.js';
 import { normalizeFingerprint } from '../keys/fingerprint.js';
@@ -80,6 +82,8 @@ export interface ChatCoreOptions {
   downloadDir?: string;
   /** Makes a session's audio stream (cli.ts: src/rtp's createAudioStream with the devices); without it, no audio. */
   makeAudioStream?: (log: (msg: string) => void) => Promise<AudioStream>;
+  /** Offer and answer ZRTP on calls (on by default; BLINK_TUI_ZRTP=0 leaves SDES only, for tests and benchmarks). */
+  zrtp?: boolean;
 }
 
 /** What a session needs of its chat stream's media: the SIP layer's negotiator and the ChatSession's transport. */
@@ -143,6 +147,8 @@ export class ChatCore implements Core {
   private readonly alert: (title: string, body: string) => void;
 
   private readonly clock: Clock;
+  /** Our ZID and the ZRTP retained secrets (chat/zrtp_zid, chat/zrtp_cache/), opened at the first call. */
+  private zrtpCache: ZrtpCacheStore | null = null;
   /** File transfers (src/chat/file-transfer.ts): their own SIP sessions, started from a chat or to a URI. */
   private readonly files: FileTransfers;
 
@@ -269,6 +275,9 @@ export class ChatCore implements Core {
         return;
       case 'dtmf':
         await this.entry(c.session).audio.dtmf(c.digits);
+        return;
+      case 'sas':
+        this.entry(c.session).audio.sas(c.action);
         return;
       case 'accept':
         await this.accept(c.session);
@@ -685,6 +694,23 @@ export class ChatCore implements Core {
       alert: this.alert,
       system: (text, level) => entry?.chat.system(text, level),
       noStreamsLeft: (reason) => void this.endSession(id, reason, true),
+      zrtpStore: () => {
+        if (this.opts.zrtp === false) return null;
+        try {
+          this.zrtpCache ??= openZrtpCache(this.opts.storage.paths.chatDir);
+        } catch (e) {
+          this.opts.log(`ZRTP cache: ${(e as Error).message}: calls use SDES only`);
+          return null;
+        }
+        return this.zrtpCache;
+      },
+      callHooks: {
+        started: () => chat.callStarted(),
+        sas: (sas, verified) => chat.callSas(sas, verified),
+        confirmed: () => chat.callSasConfirmed(),
+        rejected: () => chat.callSasRejected(),
+        ended: () => chat.callEnded(),
+      },
     });
     entry = { chat, life, neg, audio, call };
     return entry;

@@ -59,6 +59,26 @@ export interface OtrView {
 export type AudioState = 'proposed' | 'connecting' | 'active' | 'held' | 'ended';
 export type AudioEncryptionView = 'none' | 'sdes' | 'zrtp';
 
+/** ZRTP on the call (RFC 6189): what the header shows and the user reads aloud. */
+export type ZrtpState = 'negotiating' | 'secure' | 'failed';
+export type ZrtpCacheView = 'match' | 'new' | 'mismatch';
+export interface ZrtpView {
+  state: ZrtpState;
+  /** The short authentication string as both sides read it (B32: 4 letters/digits, as ZRTP reports it). */
+  sas: string | null;
+  /** The same SAS as PGP words (B256 rendering), easier to read aloud over a bad line. */
+  sasWords: string | null;
+  /** Shown as verified: the cache says both sides confirmed it before, or our user confirmed it in this call. */
+  verified: boolean;
+  /** Our user's verdict in this call, if any (rejected: a red alarm until the call ends). */
+  verdict: 'confirmed' | 'rejected' | null;
+  cipher: string | null;
+  cache: ZrtpCacheView | null;
+  /** The peer's ZID (hex), for the verification view. */
+  peerZid: string | null;
+  reason?: string;
+}
+
 export interface AudioView {
   /** proposed: the peer offers audio and waits for /accept; connecting: our offer is out; held: either side holds. */
   state: AudioState;
@@ -78,6 +98,8 @@ export interface AudioView {
   jitterMs: number;
   rttMs: number | null;
   reason?: string;
+  /** ZRTP on this stream, once the SDP chose it (absent: SDES or no encryption). */
+  zrtp?: ZrtpView;
 }
 
 export interface SessionView {
@@ -129,6 +151,8 @@ export type CoreCommand =
   | { cmd: 'call'; to: string }
   | { cmd: 'audio'; session: string; action: 'add' | 'remove' | 'hold' | 'resume' | 'mute' | 'unmute' }
   | { cmd: 'dtmf'; session: string; digits: string }
+  // The user's verdict on the call's ZRTP SAS: compared and equal (confirm) or different (reject).
+  | { cmd: 'sas'; session: string; action: 'confirm' | 'reject' }
   | { cmd: 'accept'; session: string }
   | { cmd: 'reject'; session: string }
   | { cmd: 'hangup'; session: string }
@@ -167,6 +191,16 @@ export type CoreEvent =
     }
   | { ev: 'audio_stats'; session: string; rx_packets: number; lost: number; jitter_ms: number; rtt_ms: number | null }
   | { ev: 'dtmf'; session: string; digit: string }
+  | {
+      ev: 'zrtp';
+      session: string;
+      state: ZrtpState;
+      sas?: string;
+      verified?: boolean;
+      cipher?: string;
+      cache?: ZrtpCacheView;
+      reason?: string;
+    }
   | { ev: 'session'; session: string; state: SessionState; reason?: string; to?: string; isfocus?: boolean }
   | {
       ev: 'otr';

@@ -19,6 +19,7 @@ const SESSION_COMMANDS = new Set([
   'read',
   'audio',
   'dtmf',
+  'sas',
 ]);
 
 const AUDIO_ACTIONS = new Set(['add', 'remove', 'hold', 'resume', 'mute', 'unmute']);
@@ -53,6 +54,10 @@ export function validateCommand(v: unknown): CoreCommand {
     case 'dtmf':
       if (typeof o.digits !== 'string' || !/^[0-9*#A-Da-d]{1,64}$/.test(o.digits))
         throw new HeadlessCommandError('"dtmf" needs "digits": 1 to 64 of 0-9 * # A-D');
+      break;
+    case 'sas':
+      if (o.action !== 'confirm' && o.action !== 'reject')
+        throw new HeadlessCommandError('"sas" needs "action": "confirm" or "reject"');
       break;
     case 'send':
       str('text');

@@ -103,6 +103,8 @@ export interface BuildSection {
   rtcpPort: number | null;
   rtcpMux: boolean;
   crypto: string | null;
+  /** Our a=zrtp-hash value ("1.10 <hex>", RFC 6189 §8.1), when ZRTP is offered or answered. */
+  zrtpHash?: string | null;
   direction: AudioDirection;
 }
 
@@ -116,6 +118,7 @@ export function buildAudioSection(b: BuildSection): string {
   if (b.rtcpMux) out.push('a=rtcp-mux');
   else if (b.rtcpPort !== null) out.push(`a=rtcp:${b.rtcpPort}`);
   if (b.crypto) out.push(`a=crypto:${b.crypto}`);
+  if (b.zrtpHash) out.push(`a=zrtp-hash:${b.zrtpHash}`);
   out.push(`a=${b.direction}`);
   return out.join('\r\n') + '\r\n';
 }

@@ -69,7 +69,8 @@ const sameKey = (a: SrtpMasterKey | null, b: SrtpMasterKey | null): boolean =>
 
 export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements AudioStream {
   private readonly localKey: SrtpMasterKey = newMasterKey();
-  private readonly ssrc = randomInt(0, 0xffffffff);
+  /** Our RTP SSRC (ZRTP packets carry it too). */
+  readonly ssrc = randomInt(0, 0xffffffff);
   private readonly cname: string;
   private pending: { direction: AudioDirection; sdes: boolean } | null = null;
   private neg: Negotiation | null = null;
@@ -107,6 +108,13 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
   private txPeaks: number[] = [];
   private rxPeaks: number[] = [];
   private zrtpHandler: ((packet: Uint8Array, from: RemoteInfo) => void) | null = null;
+  /**
+   * Our a=zrtp-hash ("1.10 <hex>"), set by the ZRTP binding before the first offer or answer: offers then carry it
+   * beside a=crypto (Blink's "opportunistic"), and an offer with a=zrtp-hash is answered with ZRTP instead of SDES.
+   */
+  zrtpHash: string | null = null;
+  /** The peer's a=zrtp-hash from its last offer or answer (checked against its Hello by the binding). */
+  peerZrtpHash: string | null = null;
 
   private constructor(
     private readonly opts: AudioStreamOptions,
@@ -154,6 +162,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       rtcpPort: this.localPort + 1,
       rtcpMux: false,
       crypto: sdes ? buildCryptoAttribute(1, this.localKey) : null,
+      zrtpHash: this.zrtpHash,
       direction,
     });
   }
@@ -173,6 +182,9 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       encryption = 'sdes';
       rxKey = c.key;
     } else if (/SAVP/.test(a.proto)) throw new AudioNegotiationError(`${a.proto} answer without a=crypto`);
+    // no a=crypto in the answer to our opportunistic offer, but the peer speaks ZRTP: keys come from ZRTP
+    else if (this.zrtpHash && a.zrtpHash) encryption = 'zrtp';
+    this.peerZrtpHash = a.zrtpHash;
     this.pending = null;
     this.apply(a, chosen, answerDirection(a.direction, offer.direction), encryption, rxKey, false);
   }
@@ -185,8 +197,10 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     const savp = /SAVP/.test(o.proto);
     const crypto = usableCrypto(o);
     if (savp && !crypto) throw new AudioNegotiationError(`${o.proto} offer with no crypto suite we know`);
-    // a=zrtp-hash is not acted on yet: the offer is answered with SDES when it has a=crypto
-    const useSdes = !!crypto && (savp || this.opts.sdes !== false);
+    // Blink's rule: an RTP/AVP offer with a=zrtp-hash is answered with ZRTP (our a=zrtp-hash, no a=crypto) when
+    // we speak it; RTP/SAVP needs SDES keys in SDP whatever else it offers
+    const useZrtp = !savp && !!o.zrtpHash && !!this.zrtpHash;
+    const useSdes = !useZrtp && !!crypto && (savp || this.opts.sdes !== false);
     const dir = answerDirection(o.direction, direction);
     const codecs: RtpMap[] = [{ ...specMap(chosen.codec), pt: chosen.pt }];
     if (chosen.dtmf) {
@@ -206,10 +220,19 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       rtcpPort: o.rtcpMux ? null : this.localPort + 1,
       rtcpMux: o.rtcpMux,
       crypto: useSdes && crypto ? buildCryptoAttribute(crypto.tag, this.localKey) : null,
+      zrtpHash: useZrtp ? this.zrtpHash : null,
       direction: dir,
     });
     this.pending = null;
-    this.apply(o, chosen, dir, useSdes ? 'sdes' : 'none', useSdes && crypto ? crypto.key : null, o.rtcpMux);
+    this.peerZrtpHash = o.zrtpHash;
+    this.apply(
+      o,
+      chosen,
+      dir,
+      useZrtp ? 'zrtp' : useSdes ? 'sdes' : 'none',
+      useSdes && crypto ? crypto.key : null,
+      o.rtcpMux,
+    );
     return answer;
   }
 
@@ -470,6 +493,8 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
   private sendRtp(pt: number, ts: number, payload: Uint8Array, marker: boolean): void {
     const r = this.neg?.remoteRtp;
     if (!r) return;
+    // ZRTP still talking: nothing goes out in the clear
+    if (this.neg?.encryption === 'zrtp' && !this.txSrtp) return;
     let pkt = serializeRtp({ payloadType: pt, marker, sequence: this.seq, timestamp: ts, ssrc: this.ssrc, payload });
     this.seq = (this.seq + 1) & 0xffff;
     if (this.txSrtp) pkt = this.txSrtp.protectRtp(pkt);
@@ -574,6 +599,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
 
   private onRtcp(b: Uint8Array, from: RemoteInfo, onRtpPort = false): void {
     if (this.state === 'closed' || !this.neg) return;
+    if (!this.rxSrtp && this.neg.encryption === 'zrtp') return; // keys not there yet (ZRTP still talking)
     let packets: RtcpPacket[];
     try {
       const plain = this.rxSrtp ? this.rxSrtp.unprotectRtcp(b) : b;
@@ -598,6 +624,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     const neg = this.neg;
     const r = neg?.remoteRtcp;
     if (!neg || !r) return;
+    if (neg.encryption === 'zrtp' && !this.txSrtp) return; // not in the clear while ZRTP talks
     const now = Date.now();
     const reports: ReportBlock[] = [];
     if (this.peerSsrc !== null && this.rx.hasData) {

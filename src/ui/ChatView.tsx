@@ -1,5 +1,5 @@
 import { memo } from 'react';
-import { callSegments, hasCall } from './call.js';
+import { callSegments, hasCall, sasRow } from './call.js';
 import type { SessionView } from '../chat/types.js';
 import { senderWidthFor, viewport } from './chat-rows.js';
 import { LOCK_COLOR, LOCK_MARKER, LOCK_WORD, sessionLock } from './lock.js';
@@ -56,6 +56,9 @@ export function chatStatusRow(s: SessionView, more: boolean, scrolled: boolean):
   }
   if (s.audio?.state === 'proposed')
     return [{ text: `${name} wants to add audio: /accept or /reject (the chat goes on)`, color: 'cyan', bold: true }];
+  // the call's SAS waiting to be compared (or an alarm about it) comes before who is typing
+  const sas = sasRow(s.audio);
+  if (sas && !scrolled) return sas;
   const row: Row = [];
   if (s.state === 'ended') row.push({ text: `chat ended${s.reason ? `: ${sanitizeLine(s.reason)}` : ''}`, dim: true });
   else if (s.state === 'connecting') row.push({ text: 'connecting…', dim: true });

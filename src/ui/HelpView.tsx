@@ -19,6 +19,7 @@ const HELP: Array<[string, string]> = [
   ['/hold  /resume  (Alt-H)', 'hold the call (nothing sent or played), resume it'],
   ['/mute  /unmute  (Alt-M)', 'stop / start sending your microphone'],
   ['/dtmf 12#', 'send touch tones (RFC 4733)'],
+  ['/sas confirm | reject  (Alt-S)', "the call's ZRTP SAS: the peer read the same (confirm) or not (reject)"],
   ['/search TEXT', 'search the chat history'],
   ['/help  /quit', 'this help; leave'],
   ['//text', 'send a line that starts with "/"'],
@@ -31,6 +32,7 @@ const HELP: Array<[string, string]> = [
   ['Ctrl-C', 'quit'],
   ['', ''],
   ['[V] verified', '[U] encrypted, unverified   [!] KEY CHANGED   [-] OTR ended by peer'],
+  ['ZRTP SAS a b c d', 'call encrypted by ZRTP: read the SAS aloud; verified once confirmed (kept per peer)'],
   ['(no marker)', 'plaintext        conf  conference room (no OTR)'],
 ];
 

@@ -4,6 +4,41 @@ import { LOCK_COLOR, LOCK_MARKER, LOCK_WORD, sessionLock } from './lock.js';
 import { Rows } from './Rows.js';
 import { sessionName } from './SessionList.js';
 import { clipRow, type Row } from './text.js';
+import { spacedSas, zrtpAlarm } from './call.js';
+
+/** The call's ZRTP SAS beside the fingerprints: one call can verify both (the SAS aloud, then the fingerprints). */
+function sasRows(s: SessionView): Row[] {
+  const z = s.audio?.state !== 'ended' ? s.audio?.zrtp : undefined;
+  if (!z || z.state !== 'secure' || !z.sas) return [];
+  const alarm = zrtpAlarm(z);
+  const status =
+    z.verdict === 'rejected'
+      ? 'REJECTED: the call may be intercepted'
+      : z.cache === 'mismatch' && z.verdict !== 'confirmed'
+        ? 'CACHE MISMATCH: compare it before you trust this call'
+        : z.verified
+          ? 'verified'
+          : 'not compared yet';
+  return [
+    [{ text: " This call's short authentication string (ZRTP):", bold: true }],
+    [
+      { text: '   ' },
+      {
+        text: `  ${spacedSas(z.sas)}  `,
+        bold: true,
+        inverse: true,
+        color: alarm ? 'red' : z.verified ? 'green' : 'yellow',
+      },
+      { text: `   ${z.sasWords ?? ''}`, bold: true },
+    ],
+    [
+      { text: '   Status: ' },
+      { text: status, color: alarm ? 'red' : z.verified ? 'green' : 'yellow', bold: alarm },
+      { text: `  (${z.cipher ?? ''}, peer ZID ${z.peerZid ?? '?'})`, dim: true },
+    ],
+    [],
+  ];
+}
 
 /**
  * Fingerprints for reading aloud: five groups of eight, letter-spaced when the pane is wide enough, so that
@@ -29,6 +64,7 @@ export function verifyRows(s: SessionView, width: number): Row[] {
     ],
     [{ text: ' Compare both fingerprints with your peer on a call or another channel you trust.', dim: true }],
     [],
+    ...sasRows(s),
     [{ text: ' Your fingerprint:', bold: true }],
     ...fingerprintRows(s.otr.ourFingerprint, width),
     [],
@@ -55,6 +91,7 @@ export function verifyRows(s: SessionView, width: number): Row[] {
     rows.push([
       { text: ' v', bold: true },
       { text: `  mark ${name} verified (the fingerprints match)     ` },
+      ...(sasRows(s).length > 0 ? [{ text: 's', bold: true }, { text: '  the SAS matches     ' }] : []),
       { text: 'Esc', bold: true },
       { text: '  close' },
     ]);

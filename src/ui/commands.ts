@@ -33,6 +33,7 @@ export const COMMANDS = [
   '/reject',
   '/reject-file',
   '/resume',
+  '/sas',
   '/search',
   '/send',
   '/unmute',
@@ -242,6 +243,23 @@ export function parseCommand(line: string, ctx: CommandContext): UiAction {
       if (!s.audio || s.audio.state === 'ended') return { kind: 'error', message: `No audio with ${name(s)}.` };
       const action = verb as 'hold' | 'resume' | 'mute' | 'unmute';
       return { kind: 'core', cmd: { cmd: 'audio', session: s.id, action } };
+    }
+    case 'sas': {
+      const s = needSession(ctx);
+      if (typeof s === 'string') return { kind: 'error', message: s };
+      const action = (rest[0] ?? '').toLowerCase();
+      if (action !== 'confirm' && action !== 'reject')
+        return {
+          kind: 'error',
+          message: '/sas confirm (the peer reads the same SAS) or /sas reject (it reads another one)',
+        };
+      const z = s.audio?.zrtp;
+      if (!z || z.state !== 'secure') return { kind: 'error', message: `No ZRTP SAS in the call with ${name(s)}.` };
+      return {
+        kind: 'core',
+        cmd: { cmd: 'sas', session: s.id, action },
+        done: action === 'confirm' ? `SAS ${z.sas ?? ''} confirmed.` : `SAS ${z.sas ?? ''} rejected.`,
+      };
     }
     case 'dtmf': {
       const s = needSession(ctx);

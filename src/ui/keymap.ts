@@ -15,7 +15,7 @@ export type KeyAction =
   | { kind: 'abort-smp' }
   | { kind: 'clear-notice' }
   | { kind: 'select'; index: number }
-  | { kind: 'call'; what: 'mute' | 'hold' | 'hangup-audio' | 'stats' }
+  | { kind: 'call'; what: 'mute' | 'hold' | 'hangup-audio' | 'stats' | 'sas-confirm' }
   | { kind: 'cycle'; delta: 1 | -1 }
   | { kind: 'help-scroll'; dir: 1 | -1 }
   | { kind: 'scroll'; dir: 1 | -1 }
@@ -31,6 +31,8 @@ export function keyAction(input: string, key: Key, mode: KeyMode): KeyAction {
   if (key.ctrl && input === 'c') return { kind: 'quit' };
   if (mode.overlay === 'verify') {
     if (input === 'v' && !key.ctrl && !key.meta) return { kind: 'verify-trust' };
+    // the call's SAS, shown in the same view: s confirms it (we compared it aloud)
+    if (input === 's' && !key.ctrl && !key.meta) return { kind: 'call', what: 'sas-confirm' };
     if (key.escape || input === 'q') return { kind: 'close-overlay' };
     return { kind: 'none' };
   }
@@ -39,8 +41,10 @@ export function keyAction(input: string, key: Key, mode: KeyMode): KeyAction {
     return mode.overlay ? { kind: 'close-overlay' } : { kind: 'clear-notice' };
   }
   if (key.meta && /^[1-9]$/.test(input)) return { kind: 'select', index: Number(input) - 1 };
-  // The call of the selected session: Alt-M mute, Alt-H hold, Alt-X hang up the audio, Ctrl-T its statistics.
+  // The call of the selected session: Alt-M mute, Alt-H hold, Alt-X hang up the audio, Ctrl-T its statistics,
+  // Alt-S "we compared the SAS and it is the same".
   if (key.ctrl && input === 't') return { kind: 'call', what: 'stats' };
+  if (key.meta && !key.ctrl && input === 's') return { kind: 'call', what: 'sas-confirm' };
   if (key.meta && !key.ctrl && (input === 'm' || input === 'h' || input === 'x'))
     return { kind: 'call', what: input === 'm' ? 'mute' : input === 'h' ? 'hold' : 'hangup-audio' };
   if (key.ctrl && (input === 'n' || input === 'p')) return { kind: 'cycle', delta: input === 'n' ? 1 : -1 };

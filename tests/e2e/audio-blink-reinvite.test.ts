@@ -1,8 +1,10 @@
 // A scripted peer that speaks as Blink does (tests/helpers/sip-raw.ts: hand-written SIP over UDP, a real MSRP
 // session of ours behind it) against a real headless blink-tui: a chat, then Blink's "Add audio" re-INVITE (the
 // m=message line unchanged, then Blink's m=audio with opus/G722/PCMU/PCMA, two telephone-events, a=zrtp-hash and
-// a=crypto). blink-tui must ring (180 on the re-INVITE), answer both lines on /accept (never m=message alone), take
-// audio away when Blink's re-offer says m=audio 0, and refuse a proposal the user declines with 488, the chat alive.
+// a=crypto). blink-tui must ring (180 on the re-INVITE), answer both lines on /accept (never m=message alone) with
+// ZRTP as Blink's SIP stack expects (its a=zrtp-hash, no a=crypto), complete ZRTP with the scripted Blink's engine
+// (src/zrtp on a UDP socket, standing in for ZRTPCPP) to the same SAS, take audio away when Blink's re-offer says
+// m=audio 0, and refuse a proposal the user declines with 488, the chat alive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HeadlessClient } from '../helpers/client.js';
@@ -10,8 +12,11 @@ import { RawUdpPeer, buildRequest } from '../helpers/sip-raw.js';
 import { findFreePort } from '../../src/sip/free-port.js';
 import { createMsrpSession } from '../../src/msrp/index.js';
 import { splitSdp } from '../../src/chat/sdp-compose.js';
+import { MemoryZidCache, ZrtpEngine } from '../../src/zrtp/index.js';
+import { ZrtpUdp } from '../helpers/zrtp-udp.js';
+import { randomBytes } from 'node:crypto';
 
-const BLINK_AUDIO = (port: number) =>
+const BLINK_AUDIO = (port: number, zrtpHash = '1.10 ' + 'ab'.repeat(32)) =>
   [
     `m=audio ${port} RTP/AVP 96 9 0 8 101 102`,
     'c=IN IP4 127.0.0.1',
@@ -25,7 +30,7 @@ const BLINK_AUDIO = (port: number) =>
     'a=fmtp:101 0-16',
     'a=rtpmap:102 telephone-event/8000',
     'a=fmtp:102 0-16',
-    'a=zrtp-hash:1.10 ' + 'ab'.repeat(32),
+    `a=zrtp-hash:${zrtpHash}`,
     'a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:' + Buffer.alloc(30, 7).toString('base64'),
     'a=sendrecv',
     '',
@@ -53,6 +58,10 @@ test("Blink's Add audio re-INVITE on a chat: 180, then both lines answered; m=au
     ],
   });
   const sip = await RawUdpPeer.open();
+  const blinkSsrc = 0x426c6e6b;
+  const zu = await ZrtpUdp.open(
+    new ZrtpEngine({ zid: new Uint8Array(randomBytes(12)), ssrc: blinkSsrc, cache: new MemoryZidCache() }),
+  );
   const msrp = await createMsrpSession({ host: '127.0.0.1' });
   const uri = `sip:bob@127.0.0.1:${port}`;
   const callId = `blinkish-${Date.now()}`;
@@ -121,7 +130,10 @@ test("Blink's Add audio re-INVITE on a chat: 180, then both lines answered; m=au
 
     // Add audio: the m=message line unchanged, Blink's m=audio after it
     const before = c.events.length;
-    await reinvite(2, head.replace('o=blink 3 3', 'o=blink 3 4') + chatSection + BLINK_AUDIO(45000));
+    await reinvite(
+      2,
+      head.replace('o=blink 3 3', 'o=blink 3 4') + chatSection + BLINK_AUDIO(zu.port, zu.engine.helloHash()),
+    );
     await sip.waitFor((all) => all.some((d) => status(d.text) === 180 && cseqOf(d.text) === 2), 15000);
     const prop = await c.waitFor((e) => e.ev === 'incoming' && e.session === session, 15000, before);
     assert.deepEqual(prop.media, ['chat', 'audio']);
@@ -139,9 +151,20 @@ test("Blink's Add audio re-INVITE on a chat: 180, then both lines answered; m=au
     );
     assert.equal(a2[1]!.media.proto, 'RTP/AVP');
     assert.deepEqual(a2[1]!.media.formats.slice(0, 1), ['96'], 'opus first, as offered');
-    assert.match(a2[1]!.text, /^a=crypto:1 AES_CM_128_HMAC_SHA1_80 inline:/m, 'SDES answered');
-    const act = await c.waitFor((e) => e.ev === 'audio' && e.session === session && e.state === 'active', 15000);
-    assert.equal(act.encryption, 'sdes');
+    assert.doesNotMatch(a2[1]!.text, /^a=crypto:/m, 'ZRTP answered: no SDES key');
+    const ourHash = /^a=zrtp-hash:(.*)$/m.exec(a2[1]!.text);
+    assert.ok(ourHash, 'our a=zrtp-hash in the answer');
+    zu.engine.setPeerHelloHash(ourHash[1]!.trim());
+    zu.start(a2[1]!.media.port, blinkSsrc);
+    const theirs = await zu.waitSecure(10000);
+    const z = await c.waitFor((e) => e.ev === 'zrtp' && e.session === session && e.state === 'secure', 15000);
+    assert.equal(z.sas, theirs.sas, 'the same SAS on both sides');
+    assert.equal(z.cache, 'new');
+    const act = await c.waitFor(
+      (e) => e.ev === 'audio' && e.session === session && e.state === 'active' && e.encryption === 'zrtp',
+      15000,
+    );
+    assert.equal(act.codec, 'opus/48000');
 
     // Blink removes audio: m=audio 0, same formats; the chat goes on
     await reinvite(
@@ -180,6 +203,7 @@ test("Blink's Add audio re-INVITE on a chat: 180, then both lines answered; m=au
   } finally {
     await c.quit();
     msrp.close('done');
+    await zu.close();
     await sip.close();
   }
 });

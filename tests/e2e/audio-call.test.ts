@@ -32,12 +32,13 @@ interface Peer {
   out: string;
 }
 
-async function peer(user: string, dir: string, hz: number): Promise<Peer> {
+async function peer(user: string, dir: string, hz: number, env: Record<string, string> = {}): Promise<Peer> {
   const port = await findFreePort('tcp', '127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
   const input = join(dir, `${user}-in.wav`);
   const out = join(dir, `${user}-out.wav`);
   toneWav(input, hz, 40);
   const c = await HeadlessClient.start({
+    env,
     args: [
       '--user',
       user,
@@ -105,9 +106,11 @@ function assertGap(path: string, hz: number, gap: number, what: string): void {
 const is = (ev: string, fields: Record<string, unknown>) => (e: Ev) =>
   e.ev === ev && Object.entries(fields).every(([k, v]) => e[k] === v);
 
-async function startPair(dir: string): Promise<{ a: Peer; b: Peer }> {
-  const a = await peer('alice', dir, A_HZ);
-  const b = await peer('bob', dir, B_HZ);
+/** Two clients; `sdesOnly`: ZRTP off (BLINK_TUI_ZRTP=0), so the call is keyed by SDES in SDP, as with baresip. */
+async function startPair(dir: string, sdesOnly = false): Promise<{ a: Peer; b: Peer }> {
+  const env: Record<string, string> = sdesOnly ? { BLINK_TUI_ZRTP: '0' } : {};
+  const a = await peer('alice', dir, A_HZ, env);
+  const b = await peer('bob', dir, B_HZ, env);
   return { a, b };
 }
 
@@ -151,7 +154,7 @@ test('an audio-only call with SDES SRTP: each side hears the other tone; on the 
   const dir = mkdtempSync(join(tmpdir(), 'blink-audio-e2e-'));
   const cap = await LoopbackCapture.start('tcp or udp');
   let captured: Buffer | null = null;
-  const { a, b } = await startPair(dir);
+  const { a, b } = await startPair(dir, true);
   try {
     a.c.send({ cmd: 'call', to: b.uri });
     const inc = await b.c.waitFor((e) => e.ev === 'incoming', 15000);

@@ -35,6 +35,10 @@ export interface LinphonecOptions {
   /** Extra RC sections/lines appended verbatim. */
   readonly rc?: string;
   readonly startTimeoutMs?: number;
+  /** A fixed SIP port (default: a free one). */
+  readonly sipPort?: number;
+  /** A fixed RTP port (default: any in 10000-60000). */
+  readonly rtpPort?: number;
 }
 
 export interface Line {
@@ -154,7 +158,7 @@ export class Linphonec {
     installExitHook();
     const dir = mkdtempSync(join(tmpdir(), 'blink-linphonec-'));
     mkdirSync(join(dir, '.local', 'share', 'linphone'), { recursive: true });
-    const sipPort = await freeSipPort(1);
+    const sipPort = o.sipPort ?? (await freeSipPort(1));
     const enc = o.mediaEncryption ?? 'zrtp';
     const mandatory = o.mandatory ?? enc !== 'none';
     const rcPath = join(dir, 'linphonerc');
@@ -175,7 +179,7 @@ export class Linphonec {
         ...(o.registrar ? ['default_proxy=0', 'supported=replaces, outbound'] : []),
         '[rtp]',
         'bind_address=127.0.0.1',
-        'audio_rtp_port=10000-60000',
+        `audio_rtp_port=${o.rtpPort ?? '10000-60000'}`,
         '[video]',
         'enabled=0',
         'display=0',

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { buildRequest, buildResponse, RawUdpPeer } from '../helpers/sip-raw.js';
-import { Linphonec } from '../helpers/linphonec-zrtp.js';
+import { Linphonec } from '../helpers/linphonec.js';
 import { ZrtpUdp } from '../helpers/zrtp-udp.js';
 import { openSrtp } from '../helpers/srtp-check.js';
 import { seededRandom, unit } from '../helpers/zrtp-link.js';
@@ -76,16 +76,15 @@ test(
   async () => {
     const lpSip = await freePort();
     const lpRtp = await freePort();
-    const lp = Linphonec.start({ sipPort: lpSip, rtpPort: lpRtp });
     const toneDir = mkdtempSync(join(tmpdir(), 'zrtp-tone-'));
     const tone = join(toneDir, 'tone.wav');
     writeFileSync(tone, toneWav());
-    lp.command(`play ${tone}`);
+    const lp = await Linphonec.start({ user: 'lp', sipPort: lpSip, rtpPort: lpRtp, play: tone });
     const sip = await RawUdpPeer.open();
     const { engine, ssrc } = newEngine();
     const media = await ZrtpUdp.open(engine);
     try {
-      await lp.waitFor(/Ready|linphonec>/i, 10_000).catch(() => undefined);
+      await lp.waitLine(/Ready|linphonec>/i, 10_000).catch(() => undefined);
       const callId = `zrtp-${Date.now()}`;
       const uri = `sip:lp@127.0.0.1:${lpSip}`;
       const invite = buildRequest({
@@ -122,7 +121,7 @@ test(
       engine.setPeerHelloHash(theirHash);
       media.start(audioPort(answer), ssrc);
       const secure = await media.waitSecure(15_000);
-      const token = (await lp.waitFor(/auth token is (\S+?)\.?$/i, 15_000))[1];
+      const token = (await lp.waitLine(/auth token is (\S+?)\.?$/i, 15_000))[1];
       assert.equal(secure.sas, token);
       assert.equal(secure.keyAgreement, 'DH3k');
       assert.equal(secure.hash, 'S256');
@@ -161,7 +160,7 @@ test(
   async () => {
     const lpSip = await freePort();
     const lpRtp = await freePort();
-    const lp = Linphonec.start({ sipPort: lpSip, rtpPort: lpRtp, autoAnswer: false });
+    const lp = await Linphonec.start({ user: 'lp', sipPort: lpSip, rtpPort: lpRtp, autoAnswer: false });
     const sip = await RawUdpPeer.open();
     const cache = new MemoryZidCache();
     const zid = new Uint8Array(randomBytes(12));
@@ -172,7 +171,7 @@ test(
         const media = await ZrtpUdp.open(engine);
         try {
           const before = sip.received.length;
-          lp.command(`call sip:us@127.0.0.1:${sip.port}`);
+          lp.send(`call sip:us@127.0.0.1:${sip.port}`);
           await sip.waitFor((all) => all.slice(before).some((d) => d.text.startsWith('INVITE ')), 15_000);
           const inv = sip.received.slice(before).find((d) => d.text.startsWith('INVITE '))!;
           const offer = body(inv.text);
@@ -183,19 +182,19 @@ test(
           await sip.send(buildResponse(inv.text, 200, 'OK', [contact], sdp(media.port, engine.helloHash())), inv.port);
           media.start(audioPort(offer), ssrc);
           const secure = await media.waitSecure(15_000);
-          const tokens = () => lp.lines.filter((l) => /auth token is/i.test(l));
-          await lp.waitFor(/auth token is/i, 15_000);
+          const tokens = () => lp.lines.map((l) => l.text).filter((l) => /auth token is/i.test(l));
+          await lp.waitLine(/auth token is/i, 15_000);
           for (let i = 0; i < 50 && tokens().length < round; i++) await new Promise((r) => setTimeout(r, 100));
           const token = /auth token is (\S+?)\.?$/i.exec(tokens()[round - 1] ?? '')?.[1];
           assert.equal(secure.sas, token);
           assert.equal(secure.cache, round === 1 ? 'new' : 'match');
           if (round === 1) assert.equal(secure.role, 'responder');
-          if (process.env['ZRTP_DEBUG']) console.log(round, secure.sas, token, lp.lines.join('\n'));
+          if (process.env['ZRTP_DEBUG']) console.log(round, secure.sas, token, lp.output());
           if (round === 2) {
             // bzrtp found our retained secret too: it reports no cache mismatch (it would print a warning line).
-            assert.ok(!lp.lines.some((l) => /cache mismatch/i.test(l)), lp.lines.join('\n'));
+            assert.ok(!lp.lines.some((l) => /cache mismatch/i.test(l.text)), lp.output());
           }
-          lp.command('terminate');
+          lp.send('terminate');
           await new Promise((r) => setTimeout(r, 500));
         } finally {
           await media.close();
@@ -210,7 +209,12 @@ test(
 
 /** `count` calls from linphonec to our engine, both sides free to commit; `loss` drops ZRTP packets on our socket. */
 async function callsFromLinphonec(count: number, loss?: number) {
-  const lp = Linphonec.start({ sipPort: await freePort(), rtpPort: await freePort(), autoAnswer: false });
+  const lp = await Linphonec.start({
+    user: 'lp',
+    sipPort: await freePort(),
+    rtpPort: await freePort(),
+    autoAnswer: false,
+  });
   const sip = await RawUdpPeer.open();
   const cache = new MemoryZidCache();
   const zid = new Uint8Array(randomBytes(12));
@@ -224,8 +228,8 @@ async function callsFromLinphonec(count: number, loss?: number) {
       const media = await ZrtpUdp.open(engine, loss ? { p: loss, rand: () => unit(rand) } : undefined);
       try {
         const before = sip.received.length;
-        const tokensBefore = lp.lines.filter((l) => /auth token is/i.test(l)).length;
-        lp.command(`call sip:us@127.0.0.1:${sip.port}`);
+        const tokensBefore = lp.lines.map((l) => l.text).filter((l) => /auth token is/i.test(l)).length;
+        lp.send(`call sip:us@127.0.0.1:${sip.port}`);
         await sip.waitFor((all) => all.slice(before).some((d) => d.text.startsWith('INVITE ')), 15_000);
         const inv = sip.received.slice(before).find((d) => d.text.startsWith('INVITE '))!;
         const offer = body(inv.text);
@@ -236,7 +240,7 @@ async function callsFromLinphonec(count: number, loss?: number) {
         const secure = await media.waitSecure(20_000);
         let tokens: string[] = [];
         for (let i = 0; i < 200 && tokens.length <= tokensBefore; i++) {
-          tokens = lp.lines.filter((l) => /auth token is/i.test(l));
+          tokens = lp.lines.map((l) => l.text).filter((l) => /auth token is/i.test(l));
           if (tokens.length <= tokensBefore) await new Promise((r) => setTimeout(r, 50));
         }
         assert.equal(secure.sas, /auth token is (\S+?)\.?$/i.exec(tokens[tokensBefore] ?? '')?.[1], `call ${round}`);
@@ -246,7 +250,7 @@ async function callsFromLinphonec(count: number, loss?: number) {
         if (sentCommit && secure.role === 'responder') contention++;
         if (sentCommit && media.events.some((e) => e.type === 'ignored' && /contention/.test(e.reason))) contention++;
         dropped += media.dropped.in + media.dropped.out;
-        lp.command('terminate');
+        lp.send('terminate');
         await new Promise((r) => setTimeout(r, 300));
       } finally {
         await media.close();

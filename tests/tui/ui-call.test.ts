@@ -3,8 +3,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blankSessionView } from '../../src/chat/blank.js';
-import type { AudioView, SessionView } from '../../src/chat/types.js';
-import { callSegments, duration, meter } from '../../src/ui/call.js';
+import type { AudioView, SessionView, ZrtpView } from '../../src/chat/types.js';
+import { callSegments, duration, encryptionSegment, meter, sasRow } from '../../src/ui/call.js';
+import { verifyRows } from '../../src/ui/VerifyView.js';
 import { headerRows, chatStatusRow } from '../../src/ui/ChatView.js';
 import { parseCommand } from '../../src/ui/commands.js';
 import { keyAction } from '../../src/ui/keymap.js';
@@ -105,4 +106,79 @@ test('keys: Alt-M mute, Alt-H hold, Alt-X hang up audio, Ctrl-T stats', () => {
   assert.deepEqual(keyAction('x', k({ meta: true }), mode), { kind: 'call', what: 'hangup-audio' });
   assert.deepEqual(keyAction('t', k({ ctrl: true }), mode), { kind: 'call', what: 'stats' });
   assert.deepEqual(keyAction('m', k({}), mode), { kind: 'edit' });
+});
+
+function zrtp(patch: Partial<ZrtpView> = {}): ZrtpView {
+  return {
+    state: 'secure',
+    sas: 'zqze',
+    sasWords: 'aardvark adroitness',
+    verified: false,
+    verdict: null,
+    cipher: 'AES1/HS80/EC25',
+    cache: 'new',
+    peerZid: '00112233445566778899aabb',
+    ...patch,
+  };
+}
+
+test('ZRTP in the header: negotiating, unverified with the SAS, verified, and the alarms in red', () => {
+  const seg = (z: ZrtpView) => encryptionSegment(audio({ encryption: 'zrtp', zrtp: z }));
+  assert.match(seg(zrtp({ state: 'negotiating', sas: null })).text, /ZRTP: agreeing on keys/);
+  const unverified = seg(zrtp());
+  assert.equal(unverified.text, ' · ZRTP unverified · SAS Z Q Z E');
+  assert.equal(unverified.color, 'yellow');
+  assert.equal(seg(zrtp({ verified: true })).color, 'green');
+  for (const alarm of [zrtp({ verdict: 'rejected' }), zrtp({ cache: 'mismatch' }), zrtp({ state: 'failed' })])
+    assert.equal(seg(alarm).color, 'red', JSON.stringify(alarm));
+  // a mismatch the user then confirmed is no longer an alarm
+  assert.equal(seg(zrtp({ cache: 'mismatch', verdict: 'confirmed', verified: true })).color, 'green');
+  // SDES keeps its old segment
+  assert.equal(encryptionSegment(audio()).text, ' · SRTP (SDES)');
+  assert.match(text(callSegments(audio({ zrtp: zrtp() }), 1_000_000, false)), /SAS Z Q Z E/);
+});
+
+test('the SAS row under the messages, and the verify view shows the SAS beside both fingerprints', () => {
+  const s = session({ audio: audio({ zrtp: zrtp() }) });
+  const row = text(chatStatusRow(s, false, false));
+  assert.match(row, /Z Q Z E/);
+  assert.match(row, /aardvark adroitness/);
+  assert.match(row, /Alt-S/);
+  // verified: the row gives way to the usual status
+  assert.doesNotMatch(
+    text(chatStatusRow(session({ audio: audio({ zrtp: zrtp({ verified: true }) }) }), false, false)),
+    /SAS/,
+  );
+  assert.match(
+    text(chatStatusRow(session({ audio: audio({ zrtp: zrtp({ verdict: 'rejected' }) }) }), false, false)),
+    /REJECTED/,
+  );
+  const fp = 'a'.repeat(40);
+  const v = session({ audio: audio({ zrtp: zrtp() }) });
+  v.otr = { ...v.otr, ourFingerprint: fp, theirFingerprint: 'b'.repeat(40) };
+  const rows = verifyRows(v, 100).map(text).join('\n');
+  assert.match(rows, /Z Q Z E/);
+  assert.match(rows, /not compared yet/);
+  assert.match(rows, /A A A A|aaaaaaaa|a a a a/i);
+  assert.ok(sasRow(audio()) === null, 'no SAS row without ZRTP');
+});
+
+test('/sas confirm|reject and Alt-S map to the sas command; without a SAS they say so', () => {
+  const s = session({ audio: audio({ zrtp: zrtp() }) });
+  const ctx = { sessions: [s], selected: s };
+  const a = parseCommand('/sas confirm', ctx);
+  assert.equal(a.kind, 'core');
+  assert.deepEqual(a.kind === 'core' && a.cmd, { cmd: 'sas', session: '1', action: 'confirm' });
+  const r = parseCommand('/sas reject', ctx);
+  assert.deepEqual(r.kind === 'core' && r.cmd, { cmd: 'sas', session: '1', action: 'reject' });
+  assert.equal(parseCommand('/sas', ctx).kind, 'error');
+  const noZrtp = session({ audio: audio() });
+  assert.equal(parseCommand('/sas confirm', { sessions: [noZrtp], selected: noZrtp }).kind, 'error');
+  const k = (p: Partial<Key>) => ({ ...p }) as Key;
+  const mode = { overlay: null, smpPrompt: false };
+  assert.deepEqual(keyAction('s', k({ meta: true }), mode), { kind: 'call', what: 'sas-confirm' });
+  assert.deepEqual(keyAction('s', k({}), { overlay: 'verify', smpPrompt: false }), {
+    kind: 'call',
+    what: 'sas-confirm',
+  });
 });

@@ -35,3 +35,10 @@ test('malformed call commands are refused with a reason', () => {
       JSON.stringify(cmd),
     );
 });
+
+test('sas: confirm or reject the call SAS; anything else refused', () => {
+  for (const action of ['confirm', 'reject'])
+    assert.deepEqual(validateCommand({ cmd: 'sas', session: '1', action }), { cmd: 'sas', session: '1', action });
+  assert.throws(() => validateCommand({ cmd: 'sas', session: '1', action: 'maybe' }), /"sas" needs "action"/);
+  assert.throws(() => validateCommand({ cmd: 'sas', action: 'confirm' }), /needs a string "session"/);
+});

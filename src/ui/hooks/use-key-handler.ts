@@ -166,9 +166,12 @@ function applyViewKey(
     case 'select':
       select(c, a.index);
       return;
-    case 'call':
-      callKey(c, a.what, selected);
+    case 'call': {
+      // in the verify view, the SAS key is about the session shown there
+      const shown = overlay?.kind === 'verify' ? c.sessions.find((x) => x.id === overlay.session) : undefined;
+      callKey(c, a.what, shown ?? selected);
       return;
+    }
     case 'cycle': {
       if (c.sessions.length === 0) return;
       const i = selected ? c.sessions.indexOf(selected) : 0;
@@ -188,9 +191,22 @@ function applyViewKey(
 }
 
 /** Alt-M, Alt-H, Alt-X, Ctrl-T on the selected session's call. */
-function callKey(c: KeyContext, what: 'mute' | 'hold' | 'hangup-audio' | 'stats', s: SessionView | null): void {
+function callKey(
+  c: KeyContext,
+  what: 'mute' | 'hold' | 'hangup-audio' | 'stats' | 'sas-confirm',
+  s: SessionView | null,
+): void {
   if (what === 'stats') {
     c.toggleCallStats();
+    return;
+  }
+  if (what === 'sas-confirm') {
+    const z = s?.audio?.zrtp;
+    if (!s || !z || z.state !== 'secure' || !z.sas) {
+      c.setNotice({ text: 'No ZRTP SAS to confirm in the selected session.', level: 'error' });
+      return;
+    }
+    void c.commands.dispatch({ cmd: 'sas', session: s.id, action: 'confirm' }, `SAS ${z.sas} confirmed.`);
     return;
   }
   const a = s?.audio;
