@@ -62,6 +62,7 @@ interface Negotiation {
 }
 
 const OUT_FRAME = (OUTPUT_RATE * FRAME_MS) / 1000;
+const EMPTY = new Int16Array(0);
 const STATS_TICKS = 100; // 2 s
 const RTCP_TICKS = 250; // 5 s
 const sameKey = (a: SrtpMasterKey | null, b: SrtpMasterKey | null): boolean =>
@@ -91,7 +92,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
   private lastTick = 0;
   private readonly jitter = new JitterBuffer();
   private readonly concealer = new Concealer();
-  private outFifo = new Int16Array(0);
+  private outFifo: Int16Array = EMPTY;
   private rx = new ReceiverStats();
   private peerSsrc: number | null = null;
   private rxClock = 8000;
@@ -335,7 +336,7 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       this.dtmfQueue = [];
       this.dtmfTrain = null;
       this.jitter.reset();
-      this.outFifo = new Int16Array(0);
+      this.outFifo = EMPTY;
     }
   }
 
@@ -500,13 +501,21 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
         }
       } else if (item.kind === 'lost') frame = this.concealer.conceal(OUT_FRAME);
       else frame = new Int16Array(OUT_FRAME - this.outFifo.length);
-      const f = new Int16Array(this.outFifo.length + frame.length);
-      f.set(this.outFifo);
-      f.set(frame, this.outFifo.length);
-      this.outFifo = f;
+      if (this.outFifo.length === 0)
+        this.outFifo = frame; // the usual case: one decoded frame is one output frame
+      else {
+        const f = new Int16Array(this.outFifo.length + frame.length);
+        f.set(this.outFifo);
+        f.set(frame, this.outFifo.length);
+        this.outFifo = f;
+      }
     }
-    const out = this.outFifo.slice(0, OUT_FRAME);
-    this.outFifo = this.outFifo.slice(OUT_FRAME);
+    let out = this.outFifo;
+    if (out.length === OUT_FRAME) this.outFifo = EMPTY;
+    else {
+      out = this.outFifo.subarray(0, OUT_FRAME);
+      this.outFifo = this.outFifo.slice(OUT_FRAME);
+    }
     pushPeak(this.rxPeaks, peakLevel(out));
     this.sink.write(out);
   }
