@@ -1,8 +1,10 @@
 // Opus through opusscript (libopus compiled to WebAssembly: runs on Node 20 with no native build). Mono at
 // 48 kHz, VOIP application, in-band FEC on with an expected loss of 10 % so the encoder spends bits on it.
-// opusscript exposes no decode_fec flag, so a lost packet is concealed by the jitter buffer, not from FEC.
+// Decoding goes through OpusDecoder (libopus's own opus_decode in @evan/opus's wasm): opusscript has no decode_fec
+// flag, and a lost packet is best rebuilt from the next one's FEC, or else by libopus's concealment.
 import { createRequire } from 'node:module';
 import type OpusScriptType from 'opusscript';
+import { OpusDecoder } from './opus-decoder.js';
 
 const require = createRequire(import.meta.url);
 type OpusScriptCtor = typeof OpusScriptType;
@@ -24,26 +26,28 @@ const COMPLEXITY = 5;
 
 export class OpusCodecState {
   private readonly enc: InstanceType<OpusScriptCtor>;
-  private readonly dec: InstanceType<OpusScriptCtor>;
+  private readonly dec: OpusDecoder;
   constructor() {
     const O = load();
     this.enc = new O(48000, 1, O.Application.VOIP);
     this.enc.encoderCTL(OPUS_SET_INBAND_FEC, 1);
     this.enc.encoderCTL(OPUS_SET_PACKET_LOSS_PERC, 10);
     this.enc.encoderCTL(OPUS_SET_COMPLEXITY, COMPLEXITY);
-    this.dec = new O(48000, 1, O.Application.VOIP);
+    this.dec = new OpusDecoder(48000, 960);
   }
   encode(pcm: Int16Array): Uint8Array {
     const b = this.enc.encode(Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength), pcm.length);
     return new Uint8Array(b);
   }
   decode(payload: Uint8Array): Int16Array {
-    const b = this.dec.decode(Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
-    // copy out (the Buffer is opusscript's, reused, and may not be 2-byte aligned): one memcpy on little-endian
-    return new Int16Array(b.buffer.slice(b.byteOffset, b.byteOffset + (b.length & ~1)));
+    return this.dec.decode(payload);
+  }
+  /** A lost frame: from the next packet's in-band FEC when it is here, else libopus's concealment. */
+  recover(next: Uint8Array | null): Int16Array {
+    return next ? this.dec.decodeFec(next) : this.dec.conceal();
   }
   close(): void {
     this.enc.delete();
-    this.dec.delete();
+    this.dec.close();
   }
 }

@@ -92,6 +92,10 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
   private lastTick = 0;
   private readonly jitter = new JitterBuffer();
   private readonly concealer = new Concealer();
+  /** Payload type of the last decoded packet: the codec that rebuilds a lost frame. */
+  private lastPt: number | null = null;
+  /** Lost frames rebuilt from the next packet's FEC (Opus). */
+  fecRecovered = 0;
   private outFifo: Int16Array = EMPTY;
   private rx = new ReceiverStats();
   private peerSsrc: number | null = null;
@@ -495,11 +499,12 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
         try {
           frame = d.resampler.process(d.codec.decode(item.packet.payload));
           this.concealer.good(frame);
+          this.lastPt = item.packet.pt;
         } catch {
           // a payload the decoder refuses (authenticated, so a broken peer, not an attacker): treat as lost
           frame = this.concealer.conceal(OUT_FRAME);
         }
-      } else if (item.kind === 'lost') frame = this.concealer.conceal(OUT_FRAME);
+      } else if (item.kind === 'lost') frame = this.recoverLost();
       else frame = new Int16Array(OUT_FRAME - this.outFifo.length);
       if (this.outFifo.length === 0)
         this.outFifo = frame; // the usual case: one decoded frame is one output frame
@@ -518,6 +523,25 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     }
     pushPeak(this.rxPeaks, peakLevel(out));
     this.sink.write(out);
+  }
+
+  /**
+   * A frame for a lost packet: the codec rebuilds it when it can (Opus: in-band FEC of the next packet when that one
+   * is already in the jitter buffer, else libopus's concealment), otherwise the last frame repeated and faded.
+   */
+  private recoverLost(): Int16Array {
+    const d = this.lastPt === null ? undefined : this.decoders.get(this.lastPt);
+    if (d?.codec.recover) {
+      const next = this.jitter.peekNext();
+      try {
+        const pcm = d.codec.recover(next && next.pt === this.lastPt ? next.payload : null);
+        if (next && next.pt === this.lastPt) this.fecRecovered++;
+        return d.resampler.process(pcm);
+      } catch {
+        // a next packet the decoder refuses: fall back to repeating
+      }
+    }
+    return this.concealer.conceal(OUT_FRAME);
   }
 
   private decoder(pt: number): { codec: Codec; resampler: Resampler } | null {
