@@ -1,20 +1,25 @@
-// Mouth-to-ear latency and loss tolerance of an audio call on loopback, file in to file out. The helpers here
-// are peer-agnostic (a source WAV whose tone starts at a known time, a real-time recording of what the far side
-// played, and the wall-clock times at which each file's first sample was taken); `main` measures
-// baresip -> baresip through the lossy relay as the baseline blink-tui will be compared with.
+// Mouth-to-ear latency and loss tolerance of an audio call on loopback, file in to file out, blink-tui beside
+// baresip in the same run. The helpers here are peer-agnostic (a source WAV whose tone starts at a known time, a
+// real-time recording of what the far side played, and the wall-clock times at which each file's first sample was
+// taken); `main` measures baresip -> baresip and blink-tui -> blink-tui through the same lossy relay, the two
+// alternating run by run.
 //
-//   node --import tsx bench/audio-latency.ts [--runs 3] [--codecs opus,pcmu] [--loss 0,0.05,0.2] [--json]
+//   npm run bench:audio -- [--runs 3] [--codecs opus,g722,pcmu] [--loss 0,0.05,0.2] [--peers baresip,blink-tui]
+//                          [--seconds 5] [--json]
 //
-// How the baseline is taken (see bench/README.md, "Audio baseline"):
-// - Caller A plays a WAV: 1 s of silence, then a 1000 Hz tone. Its sndfile "enc" dump is what it sent; a file
-//   source hands over frame n at (first frame's time + n x 20 ms), so sample 0 of the dump is at A's first RTP
-//   packet, which the relay timestamps.
-// - Callee B runs in echo mode: aubridge pulls, in real time, what its player would play (after jitter buffer
-//   and playout buffer) and sends it back. Its "enc" dump is a real-time recording of its ear, sample 0 at B's
-//   first RTP packet (timestamped by the relay the same way).
-// - latency = (B's first packet + tone onset in B's ear) - (A's first packet + onset in A's enc dump).
-// - The alignment is checked on the wire: PCMU without SRTP, the relay decodes A's packets and times the tone's
-//   onset; mouth to wire must come out ~0. CALL_ESTABLISHED (ctrl_tcp) as anchors gave 5-12 ms more: printed too.
+// How the files are put on one clock (see bench/README.md, "Audio: latency and loss beside baresip"):
+// - baresip: caller A plays a WAV (1 s of silence, then a 1000 Hz tone); its sndfile "enc" dump is what it sent, and
+//   a file source hands over frame n at (first frame's time + n x 20 ms), so sample 0 of the dump is at A's first
+//   RTP packet, which the relay timestamps. Callee B runs in echo mode: aubridge pulls, in real time, what its
+//   player would play (after jitter buffer and playout buffer) and sends it back; its "enc" dump is a real-time
+//   recording of its ear, sample 0 at B's first RTP packet (timestamped by the relay the same way).
+// - blink-tui: A plays the WAV with --audio-in, B writes what it plays with --audio-out. The engine's 20 ms pacer
+//   reads source frame n and sends it at tick n, and writes output frame n at the same tick (B sends every tick,
+//   silence included), so sample 0 of the source is in A's first packet and sample 0 of B's file is at B's first.
+// - latency = (B's first packet + tone onset in B's ear) - (A's first packet + onset in what A sent).
+// - The alignment is checked on the wire: PCMU, the relay decodes A's packets (baresip without SRTP; blink-tui's
+//   SRTP decrypted with the key in A's SDP) and times the tone's onset; mouth to wire must come out ~0. For
+//   blink-tui the ear file's length is also compared with the span of B's packets (a skipped tick would show).
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
