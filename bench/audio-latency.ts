@@ -15,7 +15,9 @@
 //   recording of its ear, sample 0 at B's first RTP packet (timestamped by the relay the same way).
 // - blink-tui: A plays the WAV with --audio-in, B writes what it plays with --audio-out. The engine's 20 ms pacer
 //   reads source frame n and sends it at tick n, and writes output frame n at the same tick (B sends every tick,
-//   silence included), so sample 0 of the source is in A's first packet and sample 0 of B's file is at B's first.
+//   silence included; a tick the pacer skips still gets its frame of silence), so sample k of A's source and of
+//   B's file belong to each side's tick grid: origin + k / rate. The origin is the smallest (relay arrival - 20 n)
+//   over that side's packets, n from the RTP timestamp: a packet leaves at its tick or later, never before.
 // - latency = (B's first packet + tone onset in B's ear) - (A's first packet + onset in what A sent).
 // - The alignment is checked on the wire: PCMU, the relay decodes A's packets (baresip without SRTP; blink-tui's
 //   SRTP decrypted with the key in A's SDP) and times the tone's onset; mouth to wire must come out ~0. For
@@ -223,6 +225,15 @@ export async function measureBlinkPair(opts: {
   const wireA: Array<{ data: Buffer; at: number }> = [];
   const first: { aToB?: number; bToA?: number } = {};
   let lastBToA = 0;
+  // each side's 20 ms grid: its tick n is due at origin + 20 n; a packet leaves at its tick or later (a late timer,
+  // a catch-up), never earlier, so the origin is the smallest (arrival - 20 n) over the packets, n from the RTP
+  // timestamp (SRTP leaves the header in the clear). The first packet alone can be late: tick 0 waits for
+  // whatever the event loop is doing when the call starts (seen: 10-30 ms).
+  const ticks = opts.codec === 'opus' ? 960 : 160;
+  const grid: Record<'aToB' | 'bToA', { ts0?: number; origin: number }> = {
+    aToB: { origin: Infinity },
+    bToA: { origin: Infinity },
+  };
   const media = await LossyUdpRelay.start({
     seed: opts.seed,
     aToB: { loss: opts.loss },
@@ -231,6 +242,12 @@ export async function measureBlinkPair(opts: {
       if (kind !== 'rtp') return;
       first[d] ??= at;
       if (d === 'bToA') lastBToA = at;
+      if (data.length >= 12 && data[0]! >> 6 === 2 && (data[1]! & 0x7f) < 96 + 1 && (data[1]! & 0x7f) !== 101) {
+        const g = grid[d];
+        const ts = data.readUInt32BE(4);
+        g.ts0 ??= ts;
+        g.origin = Math.min(g.origin, at - (((ts - g.ts0) >>> 0) / ticks) * 20);
+      }
       if (opts.wireCheck && d === 'aToB') wireA.push({ data: Buffer.from(data), at });
     },
   });
@@ -265,8 +282,8 @@ export async function measureBlinkPair(opts: {
         ? 0
         : detectTone(earWav, LATENCY_HZ, { fromSec: earDet.onsetSec, toSec: earDet.onsetSec + span }).fraction;
     if (first.aToB === undefined || first.bToA === undefined) throw new Error('no RTP through the relay');
-    const mouthAt = first.aToB + srcOnset * 1000;
-    const earAt = earDet.onsetSec === null ? null : first.bToA + earDet.onsetSec * 1000;
+    const mouthAt = grid.aToB.origin + srcOnset * 1000;
+    const earAt = earDet.onsetSec === null ? null : grid.bToA.origin + earDet.onsetSec * 1000;
     let wireAt: number | null = null;
     if (opts.wireCheck) {
       const offer = sip.sdps.find((x) => x.from === 'A')?.sdp ?? '';
@@ -299,7 +316,7 @@ export async function measureBlinkPair(opts: {
       dropped: media.stats.aToB.dropped,
       forwarded: media.stats.aToB.forwarded,
       // B's file against B's packets on the wire (the file runs on to B's close, a little after its last packet)
-      fileVsWireMs: fileMs - (lastB - first.bToA + 20),
+      fileVsWireMs: fileMs - (lastB - grid.bToA.origin + 20),
     };
   } finally {
     a.c.kill();
