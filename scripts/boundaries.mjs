@@ -23,7 +23,7 @@ export const RULES = {
   zrtp: { may: { bytes: 'bytes.ts' }, packages: [] },
   msrp: { may: {}, packages: [] },
   // The audio engine (RTP/RTCP, SRTP, codecs, sound I/O): node built-ins and the Opus codec only.
-  rtp: { may: {}, packages: ['opusscript'] },
+  rtp: { may: {}, packages: ['opusscript', '@evan/opus'] },
   sip: { may: { 'peer-id': 'peer-id.ts' }, packages: ['sip.js'] },
   'chat-storage': { may: { 'peer-id': 'peer-id.ts', bytes: 'bytes.ts', keys: '*' }, packages: [] },
   secrets: { may: { 'chat-storage': 'atomic.ts' }, packages: ['@napi-rs/keyring'] },

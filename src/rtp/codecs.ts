@@ -42,6 +42,11 @@ export interface Codec {
   readonly frameTicks: number;
   encode(pcm: Int16Array): Uint8Array;
   decode(payload: Uint8Array): Int16Array;
+  /**
+   * The codec's own rebuilding of a lost frame (Opus: FEC from the next packet, or its concealment); without it the
+   * stream repeats and fades the last frame.
+   */
+  recover?(next: Uint8Array | null): Int16Array;
   close(): void;
 }
 
@@ -62,7 +67,13 @@ export function createCodec(spec: CodecSpec): Codec {
     }
     case 'opus': {
       const st = new OpusCodecState();
-      return { ...base, encode: (p) => st.encode(p), decode: (b) => st.decode(b), close: () => st.close() };
+      return {
+        ...base,
+        encode: (p) => st.encode(p),
+        decode: (b) => st.decode(b),
+        recover: (next) => st.recover(next),
+        close: () => st.close(),
+      };
     }
   }
 }

@@ -39,33 +39,43 @@ export class Resampler {
 
   process(input: Int16Array): Int16Array {
     if (this.from === this.to) return input.slice();
-    let x: Float64Array;
-    if (this.taps && this.hist) {
-      const n = this.taps.length;
-      x = new Float64Array(input.length);
-      for (let i = 0; i < input.length; i++) {
-        this.hist[this.hi] = input[i]!;
-        this.hi = (this.hi + 1) % n;
-        let acc = 0;
-        for (let k = 0; k < n; k++) acc += this.taps[k]! * this.hist[(this.hi + k) % n]!;
-        x[i] = acc;
-      }
-    } else x = Float64Array.from(input);
-    const out: number[] = [];
-    // sample j of [last, ...x] is (j === 0 ? last : x[j-1])
-    while (this.pos + 1 <= x.length) {
-      const j = Math.floor(this.pos);
-      const f = this.pos - j;
+    const x = this.taps && this.hist ? this.lowPass(input) : input;
+    // sample j of [last, ...x] is (j === 0 ? last : x[j-1]); outputs are at pos, pos + step, ... while pos + 1 <= n
+    const n = x.length;
+    const r = new Int16Array(Math.ceil(n / this.step) + 1);
+    let pos = this.pos;
+    let i = 0;
+    while (pos + 1 <= n) {
+      const j = Math.floor(pos);
+      const f = pos - j;
       const a = j === 0 ? this.last : x[j - 1]!;
-      const b = x[j]!;
-      out.push(a + (b - a) * f);
-      this.pos += this.step;
+      const v = f === 0 ? a : a + (x[j]! - a) * f;
+      r[i++] = v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
+      pos += this.step;
     }
-    this.pos -= x.length;
-    if (x.length) this.last = x[x.length - 1]!;
-    const r = new Int16Array(out.length);
-    for (let i = 0; i < out.length; i++) r[i] = Math.max(-32768, Math.min(32767, Math.round(out[i]!)));
-    return r;
+    this.pos = pos - n;
+    if (n) this.last = x[n - 1]!;
+    return i === r.length ? r : r.slice(0, i);
+  }
+
+  /** The anti-aliasing FIR over one block, its history kept across blocks. */
+  private lowPass(input: Int16Array): Float64Array {
+    const taps = this.taps!;
+    const hist = this.hist!;
+    const n = taps.length;
+    const x = new Float64Array(input.length);
+    for (let i = 0; i < input.length; i++) {
+      hist[this.hi] = input[i]!;
+      this.hi = this.hi + 1 === n ? 0 : this.hi + 1;
+      let acc = 0;
+      let h = this.hi;
+      for (let k = 0; k < n; k++) {
+        acc += taps[k]! * hist[h]!;
+        h = h + 1 === n ? 0 : h + 1;
+      }
+      x[i] = acc;
+    }
+    return x;
   }
 }
 

@@ -3,7 +3,7 @@
 import type { AudioInput, AudioOutput } from './api.js';
 import { DEVICE_RATE, openDevice, type DeviceHandle, type DeviceTool } from './device.js';
 import { Resampler } from './dsp.js';
-import { readWav, toMono, WavWriter } from './wav.js';
+import { pcmBytesLE, readWav, toMono, WavWriter } from './wav.js';
 
 export const OUTPUT_RATE = 48000;
 
@@ -196,9 +196,7 @@ export class DeviceSink implements AudioSink {
     if (!stdin || !stdin.writable) return;
     // drop rather than queue when the tool falls behind (writableLength grows): latency must not build up
     if (stdin.writableLength > DEVICE_RATE * 2 * 0.2) return;
-    const b = Buffer.alloc(pcm.length * 2);
-    for (let i = 0; i < pcm.length; i++) b.writeInt16LE(pcm[i]!, i * 2);
-    stdin.write(b);
+    stdin.write(pcmBytesLE(pcm));
   }
   close(): void {
     this.closed = true;

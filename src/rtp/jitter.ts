@@ -104,6 +104,11 @@ export class JitterBuffer {
     return { kind: 'lost' };
   }
 
+  /** The packet that the next pop() will play, if it is here (after a loss: the one whose FEC can rebuild it). */
+  peekNext(): BufferedPacket | undefined {
+    return this.next === null ? undefined : this.packets.get(this.next);
+  }
+
   reset(): void {
     this.packets.clear();
     this.next = null;

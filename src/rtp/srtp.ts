@@ -2,7 +2,7 @@
 // mode (4.1.1), HMAC-SHA1 tag of 80 bits (4.2), ROC estimation (3.3.1 / appendix A), a 64-packet replay window
 // (3.3.2), the SRTCP index with its E flag (3.4). One SrtpContext per direction: our sending master key protects,
 // the peer's unprotects. Keys come from SDES (a=crypto) today and can be set from outside (ZRTP) with fromKeys.
-import { createCipheriv, createHmac, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
 import { SrtpError } from './errors.js';
 import { rtpHeaderLength } from './packet.js';
 
@@ -32,6 +32,39 @@ export function aesCm(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8A
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
+/**
+ * AES-128 counter mode for one session key, reusing one AES-ECB object: the keystream is the encryption of the
+ * counter blocks IV, IV + 1, ... (the counter is the IV's low 16 bits, which SRTP's IVs leave at zero), so one
+ * `update` over the blocks gives it. Same output as `aesCm`, without a new cipher object (an OpenSSL context,
+ * key schedule included) for every packet.
+ */
+export class AesCtr {
+  private readonly ecb: Cipher;
+  private blocks = new Uint8Array(0);
+
+  constructor(key: Uint8Array) {
+    this.ecb = createCipheriv('aes-128-ecb', key, null);
+    this.ecb.setAutoPadding(false);
+  }
+
+  /** data XOR keystream(iv), into `out` at `offset`. */
+  xorInto(iv: Uint8Array, data: Uint8Array, out: Uint8Array, offset: number): void {
+    const n = Math.ceil(data.length / 16);
+    if (n === 0) return;
+    // a UDP datagram is at most 4096 blocks: the 16-bit counter never wraps
+    if (this.blocks.length < n * 16) this.blocks = new Uint8Array(n * 16);
+    const b = this.blocks;
+    for (let i = 0; i < n; i++) {
+      const o = i * 16;
+      b.set(iv, o);
+      b[o + 14] = i >>> 8;
+      b[o + 15] = i & 0xff;
+    }
+    const ks = this.ecb.update(b.subarray(0, n * 16));
+    for (let i = 0; i < data.length; i++) out[offset + i] = data[i]! ^ ks[i]!;
+  }
+}
+
 /** The 16-byte IV of RFC 3711 4.1.1: (salt * 2^16) XOR (SSRC * 2^64) XOR (index * 2^16). */
 export function srtpIv(salt: Uint8Array, ssrc: number, index: number): Uint8Array {
   const iv = new Uint8Array(16);
@@ -56,34 +89,37 @@ interface SessionKeys {
   encKey: Uint8Array;
   authKey: Uint8Array;
   salt: Uint8Array;
+  ctr: AesCtr;
 }
 
 function sessionKeys(masterKey: Uint8Array, masterSalt: Uint8Array, base: number): SessionKeys {
+  const encKey = deriveSessionKey(masterKey, masterSalt, base, 16);
   return {
-    encKey: deriveSessionKey(masterKey, masterSalt, base, 16),
+    encKey,
     authKey: deriveSessionKey(masterKey, masterSalt, base + 1, 20),
     salt: deriveSessionKey(masterKey, masterSalt, base + 2, 14),
+    ctr: new AesCtr(encKey),
   };
 }
 
-/** A 64-entry sliding replay window over packet indexes (RFC 3711 3.3.2). */
+/**
+ * A 64-entry sliding replay window over packet indexes (RFC 3711 3.3.2). Slot (index mod 64) holds the last index
+ * accepted there: within the window [top - 63, top] each index has its own slot, so "seen" is "its slot holds it".
+ * (Was a BigInt bit mask: a few BigInt allocations per packet.)
+ */
 class ReplayWindow {
   private top = -1;
-  private mask = 0n; // bit i = index (top - i) seen
+  private readonly slots = new Float64Array(REPLAY_WINDOW).fill(-1);
 
   /** Throws SrtpError when the index was seen or is too old; does not record it (call accept after auth). */
   check(index: number): void {
     if (this.top < 0 || index > this.top) return;
-    const delta = this.top - index;
-    if (delta >= REPLAY_WINDOW) throw new SrtpError('too-old', `index ${index} is behind the replay window`);
-    if ((this.mask >> BigInt(delta)) & 1n) throw new SrtpError('replay', `index ${index} replayed`);
+    if (this.top - index >= REPLAY_WINDOW) throw new SrtpError('too-old', `index ${index} is behind the replay window`);
+    if (this.slots[index % REPLAY_WINDOW] === index) throw new SrtpError('replay', `index ${index} replayed`);
   }
   accept(index: number): void {
-    if (index > this.top) {
-      const shift = this.top < 0 ? REPLAY_WINDOW : index - this.top;
-      this.mask = shift >= REPLAY_WINDOW ? 1n : ((this.mask << BigInt(shift)) | 1n) & ((1n << 64n) - 1n);
-      this.top = index;
-    } else this.mask |= 1n << BigInt(this.top - index);
+    this.slots[index % REPLAY_WINDOW] = index;
+    if (index > this.top) this.top = index;
   }
 }
 
@@ -139,7 +175,7 @@ export class SrtpContext {
     const index = st.roc * 0x10000 + seq;
     const out = new Uint8Array(packet.length + SRTP_TAG_LEN);
     out.set(packet.subarray(0, hl), 0);
-    out.set(aesCm(this.rtp.encKey, srtpIv(this.rtp.salt, ssrc, index), packet.subarray(hl)), hl);
+    this.rtp.ctr.xorInto(srtpIv(this.rtp.salt, ssrc, index), packet.subarray(hl), out, hl);
     const roc = new Uint8Array(4);
     new DataView(roc.buffer).setUint32(0, st.roc);
     out.set(this.tag(this.rtp.authKey, [out.subarray(0, packet.length), roc]), packet.length);
@@ -169,7 +205,7 @@ export class SrtpContext {
     if (!timingSafeEqual(expect, packet.subarray(body.length))) throw new SrtpError('auth', 'SRTP tag mismatch');
     const out = new Uint8Array(body.length);
     out.set(body.subarray(0, hl));
-    out.set(aesCm(this.rtp.encKey, srtpIv(this.rtp.salt, ssrc, index), body.subarray(hl)), hl);
+    this.rtp.ctr.xorInto(srtpIv(this.rtp.salt, ssrc, index), body.subarray(hl), out, hl);
     if (!st) {
       const w = new ReplayWindow();
       w.accept(index);
@@ -191,7 +227,7 @@ export class SrtpContext {
     this.srtcpIndex = (this.srtcpIndex + 1) & 0x7fffffff;
     const out = new Uint8Array(packet.length + 4 + SRTP_TAG_LEN);
     out.set(packet.subarray(0, 8));
-    out.set(aesCm(this.rtcp.encKey, srtpIv(this.rtcp.salt, ssrc, index), packet.subarray(8)), 8);
+    this.rtcp.ctr.xorInto(srtpIv(this.rtcp.salt, ssrc, index), packet.subarray(8), out, 8);
     new DataView(out.buffer).setUint32(packet.length, (0x80000000 | index) >>> 0); // E flag: encrypted
     out.set(this.tag(this.rtcp.authKey, [out.subarray(0, packet.length + 4)]), packet.length + 4);
     return out;
@@ -215,7 +251,8 @@ export class SrtpContext {
     const out = new Uint8Array(plainLen);
     out.set(packet.subarray(0, 8));
     const payload = packet.subarray(8, plainLen);
-    out.set(encrypted ? aesCm(this.rtcp.encKey, srtpIv(this.rtcp.salt, ssrc, index), payload) : payload, 8);
+    if (encrypted) this.rtcp.ctr.xorInto(srtpIv(this.rtcp.salt, ssrc, index), payload, out, 8);
+    else out.set(payload, 8);
     return out;
   }
 }

@@ -91,6 +91,16 @@ export function encodeWav(sampleRate: number, mono: Int16Array): Uint8Array {
   return out;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/** A copy of the samples as 16-bit little-endian bytes: one memcpy on a little-endian host (all Node targets). */
+export function pcmBytesLE(pcm: Int16Array): Buffer {
+  if (LITTLE_ENDIAN) return Buffer.from(pcm.buffer.slice(pcm.byteOffset, pcm.byteOffset + pcm.byteLength));
+  const b = Buffer.alloc(pcm.length * 2);
+  for (let i = 0; i < pcm.length; i++) b.writeInt16LE(pcm[i]!, i * 2);
+  return b;
+}
+
 /** A mono 16-bit WAV file written as audio arrives. */
 export class WavWriter {
   private fd: number | null;
@@ -109,8 +119,7 @@ export class WavWriter {
 
   write(pcm: Int16Array): void {
     if (this.fd === null) return;
-    const b = Buffer.alloc(pcm.length * 2);
-    for (let i = 0; i < pcm.length; i++) b.writeInt16LE(pcm[i]!, i * 2);
+    const b = pcmBytesLE(pcm);
     this.pending.push(b);
     this.pendingBytes += b.length;
     // write about every 100 ms, patch the header about every second

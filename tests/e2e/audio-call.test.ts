@@ -135,7 +135,8 @@ async function say(from: Peer, fromId: string, to: Peer, toId: string, text: str
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every RTP packet of the capture, as UDP payloads (Ethernet or Linux cooked framing on lo). */
-function udpPayloads(pcap: Buffer): Buffer[] {
+/** UDP payloads in a pcap, only those sent to one of `ports` (the capture holds every test's traffic on lo). */
+function udpPayloads(pcap: Buffer, ports: ReadonlySet<number>): Buffer[] {
   const out: Buffer[] = [];
   const link = pcap.readUInt32LE(20);
   const l2 = link === 1 ? 14 : link === 113 ? 16 : 0;
@@ -145,7 +146,9 @@ function udpPayloads(pcap: Buffer): Buffer[] {
     off += 16 + len;
     const ip = pkt.subarray(l2);
     if (ip.length < 28 || ip[0]! >> 4 !== 4 || ip[9] !== 17) continue;
-    out.push(ip.subarray((ip[0]! & 15) * 4 + 8));
+    const udp = (ip[0]! & 15) * 4;
+    if (!ports.has(ip.readUInt16BE(udp + 2))) continue;
+    out.push(ip.subarray(udp + 8));
   }
   return out;
 }
@@ -189,7 +192,9 @@ test('an audio-only call with SDES SRTP: each side hears the other tone; on the 
       .filter((k) => k !== null && k !== undefined);
     assert.ok(keys.length >= 2, 'offer and answer keys in the SIP capture');
     // RTP version 2, not RTCP (packet types 200-204 where RTP has marker + payload type)
-    const media = udpPayloads(captured).filter(
+    // this call's media ports, from its SDPs: other tests' RTP on this shared machine is in the capture too
+    const ports = new Set([...text.matchAll(/^m=audio (\d+) /gm)].map((m) => Number(m[1])));
+    const media = udpPayloads(captured, ports).filter(
       (p) => p.length > 22 && p[0]! >> 6 === 2 && (p[1]! < 200 || p[1]! > 204),
     );
     assert.ok(media.length > 200, `RTP packets captured: ${media.length}`);

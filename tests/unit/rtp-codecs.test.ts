@@ -5,6 +5,8 @@ import { alawToLinear, decodeG711, encodeG711, linearToAlaw, linearToUlaw, ulawT
 import { G722Decoder, G722Encoder } from '../../src/rtp/g722.js';
 import { CODECS, createCodec } from '../../src/rtp/codecs.js';
 import { goertzel } from '../../src/rtp/dsp.js';
+import { OpusCodecState } from '../../src/rtp/opus.js';
+import { OpusDecoder } from '../../src/rtp/opus-decoder.js';
 
 test('G.711 μ-law: ITU values (14-bit decoder outputs x 4), bias and segments', () => {
   assert.equal(linearToUlaw(0), 0xff);
@@ -142,4 +144,47 @@ test('every codec carries a 1 kHz tone through 50 frames', () => {
     assert.ok(on > off * 100, `${spec.name}: ${on} vs ${off}`);
     if (spec.name === 'opus') assert.ok(snr(tone, Int16Array.from(out), tone.length / 2, 600) > 10);
   }
+});
+
+test("Opus: a lost frame rebuilt from the next packet's in-band FEC is closer to the real one than concealment", () => {
+  // two tones (a voice-like mix), 60 frames; frames 20, 25, ..., 50 are "lost" on two decoders: one rebuilds each
+  // from the next packet's FEC, the other conceals; both are compared with a third that got every packet
+  const enc = new OpusCodecState();
+  const n = 960;
+  const sig = (k: number) =>
+    Math.round(8000 * Math.sin((2 * Math.PI * 440 * k) / 48000) + 3000 * Math.sin((2 * Math.PI * 1330 * k) / 48000));
+  const packets = Array.from({ length: 60 }, (_, f) =>
+    enc.encode(Int16Array.from({ length: n }, (_, i) => sig(f * n + i))),
+  );
+  enc.close();
+  const ref = new OpusDecoder();
+  const fec = new OpusDecoder();
+  const plc = new OpusDecoder();
+  const err = (x: Int16Array, y: Int16Array) => {
+    let e = 0;
+    let s = 0;
+    for (let i = 0; i < y.length; i++) {
+      e += (x[i]! - y[i]!) ** 2;
+      s += y[i]! ** 2;
+    }
+    return 10 * Math.log10(s / Math.max(1, e));
+  };
+  const gains: number[] = [];
+  for (let k = 0; k < 60; k++) {
+    const real = ref.decode(packets[k]!);
+    if (k >= 20 && k <= 50 && k % 5 === 0) {
+      const a = fec.decodeFec(packets[k + 1]!);
+      const b = plc.conceal();
+      assert.equal(a.length, n);
+      assert.equal(b.length, n);
+      gains.push(err(a, real) - err(b, real));
+    } else {
+      fec.decode(packets[k]!);
+      plc.decode(packets[k]!);
+    }
+  }
+  for (const d of [ref, fec, plc]) d.close();
+  const mean = gains.reduce((s, g) => s + g, 0) / gains.length;
+  assert.ok(mean > 3, `FEC over concealment: ${gains.map((g) => g.toFixed(1)).join(' ')} dB`);
+  assert.throws(() => new OpusDecoder().decode(new Uint8Array(2000)), RangeError);
 });

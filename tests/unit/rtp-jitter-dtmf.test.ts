@@ -148,3 +148,24 @@ test('pacer: ticks on an even clock from its start, catches up a late timer with
   assert.deepEqual(ticks, [0, 1, 2, 8, 9, 10]);
   assert.equal(p.skipped, 5);
 });
+
+test('pacer: a wake-up up to 1.5 ms before a tick is due runs it (libuv timers count whole ms), not earlier', async () => {
+  let now = 0;
+  const ticks: number[] = [];
+  const p = new Pacer(
+    20,
+    (n) => ticks.push(n),
+    3,
+    () => now,
+  );
+  p.begin();
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(ticks, [0]);
+  now = 18; // tick 1 is 2 ms away: not yet
+  await new Promise((r) => setTimeout(r, 30));
+  assert.deepEqual(ticks, [0]);
+  now = 18.7; // 1.3 ms early: run it now rather than wake up again for it
+  await new Promise((r) => setTimeout(r, 30));
+  p.stop();
+  assert.deepEqual(ticks, [0, 1]);
+});

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { SrtpError } from '../../src/rtp/errors.js';
 import { parseRtp, serializeRtp } from '../../src/rtp/packet.js';
 import { compound, parseRtcp } from '../../src/rtp/rtcp.js';
-import { aesCm, deriveSessionKey, SrtpContext } from '../../src/rtp/srtp.js';
+import { AesCtr, aesCm, deriveSessionKey, SrtpContext } from '../../src/rtp/srtp.js';
 import { buildCryptoAttribute, newMasterKey, parseCryptoAttribute } from '../../src/rtp/sdes.js';
 
 const hex = (s: string) => new Uint8Array(Buffer.from(s.replace(/\s/g, ''), 'hex'));
@@ -203,4 +203,71 @@ test("libSRTP's reference SRTCP packet (index 1): our second packet is it, and w
   tx.protectRtcp(LIBSRTP_RTCP); // index 0 (RFC 3711 starts at zero; libSRTP's first is 1)
   assert.equal(toHex(tx.protectRtcp(LIBSRTP_RTCP)), toHex(LIBSRTP_SRTCP));
   assert.deepEqual(SrtpContext.fromKeys(LIBSRTP_KEY).unprotectRtcp(LIBSRTP_SRTCP), LIBSRTP_RTCP);
+});
+
+test('AesCtr (one reused AES-ECB object) gives the keystream of a fresh AES-CTR cipher, block by block and across calls', () => {
+  const key = hex('2B7E151628AED2A6ABF7158809CF4F3C');
+  const ctr = new AesCtr(key);
+  // lengths around block edges, a 20 ms G.711 payload and an Opus-sized one, in one object one after the other
+  for (const [len, seed] of [
+    [0, 1],
+    [1, 2],
+    [15, 3],
+    [16, 4],
+    [17, 5],
+    [160, 6],
+    [333, 7],
+    [31, 8],
+  ] as const) {
+    const iv = new Uint8Array(16).map((_, i) => (i < 14 ? (seed * 37 + i * 11) & 0xff : 0));
+    const data = new Uint8Array(len).map((_, i) => (i * 7 + seed) & 0xff);
+    const out = new Uint8Array(len + 3);
+    ctr.xorInto(iv, data, out, 3);
+    assert.equal(toHex(out.subarray(3)), toHex(aesCm(key, iv, data)), `length ${len}`);
+  }
+});
+
+test('SRTP replay window: each index once, in any order within 64, refused once it falls behind', () => {
+  const key = newMasterKey();
+  const tx = SrtpContext.fromKeys(key);
+  const rx = SrtpContext.fromKeys(key);
+  const pkts = Array.from({ length: 200 }, (_, i) =>
+    tx.protectRtp(
+      serializeRtp({
+        payloadType: 0,
+        marker: false,
+        sequence: i,
+        timestamp: i * 160,
+        ssrc: 7,
+        payload: new Uint8Array(4),
+      }),
+    ),
+  );
+  // every other packet first, then the ones skipped (all within the window), then replays of both
+  for (let i = 0; i < 100; i += 2) rx.unprotectRtp(pkts[i]!);
+  for (let i = 41; i < 100; i += 2) rx.unprotectRtp(pkts[i]!);
+  for (const i of [98, 97, 60, 41]) {
+    assert.throws(
+      () => rx.unprotectRtp(pkts[i]!),
+      (e: unknown) => e instanceof SrtpError && e.code === 'replay',
+    );
+  }
+  // index 33 was never accepted but is 66 behind the top (99): too old; 37 is 62 behind and unseen: accepted
+  assert.throws(
+    () => rx.unprotectRtp(pkts[33]!),
+    (e: unknown) => e instanceof SrtpError && e.code === 'too-old',
+  );
+  rx.unprotectRtp(pkts[37]!);
+  // far ahead, then a slot reused by an index 64 later is not taken for the old one
+  rx.unprotectRtp(pkts[190]!);
+  rx.unprotectRtp(pkts[189]!);
+  assert.throws(
+    () => rx.unprotectRtp(pkts[125]!),
+    (e: unknown) => e instanceof SrtpError && e.code === 'too-old',
+  );
+  rx.unprotectRtp(pkts[127]!);
+  assert.throws(
+    () => rx.unprotectRtp(pkts[127]!),
+    (e: unknown) => e instanceof SrtpError && e.code === 'replay',
+  );
 });
