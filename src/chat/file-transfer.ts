@@ -55,7 +55,8 @@ import {
 } from './file-crypto.js';
 import type { CoreEvent, Encryption } from './types.js';
 
-export type FileState = 'offered' | 'progress' | 'done' | 'failed' | 'cancelled';
+/** `preparing`: the sender is hashing the file before its offer (bytes = hashed so far); then `offered`. */
+export type FileState = 'preparing' | 'offered' | 'progress' | 'done' | 'failed' | 'cancelled';
 
 /** What the core tells us of a chat, for private transfers and for where a file goes. */
 export interface FileChatInfo {
@@ -89,6 +90,8 @@ export interface FileTransferDeps {
   normalizeTarget: (to: string) => string;
   /** Writes (lineId null) or rewrites a chat's progress line; returns its id (null: no such chat). */
   progressLine: (session: string, lineId: string | null, text: string) => string | null;
+  /** The same for a transfer with no chat open: a notice (the UI's notice row) rewritten in place; its id. */
+  progressNotice: (lineId: string | null, text: string) => string;
 }
 
 /** How long an incoming private offer waits for the chat's TLV 8 that carries its key (the INVITE may win). */
@@ -146,6 +149,8 @@ interface Transfer {
   /** The chat line that shows a progress bar and the rate, and when the data started. */
   lineId?: string | null;
   lastLine?: number;
+  /** The progress line shows the hashing before the offer (not the data yet). */
+  preparingShown?: boolean;
   startedAt?: number;
   startBytes?: number;
   /** Incoming: the call waiting for accept/reject, and what the offer said. */
@@ -180,15 +185,31 @@ function sha1Hex(bytes: Uint8Array): string {
   return formatSha1(bytes);
 }
 
-async function hashFile(path: string, upTo?: number): Promise<Uint8Array> {
+/** SHA-1 of the file (or its first `upTo` bytes), streamed; `onBytes` after each piece; stops when `stop()` says. */
+async function hashFile(
+  path: string,
+  upTo?: number,
+  onBytes?: (done: number) => void,
+  stop?: () => boolean,
+): Promise<Uint8Array> {
   const h = createHash('sha1');
   if (upTo === 0) return new Uint8Array(h.digest());
+  let done = 0;
   await new Promise<void>((resolve, reject) => {
     const rs = createReadStream(path, {
       highWaterMark: 1024 * 1024,
       ...(upTo !== undefined ? { start: 0, end: upTo - 1 } : {}),
     });
-    rs.on('data', (d) => h.update(d as Buffer));
+    rs.on('data', (d) => {
+      if (stop?.()) {
+        rs.destroy();
+        reject(new Error('cancelled'));
+        return;
+      }
+      h.update(d as Buffer);
+      done += d.length;
+      onBytes?.(done);
+    });
     rs.on('end', () => resolve());
     rs.on('error', reject);
   });
@@ -252,10 +273,14 @@ export class FileTransfers {
   // ---- events -------------------------------------------------------------------------------
 
   /** The chat line `⇡ name [#####-----] 50% 12.3 MB/s`, rewritten at most 4 times a second. */
-  private progress(t: Transfer, final = false): void {
-    if (!t.session) return;
+  private progress(t: Transfer, final = false, preparing = false): void {
     const now = Date.now();
-    if (!final && t.lastLine !== undefined && now - t.lastLine < 250) return;
+    if (preparing !== (t.preparingShown ?? false)) {
+      // The data phase's rate starts with the data, not with the hashing before the offer.
+      t.preparingShown = preparing;
+      t.startedAt = undefined;
+      t.startBytes = undefined;
+    } else if (!final && t.lastLine !== undefined && now - t.lastLine < 250) return;
     t.lastLine = now;
     t.startedAt ??= now;
     t.startBytes ??= t.bytes;
@@ -266,17 +291,24 @@ export class FileTransfers {
     const rate = secs > 0.05 ? (t.bytes - t.startBytes) / secs / 1e6 : 0;
     const arrow = t.direction === 'out' ? '⇡' : '⇣';
     const lock = t.encrypted ? ' (encrypted)' : '';
-    const text =
-      `${arrow} ${t.name}${lock} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(frac * 100)}% ` +
-      `${rate.toFixed(1)} MB/s [${t.id}${final ? '' : `: /cancel-file ${t.id}`}]`;
-    t.lineId = this.d.progressLine(t.session, t.lineId ?? null, text);
+    // Without a chat with the peer the line goes to the notice row (and the headless `system` events are spared:
+    // the `file` events carry the same figures).
+    const to = t.session ? '' : ` ${t.direction === 'out' ? 'to' : 'from'} ${t.peer}`;
+    const text = preparing
+      ? `${arrow} ${t.name}${to}: preparing (hashing) ${Math.floor(frac * 100)}% [${t.id}: /cancel-file ${t.id}]`
+      : `${arrow} ${t.name}${to}${lock} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(frac * 100)}% ` +
+        `${rate.toFixed(1)} MB/s [${t.id}${final ? '' : `: /cancel-file ${t.id}`}]`;
+    t.lineId = t.session
+      ? this.d.progressLine(t.session, t.lineId ?? null, text)
+      : this.d.progressNotice(t.lineId ?? null, text);
   }
 
   private event(t: Transfer, state: FileState, force = true): void {
     const now = Date.now();
-    if (state === 'progress') this.progress(t);
-    if (state === 'progress' && !force && now - t.lastProgress < PROGRESS_INTERVAL_MS) return;
-    if (state === 'progress') t.lastProgress = now;
+    const running = state === 'progress' || state === 'preparing';
+    if (running) this.progress(t, false, state === 'preparing');
+    if (running && !force && now - t.lastProgress < PROGRESS_INTERVAL_MS) return;
+    if (running) t.lastProgress = now;
     if (state === 'done' && t.lineId) this.progress(t, true);
     t.state = state;
     this.d.emit({
@@ -445,7 +477,7 @@ export class FileTransfers {
       }
       return got === len ? buf : buf.subarray(0, got);
     };
-    let sha1: Uint8Array;
+    let sha1: Uint8Array | undefined;
     if (t.encrypted) {
       const extraKey = chat!.useExtraSymmetricKey(FILE_KEY_USE, Buffer.from(t.transferId, 'utf8'));
       if (!extraKey) throw new Error('the private conversation ended before the file key could be agreed');
@@ -453,25 +485,18 @@ export class FileTransfers {
       const size = t.size;
       t.wireSize = ciphertextSize(size);
       const records = recordCount(size);
-      const record = (i: number): Buffer => {
-        const start = (i - 1) * RECORD_PLAINTEXT;
-        const len = i < records ? RECORD_PLAINTEXT : size - start;
-        const plain = readAt(start, len);
-        if (plain.length !== len) throw new Error('the file changed while it was being sent');
-        return encryptRecord(key, size, i, plain);
-      };
-      // The offer names the ciphertext's SHA-1 (it is what travels): one pass to hash it, one to send it. The same
-      // key and nonces over the same file give the same bytes; only the second pass goes on the wire.
-      const h = createHash('sha1');
-      for (let i = 1; i <= records; i++) {
-        h.update(record(i));
-        if (i % 64 === 0) await new Promise((r) => setImmediate(r));
-      }
-      sha1 = new Uint8Array(h.digest());
+      // The offer names no hash (RFC 5547 makes it optional): every record is authenticated by GCM, bound to its
+      // index, the final flag and the size, so a SHA-1 of the ciphertext would check nothing more, and computing it
+      // meant encrypting the whole file once before the offer (2-4 s per GiB with nothing on the screen).
       source = {
         read: async (pos, len) => {
           if (pos % RECORD_CIPHERTEXT !== 0) throw new Error('private transfers resume only at a record boundary');
-          const out = record(pos / RECORD_CIPHERTEXT + 1);
+          const i = pos / RECORD_CIPHERTEXT + 1;
+          const start = (i - 1) * RECORD_PLAINTEXT;
+          const plainLen = i < records ? RECORD_PLAINTEXT : size - start;
+          const plain = readAt(start, plainLen);
+          if (plain.length !== plainLen) throw new Error('the file changed while it was being sent');
+          const out = encryptRecord(key, size, i, plain);
           return out.length === len ? out : out.subarray(0, len);
         },
       };
@@ -480,15 +505,27 @@ export class FileTransfers {
       const meta: PrivateFileMeta = { name: t.name, type, size };
       extra = [`${PRIVATE_ATTRIBUTE}:v1 ${sealMetadata(key, meta)}`];
     } else {
-      sha1 = await hashFile(path);
+      // Blink's receivers check (and resume by) the hash: it is computed before the offer, as Blink does, and the
+      // user sees it happen ("preparing").
+      this.event(t, 'preparing');
+      sha1 = await hashFile(
+        path,
+        undefined,
+        (done) => {
+          t.bytes = done;
+          this.event(t, 'preparing', false);
+        },
+        () => t.cancelled,
+      );
+      t.bytes = 0;
       source = { read: async (pos, len) => readAt(pos, len) };
     }
-    t.hash = sha1Hex(sha1);
+    t.hash = sha1 ? sha1Hex(sha1) : '';
     const media = new FileMedia(
       this.d.mediaHost,
       {
         offer: {
-          selector: { name: selectorName, type: selectorType, size: t.wireSize, sha1 },
+          selector: { name: selectorName, type: selectorType, size: t.wireSize, ...(sha1 ? { sha1 } : {}) },
           transferId: t.transferId,
           extra,
         },
@@ -726,7 +763,8 @@ export class FileTransfers {
     };
     const sink: FileSink = {
       write: async (pos, data) => {
-        hasher.update(data);
+        // A private offer names no hash (its records are authenticated); a plain one's is checked as it comes.
+        if (hashHex !== null) hasher.update(data);
         if (decryptor) {
           let plain: Buffer[];
           try {
