@@ -167,6 +167,11 @@ test(
       assert.ok(wire.length > data.length, 'the capture holds the transfer');
       assert.equal(wire.indexOf('THE-PLAINTEXT-MARKER'), -1, 'plaintext marker on the wire');
       assert.equal(wire.indexOf('secret-plans'), -1, 'file name on the wire');
+      // The offer names no hash: GCM authenticates every record, so the sender does not encrypt the file once
+      // before offering it just to hash the ciphertext.
+      const selectors = wire.toString('latin1').match(/a=file-selector:[^\r\n]*/g) ?? [];
+      assert.ok(selectors.length > 0, 'the offer was captured');
+      for (const line of selectors) assert.doesNotMatch(line, /hash:/, line);
       for (const off of [0, 4096, 100_000, 299_000, data.length - 64]) {
         assert.equal(wire.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} on the wire`);
         assert.equal(up.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} through the proxy`);
