@@ -113,6 +113,23 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
     });
   }
 
+  /** Writes pieces of one frame as one vectored write (corked), without joining them; resolves as write() does. */
+  writeParts(parts: readonly Uint8Array[]): Promise<void> {
+    if (this.closeInfo) return Promise.reject(new MsrpClosedError(`connection closed: ${this.closeInfo.reason}`));
+    return new Promise((resolve, reject) => {
+      this.socket.cork();
+      for (let i = 0; i < parts.length; i++) {
+        if (i < parts.length - 1) this.socket.write(parts[i]!);
+        else
+          this.socket.write(parts[i]!, (err) => {
+            if (err) reject(new MsrpClosedError(`write failed: ${err.message}`));
+            else resolve();
+          });
+      }
+      this.socket.uncork();
+    });
+  }
+
   close(reason = 'closed locally'): void {
     this.shutdown({ reason }, true);
   }
