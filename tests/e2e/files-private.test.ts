@@ -81,11 +81,13 @@ function flipOneByte(p: TcpProxy): void {
   p.transformUp = (d) => {
     if (flipped) return d;
     if (countdown < 0) {
-      const at = d.indexOf('Byte-Range: 131073-');
+      // 1000 bytes into the third 64 KiB of data: inside ciphertext record 3, whether the sender sends Blink's
+      // 64 KiB chunks (two chunks' end-lines and headers, ~500 bytes, come before it) or blink-tui's 1 MiB ones.
+      const at = d.indexOf('Byte-Range: 1-');
       if (at < 0) return d;
       const body = d.indexOf('\r\n\r\n', at);
       if (body < 0) return d; // headers cut: unlikely on loopback; the test then fails visibly
-      countdown = body + 4 + 1000;
+      countdown = body + 4 + 2 * 65536 + 1000;
     }
     if (countdown < d.length) {
       const out = Buffer.from(d);
@@ -214,7 +216,7 @@ test(
     const work = mkdtempSync(join(tmpdir(), 'blink-files-tamper-'));
     const { alice, bob, detour, sa } = await encryptedPair(work);
     try {
-      // Flip one byte of the third chunk's body (its headers say Byte-Range 131073-...): inside ciphertext record 3.
+      // Flip one byte 1000 bytes into the third 64 KiB of ciphertext (see flipOneByte): inside record 3.
       detour.onProxy = flipOneByte;
       const data = randomBytes(512 * 1024);
       const src = join(work, 'tampered.bin');
