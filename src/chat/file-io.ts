@@ -6,7 +6,7 @@
 import type { FileHandle } from 'node:fs/promises';
 
 /** Bytes queued or being written before write() makes its caller wait (the socket then pauses: flow control). */
-const WRITE_BEHIND = 8 * 1024 * 1024;
+const WRITE_BEHIND = 4 * 1024 * 1024;
 
 /** Writes contiguous pieces of a file in order, batched; errors come back from the next write() or from flush(). */
 export class BatchedFileWriter {
