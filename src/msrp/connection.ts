@@ -39,6 +39,8 @@ const ORDERLY_CLOSE_MS = 2000;
 
 export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
   private readonly parser: MsrpParser;
+  /** Writes are corked until the end of this event-loop turn (see onData). */
+  private holding = false;
   private closeInfo: MsrpCloseInfo | null = null;
 
   constructor(
@@ -149,6 +151,18 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
         error: err,
       });
       return;
+    }
+    // What the handlers answer to these frames (a 200 per chunk, a REPORT once the chunk is on its way to disk,
+    // which comes in a promise turn) goes out in one write at the end of this turn of the event loop, not one
+    // write each: on loopback every small write costs a syscall that runs the peer's TCP receive (CPU profiles of
+    // a file receiver: a tenth of its time went to them).
+    if (frames.length > 0 && !this.holding) {
+      this.holding = true;
+      this.socket.cork();
+      setImmediate(() => {
+        this.holding = false;
+        this.socket.uncork();
+      });
     }
     for (const frame of frames) {
       if (this.closeInfo) return;
