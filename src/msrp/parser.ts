@@ -54,6 +54,8 @@ class ByteQueue {
       const need = live + data.length;
       if (need <= this.buf.length && this.head >= live && !this.shared) {
         this.buf.copy(this.buf, 0, this.head, this.tail);
+        this.head = 0;
+        this.tail = live;
       } else {
         // Doubling keeps a growing chunk O(n); a buffer handed out is left behind, not doubled (it would grow
         // with every chunk), and reserve() sizes the next one.
@@ -70,7 +72,8 @@ class ByteQueue {
   }
 
   private moveTo(size: number): void {
-    const next = Buffer.allocUnsafe(size);
+    // Never smaller than what is queued (reserve() may be asked for less when more frames wait behind this one).
+    const next = Buffer.allocUnsafe(Math.max(size, this.length));
     this.buf.copy(next, 0, this.head, this.tail);
     this.tail -= this.head;
     this.head = 0;
