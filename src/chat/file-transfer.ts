@@ -701,6 +701,7 @@ export class FileTransfers {
       await fh.close().catch(() => undefined);
     };
     let doneTimer: NodeJS.Timeout | null = null;
+    let stream: { stop(): void } | null = null;
     let badData = false;
     t.finish = (state, reason) => {
       // Once, whoever comes first; set before any await, so a close that follows a refusal cannot overtake it.
@@ -709,6 +710,8 @@ export class FileTransfers {
       if (reason) t.reason = reason;
       void (async () => {
         if (state !== 'done') {
+          // No more chunks are taken (nor a final check made): the sender must not hear of success now.
+          stream?.stop();
           await closeFile();
           // Never a partial file that looks complete: the temp name is hidden, and only a resumable one stays.
           // A partial file whose check failed is not kept either: a resume would only build on the bad bytes.
@@ -740,6 +743,8 @@ export class FileTransfers {
     let completing: Promise<{ ok: true } | { ok: false; code: number; comment: string }> | null = null;
     const complete = () => (completing ??= check());
     const check = async (): Promise<{ ok: true } | { ok: false; code: number; comment: string }> => {
+      // Cancelled (or failed) while the last bytes came: no success, and the partial file is not renamed.
+      if (t.ending) return { ok: false, code: 400, comment: t.cancelled ? 'cancelled by the receiver' : 'refused' };
       if (decryptor) {
         try {
           decryptor.end();
@@ -759,6 +764,7 @@ export class FileTransfers {
       } catch (e) {
         return { ok: false, code: 500, comment: (e as Error).message };
       }
+      if (t.ending) return { ok: false, code: 400, comment: 'cancelled by the receiver' };
       await fh.sync().catch(() => undefined);
       await closeFile();
       const final = uniquePath(folder, safeFileName(t.name));
@@ -828,7 +834,8 @@ export class FileTransfers {
           t.finish?.('failed', `no MSRP connection: ${(e as Error).message}`);
           return;
         }
-        receiveFileStream(msrp, sink, {
+        if (t.ending) return;
+        stream = receiveFileStream(msrp, sink, {
           total: t.wireSize,
           offset,
           onProgress: (b) => {
