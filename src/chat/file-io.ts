@@ -11,6 +11,8 @@ const WRITE_BEHIND = 4 * 1024 * 1024;
 /** Writes contiguous pieces of a file in order, batched; errors come back from the next write() or from flush(). */
 export class BatchedFileWriter {
   private pending: Uint8Array[] = [];
+  /** Called once the matching bytes are on disk (the receiver gives a chunk's buffer back to the MSRP parser). */
+  private pendingDone: (() => void)[] = [];
   private pendingPos = 0;
   private pendingBytes = 0;
   private flightBytes = 0;
@@ -20,12 +22,13 @@ export class BatchedFileWriter {
   constructor(private readonly fh: FileHandle) {}
 
   /** Queues `data` for `position`; waits only while more than WRITE_BEHIND bytes are not yet written. */
-  async write(position: number, data: Uint8Array): Promise<void> {
+  async write(position: number, data: Uint8Array, written?: () => void): Promise<void> {
     if (this.error) throw this.error;
     if (data.length === 0) return;
     if (this.pending.length > 0 && position !== this.pendingPos + this.pendingBytes) await this.flush();
     if (this.pending.length === 0) this.pendingPos = position;
     this.pending.push(data);
+    if (written) this.pendingDone.push(written);
     this.pendingBytes += data.length;
     this.kick();
     while (this.inFlight && this.pendingBytes + this.flightBytes > WRITE_BEHIND) await this.inFlight;
@@ -45,6 +48,7 @@ export class BatchedFileWriter {
   /** Drops what is queued and waits for the write under way (before the file is closed or deleted). */
   async abandon(): Promise<void> {
     this.pending = [];
+    this.pendingDone = [];
     this.pendingBytes = 0;
     while (this.inFlight) await this.inFlight;
   }
@@ -52,7 +56,9 @@ export class BatchedFileWriter {
   private kick(): void {
     if (this.inFlight || this.pending.length === 0 || this.error) return;
     const batch = this.pending;
+    const done = this.pendingDone;
     const pos = this.pendingPos;
+    this.pendingDone = [];
     this.flightBytes = this.pendingBytes;
     this.pending = [];
     this.pendingPos += this.pendingBytes;
@@ -61,6 +67,7 @@ export class BatchedFileWriter {
       () => {
         this.inFlight = null;
         this.flightBytes = 0;
+        for (const f of done) f();
         this.kick();
       },
       (e: Error) => {

@@ -27,6 +27,7 @@ import {
   parseMsrpSdp,
   queryFileOffset,
   receiveFileStream,
+  releaseBody,
   sendFileStream,
   type FileAttributes,
   type FileSink,
@@ -789,7 +790,8 @@ export class FileTransfers {
             plainPos += p.length;
           }
         } else {
-          await writer.write(pos, data);
+          // Hashed above, on disk once written: the MSRP parser may then fill this chunk's buffer again.
+          await writer.write(pos, data, () => releaseBody(data));
         }
       },
       finish: complete,
