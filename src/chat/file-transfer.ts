@@ -785,6 +785,8 @@ export class FileTransfers {
           } catch (e) {
             throw new TamperError(`refused: the file was altered on the way (${(e as Error).message})`);
           }
+          // The plaintext is new memory: the chunk's buffer may go back to the parser unless part of a record waits.
+          if (!decryptor.holding) releaseBody(data);
           for (const p of plain) {
             await writer.write(plainPos, p);
             plainPos += p.length;
