@@ -380,6 +380,7 @@ export class ChatCore implements Core {
         const line = { time: this.clock.now(), kind: 'system' as const, text, encryption: 'none' as const };
         return this.store.appendLine(session, { ...line, level: 'info' }, false).id;
       },
+      progressNotice: (lineId, text) => this.store.putNotice(lineId, text),
     });
   }
 

@@ -157,6 +157,11 @@ export class StreamDecryptor {
     return (i < this.n ? RECORD_PLAINTEXT : this.size - (this.n - 1) * RECORD_PLAINTEXT) + TAG;
   }
 
+  /** Bytes of an unfinished record kept (views of what push() was given: the caller must not reuse them). */
+  get holding(): boolean {
+    return this.pendingBytes > 0;
+  }
+
   push(data: Uint8Array): Buffer[] {
     const out: Buffer[] = [];
     let buf = Buffer.from(data.buffer, data.byteOffset, data.byteLength);

@@ -6,18 +6,14 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import {
-  closeSync,
   createReadStream,
   existsSync,
   mkdirSync,
-  openSync,
   readdirSync,
-  readSync,
   renameSync,
   statSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
 import { open as openFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
@@ -25,11 +21,13 @@ import { basename, extname, join } from 'node:path';
 import type { TransferLog } from '../chat-storage/index.js';
 import type { ExtraSymmetricKey } from '../otr/index.js';
 import {
+  FILE_CHUNK_SIZE,
   formatSha1,
   parseFileAttributes,
   parseMsrpSdp,
   queryFileOffset,
   receiveFileStream,
+  releaseBody,
   sendFileStream,
   type FileAttributes,
   type FileSink,
@@ -38,7 +36,8 @@ import {
 } from '../msrp/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { peerId } from '../peer-id/peer-id.js';
-import { FileMedia } from './file-media.js';
+import { BatchedFileWriter, ReadAhead } from './file-io.js';
+import { FileMedia, sendChunkSize } from './file-media.js';
 import {
   FILE_KEY_USE,
   PRIVATE_ATTRIBUTE,
@@ -55,7 +54,8 @@ import {
 } from './file-crypto.js';
 import type { CoreEvent, Encryption } from './types.js';
 
-export type FileState = 'offered' | 'progress' | 'done' | 'failed' | 'cancelled';
+/** `preparing`: the sender is hashing the file before its offer (bytes = hashed so far); then `offered`. */
+export type FileState = 'preparing' | 'offered' | 'progress' | 'done' | 'failed' | 'cancelled';
 
 /** What the core tells us of a chat, for private transfers and for where a file goes. */
 export interface FileChatInfo {
@@ -89,6 +89,8 @@ export interface FileTransferDeps {
   normalizeTarget: (to: string) => string;
   /** Writes (lineId null) or rewrites a chat's progress line; returns its id (null: no such chat). */
   progressLine: (session: string, lineId: string | null, text: string) => string | null;
+  /** The same for a transfer with no chat open: a notice (the UI's notice row) rewritten in place; its id. */
+  progressNotice: (lineId: string | null, text: string) => string;
 }
 
 /** How long an incoming private offer waits for the chat's TLV 8 that carries its key (the INVITE may win). */
@@ -146,6 +148,8 @@ interface Transfer {
   /** The chat line that shows a progress bar and the rate, and when the data started. */
   lineId?: string | null;
   lastLine?: number;
+  /** The progress line shows the hashing before the offer (not the data yet). */
+  preparingShown?: boolean;
   startedAt?: number;
   startBytes?: number;
   /** Incoming: the call waiting for accept/reject, and what the offer said. */
@@ -180,15 +184,31 @@ function sha1Hex(bytes: Uint8Array): string {
   return formatSha1(bytes);
 }
 
-async function hashFile(path: string, upTo?: number): Promise<Uint8Array> {
+/** SHA-1 of the file (or its first `upTo` bytes), streamed; `onBytes` after each piece; stops when `stop()` says. */
+async function hashFile(
+  path: string,
+  upTo?: number,
+  onBytes?: (done: number) => void,
+  stop?: () => boolean,
+): Promise<Uint8Array> {
   const h = createHash('sha1');
   if (upTo === 0) return new Uint8Array(h.digest());
+  let done = 0;
   await new Promise<void>((resolve, reject) => {
     const rs = createReadStream(path, {
       highWaterMark: 1024 * 1024,
       ...(upTo !== undefined ? { start: 0, end: upTo - 1 } : {}),
     });
-    rs.on('data', (d) => h.update(d as Buffer));
+    rs.on('data', (d) => {
+      if (stop?.()) {
+        rs.destroy();
+        reject(new Error('cancelled'));
+        return;
+      }
+      h.update(d as Buffer);
+      done += d.length;
+      onBytes?.(done);
+    });
     rs.on('end', () => resolve());
     rs.on('error', reject);
   });
@@ -252,10 +272,14 @@ export class FileTransfers {
   // ---- events -------------------------------------------------------------------------------
 
   /** The chat line `⇡ name [#####-----] 50% 12.3 MB/s`, rewritten at most 4 times a second. */
-  private progress(t: Transfer, final = false): void {
-    if (!t.session) return;
+  private progress(t: Transfer, final = false, preparing = false): void {
     const now = Date.now();
-    if (!final && t.lastLine !== undefined && now - t.lastLine < 250) return;
+    if (preparing !== (t.preparingShown ?? false)) {
+      // The data phase's rate starts with the data, not with the hashing before the offer.
+      t.preparingShown = preparing;
+      t.startedAt = undefined;
+      t.startBytes = undefined;
+    } else if (!final && t.lastLine !== undefined && now - t.lastLine < 250) return;
     t.lastLine = now;
     t.startedAt ??= now;
     t.startBytes ??= t.bytes;
@@ -266,17 +290,24 @@ export class FileTransfers {
     const rate = secs > 0.05 ? (t.bytes - t.startBytes) / secs / 1e6 : 0;
     const arrow = t.direction === 'out' ? '⇡' : '⇣';
     const lock = t.encrypted ? ' (encrypted)' : '';
-    const text =
-      `${arrow} ${t.name}${lock} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(frac * 100)}% ` +
-      `${rate.toFixed(1)} MB/s [${t.id}${final ? '' : `: /cancel-file ${t.id}`}]`;
-    t.lineId = this.d.progressLine(t.session, t.lineId ?? null, text);
+    // Without a chat with the peer the line goes to the notice row (and the headless `system` events are spared:
+    // the `file` events carry the same figures).
+    const to = t.session ? '' : ` ${t.direction === 'out' ? 'to' : 'from'} ${t.peer}`;
+    const text = preparing
+      ? `${arrow} ${t.name}${to}: preparing (hashing) ${Math.floor(frac * 100)}% [${t.id}: /cancel-file ${t.id}]`
+      : `${arrow} ${t.name}${to}${lock} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(frac * 100)}% ` +
+        `${rate.toFixed(1)} MB/s [${t.id}${final ? '' : `: /cancel-file ${t.id}`}]`;
+    t.lineId = t.session
+      ? this.d.progressLine(t.session, t.lineId ?? null, text)
+      : this.d.progressNotice(t.lineId ?? null, text);
   }
 
   private event(t: Transfer, state: FileState, force = true): void {
     const now = Date.now();
-    if (state === 'progress') this.progress(t);
-    if (state === 'progress' && !force && now - t.lastProgress < PROGRESS_INTERVAL_MS) return;
-    if (state === 'progress') t.lastProgress = now;
+    const running = state === 'progress' || state === 'preparing';
+    if (running) this.progress(t, false, state === 'preparing');
+    if (running && !force && now - t.lastProgress < PROGRESS_INTERVAL_MS) return;
+    if (running) t.lastProgress = now;
     if (state === 'done' && t.lineId) this.progress(t, true);
     t.state = state;
     this.d.emit({
@@ -403,21 +434,16 @@ export class FileTransfers {
     let extra: string[] = [];
     let selectorName = t.name;
     let selectorType = type;
-    let fd: number | null = null;
+    let fh: FileHandle | null = null;
     const finished = new Promise<void>((resolve) => {
       t.finish = (state, reason) => {
         // Once, whoever comes first (the end of the data, a BYE, the connection's close, a cancel).
         if (t.ending) return;
         t.ending = true;
         if (reason) t.reason = reason;
-        if (fd !== null) {
-          try {
-            closeSync(fd);
-          } catch {
-            /* closed */
-          }
-          fd = null;
-        }
+        // FileHandle.close waits for a read-ahead still under way.
+        if (fh !== null) void fh.close().catch(() => undefined);
+        fh = null;
         // The record first: whoever sees the event may look at the history at once.
         this.record(t, state);
         this.event(t, state);
@@ -434,18 +460,16 @@ export class FileTransfers {
         resolve();
       };
     });
-    fd = openSync(path, 'r');
-    const readAt = (pos: number, len: number): Uint8Array => {
-      const buf = Buffer.allocUnsafe(len);
-      let got = 0;
-      while (got < len) {
-        const n = readSync(fd!, buf, got, len - got, pos + got);
-        if (n === 0) break;
-        got += n;
-      }
-      return got === len ? buf : buf.subarray(0, got);
-    };
-    let sha1: Uint8Array;
+    fh = await openFile(path, 'r');
+    if (t.ending) {
+      // Cancelled (or failed) while the file was opening: finish() found no handle to close.
+      void fh.close().catch(() => undefined);
+      return finished;
+    }
+    // 16 chunks (plain) or 16 records (private) a block: pieces never straddle two blocks.
+    const reader = new ReadAhead(fh, t.size, 16 * (t.encrypted ? RECORD_PLAINTEXT : FILE_CHUNK_SIZE));
+    const readAt = (pos: number, len: number): Promise<Uint8Array> => reader.read(pos, len);
+    let sha1: Uint8Array | undefined;
     if (t.encrypted) {
       const extraKey = chat!.useExtraSymmetricKey(FILE_KEY_USE, Buffer.from(t.transferId, 'utf8'));
       if (!extraKey) throw new Error('the private conversation ended before the file key could be agreed');
@@ -453,26 +477,26 @@ export class FileTransfers {
       const size = t.size;
       t.wireSize = ciphertextSize(size);
       const records = recordCount(size);
-      const record = (i: number): Buffer => {
-        const start = (i - 1) * RECORD_PLAINTEXT;
-        const len = i < records ? RECORD_PLAINTEXT : size - start;
-        const plain = readAt(start, len);
-        if (plain.length !== len) throw new Error('the file changed while it was being sent');
-        return encryptRecord(key, size, i, plain);
-      };
-      // The offer names the ciphertext's SHA-1 (it is what travels): one pass to hash it, one to send it. The same
-      // key and nonces over the same file give the same bytes; only the second pass goes on the wire.
-      const h = createHash('sha1');
-      for (let i = 1; i <= records; i++) {
-        h.update(record(i));
-        if (i % 64 === 0) await new Promise((r) => setImmediate(r));
-      }
-      sha1 = new Uint8Array(h.digest());
+      // The offer names no hash (RFC 5547 makes it optional): every record is authenticated by GCM, bound to its
+      // index, the final flag and the size, so a SHA-1 of the ciphertext would check nothing more, and computing it
+      // meant encrypting the whole file once before the offer (2-4 s per GiB with nothing on the screen).
       source = {
+        // A chunk is one record (64 KiB, Blink's size) or several (a blink-tui receiver takes larger chunks).
         read: async (pos, len) => {
           if (pos % RECORD_CIPHERTEXT !== 0) throw new Error('private transfers resume only at a record boundary');
-          const out = record(pos / RECORD_CIPHERTEXT + 1);
-          return out.length === len ? out : out.subarray(0, len);
+          const out: Buffer[] = [];
+          let have = 0;
+          for (let i = pos / RECORD_CIPHERTEXT + 1; have < len && i <= records; i++) {
+            const start = (i - 1) * RECORD_PLAINTEXT;
+            const plainLen = i < records ? RECORD_PLAINTEXT : size - start;
+            const plain = await readAt(start, plainLen);
+            if (plain.length !== plainLen) throw new Error('the file changed while it was being sent');
+            const rec = encryptRecord(key, size, i, plain);
+            out.push(rec);
+            have += rec.length;
+          }
+          const all = out.length === 1 ? out[0]! : Buffer.concat(out, have);
+          return all.length <= len ? all : all.subarray(0, len);
         },
       };
       selectorName = `${t.transferId.slice(0, 8)}.private`;
@@ -480,15 +504,27 @@ export class FileTransfers {
       const meta: PrivateFileMeta = { name: t.name, type, size };
       extra = [`${PRIVATE_ATTRIBUTE}:v1 ${sealMetadata(key, meta)}`];
     } else {
-      sha1 = await hashFile(path);
-      source = { read: async (pos, len) => readAt(pos, len) };
+      // Blink's receivers check (and resume by) the hash: it is computed before the offer, as Blink does, and the
+      // user sees it happen ("preparing").
+      this.event(t, 'preparing');
+      sha1 = await hashFile(
+        path,
+        undefined,
+        (done) => {
+          t.bytes = done;
+          this.event(t, 'preparing', false);
+        },
+        () => t.cancelled,
+      );
+      t.bytes = 0;
+      source = { read: (pos, len) => readAt(pos, len) };
     }
-    t.hash = sha1Hex(sha1);
+    t.hash = sha1 ? sha1Hex(sha1) : '';
     const media = new FileMedia(
       this.d.mediaHost,
       {
         offer: {
-          selector: { name: selectorName, type: selectorType, size: t.wireSize, sha1 },
+          selector: { name: selectorName, type: selectorType, size: t.wireSize, ...(sha1 ? { sha1 } : {}) },
           transferId: t.transferId,
           extra,
         },
@@ -524,6 +560,7 @@ export class FileTransfers {
         this.event(t, 'progress');
         await sendFileStream(msrp, source, {
           total: t.wireSize,
+          chunkSize: sendChunkSize(media.remoteFile),
           contentType: selectorType,
           offset,
           aborted: () => t.cancelled,
@@ -657,12 +694,15 @@ export class FileTransfers {
     const decryptor = t.key ? new StreamDecryptor(t.key, t.size) : null;
     let plainPos = 0;
     let closedFile = false;
+    const writer = new BatchedFileWriter(fh);
     const closeFile = async () => {
       if (closedFile) return;
       closedFile = true;
+      await writer.abandon();
       await fh.close().catch(() => undefined);
     };
     let doneTimer: NodeJS.Timeout | null = null;
+    let stream: { stop(): void } | null = null;
     let badData = false;
     t.finish = (state, reason) => {
       // Once, whoever comes first; set before any await, so a close that follows a refusal cannot overtake it.
@@ -671,6 +711,8 @@ export class FileTransfers {
       if (reason) t.reason = reason;
       void (async () => {
         if (state !== 'done') {
+          // No more chunks are taken (nor a final check made): the sender must not hear of success now.
+          stream?.stop();
           await closeFile();
           // Never a partial file that looks complete: the temp name is hidden, and only a resumable one stays.
           // A partial file whose check failed is not kept either: a resume would only build on the bad bytes.
@@ -702,6 +744,8 @@ export class FileTransfers {
     let completing: Promise<{ ok: true } | { ok: false; code: number; comment: string }> | null = null;
     const complete = () => (completing ??= check());
     const check = async (): Promise<{ ok: true } | { ok: false; code: number; comment: string }> => {
+      // Cancelled (or failed) while the last bytes came: no success, and the partial file is not renamed.
+      if (t.ending) return { ok: false, code: 400, comment: t.cancelled ? 'cancelled by the receiver' : 'refused' };
       if (decryptor) {
         try {
           decryptor.end();
@@ -716,6 +760,12 @@ export class FileTransfers {
       }
       if (t.encrypted && plainPos !== t.size)
         return { ok: false, code: 400, comment: `refused: ${plainPos} of ${t.size} bytes decrypted` };
+      try {
+        await writer.flush();
+      } catch (e) {
+        return { ok: false, code: 500, comment: (e as Error).message };
+      }
+      if (t.ending) return { ok: false, code: 400, comment: 'cancelled by the receiver' };
       await fh.sync().catch(() => undefined);
       await closeFile();
       const final = uniquePath(folder, safeFileName(t.name));
@@ -726,7 +776,8 @@ export class FileTransfers {
     };
     const sink: FileSink = {
       write: async (pos, data) => {
-        hasher.update(data);
+        // A private offer names no hash (its records are authenticated); a plain one's is checked as it comes.
+        if (hashHex !== null) hasher.update(data);
         if (decryptor) {
           let plain: Buffer[];
           try {
@@ -734,16 +785,15 @@ export class FileTransfers {
           } catch (e) {
             throw new TamperError(`refused: the file was altered on the way (${(e as Error).message})`);
           }
+          // The plaintext is new memory: the chunk's buffer may go back to the parser unless part of a record waits.
+          if (!decryptor.holding) releaseBody(data);
           for (const p of plain) {
-            writeAll(fh.fd, p, plainPos);
+            await writer.write(plainPos, p);
             plainPos += p.length;
           }
         } else {
-          try {
-            writeAll(fh.fd, data, pos);
-          } catch (e) {
-            throw new Error(`cannot write the file: ${(e as Error).message}`);
-          }
+          // Hashed above, on disk once written: the MSRP parser may then fill this chunk's buffer again.
+          await writer.write(pos, data, () => releaseBody(data));
         }
       },
       finish: complete,
@@ -788,7 +838,8 @@ export class FileTransfers {
           t.finish?.('failed', `no MSRP connection: ${(e as Error).message}`);
           return;
         }
-        receiveFileStream(msrp, sink, {
+        if (t.ending) return;
+        stream = receiveFileStream(msrp, sink, {
           total: t.wireSize,
           offset,
           onProgress: (b) => {
@@ -897,15 +948,6 @@ export class FileTransfers {
       else t.finish?.('failed', 'client quit');
     }
   }
-}
-
-/**
- * Writes a chunk synchronously: 64 KiB into the page cache costs tens of microseconds, where a FileHandle write's
- * round trip through the thread pool per chunk halved the receiver's rate (measured on 128 MiB: 84 -> 174 MB/s).
- */
-function writeAll(fd: number, data: Uint8Array, position: number): void {
-  let done = 0;
-  while (done < data.length) done += writeSync(fd, data, done, data.length - done, position + done);
 }
 
 class TamperError extends Error {

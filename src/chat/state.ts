@@ -128,6 +128,18 @@ export class StateStore {
     });
   }
 
+  /**
+   * A notice rewritten in place (a file transfer's progress with no chat to show it in): moved to the end, so the
+   * notice row shows it; no `system` event (the transfer's `file` events carry the figures). Returns its id.
+   */
+  putNotice(lineId: string | null, text: string): string {
+    const rest = lineId === null ? this.state.notices : this.state.notices.filter((l) => l.id !== lineId);
+    const id = lineId !== null && rest.length < this.state.notices.length ? lineId : this.nextLineId();
+    const line: ChatLine = { id, time: Date.now(), kind: 'system', text, encryption: 'none', level: 'info' };
+    this.publish({ ...this.state, notices: [...rest.slice(-50), line] });
+    return id;
+  }
+
   addNotice(text: string, level: 'info' | 'warning'): void {
     const line: ChatLine = { id: this.nextLineId(), time: Date.now(), kind: 'system', text, encryption: 'none', level };
     this.publish({ ...this.state, notices: [...this.state.notices.slice(-50), line] });

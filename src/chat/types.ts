@@ -236,7 +236,7 @@ export type CoreEvent =
       /** The chat with the peer, when one is open. */
       session?: string;
       direction: 'in' | 'out';
-      state: 'offered' | 'progress' | 'done' | 'failed' | 'cancelled';
+      state: 'preparing' | 'offered' | 'progress' | 'done' | 'failed' | 'cancelled';
       name: string;
       /** MIME type, as offered. */
       type?: string;

@@ -39,6 +39,8 @@ const ORDERLY_CLOSE_MS = 2000;
 
 export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
   private readonly parser: MsrpParser;
+  /** Writes are corked until the end of this event-loop turn (see onData). */
+  private holding = false;
   private closeInfo: MsrpCloseInfo | null = null;
 
   constructor(
@@ -113,6 +115,23 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
     });
   }
 
+  /** Writes pieces of one frame as one vectored write (corked), without joining them; resolves as write() does. */
+  writeParts(parts: readonly Uint8Array[]): Promise<void> {
+    if (this.closeInfo) return Promise.reject(new MsrpClosedError(`connection closed: ${this.closeInfo.reason}`));
+    return new Promise((resolve, reject) => {
+      this.socket.cork();
+      for (let i = 0; i < parts.length; i++) {
+        if (i < parts.length - 1) this.socket.write(parts[i]!);
+        else
+          this.socket.write(parts[i]!, (err) => {
+            if (err) reject(new MsrpClosedError(`write failed: ${err.message}`));
+            else resolve();
+          });
+      }
+      this.socket.uncork();
+    });
+  }
+
   close(reason = 'closed locally'): void {
     this.shutdown({ reason }, true);
   }
@@ -132,6 +151,18 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
         error: err,
       });
       return;
+    }
+    // What the handlers answer to these frames (a 200 per chunk, a REPORT once the chunk is on its way to disk,
+    // which comes in a promise turn) goes out in one write at the end of this turn of the event loop, not one
+    // write each: on loopback every small write costs a syscall that runs the peer's TCP receive (CPU profiles of
+    // a file receiver: a tenth of its time went to them).
+    if (frames.length > 0 && !this.holding) {
+      this.holding = true;
+      this.socket.cork();
+      setImmediate(() => {
+        this.holding = false;
+        this.socket.uncork();
+      });
     }
     for (const frame of frames) {
       if (this.closeInfo) return;

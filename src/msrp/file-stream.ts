@@ -174,8 +174,8 @@ export interface ReceiveFileOptions {
   readonly onEnd: (r: { ok: true } | { ok: false; reason: string }) => void;
 }
 
-/** Chunks queued for the disk before the socket is paused (64 KiB each: 4 MiB). */
-const HIGH_WATER_CHUNKS = 64;
+/** Bytes queued for the disk before the socket is paused (whatever the sender's chunk size). */
+const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 /**
  * Takes over a session's incoming SENDs for one file: chunks must come in order (one TCP connection, as Blink
@@ -229,8 +229,8 @@ export function receiveFileStream(session: MsrpSession, sink: FileSink, o: Recei
       return 400;
     }
     const range = { start: c.range.start, end: next - 1, total: o.total };
-    queued++;
-    if (queued >= HIGH_WATER_CHUNKS && !paused) {
+    queued += c.body.length;
+    if (queued >= HIGH_WATER_BYTES && !paused) {
       paused = true;
       session.pauseInput();
     }
@@ -245,8 +245,8 @@ export function receiveFileStream(session: MsrpSession, sink: FileSink, o: Recei
         end({ ok: false, reason: why });
         return;
       } finally {
-        queued--;
-        if (paused && queued < HIGH_WATER_CHUNKS / 2) {
+        queued -= c.body.length;
+        if (paused && queued < HIGH_WATER_BYTES / 2) {
           paused = false;
           session.resumeInput();
         }

@@ -53,6 +53,16 @@ function containsEndLine(body: Uint8Array, tid: string): boolean {
 
 /** Serialises a request. Returns the bytes and the transaction id used (fresh if the body happened to contain it). */
 export function serializeRequest(spec: RequestSpec): { bytes: Uint8Array; transactionId: string } {
+  const { parts, transactionId } = serializeRequestParts(spec);
+  if (parts.length === 1) return { bytes: parts[0]!, transactionId };
+  return { bytes: Buffer.concat(parts), transactionId };
+}
+
+/**
+ * The same as pieces: the head, the body itself (not copied) and the end-line, for a vectored write (a 1 MiB file
+ * chunk copied into a fresh frame cost the sender a tenth of its time, and the garbage collector more).
+ */
+export function serializeRequestParts(spec: RequestSpec): { parts: Uint8Array[]; transactionId: string } {
   if (!/^[A-Z][A-Z_]*$/.test(spec.method)) throw new TypeError(`invalid MSRP method ${spec.method}`);
   if (spec.toPath.length === 0 || spec.fromPath.length === 0)
     throw new TypeError('To-Path and From-Path must not be empty');
@@ -67,15 +77,9 @@ export function serializeRequest(spec: RequestSpec): { bytes: Uint8Array; transa
   if (hasBody && spec.contentType !== undefined) headers.push(['Content-Type', spec.contentType]);
   let head = headerBlock(`MSRP ${tid} ${spec.method}`, spec.toPath, spec.fromPath, headers);
   const tail = `-------${tid}${spec.endFlag ?? '$'}\r\n`;
-  if (!hasBody) return { bytes: enc.encode(head + tail), transactionId: tid };
+  if (!hasBody) return { parts: [enc.encode(head + tail)], transactionId: tid };
   head += '\r\n';
-  const h = enc.encode(head);
-  const t = enc.encode('\r\n' + tail);
-  const out = new Uint8Array(h.length + body.length + t.length);
-  out.set(h, 0);
-  out.set(body, h.length);
-  out.set(t, h.length + body.length);
-  return { bytes: out, transactionId: tid };
+  return { parts: [enc.encode(head), body, enc.encode('\r\n' + tail)], transactionId: tid };
 }
 
 export function serializeResponse(spec: ResponseSpec): Uint8Array {
@@ -103,12 +107,18 @@ export interface SendChunkSpec {
 }
 
 export function serializeSend(spec: SendChunkSpec): { bytes: Uint8Array; transactionId: string } {
+  const { parts, transactionId } = serializeSendParts(spec);
+  return { bytes: parts.length === 1 ? parts[0]! : Buffer.concat(parts), transactionId };
+}
+
+/** serializeSend as pieces (head, body, end-line): see serializeRequestParts. */
+export function serializeSendParts(spec: SendChunkSpec): { parts: Uint8Array[]; transactionId: string } {
   const headers: MsrpHeader[] = [['Message-ID', spec.messageId]];
   if (spec.successReport) headers.push(['Success-Report', 'yes']);
   if (spec.failureReport && spec.failureReport !== 'yes') headers.push(['Failure-Report', spec.failureReport]);
   headers.push(['Byte-Range', formatByteRange(spec.range)]);
   headers.push(...(spec.extraHeaders ?? []));
-  return serializeRequest({
+  return serializeRequestParts({
     method: 'SEND',
     toPath: spec.toPath,
     fromPath: spec.fromPath,

@@ -24,7 +24,13 @@ import {
 import { newMessageId } from './ids.js';
 import type { MsrpListener } from './listener.js';
 import type { MsrpParserLimits } from './parser.js';
-import { serializeReport, serializeRequest, serializeResponse, serializeSend } from './serializer.js';
+import {
+  serializeReport,
+  serializeRequest,
+  serializeResponse,
+  serializeSend,
+  serializeSendParts,
+} from './serializer.js';
 import { formatMsrpUri, msrpUriEquals, parseMsrpUri, sessionIdOf, type MsrpUri } from './uri.js';
 
 export interface MsrpSessionOptions {
@@ -546,7 +552,7 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     this.assertOpen();
     const conn = this.conn;
     if (!conn || this.remote.length === 0) throw new MsrpClosedError('session is not connected');
-    const { bytes, transactionId } = serializeSend({
+    const { parts, transactionId } = serializeSendParts({
       toPath: this.toPath(),
       fromPath: [this.localUriString],
       messageId: spec.messageId,
@@ -560,7 +566,7 @@ export class MsrpSession extends EventEmitter<MsrpSessionEvents> {
     });
     const answered = this.expectResponse(transactionId, spec.messageId);
     answered.catch(() => undefined);
-    return { written: conn.write(bytes), answered };
+    return { written: conn.writeParts(parts), answered };
   }
 
   /** Sends a bodiless request of another method (FILE_OFFSET) and resolves with its 2xx response. */

@@ -35,7 +35,11 @@ export async function transfer(from: HeadlessClient, to: HeadlessClient, target:
     to.waitFor((e) => isEnd(e) && e.transfer === offer.transfer, 60000, sinceTo),
     from.waitFor((e) => isEnd(e) && e.direction === 'out', 60000, sinceFrom),
   ]);
-  return { offer, inEnd, outEnd };
+  const outStates = from.events
+    .slice(sinceFrom)
+    .filter((e) => e.ev === 'file' && e.direction === 'out')
+    .map((e) => ({ state: String(e.state), bytes: Number(e.bytes) }));
+  return { offer, inEnd, outEnd, outStates };
 }
 
 test(
@@ -61,7 +65,18 @@ test(
         for (const f of files) {
           const src = join(work, `src-${f.name}`);
           writeFileSync(src, f.data);
-          const { offer, inEnd, outEnd } = await transfer(from, to, target, src);
+          const { offer, inEnd, outEnd, outStates } = await transfer(from, to, target, src);
+          // The sender says at once that it is hashing the file (a `preparing` event at 0 bytes), then offers it;
+          // `preparing` never goes past the file's size nor backwards, and never follows the offer.
+          assert.deepEqual(outStates[0], { state: 'preparing', bytes: 0 }, JSON.stringify(outStates.slice(0, 3)));
+          const offeredAt = outStates.findIndex((s) => s.state === 'offered');
+          assert.ok(offeredAt > 0, JSON.stringify(outStates.slice(0, 5)));
+          const prep = outStates.filter((s) => s.state === 'preparing').map((s) => s.bytes);
+          assert.ok(outStates.slice(offeredAt).every((s) => s.state !== 'preparing'));
+          assert.ok(
+            prep.every((b, i) => b <= f.data.length && (i === 0 || b >= prep[i - 1]!)),
+            String(prep),
+          );
           assert.equal(offer.size, f.data.length);
           assert.equal(offer.name, `src-${f.name}`);
           assert.equal(offer.encrypted, false);

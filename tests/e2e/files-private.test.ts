@@ -81,11 +81,13 @@ function flipOneByte(p: TcpProxy): void {
   p.transformUp = (d) => {
     if (flipped) return d;
     if (countdown < 0) {
-      const at = d.indexOf('Byte-Range: 131073-');
+      // 1000 bytes into the third 64 KiB of data: inside ciphertext record 3, whether the sender sends Blink's
+      // 64 KiB chunks (two chunks' end-lines and headers, ~500 bytes, come before it) or blink-tui's 1 MiB ones.
+      const at = d.indexOf('Byte-Range: 1-');
       if (at < 0) return d;
       const body = d.indexOf('\r\n\r\n', at);
       if (body < 0) return d; // headers cut: unlikely on loopback; the test then fails visibly
-      countdown = body + 4 + 1000;
+      countdown = body + 4 + 2 * 65536 + 1000;
     }
     if (countdown < d.length) {
       const out = Buffer.from(d);
@@ -167,6 +169,11 @@ test(
       assert.ok(wire.length > data.length, 'the capture holds the transfer');
       assert.equal(wire.indexOf('THE-PLAINTEXT-MARKER'), -1, 'plaintext marker on the wire');
       assert.equal(wire.indexOf('secret-plans'), -1, 'file name on the wire');
+      // The offer names no hash: GCM authenticates every record, so the sender does not encrypt the file once
+      // before offering it just to hash the ciphertext.
+      const selectors = wire.toString('latin1').match(/a=file-selector:[^\r\n]*/g) ?? [];
+      assert.ok(selectors.length > 0, 'the offer was captured');
+      for (const line of selectors) assert.doesNotMatch(line, /hash:/, line);
       for (const off of [0, 4096, 100_000, 299_000, data.length - 64]) {
         assert.equal(wire.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} on the wire`);
         assert.equal(up.indexOf(data.subarray(off, off + 24)), -1, `plaintext bytes at ${off} through the proxy`);
@@ -209,7 +216,7 @@ test(
     const work = mkdtempSync(join(tmpdir(), 'blink-files-tamper-'));
     const { alice, bob, detour, sa } = await encryptedPair(work);
     try {
-      // Flip one byte of the third chunk's body (its headers say Byte-Range 131073-...): inside ciphertext record 3.
+      // Flip one byte 1000 bytes into the third 64 KiB of ciphertext (see flipOneByte): inside record 3.
       detour.onProxy = flipOneByte;
       const data = randomBytes(512 * 1024);
       const src = join(work, 'tampered.bin');

@@ -48,3 +48,26 @@ test('an ended chat keeps only its last lines in memory', () => {
   add(s, 'chat ended');
   assert.equal(s.session('1')!.lines.at(-1)!.text, 'chat ended');
 });
+
+test('a notice rewritten in place (a transfer with no chat): one line, moved last, no system event', () => {
+  const s = store();
+  const events: unknown[] = [];
+  s.onEvent((e) => events.push(e));
+  const id = s.putNotice(null, '⇡ a.bin to b@test: preparing (hashing) 0%');
+  s.addNotice('something else', 'warning');
+  assert.equal(s.putNotice(id, '⇡ a.bin to b@test [####] 20%'), id);
+  assert.deepEqual(
+    s.get().notices.map((n) => [n.id === id, n.text]),
+    [
+      [false, 'something else'],
+      [true, '⇡ a.bin to b@test [####] 20%'],
+    ],
+  );
+  // Only addNotice speaks to the headless output; the transfer's own `file` events carry its progress.
+  assert.deepEqual(events, [{ ev: 'system', text: 'something else', level: 'warning' }]);
+  // An id that is gone (dropped from the last 50) starts a new line.
+  for (let i = 0; i < 60; i++) s.addNotice(`n${i}`, 'info');
+  const again = s.putNotice(id, 'later');
+  assert.equal(s.get().notices.filter((n) => n.text.startsWith('⇡') || n.text === 'later').length, 1);
+  assert.equal(s.get().notices.at(-1)!.id, again);
+});

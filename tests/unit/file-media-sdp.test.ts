@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { FileMedia } from '../../src/chat/file-media.js';
+import { BIG_CHUNK_ATTRIBUTE, BIG_CHUNK_SIZE, FileMedia, sendChunkSize } from '../../src/chat/file-media.js';
+import { parseFileAttributes } from '../../src/msrp/index.js';
 
 const sha1 = createHash('sha1').update('x').digest();
 const hex = sha1.toString('hex').toUpperCase().match(/../g)!.join(':');
@@ -84,4 +85,48 @@ test("our answer to Blink's offer: recvonly, setup passive, its selector echoed,
   } finally {
     m.close();
   }
+});
+
+test('chunk size: 1 MiB to a blink-tui receiver (its answer says so), 64 KiB to Blink and to anything odd', async () => {
+  const m = new FileMedia(
+    '127.0.0.1',
+    { answer: { selector: { name: 'x.bin', size: 3, sha1 }, fileOffset: true, transferId: 't1' } },
+    () => undefined,
+  );
+  try {
+    const offer = [
+      'v=0',
+      'o=- 1 1 IN IP4 127.0.0.1',
+      's=-',
+      'c=IN IP4 127.0.0.1',
+      't=0 0',
+      'm=message 40001 TCP/MSRP *',
+      'a=path:msrp://127.0.0.1:40001/s1;tcp',
+      'a=sendonly',
+      'a=accept-types:*',
+      `a=file-selector:name:"x.bin" size:3 hash:sha-1:${hex}`,
+      '',
+    ].join('\r\n');
+    const ours = parseFileAttributes(await m.createAnswer(offer));
+    assert.equal(ours.other.get(BIG_CHUNK_ATTRIBUTE), String(BIG_CHUNK_SIZE));
+    assert.equal(sendChunkSize(ours), 1024 * 1024);
+  } finally {
+    m.close();
+  }
+  const answer = (extra: string[]) =>
+    parseFileAttributes(
+      ['m=message 40002 TCP/MSRP *', 'a=path:msrp://127.0.0.1:40002/s2;tcp', 'a=recvonly', ...extra, ''].join('\r\n'),
+    );
+  // Blink's answer has no such attribute: Blink's own 64 KiB.
+  assert.equal(sendChunkSize(answer([`a=file-selector:name:"x.bin" size:3 hash:sha-1:${hex}`])), 64 * 1024);
+  assert.equal(sendChunkSize(null), 64 * 1024);
+  for (const [v, want] of [
+    ['262144', 256 * 1024],
+    ['100000', 64 * 1024], // rounded down to whole 64 KiB (private records)
+    ['1000', 64 * 1024], // never below Blink's size
+    ['4294967295', 1024 * 1024], // never above ours
+    ['-5', 64 * 1024],
+    ['lots', 64 * 1024],
+  ] as const)
+    assert.equal(sendChunkSize(answer([`a=${BIG_CHUNK_ATTRIBUTE}:${v}`])), want, v);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MsrpParser } from '../../src/msrp/parser.js';
+import { randomBytes } from 'node:crypto';
+import { MsrpParser, releaseBody } from '../../src/msrp/parser.js';
 import { MsrpParseError } from '../../src/msrp/errors.js';
 import { getHeader, parseByteRange, type MsrpFrame } from '../../src/msrp/frame.js';
 import { serializeRequest, serializeResponse, serializeSend, serializeReport } from '../../src/msrp/serializer.js';
@@ -290,4 +291,64 @@ test('a large chunk fed in small reads is parsed in linear time', () => {
   assert.equal(frames.length, 1);
   assert.equal(frames[0]!.body.length, body.length);
   assert.ok(ms < 3000, `took ${ms} ms`);
+});
+
+test('frames of mixed sizes in any split: every body whole, and a large body handed out stays intact', () => {
+  const bodies = [2048, 2048, 40000, 100, 70000, 2048, 1024 * 1024 + 5, 16 * 1024].map((n) => randomBytes(n));
+  const wire = Buffer.concat(
+    bodies.map((body) =>
+      Buffer.from(
+        serializeSend({
+          toPath: ['msrp://a.example:1/x;tcp'],
+          fromPath: ['msrp://b.example:2/y;tcp'],
+          messageId: 'm1',
+          range: { start: 1, end: body.length, total: body.length },
+          body,
+          endFlag: '$',
+        }).bytes,
+      ),
+    ),
+  );
+  for (const split of [1, 7, 100, 2048, 4096, 65536, 300_000, wire.length]) {
+    const p = new MsrpParser();
+    const got: Uint8Array[] = [];
+    for (let i = 0; i < wire.length; i += split) for (const f of p.feed(wire.subarray(i, i + split))) got.push(f.body);
+    // Compared only at the end: a body handed out without a copy must not have been overwritten by later bytes.
+    assert.equal(got.length, bodies.length, `split ${split}`);
+    got.forEach((b, i) => assert.ok(Buffer.from(b).equals(bodies[i]!), `split ${split}, body ${i}`));
+  }
+});
+
+test('a large body is reused only once released: a kept one stays intact, a released buffer carries the next', () => {
+  const frame = (body: Uint8Array) =>
+    Buffer.from(
+      serializeSend({
+        toPath: ['msrp://a.example:1/x;tcp'],
+        fromPath: ['msrp://b.example:2/y;tcp'],
+        messageId: 'm1',
+        range: { start: 1, end: body.length, total: body.length },
+        body,
+        endFlag: '+',
+      }).bytes,
+    );
+  const p = new MsrpParser();
+  const feed = (wire: Buffer) => {
+    const out: Uint8Array[] = [];
+    for (let i = 0; i < wire.length; i += 65536) for (const f of p.feed(wire.subarray(i, i + 65536))) out.push(f.body);
+    return out;
+  };
+  const a = randomBytes(1024 * 1024);
+  const kept = feed(frame(a))[0]!;
+  const b = randomBytes(1024 * 1024);
+  const second = feed(frame(b))[0]!;
+  assert.ok(Buffer.from(kept).equals(a), 'a body never released is never written over');
+  assert.ok(Buffer.from(second).equals(b));
+  releaseBody(second);
+  releaseBody(second); // a second release changes nothing
+  const c = randomBytes(1024 * 1024);
+  const third = feed(frame(c))[0]!;
+  assert.ok(Buffer.from(third).equals(c));
+  assert.ok(Buffer.from(kept).equals(a));
+  // The released buffer was taken again for the next chunk (same memory), not a new one.
+  assert.equal(third.buffer, second.buffer);
 });
