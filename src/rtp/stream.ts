@@ -37,7 +37,7 @@ import {
   type RtpMap,
 } from './sdp.js';
 import { bindPair } from './socket.js';
-import { SrtpContext, type SrtpMasterKey } from './srtp.js';
+import { SrtpContext, type SrtpMasterKey, type SrtpProfile } from './srtp.js';
 
 interface Remote {
   address: string;
@@ -333,10 +333,17 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     if (r) this.rtpSock.send(packet, r.port, r.address);
   }
 
-  /** Switches SRTP to keys agreed elsewhere (ZRTP): ours protects what we send, theirs what we receive. */
-  setSrtpKeys(keys: { tx: SrtpMasterKey; rx: SrtpMasterKey }, encryption: AudioEncryption = 'zrtp'): void {
-    this.txSrtp = SrtpContext.fromKeys(keys.tx);
-    this.rxSrtp = SrtpContext.fromKeys(keys.rx);
+  /**
+   * Switches SRTP to keys agreed elsewhere (ZRTP): ours protects what we send, theirs what we receive, under
+   * `profile` (AES_CM_128_HMAC_SHA1_80 unless ZRTP chose AES3 or HS32). Throws SrtpError when the keys do not fit it.
+   */
+  setSrtpKeys(
+    keys: { tx: SrtpMasterKey; rx: SrtpMasterKey; profile?: SrtpProfile },
+    encryption: AudioEncryption = 'zrtp',
+  ): void {
+    const profile = keys.profile ?? 'AES_CM_128_HMAC_SHA1_80';
+    this.txSrtp = SrtpContext.fromKeys(keys.tx, profile);
+    this.rxSrtp = SrtpContext.fromKeys(keys.rx, profile);
     this.rxKey = keys.rx;
     if (this.neg) this.neg.encryption = encryption;
   }
