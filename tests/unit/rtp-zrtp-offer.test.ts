@@ -1,12 +1,17 @@
 // The ZRTP side of a stream's offer/answer (Blink's "opportunistic" form, STACK.md): with our a=zrtp-hash set the
 // offer carries it beside a=crypto; an RTP/AVP offer with a=zrtp-hash is answered with ZRTP (our hash, no key);
 // RTP/SAVP still needs SDES; an answer with a=crypto means SDES, one with only a=zrtp-hash means ZRTP; and until
-// keys come from ZRTP nothing at all is sent (no clear media), after that SRTP flows.
+// keys come from ZRTP nothing at all is sent (no clear media), after that SRTP flows. Once ZRTP keys the stream, a
+// re-offer with a=crypto only never switches it to SDES (RTP/AVP: answered with ZRTP; RTP/SAVP: 488 via the
+// session layer's AudioSection), and our re-offers carry no a=crypto.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { createAudioStream, RtpAudioStream, SrtpContext, SrtpDowngradeError } from '../../src/rtp/index.js';
 import { newMasterKey } from '../../src/rtp/sdes.js';
+import { AudioSection } from '../../src/chat/sections.js';
+import { splitSdp } from '../../src/chat/sdp-compose.js';
+import { OfferRefusedError } from '../../src/chat/session-media.js';
 
 const HASH_A = '1.10 ' + 'a1'.repeat(32);
 const HASH_B = '1.10 ' + 'b2'.repeat(32);
@@ -172,5 +177,21 @@ test('without ZRTP in use an SDES re-offer is still taken (an SDES call stays SD
     assert.match(await a.createOffer('sendrecv'), /^a=crypto:1 /m);
   } finally {
     a.close();
+  }
+});
+
+test('the session layer turns the refused RTP/SAVP re-offer into 488 for the whole re-offer (the call stays)', async () => {
+  const { a, peer, section } = await zrtpKeyed();
+  try {
+    const audio = new AudioSection(a);
+    const sdp = ['v=0', 'o=- 1 2 IN IP4 127.0.0.1', 's=-', 't=0 0', section('RTP/SAVP', [sdesLine()])].join('\r\n');
+    await assert.rejects(
+      audio.answer(splitSdp(sdp).sections[0]!),
+      (e: unknown) => e instanceof OfferRefusedError && e.statusCode === 488,
+    );
+    assert.equal(a.encryption, 'zrtp');
+  } finally {
+    a.close();
+    peer.close();
   }
 });
