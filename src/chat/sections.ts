@@ -1,9 +1,9 @@
 // The two kinds of stream as sections of a session's SDP (session-media.ts): the MSRP chat, whose writer produces
 // whole bodies, and the audio stream (src/rtp), which reads and writes one section and is told our direction.
-import type { AudioDirection, AudioStream } from '../rtp/index.js';
+import { SrtpDowngradeError, type AudioDirection, type AudioStream } from '../rtp/index.js';
 import type { MediaNegotiator } from '../sip/index.js';
 import { bodyOf, sectionOf, type SdpSection } from './sdp-compose.js';
-import type { SectionMedia } from './session-media.js';
+import { OfferRefusedError, type SectionMedia } from './session-media.js';
 
 export class ChatSection implements SectionMedia {
   readonly kind = 'chat' as const;
@@ -42,7 +42,15 @@ export class AudioSection implements SectionMedia {
     return this.stream.createOffer(ourDirection(this.localHold));
   }
   async answer(offer: SdpSection): Promise<string> {
-    const answer = await this.stream.createAnswer(offer.text, ourDirection(this.localHold));
+    let answer: string;
+    try {
+      answer = await this.stream.createAnswer(offer.text, ourDirection(this.localHold));
+    } catch (e) {
+      // an SDES-only RTP/SAVP re-offer on a ZRTP call: 488 for the whole re-offer keeps the call as it was (RFC 3261
+      // 14.2), where port 0 would end its audio
+      if (e instanceof SrtpDowngradeError) throw new OfferRefusedError(e.message);
+      throw e;
+    }
     this.remoteHold = offer.direction === 'sendonly' || offer.direction === 'inactive';
     return answer;
   }

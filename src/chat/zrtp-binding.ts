@@ -3,7 +3,7 @@
 // secrets from the file cache (src/chat-storage). What the user sees of it (SAS, alarms, the SMP from the call) is
 // audio.ts's business: this file only runs the protocol and reports `secure` or `failed`.
 import type { RemoteInfo } from 'node:dgram';
-import type { AudioStream, SrtpMasterKey } from '../rtp/index.js';
+import { isSrtpProfile, type AudioStream, type SrtpMasterKey, type SrtpProfile } from '../rtp/index.js';
 import { ZrtpEngine, type AlgorithmLists, type ZidCachePort, type ZrtpEvent, type ZrtpSecure } from '../zrtp/index.js';
 import type { Clock, Timer } from './session.js';
 
@@ -14,7 +14,7 @@ export interface ZrtpSeam {
   readonly peerZrtpHash: string | null;
   onZrtpPacket(handler: ((packet: Uint8Array, from: RemoteInfo) => void) | null): void;
   sendRaw(packet: Uint8Array): void;
-  setSrtpKeys(keys: { tx: SrtpMasterKey; rx: SrtpMasterKey }): void;
+  setSrtpKeys(keys: { tx: SrtpMasterKey; rx: SrtpMasterKey; profile?: SrtpProfile }): void;
 }
 
 export function zrtpSeamOf(stream: AudioStream): (AudioStream & ZrtpSeam) | null {
@@ -33,18 +33,19 @@ export interface ZrtpStore extends ZidCachePort {
 }
 
 /**
- * What we offer in a call: our SRTP layer does AES_CM_128_HMAC_SHA1_80 only, so AES1 alone and HS80 first (the
- * choice rule takes the stronger first common tag, so HS80 wins against any peer; HS32 stays listed because it is
- * mandatory and a peer may name it, and such a run is refused after the fact with a clear reason).
+ * What we offer in a call: every SRTP profile src/rtp does (AES-128 and AES-256 counter mode, 80- and 32-bit tags).
+ * AES1 first, AES3 second: the choice rule takes the stronger of the two sides' first common choices, so a peer
+ * that prefers AES3 (ZRTPCPP, Blink's engine: `2FS3 AES3 2FS1 AES1`) gets it and bzrtp (`AES1 AES3`) stays on AES1,
+ * as issue 13 asks. HS80 first, so HS80 wins whenever we choose; HS32 is mandatory and taken when an initiator
+ * names it.
  */
 export const CALL_ALGORITHMS: AlgorithmLists = {
   hash: ['S256', 'S384'],
-  cipher: ['AES1'],
+  cipher: ['AES1', 'AES3'],
   authTag: ['HS80', 'HS32'],
   keyAgreement: ['EC25', 'DH3k'],
   sas: ['B32', 'B256'],
 };
-const OUR_SRTP_PROFILE = 'AES_CM_128_HMAC_SHA1_80';
 /** Early packets kept until media starts: a Hello and a retransmission or two is all a peer sends by then. */
 const MAX_EARLY = 8;
 
@@ -75,13 +76,15 @@ export class ZrtpBinding {
     private readonly clock: Clock,
     peerIdentity: string,
     private readonly on: ZrtpBindingEvents,
+    /** Our Hello's lists: CALL_ALGORITHMS; tests pass others to stand for a peer with other preferences. */
+    algorithms: AlgorithmLists = CALL_ALGORITHMS,
   ) {
     this.engine = new ZrtpEngine({
       zid: store.zid,
       ssrc: stream.ssrc,
       cache: store,
       peerIdentity,
-      algorithms: CALL_ALGORITHMS,
+      algorithms,
     });
     // before the first offer or answer: both carry a=zrtp-hash
     stream.zrtpHash = this.engine.helloHash();
@@ -151,11 +154,12 @@ export class ZrtpBinding {
           break;
         case 'secure': {
           const i = e.info;
-          if (i.srtpProfile !== OUR_SRTP_PROFILE) {
+          // the engine and src/rtp name profiles alike (RFC 4568/6188 names); one we lack is refused, never keyed
+          if (!isSrtpProfile(i.srtpProfile)) {
             this.on.failed(`the peer chose ${i.srtpProfile}, which our SRTP does not do`);
             break;
           }
-          this.stream.setSrtpKeys({ tx: i.srtp.local, rx: i.srtp.remote });
+          this.stream.setSrtpKeys({ tx: i.srtp.local, rx: i.srtp.remote, profile: i.srtpProfile });
           this.info = i;
           this.on.log(
             `ZRTP secure after ${this.clock.now() - this.startedAt} ms: ${i.keyAgreement}/${i.cipher}/${i.authTag}/${i.hash}, ` +

@@ -27,5 +27,13 @@ export class SrtpError extends Error {
 }
 
 export class AudioNegotiationError extends Error {
-  override readonly name = 'AudioNegotiationError';
+  override readonly name: string = 'AudioNegotiationError';
+}
+
+/**
+ * A re-offer that would replace the ZRTP keys in use with SDES keys and cannot be answered otherwise (RTP/SAVP with
+ * a=crypto only): the session layer refuses the whole re-offer (488) and the call goes on with the keys it has.
+ */
+export class SrtpDowngradeError extends AudioNegotiationError {
+  override readonly name = 'SrtpDowngradeError';
 }

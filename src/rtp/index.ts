@@ -4,9 +4,9 @@ import type { AudioStream, AudioStreamOptions } from './api.js';
 import { RtpAudioStream } from './stream.js';
 
 export type * from './api.js';
-export { AudioNegotiationError, RtpParseError, SrtpError } from './errors.js';
+export { AudioNegotiationError, RtpParseError, SrtpDowngradeError, SrtpError } from './errors.js';
 export { RtpAudioStream } from './stream.js';
-export { SrtpContext, type SrtpMasterKey } from './srtp.js';
+export { SrtpContext, SRTP_PROFILES, isSrtpProfile, type SrtpMasterKey, type SrtpProfile } from './srtp.js';
 export { goertzel, peakLevel } from './dsp.js';
 export { readWav, parseWav, encodeWav, toMono, type WavData } from './wav.js';
 

@@ -2,6 +2,8 @@
 // mode (4.1.1), HMAC-SHA1 tag of 80 bits (4.2), ROC estimation (3.3.1 / appendix A), a 64-packet replay window
 // (3.3.2), the SRTCP index with its E flag (3.4). One SrtpContext per direction: our sending master key protects,
 // the peer's unprotects. Keys come from SDES (a=crypto) today and can be set from outside (ZRTP) with fromKeys.
+// Also AES_256_CM (RFC 6188: 32-byte master key, the same 14-byte salt, the PRF is AES-256 in counter mode giving
+// 32-byte session keys) and the 32-bit tag (_32 profiles), which ZRTP's AES3 and HS32 ask for.
 import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
 import { SrtpError } from './errors.js';
 import { rtpHeaderLength } from './packet.js';
@@ -9,9 +11,26 @@ import { rtpHeaderLength } from './packet.js';
 export const SRTP_KEY_LEN = 16;
 export const SRTP_SALT_LEN = 14;
 export const SRTP_TAG_LEN = 10;
+export const SRTP_TAG32_LEN = 4;
+
+/** The SRTP profiles we do: the names RFC 4568 / RFC 6188 give them (and ZRTP's `srtpProfile` reports). */
+export type SrtpProfile =
+  'AES_CM_128_HMAC_SHA1_80' | 'AES_CM_128_HMAC_SHA1_32' | 'AES_256_CM_HMAC_SHA1_80' | 'AES_256_CM_HMAC_SHA1_32';
+export const SRTP_PROFILES: Record<SrtpProfile, { keyLength: number; tagLength: number }> = {
+  AES_CM_128_HMAC_SHA1_80: { keyLength: 16, tagLength: SRTP_TAG_LEN },
+  AES_CM_128_HMAC_SHA1_32: { keyLength: 16, tagLength: SRTP_TAG32_LEN },
+  AES_256_CM_HMAC_SHA1_80: { keyLength: 32, tagLength: SRTP_TAG_LEN },
+  AES_256_CM_HMAC_SHA1_32: { keyLength: 32, tagLength: SRTP_TAG32_LEN },
+};
+export function isSrtpProfile(name: string): name is SrtpProfile {
+  return Object.hasOwn(SRTP_PROFILES, name);
+}
 const REPLAY_WINDOW = 64;
 
-/** PRF of RFC 3711 4.3.3: AES-CM keyed by the master key over (label || r) XOR salt, r = 0 (kdr 0). */
+/**
+ * PRF of RFC 3711 4.3.3: AES-CM keyed by the master key over (label || r) XOR salt, r = 0 (kdr 0). AES-128 or
+ * AES-256 by the master key's length (RFC 6188 4.3: AES_256_CM_PRF is the same construction with AES-256).
+ */
 export function deriveSessionKey(
   masterKey: Uint8Array,
   masterSalt: Uint8Array,
@@ -24,16 +43,22 @@ export function deriveSessionKey(
   return aesCm(masterKey, iv, new Uint8Array(len));
 }
 
-/** AES-128 in counter mode from a 16-byte IV (the counter is its low 16 bits, as SRTP needs at most 2^16 blocks). */
+/** AES name for node:crypto by key length: 16 or 32 bytes (nothing else reaches here: SrtpContext checks). */
+function aesName(key: Uint8Array, mode: 'ctr' | 'ecb'): string {
+  if (key.length !== 16 && key.length !== 32) throw new SrtpError('bad-key', `AES key of ${key.length} bytes`);
+  return `aes-${key.length * 8}-${mode}`;
+}
+
+/** AES-128/256 in counter mode from a 16-byte IV (the counter is its low 16 bits: SRTP needs at most 2^16 blocks). */
 export function aesCm(key: Uint8Array, iv: Uint8Array, data: Uint8Array): Uint8Array {
-  const c = createCipheriv('aes-128-ctr', key, iv);
+  const c = createCipheriv(aesName(key, 'ctr'), key, iv);
   const out = c.update(data);
   c.final();
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
 /**
- * AES-128 counter mode for one session key, reusing one AES-ECB object: the keystream is the encryption of the
+ * AES counter mode (128 or 256 by the key's length) for one session key, reusing one AES-ECB object: the keystream is the encryption of the
  * counter blocks IV, IV + 1, ... (the counter is the IV's low 16 bits, which SRTP's IVs leave at zero), so one
  * `update` over the blocks gives it. Same output as `aesCm`, without a new cipher object (an OpenSSL context,
  * key schedule included) for every packet.
@@ -43,7 +68,7 @@ export class AesCtr {
   private blocks = new Uint8Array(0);
 
   constructor(key: Uint8Array) {
-    this.ecb = createCipheriv('aes-128-ecb', key, null);
+    this.ecb = createCipheriv(aesName(key, 'ecb'), key, null);
     this.ecb.setAutoPadding(false);
   }
 
@@ -93,7 +118,8 @@ interface SessionKeys {
 }
 
 function sessionKeys(masterKey: Uint8Array, masterSalt: Uint8Array, base: number): SessionKeys {
-  const encKey = deriveSessionKey(masterKey, masterSalt, base, 16);
+  // the session encryption key is as long as the master key (16 for AES_CM_128, 32 for AES_256_CM)
+  const encKey = deriveSessionKey(masterKey, masterSalt, base, masterKey.length);
   return {
     encKey,
     authKey: deriveSessionKey(masterKey, masterSalt, base + 1, 20),
@@ -141,24 +167,31 @@ export class SrtpContext {
   private readonly recvState = new Map<number, RecvState>();
   private readonly rtcpWindows = new Map<number, ReplayWindow>();
   private srtcpIndex = 0;
+  /** SRTP tag length: 10 (_80) or 4 (_32). */
+  private readonly tagLen: number;
 
-  private constructor(k: SrtpMasterKey) {
-    if (k.masterKey.length !== SRTP_KEY_LEN || k.masterSalt.length !== SRTP_SALT_LEN) {
-      throw new SrtpError('bad-key', 'AES_CM_128 needs a 16-byte master key and a 14-byte master salt');
+  private constructor(
+    k: SrtpMasterKey,
+    readonly profile: SrtpProfile,
+  ) {
+    const p = SRTP_PROFILES[profile];
+    if (k.masterKey.length !== p.keyLength || k.masterSalt.length !== SRTP_SALT_LEN) {
+      throw new SrtpError('bad-key', `${profile} needs a ${p.keyLength}-byte master key and a 14-byte master salt`);
     }
+    this.tagLen = p.tagLength;
     this.rtp = sessionKeys(k.masterKey, k.masterSalt, 0);
     this.rtcp = sessionKeys(k.masterKey, k.masterSalt, 3);
   }
 
   /** A context for one direction from its master key and salt (SDES inline key, or what ZRTP derives). */
-  static fromKeys(k: SrtpMasterKey): SrtpContext {
-    return new SrtpContext(k);
+  static fromKeys(k: SrtpMasterKey, profile: SrtpProfile = 'AES_CM_128_HMAC_SHA1_80'): SrtpContext {
+    return new SrtpContext(k, profile);
   }
 
-  private tag(authKey: Uint8Array, parts: Uint8Array[]): Uint8Array {
+  private tag(authKey: Uint8Array, parts: Uint8Array[], len: number): Uint8Array {
     const h = createHmac('sha1', authKey);
     for (const p of parts) h.update(p);
-    return new Uint8Array(h.digest().subarray(0, SRTP_TAG_LEN));
+    return new Uint8Array(h.digest().subarray(0, len));
   }
 
   protectRtp(packet: Uint8Array): Uint8Array {
@@ -173,19 +206,19 @@ export class SrtpContext {
       st.last = seq;
     }
     const index = st.roc * 0x10000 + seq;
-    const out = new Uint8Array(packet.length + SRTP_TAG_LEN);
+    const out = new Uint8Array(packet.length + this.tagLen);
     out.set(packet.subarray(0, hl), 0);
     this.rtp.ctr.xorInto(srtpIv(this.rtp.salt, ssrc, index), packet.subarray(hl), out, hl);
     const roc = new Uint8Array(4);
     new DataView(roc.buffer).setUint32(0, st.roc);
-    out.set(this.tag(this.rtp.authKey, [out.subarray(0, packet.length), roc]), packet.length);
+    out.set(this.tag(this.rtp.authKey, [out.subarray(0, packet.length), roc], this.tagLen), packet.length);
     return out;
   }
 
   /** The plain RTP packet; throws SrtpError (auth, replay, too-old, too-short) or RtpParseError. */
   unprotectRtp(packet: Uint8Array): Uint8Array {
-    if (packet.length < 12 + SRTP_TAG_LEN) throw new SrtpError('too-short', `SRTP packet of ${packet.length} bytes`);
-    const body = packet.subarray(0, packet.length - SRTP_TAG_LEN);
+    if (packet.length < 12 + this.tagLen) throw new SrtpError('too-short', `SRTP packet of ${packet.length} bytes`);
+    const body = packet.subarray(0, packet.length - this.tagLen);
     const hl = rtpHeaderLength(body);
     const dv = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     const seq = dv.getUint16(2);
@@ -201,7 +234,7 @@ export class SrtpContext {
     st?.window.check(index);
     const roc = new Uint8Array(4);
     new DataView(roc.buffer).setUint32(0, v);
-    const expect = this.tag(this.rtp.authKey, [body, roc]);
+    const expect = this.tag(this.rtp.authKey, [body, roc], this.tagLen);
     if (!timingSafeEqual(expect, packet.subarray(body.length))) throw new SrtpError('auth', 'SRTP tag mismatch');
     const out = new Uint8Array(body.length);
     out.set(body.subarray(0, hl));
@@ -220,6 +253,10 @@ export class SrtpContext {
     return out;
   }
 
+  // SRTCP's tag is 80 bits whatever the SRTP profile: RFC 4568 6.2.2 and RFC 6188 say so for the _32 suites, and
+  // libSRTP's _32 policy is documented as not for SRTCP. ZRTPCPP (Blink's engine) keys SRTCP with the SRTP tag length
+  // instead, so with a _32 profile we also accept a 32-bit SRTCP tag (each length is checked by its HMAC: a packet
+  // authenticates under one reading at most, in practice) and send the RFC's 80 bits.
   protectRtcp(packet: Uint8Array): Uint8Array {
     if (packet.length < 8) throw new SrtpError('too-short', `RTCP packet of ${packet.length} bytes`);
     const ssrc = new DataView(packet.buffer, packet.byteOffset, packet.byteLength).getUint32(4);
@@ -229,13 +266,26 @@ export class SrtpContext {
     out.set(packet.subarray(0, 8));
     this.rtcp.ctr.xorInto(srtpIv(this.rtcp.salt, ssrc, index), packet.subarray(8), out, 8);
     new DataView(out.buffer).setUint32(packet.length, (0x80000000 | index) >>> 0); // E flag: encrypted
-    out.set(this.tag(this.rtcp.authKey, [out.subarray(0, packet.length + 4)]), packet.length + 4);
+    out.set(this.tag(this.rtcp.authKey, [out.subarray(0, packet.length + 4)], SRTP_TAG_LEN), packet.length + 4);
     return out;
   }
 
   unprotectRtcp(packet: Uint8Array): Uint8Array {
-    if (packet.length < 8 + 4 + SRTP_TAG_LEN) throw new SrtpError('too-short', `SRTCP packet of ${packet.length}`);
-    const authEnd = packet.length - SRTP_TAG_LEN;
+    const lengths = this.tagLen === SRTP_TAG_LEN ? [SRTP_TAG_LEN] : [SRTP_TAG_LEN, this.tagLen];
+    if (packet.length < 8 + 4 + Math.min(...lengths)) {
+      throw new SrtpError('too-short', `SRTCP packet of ${packet.length}`);
+    }
+    let authEnd = -1;
+    for (const len of lengths) {
+      if (packet.length < 8 + 4 + len) continue;
+      const end = packet.length - len;
+      const expect = this.tag(this.rtcp.authKey, [packet.subarray(0, end)], len);
+      if (timingSafeEqual(expect, packet.subarray(end))) {
+        authEnd = end;
+        break;
+      }
+    }
+    if (authEnd < 0) throw new SrtpError('auth', 'SRTCP tag mismatch');
     const dv = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
     const ssrc = dv.getUint32(4);
     const ei = dv.getUint32(authEnd - 4);
@@ -243,8 +293,6 @@ export class SrtpContext {
     const index = ei & 0x7fffffff;
     let w = this.rtcpWindows.get(ssrc);
     w?.check(index);
-    const expect = this.tag(this.rtcp.authKey, [packet.subarray(0, authEnd)]);
-    if (!timingSafeEqual(expect, packet.subarray(authEnd))) throw new SrtpError('auth', 'SRTCP tag mismatch');
     if (!w) this.rtcpWindows.set(ssrc, (w = new ReplayWindow()));
     w.accept(index);
     const plainLen = authEnd - 4;

@@ -18,7 +18,7 @@ import type {
 import { createCodec, FRAME_MS, findCodec, type Codec, type CodecSpec } from './codecs.js';
 import { dtmfTrain, DtmfReceiver, type DtmfPacket } from './dtmf.js';
 import { peakLevel, Resampler } from './dsp.js';
-import { AudioNegotiationError, RtpParseError, SrtpError } from './errors.js';
+import { AudioNegotiationError, RtpParseError, SrtpDowngradeError, SrtpError } from './errors.js';
 import { openSink, openSource, OUTPUT_RATE, type AudioSink, type AudioSource } from './io.js';
 import { Concealer, JitterBuffer } from './jitter.js';
 import { isZrtpPacket, looksLikeRtcp, parseRtp, serializeRtp } from './packet.js';
@@ -37,7 +37,7 @@ import {
   type RtpMap,
 } from './sdp.js';
 import { bindPair } from './socket.js';
-import { SrtpContext, type SrtpMasterKey } from './srtp.js';
+import { SrtpContext, type SrtpMasterKey, type SrtpProfile } from './srtp.js';
 
 interface Remote {
   address: string;
@@ -157,8 +157,22 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
 
   // ---- negotiation -------------------------------------------------------------------------------------------
 
+  /**
+   * ZRTP keys this stream (or will, once ZRTP is done): from then on SDP never switches it to SDES keys.
+   * SDES keys travel in the signalling, readable by every proxy and B2BUA on the path; the ZRTP keys were agreed end
+   * to end and their SAS compared by the users. A re-offer or answer carrying only a=crypto (a B2BUA rewriting the
+   * SDP, a peer that dropped ZRTP, or someone who wants the keys) would otherwise move the media silently to keys
+   * the signalling path knows while the call's header still says ZRTP. Keeping ZRTP is what the users checked; our
+   * SDP then says so plainly (our a=zrtp-hash, no a=crypto), and a peer that really switched to SDES is heard no
+   * more (its packets fail authentication and are counted), which is visible, rather than a quiet downgrade.
+   */
+  private get zrtpInUse(): boolean {
+    return this.neg?.encryption === 'zrtp' && !!this.zrtpHash;
+  }
+
   async createOffer(direction: AudioDirection): Promise<string> {
-    const sdes = this.opts.sdes !== false;
+    // no a=crypto in our re-offers once ZRTP keys the call: an answer could otherwise switch us to SDES
+    const sdes = this.opts.sdes !== false && !this.zrtpInUse;
     this.pending = { direction, sdes };
     return buildAudioSection({
       port: this.localPort,
@@ -203,9 +217,14 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     const savp = /SAVP/.test(o.proto);
     const crypto = usableCrypto(o);
     if (savp && !crypto) throw new AudioNegotiationError(`${o.proto} offer with no crypto suite we know`);
+    const zrtpInUse = this.zrtpInUse;
+    // after ZRTP, never SDES (see zrtpInUse): RTP/SAVP cannot be answered without a=crypto, so the re-offer is refused
+    if (zrtpInUse && savp) {
+      throw new SrtpDowngradeError(`${o.proto} re-offer would replace the ZRTP keys with SDES keys: refused`);
+    }
     // Blink's rule: an RTP/AVP offer with a=zrtp-hash is answered with ZRTP (our a=zrtp-hash, no a=crypto) when
-    // we speak it; RTP/SAVP needs SDES keys in SDP whatever else it offers
-    const useZrtp = !savp && !!o.zrtpHash && !!this.zrtpHash;
+    // we speak it; RTP/SAVP needs SDES keys in SDP whatever else it offers. A call keyed by ZRTP stays on ZRTP.
+    const useZrtp = (!savp && !!o.zrtpHash && !!this.zrtpHash) || zrtpInUse;
     const useSdes = !useZrtp && !!crypto && (savp || this.opts.sdes !== false);
     const dir = answerDirection(o.direction, direction);
     const codecs: RtpMap[] = [{ ...specMap(chosen.codec), pt: chosen.pt }];
@@ -230,7 +249,9 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
       direction: dir,
     });
     this.pending = null;
-    this.peerZrtpHash = o.zrtpHash;
+    // a re-offer without a=zrtp-hash leaves the one the running ZRTP session was checked against
+    this.peerZrtpHash = o.zrtpHash ?? (zrtpInUse ? this.peerZrtpHash : null);
+    if (zrtpInUse && crypto && !o.zrtpHash) this.opts.log('audio: re-offer with a=crypto only; keeping the ZRTP keys');
     this.apply(
       o,
       chosen,
@@ -333,10 +354,17 @@ export class RtpAudioStream extends EventEmitter<AudioStreamEvents> implements A
     if (r) this.rtpSock.send(packet, r.port, r.address);
   }
 
-  /** Switches SRTP to keys agreed elsewhere (ZRTP): ours protects what we send, theirs what we receive. */
-  setSrtpKeys(keys: { tx: SrtpMasterKey; rx: SrtpMasterKey }, encryption: AudioEncryption = 'zrtp'): void {
-    this.txSrtp = SrtpContext.fromKeys(keys.tx);
-    this.rxSrtp = SrtpContext.fromKeys(keys.rx);
+  /**
+   * Switches SRTP to keys agreed elsewhere (ZRTP): ours protects what we send, theirs what we receive, under
+   * `profile` (AES_CM_128_HMAC_SHA1_80 unless ZRTP chose AES3 or HS32). Throws SrtpError when the keys do not fit it.
+   */
+  setSrtpKeys(
+    keys: { tx: SrtpMasterKey; rx: SrtpMasterKey; profile?: SrtpProfile },
+    encryption: AudioEncryption = 'zrtp',
+  ): void {
+    const profile = keys.profile ?? 'AES_CM_128_HMAC_SHA1_80';
+    this.txSrtp = SrtpContext.fromKeys(keys.tx, profile);
+    this.rxSrtp = SrtpContext.fromKeys(keys.rx, profile);
     this.rxKey = keys.rx;
     if (this.neg) this.neg.encryption = encryption;
   }
