@@ -75,14 +75,21 @@ async function startBaresip(
   return { proc, port, log: () => out, dump };
 }
 
+/**
+ * The tone's power in the best second of a recording (1 s windows, 250 ms apart). A recording runs on the wall clock
+ * from the stream's start, silence included, so where the heard second lies depends on when media began: on a busy
+ * machine the middle second alone held only part of the tone.
+ */
 function tonePower(path: string): { tone: number; off: number } {
   const w = readWav(path);
   const pcm = toMono(w);
-  const mid = pcm.subarray(
-    Math.floor(pcm.length / 2) - w.sampleRate / 2,
-    Math.floor(pcm.length / 2) + w.sampleRate / 2,
-  );
-  return { tone: goertzel(mid, w.sampleRate, 1000), off: goertzel(mid, w.sampleRate, 3170) };
+  let best = { tone: 0, off: 0 };
+  for (let at = 0; at + w.sampleRate <= pcm.length; at += w.sampleRate / 4) {
+    const win = pcm.subarray(at, at + w.sampleRate);
+    const tone = goertzel(win, w.sampleRate, 1000);
+    if (tone > best.tone) best = { tone, off: goertzel(win, w.sampleRate, 3170) };
+  }
+  return best;
 }
 
 for (const [codec, rate] of [
