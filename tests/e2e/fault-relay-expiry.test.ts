@@ -64,7 +64,13 @@ test(
       }
       for (const [from, to, sid, text] of texts) {
         from.send({ cmd: 'send', session: sid, text });
-        await to.waitFor((e) => e.ev === 'message' && e.direction === 'in' && e.text === text, 15000);
+        await to
+          .waitFor((e) => e.ev === 'message' && e.direction === 'in' && e.text === text, 15000)
+          .catch((e: Error) => {
+            // Seen once in CI under load (the first message after the session went active never showed): the
+            // sender's side of the story is what tells where it stopped.
+            throw new Error(`${e.message}\nsender's events: ${JSON.stringify(from.events.slice(-12))}`);
+          });
       }
       for (const [from, , , text] of texts) {
         const out = await from.waitFor((e) => e.ev === 'message' && e.direction === 'out' && e.text === text);
