@@ -41,6 +41,8 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
   private readonly parser: MsrpParser;
   /** Writes are corked until the end of this event-loop turn (see onData). */
   private holding = false;
+  /** Frames kept back while nobody owns the connection yet (pauseFrames); null when frames flow. */
+  private kept: MsrpFrame[] | null = null;
   private closeInfo: MsrpCloseInfo | null = null;
 
   constructor(
@@ -136,6 +138,26 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
     this.shutdown({ reason }, true);
   }
 
+  /**
+   * Keeps every frame that arrives from now on (and stops reading the socket, so the kernel's window holds the
+   * rest) until resumeFrames(). For a connection that waits for its owner: a listener holding a peer's connection
+   * until the session it names is started must lose none of what the peer sends meanwhile.
+   */
+  pauseFrames(): void {
+    if (this.kept || this.closeInfo) return;
+    this.kept = [];
+    this.socket.pause();
+  }
+
+  /** Hands out the kept frames, in order, to whoever listens now, and reads on. */
+  resumeFrames(): void {
+    const kept = this.kept;
+    if (!kept) return;
+    this.kept = null;
+    for (const frame of kept) if (!this.deliver(frame)) return;
+    if (!this.closeInfo) this.socket.resume();
+  }
+
   private onData(data: Buffer): void {
     if (this.closeInfo) return;
     let frames: MsrpFrame[];
@@ -165,16 +187,23 @@ export class MsrpConnection extends EventEmitter<MsrpConnectionEvents> {
       });
     }
     for (const frame of frames) {
-      if (this.closeInfo) return;
-      try {
-        this.emit('frame', frame);
-      } catch (e) {
-        // A bug in a frame handler must not take the process down with it; drop this connection instead.
-        const err = e instanceof Error ? e : new Error(String(e));
-        this.shutdown({ reason: `frame handler failed: ${err.message}`, error: err });
-        return;
-      }
+      if (this.kept) this.kept.push(frame);
+      else if (!this.deliver(frame)) return;
     }
+  }
+
+  /** Emits one frame; false once the connection is closed (before, or by a handler that failed). */
+  private deliver(frame: MsrpFrame): boolean {
+    if (this.closeInfo) return false;
+    try {
+      this.emit('frame', frame);
+    } catch (e) {
+      // A bug in a frame handler must not take the process down with it; drop this connection instead.
+      const err = e instanceof Error ? e : new Error(String(e));
+      this.shutdown({ reason: `frame handler failed: ${err.message}`, error: err });
+      return false;
+    }
+    return !this.closeInfo;
   }
 
   private shutdown(info: MsrpCloseInfo, orderly = false): void {

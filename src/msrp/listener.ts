@@ -84,6 +84,8 @@ export class MsrpListener extends EventEmitter<MsrpListenerEvents> {
       for (const h of held) {
         h.release();
         handler(h.conn, h.frame);
+        // What the peer sent after its first frame while we held the connection follows it, in order.
+        h.conn.resumeFrames();
       }
     }
   }
@@ -134,6 +136,8 @@ export class MsrpListener extends EventEmitter<MsrpListenerEvents> {
     }, this.opts.firstFrameTimeoutMs ?? 30_000);
     timer.unref();
     conn.on('close', onClose);
+    // The peer does not wait for us: a relay forwards the next SEND right behind the first one.
+    conn.pauseFrames();
     list.push({
       conn,
       frame,

@@ -473,3 +473,54 @@ test('a passive session refuses a binding SEND from someone other than the SDP p
     s.close();
   }
 });
+
+test('what a peer sends while the listener holds its connection for a session not started yet all reaches the session, in order', async () => {
+  // The moment a relay creates: our session is still binding its own connection when the relay, which cannot know
+  // that connection is ours, opens a new one to our listener and forwards the peer's first SENDs right away.
+  const listener = await MsrpListener.listen();
+  const sid = newSessionId();
+  listener.reserve(sid);
+  const s = new MsrpSession({ localUri: makeMsrpUri('127.0.0.1', listener.port, sid), listener, ownsListener: true });
+  const got: MsrpIncomingMessage[] = [];
+  s.on('message', (m) => got.push(m));
+  const peer = await rawPeer(listener.port, sid);
+  const send = (mid: string, body: string, failureReport?: 'no') =>
+    serializeSend({
+      toPath: [peer.them],
+      fromPath: [peer.me],
+      messageId: mid,
+      range: { start: 1, end: Buffer.byteLength(body), total: Buffer.byteLength(body) },
+      contentType: 'text/plain',
+      body: Buffer.from(body),
+      endFlag: '$',
+      ...(failureReport ? { failureReport } : {}),
+    });
+  try {
+    const first = send('m-query', 'first, quiet', 'no');
+    const second = send('m-second', 'second, in the same write');
+    await peer.conn.write(Buffer.concat([first.bytes, second.bytes]));
+    const held = (listener as unknown as { held: Map<string, unknown[]> }).held;
+    for (let i = 0; i < 200 && !held.get(sid); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(held.get(sid), 'the listener holds the connection for the reserved session');
+    const third = send('m-third', 'third, written while held');
+    await peer.conn.write(third.bytes);
+    await new Promise((r) => setTimeout(r, 100));
+    const passive = s.startPassive({ remotePath: [peer.me], timeoutMs: 5000 });
+    await passive;
+    for (let i = 0; i < 200 && got.length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(
+      got.map((m) => Buffer.from(m.body).toString()),
+      ['first, quiet', 'second, in the same write', 'third, written while held'],
+    );
+    // The two that asked for an answer got their 200s, on the connection they came in on.
+    const answered = new Set<string>();
+    for (let i = 0; i < 2; i++) {
+      const r = await peer.next();
+      if (r.kind === 'response' && r.status === 200) answered.add(r.transactionId);
+    }
+    assert.deepEqual(answered, new Set([second.transactionId, third.transactionId]));
+  } finally {
+    peer.conn.close();
+    s.close();
+  }
+});
