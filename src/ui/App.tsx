@@ -11,7 +11,7 @@ import { useF1 } from './hooks/use-function-key.js';
 import { useKeyChangeBell } from './hooks/use-key-change-bell.js';
 import { useKeyHandler } from './hooks/use-key-handler.js';
 import { useMarkRead } from './hooks/use-mark-read.js';
-import { useNotice } from './hooks/use-notice.js';
+import { useCoreNotice, useNotice } from './hooks/use-notice.js';
 import { useRefState } from './hooks/use-ref-state.js';
 import { useScroll } from './hooks/use-scroll.js';
 import { useSessionArrivals } from './hooks/use-session-arrivals.js';
@@ -72,6 +72,8 @@ export function App({ core, noColor, bell }: AppProps) {
   const layout = useMemo(() => screenLayout(size), [size]);
   const state = useCoreState(core);
   const [notice, setNotice] = useNotice(core);
+  const coreNotice = useCoreNotice(state.notices);
+  const rowNotices = useMemo(() => (coreNotice ? [coreNotice] : []), [coreNotice]);
   const [selectedId, setSelectedId, selectedRef] = useRefState<string | null>(null);
   const [overlay, setOverlay, overlayRef] = useRefState<Overlay>(null);
   const commands = useCommandRunner(core, setNotice, setOverlay);
@@ -140,7 +142,7 @@ export function App({ core, noColor, bell }: AppProps) {
           callStats={callStats}
         />
       </Box>
-      <NoticeRow smpSession={smpSession} notice={notice} coreNotices={state.notices} width={cols} noColor={noColor} />
+      <NoticeRow smpSession={smpSession} notice={notice} coreNotices={rowNotices} width={cols} noColor={noColor} />
       <InputLine layout={input} width={cols} noColor={noColor} />
       <TabBar sessions={sessions} selectedId={selId} width={cols} noColor={noColor} />
     </Box>

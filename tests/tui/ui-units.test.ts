@@ -8,6 +8,7 @@ import { InputHistory } from '../../src/ui/input-history.js';
 import { keyAction, type KeyMode } from '../../src/ui/keymap.js';
 import { screenLayout } from '../../src/ui/layout.js';
 import { noticeRow } from '../../src/ui/NoticeRow.js';
+import { currentCoreNotice, INFO_NOTICE_MS } from '../../src/ui/hooks/use-notice.js';
 import { noChatRows } from '../../src/ui/MainPane.js';
 import { hhmm } from '../../src/ui/format.js';
 import { fingerprintGroups } from '../../src/keys/fingerprint.js';
@@ -433,6 +434,17 @@ describe('notice row', () => {
     ]);
     assert.deepEqual(noticeRow(null, null, [warn, info]), [{ text: ' ready', color: undefined }]);
     assert.deepEqual(noticeRow(null, null, []), []);
+  });
+
+  it("the core's info notice fades like the UI's own; its warning stays", () => {
+    const t0 = 1_700_000_000_000;
+    const made = line({ kind: 'system', text: 'made your OTR key', level: 'info', time: t0 });
+    const bad = line({ kind: 'system', text: 'trusted_peers line 7 broken', level: 'warning', time: t0 });
+    assert.equal(currentCoreNotice([made], t0 + INFO_NOTICE_MS - 1), made);
+    assert.equal(currentCoreNotice([made], t0 + INFO_NOTICE_MS), null);
+    assert.equal(currentCoreNotice([made, bad], t0 + 3_600_000), bad);
+    assert.equal(currentCoreNotice([bad, made], t0 + INFO_NOTICE_MS), null, 'only the last one is the row');
+    assert.equal(currentCoreNotice([], t0), null);
   });
 });
 

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
 import { sanitizeLine } from '../text.js';
+import type { ChatLine } from '../../chat/types.js';
 import type { UiCore } from '../types.js';
 
 export interface Notice {
@@ -29,4 +30,27 @@ export function useNotice(
     return () => clearTimeout(t);
   }, [notice]);
   return [notice, setNotice];
+}
+
+/**
+ * The core's last global notice as the notice row shows it: a warning stays; an info line ("made your OTR key …")
+ * fades after INFO_NOTICE_MS like the App's own notes, instead of sitting above the input for the whole session.
+ */
+export function currentCoreNotice(notices: readonly ChatLine[], now: number): ChatLine | null {
+  const last = notices[notices.length - 1];
+  if (!last) return null;
+  return last.level === 'warning' || now - last.time < INFO_NOTICE_MS ? last : null;
+}
+
+/** currentCoreNotice, drawn again when the line fades. */
+export function useCoreNotice(notices: readonly ChatLine[]): ChatLine | null {
+  const [, redraw] = useState(0);
+  const current = currentCoreNotice(notices, Date.now());
+  useEffect(() => {
+    if (!current || current.level === 'warning') return;
+    const t = setTimeout(() => redraw((n) => n + 1), Math.max(0, current.time + INFO_NOTICE_MS - Date.now()) + 1);
+    t.unref?.();
+    return () => clearTimeout(t);
+  }, [current]);
+  return current;
 }
