@@ -24,7 +24,7 @@ export const RULES = {
   msrp: { may: {}, packages: [] },
   // The audio engine (RTP/RTCP, SRTP, codecs, sound I/O): node built-ins and the Opus codec only.
   rtp: { may: {}, packages: ['opusscript', '@evan/opus'] },
-  sip: { may: { 'peer-id': 'peer-id.ts' }, packages: ['sip.js'] },
+  sip: { may: { 'peer-id': 'peer-id.ts', bytes: 'bytes.ts' }, packages: ['sip.js'] },
   'chat-storage': { may: { 'peer-id': 'peer-id.ts', bytes: 'bytes.ts', keys: '*' }, packages: [] },
   secrets: { may: { 'chat-storage': 'atomic.ts' }, packages: ['@napi-rs/keyring'] },
   tls: { may: {}, packages: [] },

@@ -1,5 +1,6 @@
 // Bytes, bigints and OTR's MPI encoding: the one copy the OTR engine, the key module and storage all use.
 // Pure functions over Uint8Array/bigint; no I/O. Readers check every length before touching the bytes.
+import { timingSafeEqual } from 'node:crypto';
 
 export type EncodingErrorCode =
   | 'truncated' // a field runs past the end of the buffer
@@ -62,6 +63,27 @@ export function bitLength(x: bigint): number {
 /** Length of the minimal big-endian encoding (0 for 0). */
 export function byteLength(x: bigint): number {
   return x === 0n ? 0 : Math.ceil(x.toString(16).length / 2);
+}
+
+/** Constant time in the contents for equal lengths (MACs, hashes, IDs); lengths themselves are not secret. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (a.length === 0) return true;
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * Order of two byte strings read as unsigned big-endian numbers (-1, 0, 1): OTR's D-H commit tie-break and ZRTP's
+ * hvi/nonce comparison both compare values in network byte order. A shorter string is read with leading zeros.
+ */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = i - (n - a.length) >= 0 ? a[i - (n - a.length)]! : 0;
+    const y = i - (n - b.length) >= 0 ? b[i - (n - b.length)]! : 0;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
 }
 
 export function toHex(b: Uint8Array): string {

@@ -2,7 +2,7 @@
 // implements (the file-backed one is src/chat-storage/zrtp-cache.ts), and the matching rule that decides s1 and the
 // "cache mismatch" alarm.
 import type { HashAlgo } from './algorithms.js';
-import { equalBytes } from './crypto.js';
+import { constantTimeEqual } from '../bytes/bytes.js';
 import { secretId } from './keys.js';
 
 export interface ZidRecord {
@@ -54,7 +54,7 @@ export function matchRetainedSecret(
   if (mine.length === 0) return { result: 'new' };
   for (const s of mine) {
     const id = secretId(algo, s, peerRole);
-    if (equalBytes(id, peerRs1Id) || equalBytes(id, peerRs2Id)) return { result: 'match', s1: s };
+    if (constantTimeEqual(id, peerRs1Id) || constantTimeEqual(id, peerRs2Id)) return { result: 'match', s1: s };
   }
   return { result: 'mismatch' };
 }
