@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { open as openFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { TransferLog } from '../chat-storage/index.js';
 import type { ExtraSymmetricKey } from '../otr/index.js';
@@ -27,23 +27,21 @@ import {
   parseMsrpSdp,
   queryFileOffset,
   receiveFileStream,
-  releaseBody,
   sendFileStream,
   type FileAttributes,
-  type FileSink,
   type FileSource,
   type MsrpSession,
 } from '../msrp/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { peerId } from '../peer-id/peer-id.js';
-import { BatchedFileWriter, ReadAhead } from './file-io.js';
+import { ReadAhead } from './file-io.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
+import { IncomingFile, type ReceiveCheck } from './file-receive.js';
 import {
   FILE_KEY_USE,
   PRIVATE_ATTRIBUTE,
   RECORD_CIPHERTEXT,
   RECORD_PLAINTEXT,
-  StreamDecryptor,
   ciphertextSize,
   deriveFileKey,
   encryptRecord,
@@ -157,6 +155,14 @@ interface Transfer {
   offer?: FileAttributes;
   key?: Uint8Array;
   finish?: (state: 'done' | 'failed' | 'cancelled', reason?: string) => void;
+}
+
+/** A receiver's running transfer: its file, the MSRP stream, the hang-up after success, the check once started. */
+interface Receiving {
+  readonly file: IncomingFile;
+  stream: { stop(): void } | null;
+  doneTimer: NodeJS.Timeout | null;
+  completing: Promise<ReceiveCheck> | null;
 }
 
 /** A file name safe to create in the download folder: its last path part, no control characters, not hidden. */
@@ -665,194 +671,22 @@ export class FileTransfers {
     const call = t.pending;
     if (t.direction !== 'in' || !call || !t.offer) throw new Error(`${id} is not waiting to be accepted`);
     t.pending = undefined;
-    const folder = dir ?? this.d.downloadDir;
-    mkdirSync(folder, { recursive: true });
-    // A plain file with a hash keeps its partial data under a name made of that hash: a later offer of the same
-    // file resumes it. Other partial files are the transfer's own.
-    const hashHex = t.offer.selector?.sha1 ? Buffer.from(t.offer.selector.sha1).toString('hex') : null;
-    const resumable = !t.encrypted && hashHex !== null;
-    const temp = join(folder, resumable ? `.blink-tui-${hashHex}.part` : `.blink-tui-${t.id}-${process.pid}.part`);
-    let offset = 0;
-    const hasher = createHash('sha1');
-    if (resumable && existsSync(temp)) {
-      const have = (await stat(temp)).size;
-      if (have > 0 && have < t.wireSize) offset = have;
-    }
-    const fh: FileHandle = await openFile(temp, offset > 0 ? 'r+' : 'w', 0o600);
-    if (offset > 0) {
-      // Feed the kept bytes to the running hash (streamed, not read whole).
-      await new Promise<void>((resolve, reject) => {
-        const rs = createReadStream(temp, { start: 0, end: offset - 1, highWaterMark: 1024 * 1024 });
-        rs.on('data', (d) => hasher.update(d as Buffer));
-        rs.on('end', () => resolve());
-        rs.on('error', reject);
-      });
-    } else if (resumable) {
-      await fh.truncate(0);
-    }
-    t.bytes = offset;
-    const decryptor = t.key ? new StreamDecryptor(t.key, t.size) : null;
-    let plainPos = 0;
-    let closedFile = false;
-    const writer = new BatchedFileWriter(fh);
-    const closeFile = async () => {
-      if (closedFile) return;
-      closedFile = true;
-      await writer.abandon();
-      await fh.close().catch(() => undefined);
-    };
-    let doneTimer: NodeJS.Timeout | null = null;
-    let stream: { stop(): void } | null = null;
-    let badData = false;
-    t.finish = (state, reason) => {
-      // Once, whoever comes first; set before any await, so a close that follows a refusal cannot overtake it.
-      if (t.ending) return;
-      t.ending = true;
-      if (reason) t.reason = reason;
-      void (async () => {
-        if (state !== 'done') {
-          // No more chunks are taken (nor a final check made): the sender must not hear of success now.
-          stream?.stop();
-          await closeFile();
-          // Never a partial file that looks complete: the temp name is hidden, and only a resumable one stays.
-          // A partial file whose check failed is not kept either: a resume would only build on the bad bytes.
-          if (!resumable || t.cancelled || badData) await unlink(temp).catch(() => undefined);
-        }
-        // The record first: whoever sees the event may look at the history at once.
-        this.record(t, state);
-        this.event(t, state);
-        this.line(
-          t,
-          state === 'done'
-            ? `received ${t.name} (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'}): ${t.path}`
-            : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not received'}${t.reason ? `: ${t.reason}` : ''}`,
-          state === 'done' ? 'info' : 'warning',
-        );
-        if (state === 'done') {
-          doneTimer = setTimeout(() => {
-            if (call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
-            t.media?.close();
-          }, DONE_HANGUP_MS);
-          doneTimer.unref();
-        } else {
-          if (call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
-          t.media?.close();
-        }
-      })();
-    };
-    // Checked once, whoever asks first: the last chunk, or (an empty file) the sender's BYE.
-    let completing: Promise<{ ok: true } | { ok: false; code: number; comment: string }> | null = null;
-    const complete = () => (completing ??= check());
-    const check = async (): Promise<{ ok: true } | { ok: false; code: number; comment: string }> => {
-      // Cancelled (or failed) while the last bytes came: no success, and the partial file is not renamed.
-      if (t.ending) return { ok: false, code: 400, comment: t.cancelled ? 'cancelled by the receiver' : 'refused' };
-      if (decryptor) {
-        try {
-          decryptor.end();
-        } catch (e) {
-          return { ok: false, code: 400, comment: `refused: ${(e as Error).message}` };
-        }
-      }
-      const got = hashHex === null ? null : hasher.digest('hex');
-      if (got !== null && got !== hashHex) {
-        badData = true;
-        return { ok: false, code: 400, comment: 'refused: the file does not match the hash of the offer' };
-      }
-      if (t.encrypted && plainPos !== t.size)
-        return { ok: false, code: 400, comment: `refused: ${plainPos} of ${t.size} bytes decrypted` };
-      try {
-        await writer.flush();
-      } catch (e) {
-        return { ok: false, code: 500, comment: (e as Error).message };
-      }
-      if (t.ending) return { ok: false, code: 400, comment: 'cancelled by the receiver' };
-      await fh.sync().catch(() => undefined);
-      await closeFile();
-      const final = uniquePath(folder, safeFileName(t.name));
-      await rename(temp, final);
-      t.path = final;
-      t.bytes = t.size;
-      return { ok: true };
-    };
-    const sink: FileSink = {
-      write: async (pos, data) => {
-        // A private offer names no hash (its records are authenticated); a plain one's is checked as it comes.
-        if (hashHex !== null) hasher.update(data);
-        if (decryptor) {
-          let plain: Buffer[];
-          try {
-            plain = decryptor.push(data);
-          } catch (e) {
-            throw new TamperError(`refused: the file was altered on the way (${(e as Error).message})`);
-          }
-          // The plaintext is new memory: the chunk's buffer may go back to the parser unless part of a record waits.
-          if (!decryptor.holding) releaseBody(data);
-          for (const p of plain) {
-            await writer.write(plainPos, p);
-            plainPos += p.length;
-          }
-        } else {
-          // Hashed above, on disk once written: the MSRP parser may then fill this chunk's buffer again.
-          await writer.write(pos, data, () => releaseBody(data));
-        }
-      },
-      finish: complete,
-    };
+    const offer = t.offer;
+    const file = await IncomingFile.open(dir ?? this.d.downloadDir, { ...t, sha1: offer.selector?.sha1 });
+    t.bytes = file.offset;
+    const run: Receiving = { file, stream: null, doneTimer: null, completing: null };
+    t.finish = (state, reason) => this.endReceive(t, call, run, state, reason);
     const media = new FileMedia(
       this.d.mediaHost,
-      {
-        answer: {
-          selector: t.offer.selector ?? {},
-          fileOffset: t.offer.fileOffset,
-          transferId: t.offer.transferId,
-        },
-      },
+      { answer: { selector: offer.selector ?? {}, fileOffset: offer.fileOffset, transferId: offer.transferId } },
       // Once every byte is in, the check decides (the sender of an empty file may hang up right after its chunk).
       (reason) => {
-        if (!completing) t.finish?.('failed', `MSRP connection closed at ${t.bytes} of ${t.size} bytes: ${reason}`);
+        if (!run.completing) t.finish?.('failed', `MSRP connection closed at ${t.bytes} of ${t.size} bytes: ${reason}`);
       },
     );
     t.media = media;
-    call.on('ended', (e) => {
-      if (t.state === 'done') {
-        if (doneTimer) clearTimeout(doneTimer);
-        t.media?.close();
-        return;
-      }
-      // Blink completes an empty file when the sender hangs up (it sends no chunk for it).
-      if ((t.wireSize === 0 && !t.encrypted) || completing) {
-        void complete().then((r) => (r.ok ? t.finish?.('done') : t.finish?.('failed', r.comment)));
-        return;
-      }
-      t.finish?.(
-        'failed',
-        `${e.by === 'remote' ? `${t.peer} ended the transfer` : 'ended'} at ${t.bytes} of ${t.size} bytes`,
-      );
-    });
-    call.on('established', () => {
-      void (async () => {
-        let msrp: MsrpSession;
-        try {
-          msrp = await media.connect();
-        } catch (e) {
-          t.finish?.('failed', `no MSRP connection: ${(e as Error).message}`);
-          return;
-        }
-        if (t.ending) return;
-        stream = receiveFileStream(msrp, sink, {
-          total: t.wireSize,
-          offset,
-          onProgress: (b) => {
-            t.bytes = decryptor ? plainPos : b;
-            this.event(t, 'progress', false);
-          },
-          onEnd: (r) => {
-            if (r.ok) t.finish?.('done');
-            else t.finish?.('failed', r.reason);
-          },
-        });
-      })();
-    });
+    call.on('ended', (e) => this.receiveCallEnded(t, run, e.by));
+    call.on('established', () => void this.startReceiving(t, run, media));
     this.event(t, 'progress');
     try {
       await call.accept(media);
@@ -860,6 +694,103 @@ export class FileTransfers {
       t.finish?.('failed', `could not accept: ${(e as Error).message}`);
       throw e;
     }
+  }
+
+  /** The receiver's check, run once whoever asks first: the last chunk, or (an empty file) the sender's BYE. */
+  private completeReceive(t: Transfer, run: Receiving): Promise<ReceiveCheck> {
+    return (run.completing ??= (async () => {
+      const r = await run.file.check(t, (folder) => uniquePath(folder, safeFileName(t.name)));
+      if (!r.ok) return r;
+      t.path = r.path;
+      t.bytes = t.size;
+      return { ok: true };
+    })());
+  }
+
+  /** The call is up: MSRP connects and the file stream starts writing into the file. */
+  private async startReceiving(t: Transfer, run: Receiving, media: FileMedia): Promise<void> {
+    let msrp: MsrpSession;
+    try {
+      msrp = await media.connect();
+    } catch (e) {
+      t.finish?.('failed', `no MSRP connection: ${(e as Error).message}`);
+      return;
+    }
+    if (t.ending) return;
+    run.stream = receiveFileStream(
+      msrp,
+      run.file.sink(() => this.completeReceive(t, run)),
+      {
+        total: t.wireSize,
+        offset: run.file.offset,
+        onProgress: (b) => {
+          t.bytes = run.file.isPrivate ? run.file.decrypted : b;
+          this.event(t, 'progress', false);
+        },
+        onEnd: (r) => {
+          if (r.ok) t.finish?.('done');
+          else t.finish?.('failed', r.reason);
+        },
+      },
+    );
+  }
+
+  private receiveCallEnded(t: Transfer, run: Receiving, by: string): void {
+    if (t.state === 'done') {
+      if (run.doneTimer) clearTimeout(run.doneTimer);
+      t.media?.close();
+      return;
+    }
+    // Blink completes an empty file when the sender hangs up (it sends no chunk for it).
+    if ((t.wireSize === 0 && !t.encrypted) || run.completing) {
+      void this.completeReceive(t, run).then((r) => (r.ok ? t.finish?.('done') : t.finish?.('failed', r.comment)));
+      return;
+    }
+    t.finish?.(
+      'failed',
+      `${by === 'remote' ? `${t.peer} ended the transfer` : 'ended'} at ${t.bytes} of ${t.size} bytes`,
+    );
+  }
+
+  /** The receiver's end, once, whoever comes first: the file kept or discarded, the record, the event, the hang-up. */
+  private endReceive(
+    t: Transfer,
+    call: IncomingCall,
+    run: Receiving,
+    state: 'done' | 'failed' | 'cancelled',
+    reason?: string,
+  ): void {
+    // Set before any await, so a close that follows a refusal cannot overtake it.
+    if (t.ending) return;
+    t.ending = true;
+    if (reason) t.reason = reason;
+    void (async () => {
+      if (state !== 'done') {
+        // No more chunks are taken (nor a final check made): the sender must not hear of success now.
+        run.stream?.stop();
+        await run.file.discard(t.cancelled);
+      }
+      // The record first: whoever sees the event may look at the history at once.
+      this.record(t, state);
+      this.event(t, state);
+      this.line(
+        t,
+        state === 'done'
+          ? `received ${t.name} (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'}): ${t.path}`
+          : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not received'}${t.reason ? `: ${t.reason}` : ''}`,
+        state === 'done' ? 'info' : 'warning',
+      );
+      const hangup = () => {
+        if (call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
+        t.media?.close();
+      };
+      if (state === 'done') {
+        run.doneTimer = setTimeout(hangup, DONE_HANGUP_MS);
+        run.doneTimer.unref();
+      } else {
+        hangup();
+      }
+    })();
   }
 
   async reject(id: string): Promise<void> {
@@ -948,8 +879,4 @@ export class FileTransfers {
       else t.finish?.('failed', 'client quit');
     }
   }
-}
-
-class TamperError extends Error {
-  override name = 'TamperError';
 }
