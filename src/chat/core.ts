@@ -381,6 +381,7 @@ export class ChatCore implements Core {
         return this.store.appendLine(session, { ...line, level: 'info' }, false).id;
       },
       progressNotice: (lineId, text) => this.store.putNotice(lineId, text),
+      clock: this.clock,
     });
   }
 

@@ -35,6 +35,7 @@ import {
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { peerId } from '../peer-id/peer-id.js';
 import { ReadAhead } from './file-io.js';
+import { REAL_CLOCK, type Clock, type Timer } from './clock.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
 import { IncomingFile, type ReceiveCheck } from './file-receive.js';
 import {
@@ -89,6 +90,8 @@ export interface FileTransferDeps {
   progressLine: (session: string, lineId: string | null, text: string) => string | null;
   /** The same for a transfer with no chat open: a notice (the UI's notice row) rewritten in place; its id. */
   progressNotice: (lineId: string | null, text: string) => string;
+  /** Time and timers (tests drive them); the real ones by default. */
+  clock?: Clock;
 }
 
 /** How long an incoming private offer waits for the chat's TLV 8 that carries its key (the INVITE may win). */
@@ -161,7 +164,7 @@ interface Transfer {
 interface Receiving {
   readonly file: IncomingFile;
   stream: { stop(): void } | null;
-  doneTimer: NodeJS.Timeout | null;
+  doneTimer: Timer | null;
   completing: Promise<ReceiveCheck> | null;
 }
 
@@ -228,14 +231,17 @@ export class FileTransfers {
   private readonly keys = new Map<string, { peer: string; key: Uint8Array; lock: Encryption }>();
   private readonly keyWaiters = new Map<string, () => void>();
 
+  private readonly clock: Clock;
+
   constructor(private readonly d: FileTransferDeps) {
-    setTimeout(() => this.dropStalePartials(), 5000).unref();
+    this.clock = d.clock ?? REAL_CLOCK;
+    this.clock.setTimeout(() => this.dropStalePartials(), 5000).unref();
   }
 
   /** Partial files kept for a resume go after a week, as Blink keeps its own. */
   private dropStalePartials(): void {
     try {
-      const cutoff = Date.now() - PARTIAL_KEEP_MS;
+      const cutoff = this.clock.now() - PARTIAL_KEEP_MS;
       for (const n of readdirSync(this.d.downloadDir)) {
         if (!/^\.blink-tui-.*\.part$/.test(n)) continue;
         const p = join(this.d.downloadDir, n);
@@ -262,13 +268,13 @@ export class FileTransfers {
     const have = this.keys.get(tid);
     if (have) return Promise.resolve(have);
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = this.clock.setTimeout(() => {
         this.keyWaiters.delete(tid);
         resolve(null);
       }, KEY_WAIT_MS);
       t.unref();
       this.keyWaiters.set(tid, () => {
-        clearTimeout(t);
+        this.clock.clearTimeout(t);
         this.keyWaiters.delete(tid);
         resolve(this.keys.get(tid) ?? null);
       });
@@ -279,7 +285,7 @@ export class FileTransfers {
 
   /** The chat line `⇡ name [#####-----] 50% 12.3 MB/s`, rewritten at most 4 times a second. */
   private progress(t: Transfer, final = false, preparing = false): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (preparing !== (t.preparingShown ?? false)) {
       // The data phase's rate starts with the data, not with the hashing before the offer.
       t.preparingShown = preparing;
@@ -309,7 +315,7 @@ export class FileTransfers {
   }
 
   private event(t: Transfer, state: FileState, force = true): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const running = state === 'progress' || state === 'preparing';
     if (running) this.progress(t, false, state === 'preparing');
     if (running && !force && now - t.lastProgress < PROGRESS_INTERVAL_MS) return;
@@ -737,7 +743,7 @@ export class FileTransfers {
 
   private receiveCallEnded(t: Transfer, run: Receiving, by: string): void {
     if (t.state === 'done') {
-      if (run.doneTimer) clearTimeout(run.doneTimer);
+      if (run.doneTimer) this.clock.clearTimeout(run.doneTimer);
       t.media?.close();
       return;
     }
@@ -785,7 +791,7 @@ export class FileTransfers {
         t.media?.close();
       };
       if (state === 'done') {
-        run.doneTimer = setTimeout(hangup, DONE_HANGUP_MS);
+        run.doneTimer = this.clock.setTimeout(hangup, DONE_HANGUP_MS);
         run.doneTimer.unref();
       } else {
         hangup();
