@@ -104,13 +104,23 @@ export function encodeMpi(x: bigint): Uint8Array {
  * read, and non-minimal encodings (a leading 0x00) are refused, as the OTR spec requires.
  */
 export function readMpi(buf: Uint8Array, offset: number, maxBytes: number): { value: bigint; next: number } {
+  const { magnitude, next } = readMpiMagnitude(buf, offset, maxBytes);
+  return { value: bytesToBigint(magnitude), next };
+}
+
+/** The same rules as readMpi; the magnitude is a view into `buf`, for callers that may never need the value. */
+export function readMpiMagnitude(
+  buf: Uint8Array,
+  offset: number,
+  maxBytes: number,
+): { magnitude: Uint8Array; next: number } {
   if (offset < 0 || offset + 4 > buf.length) throw new EncodingError('truncated', 'MPI length runs past the end');
   const len = new DataView(buf.buffer, buf.byteOffset + offset, 4).getUint32(0);
   if (len > maxBytes) throw new EncodingError('oversized', `MPI of ${len} bytes exceeds ${maxBytes}`);
   const start = offset + 4;
   if (start + len > buf.length) throw new EncodingError('truncated', 'MPI value runs past the end');
   if (len > 0 && buf[start] === 0) throw new EncodingError('bad-mpi', 'MPI has a leading zero byte');
-  return { value: bytesToBigint(buf.subarray(start, start + len)), next: start + len };
+  return { magnitude: buf.subarray(start, start + len), next: start + len };
 }
 
 /**
