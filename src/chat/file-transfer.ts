@@ -38,16 +38,14 @@ import { ReadAhead } from './file-io.js';
 import { REAL_CLOCK, type Clock, type Timer } from './clock.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
 import { IncomingFile, type ReceiveCheck } from './file-receive.js';
+import { encryptingSource } from './file-send.js';
 import {
   FILE_KEY_USE,
   PRIVATE_ATTRIBUTE,
-  RECORD_CIPHERTEXT,
   RECORD_PLAINTEXT,
   ciphertextSize,
   deriveFileKey,
-  encryptRecord,
   openMetadata,
-  recordCount,
   sealMetadata,
   type PrivateFileMeta,
 } from './file-crypto.js';
@@ -158,6 +156,14 @@ interface Transfer {
   offer?: FileAttributes;
   key?: Uint8Array;
   finish?: (state: 'done' | 'failed' | 'cancelled', reason?: string) => void;
+}
+
+/** What a sender offers: where its bytes come from, the selector's name and type, its hash (plain) and extra SDP. */
+interface SendOffer {
+  readonly source: FileSource;
+  readonly selector: { readonly name: string; readonly type: string };
+  readonly sha1?: Uint8Array;
+  readonly extra: string[];
 }
 
 /** A receiver's running transfer: its file, the MSRP stream, the hang-up after success, the check once started. */
@@ -441,38 +447,17 @@ export class FileTransfers {
   }
 
   private async runSend(t: Transfer, path: string, target: string, chat: FileChatInfo | null): Promise<void> {
-    const type = guessType(t.name);
-    let source: FileSource;
-    let extra: string[] = [];
-    let selectorName = t.name;
-    let selectorType = type;
-    let fh: FileHandle | null = null;
+    const sending: { fh: FileHandle | null } = { fh: null };
     const finished = new Promise<void>((resolve) => {
       t.finish = (state, reason) => {
         // Once, whoever comes first (the end of the data, a BYE, the connection's close, a cancel).
         if (t.ending) return;
-        t.ending = true;
-        if (reason) t.reason = reason;
-        // FileHandle.close waits for a read-ahead still under way.
-        if (fh !== null) void fh.close().catch(() => undefined);
-        fh = null;
-        // The record first: whoever sees the event may look at the history at once.
-        this.record(t, state);
-        this.event(t, state);
-        const call = t.call;
-        if (call && call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
-        t.media?.close();
-        this.line(
-          t,
-          state === 'done'
-            ? `${t.name} sent (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'})`
-            : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not sent'}${t.reason ? `: ${t.reason}` : ''}`,
-          state === 'done' ? 'info' : 'warning',
-        );
+        this.endSend(t, sending, state, reason);
         resolve();
       };
     });
-    fh = await openFile(path, 'r');
+    const fh = await openFile(path, 'r');
+    sending.fh = fh;
     if (t.ending) {
       // Cancelled (or failed) while the file was opening: finish() found no handle to close.
       void fh.close().catch(() => undefined);
@@ -481,64 +466,15 @@ export class FileTransfers {
     // 16 chunks (plain) or 16 records (private) a block: pieces never straddle two blocks.
     const reader = new ReadAhead(fh, t.size, 16 * (t.encrypted ? RECORD_PLAINTEXT : FILE_CHUNK_SIZE));
     const readAt = (pos: number, len: number): Promise<Uint8Array> => reader.read(pos, len);
-    let sha1: Uint8Array | undefined;
-    if (t.encrypted) {
-      const extraKey = chat!.useExtraSymmetricKey(FILE_KEY_USE, Buffer.from(t.transferId, 'utf8'));
-      if (!extraKey) throw new Error('the private conversation ended before the file key could be agreed');
-      const key = deriveFileKey(extraKey, t.transferId);
-      const size = t.size;
-      t.wireSize = ciphertextSize(size);
-      const records = recordCount(size);
-      // The offer names no hash (RFC 5547 makes it optional): every record is authenticated by GCM, bound to its
-      // index, the final flag and the size, so a SHA-1 of the ciphertext would check nothing more, and computing it
-      // meant encrypting the whole file once before the offer (2-4 s per GiB with nothing on the screen).
-      source = {
-        // A chunk is one record (64 KiB, Blink's size) or several (a blink-tui receiver takes larger chunks).
-        read: async (pos, len) => {
-          if (pos % RECORD_CIPHERTEXT !== 0) throw new Error('private transfers resume only at a record boundary');
-          const out: Buffer[] = [];
-          let have = 0;
-          for (let i = pos / RECORD_CIPHERTEXT + 1; have < len && i <= records; i++) {
-            const start = (i - 1) * RECORD_PLAINTEXT;
-            const plainLen = i < records ? RECORD_PLAINTEXT : size - start;
-            const plain = await readAt(start, plainLen);
-            if (plain.length !== plainLen) throw new Error('the file changed while it was being sent');
-            const rec = encryptRecord(key, size, i, plain);
-            out.push(rec);
-            have += rec.length;
-          }
-          const all = out.length === 1 ? out[0]! : Buffer.concat(out, have);
-          return all.length <= len ? all : all.subarray(0, len);
-        },
-      };
-      selectorName = `${t.transferId.slice(0, 8)}.private`;
-      selectorType = 'application/octet-stream';
-      const meta: PrivateFileMeta = { name: t.name, type, size };
-      extra = [`${PRIVATE_ATTRIBUTE}:v1 ${sealMetadata(key, meta)}`];
-    } else {
-      // Blink's receivers check (and resume by) the hash: it is computed before the offer, as Blink does, and the
-      // user sees it happen ("preparing").
-      this.event(t, 'preparing');
-      sha1 = await hashFile(
-        path,
-        undefined,
-        (done) => {
-          t.bytes = done;
-          this.event(t, 'preparing', false);
-        },
-        () => t.cancelled,
-      );
-      t.bytes = 0;
-      source = { read: (pos, len) => readAt(pos, len) };
-    }
-    t.hash = sha1 ? sha1Hex(sha1) : '';
+    const offer = t.encrypted ? this.privateOffer(t, chat!, readAt) : await this.plainOffer(t, path, readAt);
+    t.hash = offer.sha1 ? sha1Hex(offer.sha1) : '';
     const media = new FileMedia(
       this.d.mediaHost,
       {
         offer: {
-          selector: { name: selectorName, type: selectorType, size: t.wireSize, ...(sha1 ? { sha1 } : {}) },
+          selector: { ...offer.selector, size: t.wireSize, ...(offer.sha1 ? { sha1: offer.sha1 } : {}) },
           transferId: t.transferId,
-          extra,
+          extra: offer.extra,
         },
       },
       (reason) => t.finish?.('failed', `MSRP connection closed: ${reason}`),
@@ -563,29 +499,113 @@ export class FileTransfers {
       if (t.state !== 'done') t.finish?.('failed', e.by === 'remote' ? `${t.peer} ended the transfer` : 'ended');
     });
     call.on('established', () => {
-      void (async () => {
-        const msrp = await media.connect();
-        // Resume: both offers carry x-file-offset, and the receiver has part of this file (plain only: a private
-        // transfer has a new key each time, so its ciphertext never matches an earlier partial file).
-        const offset = media.remoteFile?.fileOffset && !t.encrypted ? await queryFileOffset(msrp, t.wireSize) : 0;
-        t.bytes = offset;
-        this.event(t, 'progress');
-        await sendFileStream(msrp, source, {
-          total: t.wireSize,
-          chunkSize: sendChunkSize(media.remoteFile),
-          contentType: selectorType,
-          offset,
-          aborted: () => t.cancelled,
-          onProgress: (b) => {
-            t.bytes = t.encrypted ? Math.min(t.size, Math.round((b / Math.max(1, t.wireSize)) * t.size)) : b;
-            this.event(t, 'progress', false);
-          },
-        });
-        t.bytes = t.size;
-        t.finish?.('done');
-      })().catch((e: Error) => t.finish?.(t.cancelled ? 'cancelled' : 'failed', t.cancelled ? undefined : e.message));
+      this.startSending(t, media, offer).catch((e: Error) =>
+        t.finish?.(t.cancelled ? 'cancelled' : 'failed', t.cancelled ? undefined : e.message),
+      );
     });
     return finished;
+  }
+
+  /**
+   * A private offer: the file key from the chat's extra symmetric key, the ciphertext read record by record, and
+   * the real name, type and size sealed in the offer's attribute (the selector shows neither).
+   */
+  private privateOffer(
+    t: Transfer,
+    chat: FileChatInfo,
+    readAt: (pos: number, len: number) => Promise<Uint8Array>,
+  ): SendOffer {
+    const extraKey = chat.useExtraSymmetricKey(FILE_KEY_USE, Buffer.from(t.transferId, 'utf8'));
+    if (!extraKey) throw new Error('the private conversation ended before the file key could be agreed');
+    const key = deriveFileKey(extraKey, t.transferId);
+    t.wireSize = ciphertextSize(t.size);
+    // The offer names no hash (RFC 5547 makes it optional): every record is authenticated by GCM, bound to its
+    // index, the final flag and the size, so a SHA-1 of the ciphertext would check nothing more, and computing it
+    // would mean encrypting the whole file once before the offer.
+    const meta: PrivateFileMeta = { name: t.name, type: guessType(t.name), size: t.size };
+    return {
+      source: encryptingSource(key, t.size, readAt),
+      selector: { name: `${t.transferId.slice(0, 8)}.private`, type: 'application/octet-stream' },
+      extra: [`${PRIVATE_ATTRIBUTE}:v1 ${sealMetadata(key, meta)}`],
+    };
+  }
+
+  /**
+   * A plain offer: Blink's receivers check (and resume by) the hash, so it is computed before the offer, as Blink
+   * does, and the user sees it happen ("preparing").
+   */
+  private async plainOffer(
+    t: Transfer,
+    path: string,
+    readAt: (pos: number, len: number) => Promise<Uint8Array>,
+  ): Promise<SendOffer> {
+    this.event(t, 'preparing');
+    const sha1 = await hashFile(
+      path,
+      undefined,
+      (done) => {
+        t.bytes = done;
+        this.event(t, 'preparing', false);
+      },
+      () => t.cancelled,
+    );
+    t.bytes = 0;
+    return {
+      source: { read: (pos, len) => readAt(pos, len) },
+      selector: { name: t.name, type: guessType(t.name) },
+      sha1,
+      extra: [],
+    };
+  }
+
+  /** The call is up: MSRP connects, a resume asks how much the receiver has, and the data goes out. */
+  private async startSending(t: Transfer, media: FileMedia, offer: SendOffer): Promise<void> {
+    const msrp = await media.connect();
+    // Resume: both offers carry x-file-offset, and the receiver has part of this file (plain only: a private
+    // transfer has a new key each time, so its ciphertext never matches an earlier partial file).
+    const offset = media.remoteFile?.fileOffset && !t.encrypted ? await queryFileOffset(msrp, t.wireSize) : 0;
+    t.bytes = offset;
+    this.event(t, 'progress');
+    await sendFileStream(msrp, offer.source, {
+      total: t.wireSize,
+      chunkSize: sendChunkSize(media.remoteFile),
+      contentType: offer.selector.type,
+      offset,
+      aborted: () => t.cancelled,
+      onProgress: (b) => {
+        t.bytes = t.encrypted ? Math.min(t.size, Math.round((b / Math.max(1, t.wireSize)) * t.size)) : b;
+        this.event(t, 'progress', false);
+      },
+    });
+    t.bytes = t.size;
+    t.finish?.('done');
+  }
+
+  /** The sender's end: the file closed, the record, the event, the hang-up and the line. */
+  private endSend(
+    t: Transfer,
+    sending: { fh: FileHandle | null },
+    state: 'done' | 'failed' | 'cancelled',
+    reason?: string,
+  ): void {
+    t.ending = true;
+    if (reason) t.reason = reason;
+    // FileHandle.close waits for a read-ahead still under way.
+    if (sending.fh !== null) void sending.fh.close().catch(() => undefined);
+    sending.fh = null;
+    // The record first: whoever sees the event may look at the history at once.
+    this.record(t, state);
+    this.event(t, state);
+    const call = t.call;
+    if (call && call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
+    t.media?.close();
+    this.line(
+      t,
+      state === 'done'
+        ? `${t.name} sent (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'})`
+        : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not sent'}${t.reason ? `: ${t.reason}` : ''}`,
+      state === 'done' ? 'info' : 'warning',
+    );
   }
 
   // ---- receiving ----------------------------------------------------------------------------
