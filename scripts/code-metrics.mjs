@@ -2,8 +2,8 @@
 // Figures for "one concept, one place" (issue 11), read from the syntax tree with the TypeScript compiler API:
 // - the largest functions and methods of src/ in lines (top 10);
 // - how many definitions each shared concept has (DSA key type, PUBKEY encoding, fingerprint bytes and display,
-//   PKCS#8 parsing, DSA key generation, bigint/byte/MPI/hex/base64/compare helpers), each listed with its place so a
-//   reader can check what was counted. Definitions, not uses: a call is never counted.
+//   PKCS#8 parsing, DSA key generation, bigint/byte/MPI/hex/base64/compare helpers, the SDP address type), each
+//   listed with its place so a reader can check what was counted. Definitions, not uses: a call is never counted.
 //
 // Usage: node scripts/code-metrics.mjs [--rev <commit>] [--format] [--json]
 //   --rev     measure a commit instead of the work tree (its src/ is unpacked into a temporary folder);
@@ -114,6 +114,8 @@ const FN_CONCEPTS = [
     (f) => /^(constantTimeEqual|equalBytes|ctEqual|timingSafe\w*|bytesEqual)$/.test(f.short) && f.params === 2,
   ],
   ['order of byte strings (compare)', (f) => /^compareBytes$/.test(f.short)],
+  // SDP: the o=/c= address type, which every writer of SDP needs.
+  ['SDP address type (IP4/IP6)', (f) => /\?\s*'IP6'\s*:\s*'IP4'/.test(f.body)],
 ];
 
 function isDsaKeyType(node) {
