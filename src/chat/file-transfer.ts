@@ -195,10 +195,6 @@ export function uniquePath(dir: string, name: string): string {
   }
 }
 
-function sha1Hex(bytes: Uint8Array): string {
-  return formatSha1(bytes);
-}
-
 /** SHA-1 of the file (or its first `upTo` bytes), streamed; `onBytes` after each piece; stops when `stop()` says. */
 async function hashFile(
   path: string,
@@ -467,7 +463,7 @@ export class FileTransfers {
     const reader = new ReadAhead(fh, t.size, 16 * (t.encrypted ? RECORD_PLAINTEXT : FILE_CHUNK_SIZE));
     const readAt = (pos: number, len: number): Promise<Uint8Array> => reader.read(pos, len);
     const offer = t.encrypted ? this.privateOffer(t, chat!, readAt) : await this.plainOffer(t, path, readAt);
-    t.hash = offer.sha1 ? sha1Hex(offer.sha1) : '';
+    t.hash = offer.sha1 ? formatSha1(offer.sha1) : '';
     const media = new FileMedia(
       this.d.mediaHost,
       {
@@ -662,7 +658,7 @@ export class FileTransfers {
       size,
       wireSize: attrs.selector.size,
       bytes: 0,
-      hash: attrs.selector.sha1 ? sha1Hex(attrs.selector.sha1) : '',
+      hash: attrs.selector.sha1 ? formatSha1(attrs.selector.sha1) : '',
       encrypted: key !== undefined,
       lock,
       state: 'offered',
@@ -868,7 +864,7 @@ export class FileTransfers {
       size: body.length,
       wireSize: body.length,
       bytes: body.length,
-      hash: sha1Hex(new Uint8Array(createHash('sha1').update(body).digest())),
+      hash: formatSha1(new Uint8Array(createHash('sha1').update(body).digest())),
       encrypted: false,
       lock: 'none',
       state: 'offered',

@@ -16,7 +16,7 @@ import {
   type KeyAgreementAlgo,
   type SasAlgo,
 } from './algorithms.js';
-import { compareBytes, constantTimeEqual } from '../bytes/bytes.js';
+import { compareBytes, constantTimeEqual, toHex } from '../bytes/bytes.js';
 import { matchRetainedSecret, type CacheResult, type ZidCachePort, type ZidRecord } from './cache.js';
 import { cfb, generateKeyPair, hmac, sha256, type KeyPair, type Random } from './crypto.js';
 import { ZrtpError } from './errors.js';
@@ -214,7 +214,7 @@ export class ZrtpEngine {
 
   /** Our a=zrtp-hash value (§8.1): version and the hex SHA-256 of our Hello message. */
   helloHash(): string {
-    return `${ZRTP_VERSION} ${Buffer.from(sha256(this.helloRaw)).toString('hex')}`;
+    return `${ZRTP_VERSION} ${toHex(sha256(this.helloRaw))}`;
   }
 
   /** The peer's a=zrtp-hash, when the answer arrives after the engine was created. */
@@ -417,7 +417,7 @@ export class ZrtpEngine {
     const want = this.opts.peerHelloHash;
     if (want) {
       const [ver, hex] = want.trim().split(/\s+/);
-      const got = Buffer.from(sha256(p.raw)).toString('hex');
+      const got = toHex(sha256(p.raw));
       if (ver !== ZRTP_VERSION || hex?.toLowerCase() !== got) {
         // §8.1: a Hello that is not the one the signalling announced is not the peer's; wait for the real one.
         return void out.push({ type: 'ignored', reason: 'Hello does not match a=zrtp-hash' });
@@ -750,7 +750,7 @@ export class ZrtpEngine {
       srtpProfile: c.cipher === 'AES1' ? `AES_CM_128_HMAC_SHA1_${tag}` : `AES_256_CM_HMAC_SHA1_${tag}`,
       srtp: { local: ours, remote: theirs },
       cache: this.cacheResult,
-      peerZid: Buffer.from(peerZid).toString('hex'),
+      peerZid: toHex(peerZid),
       verified: this.cacheResult === 'match' && rec.verified && this.peerVerifiedFlag,
       role: this.role!,
       peerClientId: this.peer!.hello.clientId.replace(/[\s\0]+$/, ''),
