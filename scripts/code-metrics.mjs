@@ -5,8 +5,9 @@
 //   PKCS#8 parsing, DSA key generation, bigint/byte/MPI/hex/base64/compare helpers, the SDP address type), each
 //   listed with its place so a reader can check what was counted. Definitions, not uses: a call is never counted.
 //
-// Usage: node scripts/code-metrics.mjs [--rev <commit>] [--format] [--json]
+// Usage: node scripts/code-metrics.mjs [--rev <commit>] [--format] [--json] [--top N]
 //   --rev     measure a commit instead of the work tree (its src/ is unpacked into a temporary folder);
+//   --top N   list the N largest functions (10 by default);
 //   --format  run prettier over that copy first, so a commit from before the formatter is measured in the same
 //             line layout as today's code (line counts otherwise compare one-line bodies with formatted ones).
 import { execFileSync } from 'node:child_process';
@@ -146,7 +147,7 @@ function classify(defs) {
   return out;
 }
 
-export function measure(srcDir) {
+export function measure(srcDir, top = 10) {
   const functions = [];
   const concepts = new Map([['DSA key type', []], ...FN_CONCEPTS.map(([n]) => [n, []])]);
   for (const file of walk(srcDir)) {
@@ -216,7 +217,7 @@ export function measure(srcDir) {
   }
   functions.sort((a, b) => b.lines - a.lines || a.file.localeCompare(b.file));
   return {
-    top: functions.slice(0, 10).map(({ name, file, line, lines }) => ({ name, file, line, lines })),
+    top: functions.slice(0, top).map(({ name, file, line, lines }) => ({ name, file, line, lines })),
     concepts: Object.fromEntries([...concepts].map(([concept, defs]) => [concept, classify(defs)])),
   };
 }
@@ -244,7 +245,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const format = args.includes('--format');
   const dir = rev ? snapshot(rev, format) : repo;
   try {
-    const m = measure(join(dir, 'src'));
+    const topAt = args.indexOf('--top');
+    const m = measure(join(dir, 'src'), topAt >= 0 ? Number(args[topAt + 1]) : 10);
     if (args.includes('--json')) {
       console.log(JSON.stringify(m, null, 2));
     } else {
