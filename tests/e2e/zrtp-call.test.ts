@@ -1,9 +1,9 @@
-// Two real blink-tui processes (headless, serverless, SIP over TCP on an address of their own in 127/8) with ZRTP on their calls: the SAS
-// is the same on both sides; SRTP keyed by ZRTP carries each side's tone to the other (Goertzel on the recordings)
-// while the captured RTP payloads are not the tone in the clear; both users confirm the SAS and the SMP from the
-// call (Blink's question, the SAS as secret) marks each OTR peer verified; the next call finds the retained secret
-// (cache "match") and is verified without comparing; one side's cache record deleted gives the other side the
-// cache-mismatch alarm.
+// Two real blink-tui processes (headless, serverless, SIP over TCP on an address of their own in 127/8) with ZRTP
+// on their calls: the SAS is the same on both sides; SRTP keyed by ZRTP carries each side's tone to the other
+// (Goertzel on the recordings) while the captured RTP payloads are not the tone in the clear; both users confirm
+// the SAS and the SMP from the call (Blink's question, the SAS as secret) marks each OTR peer verified; the next
+// call finds the retained secret (cache "match") and is verified without comparing; one side's cache record
+// deleted gives the other side the cache-mismatch alarm.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
