@@ -16,15 +16,17 @@ export const RULES = {
   'peer-id': { may: {}, packages: [] },
   // Bytes, bigints, MPIs (leaf: imports nothing).
   bytes: { may: {}, packages: [] },
+  // SDP rules the media layers share (leaf: imports nothing).
+  sdp: { may: {}, packages: [] },
   // The DSA key and its fingerprints: PUBKEY, sanity check, PKCS#8, generation, display (leaf above bytes).
   keys: { may: { bytes: 'bytes.ts' }, packages: ['@noble/'] },
   otr: { may: { bytes: 'bytes.ts', keys: 'dsa-key.ts' }, packages: ['@noble/'] },
   // ZRTP (RFC 6189): a pure engine beside otr, crypto from node:crypto only.
   zrtp: { may: { bytes: 'bytes.ts' }, packages: [] },
-  msrp: { may: {}, packages: [] },
+  msrp: { may: { sdp: 'sdp.ts' }, packages: [] },
   // The audio engine (RTP/RTCP, SRTP, codecs, sound I/O): node built-ins and the Opus codec only.
-  rtp: { may: {}, packages: ['opusscript', '@evan/opus'] },
-  sip: { may: { 'peer-id': 'peer-id.ts' }, packages: ['sip.js'] },
+  rtp: { may: { sdp: 'sdp.ts' }, packages: ['opusscript', '@evan/opus'] },
+  sip: { may: { 'peer-id': 'peer-id.ts', bytes: 'bytes.ts' }, packages: ['sip.js'] },
   'chat-storage': { may: { 'peer-id': 'peer-id.ts', bytes: 'bytes.ts', keys: '*' }, packages: [] },
   secrets: { may: { 'chat-storage': 'atomic.ts' }, packages: ['@napi-rs/keyring'] },
   tls: { may: {}, packages: [] },
@@ -41,6 +43,7 @@ export const RULES = {
       keys: '*',
       rtp: 'index',
       zrtp: 'index',
+      sdp: 'sdp.ts',
     },
     packages: [],
   },

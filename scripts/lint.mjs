@@ -12,7 +12,11 @@ import { checkBoundaries } from './boundaries.mjs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = join(fileURLToPath(import.meta.url), '..', '..');
+const repo = join(fileURLToPath(import.meta.url), '..', '..');
+// --root DIR lints another tree laid out like this one (tests/unit/lint-boundaries.test.ts runs it on a throwaway
+// tree with a deliberate violation); prettier and its settings still come from this repository.
+const rootAt = process.argv.indexOf('--root');
+const root = rootAt >= 0 ? process.argv[rootAt + 1] : repo;
 function walk(dir) {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
@@ -51,7 +55,9 @@ problems.push(...checkBoundaries(join(root, 'src')));
 const fmt = spawnSync(
   process.execPath,
   [
-    join(root, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+    join(repo, 'node_modules', 'prettier', 'bin', 'prettier.cjs'),
+    '--config',
+    join(repo, '.prettierrc.json'),
     '--check',
     '--log-level',
     'warn',

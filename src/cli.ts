@@ -330,7 +330,7 @@ async function makeCore(
     ringBell: headless ? () => undefined : () => process.stdout.write('\u0007'),
     ...(process.env.BLINK_TUI_NOTIFY_COMMAND ? { notifyCommand: process.env.BLINK_TUI_NOTIFY_COMMAND } : {}),
     onQuit: () => resolveQuit(),
-    // BLINK_TUI_ZRTP=0: calls offer and answer SDES only (as before ZRTP), for tests and benchmarks.
+    // BLINK_TUI_ZRTP=0: calls offer and answer SDES keys only, for tests and benchmarks.
     zrtp: process.env.BLINK_TUI_ZRTP !== '0',
     // The audio engine is loaded with the first call (Opus compiles on load), not at start-up.
     makeAudioStream: async (audioLog) => {

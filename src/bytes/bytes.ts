@@ -1,5 +1,6 @@
 // Bytes, bigints and OTR's MPI encoding: the one copy the OTR engine, the key module and storage all use.
 // Pure functions over Uint8Array/bigint; no I/O. Readers check every length before touching the bytes.
+import { timingSafeEqual } from 'node:crypto';
 
 export type EncodingErrorCode =
   | 'truncated' // a field runs past the end of the buffer
@@ -64,6 +65,27 @@ export function byteLength(x: bigint): number {
   return x === 0n ? 0 : Math.ceil(x.toString(16).length / 2);
 }
 
+/** Constant time in the contents for equal lengths (MACs, hashes, IDs); lengths themselves are not secret. */
+export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  if (a.length === 0) return true;
+  return timingSafeEqual(a, b);
+}
+
+/**
+ * Order of two byte strings read as unsigned big-endian numbers (-1, 0, 1): OTR's D-H commit tie-break and ZRTP's
+ * hvi/nonce comparison both compare values in network byte order. A shorter string is read with leading zeros.
+ */
+export function compareBytes(a: Uint8Array, b: Uint8Array): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = i - (n - a.length) >= 0 ? a[i - (n - a.length)]! : 0;
+    const y = i - (n - b.length) >= 0 ? b[i - (n - b.length)]! : 0;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
 export function toHex(b: Uint8Array): string {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');
 }
@@ -82,13 +104,23 @@ export function encodeMpi(x: bigint): Uint8Array {
  * read, and non-minimal encodings (a leading 0x00) are refused, as the OTR spec requires.
  */
 export function readMpi(buf: Uint8Array, offset: number, maxBytes: number): { value: bigint; next: number } {
+  const { magnitude, next } = readMpiMagnitude(buf, offset, maxBytes);
+  return { value: bytesToBigint(magnitude), next };
+}
+
+/** The same rules as readMpi; the magnitude is a view into `buf`, for callers that may never need the value. */
+export function readMpiMagnitude(
+  buf: Uint8Array,
+  offset: number,
+  maxBytes: number,
+): { magnitude: Uint8Array; next: number } {
   if (offset < 0 || offset + 4 > buf.length) throw new EncodingError('truncated', 'MPI length runs past the end');
   const len = new DataView(buf.buffer, buf.byteOffset + offset, 4).getUint32(0);
   if (len > maxBytes) throw new EncodingError('oversized', `MPI of ${len} bytes exceeds ${maxBytes}`);
   const start = offset + 4;
   if (start + len > buf.length) throw new EncodingError('truncated', 'MPI value runs past the end');
   if (len > 0 && buf[start] === 0) throw new EncodingError('bad-mpi', 'MPI has a leading zero byte');
-  return { value: bytesToBigint(buf.subarray(start, start + len)), next: start + len };
+  return { magnitude: buf.subarray(start, start + len), next: start + len };
 }
 
 /**

@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { toHex } from '../bytes/bytes.js';
 import { atomicWriteFile, ensureDir } from './atomic.js';
 
 export interface ZrtpCacheRecord {
@@ -25,7 +26,6 @@ export interface ZrtpCacheStore {
 }
 
 const ZID_HEX = /^[0-9a-f]{24}$/;
-const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 const unhex = (s: unknown): Uint8Array | undefined =>
   typeof s === 'string' && /^[0-9a-f]{64}$/.test(s) ? new Uint8Array(Buffer.from(s, 'hex')) : undefined;
 
@@ -51,9 +51,9 @@ export function openZrtpCache(
   else {
     // A damaged file gets a new ZID: peers then see a new ZID (no cache, no alarm) rather than a wrong one.
     zid = random(12);
-    atomicWriteFile(zidFile, hex(zid) + '\n', { mode: 0o600, forceMode: true });
+    atomicWriteFile(zidFile, toHex(zid) + '\n', { mode: 0o600, forceMode: true });
   }
-  const file = (peer: Uint8Array) => join(dir, hex(peer));
+  const file = (peer: Uint8Array) => join(dir, toHex(peer));
   const read = (path: string): ZrtpCacheRecord | undefined => {
     let j: Record<string, unknown>;
     try {
@@ -80,8 +80,8 @@ export function openZrtpCache(
       if (peer.length !== 12) throw new RangeError('a ZID is 12 bytes');
       ensureDir(dir);
       const out = {
-        rs1: record.rs1 ? hex(record.rs1) : undefined,
-        rs2: record.rs2 ? hex(record.rs2) : undefined,
+        rs1: record.rs1 ? toHex(record.rs1) : undefined,
+        rs2: record.rs2 ? toHex(record.rs2) : undefined,
         verified: record.verified,
         lastSeen: record.lastSeen,
         peerIdentity: record.peerIdentity,

@@ -158,13 +158,16 @@ export class ChatCore implements Core {
     this.key = opts.key;
     if (opts.key) this.ourFp = fpOf(opts.key);
     const ua = opts.ua;
-    this.store = new StateStore({
-      // The address people call: our AOR with a registrar, our contact (host:port) when serverless.
-      uri: (opts.serverless ? ua.contactUri : ua.aor).split(';')[0]!,
-      registration: opts.serverless ? 'none' : 'unregistered',
-      transport: (ua.options.transport ?? 'udp') as 'udp' | 'tcp' | 'tls',
-      serverless: opts.serverless,
-    });
+    this.store = new StateStore(
+      {
+        // The address people call: our AOR with a registrar, our contact (host:port) when serverless.
+        uri: (opts.serverless ? ua.contactUri : ua.aor).split(';')[0]!,
+        registration: opts.serverless ? 'none' : 'unregistered',
+        transport: (ua.options.transport ?? 'udp') as 'udp' | 'tcp' | 'tls',
+        serverless: opts.serverless,
+      },
+      () => this.clock.now(),
+    );
     this.alert = makeAlerter(
       () => ({ ...opts.storage.settings.notifications, hookCommand: opts.notifyCommand }),
       opts.ringBell ?? (() => undefined),
@@ -381,6 +384,7 @@ export class ChatCore implements Core {
         return this.store.appendLine(session, { ...line, level: 'info' }, false).id;
       },
       progressNotice: (lineId, text) => this.store.putNotice(lineId, text),
+      clock: this.clock,
     });
   }
 

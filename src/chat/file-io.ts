@@ -1,7 +1,7 @@
 // Disk I/O of a file transfer off the main thread, in batches. The receiver's main thread parses MSRP, hashes and
-// answers; a synchronous 64 KiB write per chunk cost it a third of its time (CPU profiles: ~1.7 ms per MiB into the
-// page cache), and one thread-pool round trip per chunk was worse (84 against 174 MB/s). So chunks queue here and go
-// out as one writev per batch: while the thread pool writes one batch, the main thread takes in the next. The
+// answers, so it must not wait for the disk: a synchronous write per chunk would stall it for the copy into the
+// page cache, and a thread-pool round trip per chunk costs more in scheduling than the write itself. So chunks queue
+// here and go out as one writev per batch: while the thread pool writes one batch, the main thread takes in the next. The
 // sender's reads work the same way: 1 MiB blocks read ahead in the thread pool, cut into chunks without a copy.
 import type { FileHandle } from 'node:fs/promises';
 

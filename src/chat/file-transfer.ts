@@ -16,7 +16,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { homedir } from 'node:os';
-import { open as openFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
+import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { TransferLog } from '../chat-storage/index.js';
 import type { ExtraSymmetricKey } from '../otr/index.js';
@@ -27,28 +27,25 @@ import {
   parseMsrpSdp,
   queryFileOffset,
   receiveFileStream,
-  releaseBody,
   sendFileStream,
   type FileAttributes,
-  type FileSink,
   type FileSource,
   type MsrpSession,
 } from '../msrp/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { peerId } from '../peer-id/peer-id.js';
-import { BatchedFileWriter, ReadAhead } from './file-io.js';
+import { ReadAhead } from './file-io.js';
+import { REAL_CLOCK, type Clock, type Timer } from './clock.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
+import { IncomingFile, type ReceiveCheck } from './file-receive.js';
+import { encryptingSource } from './file-send.js';
 import {
   FILE_KEY_USE,
   PRIVATE_ATTRIBUTE,
-  RECORD_CIPHERTEXT,
   RECORD_PLAINTEXT,
-  StreamDecryptor,
   ciphertextSize,
   deriveFileKey,
-  encryptRecord,
   openMetadata,
-  recordCount,
   sealMetadata,
   type PrivateFileMeta,
 } from './file-crypto.js';
@@ -91,6 +88,8 @@ export interface FileTransferDeps {
   progressLine: (session: string, lineId: string | null, text: string) => string | null;
   /** The same for a transfer with no chat open: a notice (the UI's notice row) rewritten in place; its id. */
   progressNotice: (lineId: string | null, text: string) => string;
+  /** Time and timers (tests drive them); the real ones by default. */
+  clock?: Clock;
 }
 
 /** How long an incoming private offer waits for the chat's TLV 8 that carries its key (the INVITE may win). */
@@ -159,6 +158,22 @@ interface Transfer {
   finish?: (state: 'done' | 'failed' | 'cancelled', reason?: string) => void;
 }
 
+/** What a sender offers: where its bytes come from, the selector's name and type, its hash (plain) and extra SDP. */
+interface SendOffer {
+  readonly source: FileSource;
+  readonly selector: { readonly name: string; readonly type: string };
+  readonly sha1?: Uint8Array;
+  readonly extra: string[];
+}
+
+/** A receiver's running transfer: its file, the MSRP stream, the hang-up after success, the check once started. */
+interface Receiving {
+  readonly file: IncomingFile;
+  stream: { stop(): void } | null;
+  doneTimer: Timer | null;
+  completing: Promise<ReceiveCheck> | null;
+}
+
 /** A file name safe to create in the download folder: its last path part, no control characters, not hidden. */
 export function safeFileName(name: string): string {
   const last = name.split(/[/\\]/).pop() ?? '';
@@ -178,10 +193,6 @@ export function uniquePath(dir: string, name: string): string {
     const p = join(dir, i === 0 ? name : `${stem}-${i}${ext}`);
     if (!existsSync(p)) return p;
   }
-}
-
-function sha1Hex(bytes: Uint8Array): string {
-  return formatSha1(bytes);
 }
 
 /** SHA-1 of the file (or its first `upTo` bytes), streamed; `onBytes` after each piece; stops when `stop()` says. */
@@ -222,14 +233,17 @@ export class FileTransfers {
   private readonly keys = new Map<string, { peer: string; key: Uint8Array; lock: Encryption }>();
   private readonly keyWaiters = new Map<string, () => void>();
 
+  private readonly clock: Clock;
+
   constructor(private readonly d: FileTransferDeps) {
-    setTimeout(() => this.dropStalePartials(), 5000).unref();
+    this.clock = d.clock ?? REAL_CLOCK;
+    this.clock.setTimeout(() => this.dropStalePartials(), 5000).unref();
   }
 
   /** Partial files kept for a resume go after a week, as Blink keeps its own. */
   private dropStalePartials(): void {
     try {
-      const cutoff = Date.now() - PARTIAL_KEEP_MS;
+      const cutoff = this.clock.now() - PARTIAL_KEEP_MS;
       for (const n of readdirSync(this.d.downloadDir)) {
         if (!/^\.blink-tui-.*\.part$/.test(n)) continue;
         const p = join(this.d.downloadDir, n);
@@ -256,13 +270,13 @@ export class FileTransfers {
     const have = this.keys.get(tid);
     if (have) return Promise.resolve(have);
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = this.clock.setTimeout(() => {
         this.keyWaiters.delete(tid);
         resolve(null);
       }, KEY_WAIT_MS);
       t.unref();
       this.keyWaiters.set(tid, () => {
-        clearTimeout(t);
+        this.clock.clearTimeout(t);
         this.keyWaiters.delete(tid);
         resolve(this.keys.get(tid) ?? null);
       });
@@ -273,7 +287,7 @@ export class FileTransfers {
 
   /** The chat line `⇡ name [#####-----] 50% 12.3 MB/s`, rewritten at most 4 times a second. */
   private progress(t: Transfer, final = false, preparing = false): void {
-    const now = Date.now();
+    const now = this.clock.now();
     if (preparing !== (t.preparingShown ?? false)) {
       // The data phase's rate starts with the data, not with the hashing before the offer.
       t.preparingShown = preparing;
@@ -303,7 +317,7 @@ export class FileTransfers {
   }
 
   private event(t: Transfer, state: FileState, force = true): void {
-    const now = Date.now();
+    const now = this.clock.now();
     const running = state === 'progress' || state === 'preparing';
     if (running) this.progress(t, false, state === 'preparing');
     if (running && !force && now - t.lastProgress < PROGRESS_INTERVAL_MS) return;
@@ -429,38 +443,17 @@ export class FileTransfers {
   }
 
   private async runSend(t: Transfer, path: string, target: string, chat: FileChatInfo | null): Promise<void> {
-    const type = guessType(t.name);
-    let source: FileSource;
-    let extra: string[] = [];
-    let selectorName = t.name;
-    let selectorType = type;
-    let fh: FileHandle | null = null;
+    const sending: { fh: FileHandle | null } = { fh: null };
     const finished = new Promise<void>((resolve) => {
       t.finish = (state, reason) => {
         // Once, whoever comes first (the end of the data, a BYE, the connection's close, a cancel).
         if (t.ending) return;
-        t.ending = true;
-        if (reason) t.reason = reason;
-        // FileHandle.close waits for a read-ahead still under way.
-        if (fh !== null) void fh.close().catch(() => undefined);
-        fh = null;
-        // The record first: whoever sees the event may look at the history at once.
-        this.record(t, state);
-        this.event(t, state);
-        const call = t.call;
-        if (call && call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
-        t.media?.close();
-        this.line(
-          t,
-          state === 'done'
-            ? `${t.name} sent (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'})`
-            : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not sent'}${t.reason ? `: ${t.reason}` : ''}`,
-          state === 'done' ? 'info' : 'warning',
-        );
+        this.endSend(t, sending, state, reason);
         resolve();
       };
     });
-    fh = await openFile(path, 'r');
+    const fh = await openFile(path, 'r');
+    sending.fh = fh;
     if (t.ending) {
       // Cancelled (or failed) while the file was opening: finish() found no handle to close.
       void fh.close().catch(() => undefined);
@@ -469,64 +462,15 @@ export class FileTransfers {
     // 16 chunks (plain) or 16 records (private) a block: pieces never straddle two blocks.
     const reader = new ReadAhead(fh, t.size, 16 * (t.encrypted ? RECORD_PLAINTEXT : FILE_CHUNK_SIZE));
     const readAt = (pos: number, len: number): Promise<Uint8Array> => reader.read(pos, len);
-    let sha1: Uint8Array | undefined;
-    if (t.encrypted) {
-      const extraKey = chat!.useExtraSymmetricKey(FILE_KEY_USE, Buffer.from(t.transferId, 'utf8'));
-      if (!extraKey) throw new Error('the private conversation ended before the file key could be agreed');
-      const key = deriveFileKey(extraKey, t.transferId);
-      const size = t.size;
-      t.wireSize = ciphertextSize(size);
-      const records = recordCount(size);
-      // The offer names no hash (RFC 5547 makes it optional): every record is authenticated by GCM, bound to its
-      // index, the final flag and the size, so a SHA-1 of the ciphertext would check nothing more, and computing it
-      // meant encrypting the whole file once before the offer (2-4 s per GiB with nothing on the screen).
-      source = {
-        // A chunk is one record (64 KiB, Blink's size) or several (a blink-tui receiver takes larger chunks).
-        read: async (pos, len) => {
-          if (pos % RECORD_CIPHERTEXT !== 0) throw new Error('private transfers resume only at a record boundary');
-          const out: Buffer[] = [];
-          let have = 0;
-          for (let i = pos / RECORD_CIPHERTEXT + 1; have < len && i <= records; i++) {
-            const start = (i - 1) * RECORD_PLAINTEXT;
-            const plainLen = i < records ? RECORD_PLAINTEXT : size - start;
-            const plain = await readAt(start, plainLen);
-            if (plain.length !== plainLen) throw new Error('the file changed while it was being sent');
-            const rec = encryptRecord(key, size, i, plain);
-            out.push(rec);
-            have += rec.length;
-          }
-          const all = out.length === 1 ? out[0]! : Buffer.concat(out, have);
-          return all.length <= len ? all : all.subarray(0, len);
-        },
-      };
-      selectorName = `${t.transferId.slice(0, 8)}.private`;
-      selectorType = 'application/octet-stream';
-      const meta: PrivateFileMeta = { name: t.name, type, size };
-      extra = [`${PRIVATE_ATTRIBUTE}:v1 ${sealMetadata(key, meta)}`];
-    } else {
-      // Blink's receivers check (and resume by) the hash: it is computed before the offer, as Blink does, and the
-      // user sees it happen ("preparing").
-      this.event(t, 'preparing');
-      sha1 = await hashFile(
-        path,
-        undefined,
-        (done) => {
-          t.bytes = done;
-          this.event(t, 'preparing', false);
-        },
-        () => t.cancelled,
-      );
-      t.bytes = 0;
-      source = { read: (pos, len) => readAt(pos, len) };
-    }
-    t.hash = sha1 ? sha1Hex(sha1) : '';
+    const offer = t.encrypted ? this.privateOffer(t, chat!, readAt) : await this.plainOffer(t, path, readAt);
+    t.hash = offer.sha1 ? formatSha1(offer.sha1) : '';
     const media = new FileMedia(
       this.d.mediaHost,
       {
         offer: {
-          selector: { name: selectorName, type: selectorType, size: t.wireSize, ...(sha1 ? { sha1 } : {}) },
+          selector: { ...offer.selector, size: t.wireSize, ...(offer.sha1 ? { sha1: offer.sha1 } : {}) },
           transferId: t.transferId,
-          extra,
+          extra: offer.extra,
         },
       },
       (reason) => t.finish?.('failed', `MSRP connection closed: ${reason}`),
@@ -551,29 +495,113 @@ export class FileTransfers {
       if (t.state !== 'done') t.finish?.('failed', e.by === 'remote' ? `${t.peer} ended the transfer` : 'ended');
     });
     call.on('established', () => {
-      void (async () => {
-        const msrp = await media.connect();
-        // Resume: both offers carry x-file-offset, and the receiver has part of this file (plain only: a private
-        // transfer has a new key each time, so its ciphertext never matches an earlier partial file).
-        const offset = media.remoteFile?.fileOffset && !t.encrypted ? await queryFileOffset(msrp, t.wireSize) : 0;
-        t.bytes = offset;
-        this.event(t, 'progress');
-        await sendFileStream(msrp, source, {
-          total: t.wireSize,
-          chunkSize: sendChunkSize(media.remoteFile),
-          contentType: selectorType,
-          offset,
-          aborted: () => t.cancelled,
-          onProgress: (b) => {
-            t.bytes = t.encrypted ? Math.min(t.size, Math.round((b / Math.max(1, t.wireSize)) * t.size)) : b;
-            this.event(t, 'progress', false);
-          },
-        });
-        t.bytes = t.size;
-        t.finish?.('done');
-      })().catch((e: Error) => t.finish?.(t.cancelled ? 'cancelled' : 'failed', t.cancelled ? undefined : e.message));
+      this.startSending(t, media, offer).catch((e: Error) =>
+        t.finish?.(t.cancelled ? 'cancelled' : 'failed', t.cancelled ? undefined : e.message),
+      );
     });
     return finished;
+  }
+
+  /**
+   * A private offer: the file key from the chat's extra symmetric key, the ciphertext read record by record, and
+   * the real name, type and size sealed in the offer's attribute (the selector shows neither).
+   */
+  private privateOffer(
+    t: Transfer,
+    chat: FileChatInfo,
+    readAt: (pos: number, len: number) => Promise<Uint8Array>,
+  ): SendOffer {
+    const extraKey = chat.useExtraSymmetricKey(FILE_KEY_USE, Buffer.from(t.transferId, 'utf8'));
+    if (!extraKey) throw new Error('the private conversation ended before the file key could be agreed');
+    const key = deriveFileKey(extraKey, t.transferId);
+    t.wireSize = ciphertextSize(t.size);
+    // The offer names no hash (RFC 5547 makes it optional): every record is authenticated by GCM, bound to its
+    // index, the final flag and the size, so a SHA-1 of the ciphertext would check nothing more, and computing it
+    // would mean encrypting the whole file once before the offer.
+    const meta: PrivateFileMeta = { name: t.name, type: guessType(t.name), size: t.size };
+    return {
+      source: encryptingSource(key, t.size, readAt),
+      selector: { name: `${t.transferId.slice(0, 8)}.private`, type: 'application/octet-stream' },
+      extra: [`${PRIVATE_ATTRIBUTE}:v1 ${sealMetadata(key, meta)}`],
+    };
+  }
+
+  /**
+   * A plain offer: Blink's receivers check (and resume by) the hash, so it is computed before the offer, as Blink
+   * does, and the user sees it happen ("preparing").
+   */
+  private async plainOffer(
+    t: Transfer,
+    path: string,
+    readAt: (pos: number, len: number) => Promise<Uint8Array>,
+  ): Promise<SendOffer> {
+    this.event(t, 'preparing');
+    const sha1 = await hashFile(
+      path,
+      undefined,
+      (done) => {
+        t.bytes = done;
+        this.event(t, 'preparing', false);
+      },
+      () => t.cancelled,
+    );
+    t.bytes = 0;
+    return {
+      source: { read: (pos, len) => readAt(pos, len) },
+      selector: { name: t.name, type: guessType(t.name) },
+      sha1,
+      extra: [],
+    };
+  }
+
+  /** The call is up: MSRP connects, a resume asks how much the receiver has, and the data goes out. */
+  private async startSending(t: Transfer, media: FileMedia, offer: SendOffer): Promise<void> {
+    const msrp = await media.connect();
+    // Resume: both offers carry x-file-offset, and the receiver has part of this file (plain only: a private
+    // transfer has a new key each time, so its ciphertext never matches an earlier partial file).
+    const offset = media.remoteFile?.fileOffset && !t.encrypted ? await queryFileOffset(msrp, t.wireSize) : 0;
+    t.bytes = offset;
+    this.event(t, 'progress');
+    await sendFileStream(msrp, offer.source, {
+      total: t.wireSize,
+      chunkSize: sendChunkSize(media.remoteFile),
+      contentType: offer.selector.type,
+      offset,
+      aborted: () => t.cancelled,
+      onProgress: (b) => {
+        t.bytes = t.encrypted ? Math.min(t.size, Math.round((b / Math.max(1, t.wireSize)) * t.size)) : b;
+        this.event(t, 'progress', false);
+      },
+    });
+    t.bytes = t.size;
+    t.finish?.('done');
+  }
+
+  /** The sender's end: the file closed, the record, the event, the hang-up and the line. */
+  private endSend(
+    t: Transfer,
+    sending: { fh: FileHandle | null },
+    state: 'done' | 'failed' | 'cancelled',
+    reason?: string,
+  ): void {
+    t.ending = true;
+    if (reason) t.reason = reason;
+    // FileHandle.close waits for a read-ahead still under way.
+    if (sending.fh !== null) void sending.fh.close().catch(() => undefined);
+    sending.fh = null;
+    // The record first: whoever sees the event may look at the history at once.
+    this.record(t, state);
+    this.event(t, state);
+    const call = t.call;
+    if (call && call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
+    t.media?.close();
+    this.line(
+      t,
+      state === 'done'
+        ? `${t.name} sent (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'})`
+        : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not sent'}${t.reason ? `: ${t.reason}` : ''}`,
+      state === 'done' ? 'info' : 'warning',
+    );
   }
 
   // ---- receiving ----------------------------------------------------------------------------
@@ -630,7 +658,7 @@ export class FileTransfers {
       size,
       wireSize: attrs.selector.size,
       bytes: 0,
-      hash: attrs.selector.sha1 ? sha1Hex(attrs.selector.sha1) : '',
+      hash: attrs.selector.sha1 ? formatSha1(attrs.selector.sha1) : '',
       encrypted: key !== undefined,
       lock,
       state: 'offered',
@@ -665,194 +693,22 @@ export class FileTransfers {
     const call = t.pending;
     if (t.direction !== 'in' || !call || !t.offer) throw new Error(`${id} is not waiting to be accepted`);
     t.pending = undefined;
-    const folder = dir ?? this.d.downloadDir;
-    mkdirSync(folder, { recursive: true });
-    // A plain file with a hash keeps its partial data under a name made of that hash: a later offer of the same
-    // file resumes it. Other partial files are the transfer's own.
-    const hashHex = t.offer.selector?.sha1 ? Buffer.from(t.offer.selector.sha1).toString('hex') : null;
-    const resumable = !t.encrypted && hashHex !== null;
-    const temp = join(folder, resumable ? `.blink-tui-${hashHex}.part` : `.blink-tui-${t.id}-${process.pid}.part`);
-    let offset = 0;
-    const hasher = createHash('sha1');
-    if (resumable && existsSync(temp)) {
-      const have = (await stat(temp)).size;
-      if (have > 0 && have < t.wireSize) offset = have;
-    }
-    const fh: FileHandle = await openFile(temp, offset > 0 ? 'r+' : 'w', 0o600);
-    if (offset > 0) {
-      // Feed the kept bytes to the running hash (streamed, not read whole).
-      await new Promise<void>((resolve, reject) => {
-        const rs = createReadStream(temp, { start: 0, end: offset - 1, highWaterMark: 1024 * 1024 });
-        rs.on('data', (d) => hasher.update(d as Buffer));
-        rs.on('end', () => resolve());
-        rs.on('error', reject);
-      });
-    } else if (resumable) {
-      await fh.truncate(0);
-    }
-    t.bytes = offset;
-    const decryptor = t.key ? new StreamDecryptor(t.key, t.size) : null;
-    let plainPos = 0;
-    let closedFile = false;
-    const writer = new BatchedFileWriter(fh);
-    const closeFile = async () => {
-      if (closedFile) return;
-      closedFile = true;
-      await writer.abandon();
-      await fh.close().catch(() => undefined);
-    };
-    let doneTimer: NodeJS.Timeout | null = null;
-    let stream: { stop(): void } | null = null;
-    let badData = false;
-    t.finish = (state, reason) => {
-      // Once, whoever comes first; set before any await, so a close that follows a refusal cannot overtake it.
-      if (t.ending) return;
-      t.ending = true;
-      if (reason) t.reason = reason;
-      void (async () => {
-        if (state !== 'done') {
-          // No more chunks are taken (nor a final check made): the sender must not hear of success now.
-          stream?.stop();
-          await closeFile();
-          // Never a partial file that looks complete: the temp name is hidden, and only a resumable one stays.
-          // A partial file whose check failed is not kept either: a resume would only build on the bad bytes.
-          if (!resumable || t.cancelled || badData) await unlink(temp).catch(() => undefined);
-        }
-        // The record first: whoever sees the event may look at the history at once.
-        this.record(t, state);
-        this.event(t, state);
-        this.line(
-          t,
-          state === 'done'
-            ? `received ${t.name} (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'}): ${t.path}`
-            : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not received'}${t.reason ? `: ${t.reason}` : ''}`,
-          state === 'done' ? 'info' : 'warning',
-        );
-        if (state === 'done') {
-          doneTimer = setTimeout(() => {
-            if (call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
-            t.media?.close();
-          }, DONE_HANGUP_MS);
-          doneTimer.unref();
-        } else {
-          if (call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
-          t.media?.close();
-        }
-      })();
-    };
-    // Checked once, whoever asks first: the last chunk, or (an empty file) the sender's BYE.
-    let completing: Promise<{ ok: true } | { ok: false; code: number; comment: string }> | null = null;
-    const complete = () => (completing ??= check());
-    const check = async (): Promise<{ ok: true } | { ok: false; code: number; comment: string }> => {
-      // Cancelled (or failed) while the last bytes came: no success, and the partial file is not renamed.
-      if (t.ending) return { ok: false, code: 400, comment: t.cancelled ? 'cancelled by the receiver' : 'refused' };
-      if (decryptor) {
-        try {
-          decryptor.end();
-        } catch (e) {
-          return { ok: false, code: 400, comment: `refused: ${(e as Error).message}` };
-        }
-      }
-      const got = hashHex === null ? null : hasher.digest('hex');
-      if (got !== null && got !== hashHex) {
-        badData = true;
-        return { ok: false, code: 400, comment: 'refused: the file does not match the hash of the offer' };
-      }
-      if (t.encrypted && plainPos !== t.size)
-        return { ok: false, code: 400, comment: `refused: ${plainPos} of ${t.size} bytes decrypted` };
-      try {
-        await writer.flush();
-      } catch (e) {
-        return { ok: false, code: 500, comment: (e as Error).message };
-      }
-      if (t.ending) return { ok: false, code: 400, comment: 'cancelled by the receiver' };
-      await fh.sync().catch(() => undefined);
-      await closeFile();
-      const final = uniquePath(folder, safeFileName(t.name));
-      await rename(temp, final);
-      t.path = final;
-      t.bytes = t.size;
-      return { ok: true };
-    };
-    const sink: FileSink = {
-      write: async (pos, data) => {
-        // A private offer names no hash (its records are authenticated); a plain one's is checked as it comes.
-        if (hashHex !== null) hasher.update(data);
-        if (decryptor) {
-          let plain: Buffer[];
-          try {
-            plain = decryptor.push(data);
-          } catch (e) {
-            throw new TamperError(`refused: the file was altered on the way (${(e as Error).message})`);
-          }
-          // The plaintext is new memory: the chunk's buffer may go back to the parser unless part of a record waits.
-          if (!decryptor.holding) releaseBody(data);
-          for (const p of plain) {
-            await writer.write(plainPos, p);
-            plainPos += p.length;
-          }
-        } else {
-          // Hashed above, on disk once written: the MSRP parser may then fill this chunk's buffer again.
-          await writer.write(pos, data, () => releaseBody(data));
-        }
-      },
-      finish: complete,
-    };
+    const offer = t.offer;
+    const file = await IncomingFile.open(dir ?? this.d.downloadDir, { ...t, sha1: offer.selector?.sha1 });
+    t.bytes = file.offset;
+    const run: Receiving = { file, stream: null, doneTimer: null, completing: null };
+    t.finish = (state, reason) => this.endReceive(t, call, run, state, reason);
     const media = new FileMedia(
       this.d.mediaHost,
-      {
-        answer: {
-          selector: t.offer.selector ?? {},
-          fileOffset: t.offer.fileOffset,
-          transferId: t.offer.transferId,
-        },
-      },
+      { answer: { selector: offer.selector ?? {}, fileOffset: offer.fileOffset, transferId: offer.transferId } },
       // Once every byte is in, the check decides (the sender of an empty file may hang up right after its chunk).
       (reason) => {
-        if (!completing) t.finish?.('failed', `MSRP connection closed at ${t.bytes} of ${t.size} bytes: ${reason}`);
+        if (!run.completing) t.finish?.('failed', `MSRP connection closed at ${t.bytes} of ${t.size} bytes: ${reason}`);
       },
     );
     t.media = media;
-    call.on('ended', (e) => {
-      if (t.state === 'done') {
-        if (doneTimer) clearTimeout(doneTimer);
-        t.media?.close();
-        return;
-      }
-      // Blink completes an empty file when the sender hangs up (it sends no chunk for it).
-      if ((t.wireSize === 0 && !t.encrypted) || completing) {
-        void complete().then((r) => (r.ok ? t.finish?.('done') : t.finish?.('failed', r.comment)));
-        return;
-      }
-      t.finish?.(
-        'failed',
-        `${e.by === 'remote' ? `${t.peer} ended the transfer` : 'ended'} at ${t.bytes} of ${t.size} bytes`,
-      );
-    });
-    call.on('established', () => {
-      void (async () => {
-        let msrp: MsrpSession;
-        try {
-          msrp = await media.connect();
-        } catch (e) {
-          t.finish?.('failed', `no MSRP connection: ${(e as Error).message}`);
-          return;
-        }
-        if (t.ending) return;
-        stream = receiveFileStream(msrp, sink, {
-          total: t.wireSize,
-          offset,
-          onProgress: (b) => {
-            t.bytes = decryptor ? plainPos : b;
-            this.event(t, 'progress', false);
-          },
-          onEnd: (r) => {
-            if (r.ok) t.finish?.('done');
-            else t.finish?.('failed', r.reason);
-          },
-        });
-      })();
-    });
+    call.on('ended', (e) => this.receiveCallEnded(t, run, e.by));
+    call.on('established', () => void this.startReceiving(t, run, media));
     this.event(t, 'progress');
     try {
       await call.accept(media);
@@ -860,6 +716,103 @@ export class FileTransfers {
       t.finish?.('failed', `could not accept: ${(e as Error).message}`);
       throw e;
     }
+  }
+
+  /** The receiver's check, run once whoever asks first: the last chunk, or (an empty file) the sender's BYE. */
+  private completeReceive(t: Transfer, run: Receiving): Promise<ReceiveCheck> {
+    return (run.completing ??= (async () => {
+      const r = await run.file.check(t, (folder) => uniquePath(folder, safeFileName(t.name)));
+      if (!r.ok) return r;
+      t.path = r.path;
+      t.bytes = t.size;
+      return { ok: true };
+    })());
+  }
+
+  /** The call is up: MSRP connects and the file stream starts writing into the file. */
+  private async startReceiving(t: Transfer, run: Receiving, media: FileMedia): Promise<void> {
+    let msrp: MsrpSession;
+    try {
+      msrp = await media.connect();
+    } catch (e) {
+      t.finish?.('failed', `no MSRP connection: ${(e as Error).message}`);
+      return;
+    }
+    if (t.ending) return;
+    run.stream = receiveFileStream(
+      msrp,
+      run.file.sink(() => this.completeReceive(t, run)),
+      {
+        total: t.wireSize,
+        offset: run.file.offset,
+        onProgress: (b) => {
+          t.bytes = run.file.isPrivate ? run.file.decrypted : b;
+          this.event(t, 'progress', false);
+        },
+        onEnd: (r) => {
+          if (r.ok) t.finish?.('done');
+          else t.finish?.('failed', r.reason);
+        },
+      },
+    );
+  }
+
+  private receiveCallEnded(t: Transfer, run: Receiving, by: string): void {
+    if (t.state === 'done') {
+      if (run.doneTimer) this.clock.clearTimeout(run.doneTimer);
+      t.media?.close();
+      return;
+    }
+    // Blink completes an empty file when the sender hangs up (it sends no chunk for it).
+    if ((t.wireSize === 0 && !t.encrypted) || run.completing) {
+      void this.completeReceive(t, run).then((r) => (r.ok ? t.finish?.('done') : t.finish?.('failed', r.comment)));
+      return;
+    }
+    t.finish?.(
+      'failed',
+      `${by === 'remote' ? `${t.peer} ended the transfer` : 'ended'} at ${t.bytes} of ${t.size} bytes`,
+    );
+  }
+
+  /** The receiver's end, once, whoever comes first: the file kept or discarded, the record, the event, the hang-up. */
+  private endReceive(
+    t: Transfer,
+    call: IncomingCall,
+    run: Receiving,
+    state: 'done' | 'failed' | 'cancelled',
+    reason?: string,
+  ): void {
+    // Set before any await, so a close that follows a refusal cannot overtake it.
+    if (t.ending) return;
+    t.ending = true;
+    if (reason) t.reason = reason;
+    void (async () => {
+      if (state !== 'done') {
+        // No more chunks are taken (nor a final check made): the sender must not hear of success now.
+        run.stream?.stop();
+        await run.file.discard(t.cancelled);
+      }
+      // The record first: whoever sees the event may look at the history at once.
+      this.record(t, state);
+      this.event(t, state);
+      this.line(
+        t,
+        state === 'done'
+          ? `received ${t.name} (${t.size} bytes${t.encrypted ? `, encrypted end to end, ${t.lock}` : ', unencrypted'}): ${t.path}`
+          : `${t.name}: ${state === 'cancelled' ? 'cancelled' : 'not received'}${t.reason ? `: ${t.reason}` : ''}`,
+        state === 'done' ? 'info' : 'warning',
+      );
+      const hangup = () => {
+        if (call.state !== 'ended' && call.state !== 'failed') void call.hangup().catch(() => undefined);
+        t.media?.close();
+      };
+      if (state === 'done') {
+        run.doneTimer = this.clock.setTimeout(hangup, DONE_HANGUP_MS);
+        run.doneTimer.unref();
+      } else {
+        hangup();
+      }
+    })();
   }
 
   async reject(id: string): Promise<void> {
@@ -911,7 +864,7 @@ export class FileTransfers {
       size: body.length,
       wireSize: body.length,
       bytes: body.length,
-      hash: sha1Hex(new Uint8Array(createHash('sha1').update(body).digest())),
+      hash: formatSha1(new Uint8Array(createHash('sha1').update(body).digest())),
       encrypted: false,
       lock: 'none',
       state: 'offered',
@@ -948,8 +901,4 @@ export class FileTransfers {
       else t.finish?.('failed', 'client quit');
     }
   }
-}
-
-class TamperError extends Error {
-  override name = 'TamperError';
 }

@@ -1,6 +1,6 @@
-// The life of one session: one SIP dialog and the media streams it carries. Today a session carries one chat
-// stream (MSRP); an audio stream will join it, and streams will come and go by re-INVITE while the dialog lives,
-// so the dialog's phase and each stream's state are kept apart: the phase is the session's, the streams are its data.
+// The life of one session: one SIP dialog and the media streams it carries (a chat stream over MSRP, an audio
+// stream over RTP, at most one of each). Streams come and go by re-INVITE while the dialog lives, so the dialog's
+// phase and each stream's state are kept apart: the phase is the session's, the streams are its data.
 //
 // Session phases (the dialog):
 //

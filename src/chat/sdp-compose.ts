@@ -1,5 +1,6 @@
 // The session-level frame of an SDP body and its media sections (RFC 4566 5, RFC 3264): splits a body into the
 // session lines and one section per m= line, and puts them back together. Pure; knows nothing of MSRP or RTP.
+import { addressType } from '../sdp/sdp.js';
 
 /** The SDP is not usable at all (no m= line, a malformed m= line, oversized). */
 export class SdpComposeError extends Error {
@@ -93,19 +94,15 @@ export interface SessionLines {
   readonly name?: string;
 }
 
-function ipVersion(host: string): 'IP4' | 'IP6' {
-  return host.includes(':') ? 'IP6' : 'IP4';
-}
-
 /** A whole body: our session lines, then the sections in m-line order (each one CRLF-terminated). */
 export function composeSdp(s: SessionLines, sections: readonly string[]): string {
   if (sections.length === 0) throw new SdpComposeError('an SDP needs at least one media section');
   const host = s.host;
   const head = [
     'v=0',
-    `o=${s.user ?? '-'} ${s.sessionId} ${s.version} IN ${ipVersion(host)} ${host}`,
+    `o=${s.user ?? '-'} ${s.sessionId} ${s.version} IN ${addressType(host)} ${host}`,
     `s=${s.name ?? 'blink-tui'}`,
-    `c=IN ${ipVersion(host)} ${host}`,
+    `c=IN ${addressType(host)} ${host}`,
     't=0 0',
   ];
   return head.join('\r\n') + '\r\n' + sections.map((x) => (x.endsWith('\r\n') ? x : x + '\r\n')).join('');

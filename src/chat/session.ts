@@ -6,8 +6,12 @@ import { buildIsComposing, decodeUtf8, parseIsComposing } from '../msrp/index.js
 import { TLV_SMP1, TLV_SMP1Q, type OtrEvent, type OtrSession } from '../otr/index.js';
 import { fingerprintHuman } from '../keys/fingerprint.js';
 import type { StateStore } from './state.js';
+import { REAL_CLOCK, type Clock, type Timer } from './clock.js';
 import { CallVerification, type AbortCause, type CallVerificationAction } from './call-verification.js';
 import type { ChatLine, CoreEvent, Encryption, OtrView, SessionView, Trust } from './types.js';
+
+// The clock is its own module; the session's users import it from here as well.
+export { REAL_CLOCK, type Clock, type Timer } from './clock.js';
 
 export const TEXT_PLAIN = 'text/plain';
 export const IS_COMPOSING = 'application/im-iscomposing+xml';
@@ -94,23 +98,6 @@ export interface SessionDeps {
   /** Time and timers (tests drive them); the real ones by default. */
   clock?: Clock;
 }
-
-/** The session's view of time: a wall clock for line times and timers for its deadlines. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): Timer;
-  clearTimeout(t: Timer): void;
-}
-/** An opaque timer handle; unref() keeps it from holding the process open. */
-export interface Timer {
-  unref(): unknown;
-}
-
-export const REAL_CLOCK: Clock = {
-  now: () => Date.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
-};
 
 export interface OtrSetup {
   /** Null: OTR is not used in this session; reason says why (shown to the user). */

@@ -23,7 +23,11 @@ export class StateStore {
   /** Text held in each session's lines (see MAX_TEXT_IN_MEMORY). */
   private readonly textHeld = new Map<string, number>();
 
-  constructor(account: AccountView) {
+  /** `now`: the time notices are stamped with (the core's clock; the wall clock by default). */
+  constructor(
+    account: AccountView,
+    private readonly now: () => number = Date.now,
+  ) {
     this.state = { account, sessions: [], notices: [] };
   }
 
@@ -135,13 +139,13 @@ export class StateStore {
   putNotice(lineId: string | null, text: string): string {
     const rest = lineId === null ? this.state.notices : this.state.notices.filter((l) => l.id !== lineId);
     const id = lineId !== null && rest.length < this.state.notices.length ? lineId : this.nextLineId();
-    const line: ChatLine = { id, time: Date.now(), kind: 'system', text, encryption: 'none', level: 'info' };
+    const line: ChatLine = { id, time: this.now(), kind: 'system', text, encryption: 'none', level: 'info' };
     this.publish({ ...this.state, notices: [...rest.slice(-50), line] });
     return id;
   }
 
   addNotice(text: string, level: 'info' | 'warning'): void {
-    const line: ChatLine = { id: this.nextLineId(), time: Date.now(), kind: 'system', text, encryption: 'none', level };
+    const line: ChatLine = { id: this.nextLineId(), time: this.now(), kind: 'system', text, encryption: 'none', level };
     this.publish({ ...this.state, notices: [...this.state.notices.slice(-50), line] });
     this.emit({ ev: 'system', text, level });
   }

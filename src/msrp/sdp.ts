@@ -1,6 +1,7 @@
 // The MSRP part of SDP (RFC 4975 section 8, RFC 6135 COMEDIA). Pure string helpers; the SIP layer owns the
 // offer/answer exchange itself.
 import { createHash } from 'node:crypto';
+import { addressType } from '../sdp/sdp.js';
 import { MsrpSdpError } from './errors.js';
 import { parseMsrpUri } from './uri.js';
 
@@ -30,10 +31,6 @@ export interface MsrpSdpOptions {
   readonly extraAttributes?: readonly string[];
 }
 
-function ipVersion(host: string): 'IP4' | 'IP6' {
-  return host.includes(':') ? 'IP6' : 'IP4';
-}
-
 function checkToken(v: string, what: string): string {
   if (/[\r\n]/.test(v) || v.trim() === '') throw new MsrpSdpError(`bad ${what} ${JSON.stringify(v)}`);
   return v;
@@ -50,7 +47,7 @@ export function buildMsrpMedia(o: MsrpSdpOptions): string {
   const proto = first.scheme === 'msrps' ? 'TCP/TLS/MSRP' : 'TCP/MSRP';
   const lines = [
     `m=message ${port} ${proto} *`,
-    `c=IN ${ipVersion(host)} ${checkToken(host, 'host')}`,
+    `c=IN ${addressType(host)} ${checkToken(host, 'host')}`,
     `a=path:${o.path.map((p) => checkToken(p, 'path')).join(' ')}`,
     `a=accept-types:${(o.acceptTypes ?? DEFAULT_ACCEPT_TYPES).map((t) => checkToken(t, 'type')).join(' ')}`,
   ];
@@ -72,9 +69,9 @@ export function buildMsrpSdp(o: MsrpSdpOptions): string {
   const sid = o.sessionId ?? String(Math.floor(Date.now() / 1000));
   const head = [
     'v=0',
-    `o=${checkToken(o.originUser ?? '-', 'user').replace(/\s/g, '')} ${sid} ${o.sessionVersion ?? 1} IN ${ipVersion(host)} ${host}`,
+    `o=${checkToken(o.originUser ?? '-', 'user').replace(/\s/g, '')} ${sid} ${o.sessionVersion ?? 1} IN ${addressType(host)} ${host}`,
     `s=${o.sessionName ?? 'blink-tui'}`,
-    `c=IN ${ipVersion(host)} ${host}`,
+    `c=IN ${addressType(host)} ${host}`,
     't=0 0',
   ];
   // The session-level c= line covers the media; drop the media-level duplicate.

@@ -3,7 +3,7 @@
  * D-H Key / Reveal Signature / Signature transitions). Pure: it returns the binary messages to send; the session
  * frames, addresses and fragments them.
  */
-import { concatBytes, encodeMpi } from '../bytes/bytes.js';
+import { compareBytes, concatBytes, encodeMpi } from '../bytes/bytes.js';
 import { serializePublicKey, type DsaKeyParams, type DsaPublicKey } from '../keys/dsa-key.js';
 import {
   G,
@@ -51,17 +51,6 @@ export type HeaderFor = (version: OtrVersion) => Header;
 
 /** Our D-H key for the AKE is our_dh[our_keyid-1] with our_keyid starting at 2 (spec "Key Management"). */
 export const AKE_KEYID = 1;
-
-/** Compare two equal-length byte strings as unsigned big-endian numbers. */
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.max(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = i - (n - a.length) >= 0 ? a[i - (n - a.length)]! : 0;
-    const y = i - (n - b.length) >= 0 ? b[i - (n - b.length)]! : 0;
-    if (x !== y) return x < y ? -1 : 1;
-  }
-  return 0;
-}
 
 /** Our D-H Commit: the secret behind it and the message as sent (retransmitted byte for byte). */
 interface OurCommit {

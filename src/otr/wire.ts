@@ -3,7 +3,7 @@
  * plus the `?OTR:<base64>.` framing. Readers check every length against what is actually left in the
  * buffer before touching it, so a hostile length field can never make us allocate or read past the end.
  */
-import { byteLength, bigintToBytes, bytesToBigint, concatBytes, encodeMpi } from '../bytes/bytes.js';
+import { byteLength, bigintToBytes, bytesToBigint, concatBytes, encodeMpi, readMpiMagnitude } from '../bytes/bytes.js';
 import { parsePublicKey, serializePublicKey, type DsaPublicKey } from '../keys/dsa-key.js';
 import { OtrProtocolError, asOtrError } from './errors.js';
 
@@ -72,14 +72,11 @@ export class Reader {
   }
   /** MPI magnitude as a view (length-checked, minimum-length checked), for callers that may never need the value. */
   mpiMagnitude(maxLen = 1024): Uint8Array {
-    const len = this.int();
-    if (len > maxLen) throw new OtrProtocolError('oversized', `MPI length ${len} exceeds limit ${maxLen}`);
-    if (len > this.remaining)
-      throw new OtrProtocolError('oversized', `MPI length ${len} exceeds the ${this.remaining} bytes left`);
-    const mag = this.bytes(len, 'MPI');
-    // The spec requires minimum-length MPIs (it matters for fingerprints and the hashes over them).
-    if (len > 0 && mag[0] === 0) throw new OtrProtocolError('bad-mpi', 'MPI has a leading zero byte');
-    return mag;
+    // src/bytes' one MPI rule: the length checked against the limit and the buffer, minimal encodings only (the
+    // spec requires them; fingerprints and the hashes over MPIs depend on it).
+    const { magnitude, next } = asOtrError(() => readMpiMagnitude(this.buf, this.pos, maxLen));
+    this.pos = next;
+    return magnitude;
   }
   ctr(): Uint8Array {
     return this.bytes(8, 'CTR');

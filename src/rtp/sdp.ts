@@ -1,6 +1,7 @@
 // One m=audio section of SDP: parse, build, and the RFC 3264 offer/answer decisions (codec choice by rtpmap name
 // with the offer's payload type numbers, telephone-event on the chosen codec's clock, direction intersection,
 // SDES tag matching, rtcp-mux). Pure: keys and ports come in as arguments.
+import { addressType } from '../sdp/sdp.js';
 import { CODECS, TELEPHONE_EVENTS, findCodec, type CodecSpec } from './codecs.js';
 import { AudioNegotiationError } from './errors.js';
 import { parseCryptoAttribute, SDES_SUITE, type CryptoAttribute } from './sdes.js';
@@ -109,8 +110,10 @@ export interface BuildSection {
 }
 
 export function buildAudioSection(b: BuildSection): string {
-  const ipv = b.address.includes(':') ? 'IP6' : 'IP4';
-  const out = [`m=audio ${b.port} ${b.proto} ${b.codecs.map((c) => c.pt).join(' ')}`, `c=IN ${ipv} ${b.address}`];
+  const out = [
+    `m=audio ${b.port} ${b.proto} ${b.codecs.map((c) => c.pt).join(' ')}`,
+    `c=IN ${addressType(b.address)} ${b.address}`,
+  ];
   for (const c of b.codecs) {
     out.push(`a=rtpmap:${c.pt} ${c.name}/${c.clockRate}${c.channels ? `/${c.channels}` : ''}`);
     if (c.fmtp) out.push(`a=fmtp:${c.pt} ${c.fmtp}`);

@@ -1,6 +1,7 @@
 // Splits a TCP/TLS byte stream into SIP messages (RFC 3261 18.3): the header section ends at the first
 // CRLFCRLF, the body is exactly Content-Length bytes (not characters). CRLF keep-alives (RFC 5626 3.5.1)
 // between messages are reported separately so the transport can answer a ping.
+import { concatBytes } from '../bytes/bytes.js';
 import { SipFramingError } from './errors.js';
 
 export interface FramerLimits {
@@ -39,7 +40,7 @@ export class SipStreamFramer {
    */
   push(chunk: Uint8Array): FramerEvent[] {
     if (this.failed) throw this.failed;
-    this.buffer = concat(this.buffer, chunk);
+    this.buffer = concatBytes(this.buffer, chunk);
     const events: FramerEvent[] = [];
     try {
       for (;;) {
@@ -130,12 +131,4 @@ function indexOfCrlfCrlf(b: Uint8Array): number {
     if (b[i] === CR && b[i + 1] === LF && b[i + 2] === CR && b[i + 3] === LF) return i;
   }
   return -1;
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  if (a.length === 0) return new Uint8Array(b);
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
 }

@@ -2,7 +2,7 @@
 // implements (the file-backed one is src/chat-storage/zrtp-cache.ts), and the matching rule that decides s1 and the
 // "cache mismatch" alarm.
 import type { HashAlgo } from './algorithms.js';
-import { equalBytes } from './crypto.js';
+import { constantTimeEqual, toHex } from '../bytes/bytes.js';
 import { secretId } from './keys.js';
 
 export interface ZidRecord {
@@ -27,11 +27,11 @@ export interface ZidCachePort {
 export class MemoryZidCache implements ZidCachePort {
   private readonly records = new Map<string, ZidRecord>();
   load(zid: Uint8Array): ZidRecord | undefined {
-    const r = this.records.get(Buffer.from(zid).toString('hex'));
+    const r = this.records.get(toHex(zid));
     return r && { ...r };
   }
   save(zid: Uint8Array, record: ZidRecord): void {
-    this.records.set(Buffer.from(zid).toString('hex'), { ...record });
+    this.records.set(toHex(zid), { ...record });
   }
 }
 
@@ -54,7 +54,7 @@ export function matchRetainedSecret(
   if (mine.length === 0) return { result: 'new' };
   for (const s of mine) {
     const id = secretId(algo, s, peerRole);
-    if (equalBytes(id, peerRs1Id) || equalBytes(id, peerRs2Id)) return { result: 'match', s1: s };
+    if (constantTimeEqual(id, peerRs1Id) || constantTimeEqual(id, peerRs2Id)) return { result: 'match', s1: s };
   }
   return { result: 'mismatch' };
 }

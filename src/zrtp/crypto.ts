@@ -11,6 +11,7 @@ import {
   type HashAlgo,
   type KeyAgreementAlgo,
 } from './algorithms.js';
+import { bytesToBigint } from '../bytes/bytes.js';
 import { ZrtpError } from './errors.js';
 
 export type Random = (n: number) => Uint8Array;
@@ -113,14 +114,14 @@ export function generateKeyPair(algo: KeyAgreementAlgo, random: Random): KeyPair
   x[0] = (x[0]! | 0x80) >>> 0; // full length, never zero
   dh.setPrivateKey(x);
   const pub = leftPad(u8(dh.generateKeys()), KEY_AGREEMENTS.DH3k.pvLength);
-  const pMinus1 = BigInt('0x' + p.toString('hex')) - 1n;
+  const pMinus1 = bytesToBigint(p) - 1n;
   return {
     algo,
     publicValue: pub,
     agree(peer) {
       if (peer.length !== 384) return undefined;
       // §4.4.1.1: refuse 0, 1 and p-1 (and anything not below p).
-      const v = BigInt('0x' + Buffer.from(peer).toString('hex'));
+      const v = bytesToBigint(peer);
       if (v < 2n || v >= pMinus1) return undefined;
       try {
         return leftPad(u8(dh.computeSecret(peer)), 384);
@@ -136,12 +137,4 @@ function leftPad(b: Uint8Array, n: number): Uint8Array {
   const out = new Uint8Array(n);
   out.set(b, n - b.length);
   return out;
-}
-
-/** Constant-time equality for MACs and IDs. */
-export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d |= a[i]! ^ b[i]!;
-  return d === 0;
 }

@@ -16,8 +16,9 @@ import {
   type KeyAgreementAlgo,
   type SasAlgo,
 } from './algorithms.js';
+import { compareBytes, constantTimeEqual, toHex } from '../bytes/bytes.js';
 import { matchRetainedSecret, type CacheResult, type ZidCachePort, type ZidRecord } from './cache.js';
-import { cfb, equalBytes, generateKeyPair, hmac, sha256, type KeyPair, type Random } from './crypto.js';
+import { cfb, generateKeyPair, hmac, sha256, type KeyPair, type Random } from './crypto.js';
 import { ZrtpError } from './errors.js';
 import { chainsTo, checkMessageMac, hashChain, messageMac, type HashChain } from './hash-chain.js';
 import { deriveKeys, hvi as computeHvi, s0 as computeS0, secretId, totalHash, type SessionKeys } from './keys.js';
@@ -156,12 +157,6 @@ interface Peer {
   ssrc: number;
 }
 
-/** Unsigned big-endian comparison (§4.2 compares hvi and nonces as large integers in network byte order). */
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return a.length - b.length;
-}
-
 export class ZrtpEngine {
   readonly zid: Uint8Array;
   private readonly random: Random;
@@ -219,7 +214,7 @@ export class ZrtpEngine {
 
   /** Our a=zrtp-hash value (§8.1): version and the hex SHA-256 of our Hello message. */
   helloHash(): string {
-    return `${ZRTP_VERSION} ${Buffer.from(sha256(this.helloRaw)).toString('hex')}`;
+    return `${ZRTP_VERSION} ${toHex(sha256(this.helloRaw))}`;
   }
 
   /** The peer's a=zrtp-hash, when the answer arrives after the engine was created. */
@@ -351,7 +346,7 @@ export class ZrtpEngine {
   private dispatch(p: Packet, out: ZrtpEvent[], now: number): void {
     const m = p.message;
     // A repeat of the packet we last answered gets the same answer (the peer lost ours).
-    if (this.lastReply && equalBytes(this.lastReply.to, p.raw)) {
+    if (this.lastReply && constantTimeEqual(this.lastReply.to, p.raw)) {
       this.send(out, this.lastReply.raw, this.lastReply.message);
       return;
     }
@@ -414,7 +409,7 @@ export class ZrtpEngine {
 
   private onHello(p: Packet, m: Hello, out: ZrtpEvent[], now: number): void {
     if (this.peer) {
-      if (equalBytes(this.peer.helloRaw, p.raw)) this.send(out, buildMessage({ type: 'HelloACK' }), 'HelloACK');
+      if (constantTimeEqual(this.peer.helloRaw, p.raw)) this.send(out, buildMessage({ type: 'HelloACK' }), 'HelloACK');
       else out.push({ type: 'ignored', reason: 'a second, different Hello' });
       return;
     }
@@ -422,7 +417,7 @@ export class ZrtpEngine {
     const want = this.opts.peerHelloHash;
     if (want) {
       const [ver, hex] = want.trim().split(/\s+/);
-      const got = Buffer.from(sha256(p.raw)).toString('hex');
+      const got = toHex(sha256(p.raw));
       if (ver !== ZRTP_VERSION || hex?.toLowerCase() !== got) {
         // §8.1: a Hello that is not the one the signalling announced is not the peer's; wait for the real one.
         return void out.push({ type: 'ignored', reason: 'Hello does not match a=zrtp-hash' });
@@ -434,7 +429,7 @@ export class ZrtpEngine {
       if (m.version > ZRTP_VERSION) return void out.push({ type: 'ignored', reason: `Hello version ${m.version}` });
       return this.sendError(out, 0x30, now);
     }
-    if (equalBytes(m.zid, this.zid)) return this.sendError(out, 0x90, now);
+    if (constantTimeEqual(m.zid, this.zid)) return this.sendError(out, 0x90, now);
     const pick = choose(this.algorithms, this.peerLists(m));
     if ('missing' in pick) {
       const code = { hash: 0x51, cipher: 0x52, keyAgreement: 0x53, authTag: 0x54, sas: 0x55 }[pick.missing];
@@ -532,7 +527,8 @@ export class ZrtpEngine {
     // §8.1, §10: H2 must hash to the Hello's H3, and H2 keys the Hello's MAC.
     if (!chainsTo(m.h2, peer.hello.h3, 1)) return void out.push({ type: 'ignored', reason: 'Commit: H2 is not H3' });
     if (!checkMessageMac(m.h2, peer.helloRaw)) return void out.push({ type: 'ignored', reason: 'Hello: bad MAC' });
-    if (!equalBytes(m.zid, peer.hello.zid)) return void out.push({ type: 'ignored', reason: 'Commit: other ZID' });
+    if (!constantTimeEqual(m.zid, peer.hello.zid))
+      return void out.push({ type: 'ignored', reason: 'Commit: other ZID' });
     if (!m.hvi) {
       // Multistream or Preshared: we offer neither. Against our DH Commit it is simply discarded (§4.2).
       if (this.phase === 'commit-sent') return void out.push({ type: 'ignored', reason: 'non-DH Commit' });
@@ -556,6 +552,7 @@ export class ZrtpEngine {
       // §4.2 contention, both DH: the Commit with the lower hvi is discarded and its sender becomes responder.
       // Different DH key agreements are still "both DH modes": the same rule, so exactly one side yields.
       const mine = this.ourCommit!.hvi!;
+      // §4.2: hvi values compared as large integers in network byte order.
       if (compareBytes(mine, m.hvi) >= 0) {
         return void out.push({ type: 'ignored', reason: 'Commit contention: we stay initiator' });
       }
@@ -620,7 +617,7 @@ export class ZrtpEngine {
     if (!checkMessageMac(m.h1, this.peerCommitRaw!))
       return void out.push({ type: 'ignored', reason: 'Commit: bad MAC' });
     // §4.4.1.1: the Commit's hvi must be the hash of this DHPart2 and our Hello, or a MiTM swapped values.
-    if (!equalBytes(computeHvi(this.chosen.hash, p.raw, this.helloRaw), commit.hvi!)) {
+    if (!constantTimeEqual(computeHvi(this.chosen.hash, p.raw, this.helloRaw), commit.hvi!)) {
       return this.sendError(out, 0x62, now);
     }
     if (m.pv.length !== KEY_AGREEMENTS[this.chosen.keyAgreement].pvLength) return this.sendError(out, 0x61, now);
@@ -679,7 +676,7 @@ export class ZrtpEngine {
     const c = this.chosen!;
     const fromInitiator = m.type === 'Confirm2';
     const mac = hmac(c.hash, fromInitiator ? k.macKeyI : k.macKeyR, m.encrypted).slice(0, 8);
-    if (!equalBytes(mac, m.confirmMac)) {
+    if (!constantTimeEqual(mac, m.confirmMac)) {
       this.sendError(out, 0x70, now);
       return false;
     }
@@ -753,7 +750,7 @@ export class ZrtpEngine {
       srtpProfile: c.cipher === 'AES1' ? `AES_CM_128_HMAC_SHA1_${tag}` : `AES_256_CM_HMAC_SHA1_${tag}`,
       srtp: { local: ours, remote: theirs },
       cache: this.cacheResult,
-      peerZid: Buffer.from(peerZid).toString('hex'),
+      peerZid: toHex(peerZid),
       verified: this.cacheResult === 'match' && rec.verified && this.peerVerifiedFlag,
       role: this.role!,
       peerClientId: this.peer!.hello.clientId.replace(/[\s\0]+$/, ''),

@@ -1,7 +1,8 @@
 // The hash chain of §9: H0 random, H1 = SHA-256(H0), H2 = SHA-256(H1), H3 = SHA-256(H2). H3 goes in Hello, H2 in
 // Commit, H1 in DHPart, H0 in Confirm; each message's MAC is keyed with the link the *next* message reveals, so a
 // receiver checks a message's MAC once the preimage arrives (§8.1, §10).
-import { equalBytes, hmacSha256, sha256 } from './crypto.js';
+import { constantTimeEqual } from '../bytes/bytes.js';
+import { hmacSha256, sha256 } from './crypto.js';
 
 export interface HashChain {
   h0: Uint8Array;
@@ -24,12 +25,12 @@ export function messageMac(key: Uint8Array, messageWithoutMac: Uint8Array): Uint
 /** Checks a received message (preamble to MAC) against the chain link that keys its MAC. */
 export function checkMessageMac(key: Uint8Array, raw: Uint8Array): boolean {
   if (raw.length < 8) return false;
-  return equalBytes(messageMac(key, raw.subarray(0, raw.length - 8)), raw.subarray(raw.length - 8));
+  return constantTimeEqual(messageMac(key, raw.subarray(0, raw.length - 8)), raw.subarray(raw.length - 8));
 }
 
 /** Whether `preimage` hashes `times` times to `image` (H2 -> H3, H1 -> H3 via H2, ...). */
 export function chainsTo(preimage: Uint8Array, image: Uint8Array, times: number): boolean {
   let h = preimage;
   for (let i = 0; i < times; i++) h = sha256(h);
-  return equalBytes(h, image);
+  return constantTimeEqual(h, image);
 }

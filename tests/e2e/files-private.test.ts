@@ -1,4 +1,4 @@
-// Private file transfer between two real blink-tui processes (headless, serverless, SIP over UDP on 127.0.0.1)
+// Private file transfer between two real blink-tui processes (headless, serverless, SIP over UDP on an address of its own in 127/8)
 // in an OTR-encrypted chat: the file is encrypted with a key from OTR's extra symmetric key (TLV 8). What must
 // hold: the receiver gets the exact file, both sides mark it encrypted with the chat's lock, and nothing of its
 // plaintext (nor its name) crosses the loopback; a ciphertext byte flipped on the way makes the receiver refuse
@@ -16,6 +16,10 @@ import { LoopbackCapture } from '../helpers/capture.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 const portOf = (uri: string): number => Number(/@[^:;]+:(\d+)/.exec(uri)?.[1]);
+// Everything of this file's clients (SIP, MSRP, the detour and its proxies) on an address of its own in 127/8, and
+// only that address captured: other tests' and benchmarks' traffic on lo neither counts nor fills the capture.
+const HOST = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+const HOST_RE = HOST.replaceAll('.', '\\.');
 const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
 
 /**
@@ -39,33 +43,33 @@ class FileDetour {
 
   static async start(a: number, b: number): Promise<FileDetour> {
     const sock = createSocket('udp4');
-    await new Promise<void>((resolve) => sock.bind(0, '127.0.0.1', () => resolve()));
+    await new Promise<void>((resolve) => sock.bind(0, HOST, () => resolve()));
     return new FileDetour(sock, sock.address().port, a, b);
   }
 
   private async relay(text: string, from: number): Promise<void> {
     const to = from === this.a ? this.b : this.a;
-    const m = /a=path:msrp:\/\/127\.0\.0\.1:(\d+)\//.exec(text);
+    const m = new RegExp(`a=path:msrp://${HOST_RE}:(\\d+)/`).exec(text);
     if (m && text.includes('a=recvonly') && text.includes('a=file-selector')) {
       const real = Number(m[1]);
-      const proxy = await TcpProxy.start(real);
+      const proxy = await TcpProxy.start(real, HOST);
       proxy.rewrite = {
-        up: [`msrp://127.0.0.1:${proxy.port}/`, `msrp://127.0.0.1:${real}/`],
-        down: [`msrp://127.0.0.1:${real}/`, `msrp://127.0.0.1:${proxy.port}/`],
+        up: [`msrp://${HOST}:${proxy.port}/`, `msrp://${HOST}:${real}/`],
+        down: [`msrp://${HOST}:${real}/`, `msrp://${HOST}:${proxy.port}/`],
       };
       this.onProxy?.(proxy);
       this.proxies.push(proxy);
       const split = text.indexOf('\r\n\r\n');
       const body = text
         .slice(split + 4)
-        .replaceAll(`msrp://127.0.0.1:${real}/`, `msrp://127.0.0.1:${proxy.port}/`)
+        .replaceAll(`msrp://${HOST}:${real}/`, `msrp://${HOST}:${proxy.port}/`)
         .replace(`m=message ${real} `, `m=message ${proxy.port} `);
       const head = text
         .slice(0, split)
         .replace(/^(content-length|l)[ \t]*:[ \t]*\d+/im, `Content-Length: ${Buffer.byteLength(body, 'latin1')}`);
       text = `${head}\r\n\r\n${body}`;
     }
-    this.sock.send(Buffer.from(text, 'latin1'), to, '127.0.0.1');
+    this.sock.send(Buffer.from(text, 'latin1'), to, HOST);
   }
 
   async close(): Promise<void> {
@@ -102,13 +106,13 @@ function flipOneByte(p: TcpProxy): void {
 
 async function encryptedPair(work: string) {
   const alice = await HeadlessClient.start({
-    args: ['--user', 'alice', '--port', '0', '--download-dir', join(work, 'dl-alice')],
+    args: ['--user', 'alice', '--host', HOST, '--port', '0', '--download-dir', join(work, 'dl-alice')],
   });
   const bob = await HeadlessClient.start({
-    args: ['--user', 'bob', '--port', '0', '--download-dir', join(work, 'dl-bob')],
+    args: ['--user', 'bob', '--host', HOST, '--port', '0', '--download-dir', join(work, 'dl-bob')],
   });
   const detour = await FileDetour.start(portOf(alice.uri), portOf(bob.uri));
-  alice.send({ cmd: 'chat', to: `sip:bob@127.0.0.1:${detour.port}` });
+  alice.send({ cmd: 'chat', to: `sip:bob@${HOST}:${detour.port}` });
   const inc = await bob.waitFor((e) => e.ev === 'incoming', 15000);
   bob.send({ cmd: 'accept', session: inc.session });
   const sa = String((await alice.waitFor((e) => e.ev === 'session' && e.state === 'active', 15000)).session);
@@ -146,7 +150,7 @@ test(
       const data = Buffer.concat([randomBytes(300 * 1024), Buffer.from(marker), randomBytes(300 * 1024)]);
       const src = join(work, name);
       writeFileSync(src, data);
-      const cap = await LoopbackCapture.start('tcp or udp');
+      const cap = await LoopbackCapture.start(`(tcp or udp) and host ${HOST}`);
       const { offer, inEnd, outEnd } = await sendPrivate(alice, sa, bob, src);
       const wire = await cap.stop();
       assert.equal(offer.encrypted, true);
@@ -242,9 +246,9 @@ test(
   async () => {
     const work = mkdtempSync(join(tmpdir(), 'blink-files-hash-'));
     const dl = join(work, 'dl-bob');
-    const alice = await HeadlessClient.start({ args: ['--user', 'alice', '--port', '0', '--no-otr'] });
+    const alice = await HeadlessClient.start({ args: ['--user', 'alice', '--host', HOST, '--port', '0', '--no-otr'] });
     const bob = await HeadlessClient.start({
-      args: ['--user', 'bob', '--port', '0', '--no-otr', '--download-dir', dl],
+      args: ['--user', 'bob', '--host', HOST, '--port', '0', '--no-otr', '--download-dir', dl],
     });
     const detour = await FileDetour.start(portOf(alice.uri), portOf(bob.uri));
     try {
@@ -254,7 +258,7 @@ test(
       const send = async () => {
         const sinceA = alice.events.length;
         const sinceB = bob.events.length;
-        alice.send({ cmd: 'send_file', to: `sip:bob@127.0.0.1:${detour.port}`, path: src });
+        alice.send({ cmd: 'send_file', to: `sip:bob@${HOST}:${detour.port}`, path: src });
         const offer = await bob.waitFor((e) => e.ev === 'file' && e.state === 'offered', 20000, sinceB);
         bob.send({ cmd: 'accept_file', transfer: offer.transfer });
         return Promise.all([

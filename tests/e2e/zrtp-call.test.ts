@@ -1,9 +1,9 @@
-// Two real blink-tui processes (headless, serverless, SIP over TCP on 127.0.0.1) with ZRTP on their calls: the SAS
-// is the same on both sides; SRTP keyed by ZRTP carries each side's tone to the other (Goertzel on the recordings)
-// while the captured RTP payloads are not the tone in the clear; both users confirm the SAS and the SMP from the
-// call (Blink's question, the SAS as secret) marks each OTR peer verified; the next call finds the retained secret
-// (cache "match") and is verified without comparing; one side's cache record deleted gives the other side the
-// cache-mismatch alarm.
+// Two real blink-tui processes (headless, serverless, SIP over TCP on an address of their own in 127/8) with ZRTP
+// on their calls: the SAS is the same on both sides; SRTP keyed by ZRTP carries each side's tone to the other
+// (Goertzel on the recordings) while the captured RTP payloads are not the tone in the clear; both users confirm
+// the SAS and the SMP from the call (Blink's question, the SAS as secret) marks each OTR peer verified; the next
+// call finds the retained secret (cache "match") and is verified without comparing; one side's cache record
+// deleted gives the other side the cache-mismatch alarm.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -32,17 +32,34 @@ interface Peer {
   out: string;
 }
 
+// Both clients (SIP and RTP) on an address of their own in 127/8, and only that address captured: other runs' RTP
+// on lo is not this test's, and cannot fill its capture.
+const HOST = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+
 async function peer(user: string, dir: string, hz: number): Promise<Peer> {
-  const port = await findFreePort('tcp', '127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
+  const port = await findFreePort('tcp', HOST, 20000 + Math.floor(Math.random() * 20000));
   const input = join(dir, `${user}-in.wav`);
   const out = join(dir, `${user}-out.wav`);
   toneWav(input, hz, 120);
   const c = await HeadlessClient.start({
-    args: ['--user', user, '--port', String(port), '--transport', 'tcp', '--audio-in', input, '--audio-out', out],
+    args: [
+      '--user',
+      user,
+      '--host',
+      HOST,
+      '--port',
+      String(port),
+      '--transport',
+      'tcp',
+      '--audio-in',
+      input,
+      '--audio-out',
+      out,
+    ],
     // G.711 so that a tone sent in the clear would be found in the captured payloads
     env: { BLINK_TUI_AUDIO_CODECS: 'PCMU' },
   });
-  return { c, uri: `sip:${user}@127.0.0.1:${port};transport=tcp`, out };
+  return { c, uri: `sip:${user}@${HOST}:${port};transport=tcp`, out };
 }
 
 const is = (ev: string, fields: Record<string, unknown>) => (e: Ev) =>
@@ -130,7 +147,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('ZRTP between two blink-tui: same SAS, tones both ways under ZRTP keys, SMP from the call, cache match, mismatch alarm', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'blink-zrtp-e2e-'));
-  const cap = await LoopbackCapture.start('udp');
+  const cap = await LoopbackCapture.start(`udp and host ${HOST}`);
   let captured: Buffer | null = null;
   const a = await peer('alice', dir, A_HZ);
   const b = await peer('bob', dir, B_HZ);

@@ -64,6 +64,7 @@ export class TcpProxy {
     readonly connections: readonly ProxiedConnection[],
   ) {}
 
+  /** Listens on `targetHost` too (a test on an address of its own in 127/8 keeps all its traffic there). */
   static async start(targetPort: number, targetHost = '127.0.0.1'): Promise<TcpProxy> {
     const conns: ProxiedConnection[] = [];
     let self: TcpProxy | null = null;
@@ -115,7 +116,7 @@ export class TcpProxy {
     });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+      server.listen(0, targetHost, () => resolve());
     });
     const addr = server.address();
     self = new TcpProxy(server, typeof addr === 'object' && addr ? addr.port : 0, conns);

@@ -1,6 +1,6 @@
 // Runs real blink-tui processes in tmux terminals: type with send-keys, read the screen with capture-pane.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from './client.js';
@@ -72,8 +72,34 @@ export class TmuxClient {
     } catch {
       // Not quitting by itself: the session is killed below (its process with it).
     }
+    // Read before the session goes: a client that did not quit by itself is ended with its terminal, and the folder
+    // is removed only once that process is gone.
+    const pid = this.clientPid();
     spawnSync('tmux', ['-L', SOCKET, 'kill-session', '-t', this.name]);
+    if (pid !== null) await waitForExit(pid, 10000);
     rmSync(this.configDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  }
+
+  /** The client's pid from its config lock (one blink-tui per folder writes it there), null without one. */
+  private clientPid(): number | null {
+    try {
+      const t = readFileSync(join(this.configDir, 'blink-tui.lock'), 'utf8').trim();
+      return /^\d{1,10}$/.test(t) && Number(t) > 0 ? Number(t) : null;
+    } catch {
+      return null;
+    }
+  }
+}
+
+async function waitForExit(pid: number, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 

@@ -1,121 +1,15 @@
-// ChatSession in process, on its ports: real OtrSessions on both sides, an in-memory transport that behaves as an
-// MSRP stream does (in order per direction, end-to-end reports that the receiver may turn into failures), and
-// random delays so the AKE and the typing interleave differently on every run. These are the first seconds of a
+// ChatSession in process, on its ports (tests/helpers/chat-pair.ts): real OtrSessions on both sides, an in-memory
+// transport that behaves as an MSRP stream does (in order per direction, end-to-end reports that the receiver may
+// turn into failures), and random delays so the AKE and the typing interleave differently on every run. These are the first seconds of a
 // chat, exercised hundreds of times without a network.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  ChatSession,
-  COMPOSING_IDLE_MS,
-  RESEND_TIMEOUT_MS,
-  type ChatTransport,
-  type Clock,
-  type SessionDeps,
-} from '../../src/chat/session.js';
+import { COMPOSING_IDLE_MS, RESEND_TIMEOUT_MS } from '../../src/chat/session.js';
 import { FakeClock } from '../helpers/fake-clock.js';
-import { StateStore } from '../../src/chat/state.js';
-import { blankSessionView, memoryTrust } from '../../src/chat/blank.js';
-import type { CoreEvent } from '../../src/chat/types.js';
-import { generateDsaKey, type DsaKeyParams } from '../../src/keys/dsa-key.js';
-import { OtrSession } from '../../src/otr/index.js';
+import { generateDsaKey } from '../../src/keys/dsa-key.js';
+import { Pipe, send, side, sleep, until, type Side } from '../helpers/chat-pair.js';
 
 const KEYS = [generateDsaKey(), generateDsaKey()] as const;
-
-interface Side {
-  name: string;
-  chat: ChatSession;
-  store: StateStore;
-  events: CoreEvent[];
-  received: string[];
-  /** line id -> text, for our outgoing messages */
-  sent: Map<string, string>;
-}
-
-/** Random delays: 0..maxDelay ms per message, order kept per direction (one TCP connection). */
-class Pipe {
-  private tail: Promise<void> = Promise.resolve();
-  constructor(private readonly maxDelay: number) {}
-  deliver<T>(fn: () => T): Promise<T> {
-    const delay = Math.floor(Math.random() * (this.maxDelay + 1));
-    const run = this.tail.then(
-      () =>
-        new Promise<T>((res, rej) =>
-          setTimeout(() => {
-            try {
-              res(fn());
-            } catch (e) {
-              rej(e as Error);
-            }
-          }, delay),
-        ),
-    );
-    this.tail = run.then(
-      () => undefined,
-      () => undefined,
-    );
-    return run;
-  }
-}
-
-class StatusError extends Error {
-  constructor(
-    readonly code: number,
-    readonly comment: string,
-  ) {
-    super(`MSRP ${code} ${comment}`);
-  }
-}
-
-function side(
-  name: string,
-  peer: string,
-  key: DsaKeyParams,
-  initiator: boolean,
-  clock?: Clock,
-): Side & { attach(to: () => Side, pipe: Pipe): void } {
-  const store = new StateStore({ uri: `sip:${name}@test`, registration: 'none', transport: 'tcp', serverless: true });
-  const view = blankSessionView({ id: '1', peer, direction: initiator ? 'out' : 'in', state: 'active' });
-  store.addSession(view);
-  const deps: SessionDeps = {
-    store,
-    trust: memoryTrust(),
-    history: () => null,
-    alert: () => undefined,
-    log: () => undefined,
-    ...(clock ? { clock } : {}),
-  };
-  const chat = new ChatSession('1', peer, deps, { make: () => new OtrSession({ key }), required: false });
-  const s: Side & { attach(to: () => Side, pipe: Pipe): void } = {
-    name,
-    chat,
-    store,
-    events: [],
-    received: [],
-    sent: new Map(),
-    attach(to, pipe) {
-      const transport: ChatTransport = {
-        accepts: () => true,
-        send: (type, text, opts) =>
-          pipe.deliver(() => {
-            let refused: { code: number; comment: string } | null = null;
-            to().chat.receiveContent(type, text, {
-              refuse: (code, comment) => {
-                refused ??= { code, comment };
-              },
-            });
-            const r = refused as { code: number; comment: string } | null;
-            if (r && opts.report) throw new StatusError(r.code, r.comment);
-          }),
-      };
-      chat.attach(transport, { localLoggingOff: false, initiator });
-    },
-  };
-  store.onEvent((e) => {
-    s.events.push(e);
-    if (e.ev === 'message' && e.direction === 'in') s.received.push(e.text);
-  });
-  return s;
-}
 
 function pair(maxDelay: number, bothStart = false) {
   const a = side('alice', 'bob', KEYS[0], true);
@@ -123,20 +17,6 @@ function pair(maxDelay: number, bothStart = false) {
   a.attach(() => b, new Pipe(maxDelay));
   b.attach(() => a, new Pipe(maxDelay));
   return { a, b };
-}
-
-function send(s: Side, text: string): void {
-  s.sent.set(s.chat.sendText(text), text);
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until(pred: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(2);
-  }
 }
 
 function deliveries(s: Side): Map<string, string> {
@@ -322,7 +202,7 @@ test('a message typed before the chat is connected waits for the stream, then go
 
 test('on the session clock: an unreadable message with no new keys fails after RESEND_TIMEOUT_MS, not before; composing goes idle after COMPOSING_IDLE_MS', async () => {
   const clock = new FakeClock();
-  const a = side('alice', 'bob', KEYS[0], true, clock);
+  const a = side('alice', 'bob', KEYS[0], true, { clock });
   const b = side('bob', 'alice', KEYS[1], false);
   a.attach(() => b, new Pipe(0));
   b.attach(() => a, new Pipe(0));

@@ -71,3 +71,15 @@ test('a notice rewritten in place (a transfer with no chat): one line, moved las
   assert.equal(s.get().notices.filter((n) => n.text.startsWith('⇡') || n.text === 'later').length, 1);
   assert.equal(s.get().notices.at(-1)!.id, again);
 });
+
+test("notices are stamped with the store's clock (the core passes its own)", () => {
+  let t = 5_000;
+  const s = new StateStore({ uri: 'sip:a@test', registration: 'none', transport: 'tcp', serverless: true }, () => t);
+  s.addNotice('first', 'info');
+  t = 7_000;
+  s.putNotice(null, 'second');
+  assert.deepEqual(
+    s.get().notices.map((n) => n.time),
+    [5_000, 7_000],
+  );
+});

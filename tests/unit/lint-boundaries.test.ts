@@ -2,6 +2,7 @@
 // deliberate violation of each kind in a throwaway tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,4 +63,35 @@ test('imports are found in every form: multi-line, type-only, re-exports, dynami
     './t.js',
     './x.js',
   ]);
+});
+
+test('the lint command itself fails on a deliberate boundary violation, and passes once it is gone', () => {
+  const root = mkdtempSync(join(tmpdir(), 'blink-tui-lint-cmd-'));
+  const put = (rel: string, text: string) => {
+    mkdirSync(join(root, rel, '..'), { recursive: true });
+    writeFileSync(join(root, rel), text);
+  };
+  const lint = () =>
+    spawnSync(process.execPath, [join(ROOT, 'scripts', 'lint.mjs'), '--root', root], { encoding: 'utf8' });
+  try {
+    put('src/otr/index.ts', "export { session } from './session.js';\n");
+    put('src/otr/session.ts', 'export const session = 1;\n');
+    put('src/chat/types.ts', 'export type T = 1;\n');
+    put('tests/unit/a.test.ts', 'export const a = 1;\n');
+    put('scripts/a.mjs', 'export const a = 1;\n');
+    put('bench/a.ts', 'export const a = 1;\n');
+    // The protocol core reaching up into the orchestrator: the kind of import the layer rules forbid.
+    put('src/otr/session.ts', "import type { T } from '../chat/types.js';\nexport const session: T = 1;\n");
+    const bad = lint();
+    assert.equal(bad.status, 1, bad.stdout + bad.stderr);
+    assert.match(bad.stderr, /src\/otr\/session\.ts: imports \.\.\/chat\/types\.js: otr\/ may not import chat\//);
+    assert.match(bad.stdout, /lint: 1 problem/);
+
+    put('src/otr/session.ts', 'export const session = 1;\n');
+    const good = lint();
+    assert.equal(good.status, 0, good.stdout + good.stderr);
+    assert.match(good.stdout, /lint: ok/);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -180,3 +180,14 @@ test('hostile binary messages: bad version, bad type, truncation, trailing bytes
     code('bad-mac'),
   );
 });
+
+test('MPIs follow src/bytes: one rule for the limit, the buffer and minimal encoding', () => {
+  assert.throws(() => new Reader(hex('00000001')).mpi(), code('truncated')); // claims a byte that is not there
+  assert.throws(() => new Reader(hex('000005')).mpi(), code('truncated')); // not even a length
+  assert.throws(() => new Reader(hex('0000000200ff')).mpi(), code('bad-mpi'));
+  assert.throws(() => new Reader(hex('00000003010203')).mpi(2), code('oversized'));
+  const r = new Reader(hex('000000020102' + '00000000'));
+  assert.equal(r.mpi(), 0x0102n);
+  assert.equal(r.mpi(), 0n);
+  assert.equal(r.remaining, 0);
+});

@@ -1,8 +1,11 @@
 // The 1536-bit MODP group (RFC 3526 group 5) that OTR uses for its D-H exchanges and for SMP, plus the
 // randomness the engine uses: node:crypto's CSPRNG by default, or a RandomSource the caller injects (fixed
 // transcripts in tests). Byte/bigint helpers and the bigint modPow live in src/bytes.
-import { createDiffieHellman, randomBytes as nodeRandomBytes, timingSafeEqual, type DiffieHellman } from 'node:crypto';
+import { createDiffieHellman, randomBytes as nodeRandomBytes, type DiffieHellman } from 'node:crypto';
 import { bigintToBytes, bitLength, bytesToBigint, modPowBigint } from '../../bytes/bytes.js';
+
+// The engine's callers take the byte comparison from here with the rest of the group's helpers.
+export { constantTimeEqual } from '../../bytes/bytes.js';
 
 /** Where random bytes come from: node:crypto's CSPRNG unless a caller (a test fixture) passes its own. */
 export type RandomSource = (n: number) => Uint8Array;
@@ -151,11 +154,4 @@ export function randomBelow(n: bigint, random: RandomSource = randomBytes): bigi
   if (n <= 1n) throw new RangeError('randomBelow: n must exceed 1');
   const bytes = Math.ceil(bitLength(n) / 8) + 8;
   return (bytesToBigint(random(bytes)) % (n - 1n)) + 1n;
-}
-
-/** Constant time in the contents for equal lengths; lengths themselves are not secret in OTR. */
-export function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  if (a.length === 0) return true;
-  return timingSafeEqual(a, b);
 }

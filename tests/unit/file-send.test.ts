@@ -1,0 +1,55 @@
+// A private file's sender side (src/chat/file-send.ts): the ciphertext read in chunks of any size is the records of
+// file-crypto.ts, back to back, and the receiver's decryptor gets the file back from it.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import {
+  RECORD_CIPHERTEXT,
+  RECORD_PLAINTEXT,
+  StreamDecryptor,
+  ciphertextSize,
+  deriveFileKey,
+} from '../../src/chat/file-crypto.js';
+import { encryptingSource } from '../../src/chat/file-send.js';
+
+const key = deriveFileKey(randomBytes(32), 'transfer-s');
+
+async function readAll(plain: Buffer, chunk: number, from = 0): Promise<Buffer> {
+  let reads = 0;
+  const source = encryptingSource(key, plain.length, async (pos, len) => {
+    reads++;
+    return plain.subarray(pos, pos + len);
+  });
+  const total = ciphertextSize(plain.length);
+  const out: Buffer[] = [];
+  for (let pos = from; pos < total;) {
+    const c = await source.read(pos, Math.min(chunk, total - pos));
+    assert.ok(c.length > 0 && c.length <= chunk);
+    out.push(Buffer.from(c));
+    pos += c.length;
+  }
+  assert.ok(reads > 0);
+  return Buffer.concat(out);
+}
+
+test('chunks of one record or of several give the same ciphertext, which decrypts to the file', async () => {
+  const plain = randomBytes(RECORD_PLAINTEXT * 3 + 999);
+  const oneRecord = await readAll(plain, RECORD_CIPHERTEXT);
+  const large = await readAll(plain, 16 * RECORD_CIPHERTEXT);
+  assert.equal(oneRecord.length, ciphertextSize(plain.length));
+  assert.deepEqual(large, oneRecord);
+  const d = new StreamDecryptor(key, plain.length);
+  const back = Buffer.concat(d.push(large));
+  d.end();
+  assert.deepEqual(back, plain);
+});
+
+test('a resume starts at a record boundary only; a file that shrank on disk is reported', async () => {
+  const plain = randomBytes(RECORD_PLAINTEXT * 2 + 10);
+  const whole = await readAll(plain, RECORD_CIPHERTEXT);
+  assert.deepEqual(await readAll(plain, RECORD_CIPHERTEXT, RECORD_CIPHERTEXT), whole.subarray(RECORD_CIPHERTEXT));
+  const source = encryptingSource(key, plain.length, async (pos, len) => plain.subarray(pos, pos + len));
+  await assert.rejects(source.read(100, RECORD_CIPHERTEXT), /record boundary/);
+  const shrunk = encryptingSource(key, plain.length, async (pos, len) => plain.subarray(pos, pos + len - 1));
+  await assert.rejects(shrunk.read(0, RECORD_CIPHERTEXT), /changed while it was being sent/);
+});
