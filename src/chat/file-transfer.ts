@@ -301,7 +301,8 @@ export class FileTransfers {
     const width = 20;
     const filled = Math.round(frac * width);
     const secs = (now - t.startedAt) / 1000;
-    const rate = secs > 0.05 ? (t.bytes - t.startBytes) / secs / 1e6 : 0;
+    // A small file is on its way within milliseconds: no rate rather than a made-up "0.0 MB/s".
+    const rate = secs > 0.05 ? ` ${((t.bytes - t.startBytes) / secs / 1e6).toFixed(1)} MB/s` : '';
     const arrow = t.direction === 'out' ? '⇡' : '⇣';
     const lock = t.encrypted ? ' (encrypted)' : '';
     // Without a chat with the peer the line goes to the notice row (and the headless `system` events are spared:
@@ -309,8 +310,8 @@ export class FileTransfers {
     const to = t.session ? '' : ` ${t.direction === 'out' ? 'to' : 'from'} ${t.peer}`;
     const text = preparing
       ? `${arrow} ${t.name}${to}: preparing (hashing) ${Math.floor(frac * 100)}% [${t.id}: /cancel-file ${t.id}]`
-      : `${arrow} ${t.name}${to}${lock} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(frac * 100)}% ` +
-        `${rate.toFixed(1)} MB/s [${t.id}${final ? '' : `: /cancel-file ${t.id}`}]`;
+      : `${arrow} ${t.name}${to}${lock} [${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${Math.floor(frac * 100)}%` +
+        `${rate} [${t.id}${final ? '' : `: /cancel-file ${t.id}`}]`;
     t.lineId = t.session
       ? this.d.progressLine(t.session, t.lineId ?? null, text)
       : this.d.progressNotice(t.lineId ?? null, text);
