@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadlessClient, type Ev } from '../helpers/client.js';
 import { startKamailio, type KamailioInstance } from '../helpers/kamailio.js';
-import { LoopbackCapture } from '../helpers/capture.js';
+import { LoopbackCapture, ownAddressFilter, ownLoopbackAddress } from '../helpers/capture.js';
 
 const USERS = { alice: 'alice-pw-1', bob: 'bob-pw-2', carol: 'carol-pw-3' };
 // Kamailio and every client (SIP and MSRP) on an address of their own in 127/8, and only that address captured:
 // another run's plaintext chat on 127.0.0.1 is not this file's wire, and could make the no-plaintext check fail.
-const HOST = `127.${1 + Math.floor(Math.random() * 250)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
+const HOST = ownLoopbackAddress();
 let kam: KamailioInstance;
 
 before(async () => {
@@ -122,7 +122,7 @@ test(
   'OTR over the real network: starts by itself, no user text in the MSRP bytes, SMP, wrong secret',
   { timeout: 90000 },
   async () => {
-    const cap = await LoopbackCapture.start(`tcp and host ${HOST}`);
+    const cap = await LoopbackCapture.start(ownAddressFilter('tcp', HOST));
     let bytes: Buffer | null = null;
     const a = await registered('alice', 'udp');
     const b = await registered('bob', 'udp');
