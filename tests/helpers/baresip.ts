@@ -15,7 +15,8 @@
 //   time, pulling what the player would play (after the jitter and playout buffers) and sending it back. The
 //   enc dump is then a real-time recording of the peer's "ear": used for mouth-to-ear latency.
 // - SIP on UDP P and TCP P, TLS on TCP P+1 (it binds it even without a certificate): ports are picked so.
-// - `net_interface 127.0.0.1`, otherwise the SDP may name another interface's address.
+// - `net_interface` set to its own address (127.0.0.1 or `host`), otherwise the SDP may name another
+//   interface's address.
 // - mediaenc=srtp: RTP/AVP with a=crypto (best effort; plain RTP if the peer ignores it); srtp-mand: RTP/SAVP,
 //   refuses plain; srtp-mandf: RTP/SAVPF.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,7 +34,7 @@ export type BaresipMediaEnc = 'srtp' | 'srtp-mand' | 'srtp-mandf' | 'none';
 
 export interface BaresipOptions {
   readonly user: string;
-  /** Register at this registrar (Kamailio from tests/helpers/kamailio.ts; host default 127.0.0.1); otherwise serverless. */
+  /** Register at this registrar (Kamailio from tests/helpers/kamailio.ts; host 127.0.0.1 by default), or serverless. */
   readonly registrar?: {
     readonly domain: string;
     readonly udpPort: number;

@@ -1,9 +1,11 @@
 // linphonec (Debian linphone-cli 5.1, liblinphone + bzrtp) as an audio peer for tests: one process per peer
-// on 127.0.0.1 (or the test's own 127.x.y.z: `host`) with its own HOME (liblinphone keeps its ZID cache and databases there), commands on stdin,
-// events read from its stdout, line-buffered through stdbuf. The recipe (STACK.md, "Audio, SRTP and ZRTP"):
+// on 127.0.0.1 (or the test's own 127.x.y.z: `host`) with its own HOME (liblinphone keeps its ZID cache and
+// databases there), commands on stdin, events read from its stdout, line-buffered through stdbuf. The recipe
+// (STACK.md, "Audio, SRTP and ZRTP"):
 // - $HOME/.local/share/linphone/ must exist, or the core never starts and opens no SIP port;
 // - the RC is written fresh at every start: linphonec rewrites it on exit;
-// - [rtp] bind_address=127.0.0.1, or the SDP names an IPv6 address; video off; sip_tcp/tls ports 0;
+// - [rtp] bind_address=its address (127.0.0.1 or `host`), or the SDP names an IPv6 address; video off;
+//   sip_tcp/tls ports 0;
 // - `soundcard use files`, then `play F.wav` (what it sends) and `record F.wav` (what it hears, 48 kHz mono,
 //   written as it plays: real time, after its jitter buffer) — both set before the call.
 // - It prints `Call N is fully encrypted and auth token is XXXX.` once ZRTP is done (SAS: 4 B32 characters).
@@ -95,8 +97,9 @@ function sipAnswers(host: string, port: number, timeoutMs: number): Promise<bool
     sock.bind(0, host, () => {
       const local = sock.address().port;
       sock.send(
-        `OPTIONS sip:probe@${host}:${port} SIP/2.0\r\nVia: SIP/2.0/UDP ${host}:${local};branch=${branch};rport\r\n` +
-          `Max-Forwards: 70\r\nFrom: <sip:probe@${host}:${local}>;tag=${branch}\r\nTo: <sip:probe@${host}:${port}>\r\n` +
+        `OPTIONS sip:probe@${host}:${port} SIP/2.0\r\n` +
+          `Via: SIP/2.0/UDP ${host}:${local};branch=${branch};rport\r\nMax-Forwards: 70\r\n` +
+          `From: <sip:probe@${host}:${local}>;tag=${branch}\r\nTo: <sip:probe@${host}:${port}>\r\n` +
           `Call-ID: ${branch}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
         port,
         host,

@@ -1,5 +1,6 @@
-// Free ports on 127.0.0.1 (or a test's own loopback address) for peers that bind several sockets at once. The check-then-bind race is real
-// (another process may take the port in between), so callers retry their start on "address in use".
+// Free ports on 127.0.0.1 (or a test's own loopback address) for peers that bind several sockets at once. The
+// check-then-bind race is real (another process may take the port in between), so callers retry their start on
+// "address in use".
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
