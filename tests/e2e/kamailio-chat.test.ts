@@ -1,4 +1,5 @@
-// Two real clients (headless) through a real Kamailio registrar + proxy with digest auth, on 127.0.0.1.
+// Two real clients (headless) through a real Kamailio registrar + proxy with digest auth, all on an address of
+// their own in 127/8.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, existsSync, readdirSync, mkdtempSync } from 'node:fs';
@@ -6,13 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { HeadlessClient, type Ev } from '../helpers/client.js';
 import { startKamailio, type KamailioInstance } from '../helpers/kamailio.js';
-import { LoopbackCapture } from '../helpers/capture.js';
+import { LoopbackCapture, ownAddressFilter, ownLoopbackAddress } from '../helpers/capture.js';
 
 const USERS = { alice: 'alice-pw-1', bob: 'bob-pw-2', carol: 'carol-pw-3' };
+// Kamailio and every client (SIP and MSRP) on an address of their own in 127/8, and only that address captured:
+// another run's plaintext chat on 127.0.0.1 is not this file's wire, and could make the no-plaintext check fail.
+const HOST = ownLoopbackAddress();
 let kam: KamailioInstance;
 
 before(async () => {
-  kam = await startKamailio({ users: USERS });
+  kam = await startKamailio({ users: USERS, host: HOST });
 });
 after(async () => {
   await kam?.stop();
@@ -32,9 +36,11 @@ function clientArgs(
     '--registrar',
     `sip:${kam.domain}`,
     '--outbound-proxy',
-    `sip:127.0.0.1:${port};transport=${transport}`,
+    `sip:${kam.host}:${port};transport=${transport}`,
     '--transport',
     transport,
+    '--host',
+    kam.host,
     '--port',
     '0',
   ];
@@ -116,7 +122,7 @@ test(
   'OTR over the real network: starts by itself, no user text in the MSRP bytes, SMP, wrong secret',
   { timeout: 90000 },
   async () => {
-    const cap = await LoopbackCapture.start('tcp');
+    const cap = await LoopbackCapture.start(ownAddressFilter('tcp', HOST));
     let bytes: Buffer | null = null;
     const a = await registered('alice', 'udp');
     const b = await registered('bob', 'udp');

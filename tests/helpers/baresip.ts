@@ -1,4 +1,5 @@
-// baresip 1.0 (Debian baresip-core) as an audio peer for tests: one process per peer on 127.0.0.1, its own
+// baresip 1.0 (Debian baresip-core) as an audio peer for tests: one process per peer on 127.0.0.1 (or the
+// test's own 127.x.y.z: `host`), its own
 // config folder (-f DIR, also its HOME and cwd), no sound device, controlled over ctrl_tcp (netstring-framed
 // JSON commands; it pushes every call event as JSON on the same socket, so nothing is scraped from a log).
 //
@@ -14,7 +15,8 @@
 //   time, pulling what the player would play (after the jitter and playout buffers) and sending it back. The
 //   enc dump is then a real-time recording of the peer's "ear": used for mouth-to-ear latency.
 // - SIP on UDP P and TCP P, TLS on TCP P+1 (it binds it even without a certificate): ports are picked so.
-// - `net_interface 127.0.0.1`, otherwise the SDP may name another interface's address.
+// - `net_interface` set to its own address (127.0.0.1 or `host`), otherwise the SDP may name another
+//   interface's address.
 // - mediaenc=srtp: RTP/AVP with a=crypto (best effort; plain RTP if the peer ignores it); srtp-mand: RTP/SAVP,
 //   refuses plain; srtp-mandf: RTP/SAVPF.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -32,8 +34,15 @@ export type BaresipMediaEnc = 'srtp' | 'srtp-mand' | 'srtp-mandf' | 'none';
 
 export interface BaresipOptions {
   readonly user: string;
-  /** Register at this registrar (Kamailio from tests/helpers/kamailio.ts); otherwise serverless. */
-  readonly registrar?: { readonly domain: string; readonly udpPort: number; readonly password: string };
+  /** Register at this registrar (Kamailio from tests/helpers/kamailio.ts; host 127.0.0.1 by default), or serverless. */
+  readonly registrar?: {
+    readonly domain: string;
+    readonly udpPort: number;
+    readonly password: string;
+    readonly host?: string;
+  };
+  /** The loopback address its SIP, RTP and control socket use (default 127.0.0.1). */
+  readonly host?: string;
   readonly mediaenc?: BaresipMediaEnc;
   /** Codecs offered, in order of preference (default opus, g722, pcmu, pcma: Blink's order). */
   readonly codecs?: readonly BaresipCodec[];
@@ -105,6 +114,7 @@ export class Baresip {
 
   private constructor(
     readonly dir: string,
+    readonly host: string,
     readonly sipPort: number,
     readonly aor: string,
     private readonly child: ChildProcess,
@@ -137,7 +147,7 @@ export class Baresip {
 
   /** Where a serverless peer is reached. */
   get contact(): string {
-    return `sip:${this.aor.replace(/^sip:/, '').split('@')[0]}@127.0.0.1:${this.sipPort}`;
+    return `sip:${this.aor.replace(/^sip:/, '').split('@')[0]}@${this.host}:${this.sipPort}`;
   }
 
   static async start(options: BaresipOptions): Promise<Baresip> {
@@ -161,16 +171,17 @@ export class Baresip {
 
   private static async startOnce(o: BaresipOptions): Promise<Baresip> {
     if (!/^[A-Za-z0-9_.-]+$/.test(o.user)) throw new Error(`unsupported user name ${o.user}`);
+    const host = o.host ?? '127.0.0.1';
     const dir = mkdtempSync(join(tmpdir(), 'blink-baresip-'));
-    const sipPort = await freeSipPort(2);
-    const ctrlPort = await freeTcpPort();
+    const sipPort = await freeSipPort(2, host);
+    const ctrlPort = await freeTcpPort(host);
     const codecs = o.codecs ?? ['opus', 'g722', 'pcmu', 'pcma'];
     const modules = [...new Set(codecs.map((c) => CODEC_MODULE[c]))];
     const echo = o.source === 'echo';
     const config = [
       'poll_method epoll',
-      `sip_listen 127.0.0.1:${sipPort}`,
-      'net_interface 127.0.0.1',
+      `sip_listen ${host}:${sipPort}`,
+      `net_interface ${host}`,
       'call_max_calls 4',
       echo ? 'audio_source aubridge,ear' : `audio_source aufile,${o.source}`,
       echo ? 'audio_player aubridge,ear' : 'audio_player aubridge,sink',
@@ -192,7 +203,7 @@ export class Baresip {
       'module_app account.so',
       'module_app menu.so',
       'module ctrl_tcp.so',
-      `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`,
+      `ctrl_tcp_listen ${host}:${ctrlPort}`,
       `snd_path ${dir}`,
       ...(o.config ?? []),
       '',
@@ -207,9 +218,13 @@ export class Baresip {
     if (o.registrar) {
       const r = o.registrar;
       aor = `sip:${o.user}@${r.domain}`;
-      params.push(`auth_pass=${r.password}`, `outbound="sip:127.0.0.1:${r.udpPort};transport=udp"`, 'regint=600');
+      params.push(
+        `auth_pass=${r.password}`,
+        `outbound="sip:${r.host ?? '127.0.0.1'}:${r.udpPort};transport=udp"`,
+        'regint=600',
+      );
     } else {
-      aor = `sip:${o.user}@127.0.0.1:${sipPort}`;
+      aor = `sip:${o.user}@${host}:${sipPort}`;
       params.push('regint=0');
     }
     writeFileSync(join(dir, 'accounts'), `<${aor}>;${params.join(';')}\n`);
@@ -222,14 +237,14 @@ export class Baresip {
       detached: true, // its own process group: stop() kills whatever it started too
     });
     live.add(child);
-    const b = new Baresip(dir, sipPort, aor, child, undefined);
+    const b = new Baresip(dir, host, sipPort, aor, child, undefined);
     const deadline = Date.now() + (o.startTimeoutMs ?? 10000);
     try {
       for (;;) {
         if (b.exited) throw new Error(`baresip exited during start-up:\n${b.out.slice(-3000)}`);
         if (Date.now() > deadline) throw new Error(`baresip not ready:\n${b.out.slice(-3000)}`);
         const s = await new Promise<Socket | undefined>((resolve) => {
-          const c = connect({ host: '127.0.0.1', port: ctrlPort });
+          const c = connect({ host, port: ctrlPort });
           c.once('connect', () => resolve(c));
           c.once('error', () => resolve(undefined));
         });

@@ -5,6 +5,24 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+/**
+ * A random address in 127/8 other than 127.0.0.1 (Linux answers on all of 127/8 through lo without any set-up).
+ * A test that runs every process of its own there and captures only that address (`ownAddressFilter`) sees
+ * none of the other test files' traffic on lo, which the suite runs in parallel, and cannot be filled by it.
+ */
+export function ownLoopbackAddress(): string {
+  const n = (lo: number, span: number): number => lo + Math.floor(Math.random() * span);
+  return `127.${n(1, 250)}.${n(0, 250)}.${n(2, 250)}`;
+}
+
+/** The tcpdump filter for one protocol to and from one loopback address, for `LoopbackCapture.start`. */
+export function ownAddressFilter(proto: 'tcp' | 'udp', host: string): string {
+  // goes into tcpdump's filter expression as is: an IPv4 literal in 127/8 only
+  const m = /^127\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(host);
+  if (!m || m.slice(1).some((x) => Number(x) > 255)) throw new Error(`not an address in 127/8: ${host}`);
+  return `${proto} and host ${host}`;
+}
+
 export class LoopbackCapture {
   private constructor(
     private readonly proc: ChildProcess,

@@ -1,4 +1,5 @@
-// Starts Debian's Kamailio 5.6 as a throw-away registrar + proxy for tests: 127.0.0.1 only, free ports,
+// Starts Debian's Kamailio 5.6 as a throw-away registrar + proxy for tests: one loopback address only (127.0.0.1,
+// or a test's own 127.x.y.z so that its capture can be limited to that address), free ports,
 // config generated from kamailio/kamailio.cfg.tpl into a temp folder, foreground process (-DD -E) killed
 // by pid on stop() and at process exit. Readiness is an OPTIONS probe that must be answered on UDP and a
 // TCP connect, not a fixed sleep.
@@ -24,10 +25,14 @@ export interface KamailioOptions {
   readonly debug?: number;
   /** Give up waiting for readiness after this many ms. Default 10000. */
   readonly startTimeoutMs?: number;
+  /** The loopback address (127/8) it listens on. Default 127.0.0.1. */
+  readonly host?: string;
 }
 
 export interface KamailioInstance {
   readonly domain: string;
+  /** The address it listens on (UDP and TCP). */
+  readonly host: string;
   readonly udpPort: number;
   readonly tcpPort: number;
   /** Of the current process (a new one after up()). */
@@ -72,12 +77,12 @@ function installExitHook(): void {
   }
 }
 
-async function freePortPair(): Promise<{ udp: number; tcp: number }> {
+async function freePortPair(host: string): Promise<{ udp: number; tcp: number }> {
   for (let attempt = 0; attempt < 20; attempt++) {
     const tcp = await new Promise<number>((resolve, reject) => {
       const srv = createServer();
       srv.once('error', reject);
-      srv.listen(0, '127.0.0.1', () => {
+      srv.listen(0, host, () => {
         const addr = srv.address();
         const port = typeof addr === 'object' && addr ? addr.port : 0;
         srv.close(() => resolve(port));
@@ -86,7 +91,7 @@ async function freePortPair(): Promise<{ udp: number; tcp: number }> {
     const udp = await new Promise<number>((resolve, reject) => {
       const s = createSocket('udp4');
       s.once('error', reject);
-      s.bind(0, '127.0.0.1', () => {
+      s.bind(0, host, () => {
         const port = s.address().port;
         s.close(() => resolve(port));
       });
@@ -102,7 +107,7 @@ function quoteCfg(s: string): string {
   return '"' + s.replace(/\\/g, '\\\\').replace(/"/g, '\\"') + '"';
 }
 
-function optionsProbe(port: number, timeoutMs: number): Promise<boolean> {
+function optionsProbe(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
     const branch = 'z9hG4bKprobe' + Math.random().toString(36).slice(2);
@@ -117,21 +122,21 @@ function optionsProbe(port: number, timeoutMs: number): Promise<boolean> {
         resolve(true);
       }
     });
-    sock.bind(0, '127.0.0.1', () => {
+    sock.bind(0, host, () => {
       const local = sock.address().port;
       const req =
-        `OPTIONS sip:127.0.0.1:${port} SIP/2.0\r\n` +
-        `Via: SIP/2.0/UDP 127.0.0.1:${local};branch=${branch};rport\r\n` +
-        `Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1>;tag=${branch}\r\nTo: <sip:127.0.0.1:${port}>\r\n` +
-        `Call-ID: ${branch}@127.0.0.1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
-      sock.send(req, port, '127.0.0.1');
+        `OPTIONS sip:${host}:${port} SIP/2.0\r\n` +
+        `Via: SIP/2.0/UDP ${host}:${local};branch=${branch};rport\r\n` +
+        `Max-Forwards: 70\r\nFrom: <sip:probe@${host}>;tag=${branch}\r\nTo: <sip:${host}:${port}>\r\n` +
+        `Call-ID: ${branch}@${host}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`;
+      sock.send(req, port, host);
     });
   });
 }
 
-function tcpProbe(port: number): Promise<boolean> {
+function tcpProbe(host: string, port: number): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = connect({ host: '127.0.0.1', port });
+    const s = connect({ host, port });
     s.once('connect', () => {
       s.destroy();
       resolve(true);
@@ -144,8 +149,11 @@ export async function startKamailio(options: KamailioOptions): Promise<KamailioI
   if (!kamailioAvailable()) throw new Error(`Kamailio not installed (${KAMAILIO_BIN})`);
   installExitHook();
   const domain = options.domain ?? 'blink.test';
+  const host = options.host ?? '127.0.0.1';
+  // it goes into the config file and the probes as is: an IPv4 loopback literal only
+  if (!/^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host)) throw new Error(`Kamailio host must be in 127/8: ${host}`);
   const dir = mkdtempSync(join(tmpdir(), 'blink-kamailio-'));
-  const { udp, tcp } = await freePortPair();
+  const { udp, tcp } = await freePortPair(host);
   const users = Object.entries(options.users)
     .map(([user, password]) => `\t$sht(users=>${user}) = ${quoteCfg(password)};`)
     .join('\n');
@@ -156,6 +164,7 @@ export async function startKamailio(options: KamailioOptions): Promise<KamailioI
     .replaceAll('@@DEBUG@@', String(options.debug ?? 1))
     .replaceAll('@@UDP_PORT@@', String(udp))
     .replaceAll('@@TCP_PORT@@', String(tcp))
+    .replaceAll('@@HOST@@', host)
     .replaceAll('@@DOMAIN@@', domain)
     .replaceAll('@@MPATH@@', MODULES)
     .replaceAll('@@USERS@@', users);
@@ -212,7 +221,7 @@ export async function startKamailio(options: KamailioOptions): Promise<KamailioI
         await stop();
         throw new Error(`Kamailio not ready after ${options.startTimeoutMs ?? 10000} ms:\n${out.slice(-4000)}`);
       }
-      if ((await optionsProbe(udp, 200)) && (await tcpProbe(tcp))) break;
+      if ((await optionsProbe(host, udp, 200)) && (await tcpProbe(host, tcp))) break;
     }
     return Date.now() - t0;
   };
@@ -220,6 +229,7 @@ export async function startKamailio(options: KamailioOptions): Promise<KamailioI
   if (child.pid === undefined) throw new Error('Kamailio has no pid');
   return {
     domain,
+    host,
     udpPort: udp,
     tcpPort: tcp,
     get pid() {

@@ -1,9 +1,11 @@
 // linphonec (Debian linphone-cli 5.1, liblinphone + bzrtp) as an audio peer for tests: one process per peer
-// on 127.0.0.1 with its own HOME (liblinphone keeps its ZID cache and databases there), commands on stdin,
-// events read from its stdout, line-buffered through stdbuf. The recipe (STACK.md, "Audio, SRTP and ZRTP"):
+// on 127.0.0.1 (or the test's own 127.x.y.z: `host`) with its own HOME (liblinphone keeps its ZID cache and
+// databases there), commands on stdin, events read from its stdout, line-buffered through stdbuf. The recipe
+// (STACK.md, "Audio, SRTP and ZRTP"):
 // - $HOME/.local/share/linphone/ must exist, or the core never starts and opens no SIP port;
 // - the RC is written fresh at every start: linphonec rewrites it on exit;
-// - [rtp] bind_address=127.0.0.1, or the SDP names an IPv6 address; video off; sip_tcp/tls ports 0;
+// - [rtp] bind_address=its address (127.0.0.1 or `host`), or the SDP names an IPv6 address; video off;
+//   sip_tcp/tls ports 0;
 // - `soundcard use files`, then `play F.wav` (what it sends) and `record F.wav` (what it hears, 48 kHz mono,
 //   written as it plays: real time, after its jitter buffer) — both set before the call.
 // - It prints `Call N is fully encrypted and auth token is XXXX.` once ZRTP is done (SAS: 4 B32 characters).
@@ -30,8 +32,15 @@ export interface LinphonecOptions {
   readonly record?: string;
   /** Answer incoming calls at once (-a). Default true. */
   readonly autoAnswer?: boolean;
-  /** Register at a registrar (Kamailio from tests/helpers/kamailio.ts). */
-  readonly registrar?: { readonly domain: string; readonly udpPort: number; readonly password: string };
+  /** Register at a registrar (Kamailio from tests/helpers/kamailio.ts; host default 127.0.0.1). */
+  readonly registrar?: {
+    readonly domain: string;
+    readonly udpPort: number;
+    readonly password: string;
+    readonly host?: string;
+  };
+  /** The loopback address its SIP and RTP use (default 127.0.0.1). */
+  readonly host?: string;
   /** Extra RC sections/lines appended verbatim. */
   readonly rc?: string;
   readonly startTimeoutMs?: number;
@@ -70,7 +79,7 @@ function installExitHook(): void {
 }
 
 /** Any SIP answer to an OPTIONS on UDP port: the stack is up and listening. */
-function sipAnswers(port: number, timeoutMs: number): Promise<boolean> {
+function sipAnswers(host: string, port: number, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createSocket('udp4');
     const branch = 'z9hG4bKprobe' + Math.random().toString(36).slice(2);
@@ -85,14 +94,15 @@ function sipAnswers(port: number, timeoutMs: number): Promise<boolean> {
         resolve(true);
       }
     });
-    sock.bind(0, '127.0.0.1', () => {
+    sock.bind(0, host, () => {
       const local = sock.address().port;
       sock.send(
-        `OPTIONS sip:probe@127.0.0.1:${port} SIP/2.0\r\nVia: SIP/2.0/UDP 127.0.0.1:${local};branch=${branch};rport\r\n` +
-          `Max-Forwards: 70\r\nFrom: <sip:probe@127.0.0.1:${local}>;tag=${branch}\r\nTo: <sip:probe@127.0.0.1:${port}>\r\n` +
+        `OPTIONS sip:probe@${host}:${port} SIP/2.0\r\n` +
+          `Via: SIP/2.0/UDP ${host}:${local};branch=${branch};rport\r\nMax-Forwards: 70\r\n` +
+          `From: <sip:probe@${host}:${local}>;tag=${branch}\r\nTo: <sip:probe@${host}:${port}>\r\n` +
           `Call-ID: ${branch}\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n`,
         port,
-        '127.0.0.1',
+        host,
       );
     });
   });
@@ -108,6 +118,7 @@ export class Linphonec {
 
   private constructor(
     readonly dir: string,
+    readonly host: string,
     readonly sipPort: number,
     readonly user: string,
     readonly recordPath: string,
@@ -144,7 +155,7 @@ export class Linphonec {
 
   /** Serverless address. */
   get contact(): string {
-    return `sip:${this.user}@127.0.0.1:${this.sipPort}`;
+    return `sip:${this.user}@${this.host}:${this.sipPort}`;
   }
 
   output(): string {
@@ -158,7 +169,8 @@ export class Linphonec {
     installExitHook();
     const dir = mkdtempSync(join(tmpdir(), 'blink-linphonec-'));
     mkdirSync(join(dir, '.local', 'share', 'linphone'), { recursive: true });
-    const sipPort = o.sipPort ?? (await freeSipPort(1));
+    const host = o.host ?? '127.0.0.1';
+    const sipPort = o.sipPort ?? (await freeSipPort(1, host));
     const enc = o.mediaEncryption ?? 'zrtp';
     const mandatory = o.mandatory ?? enc !== 'none';
     const rcPath = join(dir, 'linphonerc');
@@ -169,16 +181,16 @@ export class Linphonec {
         `sip_port=${sipPort}`,
         'sip_tcp_port=0',
         'sip_tls_port=0',
-        'bind_address=127.0.0.1',
+        `bind_address=${host}`,
         'use_ipv6=0',
-        `contact="${o.user}" <sip:${o.user}@127.0.0.1>`,
+        `contact="${o.user}" <sip:${o.user}@${host}>`,
         `media_encryption=${enc}`,
         `media_encryption_mandatory=${mandatory ? 1 : 0}`,
         // no 'gruu' among the Supported tags: the test Kamailio has no GRUU routes, and with a GRUU Contact
         // (sip:bob@blink.test;gr=...) the in-dialog BYE goes to 'blink.test', which resolves nowhere
         ...(o.registrar ? ['default_proxy=0', 'supported=replaces, outbound'] : []),
         '[rtp]',
-        'bind_address=127.0.0.1',
+        `bind_address=${host}`,
         `audio_rtp_port=${o.rtpPort ?? '10000-60000'}`,
         '[video]',
         'enabled=0',
@@ -190,8 +202,8 @@ export class Linphonec {
           ? [
               // every request goes to the registrar through the route: 'blink.test' resolves nowhere
               '[proxy_0]',
-              `reg_proxy=<sip:127.0.0.1:${o.registrar.udpPort};transport=udp>`,
-              `reg_route=<sip:127.0.0.1:${o.registrar.udpPort};transport=udp;lr>`,
+              `reg_proxy=<sip:${o.registrar.host ?? '127.0.0.1'}:${o.registrar.udpPort};transport=udp>`,
+              `reg_route=<sip:${o.registrar.host ?? '127.0.0.1'}:${o.registrar.udpPort};transport=udp;lr>`,
               `reg_identity="${o.user}" <sip:${o.user}@${o.registrar.domain}>`,
               'reg_expires=600',
               'reg_sendregister=1',
@@ -219,14 +231,14 @@ export class Linphonec {
       detached: true,
     });
     live.add(child);
-    const l = new Linphonec(dir, sipPort, o.user, recordPath, child);
+    const l = new Linphonec(dir, host, sipPort, o.user, recordPath, child);
     const deadline = Date.now() + (o.startTimeoutMs ?? 15000);
     try {
       l.send('soundcard use files');
       await l.waitLine(/Using wav files instead of soundcard/, o.startTimeoutMs ?? 15000);
       l.send(`play ${o.play ?? '/dev/null'}`);
       l.send(`record ${recordPath}`);
-      while (!(await sipAnswers(sipPort, 300))) {
+      while (!(await sipAnswers(host, sipPort, 300))) {
         if (l.exited || Date.now() > deadline) throw new Error(`linphonec not listening on ${sipPort}:\n${l.output()}`);
       }
       if (o.registrar) {

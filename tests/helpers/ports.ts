@@ -1,31 +1,32 @@
-// Free ports on 127.0.0.1 for peers that bind several sockets at once. The check-then-bind race is real
-// (another process may take the port in between), so callers retry their start on "address in use".
+// Free ports on 127.0.0.1 (or a test's own loopback address) for peers that bind several sockets at once. The
+// check-then-bind race is real (another process may take the port in between), so callers retry their start on
+// "address in use".
 import { createSocket } from 'node:dgram';
 import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-function tcpFree(port: number): Promise<boolean> {
+function tcpFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = createServer();
     srv.once('error', () => resolve(false));
-    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    srv.listen(port, host, () => srv.close(() => resolve(true)));
   });
 }
 
-function udpFree(port: number): Promise<boolean> {
+function udpFree(port: number, host: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = createSocket('udp4');
     s.once('error', () => resolve(false));
-    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+    s.bind(port, host, () => s.close(() => resolve(true)));
   });
 }
 
 /** Any free TCP port (kernel-chosen). */
-export function freeTcpPort(): Promise<number> {
+export function freeTcpPort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, host, () => {
       const a = srv.address();
       const port = typeof a === 'object' && a ? a.port : 0;
       srv.close(() => resolve(port));
@@ -37,15 +38,15 @@ export function freeTcpPort(): Promise<number> {
  * A port P such that UDP P and TCP P..P+span-1 are free: baresip binds SIP on UDP and TCP P and TLS on P+1;
  * linphonec binds UDP P. Picked at random from 20000-59999 so parallel test files rarely collide.
  */
-export async function freeSipPort(span = 2): Promise<number> {
+export async function freeSipPort(span = 2, host = '127.0.0.1'): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const p = 20000 + Math.floor(Math.random() * 40000);
-    if (!(await udpFree(p))) continue;
+    if (!(await udpFree(p, host))) continue;
     let ok = true;
-    for (let i = 0; i < span && ok; i++) ok = await tcpFree(p + i);
+    for (let i = 0; i < span && ok; i++) ok = await tcpFree(p + i, host);
     if (ok) return p;
   }
-  throw new Error('no free SIP port on 127.0.0.1');
+  throw new Error(`no free SIP port on ${host}`);
 }
 
 /** CPU time (user + system) of a process so far, in seconds, from /proc/PID/stat (Linux). */

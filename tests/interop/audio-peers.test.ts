@@ -2,7 +2,9 @@
 // calls baresip, serverless and through Kamailio; linphonec 5.1 (ZRTP) calls linphonec. Each side sends its own
 // tone (800 Hz from the caller, 1200 Hz from the callee) and each recording must hold the other's tone and not
 // its own. A loopback capture shows what crossed: the SDPs, that SRTP payloads are not the plaintext, and the
-// ZRTP algorithms. What these tests found is written up in tests/helpers/README.md.
+// ZRTP algorithms. What these tests found is written up in tests/helpers/README.md. Every peer (and Kamailio) runs
+// on an address of this file's own in 127/8 and only that address is captured: other runs' SIP and RTP on lo
+// neither get into the capture nor fill it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,7 +13,7 @@ import { join } from 'node:path';
 import { Baresip, type BaresipOptions } from '../helpers/baresip.js';
 import { Linphonec } from '../helpers/linphonec.js';
 import { startKamailio, type KamailioInstance } from '../helpers/kamailio.js';
-import { LoopbackCapture } from '../helpers/capture.js';
+import { LoopbackCapture, ownAddressFilter, ownLoopbackAddress } from '../helpers/capture.js';
 import {
   callPackets,
   rtpPayloads,
@@ -26,6 +28,8 @@ import { detectTone, readWav, writeToneWav } from '../helpers/tone.js';
 const CALLER_HZ = 800;
 const CALLEE_HZ = 1200;
 const B32 = /^[ybndrfg8ejkmcpqxot1uwisza345h769]{4}$/;
+const HOST = ownLoopbackAddress();
+const CAPTURE = ownAddressFilter('udp', HOST);
 let dir: string;
 let callerWav: string;
 let calleeWav: string;
@@ -95,9 +99,9 @@ async function twoBaresips(
   extraA: Partial<BaresipOptions> = {},
   extraB: Partial<BaresipOptions> = {},
 ): Promise<[Baresip, Baresip]> {
-  const a = await Baresip.start({ ...common, user: 'alice', source: callerWav, ...extraA });
+  const a = await Baresip.start({ ...common, host: HOST, user: 'alice', source: callerWav, ...extraA });
   try {
-    const b = await Baresip.start({ ...common, user: 'bob', source: calleeWav, ...extraB });
+    const b = await Baresip.start({ ...common, host: HOST, user: 'bob', source: calleeWav, ...extraB });
     return [a, b];
   } catch (e) {
     await a.stop();
@@ -109,7 +113,7 @@ test(
   'baresip calls baresip serverless with SDES-SRTP (mediaenc=srtp): RTP/AVP + a=crypto, opus, tones both ways, DTMF',
   { timeout: 60000 },
   async (t) => {
-    const cap = await LoopbackCapture.start('udp');
+    const cap = await LoopbackCapture.start(CAPTURE);
     const [a, b] = await twoBaresips({ mediaenc: 'srtp' });
     try {
       const since = b.events.length;
@@ -155,7 +159,7 @@ test(
   async (t) => {
     const ratios: Record<string, number> = {};
     for (const mediaenc of ['none', 'srtp'] as const) {
-      const cap = await LoopbackCapture.start('udp');
+      const cap = await LoopbackCapture.start(CAPTURE);
       const [a, b] = await twoBaresips({ mediaenc, codecs: ['pcmu'] });
       try {
         const { aDec, bDec } = await baresipCall(a, b, b.contact, 2);
@@ -183,12 +187,12 @@ test(
   { timeout: 60000 },
   async (t) => {
     let kam: KamailioInstance | undefined;
-    const cap = await LoopbackCapture.start('udp');
+    const cap = await LoopbackCapture.start(CAPTURE);
     let a: Baresip | undefined;
     let b: Baresip | undefined;
     try {
-      kam = await startKamailio({ users: { alice: 'alice-pw-1', bob: 'bob-pw-2' } });
-      const reg = (password: string) => ({ domain: kam!.domain, udpPort: kam!.udpPort, password });
+      kam = await startKamailio({ users: { alice: 'alice-pw-1', bob: 'bob-pw-2' }, host: HOST });
+      const reg = (password: string) => ({ domain: kam!.domain, host: kam!.host, udpPort: kam!.udpPort, password });
       [a, b] = await twoBaresips(
         { mediaenc: 'srtp-mand' },
         { registrar: reg('alice-pw-1') },
@@ -219,16 +223,30 @@ for (const via of ['serverless', 'Kamailio'] as const) {
     `linphonec calls linphonec with ZRTP (${via}): both show the same SAS, tones both ways, a=zrtp-hash in both SDPs`,
     { timeout: 60000 },
     async (t) => {
-      const cap = await LoopbackCapture.start('udp');
+      const cap = await LoopbackCapture.start(CAPTURE);
       const kam =
-        via === 'Kamailio' ? await startKamailio({ users: { alice: 'alice-pw-1', bob: 'bob-pw-2' } }) : undefined;
+        via === 'Kamailio'
+          ? await startKamailio({ users: { alice: 'alice-pw-1', bob: 'bob-pw-2' }, host: HOST })
+          : undefined;
       const reg = (password: string) =>
-        kam ? { registrar: { domain: kam.domain, udpPort: kam.udpPort, password } } : {};
+        kam ? { registrar: { domain: kam.domain, host: kam.host, udpPort: kam.udpPort, password } } : {};
       let a: Linphonec | undefined;
       let b: Linphonec | undefined;
       try {
-        a = await Linphonec.start({ user: 'alice', play: callerWav, mediaEncryption: 'zrtp', ...reg('alice-pw-1') });
-        b = await Linphonec.start({ user: 'bob', play: calleeWav, mediaEncryption: 'zrtp', ...reg('bob-pw-2') });
+        a = await Linphonec.start({
+          host: HOST,
+          user: 'alice',
+          play: callerWav,
+          mediaEncryption: 'zrtp',
+          ...reg('alice-pw-1'),
+        });
+        b = await Linphonec.start({
+          host: HOST,
+          user: 'bob',
+          play: calleeWav,
+          mediaEncryption: 'zrtp',
+          ...reg('bob-pw-2'),
+        });
         a.call(kam ? `sip:bob@${kam.domain}` : b.contact);
         const connected = await b.connected();
         const sasA = await a.sas();
@@ -294,11 +312,16 @@ test(
   { timeout: 90000 },
   async (t) => {
     for (const mandatory of [true, false]) {
-      const cap = await LoopbackCapture.start('udp');
-      const a = await Baresip.start({ user: 'alice', source: callerWav, mediaenc: mandatory ? 'srtp-mand' : 'srtp' });
+      const cap = await LoopbackCapture.start(CAPTURE);
+      const a = await Baresip.start({
+        host: HOST,
+        user: 'alice',
+        source: callerWav,
+        mediaenc: mandatory ? 'srtp-mand' : 'srtp',
+      });
       let b: Linphonec | undefined;
       try {
-        b = await Linphonec.start({ user: 'bob', play: calleeWav, mediaEncryption: 'srtp', mandatory });
+        b = await Linphonec.start({ host: HOST, user: 'bob', play: calleeWav, mediaEncryption: 'srtp', mandatory });
         await a.dial(b.contact);
         await a.waitEvent('CALL_ESTABLISHED');
         await sleep(3000);

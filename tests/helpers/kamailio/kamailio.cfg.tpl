@@ -1,6 +1,7 @@
 #!KAMAILIO
 # Test registrar + proxy for blink-tui. Generated per test run by tests/helpers/kamailio.ts, which
-# replaces the @@NAME@@ placeholders. Listens on 127.0.0.1 only; no database (usrloc db_mode 0,
+# replaces the @@NAME@@ placeholders. Listens on one loopback address only (127.0.0.1 unless the test
+# gives its own); no database (usrloc db_mode 0,
 # passwords in an htable filled at start-up).
 
 debug=@@DEBUG@@
@@ -14,8 +15,8 @@ auto_aliases=no
 dns=no
 rev_dns=no
 use_dns_cache=no
-listen=udp:127.0.0.1:@@UDP_PORT@@
-listen=tcp:127.0.0.1:@@TCP_PORT@@
+listen=udp:@@HOST@@:@@UDP_PORT@@
+listen=tcp:@@HOST@@:@@TCP_PORT@@
 alias="@@DOMAIN@@"
 tcp_connection_lifetime=600
 server_header="Server: blink-tui-test-kamailio"
