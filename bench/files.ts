@@ -23,6 +23,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  readdirSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -41,6 +42,8 @@ const SIZE = MIB * 1024 * 1024;
 const ROUNDS = Number(arg('--rounds') ?? 3);
 const ONLY = new Set((arg('--only') ?? 'tcp,scp,plain,private').split(','));
 const CPU_PROF = arg('--cpu-prof');
+/** Print each process's CPU by thread (user / system) after every transfer. */
+const THREADS = process.argv.includes('--threads');
 
 function rssMb(pid: number): number {
   try {
@@ -66,6 +69,48 @@ function makeFile(path: string, size: number): void {
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** User and system CPU seconds of each thread of a process, by thread name (threads of one name summed). */
+function threadCpu(pid: number): Map<string, { user: number; sys: number }> {
+  const out = new Map<string, { user: number; sys: number }>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      // Node 20 names its threads "node" (libuv's pool and V8's helpers alike): the main thread is the one whose id
+      // is the process id.
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const name = tid === String(pid) ? 'main' : comm === 'node' ? 'other' : comm;
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const cur = out.get(name) ?? { user: 0, sys: 0 };
+      cur.user += Number(f[11]) / 100;
+      cur.sys += Number(f[12]) / 100;
+      out.set(name, cur);
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return out;
+}
+
+function threadCpuText(
+  before: Map<string, { user: number; sys: number }>,
+  after: Map<string, { user: number; sys: number }>,
+): string {
+  return [...after.entries()]
+    .map(([name, a]) => {
+      const b = before.get(name) ?? { user: 0, sys: 0 };
+      return { name, user: a.user - b.user, sys: a.sys - b.sys };
+    })
+    .filter((t) => t.user + t.sys > 0.005)
+    .sort((x, y) => y.user + y.sys - (x.user + x.sys))
+    .map((t) => `${t.name} ${t.user.toFixed(2)}u+${t.sys.toFixed(2)}s`)
+    .join(', ');
 }
 
 async function sha1File(path: string): Promise<string> {
@@ -272,6 +317,7 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
     }, 100);
     const t0 = performance.now();
     const cpu0 = { sender: cpuSeconds(a.proc.pid!), receiver: cpuSeconds(b.proc.pid!) };
+    const threads0 = THREADS ? { sender: threadCpu(a.proc.pid!), receiver: threadCpu(b.proc.pid!) } : null;
     b.send({ cmd: 'accept_file', transfer: offer.transfer });
     const end: Ev = await b.waitFor(
       (e) =>
@@ -285,6 +331,10 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
       receiver: cpuSeconds(b.proc.pid!) - cpu0.receiver,
     };
     clearInterval(sampler);
+    if (threads0) {
+      process.stdout.write(`    sender threads: ${threadCpuText(threads0.sender, threadCpu(a.proc.pid!))}\n`);
+      process.stdout.write(`    receiver threads: ${threadCpuText(threads0.receiver, threadCpu(b.proc.pid!))}\n`);
+    }
     const ok = end.state === 'done' && (await sha1File(String(end.path))) === (await sha1File(src));
     if (end.path) rmSync(String(end.path), { force: true });
     return { ms, totalMs: prepareMs + ms, prepareMs, cpu, rss, ok };

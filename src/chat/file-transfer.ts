@@ -36,7 +36,7 @@ import {
 } from '../msrp/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { peerId } from '../peer-id/peer-id.js';
-import { BatchedFileWriter, ReadAhead } from './file-io.js';
+import { BatchedFileWriter, ReadAhead, hashFileHandle } from './file-io.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
 import {
   FILE_KEY_USE,
@@ -182,37 +182,6 @@ export function uniquePath(dir: string, name: string): string {
 
 function sha1Hex(bytes: Uint8Array): string {
   return formatSha1(bytes);
-}
-
-/** SHA-1 of the file (or its first `upTo` bytes), streamed; `onBytes` after each piece; stops when `stop()` says. */
-async function hashFile(
-  path: string,
-  upTo?: number,
-  onBytes?: (done: number) => void,
-  stop?: () => boolean,
-): Promise<Uint8Array> {
-  const h = createHash('sha1');
-  if (upTo === 0) return new Uint8Array(h.digest());
-  let done = 0;
-  await new Promise<void>((resolve, reject) => {
-    const rs = createReadStream(path, {
-      highWaterMark: 1024 * 1024,
-      ...(upTo !== undefined ? { start: 0, end: upTo - 1 } : {}),
-    });
-    rs.on('data', (d) => {
-      if (stop?.()) {
-        rs.destroy();
-        reject(new Error('cancelled'));
-        return;
-      }
-      h.update(d as Buffer);
-      done += d.length;
-      onBytes?.(done);
-    });
-    rs.on('end', () => resolve());
-    rs.on('error', reject);
-  });
-  return new Uint8Array(h.digest());
 }
 
 export class FileTransfers {
@@ -492,6 +461,8 @@ export class FileTransfers {
             const plain = await readAt(start, plainLen);
             if (plain.length !== plainLen) throw new Error('the file changed while it was being sent');
             const rec = encryptRecord(key, size, i, plain);
+            // The record is new memory: the plaintext's block may be read into again.
+            reader.release(plain);
             out.push(rec);
             have += rec.length;
           }
@@ -507,9 +478,9 @@ export class FileTransfers {
       // Blink's receivers check (and resume by) the hash: it is computed before the offer, as Blink does, and the
       // user sees it happen ("preparing").
       this.event(t, 'preparing');
-      sha1 = await hashFile(
-        path,
-        undefined,
+      sha1 = await hashFileHandle(
+        fh,
+        t.size,
         (done) => {
           t.bytes = done;
           this.event(t, 'preparing', false);
@@ -517,7 +488,7 @@ export class FileTransfers {
         () => t.cancelled,
       );
       t.bytes = 0;
-      source = { read: (pos, len) => readAt(pos, len) };
+      source = { read: (pos, len) => readAt(pos, len), release: (piece) => reader.release(piece) };
     }
     t.hash = sha1 ? sha1Hex(sha1) : '';
     const media = new FileMedia(

@@ -16,6 +16,8 @@ const WRITE_WINDOW = 4;
 export interface FileSource {
   /** Bytes of the file (or ciphertext) from `position` (0-based), at most `length`; fewer only at its end. */
   read(position: number, length: number): Promise<Uint8Array>;
+  /** A piece from read() is with the kernel (or will never be sent): the source may fill its memory again. */
+  release?(piece: Uint8Array): void;
 }
 
 export interface SendFileOptions {
@@ -120,7 +122,10 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
     );
     // A few chunks may be on their way to the kernel at once (each event-loop turn then carries more than one);
     // past that the sender waits: at most WRITE_WINDOW chunks of the file are ever in this process.
-    written.catch((e: Error) => fail(e));
+    written.then(
+      () => src.release?.(piece),
+      (e: Error) => fail(e),
+    );
     inFlight.push(written);
     if (inFlight.length >= WRITE_WINDOW) {
       try {
