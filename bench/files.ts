@@ -71,6 +71,15 @@ function cpuSeconds(pid: number): number {
   return (Number(f[11]) + Number(f[12])) / 100;
 }
 
+/** The machine's idle and total CPU ticks so far (all cores, /proc/stat). */
+function machineTicks(): { idle: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: f[3]! + (f[4] ?? 0), total: f.reduce((x, y) => x + y, 0) };
+}
+
+const idleText = (a: { idle: number; total: number }, b: { idle: number; total: number }) =>
+  `machine idle ${(((b.idle - a.idle) / Math.max(1, b.total - a.total)) * 100).toFixed(0)} %`;
+
 /** User and system CPU seconds of each thread of a process, by thread name (threads of one name summed). */
 function threadCpu(pid: number): Map<string, { user: number; sys: number }> {
   const out = new Map<string, { user: number; sys: number }>();
@@ -251,6 +260,7 @@ async function startSshd(work: string): Promise<Sshd | null> {
 
 /** scp of the file to a new name over our sshd, default options (cipher, SFTP protocol): the whole process. */
 async function scpOnce(s: Sshd, src: string, dst: string): Promise<number> {
+  const m0 = machineTicks();
   const t0 = performance.now();
   const p = spawn('scp', ['-q', '-P', String(s.port), ...sshOpts(s), src, `${userInfo().username}@127.0.0.1:${dst}`], {
     stdio: 'ignore',
@@ -258,6 +268,7 @@ async function scpOnce(s: Sshd, src: string, dst: string): Promise<number> {
   const code = await new Promise<number | null>((r) => p.on('exit', r));
   const ms = performance.now() - t0;
   if (code !== 0) throw new Error(`scp exited with ${code}`);
+  if (THREADS) process.stdout.write(`    scp: ${idleText(m0, machineTicks())}\n`);
   rmSync(dst, { force: true });
   return ms;
 }
@@ -317,7 +328,9 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
     }, 100);
     const t0 = performance.now();
     const cpu0 = { sender: cpuSeconds(a.proc.pid!), receiver: cpuSeconds(b.proc.pid!) };
-    const threads0 = THREADS ? { sender: threadCpu(a.proc.pid!), receiver: threadCpu(b.proc.pid!) } : null;
+    const threads0 = THREADS
+      ? { sender: threadCpu(a.proc.pid!), receiver: threadCpu(b.proc.pid!), machine: machineTicks() }
+      : null;
     b.send({ cmd: 'accept_file', transfer: offer.transfer });
     const end: Ev = await b.waitFor(
       (e) =>
@@ -334,6 +347,7 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
     if (threads0) {
       process.stdout.write(`    sender threads: ${threadCpuText(threads0.sender, threadCpu(a.proc.pid!))}\n`);
       process.stdout.write(`    receiver threads: ${threadCpuText(threads0.receiver, threadCpu(b.proc.pid!))}\n`);
+      process.stdout.write(`    ${idleText(threads0.machine, machineTicks())}\n`);
     }
     const ok = end.state === 'done' && (await sha1File(String(end.path))) === (await sha1File(src));
     if (end.path) rmSync(String(end.path), { force: true });

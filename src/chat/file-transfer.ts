@@ -6,7 +6,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
 import {
-  createReadStream,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -29,6 +28,7 @@ import {
   receiveFileStream,
   releaseBody,
   sendFileStream,
+  trimBodyPool,
   type FileAttributes,
   type FileSink,
   type FileSource,
@@ -36,7 +36,8 @@ import {
 } from '../msrp/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { peerId } from '../peer-id/peer-id.js';
-import { BatchedFileWriter, ReadAhead, hashFileHandle } from './file-io.js';
+import { BatchedFileWriter, ReadAhead, forEachPiece, hashFileHandle } from './file-io.js';
+import { StreamHash } from './file-hash.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
 import {
   FILE_KEY_USE,
@@ -644,20 +645,23 @@ export class FileTransfers {
     const resumable = !t.encrypted && hashHex !== null;
     const temp = join(folder, resumable ? `.blink-tui-${hashHex}.part` : `.blink-tui-${t.id}-${process.pid}.part`);
     let offset = 0;
-    const hasher = createHash('sha1');
     if (resumable && existsSync(temp)) {
       const have = (await stat(temp)).size;
       if (have > 0 && have < t.wireSize) offset = have;
     }
     const fh: FileHandle = await openFile(temp, offset > 0 ? 'r+' : 'w', 0o600);
-    if (offset > 0) {
-      // Feed the kept bytes to the running hash (streamed, not read whole).
-      await new Promise<void>((resolve, reject) => {
-        const rs = createReadStream(temp, { start: 0, end: offset - 1, highWaterMark: 1024 * 1024 });
-        rs.on('data', (d) => hasher.update(d as Buffer));
-        rs.on('end', () => resolve());
-        rs.on('error', reject);
-      });
+    // The offer's hash (a plain offer; a private one names none, its records are authenticated), on another
+    // thread for a large file.
+    const hasher = hashHex !== null ? new StreamHash(t.wireSize) : null;
+    if (offset > 0 && hasher) {
+      // Feed the kept bytes to the running hash (piece by piece, not read whole).
+      try {
+        await forEachPiece(fh, offset, (piece) => hasher.update(piece));
+      } catch (e) {
+        hasher.close();
+        await fh.close().catch(() => undefined);
+        throw e;
+      }
     } else if (resumable) {
       await fh.truncate(0);
     }
@@ -669,6 +673,7 @@ export class FileTransfers {
     const closeFile = async () => {
       if (closedFile) return;
       closedFile = true;
+      hasher?.close();
       await writer.abandon();
       await fh.close().catch(() => undefined);
     };
@@ -680,6 +685,8 @@ export class FileTransfers {
       if (t.ending) return;
       t.ending = true;
       if (reason) t.reason = reason;
+      // The MSRP parser's spare chunk buffers go (a chat keeps a few).
+      trimBodyPool();
       void (async () => {
         if (state !== 'done') {
           // No more chunks are taken (nor a final check made): the sender must not hear of success now.
@@ -724,7 +731,14 @@ export class FileTransfers {
           return { ok: false, code: 400, comment: `refused: ${(e as Error).message}` };
         }
       }
-      const got = hashHex === null ? null : hasher.digest('hex');
+      let got: string | null = null;
+      try {
+        got = hasher ? await hasher.digest() : null;
+      } catch (e) {
+        return { ok: false, code: 500, comment: (e as Error).message };
+      } finally {
+        hasher?.close();
+      }
       if (got !== null && got !== hashHex) {
         badData = true;
         return { ok: false, code: 400, comment: 'refused: the file does not match the hash of the offer' };
@@ -748,7 +762,12 @@ export class FileTransfers {
     const sink: FileSink = {
       write: async (pos, data) => {
         // A private offer names no hash (its records are authenticated); a plain one's is checked as it comes.
-        if (hashHex !== null) hasher.update(data);
+        // Both the hash and the disk read a plain chunk: its buffer goes back to the parser once both are done.
+        let readers = hasher ? 2 : 1;
+        const done = () => {
+          if (--readers === 0) releaseBody(data);
+        };
+        if (hasher) await hasher.update(data, done);
         if (decryptor) {
           let plain: Buffer[];
           try {
@@ -757,14 +776,13 @@ export class FileTransfers {
             throw new TamperError(`refused: the file was altered on the way (${(e as Error).message})`);
           }
           // The plaintext is new memory: the chunk's buffer may go back to the parser unless part of a record waits.
-          if (!decryptor.holding) releaseBody(data);
+          if (!decryptor.holding) done();
           for (const p of plain) {
             await writer.write(plainPos, p);
             plainPos += p.length;
           }
         } else {
-          // Hashed above, on disk once written: the MSRP parser may then fill this chunk's buffer again.
-          await writer.write(pos, data, () => releaseBody(data));
+          await writer.write(pos, data, done);
         }
       },
       finish: complete,
