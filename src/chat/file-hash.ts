@@ -101,7 +101,13 @@ export class StreamHash {
         this.ids.set(data.buffer, id);
         this.registry.register(data.buffer, id);
       }
-      this.worker!.postMessage({ seq, id, ...(first ? { buf: data.buffer } : {}), off: data.byteOffset, len: data.length });
+      this.worker!.postMessage({
+        seq,
+        id,
+        ...(first ? { buf: data.buffer } : {}),
+        off: data.byteOffset,
+        len: data.length,
+      });
       this.posted.push({ seq, len: data.length, done });
     } else {
       // Not shared: the worker gets a copy, and the caller may reuse `data` now.

@@ -5,15 +5,7 @@
 // checked; a plain one with a hash keeps its partial file for a resume (FILE_OFFSET).
 import { createHash, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { open as openFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
