@@ -94,7 +94,7 @@ function threadCpu(pid: number): Map<string, { user: number; sys: number }> {
       // Node 20 names its threads "node" (libuv's pool and V8's helpers alike): the main thread is the one whose id
       // is the process id.
       const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
-      const name = tid === String(pid) ? 'main' : comm === 'node' ? 'other' : comm;
+      const name = tid === String(pid) ? 'main' : `${comm === 'node' ? 'thread' : comm}#${tid}`;
       const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
       const cur = out.get(name) ?? { user: 0, sys: 0 };
       cur.user += Number(f[11]) / 100;
@@ -116,7 +116,7 @@ function threadCpuText(
       const b = before.get(name) ?? { user: 0, sys: 0 };
       return { name, user: a.user - b.user, sys: a.sys - b.sys };
     })
-    .filter((t) => t.user + t.sys > 0.005)
+    .filter((t) => t.user + t.sys > 0.03)
     .sort((x, y) => y.user + y.sys - (x.user + x.sys))
     .map((t) => `${t.name} ${t.user.toFixed(2)}u+${t.sys.toFixed(2)}s`)
     .join(', ');
