@@ -259,8 +259,15 @@ async function startSshd(work: string): Promise<Sshd | null> {
 }
 
 /** scp of the file to a new name over our sshd, default options (cipher, SFTP protocol): the whole process. */
+/** CPU seconds of a process's reaped children (user + system). */
+function childCpu(pid: number | 'self'): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
 async function scpOnce(s: Sshd, src: string, dst: string): Promise<number> {
   const m0 = machineTicks();
+  const c0 = THREADS ? { client: childCpu('self'), server: childCpu(s.proc.pid!) } : null;
   const t0 = performance.now();
   const p = spawn('scp', ['-q', '-P', String(s.port), ...sshOpts(s), src, `${userInfo().username}@127.0.0.1:${dst}`], {
     stdio: 'ignore',
@@ -268,7 +275,16 @@ async function scpOnce(s: Sshd, src: string, dst: string): Promise<number> {
   const code = await new Promise<number | null>((r) => p.on('exit', r));
   const ms = performance.now() - t0;
   if (code !== 0) throw new Error(`scp exited with ${code}`);
-  if (THREADS) process.stdout.write(`    scp: ${idleText(m0, machineTicks())}\n`);
+  if (c0) {
+    // The server's side (sshd's session process and sftp-server) is counted once sshd has reaped it.
+    await new Promise((r) => setTimeout(r, 300));
+    const client = childCpu('self') - c0.client;
+    const server = childCpu(s.proc.pid!) - c0.server;
+    process.stdout.write(
+      `    scp: CPU client (scp, ssh) ${client.toFixed(2)} s, server (sshd, sftp-server) ${server.toFixed(2)} s; ` +
+        `${idleText(m0, machineTicks())}\n`,
+    );
+  }
   rmSync(dst, { force: true });
   return ms;
 }
