@@ -8,7 +8,10 @@
 // `scp` process (its SSH handshake included). Both processes' RSS is sampled every 100 ms during the transfer: it
 // must stay flat (no file in memory). Nothing here asserts.
 // Run: npm run bench, or `node --import tsx bench/files.ts [--size MiB] [--rounds N] [--only plain,private,scp,tcp]
-// [--cpu-prof DIR]` (--cpu-prof: both clients write V8 CPU profiles of their whole life into DIR).
+// [--cpu-prof DIR] [--threads] [--settle S] [--base-bin PATH]` (--base-bin: another build's bin/blink-tui.js, whose
+// plain and private transfers take turns with this build's; --cpu-prof: both clients write V8 CPU profiles of their whole life into
+// DIR; --threads: CPU by thread of both clients, scp's CPU, and how idle the machine was, after each transfer;
+// --settle: seconds between transfers, 3 by default, see SETTLE_S).
 // scp needs `openssh-server` (sshd): installed with apt-get when this runs as root and it is missing; otherwise the
 // scp row is left out with the apt-get line to run. The sshd has its own config, host key and authorized key in a
 // temp folder, listens on 127.0.0.1 only, and is stopped at the end; nothing of the system's ssh setup is touched.
@@ -42,6 +45,17 @@ const SIZE = MIB * 1024 * 1024;
 const ROUNDS = Number(arg('--rounds') ?? 3);
 const ONLY = new Set((arg('--only') ?? 'tcp,scp,plain,private').split(','));
 const CPU_PROF = arg('--cpu-prof');
+/**
+ * Seconds to wait after each transfer (whose copy was just deleted) before the next one. This VM hands freed memory
+ * back to its host within 1-2 s, and memory taken afresh then costs ~1.5 s of system time per GiB (page faults in
+ * the host): a file written right after a deletion reuses the freed pages at a fifth of that. Measured with a
+ * 1 GiB write after `rm` and a pause of 0 / 1 / 3 / 6 s: 0.23 / 0.94 / 1.39 / 1.63 s of system time. Waiting puts
+ * every contender on the same footing (all pay for fresh pages) whichever comes after whom.
+ */
+const SETTLE_S = Number(arg('--settle') ?? 3);
+/** Another build's bin/blink-tui.js: its plain and private transfers take turns with this build's, round by round. */
+const BASE_BIN = arg('--base-bin');
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_S * 1000));
 /** Print each process's CPU by thread (user / system) after every transfer. */
 const THREADS = process.argv.includes('--threads');
 
@@ -306,7 +320,7 @@ interface Result {
 
 let profRun = 0;
 
-async function transfer(privateMode: boolean, src: string, work: string): Promise<Result> {
+async function transfer(privateMode: boolean, src: string, work: string, bin?: string): Promise<Result> {
   const dl = join(work, privateMode ? 'dl-private' : 'dl-plain');
   const otr = privateMode ? [] : ['--no-otr'];
   const prof = (who: string) =>
@@ -316,10 +330,12 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
   const a = await HeadlessClient.start({
     args: ['--user', 'alice', '--port', '0', '--transport', 'tcp', '--download-dir', join(work, 'dl-a'), ...otr],
     ...prof(`sender-${privateMode ? 'private' : 'plain'}`),
+    ...(bin ? { bin } : {}),
   });
   const b = await HeadlessClient.start({
     args: ['--user', 'bob', '--port', '0', '--transport', 'tcp', '--download-dir', dl, ...otr],
     ...prof(`receiver-${privateMode ? 'private' : 'plain'}`),
+    ...(bin ? { bin } : {}),
   });
   try {
     const target = `${b.uri.split(';')[0]};transport=tcp`;
@@ -394,17 +410,37 @@ async function main(): Promise<void> {
     );
     makeFile(src, SIZE);
     if (ONLY.has('scp')) sshd = await startSshd(work);
-    const runs = { tcp: [] as number[], scp: [] as number[], plain: [] as Result[], private: [] as Result[] };
+    const runs = {
+      tcp: [] as number[],
+      scp: [] as number[],
+      plain: [] as Result[],
+      private: [] as Result[],
+      basePlain: [] as Result[],
+      basePrivate: [] as Result[],
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       if (ONLY.has('tcp')) runs.tcp.push(await tcpBar(src, join(work, 'bar.bin')));
+      await settle();
       if (sshd) runs.scp.push(await scpOnce(sshd, src, join(work, 'scp.bin')));
+      await settle();
       if (ONLY.has('plain')) runs.plain.push(await transfer(false, src, work));
+      await settle();
       if (ONLY.has('private')) runs.private.push(await transfer(true, src, work));
+      await settle();
+      if (BASE_BIN && ONLY.has('plain')) runs.basePlain.push(await transfer(false, src, work, BASE_BIN));
+      if (BASE_BIN && ONLY.has('plain')) await settle();
+      if (BASE_BIN && ONLY.has('private')) runs.basePrivate.push(await transfer(true, src, work, BASE_BIN));
+      if (BASE_BIN && ONLY.has('private')) await settle();
       const last = (xs: number[]) => (xs.length ? `${mbps(xs[xs.length - 1]!).toFixed(0)}` : '-');
       process.stdout.write(
         `  round ${round}: tcp ${last(runs.tcp)}, scp ${last(runs.scp)}, plain ${last(runs.plain.map((r) => r.ms))} ` +
           `(${last(runs.plain.map((r) => r.totalMs))} from the command), private ${last(runs.private.map((r) => r.ms))} ` +
-          `(${last(runs.private.map((r) => r.totalMs))}) MB/s\n`,
+          `(${last(runs.private.map((r) => r.totalMs))}) MB/s` +
+          (BASE_BIN
+            ? `; base build: plain ${last(runs.basePlain.map((r) => r.ms))} ` +
+              `(${last(runs.basePlain.map((r) => r.totalMs))}), private ${last(runs.basePrivate.map((r) => r.ms))} MB/s`
+            : '') +
+          '\n',
       );
     }
     const scpMed = median(runs.scp);
@@ -420,6 +456,8 @@ async function main(): Promise<void> {
     for (const [label, rs] of [
       ['blink-tui plain (RFC 5547, SHA-1 checked)', runs.plain],
       ['blink-tui private (OTR key, AES-256-GCM)', runs.private],
+      ['base build plain', runs.basePlain],
+      ['base build private', runs.basePrivate],
     ] as const) {
       if (!rs.length) continue;
       const bad = rs.some((r) => !r.ok) ? ' FAILED' : '';
