@@ -77,7 +77,7 @@ export class StreamHash {
     w.on('message', (m: { seq: number; digest?: string }) => this.onAck(m.seq, m.digest));
     w.on('error', (e) => this.fail(new Error(`the hashing thread failed: ${e.message}`)));
     w.on('exit', () => this.fail(new Error('the hashing thread ended')));
-    // The worker must not keep the process alive (a transfer ends by close(), the client may quit first).
+    // An idle worker does not keep the process alive (the client may quit mid-transfer); a busy one does.
     w.unref();
   }
 
@@ -117,6 +117,7 @@ export class StreamHash {
       done?.();
     }
     this.backlog += data.length;
+    this.busy(true);
     while (this.backlog > BACKLOG_BYTES && !this.error) await new Promise<void>((r) => this.waiters.push(r));
     if (this.error) throw this.error;
   }
@@ -128,6 +129,7 @@ export class StreamHash {
     return new Promise((resolve, reject) => {
       this.digestWaiter = { resolve, reject };
       this.worker!.postMessage({ seq: ++this.seq, digest: true });
+      this.busy(true);
     });
   }
 
@@ -149,6 +151,16 @@ export class StreamHash {
       this.digestWaiter.resolve(digest);
       this.digestWaiter = null;
     }
+    if (this.posted.length === 0 && !this.digestWaiter) this.busy(false);
+  }
+
+  private refed = false;
+
+  private busy(on: boolean): void {
+    if (!this.worker || on === this.refed) return;
+    this.refed = on;
+    if (on) this.worker.ref();
+    else this.worker.unref();
   }
 
   private fail(e: Error): void {

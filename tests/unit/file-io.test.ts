@@ -1,0 +1,145 @@
+// The file transfer's disk and hash stages on real files in a temp folder: read-ahead with reused buffers, the
+// batched writer's 128 KiB calls, the piecewise reader, and the SHA-1 that runs in a worker thread for large files.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BatchedFileWriter, ReadAhead, forEachPiece, hashFileHandle } from '../../src/chat/file-io.js';
+import { StreamHash, WORKER_HASH_MIN_BYTES } from '../../src/chat/file-hash.js';
+
+const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
+
+function tempDir(): { dir: string; [Symbol.dispose](): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'blink-file-io-'));
+  return { dir, [Symbol.dispose]: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+test('ReadAhead hands out every piece of the file, and fills a released block again instead of a new one', async () => {
+  using t = tempDir();
+  const block = 64 * 1024;
+  const data = randomBytes(block * 20 + 1234);
+  const path = join(t.dir, 'src.bin');
+  writeFileSync(path, data);
+  const fh = await open(path, 'r');
+  try {
+    const r = new ReadAhead(fh, data.length, block, 2);
+    const chunk = block / 4;
+    const buffers = new Set<ArrayBufferLike>();
+    const out: Buffer[] = [];
+    for (let pos = 0; pos < data.length; pos += chunk) {
+      const piece = await r.read(pos, Math.min(chunk, data.length - pos));
+      // Copied before release: the block's memory is about to be read into again.
+      out.push(Buffer.from(piece));
+      buffers.add(piece.buffer);
+      r.release(piece);
+    }
+    assert.ok(Buffer.concat(out).equals(data));
+    // 21 blocks went through at most 1 + 2 ahead + 1 being retired buffers.
+    assert.ok(buffers.size <= 4, `${buffers.size} buffers for 21 blocks`);
+    // A piece that is never released keeps its block out of reuse: the next pass needs new memory for it.
+    const kept = await r.read(0, chunk);
+    const keptCopy = Buffer.from(kept);
+    for (let pos = block; pos < data.length; pos += chunk)
+      r.release(await r.read(pos, Math.min(chunk, data.length - pos)));
+    assert.ok(Buffer.from(kept).equals(keptCopy), 'a piece still out was overwritten');
+  } finally {
+    await fh.close();
+  }
+});
+
+test('BatchedFileWriter writes pieces of any size (cut into 128 KiB calls) in place, and reports each as written', async () => {
+  using t = tempDir();
+  const path = join(t.dir, 'out.bin');
+  const fh = await open(path, 'w');
+  const sizes = [1, 65536, 1048576 + 7, 200_000, 3, 131072, 131073, 5 * 1024 * 1024];
+  const pieces = sizes.map((n) => randomBytes(n));
+  let written = 0;
+  try {
+    const w = new BatchedFileWriter(fh);
+    let pos = 0;
+    for (const p of pieces) {
+      await w.write(pos, p, () => written++);
+      pos += p.length;
+    }
+    await w.flush();
+  } finally {
+    await fh.close();
+  }
+  assert.equal(written, pieces.length);
+  assert.ok(readFileSync(path).equals(Buffer.concat(pieces)));
+});
+
+test('forEachPiece and hashFileHandle read a file whole through two buffers; a stop ends it', async () => {
+  using t = tempDir();
+  const data = randomBytes(5 * 1024 * 1024 + 99);
+  const path = join(t.dir, 'h.bin');
+  writeFileSync(path, data);
+  const fh = await open(path, 'r');
+  try {
+    const seen: number[] = [];
+    const digest = await hashFileHandle(fh, data.length, (n) => seen.push(n));
+    assert.equal(Buffer.from(digest).toString('hex'), sha1(data));
+    assert.equal(seen[seen.length - 1], data.length);
+    // The first 3 MiB only (a resume feeds the kept part of a file).
+    const h = createHash('sha1');
+    await forEachPiece(fh, 3 * 1024 * 1024, (p) => void h.update(p));
+    assert.equal(h.digest('hex'), sha1(data.subarray(0, 3 * 1024 * 1024)));
+    await assert.rejects(
+      hashFileHandle(fh, data.length, undefined, () => true),
+      /cancelled/,
+    );
+    assert.equal(Buffer.from(await hashFileHandle(fh, 0)).toString('hex'), sha1(new Uint8Array(0)));
+  } finally {
+    await fh.close();
+  }
+});
+
+test('StreamHash in its worker: shared and plain pieces give the SHA-1 of the whole, each piece let go once hashed', async () => {
+  const total = WORKER_HASH_MIN_BYTES;
+  const h = new StreamHash(total);
+  const ref = createHash('sha1');
+  const shared = Buffer.from(new SharedArrayBuffer(1024 * 1024 + 300));
+  let fed = 0;
+  let doneCount = 0;
+  let calls = 0;
+  // The shared buffer is filled again only once its last piece is let go, as the parser's pool buffers are.
+  let sharedFree: Promise<void> = Promise.resolve();
+  try {
+    while (fed < total) {
+      calls++;
+      const useShared = calls % 3 !== 0;
+      const n = Math.min(useShared ? 1024 * 1024 : 70_000, total - fed);
+      if (useShared) await sharedFree;
+      const piece = useShared ? shared.subarray(100, 100 + n) : randomBytes(n);
+      if (useShared) randomBytes(n).copy(piece);
+      ref.update(piece);
+      let released!: () => void;
+      const letGo = new Promise<void>((r) => (released = r));
+      if (useShared) sharedFree = letGo;
+      await h.update(piece, () => {
+        doneCount++;
+        released();
+      });
+      fed += n;
+    }
+    assert.equal(await h.digest(), ref.digest('hex'));
+    assert.equal(doneCount, calls);
+  } finally {
+    h.close();
+  }
+});
+
+test('StreamHash inline for a small file gives the same digest', async () => {
+  const h = new StreamHash(1000);
+  const a = randomBytes(400);
+  const b = randomBytes(600);
+  let done = 0;
+  await h.update(a, () => done++);
+  await h.update(b, () => done++);
+  assert.equal(await h.digest(), sha1(Buffer.concat([a, b])));
+  assert.equal(done, 2);
+  h.close();
+});
