@@ -141,7 +141,8 @@ function skipBytes(parts: Uint8Array[], n: number): Uint8Array[] {
   return out;
 }
 
-const WRITE_PIECE = 128 * 1024;
+/** The largest single write call (see writeAll). */
+export const WRITE_PIECE = 128 * 1024;
 
 /**
  * Reads a file front to back in blocks of `block` bytes, up to `ahead` blocks ahead in the thread pool, into a few

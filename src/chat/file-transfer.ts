@@ -29,7 +29,7 @@ import {
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { peerId } from '../peer-id/peer-id.js';
 import { BatchedFileWriter, ReadAhead, forEachPiece, hashFileHandle } from './file-io.js';
-import { StreamHash } from './file-hash.js';
+import { FileSinkThread, SINK_THREAD_MIN_BYTES } from './file-sink-thread.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
 import {
   FILE_KEY_USE,
@@ -642,15 +642,19 @@ export class FileTransfers {
       if (have > 0 && have < t.wireSize) offset = have;
     }
     const fh: FileHandle = await openFile(temp, offset > 0 ? 'r+' : 'w', 0o600);
-    // The offer's hash (a plain offer; a private one names none, its records are authenticated), on another
-    // thread for a large file.
-    const hasher = hashHex !== null ? new StreamHash(t.wireSize) : null;
-    if (offset > 0 && hasher) {
+    // A large file is written (and, plain, hashed) by a worker thread of its own; a small one by the thread pool,
+    // hashed here. The hash is the offer's: a plain offer's; a private one names none (its records are
+    // authenticated), except from older blink-tui senders, whose hash of the ciphertext is checked here.
+    const thread =
+      t.wireSize >= SINK_THREAD_MIN_BYTES ? new FileSinkThread({ hash: !t.key && hashHex !== null, fd: fh.fd }) : null;
+    const inlineHash = hashHex !== null && !(thread && !t.key) ? createHash('sha1') : null;
+    const writer = thread ? null : new BatchedFileWriter(fh);
+    if (offset > 0) {
       // Feed the kept bytes to the running hash (piece by piece, not read whole).
       try {
-        await forEachPiece(fh, offset, (piece) => hasher.update(piece));
+        await forEachPiece(fh, offset, (piece) => (thread ? thread.put(piece, null) : void inlineHash?.update(piece)));
       } catch (e) {
-        hasher.close();
+        await thread?.close();
         await fh.close().catch(() => undefined);
         throw e;
       }
@@ -661,12 +665,12 @@ export class FileTransfers {
     const decryptor = t.key ? new StreamDecryptor(t.key, t.size) : null;
     let plainPos = 0;
     let closedFile = false;
-    const writer = new BatchedFileWriter(fh);
     const closeFile = async () => {
       if (closedFile) return;
       closedFile = true;
-      hasher?.close();
-      await writer.abandon();
+      // The worker stops before the file closes: it never writes to a closed (or reused) descriptor.
+      await thread?.close();
+      await writer?.abandon();
       await fh.close().catch(() => undefined);
     };
     let doneTimer: NodeJS.Timeout | null = null;
@@ -723,25 +727,21 @@ export class FileTransfers {
           return { ok: false, code: 400, comment: `refused: ${(e as Error).message}` };
         }
       }
+      // Every byte written (the thread, or the thread pool), and the hash of them.
       let got: string | null = null;
       try {
-        got = hasher ? await hasher.digest() : null;
+        if (thread) got = await thread.finish();
+        else await writer!.flush();
+        got ??= inlineHash ? inlineHash.digest('hex') : null;
       } catch (e) {
         return { ok: false, code: 500, comment: (e as Error).message };
-      } finally {
-        hasher?.close();
       }
-      if (got !== null && got !== hashHex) {
+      if (hashHex !== null && got !== hashHex) {
         badData = true;
         return { ok: false, code: 400, comment: 'refused: the file does not match the hash of the offer' };
       }
       if (t.encrypted && plainPos !== t.size)
         return { ok: false, code: 400, comment: `refused: ${plainPos} of ${t.size} bytes decrypted` };
-      try {
-        await writer.flush();
-      } catch (e) {
-        return { ok: false, code: 500, comment: (e as Error).message };
-      }
       if (t.ending) return { ok: false, code: 400, comment: 'cancelled by the receiver' };
       await fh.sync().catch(() => undefined);
       await closeFile();
@@ -753,13 +753,9 @@ export class FileTransfers {
     };
     const sink: FileSink = {
       write: async (pos, data) => {
-        // A private offer names no hash (its records are authenticated); a plain one's is checked as it comes.
-        // Both the hash and the disk read a plain chunk: its buffer goes back to the parser once both are done.
-        let readers = hasher ? 2 : 1;
-        const done = () => {
-          if (--readers === 0) releaseBody(data);
-        };
-        if (hasher) await hasher.update(data, done);
+        inlineHash?.update(data);
+        // Once on disk (and hashed), a plain chunk's buffer goes back to the MSRP parser.
+        const written = () => releaseBody(data);
         if (decryptor) {
           let plain: Buffer[];
           try {
@@ -768,13 +764,18 @@ export class FileTransfers {
             throw new TamperError(`refused: the file was altered on the way (${(e as Error).message})`);
           }
           // The plaintext is new memory: the chunk's buffer may go back to the parser unless part of a record waits.
-          if (!decryptor.holding) done();
+          if (!decryptor.holding) releaseBody(data);
           for (const p of plain) {
-            await writer.write(plainPos, p);
-            plainPos += p.length;
+            const len = p.length;
+            // The plaintext is made for the disk: the thread takes its memory rather than a copy.
+            if (thread) await thread.put(p, plainPos, undefined, true);
+            else await writer!.write(plainPos, p);
+            plainPos += len;
           }
+        } else if (thread) {
+          await thread.put(data, pos, written);
         } else {
-          await writer.write(pos, data, done);
+          await writer!.write(pos, data, written);
         }
       },
       finish: complete,

@@ -8,7 +8,7 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BatchedFileWriter, ReadAhead, forEachPiece, hashFileHandle } from '../../src/chat/file-io.js';
-import { StreamHash, WORKER_HASH_MIN_BYTES } from '../../src/chat/file-hash.js';
+import { FileSinkThread, SINK_THREAD_MIN_BYTES } from '../../src/chat/file-sink-thread.js';
 
 const sha1 = (b: Uint8Array) => createHash('sha1').update(b).digest('hex');
 
@@ -97,49 +97,76 @@ test('forEachPiece and hashFileHandle read a file whole through two buffers; a s
   }
 });
 
-test('StreamHash in its worker: shared and plain pieces give the SHA-1 of the whole, each piece let go once hashed', async () => {
-  const total = WORKER_HASH_MIN_BYTES;
-  const h = new StreamHash(total);
+test('FileSinkThread writes and hashes shared, given and copied pieces in order, each let go once done', async () => {
+  using t = tempDir();
+  const path = join(t.dir, 'sink.bin');
+  const fh = await open(path, 'w');
+  const total = SINK_THREAD_MIN_BYTES;
+  const sink = new FileSinkThread({ hash: true, fd: fh.fd });
   const ref = createHash('sha1');
   const shared = Buffer.from(new SharedArrayBuffer(1024 * 1024 + 300));
   let fed = 0;
   let doneCount = 0;
-  let calls = 0;
+  let sharedCalls = 0;
+  let expected = '';
   // The shared buffer is filled again only once its last piece is let go, as the parser's pool buffers are.
   let sharedFree: Promise<void> = Promise.resolve();
   try {
-    while (fed < total) {
-      calls++;
-      const useShared = calls % 3 !== 0;
-      const n = Math.min(useShared ? 1024 * 1024 : 70_000, total - fed);
-      if (useShared) await sharedFree;
-      const piece = useShared ? shared.subarray(100, 100 + n) : randomBytes(n);
-      if (useShared) randomBytes(n).copy(piece);
+    for (let call = 1; fed < total; call++) {
+      const kind = call % 3 === 0 ? 'given' : call % 5 === 0 ? 'copied' : 'shared';
+      const n = Math.min(kind === 'shared' ? 1024 * 1024 : 70_000, total - fed);
+      if (kind === 'shared') await sharedFree;
+      const piece = kind === 'shared' ? shared.subarray(100, 100 + n) : Buffer.from(randomBytes(n));
+      if (kind === 'shared') randomBytes(n).copy(piece);
       ref.update(piece);
-      let released!: () => void;
-      const letGo = new Promise<void>((r) => (released = r));
-      if (useShared) sharedFree = letGo;
-      await h.update(piece, () => {
-        doneCount++;
-        released();
-      });
+      if (kind === 'shared') {
+        sharedCalls++;
+        sharedFree = new Promise<void>(
+          (r) =>
+            void sink.put(piece, fed, () => {
+              doneCount++;
+              r();
+            }),
+        );
+        // put() resolved or not, the piece is now the thread's until its callback.
+      } else {
+        // A given piece moves to the worker (Buffer.from above made it own its memory); a copied one stays usable.
+        const copy = kind === 'copied' ? Buffer.from(piece) : null;
+        await sink.put(piece, fed, undefined, kind === 'given');
+        if (copy) assert.ok(piece.equals(copy), 'a copied piece was changed');
+        if (kind === 'given') assert.equal(piece.length, 0, 'a given piece still has its memory');
+      }
       fed += n;
     }
-    assert.equal(await h.digest(), ref.digest('hex'));
-    assert.equal(doneCount, calls);
+    expected = ref.digest('hex');
+    assert.equal(await sink.finish(), expected);
+    assert.equal(doneCount, sharedCalls);
   } finally {
-    h.close();
+    await sink.close();
+    await fh.close();
   }
+  // What the thread wrote is what was put, where it was put.
+  assert.equal(sha1(readFileSync(path)), expected);
 });
 
-test('StreamHash inline for a small file gives the same digest', async () => {
-  const h = new StreamHash(1000);
-  const a = randomBytes(400);
-  const b = randomBytes(600);
-  let done = 0;
-  await h.update(a, () => done++);
-  await h.update(b, () => done++);
-  assert.equal(await h.digest(), sha1(Buffer.concat([a, b])));
-  assert.equal(done, 2);
-  h.close();
+test('FileSinkThread: a write that fails fails the next put or finish with the reason', async () => {
+  using t = tempDir();
+  const path = join(t.dir, 'ro.bin');
+  writeFileSync(path, 'x');
+  const fh = await open(path, 'r');
+  const sink = new FileSinkThread({ hash: false, fd: fh.fd });
+  try {
+    const piece = randomBytes(2 * 1024 * 1024);
+    await sink.put(piece, 0).catch(() => undefined);
+    await assert.rejects(
+      (async () => {
+        for (let i = 1; i < 20; i++) await sink.put(piece, i * piece.length);
+        await sink.finish();
+      })(),
+      /cannot write the file/,
+    );
+  } finally {
+    await sink.close();
+    await fh.close();
+  }
 });
