@@ -4,8 +4,8 @@
 // thread, busy parsing, to issue the next (the socket paused ~200 times per GiB for it). Here the worker hashes and
 // writes one piece after another without waiting for anyone. Chunk bodies from the MSRP parser lie in shared memory
 // (its pooled buffers): the worker reads them where they lie, and each piece's callback runs once the worker is past
-// it (the parser may then fill that memory again). Other pieces are handed over (their memory moves to the worker)
-// or copied. Small files do without: a worker costs ~10 MB and tens of ms to start.
+// it (the parser may then fill that memory again). Other pieces (a private file's plaintext) are copied into a ring
+// of shared memory. Small files do without: a worker costs ~10 MB and tens of ms to start.
 import { Worker } from 'node:worker_threads';
 import { WRITE_PIECE } from './file-io.js';
 
@@ -23,7 +23,7 @@ const { writeSync } = require('node:fs');
 const { createHash } = require('node:crypto');
 const h = workerData.hash ? createHash('sha1') : null;
 const fd = workerData.fd;
-const shared = new Map();
+const shared = new Map([[0, workerData.ring]]);
 let since = 0;
 let failed = false;
 parentPort.on('message', (m) => {
@@ -65,7 +65,18 @@ interface Posted {
   readonly seq: number;
   readonly len: number;
   readonly done: (() => void) | undefined;
+  /** Bytes of the ring this piece holds until the worker is past it (its copy, and any tail skipped for it). */
+  readonly ring: number;
 }
+
+/**
+ * Where a piece that is not in shared memory is copied for the worker: a ring of shared memory, used again and again.
+ * Handing the worker new memory instead (a decrypted record's own buffer) grew the receiver's RSS by 70-100 MB: the
+ * worker allocates next to nothing, so its garbage collector seldom ran to free what it had been given.
+ */
+const RING_BYTES = 8 * 1024 * 1024;
+/** A larger piece goes through the ring in parts of this size. */
+const RING_PIECE = RING_BYTES / 4;
 
 /**
  * Writes pieces of a file at their positions (when given a file descriptor) and/or feeds them to a running SHA-1,
@@ -89,9 +100,15 @@ export class FileSinkThread {
   private readonly ids = new WeakMap<SharedArrayBuffer, number>();
   private nextId = 0;
   private readonly registry = new FinalizationRegistry<number>((id) => this.worker.postMessage({ forget: id }));
+  private readonly ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
+  private ringHead = 0;
+  private ringUsed = 0;
 
   constructor(opts: { hash: boolean; fd: number | null }) {
-    const w = new Worker(WORKER_SOURCE, { eval: true, workerData: { hash: opts.hash, fd: opts.fd } });
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { hash: opts.hash, fd: opts.fd, ring: this.ring.buffer },
+    });
     this.worker = w;
     w.on('message', (m: { seq: number; digest?: string | null; finished?: boolean; error?: string }) => {
       if (m.error !== undefined) this.fail(new Error(m.error));
@@ -105,15 +122,15 @@ export class FileSinkThread {
 
   /**
    * The next piece: written at `pos` (null: hashed only, e.g. the part of a file kept from before), hashed when
-   * hashing. `done` runs once nothing reads `data` any more. `give`: the caller is done with `data` and its memory
-   * (a decrypted record, made for this): it moves to the worker instead of being copied, and `data` reads as empty
-   * afterwards. Resolves at once unless the worker is BACKLOG_BYTES behind; throws the first write error.
+   * hashing. A piece in shared memory (the MSRP parser's) is read where it lies, and `done` runs once nothing reads
+   * it any more; any other is copied (and `done` runs at once). Resolves at once unless the worker is BACKLOG_BYTES
+   * behind; throws the first write error.
    */
-  async put(data: Uint8Array, pos: number | null, done?: () => void, give = false): Promise<void> {
+  async put(data: Uint8Array, pos: number | null, done?: () => void): Promise<void> {
     if (this.error) throw this.error;
-    const seq = ++this.seq;
     const buf = data.buffer;
     if (buf instanceof SharedArrayBuffer) {
+      const seq = ++this.seq;
       let id = this.ids.get(buf);
       const first = id === undefined;
       if (id === undefined) {
@@ -122,27 +139,49 @@ export class FileSinkThread {
         this.registry.register(buf, id);
       }
       this.worker.postMessage({ seq, id, ...(first ? { buf } : {}), off: data.byteOffset, len: data.length, pos });
-      this.posted.push({ seq, len: data.length, done });
+      this.posted.push({ seq, len: data.length, done, ring: 0 });
+      this.backlog += data.length;
     } else {
-      // Not shared: the worker gets the memory itself when given all of it, a copy otherwise.
-      const len = data.length;
-      const own = give && data.byteOffset === 0 && data.byteLength === buf.byteLength ? (buf as ArrayBuffer) : null;
-      const moved = own ?? new Uint8Array(data).buffer;
-      this.worker.postMessage({ seq, buf: moved, off: 0, len, pos }, [moved]);
-      this.posted.push({ seq, len, done: undefined });
-      this.backlog += len;
+      for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += RING_PIECE) {
+        const n = Math.min(RING_PIECE, data.length - off);
+        const { at, cost } = await this.ringTake(n);
+        this.ring.set(data.subarray(off, off + n), at);
+        const seq = ++this.seq;
+        this.worker.postMessage({ seq, id: 0, off: at, len: n, pos: pos === null ? null : pos + off });
+        this.posted.push({ seq, len: n, done: undefined, ring: cost });
+        this.backlog += n;
+        if (n === 0) break;
+      }
       done?.();
-      await this.waitBacklog();
-      return;
     }
-    this.backlog += data.length;
-    await this.waitBacklog();
-  }
-
-  private async waitBacklog(): Promise<void> {
     this.busy(true);
     while (this.backlog > BACKLOG_BYTES && !this.error) await new Promise<void>((r) => this.waiters.push(r));
     if (this.error) throw this.error;
+  }
+
+  /** Room for `n` bytes in the ring (FIFO: pieces are done in the order they were put). */
+  private async ringTake(n: number): Promise<{ at: number; cost: number }> {
+    for (;;) {
+      if (this.error) throw this.error;
+      if (this.ringHead + n <= RING_BYTES) {
+        if (this.ringUsed + n <= RING_BYTES) {
+          const at = this.ringHead;
+          this.ringHead += n;
+          this.ringUsed += n;
+          return { at, cost: n };
+        }
+      } else {
+        // Not enough before the end: skip the tail, which stays taken until this piece is done.
+        const skipped = RING_BYTES - this.ringHead;
+        if (this.ringUsed + skipped + n <= RING_BYTES) {
+          this.ringHead = n;
+          this.ringUsed += skipped + n;
+          return { at: 0, cost: skipped + n };
+        }
+      }
+      this.busy(true);
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
   }
 
   /** Everything put is written; the SHA-1 of all of it (lower-case hex) when hashing, else null. */
@@ -166,6 +205,7 @@ export class FileSinkThread {
     while (this.posted.length > 0 && this.posted[0]!.seq <= seq) {
       const p = this.posted.shift()!;
       this.backlog -= p.len;
+      this.ringUsed -= p.ring;
       p.done?.();
     }
     this.wake();

@@ -766,11 +766,9 @@ export class FileTransfers {
           // The plaintext is new memory: the chunk's buffer may go back to the parser unless part of a record waits.
           if (!decryptor.holding) releaseBody(data);
           for (const p of plain) {
-            const len = p.length;
-            // The plaintext is made for the disk: the thread takes its memory rather than a copy.
-            if (thread) await thread.put(p, plainPos, undefined, true);
+            if (thread) await thread.put(p, plainPos);
             else await writer!.write(plainPos, p);
-            plainPos += len;
+            plainPos += p.length;
           }
         } else if (thread) {
           await thread.put(data, pos, written);
