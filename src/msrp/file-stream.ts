@@ -94,7 +94,9 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
       fail(new MsrpStatusError(0, 'cancelled'));
       break;
     }
-    const want = Math.min(chunkSize, total - pos);
+    // Chunks end on multiples of the chunk size: after a resume at any offset, the first one is shorter (the file's
+    // reader hands out pieces of its blocks, which are whole numbers of chunks).
+    const want = Math.min(chunkSize - (pos % chunkSize), total - pos);
     const piece = want > 0 ? await src.read(pos, want) : new Uint8Array(0);
     if (piece.length !== want) {
       fail(new MsrpStatusError(0, `the file changed while it was being sent (read ${piece.length} of ${want} bytes)`));
