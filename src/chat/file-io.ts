@@ -82,7 +82,8 @@ export class BatchedFileWriter {
 }
 
 /**
- * Writes `parts` from `position` on as writes of at most WRITE_PIECE bytes, two in flight. On this kernel (6.18,
+ * Writes `parts` from `position` on as writes of at most WRITE_PIECE bytes, one after another (never a later piece
+ * on disk before an earlier one: a partial file kept for a resume has no hole). On this kernel (6.18,
  * ext4, large page-cache folios) the size of one write call decides how dear the new pages are: 1 GiB written into a
  * new file took 0.2-0.3 s of system time in calls of 64 or 128 KiB, 0.6 s in calls of 256 KiB, and 1.0-1.5 s in
  * 1 MiB calls or 4 MiB writevs (each measured a few seconds after the last large file was deleted, as in a transfer).
@@ -106,24 +107,17 @@ async function writeAll(fh: FileHandle, parts: Uint8Array[], position: number): 
       pos += n;
     }
   }
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    while (next < calls.length) {
-      const c = calls[next++]!;
-      let rest = c.data;
-      let at = c.pos;
-      while (rest.length > 0) {
-        const { bytesWritten } = await fh.writev(rest, at);
-        // A short write (rare for a regular file): go on from where it stopped.
-        if (bytesWritten === 0) throw new Error('the disk took no bytes');
-        at += bytesWritten;
-        rest = skipBytes(rest, bytesWritten);
-      }
+  for (const c of calls) {
+    let rest = c.data;
+    let at = c.pos;
+    while (rest.length > 0) {
+      const { bytesWritten } = await fh.writev(rest, at);
+      // A short write (rare for a regular file): go on from where it stopped.
+      if (bytesWritten === 0) throw new Error('the disk took no bytes');
+      at += bytesWritten;
+      rest = skipBytes(rest, bytesWritten);
     }
-  };
-  // Both lanes end before the batch does (a failed one stops its lane only): nothing writes after an error is seen.
-  const results = await Promise.allSettled([lane(), lane()]);
-  for (const r of results) if (r.status === 'rejected') throw r.reason;
+  }
 }
 
 /** `parts` without their first `n` bytes. */
