@@ -135,6 +135,32 @@ export function encryptRecord(key: Uint8Array, size: number, index: number, plai
 }
 
 /**
+ * encryptRecord into `out` at `at` (ciphertext then tag), for a sender that fills chunk buffers it uses again;
+ * returns the bytes written. The same record, without a new buffer for each record and each chunk.
+ */
+export function encryptRecordInto(
+  key: Uint8Array,
+  size: number,
+  index: number,
+  plain: Uint8Array,
+  out: Buffer,
+  at: number,
+): number {
+  const n = recordCount(size);
+  if (index < 1 || index > n) throw new FileCryptoError(`record ${index} of ${n}`);
+  const expected = index < n ? RECORD_PLAINTEXT : size - (n - 1) * RECORD_PLAINTEXT;
+  if (plain.length !== expected)
+    throw new FileCryptoError(`record ${index} has ${plain.length} bytes, not ${expected}`);
+  if (out.length - at < plain.length + TAG) throw new FileCryptoError('no room for the record');
+  const c = createCipheriv('aes-256-gcm', key, nonce(index === n ? FLAG_FINAL : FLAG_DATA, index));
+  c.setAAD(u64(size));
+  let w = c.update(plain).copy(out, at);
+  w += c.final().copy(out, at + w);
+  w += c.getAuthTag().copy(out, at + w);
+  return w;
+}
+
+/**
  * Decrypts the ciphertext stream as it arrives, in any split: push() returns the plaintext of every record
  * completed by these bytes (throws FileCryptoError on the first bad one); end() throws unless the final record
  * came and nothing after it.

@@ -39,7 +39,7 @@ import {
   StreamDecryptor,
   ciphertextSize,
   deriveFileKey,
-  encryptRecord,
+  encryptRecordInto,
   openMetadata,
   recordCount,
   sealMetadata,
@@ -442,25 +442,36 @@ export class FileTransfers {
       // The offer names no hash (RFC 5547 makes it optional): every record is authenticated by GCM, bound to its
       // index, the final flag and the size, so a SHA-1 of the ciphertext would check nothing more, and computing it
       // meant encrypting the whole file once before the offer (2-4 s per GiB with nothing on the screen).
+      // Chunks are encrypted into a few buffers used again once the socket has taken them: a new buffer for each
+      // record and each chunk (two copies of the file, and fresh memory for every MiB) cost the sender more CPU
+      // than AES-GCM itself.
+      const spare: Buffer[] = [];
+      const chunkOf = new Map<ArrayBufferLike, Buffer>();
       source = {
         // A chunk is one record (64 KiB, Blink's size) or several (a blink-tui receiver takes larger chunks).
         read: async (pos, len) => {
           if (pos % RECORD_CIPHERTEXT !== 0) throw new Error('private transfers resume only at a record boundary');
-          const out: Buffer[] = [];
+          const room = Math.max(1, Math.ceil(len / RECORD_CIPHERTEXT)) * RECORD_CIPHERTEXT;
+          let out = spare.pop();
+          if (!out || out.length < room) out = Buffer.allocUnsafeSlow(room);
           let have = 0;
           for (let i = pos / RECORD_CIPHERTEXT + 1; have < len && i <= records; i++) {
             const start = (i - 1) * RECORD_PLAINTEXT;
             const plainLen = i < records ? RECORD_PLAINTEXT : size - start;
             const plain = await readAt(start, plainLen);
             if (plain.length !== plainLen) throw new Error('the file changed while it was being sent');
-            const rec = encryptRecord(key, size, i, plain);
-            // The record is new memory: the plaintext's block may be read into again.
+            have += encryptRecordInto(key, size, i, plain, out, have);
+            // The record is in `out`: the plaintext's block may be read into again.
             reader.release(plain);
-            out.push(rec);
-            have += rec.length;
           }
-          const all = out.length === 1 ? out[0]! : Buffer.concat(out, have);
-          return all.length <= len ? all : all.subarray(0, len);
+          chunkOf.set(out.buffer, out);
+          return out.subarray(0, Math.min(have, len));
+        },
+        release: (piece) => {
+          const out = chunkOf.get(piece.buffer);
+          if (!out) return;
+          chunkOf.delete(piece.buffer);
+          if (spare.length < 8) spare.push(out);
         },
       };
       selectorName = `${t.transferId.slice(0, 8)}.private`;
