@@ -68,7 +68,10 @@ function open(key: Uint8Array, iv: Buffer, aad: Buffer, sealed: Uint8Array, what
   d.setAAD(aad);
   d.setAuthTag(sealed.subarray(sealed.length - TAG));
   try {
-    return Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG)), d.final()]);
+    const plain = d.update(sealed.subarray(0, sealed.length - TAG));
+    // GCM's final() checks the tag and yields nothing more: the record is `plain` itself, not a copy of it.
+    const rest = d.final();
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch {
     throw new FileCryptoError(`${what}: authentication failed (altered, reordered or not for this key)`);
   }
