@@ -11,6 +11,15 @@ import { WRITE_PIECE } from './file-io.js';
 
 /** Files from this size on are written (and hashed) by a worker. */
 export const SINK_THREAD_MIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * SINK_THREAD_MIN_BYTES, or BLINK_TUI_FILE_THREAD_MIN (bytes) when set: the end-to-end tests send files of a few MiB
+ * through the thread (80 MiB ones on the loopback made another test's packet capture drop packets).
+ */
+export function sinkThreadMinBytes(): number {
+  const v = process.env.BLINK_TUI_FILE_THREAD_MIN;
+  return v !== undefined && /^\d{1,12}$/.test(v) ? Number(v) : SINK_THREAD_MIN_BYTES;
+}
 /** Bytes handed to the worker and not yet done before put() makes its caller wait (flow control). */
 const BACKLOG_BYTES = 8 * 1024 * 1024;
 /** The worker says how far it got every this many bytes (and when asked to finish). */

@@ -29,7 +29,7 @@ import {
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { peerId } from '../peer-id/peer-id.js';
 import { BatchedFileWriter, ReadAhead, forEachPiece, hashFileHandle } from './file-io.js';
-import { FileSinkThread, SINK_THREAD_MIN_BYTES } from './file-sink-thread.js';
+import { FileSinkThread, sinkThreadMinBytes } from './file-sink-thread.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
 import {
   FILE_KEY_USE,
@@ -657,7 +657,7 @@ export class FileTransfers {
     // hashed here. The hash is the offer's: a plain offer's; a private one names none (its records are
     // authenticated), except from older blink-tui senders, whose hash of the ciphertext is checked here.
     const thread =
-      t.wireSize >= SINK_THREAD_MIN_BYTES ? new FileSinkThread({ hash: !t.key && hashHex !== null, fd: fh.fd }) : null;
+      t.wireSize >= sinkThreadMinBytes() ? new FileSinkThread({ hash: !t.key && hashHex !== null, fd: fh.fd }) : null;
     const inlineHash = hashHex !== null && !(thread && !t.key) ? createHash('sha1') : null;
     const writer = thread ? null : new BatchedFileWriter(fh);
     if (offset > 0) {
