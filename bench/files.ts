@@ -8,7 +8,10 @@
 // `scp` process (its SSH handshake included). Both processes' RSS is sampled every 100 ms during the transfer: it
 // must stay flat (no file in memory). Nothing here asserts.
 // Run: npm run bench, or `node --import tsx bench/files.ts [--size MiB] [--rounds N] [--only plain,private,scp,tcp]
-// [--cpu-prof DIR]` (--cpu-prof: both clients write V8 CPU profiles of their whole life into DIR).
+// [--cpu-prof DIR] [--threads] [--settle S] [--base-bin PATH]` (--base-bin: another build's bin/blink-tui.js, whose
+// plain and private transfers take turns with this build's; --cpu-prof: both clients write V8 CPU profiles of their whole life into
+// DIR; --threads: CPU by thread of both clients, scp's CPU, and how idle the machine was, after each transfer;
+// --settle: seconds between transfers, 3 by default, see SETTLE_S).
 // scp needs `openssh-server` (sshd): installed with apt-get when this runs as root and it is missing; otherwise the
 // scp row is left out with the apt-get line to run. The sshd has its own config, host key and authorized key in a
 // temp folder, listens on 127.0.0.1 only, and is stopped at the end; nothing of the system's ssh setup is touched.
@@ -23,6 +26,7 @@ import {
   mkdtempSync,
   openSync,
   readFileSync,
+  readdirSync,
   rmSync,
   writeFileSync,
   writeSync,
@@ -41,6 +45,19 @@ const SIZE = MIB * 1024 * 1024;
 const ROUNDS = Number(arg('--rounds') ?? 3);
 const ONLY = new Set((arg('--only') ?? 'tcp,scp,plain,private').split(','));
 const CPU_PROF = arg('--cpu-prof');
+/**
+ * Seconds to wait after each transfer (whose copy was just deleted) before the next one. This VM hands freed memory
+ * back to its host within 1-2 s, and memory taken afresh then costs ~1.5 s of system time per GiB (page faults in
+ * the host): a file written right after a deletion reuses the freed pages at a fifth of that. Measured with a
+ * 1 GiB write after `rm` and a pause of 0 / 1 / 3 / 6 s: 0.23 / 0.94 / 1.39 / 1.63 s of system time. Waiting puts
+ * every contender on the same footing (all pay for fresh pages) whichever comes after whom.
+ */
+const SETTLE_S = Number(arg('--settle') ?? 3);
+/** Another build's bin/blink-tui.js: its plain and private transfers take turns with this build's, round by round. */
+const BASE_BIN = arg('--base-bin');
+const settle = () => new Promise((r) => setTimeout(r, SETTLE_S * 1000));
+/** Print each process's CPU by thread (user / system) after every transfer. */
+const THREADS = process.argv.includes('--threads');
 
 function rssMb(pid: number): number {
   try {
@@ -66,6 +83,57 @@ function makeFile(path: string, size: number): void {
 function cpuSeconds(pid: number): number {
   const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(f[11]) + Number(f[12])) / 100;
+}
+
+/** The machine's idle and total CPU ticks so far (all cores, /proc/stat). */
+function machineTicks(): { idle: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { idle: f[3]! + (f[4] ?? 0), total: f.reduce((x, y) => x + y, 0) };
+}
+
+const idleText = (a: { idle: number; total: number }, b: { idle: number; total: number }) =>
+  `machine idle ${(((b.idle - a.idle) / Math.max(1, b.total - a.total)) * 100).toFixed(0)} %`;
+
+/** User and system CPU seconds of each thread of a process, by thread name (threads of one name summed). */
+function threadCpu(pid: number): Map<string, { user: number; sys: number }> {
+  const out = new Map<string, { user: number; sys: number }>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    try {
+      // Node 20 names its threads "node" (libuv's pool and V8's helpers alike): the main thread is the one whose id
+      // is the process id.
+      const comm = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const name = tid === String(pid) ? 'main' : `${comm === 'node' ? 'thread' : comm}#${tid}`;
+      const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      const cur = out.get(name) ?? { user: 0, sys: 0 };
+      cur.user += Number(f[11]) / 100;
+      cur.sys += Number(f[12]) / 100;
+      out.set(name, cur);
+    } catch {
+      /* the thread ended meanwhile */
+    }
+  }
+  return out;
+}
+
+function threadCpuText(
+  before: Map<string, { user: number; sys: number }>,
+  after: Map<string, { user: number; sys: number }>,
+): string {
+  return [...after.entries()]
+    .map(([name, a]) => {
+      const b = before.get(name) ?? { user: 0, sys: 0 };
+      return { name, user: a.user - b.user, sys: a.sys - b.sys };
+    })
+    .filter((t) => t.user + t.sys > 0.03)
+    .sort((x, y) => y.user + y.sys - (x.user + x.sys))
+    .map((t) => `${t.name} ${t.user.toFixed(2)}u+${t.sys.toFixed(2)}s`)
+    .join(', ');
 }
 
 async function sha1File(path: string): Promise<string> {
@@ -205,7 +273,15 @@ async function startSshd(work: string): Promise<Sshd | null> {
 }
 
 /** scp of the file to a new name over our sshd, default options (cipher, SFTP protocol): the whole process. */
+/** CPU seconds of a process's reaped children (user + system). */
+function childCpu(pid: number | 'self'): number {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return (Number(f[13]) + Number(f[14])) / 100;
+}
+
 async function scpOnce(s: Sshd, src: string, dst: string): Promise<number> {
+  const m0 = machineTicks();
+  const c0 = THREADS ? { client: childCpu('self'), server: childCpu(s.proc.pid!) } : null;
   const t0 = performance.now();
   const p = spawn('scp', ['-q', '-P', String(s.port), ...sshOpts(s), src, `${userInfo().username}@127.0.0.1:${dst}`], {
     stdio: 'ignore',
@@ -213,6 +289,16 @@ async function scpOnce(s: Sshd, src: string, dst: string): Promise<number> {
   const code = await new Promise<number | null>((r) => p.on('exit', r));
   const ms = performance.now() - t0;
   if (code !== 0) throw new Error(`scp exited with ${code}`);
+  if (c0) {
+    // The server's side (sshd's session process and sftp-server) is counted once sshd has reaped it.
+    await new Promise((r) => setTimeout(r, 300));
+    const client = childCpu('self') - c0.client;
+    const server = childCpu(s.proc.pid!) - c0.server;
+    process.stdout.write(
+      `    scp: CPU client (scp, ssh) ${client.toFixed(2)} s, server (sshd, sftp-server) ${server.toFixed(2)} s; ` +
+        `${idleText(m0, machineTicks())}\n`,
+    );
+  }
   rmSync(dst, { force: true });
   return ms;
 }
@@ -234,7 +320,7 @@ interface Result {
 
 let profRun = 0;
 
-async function transfer(privateMode: boolean, src: string, work: string): Promise<Result> {
+async function transfer(privateMode: boolean, src: string, work: string, bin?: string): Promise<Result> {
   const dl = join(work, privateMode ? 'dl-private' : 'dl-plain');
   const otr = privateMode ? [] : ['--no-otr'];
   const prof = (who: string) =>
@@ -244,10 +330,12 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
   const a = await HeadlessClient.start({
     args: ['--user', 'alice', '--port', '0', '--transport', 'tcp', '--download-dir', join(work, 'dl-a'), ...otr],
     ...prof(`sender-${privateMode ? 'private' : 'plain'}`),
+    ...(bin ? { bin } : {}),
   });
   const b = await HeadlessClient.start({
     args: ['--user', 'bob', '--port', '0', '--transport', 'tcp', '--download-dir', dl, ...otr],
     ...prof(`receiver-${privateMode ? 'private' : 'plain'}`),
+    ...(bin ? { bin } : {}),
   });
   try {
     const target = `${b.uri.split(';')[0]};transport=tcp`;
@@ -272,6 +360,9 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
     }, 100);
     const t0 = performance.now();
     const cpu0 = { sender: cpuSeconds(a.proc.pid!), receiver: cpuSeconds(b.proc.pid!) };
+    const threads0 = THREADS
+      ? { sender: threadCpu(a.proc.pid!), receiver: threadCpu(b.proc.pid!), machine: machineTicks() }
+      : null;
     b.send({ cmd: 'accept_file', transfer: offer.transfer });
     const end: Ev = await b.waitFor(
       (e) =>
@@ -285,6 +376,11 @@ async function transfer(privateMode: boolean, src: string, work: string): Promis
       receiver: cpuSeconds(b.proc.pid!) - cpu0.receiver,
     };
     clearInterval(sampler);
+    if (threads0) {
+      process.stdout.write(`    sender threads: ${threadCpuText(threads0.sender, threadCpu(a.proc.pid!))}\n`);
+      process.stdout.write(`    receiver threads: ${threadCpuText(threads0.receiver, threadCpu(b.proc.pid!))}\n`);
+      process.stdout.write(`    ${idleText(threads0.machine, machineTicks())}\n`);
+    }
     const ok = end.state === 'done' && (await sha1File(String(end.path))) === (await sha1File(src));
     if (end.path) rmSync(String(end.path), { force: true });
     return { ms, totalMs: prepareMs + ms, prepareMs, cpu, rss, ok };
@@ -314,17 +410,37 @@ async function main(): Promise<void> {
     );
     makeFile(src, SIZE);
     if (ONLY.has('scp')) sshd = await startSshd(work);
-    const runs = { tcp: [] as number[], scp: [] as number[], plain: [] as Result[], private: [] as Result[] };
+    const runs = {
+      tcp: [] as number[],
+      scp: [] as number[],
+      plain: [] as Result[],
+      private: [] as Result[],
+      basePlain: [] as Result[],
+      basePrivate: [] as Result[],
+    };
     for (let round = 1; round <= ROUNDS; round++) {
       if (ONLY.has('tcp')) runs.tcp.push(await tcpBar(src, join(work, 'bar.bin')));
+      await settle();
       if (sshd) runs.scp.push(await scpOnce(sshd, src, join(work, 'scp.bin')));
+      await settle();
       if (ONLY.has('plain')) runs.plain.push(await transfer(false, src, work));
+      await settle();
       if (ONLY.has('private')) runs.private.push(await transfer(true, src, work));
+      await settle();
+      if (BASE_BIN && ONLY.has('plain')) runs.basePlain.push(await transfer(false, src, work, BASE_BIN));
+      if (BASE_BIN && ONLY.has('plain')) await settle();
+      if (BASE_BIN && ONLY.has('private')) runs.basePrivate.push(await transfer(true, src, work, BASE_BIN));
+      if (BASE_BIN && ONLY.has('private')) await settle();
       const last = (xs: number[]) => (xs.length ? `${mbps(xs[xs.length - 1]!).toFixed(0)}` : '-');
       process.stdout.write(
         `  round ${round}: tcp ${last(runs.tcp)}, scp ${last(runs.scp)}, plain ${last(runs.plain.map((r) => r.ms))} ` +
           `(${last(runs.plain.map((r) => r.totalMs))} from the command), private ${last(runs.private.map((r) => r.ms))} ` +
-          `(${last(runs.private.map((r) => r.totalMs))}) MB/s\n`,
+          `(${last(runs.private.map((r) => r.totalMs))}) MB/s` +
+          (BASE_BIN
+            ? `; base build: plain ${last(runs.basePlain.map((r) => r.ms))} ` +
+              `(${last(runs.basePlain.map((r) => r.totalMs))}), private ${last(runs.basePrivate.map((r) => r.ms))} MB/s`
+            : '') +
+          '\n',
       );
     }
     const scpMed = median(runs.scp);
@@ -340,6 +456,8 @@ async function main(): Promise<void> {
     for (const [label, rs] of [
       ['blink-tui plain (RFC 5547, SHA-1 checked)', runs.plain],
       ['blink-tui private (OTR key, AES-256-GCM)', runs.private],
+      ['base build plain', runs.basePlain],
+      ['base build private', runs.basePrivate],
     ] as const) {
       if (!rs.length) continue;
       const bad = rs.some((r) => !r.ok) ? ' FAILED' : '';

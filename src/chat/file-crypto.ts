@@ -68,7 +68,10 @@ function open(key: Uint8Array, iv: Buffer, aad: Buffer, sealed: Uint8Array, what
   d.setAAD(aad);
   d.setAuthTag(sealed.subarray(sealed.length - TAG));
   try {
-    return Buffer.concat([d.update(sealed.subarray(0, sealed.length - TAG)), d.final()]);
+    const plain = d.update(sealed.subarray(0, sealed.length - TAG));
+    // GCM's final() checks the tag and yields nothing more: the record is `plain` itself, not a copy of it.
+    const rest = d.final();
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch {
     throw new FileCryptoError(`${what}: authentication failed (altered, reordered or not for this key)`);
   }
@@ -132,6 +135,32 @@ export function encryptRecord(key: Uint8Array, size: number, index: number, plai
   if (plain.length !== expected)
     throw new FileCryptoError(`record ${index} has ${plain.length} bytes, not ${expected}`);
   return seal(key, nonce(index === n ? FLAG_FINAL : FLAG_DATA, index), u64(size), plain);
+}
+
+/**
+ * encryptRecord into `out` at `at` (ciphertext then tag), for a sender that fills chunk buffers it uses again;
+ * returns the bytes written. The same record, without a new buffer for each record and each chunk.
+ */
+export function encryptRecordInto(
+  key: Uint8Array,
+  size: number,
+  index: number,
+  plain: Uint8Array,
+  out: Buffer,
+  at: number,
+): number {
+  const n = recordCount(size);
+  if (index < 1 || index > n) throw new FileCryptoError(`record ${index} of ${n}`);
+  const expected = index < n ? RECORD_PLAINTEXT : size - (n - 1) * RECORD_PLAINTEXT;
+  if (plain.length !== expected)
+    throw new FileCryptoError(`record ${index} has ${plain.length} bytes, not ${expected}`);
+  if (out.length - at < plain.length + TAG) throw new FileCryptoError('no room for the record');
+  const c = createCipheriv('aes-256-gcm', key, nonce(index === n ? FLAG_FINAL : FLAG_DATA, index));
+  c.setAAD(u64(size));
+  let w = c.update(plain).copy(out, at);
+  w += c.final().copy(out, at + w);
+  w += c.getAuthTag().copy(out, at + w);
+  return w;
 }
 
 /**

@@ -3,12 +3,13 @@
 // plain file, the decryptor of a private one, the final check and the rename to a visible name. The SIP call, the
 // MSRP stream and the user-facing events stay in file-transfer.ts.
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { open as openFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { releaseBody, type FileSink } from '../msrp/index.js';
 import { StreamDecryptor } from './file-crypto.js';
-import { BatchedFileWriter } from './file-io.js';
+import { BatchedFileWriter, forEachPiece } from './file-io.js';
+import { FileSinkThread, sinkThreadMinBytes } from './file-sink-thread.js';
 
 /** What the final check answers the sender (its failure REPORT's status and comment when not ok). */
 export type ReceiveCheck = { ok: true } | { ok: false; code: number; comment: string };
@@ -36,8 +37,14 @@ export interface IncomingOffer {
 }
 
 export class IncomingFile {
-  private readonly hasher = createHash('sha1');
-  private readonly writer: BatchedFileWriter;
+  /**
+   * A large file is written (and, plain, hashed) by a worker thread of its own; a small one by the thread pool
+   * (`writer`), hashed here (`hasher`). The hash is the offer's: a plain offer's; a private one names none (its
+   * records are authenticated), except from older blink-tui senders, whose hash of the ciphertext is checked here.
+   */
+  private readonly thread: FileSinkThread | null;
+  private readonly hasher: ReturnType<typeof createHash> | null;
+  private readonly writer: BatchedFileWriter | null;
   private readonly decryptor: StreamDecryptor | null;
   private plainPos = 0;
   private closed = false;
@@ -54,8 +61,12 @@ export class IncomingFile {
     readonly offset: number,
     key: Uint8Array | undefined,
     size: number,
+    wireSize: number,
   ) {
-    this.writer = new BatchedFileWriter(fh);
+    this.thread =
+      wireSize >= sinkThreadMinBytes() ? new FileSinkThread({ hash: !key && hashHex !== null, fd: fh.fd }) : null;
+    this.hasher = hashHex !== null && !(this.thread && !key) ? createHash('sha1') : null;
+    this.writer = this.thread ? null : new BatchedFileWriter(fh);
     this.decryptor = key ? new StreamDecryptor(key, size) : null;
   }
 
@@ -71,20 +82,22 @@ export class IncomingFile {
       if (have > 0 && have < offer.wireSize) offset = have;
     }
     const fh = await openFile(temp, offset > 0 ? 'r+' : 'w', 0o600);
-    const file = new IncomingFile(folder, temp, fh, hashHex, resumable, offset, offer.key, offer.size);
-    if (offset > 0) await file.hashKeptBytes();
-    else if (resumable) await fh.truncate(0);
+    const file = new IncomingFile(folder, temp, fh, hashHex, resumable, offset, offer.key, offer.size, offer.wireSize);
+    try {
+      if (offset > 0) await file.hashKeptBytes();
+      else if (resumable) await fh.truncate(0);
+    } catch (e) {
+      await file.close();
+      throw e;
+    }
     return file;
   }
 
-  /** Feeds the kept bytes of a resumed file to the running hash (streamed, not read whole). */
+  /** Feeds the kept bytes of a resumed file to the running hash (piece by piece, not read whole). */
   private hashKeptBytes(): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      const rs = createReadStream(this.temp, { start: 0, end: this.offset - 1, highWaterMark: 1024 * 1024 });
-      rs.on('data', (d) => this.hasher.update(d as Buffer));
-      rs.on('end', () => resolve());
-      rs.on('error', reject);
-    });
+    return forEachPiece(this.fh, this.offset, (piece) =>
+      this.thread ? this.thread.put(piece, null) : void this.hasher?.update(piece),
+    );
   }
 
   /** Plaintext bytes written so far (a private file's progress counts these, not ciphertext). */
@@ -100,8 +113,9 @@ export class IncomingFile {
   sink(finish: () => Promise<ReceiveCheck>): FileSink {
     return {
       write: async (pos, data) => {
-        // A private offer names no hash (its records are authenticated); a plain one's is checked as it comes.
-        if (this.hashHex !== null) this.hasher.update(data);
+        this.hasher?.update(data);
+        // Once on disk (and hashed), a plain chunk's buffer goes back to the MSRP parser.
+        const written = () => releaseBody(data);
         if (this.decryptor) {
           let plain: Buffer[];
           try {
@@ -112,12 +126,14 @@ export class IncomingFile {
           // The plaintext is new memory: the chunk's buffer may go back to the parser unless part of a record waits.
           if (!this.decryptor.holding) releaseBody(data);
           for (const p of plain) {
-            await this.writer.write(this.plainPos, p);
+            if (this.thread) await this.thread.put(p, this.plainPos);
+            else await this.writer!.write(this.plainPos, p);
             this.plainPos += p.length;
           }
+        } else if (this.thread) {
+          await this.thread.put(data, pos, written);
         } else {
-          // Hashed above, on disk once written: the MSRP parser may then fill this chunk's buffer again.
-          await this.writer.write(pos, data, () => releaseBody(data));
+          await this.writer!.write(pos, data, written);
         }
       },
       finish,
@@ -139,18 +155,21 @@ export class IncomingFile {
         return { ok: false, code: 400, comment: `refused: ${(e as Error).message}` };
       }
     }
-    const got = this.hashHex === null ? null : this.hasher.digest('hex');
-    if (got !== null && got !== this.hashHex) {
+    // Every byte written (the thread, or the thread pool), and the hash of them.
+    let got: string | null = null;
+    try {
+      if (this.thread) got = await this.thread.finish();
+      else await this.writer!.flush();
+      got ??= this.hasher ? this.hasher.digest('hex') : null;
+    } catch (e) {
+      return { ok: false, code: 500, comment: (e as Error).message };
+    }
+    if (this.hashHex !== null && got !== this.hashHex) {
       this.badData = true;
       return { ok: false, code: 400, comment: 'refused: the file does not match the hash of the offer' };
     }
     if (offer.encrypted && this.plainPos !== offer.size)
       return { ok: false, code: 400, comment: `refused: ${this.plainPos} of ${offer.size} bytes decrypted` };
-    try {
-      await this.writer.flush();
-    } catch (e) {
-      return { ok: false, code: 500, comment: (e as Error).message };
-    }
     if (offer.ending) return { ok: false, code: 400, comment: 'cancelled by the receiver' };
     await this.fh.sync().catch(() => undefined);
     await this.close();
@@ -163,7 +182,9 @@ export class IncomingFile {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.writer.abandon();
+    // The worker stops before the file closes: it never writes to a closed (or reused) descriptor.
+    await this.thread?.close();
+    await this.writer?.abandon();
     await this.fh.close().catch(() => undefined);
   }
 

@@ -5,16 +5,7 @@
 // checked; a plain one with a hash keeps its partial file for a resume (FILE_OFFSET).
 import { createHash, randomUUID } from 'node:crypto';
 import { spawn } from 'node:child_process';
-import {
-  createReadStream,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  renameSync,
-  statSync,
-  unlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { open as openFile, type FileHandle } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
@@ -28,13 +19,14 @@ import {
   queryFileOffset,
   receiveFileStream,
   sendFileStream,
+  trimBodyPool,
   type FileAttributes,
   type FileSource,
   type MsrpSession,
 } from '../msrp/index.js';
 import type { IncomingCall, SipCall, SipUserAgent } from '../sip/index.js';
 import { peerId } from '../peer-id/peer-id.js';
-import { ReadAhead } from './file-io.js';
+import { ReadAhead, hashFileHandle } from './file-io.js';
 import { REAL_CLOCK, type Clock, type Timer } from './clock.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
 import { IncomingFile, type ReceiveCheck } from './file-receive.js';
@@ -193,37 +185,6 @@ export function uniquePath(dir: string, name: string): string {
     const p = join(dir, i === 0 ? name : `${stem}-${i}${ext}`);
     if (!existsSync(p)) return p;
   }
-}
-
-/** SHA-1 of the file (or its first `upTo` bytes), streamed; `onBytes` after each piece; stops when `stop()` says. */
-async function hashFile(
-  path: string,
-  upTo?: number,
-  onBytes?: (done: number) => void,
-  stop?: () => boolean,
-): Promise<Uint8Array> {
-  const h = createHash('sha1');
-  if (upTo === 0) return new Uint8Array(h.digest());
-  let done = 0;
-  await new Promise<void>((resolve, reject) => {
-    const rs = createReadStream(path, {
-      highWaterMark: 1024 * 1024,
-      ...(upTo !== undefined ? { start: 0, end: upTo - 1 } : {}),
-    });
-    rs.on('data', (d) => {
-      if (stop?.()) {
-        rs.destroy();
-        reject(new Error('cancelled'));
-        return;
-      }
-      h.update(d as Buffer);
-      done += d.length;
-      onBytes?.(done);
-    });
-    rs.on('end', () => resolve());
-    rs.on('error', reject);
-  });
-  return new Uint8Array(h.digest());
 }
 
 export class FileTransfers {
@@ -462,8 +423,7 @@ export class FileTransfers {
     }
     // 16 chunks (plain) or 16 records (private) a block: pieces never straddle two blocks.
     const reader = new ReadAhead(fh, t.size, 16 * (t.encrypted ? RECORD_PLAINTEXT : FILE_CHUNK_SIZE));
-    const readAt = (pos: number, len: number): Promise<Uint8Array> => reader.read(pos, len);
-    const offer = t.encrypted ? this.privateOffer(t, chat!, readAt) : await this.plainOffer(t, path, readAt);
+    const offer = t.encrypted ? this.privateOffer(t, chat!, reader) : await this.plainOffer(t, fh, reader);
     t.hash = offer.sha1 ? formatSha1(offer.sha1) : '';
     const media = new FileMedia(
       this.d.mediaHost,
@@ -507,11 +467,7 @@ export class FileTransfers {
    * A private offer: the file key from the chat's extra symmetric key, the ciphertext read record by record, and
    * the real name, type and size sealed in the offer's attribute (the selector shows neither).
    */
-  private privateOffer(
-    t: Transfer,
-    chat: FileChatInfo,
-    readAt: (pos: number, len: number) => Promise<Uint8Array>,
-  ): SendOffer {
+  private privateOffer(t: Transfer, chat: FileChatInfo, reader: ReadAhead): SendOffer {
     const extraKey = chat.useExtraSymmetricKey(FILE_KEY_USE, Buffer.from(t.transferId, 'utf8'));
     if (!extraKey) throw new Error('the private conversation ended before the file key could be agreed');
     const key = deriveFileKey(extraKey, t.transferId);
@@ -521,7 +477,7 @@ export class FileTransfers {
     // would mean encrypting the whole file once before the offer.
     const meta: PrivateFileMeta = { name: t.name, type: guessType(t.name), size: t.size };
     return {
-      source: encryptingSource(key, t.size, readAt),
+      source: encryptingSource(key, t.size, reader),
       selector: { name: `${t.transferId.slice(0, 8)}.private`, type: 'application/octet-stream' },
       extra: [`${PRIVATE_ATTRIBUTE}:v1 ${sealMetadata(key, meta)}`],
     };
@@ -531,15 +487,11 @@ export class FileTransfers {
    * A plain offer: Blink's receivers check (and resume by) the hash, so it is computed before the offer, as Blink
    * does, and the user sees it happen ("preparing").
    */
-  private async plainOffer(
-    t: Transfer,
-    path: string,
-    readAt: (pos: number, len: number) => Promise<Uint8Array>,
-  ): Promise<SendOffer> {
+  private async plainOffer(t: Transfer, fh: FileHandle, reader: ReadAhead): Promise<SendOffer> {
     this.event(t, 'preparing');
-    const sha1 = await hashFile(
-      path,
-      undefined,
+    const sha1 = await hashFileHandle(
+      fh,
+      t.size,
       (done) => {
         t.bytes = done;
         this.event(t, 'preparing', false);
@@ -548,7 +500,7 @@ export class FileTransfers {
     );
     t.bytes = 0;
     return {
-      source: { read: (pos, len) => readAt(pos, len) },
+      source: { read: (pos, len) => reader.read(pos, len), release: (piece) => reader.release(piece) },
       selector: { name: t.name, type: guessType(t.name) },
       sha1,
       extra: [],
@@ -787,6 +739,8 @@ export class FileTransfers {
     if (t.ending) return;
     t.ending = true;
     if (reason) t.reason = reason;
+    // The MSRP parser's spare chunk buffers go (a chat keeps a few).
+    trimBodyPool();
     void (async () => {
       if (state !== 'done') {
         // No more chunks are taken (nor a final check made): the sender must not hear of success now.

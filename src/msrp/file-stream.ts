@@ -16,6 +16,8 @@ const WRITE_WINDOW = 4;
 export interface FileSource {
   /** Bytes of the file (or ciphertext) from `position` (0-based), at most `length`; fewer only at its end. */
   read(position: number, length: number): Promise<Uint8Array>;
+  /** A piece from read() is with the kernel (or will never be sent): the source may fill its memory again. */
+  release?(piece: Uint8Array): void;
 }
 
 export interface SendFileOptions {
@@ -92,7 +94,9 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
       fail(new MsrpStatusError(0, 'cancelled'));
       break;
     }
-    const want = Math.min(chunkSize, total - pos);
+    // Chunks end on multiples of the chunk size: after a resume at any offset, the first one is shorter (the file's
+    // reader hands out pieces of its blocks, which are whole numbers of chunks).
+    const want = Math.min(chunkSize - (pos % chunkSize), total - pos);
     const piece = want > 0 ? await src.read(pos, want) : new Uint8Array(0);
     if (piece.length !== want) {
       fail(new MsrpStatusError(0, `the file changed while it was being sent (read ${piece.length} of ${want} bytes)`));
@@ -120,7 +124,10 @@ export async function sendFileStream(session: MsrpSession, src: FileSource, o: S
     );
     // A few chunks may be on their way to the kernel at once (each event-loop turn then carries more than one);
     // past that the sender waits: at most WRITE_WINDOW chunks of the file are ever in this process.
-    written.catch((e: Error) => fail(e));
+    written.then(
+      () => src.release?.(piece),
+      (e: Error) => fail(e),
+    );
     inFlight.push(written);
     if (inFlight.length >= WRITE_WINDOW) {
       try {

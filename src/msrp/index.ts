@@ -129,6 +129,6 @@ export { decodeUtf8, encodeUtf8 } from './text.js';
 export { buildFileSelector, formatSha1, isFileOffer, parseFileAttributes, parseFileSelector } from './file-selector.js';
 export type { FileAttributes, FileSelector } from './file-selector.js';
 export { FILE_CHUNK_SIZE, queryFileOffset, receiveFileStream, sendFileStream } from './file-stream.js';
-export { releaseBody } from './parser.js';
+export { releaseBody, trimBodyPool } from './parser.js';
 export type { FileSink, FileSource } from './file-stream.js';
 export type { MsrpSession } from './session.js';

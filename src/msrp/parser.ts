@@ -40,16 +40,28 @@ const HNAME_RE = /^[A-Za-z][!#-'*+\-.0-9A-Z^-~]*$/;
  * Buffers of one size for large chunks, used again once their body is released (releaseBody): a fresh 1 MiB buffer
  * per chunk costs page faults on every page (the launcher has glibc mmap anything over 128 KiB) and garbage
  * collections; a file receiver measured ~20 % faster with them reused. Only a body whose consumer says it is done
- * with it (the file sink, after the disk write) goes back; any other is left to the garbage collector.
+ * with it (the file sink, after the disk write and the hash) goes back; any other is left to the garbage collector.
+ * They are SharedArrayBuffers, so that a consumer may hand a body to a worker thread without copying it.
  */
 const POOL_BUFFER = 1024 * 1024 + 64 * 1024;
-const POOL_MAX = 4;
+/**
+ * A file receiver keeps this many chunks between the socket and the disk (and its hashing thread): fewer, and every
+ * chunk past them was a new buffer. trimBodyPool() gives the spares back when the file is in.
+ */
+const POOL_MAX = 16;
+/** Buffers kept between transfers (a chat's large messages use them too). */
+const POOL_KEEP = 4;
 const pool: Buffer[] = [];
 /** Pool-sized buffers made by reserve(): bodies handed out of each, and whether a queue still writes into it. */
 const pooled = new WeakMap<ArrayBufferLike, { buf: Buffer; takes: number; queued: boolean }>();
 
 function maybeRecycle(st: { buf: Buffer; takes: number; queued: boolean }): void {
   if (st.takes === 0 && !st.queued && pool.length < POOL_MAX && !pool.includes(st.buf)) pool.push(st.buf);
+}
+
+/** A large transfer ended: the pool keeps only a few buffers. */
+export function trimBodyPool(): void {
+  if (pool.length > POOL_KEEP) pool.length = POOL_KEEP;
 }
 
 /** The consumer of a chunk body is done with it (nothing reads it any more): its buffer may be used again. */
@@ -96,7 +108,8 @@ class ByteQueue {
     if (total <= POOL_BUFFER && this.length <= POOL_BUFFER) {
       let next = pool.pop();
       if (!next) {
-        next = Buffer.allocUnsafe(POOL_BUFFER);
+        // Shared memory: a file receiver hashes the bodies in a worker thread where they lie, without a copy.
+        next = Buffer.from(new SharedArrayBuffer(POOL_BUFFER));
         pooled.set(next.buffer, { buf: next, takes: 0, queued: false });
       }
       pooled.get(next.buffer)!.queued = true;
@@ -354,6 +367,23 @@ export class MsrpParser {
 
   private stepBody(buf: Buffer, st: Extract<State, { kind: 'body' }>): MsrpFrame | null {
     const bodyStart = st.blank + 2;
+    if (st.declared !== null && st.declared >= ZERO_COPY_BODY && st.scanFrom === st.blank) {
+      // A large chunk with a byte count (blink-tui's file chunks; Blink's say `S-*/TOTAL`): its end-line is looked
+      // for where the count puts it before the body is searched (a search of every byte cost a file's receiver a
+      // quarter of a second per GiB). The body must not contain its end-line (RFC 4975), so one found there is the
+      // first; when it is not there (a count in characters, as Blink gives for text), the body is searched as any.
+      const idx = bodyStart + st.declared;
+      const flagAt = idx + st.boundary.length;
+      if (buf.length < flagAt + 3) return null;
+      const flag = String.fromCharCode(buf[flagAt]!);
+      if (
+        buf.compare(st.boundary, 0, st.boundary.length, idx, flagAt) === 0 &&
+        (flag === '$' || flag === '+' || flag === '#') &&
+        buf[flagAt + 1] === CR &&
+        buf[flagAt + 2] === LF
+      )
+        return this.finish(st.transactionId, st.first, st.headers, this.queue.take(bodyStart, idx), flag, flagAt + 3);
+    }
     for (;;) {
       const idx = buf.indexOf(st.boundary, st.scanFrom);
       if (idx < 0) {

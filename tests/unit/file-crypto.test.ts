@@ -12,6 +12,7 @@ import {
   ciphertextSize,
   deriveFileKey,
   encryptRecord,
+  encryptRecordInto,
   openMetadata,
   recordCount,
   sealMetadata,
@@ -96,4 +97,21 @@ test('metadata is sealed and checked', () => {
   assert.throws(() => openMetadata(key, raw.toString('base64')), FileCryptoError);
   assert.throws(() => openMetadata(key, '!!!'), FileCryptoError);
   assert.throws(() => openMetadata(key, 'A'.repeat(100000)), FileCryptoError);
+});
+
+test('encryptRecordInto writes the very record encryptRecord makes, at its place in a reused buffer', () => {
+  const k = randomBytes(32);
+  const size = 2 * RECORD_PLAINTEXT + 1000;
+  const plain = randomBytes(size);
+  const out = Buffer.alloc(3 * RECORD_PLAINTEXT + 100, 0xee);
+  let at = 0;
+  for (let i = 1; i <= 3; i++) {
+    const p = plain.subarray((i - 1) * RECORD_PLAINTEXT, Math.min(i * RECORD_PLAINTEXT, size));
+    const n = encryptRecordInto(k, size, i, p, out, at);
+    assert.ok(out.subarray(at, at + n).equals(encryptRecord(k, size, i, p)), `record ${i}`);
+    at += n;
+  }
+  assert.equal(at, size + 3 * 16);
+  // No room left for a record: refused, nothing written past the buffer.
+  assert.throws(() => encryptRecordInto(k, size, 3, plain.subarray(2 * RECORD_PLAINTEXT), out, out.length - 10));
 });

@@ -352,3 +352,37 @@ test('a large body is reused only once released: a kept one stays intact, a rele
   // The released buffer was taken again for the next chunk (same memory), not a new one.
   assert.equal(third.buffer, second.buffer);
 });
+
+test('a large chunk is ended where its byte count says, and by a search when the count does not match', () => {
+  const big = (tid: string, body: Buffer, declared: number) =>
+    Buffer.concat([
+      Buffer.from(
+        `MSRP ${tid} SEND\r\nTo-Path: ${B}\r\nFrom-Path: ${A}\r\nMessage-ID: m${tid}\r\n` +
+          `Byte-Range: 1-${declared}/${declared}\r\nContent-Type: application/octet-stream\r\n\r\n`,
+      ),
+      body,
+      Buffer.from(`\r\n-------${tid}$\r\n`),
+    ]);
+  const body = randomBytes(100_000);
+  // Exact count (a blink-tui file chunk); a count short of the bytes (Blink counts characters); and a count beyond
+  // the bytes, which only a peer breaking RFC 4975 sends: that chunk is found once the bytes after it arrive.
+  const stream = Buffer.concat([
+    big('exactcnt1', body, body.length),
+    big('shortcnt1', body, body.length - 3000),
+    big('longcnt01', body.subarray(0, 90_000), 95_000),
+    big('tailframe', Buffer.alloc(10_000, 0x78), 10_000),
+  ]);
+  for (const step of [stream.length, 65_536, 1_000, 4_099]) {
+    const p = new MsrpParser();
+    const frames: MsrpFrame[] = [];
+    for (let i = 0; i < stream.length; i += step) frames.push(...p.feed(stream.subarray(i, i + step)));
+    assert.deepEqual(
+      frames.map((f) => f.transactionId),
+      ['exactcnt1', 'shortcnt1', 'longcnt01', 'tailframe'],
+    );
+    assert.ok(Buffer.from(frames[0]!.body).equals(body));
+    assert.ok(Buffer.from(frames[1]!.body).equals(body));
+    assert.ok(Buffer.from(frames[2]!.body).equals(body.subarray(0, 90_000)));
+    assert.ok(Buffer.from(frames[3]!.body).equals(Buffer.alloc(10_000, 0x78)));
+  }
+});

@@ -1,0 +1,249 @@
+// A large received file's disk writes and SHA-1, on a worker thread of their own. On the main thread the SHA-1 cost
+// ~0.65 s per GiB between two socket reads; writes through the thread pool, one round trip per 128 KiB call (see
+// file-io.ts), kept the writer busy 2.6 s of a 3.3 s GiB with 0.4 s of system time: each call waited for the main
+// thread, busy parsing, to issue the next (the socket paused ~200 times per GiB for it). Here the worker hashes and
+// writes one piece after another without waiting for anyone. Chunk bodies from the MSRP parser lie in shared memory
+// (its pooled buffers): the worker reads them where they lie, and each piece's callback runs once the worker is past
+// it (the parser may then fill that memory again). Other pieces (a private file's plaintext) are copied into a ring
+// of shared memory. Small files do without: a worker costs ~10 MB and tens of ms to start.
+import { Worker } from 'node:worker_threads';
+import { WRITE_PIECE } from './file-io.js';
+
+/** Files from this size on are written (and hashed) by a worker. */
+export const SINK_THREAD_MIN_BYTES = 64 * 1024 * 1024;
+
+/**
+ * SINK_THREAD_MIN_BYTES, or BLINK_TUI_FILE_THREAD_MIN (bytes) when set: the end-to-end tests send files of a few MiB
+ * through the thread (80 MiB ones on the loopback made another test's packet capture drop packets).
+ */
+export function sinkThreadMinBytes(): number {
+  const v = process.env.BLINK_TUI_FILE_THREAD_MIN;
+  return v !== undefined && /^\d{1,12}$/.test(v) ? Number(v) : SINK_THREAD_MIN_BYTES;
+}
+/** Bytes handed to the worker and not yet done before put() makes its caller wait (flow control). */
+const BACKLOG_BYTES = 8 * 1024 * 1024;
+/** The worker says how far it got every this many bytes (and when asked to finish). */
+const ACK_BYTES = 1024 * 1024;
+
+// CommonJS, run by `new Worker(..., { eval: true })`: no file to find next to the bundle.
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { writeSync } = require('node:fs');
+const { createHash } = require('node:crypto');
+const h = workerData.hash ? createHash('sha1') : null;
+const fd = workerData.fd;
+const shared = new Map([[0, workerData.ring]]);
+let since = 0;
+let failed = false;
+parentPort.on('message', (m) => {
+  if (m.finish) {
+    parentPort.postMessage({ seq: m.seq, finished: true, digest: h && !failed ? h.digest('hex') : null });
+    return;
+  }
+  if (m.forget !== undefined) {
+    shared.delete(m.forget);
+    return;
+  }
+  if (m.id !== undefined && m.buf !== undefined) shared.set(m.id, m.buf);
+  if (failed) return;
+  const data = new Uint8Array(m.id !== undefined ? shared.get(m.id) : m.buf, m.off, m.len);
+  if (h) h.update(data);
+  if (m.pos !== null) {
+    try {
+      for (let off = 0; off < data.length; ) {
+        // Calls of WRITE_PIECE bytes at most: see file-io.ts.
+        const n = writeSync(fd, data, off, Math.min(${WRITE_PIECE}, data.length - off), m.pos + off);
+        if (n === 0) throw new Error('the disk took no bytes');
+        off += n;
+      }
+    } catch (e) {
+      failed = true;
+      parentPort.postMessage({ seq: m.seq, error: 'cannot write the file: ' + e.message });
+      return;
+    }
+  }
+  since += m.len;
+  if (since >= ${ACK_BYTES}) {
+    since = 0;
+    parentPort.postMessage({ seq: m.seq });
+  }
+});
+`;
+
+interface Posted {
+  readonly seq: number;
+  readonly len: number;
+  readonly done: (() => void) | undefined;
+  /** Bytes of the ring this piece holds until the worker is past it (its copy, and any tail skipped for it). */
+  readonly ring: number;
+}
+
+/**
+ * Where a piece that is not in shared memory is copied for the worker: a ring of shared memory, used again and again.
+ * Handing the worker new memory instead (a decrypted record's own buffer) grew the receiver's RSS by 70-100 MB: the
+ * worker allocates next to nothing, so its garbage collector seldom ran to free what it had been given.
+ */
+const RING_BYTES = 8 * 1024 * 1024;
+/** A larger piece goes through the ring in parts of this size. */
+const RING_PIECE = RING_BYTES / 4;
+
+/**
+ * Writes pieces of a file at their positions (when given a file descriptor) and/or feeds them to a running SHA-1,
+ * in order, on a worker thread. finish() once, after the last put().
+ */
+export class FileSinkThread {
+  private readonly worker: Worker;
+  private seq = 0;
+  private readonly posted: Posted[] = [];
+  private backlog = 0;
+  private waiters: (() => void)[] = [];
+  private finishWaiter: { resolve(digest: string | null): void; reject(e: Error): void } | null = null;
+  private error: Error | null = null;
+  private refed = false;
+  private stopped: Promise<number> | null = null;
+  /**
+   * Shared buffers the worker holds, by id. Each goes over once: a SharedArrayBuffer in a message stays alive as
+   * long as the worker's copy of the object, and the worker, which allocates next to nothing, would seldom collect
+   * it (a 1 GiB file grew the RSS by 170 MB). The worker forgets a buffer once this thread has collected it.
+   */
+  private readonly ids = new WeakMap<SharedArrayBuffer, number>();
+  private nextId = 0;
+  private readonly registry = new FinalizationRegistry<number>((id) => this.worker.postMessage({ forget: id }));
+  private readonly ring = new Uint8Array(new SharedArrayBuffer(RING_BYTES));
+  private ringHead = 0;
+  private ringUsed = 0;
+
+  constructor(opts: { hash: boolean; fd: number | null }) {
+    const w = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { hash: opts.hash, fd: opts.fd, ring: this.ring.buffer },
+    });
+    this.worker = w;
+    w.on('message', (m: { seq: number; digest?: string | null; finished?: boolean; error?: string }) => {
+      if (m.error !== undefined) this.fail(new Error(m.error));
+      else this.onAck(m.seq, m.finished === true, m.digest ?? null);
+    });
+    w.on('error', (e) => this.fail(new Error(`the file's writing thread failed: ${e.message}`)));
+    w.on('exit', () => this.fail(new Error("the file's writing thread ended")));
+    // An idle worker does not keep the process alive (the client may quit mid-transfer); a busy one does.
+    w.unref();
+  }
+
+  /**
+   * The next piece: written at `pos` (null: hashed only, e.g. the part of a file kept from before), hashed when
+   * hashing. A piece in shared memory (the MSRP parser's) is read where it lies, and `done` runs once nothing reads
+   * it any more; any other is copied (and `done` runs at once). Resolves at once unless the worker is BACKLOG_BYTES
+   * behind; throws the first write error.
+   */
+  async put(data: Uint8Array, pos: number | null, done?: () => void): Promise<void> {
+    if (this.error) throw this.error;
+    const buf = data.buffer;
+    if (buf instanceof SharedArrayBuffer) {
+      const seq = ++this.seq;
+      let id = this.ids.get(buf);
+      const first = id === undefined;
+      if (id === undefined) {
+        id = ++this.nextId;
+        this.ids.set(buf, id);
+        this.registry.register(buf, id);
+      }
+      this.worker.postMessage({ seq, id, ...(first ? { buf } : {}), off: data.byteOffset, len: data.length, pos });
+      this.posted.push({ seq, len: data.length, done, ring: 0 });
+      this.backlog += data.length;
+    } else {
+      for (let off = 0; off < data.length || (off === 0 && data.length === 0); off += RING_PIECE) {
+        const n = Math.min(RING_PIECE, data.length - off);
+        const { at, cost } = await this.ringTake(n);
+        this.ring.set(data.subarray(off, off + n), at);
+        const seq = ++this.seq;
+        this.worker.postMessage({ seq, id: 0, off: at, len: n, pos: pos === null ? null : pos + off });
+        this.posted.push({ seq, len: n, done: undefined, ring: cost });
+        this.backlog += n;
+        if (n === 0) break;
+      }
+      done?.();
+    }
+    this.busy(true);
+    while (this.backlog > BACKLOG_BYTES && !this.error) await new Promise<void>((r) => this.waiters.push(r));
+    if (this.error) throw this.error;
+  }
+
+  /** Room for `n` bytes in the ring (FIFO: pieces are done in the order they were put). */
+  private async ringTake(n: number): Promise<{ at: number; cost: number }> {
+    for (;;) {
+      if (this.error) throw this.error;
+      if (this.ringHead + n <= RING_BYTES) {
+        if (this.ringUsed + n <= RING_BYTES) {
+          const at = this.ringHead;
+          this.ringHead += n;
+          this.ringUsed += n;
+          return { at, cost: n };
+        }
+      } else {
+        // Not enough before the end: skip the tail, which stays taken until this piece is done.
+        const skipped = RING_BYTES - this.ringHead;
+        if (this.ringUsed + skipped + n <= RING_BYTES) {
+          this.ringHead = n;
+          this.ringUsed += skipped + n;
+          return { at: 0, cost: skipped + n };
+        }
+      }
+      this.busy(true);
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+  }
+
+  /** Everything put is written; the SHA-1 of all of it (lower-case hex) when hashing, else null. */
+  finish(): Promise<string | null> {
+    if (this.error) return Promise.reject(this.error);
+    return new Promise((resolve, reject) => {
+      this.finishWaiter = { resolve, reject };
+      this.worker.postMessage({ seq: ++this.seq, finish: true });
+      this.busy(true);
+    });
+  }
+
+  /** Stops the worker; resolves once it no longer runs (and so no longer writes: the file may then be closed). */
+  async close(): Promise<void> {
+    if (!this.error) this.fail(new Error('the transfer ended'));
+    this.stopped ??= this.worker.terminate();
+    await this.stopped.catch(() => undefined);
+  }
+
+  private onAck(seq: number, finished: boolean, digest: string | null): void {
+    while (this.posted.length > 0 && this.posted[0]!.seq <= seq) {
+      const p = this.posted.shift()!;
+      this.backlog -= p.len;
+      this.ringUsed -= p.ring;
+      p.done?.();
+    }
+    this.wake();
+    if (finished && this.finishWaiter) {
+      this.finishWaiter.resolve(digest);
+      this.finishWaiter = null;
+    }
+    if (this.posted.length === 0 && !this.finishWaiter) this.busy(false);
+  }
+
+  private fail(e: Error): void {
+    if (this.error) return;
+    this.error = e;
+    this.finishWaiter?.reject(e);
+    this.finishWaiter = null;
+    this.wake();
+    this.busy(false);
+  }
+
+  private busy(on: boolean): void {
+    if (on === this.refed) return;
+    this.refed = on;
+    if (on) this.worker.ref();
+    else this.worker.unref();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+}
