@@ -6,6 +6,7 @@
 //
 //   npm run bench:calls                   10 s windows, 3 rounds alternating blink-tui / baresip
 //   npm run bench:calls -- --seconds 5 --rounds 1
+//   npm run bench:calls -- --compare /path/to/other/bin/blink-tui.js   another build's calls too, in the same rounds
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,9 @@ const arg = (name: string, dflt: number): number => {
 };
 const SECONDS = arg('seconds', 10);
 const ROUNDS = arg('rounds', 3);
+const compareAt = process.argv.indexOf('--compare');
+/** Another build of blink-tui (its bin/blink-tui.js, with its dist/ beside it), measured in the same rounds. */
+const COMPARE = compareAt > 0 ? process.argv[compareAt + 1] : undefined;
 const TICK = 100; // USER_HZ on Linux
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,7 +63,7 @@ async function measure(pids: number[], seconds = SECONDS): Promise<number[]> {
 /** The CPU of two idle blink-tui processes (no call), measured before the call of the same round. */
 const idle: number[] = [];
 
-async function blinkCall(codec: string): Promise<number[]> {
+async function blinkCall(codec: string, bin?: string): Promise<number[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-calls-'));
   const env = { ...process.env, BLINK_TUI_AUDIO_CODECS: codec, BLINK_TUI_REHEARSAL: '0' };
   const peers: { c: HeadlessClient; port: number; out: string }[] = [];
@@ -87,6 +91,7 @@ async function blinkCall(codec: string): Promise<number[]> {
           out,
         ],
         env,
+        ...(bin ? { bin } : {}),
       });
       peers.push({ c, port, out });
     }
@@ -187,7 +192,9 @@ console.log(`CPU of one active call, per side (share of one core over ${SECONDS}
 for (const codec of ['opus', 'PCMU']) {
   const ours: number[] = [];
   const theirs: number[] = [];
+  const other: number[] = [];
   for (let r = 0; r < ROUNDS; r++) {
+    if (COMPARE) other.push(...(await blinkCall(codec, COMPARE)));
     ours.push(...(await blinkCall(codec)));
     theirs.push(...(await baresipCall(codec)));
   }
@@ -197,4 +204,10 @@ for (const codec of ['opus', 'PCMU']) {
     `${codec.padEnd(5)} blink-tui ${pct(o).padStart(7)} (idle ${pct(median(idle))})   baresip ${pct(t).padStart(7)}   ratio ${(o / t).toFixed(2)}   ` +
       `(blink-tui per side: ${ours.map(pct).join(', ')}; baresip: ${theirs.map(pct).join(', ')})`,
   );
+  if (COMPARE) {
+    const c = median(other);
+    console.log(
+      `${''.padEnd(5)} compared build ${pct(c).padStart(7)}   ratio to baresip ${(c / t).toFixed(2)}   (per side: ${other.map(pct).join(', ')})`,
+    );
+  }
 }
