@@ -63,7 +63,10 @@ try {
     );
     const args = ['--user', user, '--port', String(port), '--transport', 'tcp', '--no-otr'];
     args.push('--audio-in', input, '--audio-out', join(dir, `${user}-out.wav`));
-    const c = await HeadlessClient.start({ args, env, ...(values.bin ? { bin: values.bin } : {}),
+    const c = await HeadlessClient.start({
+      args,
+      env,
+      ...(values.bin ? { bin: values.bin } : {}),
       ...(values.node ? { nodeArgs: values.node.split(' ') } : {}),
     });
     peers.push({ c, port });
@@ -78,9 +81,27 @@ try {
   const before = pids.map(threads);
   const t0 = performance.now();
   if (values.strace) {
-    const r = process.env.PERF_ARGS ? spawnSync('perf', [...process.env.PERF_ARGS.split(' '), '-p', String(pids[1]), '--', 'sleep', String(SECONDS)], { encoding: 'utf8' }) : spawnSync('timeout', ['-s', 'INT', String(SECONDS), 'strace', ...(process.env.STRACE_ARGS ?? '-c -f').split(' '), '-p', String(pids[1])], {
-      encoding: 'utf8',
-    });
+    const r = process.env.PERF_ARGS
+      ? spawnSync(
+          'perf',
+          [...process.env.PERF_ARGS.split(' '), '-p', String(pids[1]), '--', 'sleep', String(SECONDS)],
+          { encoding: 'utf8' },
+        )
+      : spawnSync(
+          'timeout',
+          [
+            '-s',
+            'INT',
+            String(SECONDS),
+            'strace',
+            ...(process.env.STRACE_ARGS ?? '-c -f').split(' '),
+            '-p',
+            String(pids[1]),
+          ],
+          {
+            encoding: 'utf8',
+          },
+        );
     console.log(r.stderr);
   } else await sleep(SECONDS * 1000);
   const dt = (performance.now() - t0) / 1000;
@@ -94,10 +115,14 @@ try {
       total += cpu;
       const cs = (t.vol - b0.vol) / dt;
       const ics = (t.invol - b0.invol) / dt;
-      if (cpu > 0 || cs > 0.5) rows.push(`  ${t.name.padEnd(16)} cpu ${(cpu * 100).toFixed(2)} %  cs/s ${cs.toFixed(1)} invol/s ${ics.toFixed(1)}`);
+      if (cpu > 0 || cs > 0.5)
+        rows.push(
+          `  ${t.name.padEnd(16)} cpu ${(cpu * 100).toFixed(2)} %  cs/s ${cs.toFixed(1)} invol/s ${ics.toFixed(1)}`,
+        );
     }
     console.log(`${i === 0 ? 'alice' : 'bob'}: ${(total * 100).toFixed(2)} %\n${rows.join('\n')}`);
   });
+  if (process.env.PROBE_STDERR) for (const p of peers) console.log(p.c.stderr.join('').slice(-4000));
   a.c.send({ cmd: 'hangup' });
   await Promise.all(peers.map((p) => p.c.quit()));
 } finally {

@@ -3,8 +3,11 @@
 
 /** Streaming mono resampler; keeps its state across calls so 20 ms frames join without clicks. */
 export class Resampler {
-  private readonly step: number;
-  private pos = 0; // position of the next output sample, in input samples, relative to `last`
+  /**
+   * Position of the next output sample relative to `last`, in 1/to of an input sample: whole numbers, so the
+   * positions are exact and the same however the input is cut into blocks (a float step drifted with the cuts).
+   */
+  private pos = 0;
   private last = 0;
   private readonly taps: Float64Array | null;
   /** The last taps - 1 input samples (the FIR's history), then the block being processed. */
@@ -14,7 +17,6 @@ export class Resampler {
     readonly from: number,
     readonly to: number,
   ) {
-    this.step = from / to;
     if (to < from) {
       // windowed-sinc low-pass at 0.45 of the output rate, 33 taps
       const n = 33;
@@ -40,23 +42,27 @@ export class Resampler {
   process(input: Int16Array): Int16Array {
     if (this.from === this.to) return input.slice();
     const n = input.length;
-    // sample j of [last, ...x] is (j === 0 ? last : x[j-1]); outputs are at pos, pos + step, ... while pos + 1 <= n.
-    // Going down, x is the low-passed input, computed only where an output needs it (one sample in `step` for
+    // Sample j of [last, ...x] is (j === 0 ? last : x[j-1]); outputs are at pos, pos + from/to, ... while pos < n
+    // (an output between the last two samples is made now: it used to wait for the next block, which no longer
+    // had the sample before `last`, and came out as 0 — six zeros every 20 ms going 8 -> 48 kHz, a 50 Hz buzz).
+    // Going down, x is the low-passed input, computed only where an output needs it (one sample in from/to for
     // an integer ratio: 48 -> 8 kHz filtered every input sample before, six times the work).
     const x = this.taps !== null;
     if (x) this.loadBlock(input);
-    const r = new Int16Array(Math.ceil(n / this.step) + 1);
+    const { from, to } = this;
+    const end = n * to;
+    const r = new Int16Array(Math.ceil(end / from) + 1);
     let pos = this.pos;
     let i = 0;
-    while (pos + 1 <= n) {
-      const j = Math.floor(pos);
-      const f = pos - j;
+    while (pos < end) {
+      const j = Math.floor(pos / to);
+      const f = (pos - j * to) / to;
       const a = j === 0 ? this.last : x ? this.filtered(j - 1) : input[j - 1]!;
       const v = f === 0 ? a : a + ((x ? this.filtered(j) : input[j]!) - a) * f;
       r[i++] = v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
-      pos += this.step;
+      pos += from;
     }
-    this.pos = pos - n;
+    this.pos = pos - end;
     if (n) this.last = x ? this.filtered(n - 1) : input[n - 1]!;
     if (x) this.buf.copyWithin(0, n, n + this.taps!.length - 1); // the history for the next block
     return i === r.length ? r : r.slice(0, i);
