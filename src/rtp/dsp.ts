@@ -51,7 +51,7 @@ export class Resampler {
     if (x) this.loadBlock(input);
     const { from, to } = this;
     const end = n * to;
-    const r = new Int16Array(Math.ceil(end / from) + 1);
+    const r = new Int16Array(this.pos < end ? Math.ceil((end - this.pos) / from) : 0); // exactly the outputs due
     let pos = this.pos;
     let i = 0;
     while (pos < end) {
@@ -65,7 +65,7 @@ export class Resampler {
     this.pos = pos - end;
     if (n) this.last = x ? this.filtered(n - 1) : input[n - 1]!;
     if (x) this.buf.copyWithin(0, n, n + this.taps!.length - 1); // the history for the next block
-    return i === r.length ? r : r.slice(0, i);
+    return r;
   }
 
   /** Puts a block after the FIR's history in `buf`. */
