@@ -8,7 +8,9 @@
 // later: a cleared or replaced setTimeout still wakes the loop at its old due time (lib/internal/timers.js only
 // reschedules for an earlier expiry), so `watchdog` wakes as often as `timer`.
 //
-//   node --import tsx bench/wakeups.ts [--seconds 8]
+// Plain JavaScript, so that the processes measured are bare Node (tsx's loader adds a thread and a heap to each).
+//
+//   node bench/wakeups.mjs [--seconds 8]
 import { fork } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
@@ -20,7 +22,7 @@ const secondsAt = process.argv.indexOf('--seconds');
 const SECONDS = secondsAt > 0 ? Number(process.argv[secondsAt + 1]) : 8;
 const payload = Buffer.alloc(172);
 
-function evenTimer(fn: () => void): void {
+function evenTimer(fn) {
   const start = performance.now();
   let n = 0;
   const tick = () => {
@@ -31,8 +33,8 @@ function evenTimer(fn: () => void): void {
   tick();
 }
 
-function switches(): number {
-  return Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))![1]);
+function switches() {
+  return Number(/\nvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'))[1]);
 }
 
 if (role === 'peer') {
@@ -42,8 +44,8 @@ if (role === 'peer') {
   s.bind(0, '127.0.0.1', () => evenTimer(() => s.send(payload, port, '127.0.0.1')));
 } else if (role === 'timer' || role === 'reply' || role === 'watchdog') {
   const s = createSocket('udp4');
-  let peer: { port: number; address: string } | null = null;
-  let fallback: NodeJS.Timeout | undefined;
+  let peer = null;
+  let fallback;
   s.on('message', (_m, r) => {
     peer = r;
     if (role === 'timer') return;
@@ -54,7 +56,7 @@ if (role === 'peer') {
     }
   });
   if (role === 'timer') evenTimer(() => peer && s.send(payload, peer.port, peer.address));
-  s.bind(0, '127.0.0.1', () => process.send!(s.address().port));
+  s.bind(0, '127.0.0.1', () => process.send(s.address().port));
   setTimeout(() => {
     const c0 = switches();
     const u0 = process.cpuUsage();
@@ -62,21 +64,21 @@ if (role === 'peer') {
     setTimeout(() => {
       const dt = (performance.now() - t0) / 1000;
       const u = process.cpuUsage(u0);
-      process.send!({ cs: (switches() - c0) / dt, cpu: (u.user + u.system) / 1e6 / dt });
+      process.send({ cs: (switches() - c0) / dt, cpu: (u.user + u.system) / 1e6 / dt });
       process.exit(0);
     }, SECONDS * 1000);
   }, 1000);
 } else {
   const self = fileURLToPath(import.meta.url);
-  const run = (mode: string) =>
-    new Promise<{ cs: number; cpu: number }>((resolve) => {
-      const m = fork(self, [mode, '--seconds', String(SECONDS)], { execArgv: ['--import', 'tsx'] });
-      let peer: ReturnType<typeof fork> | null = null;
+  const run = (mode) =>
+    new Promise((resolve) => {
+      const m = fork(self, [mode, '--seconds', String(SECONDS)], { execArgv: [] });
+      let peer = null;
       m.on('message', (msg) => {
-        if (typeof msg === 'number') peer = fork(self, ['peer', String(msg)], { execArgv: ['--import', 'tsx'] });
+        if (typeof msg === 'number') peer = fork(self, ['peer', String(msg)], { execArgv: [] });
         else {
           peer?.kill();
-          resolve(msg as { cs: number; cpu: number });
+          resolve(msg);
         }
       });
     });
