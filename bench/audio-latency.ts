@@ -217,6 +217,8 @@ export async function measureBlinkPair(opts: {
       args: ['--user', user, '--port', String(port), '--no-otr', '--audio-in', input, '--audio-out', output],
       env,
       ...(opts.nodeArgs ? { nodeArgs: opts.nodeArgs } : {}),
+      // another build's bin/blink-tui.js (to compare builds in the same hour): BLINK_BENCH_BIN=.../bin/blink-tui.js
+      ...(process.env.BLINK_BENCH_BIN ? { bin: process.env.BLINK_BENCH_BIN } : {}),
     });
     return { c, port };
   };

@@ -6,6 +6,7 @@
 //
 //   npm run bench:calls                   10 s windows, 3 rounds alternating blink-tui / baresip
 //   npm run bench:calls -- --seconds 5 --rounds 1
+//   npm run bench:calls -- --compare /path/to/other/bin/blink-tui.js   another build's calls too, in the same rounds
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,7 +20,17 @@ const arg = (name: string, dflt: number): number => {
   return i > 0 ? Number(process.argv[i + 1]) : dflt;
 };
 const SECONDS = arg('seconds', 10);
+/**
+ * A second window of each call, starting this many seconds after it is up (0: none). A fresh blink-tui spends its
+ * first seconds compiling (V8 optimizing the media path, the Opus WebAssembly tiering up) and settling its heap
+ * (V8's memory reducer): CPU the first call of a process pays once, which a client that stays up for hours does
+ * not pay again on its next call. Both windows are reported, for both clients.
+ */
+const SETTLE = arg('settle', 20);
 const ROUNDS = arg('rounds', 3);
+const compareAt = process.argv.indexOf('--compare');
+/** Another build of blink-tui (its bin/blink-tui.js, with its dist/ beside it), measured in the same rounds. */
+const COMPARE = compareAt > 0 ? process.argv[compareAt + 1] : undefined;
 const TICK = 100; // USER_HZ on Linux
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -59,7 +70,19 @@ async function measure(pids: number[], seconds = SECONDS): Promise<number[]> {
 /** The CPU of two idle blink-tui processes (no call), measured before the call of the same round. */
 const idle: number[] = [];
 
-async function blinkCall(codec: string): Promise<number[]> {
+/** CPU shares of the two sides: [early window, settled window (or [] without one)]. */
+type Shares = [number[], number[]];
+
+/** The early window 2 s after the call is up, then (with SETTLE) the settled one. */
+async function windows(pids: number[], upAt: number): Promise<Shares> {
+  await sleep(Math.max(0, upAt + 2000 - Date.now())); // past the start (first RTCP, jitter buffer fill, Opus warm-up)
+  const early = await measure(pids);
+  if (SETTLE <= 0) return [early, []];
+  await sleep(Math.max(0, upAt + SETTLE * 1000 - Date.now()));
+  return [early, await measure(pids)];
+}
+
+async function blinkCall(codec: string, bin?: string): Promise<Shares> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-calls-'));
   const env = { ...process.env, BLINK_TUI_AUDIO_CODECS: codec, BLINK_TUI_REHEARSAL: '0' };
   const peers: { c: HeadlessClient; port: number; out: string }[] = [];
@@ -71,7 +94,7 @@ async function blinkCall(codec: string): Promise<number[]> {
       const port = await findFreePort('tcp', '127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
       const input = join(dir, `${user}.wav`);
       const out = join(dir, `${user}-out.wav`);
-      toneWav(input, hz, 16000, 1, SECONDS + 20);
+      toneWav(input, hz, 16000, 1, SETTLE + SECONDS + 20);
       const c = await HeadlessClient.start({
         args: [
           '--user',
@@ -87,6 +110,7 @@ async function blinkCall(codec: string): Promise<number[]> {
           out,
         ],
         env,
+        ...(bin ? { bin } : {}),
       });
       peers.push({ c, port, out });
     }
@@ -98,8 +122,7 @@ async function blinkCall(codec: string): Promise<number[]> {
     b.c.send({ cmd: 'accept', session: inc.session });
     const act = await a.c.waitFor((e) => e.ev === 'audio' && e.state === 'active', 15000);
     if (!new RegExp(`^${codec}/`, 'i').test(String(act.codec))) throw new Error(`negotiated ${String(act.codec)}`);
-    await sleep(2000); // past the start (first RTCP, jitter buffer fill, Opus warm-up)
-    const shares = await measure([a.c.proc.pid!, b.c.proc.pid!]);
+    const shares = await windows([a.c.proc.pid!, b.c.proc.pid!], Date.now());
     a.c.send({ cmd: 'hangup', session: act.session });
     await b.c.waitFor((e) => e.ev === 'session' && e.state === 'ended', 15000);
     await Promise.all(peers.map((p) => p.c.quit()));
@@ -111,7 +134,7 @@ async function blinkCall(codec: string): Promise<number[]> {
   }
 }
 
-async function baresipCall(codec: string): Promise<number[]> {
+async function baresipCall(codec: string): Promise<Shares> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-calls-'));
   const module = codec === 'opus' ? 'opus' : 'g711';
   const rate = codec === 'opus' ? 48000 : 8000;
@@ -129,7 +152,7 @@ async function baresipCall(codec: string): Promise<number[]> {
       mkdirSync(dump);
       dumps.push(dump);
       const tone = join(dir, `tone${i}.wav`);
-      toneWav(tone, i === 0 ? 1000 : 1600, rate, channels, SECONDS + 20);
+      toneWav(tone, i === 0 ? 1000 : 1600, rate, channels, SETTLE + SECONDS + 20);
       writeFileSync(
         join(conf, 'config'),
         [
@@ -162,8 +185,7 @@ async function baresipCall(codec: string): Promise<number[]> {
     const end = Date.now() + 15000;
     while (!/established/i.test(logs[0] ?? '') && Date.now() < end) await sleep(50);
     if (!/established/i.test(logs[0] ?? '')) throw new Error(`baresip call not established:\n${logs.join('\n')}`);
-    await sleep(2000);
-    const shares = await measure([procs[0]!.pid!, procs[1]!.pid!]);
+    const shares = await windows([procs[0]!.pid!, procs[1]!.pid!], Date.now());
     for (const p of procs) p.kill('SIGTERM');
     for (const p of procs) await new Promise((r) => (p.exitCode !== null ? r(null) : p.once('exit', r)));
     const dec = (d: string) =>
@@ -183,18 +205,33 @@ async function baresipCall(codec: string): Promise<number[]> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const pct = (x: number) => `${(x * 100).toFixed(1)} %`;
 
-console.log(`CPU of one active call, per side (share of one core over ${SECONDS} s), SDES SRTP, ${ROUNDS} rounds`);
+console.log(
+  `CPU of one active call, per side (share of one core over ${SECONDS} s), SDES SRTP, ${ROUNDS} rounds; ` +
+    `early window 2 s after the call is up${SETTLE > 0 ? `, settled window ${SETTLE} s after` : ''}`,
+);
 for (const codec of ['opus', 'PCMU']) {
-  const ours: number[] = [];
-  const theirs: number[] = [];
+  const ours: Shares = [[], []];
+  const theirs: Shares = [[], []];
+  const other: Shares = [[], []];
+  const add = (to: Shares, s: Shares) => (to[0].push(...s[0]), to[1].push(...s[1]));
   for (let r = 0; r < ROUNDS; r++) {
-    ours.push(...(await blinkCall(codec)));
-    theirs.push(...(await baresipCall(codec)));
+    if (COMPARE) add(other, await blinkCall(codec, COMPARE));
+    add(ours, await blinkCall(codec));
+    add(theirs, await baresipCall(codec));
   }
-  const o = median(ours);
-  const t = median(theirs);
-  console.log(
-    `${codec.padEnd(5)} blink-tui ${pct(o).padStart(7)} (idle ${pct(median(idle))})   baresip ${pct(t).padStart(7)}   ratio ${(o / t).toFixed(2)}   ` +
-      `(blink-tui per side: ${ours.map(pct).join(', ')}; baresip: ${theirs.map(pct).join(', ')})`,
-  );
+  for (const w of SETTLE > 0 ? [0, 1] : [0]) {
+    const o = median(ours[w]!);
+    const t = median(theirs[w]!);
+    const name = `${codec.padEnd(5)} ${w === 0 ? 'early  ' : 'settled'}`;
+    console.log(
+      `${name} blink-tui ${pct(o).padStart(7)} (idle ${pct(median(idle))})   baresip ${pct(t).padStart(7)}   ratio ${(o / t).toFixed(2)}   ` +
+        `(blink-tui per side: ${ours[w]!.map(pct).join(', ')}; baresip: ${theirs[w]!.map(pct).join(', ')})`,
+    );
+    if (COMPARE) {
+      const c = median(other[w]!);
+      console.log(
+        `${name} compared build ${pct(c).padStart(7)}   ratio to baresip ${(c / t).toFixed(2)}   (per side: ${other[w]!.map(pct).join(', ')})`,
+      );
+    }
+  }
 }

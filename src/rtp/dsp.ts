@@ -3,18 +3,20 @@
 
 /** Streaming mono resampler; keeps its state across calls so 20 ms frames join without clicks. */
 export class Resampler {
-  private readonly step: number;
-  private pos = 0; // position of the next output sample, in input samples, relative to `last`
+  /**
+   * Position of the next output sample relative to `last`, in 1/to of an input sample: whole numbers, so the
+   * positions are exact and the same however the input is cut into blocks (a float step drifted with the cuts).
+   */
+  private pos = 0;
   private last = 0;
   private readonly taps: Float64Array | null;
-  private readonly hist: Float64Array | null;
-  private hi = 0;
+  /** The last taps - 1 input samples (the FIR's history), then the block being processed. */
+  private buf: Float64Array;
 
   constructor(
     readonly from: number,
     readonly to: number,
   ) {
-    this.step = from / to;
     if (to < from) {
       // windowed-sinc low-pass at 0.45 of the output rate, 33 taps
       const n = 33;
@@ -30,52 +32,60 @@ export class Resampler {
       }
       for (let i = 0; i < n; i++) taps[i]! /= sum;
       this.taps = taps;
-      this.hist = new Float64Array(n);
+      this.buf = new Float64Array(n - 1);
     } else {
       this.taps = null;
-      this.hist = null;
+      this.buf = new Float64Array(0);
     }
   }
 
   process(input: Int16Array): Int16Array {
     if (this.from === this.to) return input.slice();
-    const x = this.taps && this.hist ? this.lowPass(input) : input;
-    // sample j of [last, ...x] is (j === 0 ? last : x[j-1]); outputs are at pos, pos + step, ... while pos + 1 <= n
-    const n = x.length;
-    const r = new Int16Array(Math.ceil(n / this.step) + 1);
+    const n = input.length;
+    // Sample j of [last, ...x] is (j === 0 ? last : x[j-1]); outputs are at pos, pos + from/to, ... while pos < n
+    // (an output between the last two samples is made now: it used to wait for the next block, which no longer
+    // had the sample before `last`, and came out as 0 — six zeros every 20 ms going 8 -> 48 kHz, a 50 Hz buzz).
+    // Going down, x is the low-passed input, computed only where an output needs it (one sample in from/to for
+    // an integer ratio: 48 -> 8 kHz filtered every input sample before, six times the work).
+    const x = this.taps !== null;
+    if (x) this.loadBlock(input);
+    const { from, to } = this;
+    const end = n * to;
+    const r = new Int16Array(this.pos < end ? Math.ceil((end - this.pos) / from) : 0); // exactly the outputs due
     let pos = this.pos;
     let i = 0;
-    while (pos + 1 <= n) {
-      const j = Math.floor(pos);
-      const f = pos - j;
-      const a = j === 0 ? this.last : x[j - 1]!;
-      const v = f === 0 ? a : a + (x[j]! - a) * f;
+    while (pos < end) {
+      const j = Math.floor(pos / to);
+      const f = (pos - j * to) / to;
+      const a = j === 0 ? this.last : x ? this.filtered(j - 1) : input[j - 1]!;
+      const v = f === 0 ? a : a + ((x ? this.filtered(j) : input[j]!) - a) * f;
       r[i++] = v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
-      pos += this.step;
+      pos += from;
     }
-    this.pos = pos - n;
-    if (n) this.last = x[n - 1]!;
-    return i === r.length ? r : r.slice(0, i);
+    this.pos = pos - end;
+    if (n) this.last = x ? this.filtered(n - 1) : input[n - 1]!;
+    if (x) this.buf.copyWithin(0, n, n + this.taps!.length - 1); // the history for the next block
+    return r;
   }
 
-  /** The anti-aliasing FIR over one block, its history kept across blocks. */
-  private lowPass(input: Int16Array): Float64Array {
-    const taps = this.taps!;
-    const hist = this.hist!;
-    const n = taps.length;
-    const x = new Float64Array(input.length);
-    for (let i = 0; i < input.length; i++) {
-      hist[this.hi] = input[i]!;
-      this.hi = this.hi + 1 === n ? 0 : this.hi + 1;
-      let acc = 0;
-      let h = this.hi;
-      for (let k = 0; k < n; k++) {
-        acc += taps[k]! * hist[h]!;
-        h = h + 1 === n ? 0 : h + 1;
-      }
-      x[i] = acc;
+  /** Puts a block after the FIR's history in `buf`. */
+  private loadBlock(input: Int16Array): void {
+    const h = this.taps!.length - 1;
+    if (this.buf.length < h + input.length) {
+      const grown = new Float64Array(h + input.length);
+      grown.set(this.buf.subarray(0, h));
+      this.buf = grown;
     }
-    return x;
+    this.buf.set(input, h);
+  }
+
+  /** The anti-aliasing FIR's output at sample i of the current block: taps over inputs i - (taps - 1) .. i. */
+  private filtered(i: number): number {
+    const taps = this.taps!;
+    const b = this.buf;
+    let acc = 0;
+    for (let k = 0; k < taps.length; k++) acc += taps[k]! * b[i + k]!;
+    return acc;
   }
 }
 

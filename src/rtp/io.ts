@@ -47,7 +47,9 @@ export class ToneSource implements AudioSource {
 /** Converts a stream at a fixed rate to whatever rate is asked for, keeping a small FIFO between the two. */
 class RateAdapter {
   private resampler: Resampler | null = null;
+  /** Converted samples not handed out yet: the first `held` of `fifo` (one buffer, reused frame after frame). */
   private fifo: Int16Array = new Int16Array(0);
+  private held = 0;
   constructor(
     private readonly inRate: number,
     private readonly pull: (n: number) => Int16Array,
@@ -55,18 +57,22 @@ class RateAdapter {
   read(rate: number, samples: number): Int16Array {
     if (!this.resampler || this.resampler.to !== rate) {
       this.resampler = new Resampler(this.inRate, rate);
-      this.fifo = new Int16Array(0);
+      this.held = 0;
     }
-    while (this.fifo.length < samples) {
-      const need = Math.ceil(((samples - this.fifo.length) * this.inRate) / rate) + 1;
+    while (this.held < samples) {
+      const need = Math.ceil(((samples - this.held) * this.inRate) / rate) + 1;
       const more = this.resampler.process(this.pull(need));
-      const f = new Int16Array(this.fifo.length + more.length);
-      f.set(this.fifo);
-      f.set(more, this.fifo.length);
-      this.fifo = f;
+      if (this.fifo.length < this.held + more.length) {
+        const grown = new Int16Array(2 * (this.held + more.length));
+        grown.set(this.fifo.subarray(0, this.held));
+        this.fifo = grown;
+      }
+      this.fifo.set(more, this.held);
+      this.held += more.length;
     }
     const out = this.fifo.slice(0, samples);
-    this.fifo = this.fifo.slice(samples);
+    this.fifo.copyWithin(0, samples, this.held);
+    this.held -= samples;
     return out;
   }
 }
@@ -80,10 +86,11 @@ export class FileSource implements AudioSource {
     const w = readWav(path);
     this.pcm = toMono(w);
     this.adapter = new RateAdapter(w.sampleRate, (n) => {
-      const out = new Int16Array(n);
       const part = this.pcm.subarray(this.pos, this.pos + n);
-      out.set(part);
       this.pos += part.length;
+      if (part.length === n) return part; // a view: the resampler only reads it
+      const out = new Int16Array(n); // the end of the file, then silence
+      out.set(part);
       return out;
     });
   }

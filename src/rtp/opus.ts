@@ -17,12 +17,15 @@ const OPUS_SET_INBAND_FEC = 4012;
 const OPUS_SET_PACKET_LOSS_PERC = 4014;
 const OPUS_SET_COMPLEXITY = 4010;
 /**
- * Encoder complexity 5 of 0-10 (libopus's default is 9 or 10): in opusscript's WebAssembly a 20 ms mono frame took
- * 0.37 ms to encode at 10 and 0.17 ms at 5 here (same bitrate), and the encoder was the largest single cost of a
- * call (~1.9 % of a core of ~8 %). The decoder is not affected. The quality step between 5 and 10 is small for
- * speech (it mostly trims the encoder's search); it was not measured here.
+ * Encoder complexity 1 of 0-10 (libopus's default is 9 or 10). In opusscript's WebAssembly the encoder is the largest
+ * single cost of an Opus call: 0.37 ms a 20 ms frame at 10, 0.17 at 5 (quiet machine); in a running call, where
+ * every frame starts with cold caches, a profile put ~40 % of the process's samples in it at 5. Running calls at
+ * 1 against 5 (bench/call-probe.ts, two processes, 10 s settled windows, alternated twice): 3.9-4.4 % of a core per
+ * side against 4.7-4.9 %; 3 was no cheaper than 5 there. The price is in the encoder's search (no delayed-decision
+ * quantization, a simpler pitch estimator): on a synthetic voiced signal through encode and decode the waveform SNR
+ * was 12.5 dB at 1 against 14.0 at 5 (13.4 at 3). Listening tests were not done here.
  */
-const COMPLEXITY = 5;
+const COMPLEXITY = 1;
 
 export class OpusCodecState {
   private readonly enc: InstanceType<OpusScriptCtor>;

@@ -4,8 +4,9 @@
 // the peer's unprotects. Keys come from SDES (a=crypto) today and can be set from outside (ZRTP) with fromKeys.
 // Also AES_256_CM (RFC 6188: 32-byte master key, the same 14-byte salt, the PRF is AES-256 in counter mode giving
 // 32-byte session keys) and the 32-bit tag (_32 profiles), which ZRTP's AES3 and HS32 ask for.
-import { createCipheriv, createHmac, timingSafeEqual, type Cipher } from 'node:crypto';
+import { createCipheriv, timingSafeEqual, type Cipher } from 'node:crypto';
 import { SrtpError } from './errors.js';
+import { HmacSha1 } from './hmac-sha1.js';
 import { rtpHeaderLength } from './packet.js';
 
 export const SRTP_KEY_LEN = 16;
@@ -115,16 +116,19 @@ interface SessionKeys {
   authKey: Uint8Array;
   salt: Uint8Array;
   ctr: AesCtr;
+  mac: HmacSha1;
 }
 
 function sessionKeys(masterKey: Uint8Array, masterSalt: Uint8Array, base: number): SessionKeys {
   // the session encryption key is as long as the master key (16 for AES_CM_128, 32 for AES_256_CM)
   const encKey = deriveSessionKey(masterKey, masterSalt, base, masterKey.length);
+  const authKey = deriveSessionKey(masterKey, masterSalt, base + 1, 20);
   return {
     encKey,
-    authKey: deriveSessionKey(masterKey, masterSalt, base + 1, 20),
+    authKey,
     salt: deriveSessionKey(masterKey, masterSalt, base + 2, 14),
     ctr: new AesCtr(encKey),
+    mac: new HmacSha1(authKey),
   };
 }
 
@@ -188,12 +192,6 @@ export class SrtpContext {
     return new SrtpContext(k, profile);
   }
 
-  private tag(authKey: Uint8Array, parts: Uint8Array[], len: number): Uint8Array {
-    const h = createHmac('sha1', authKey);
-    for (const p of parts) h.update(p);
-    return new Uint8Array(h.digest().subarray(0, len));
-  }
-
   protectRtp(packet: Uint8Array): Uint8Array {
     const hl = rtpHeaderLength(packet);
     const dv = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
@@ -211,7 +209,7 @@ export class SrtpContext {
     this.rtp.ctr.xorInto(srtpIv(this.rtp.salt, ssrc, index), packet.subarray(hl), out, hl);
     const roc = new Uint8Array(4);
     new DataView(roc.buffer).setUint32(0, st.roc);
-    out.set(this.tag(this.rtp.authKey, [out.subarray(0, packet.length), roc], this.tagLen), packet.length);
+    out.set(this.rtp.mac.digest(out.subarray(0, packet.length), roc, this.tagLen), packet.length);
     return out;
   }
 
@@ -234,7 +232,7 @@ export class SrtpContext {
     st?.window.check(index);
     const roc = new Uint8Array(4);
     new DataView(roc.buffer).setUint32(0, v);
-    const expect = this.tag(this.rtp.authKey, [body, roc], this.tagLen);
+    const expect = this.rtp.mac.digest(body, roc, this.tagLen);
     if (!timingSafeEqual(expect, packet.subarray(body.length))) throw new SrtpError('auth', 'SRTP tag mismatch');
     const out = new Uint8Array(body.length);
     out.set(body.subarray(0, hl));
@@ -266,7 +264,7 @@ export class SrtpContext {
     out.set(packet.subarray(0, 8));
     this.rtcp.ctr.xorInto(srtpIv(this.rtcp.salt, ssrc, index), packet.subarray(8), out, 8);
     new DataView(out.buffer).setUint32(packet.length, (0x80000000 | index) >>> 0); // E flag: encrypted
-    out.set(this.tag(this.rtcp.authKey, [out.subarray(0, packet.length + 4)], SRTP_TAG_LEN), packet.length + 4);
+    out.set(this.rtcp.mac.digest(out.subarray(0, packet.length + 4), null, SRTP_TAG_LEN), packet.length + 4);
     return out;
   }
 
@@ -279,7 +277,7 @@ export class SrtpContext {
     for (const len of lengths) {
       if (packet.length < 8 + 4 + len) continue;
       const end = packet.length - len;
-      const expect = this.tag(this.rtcp.authKey, [packet.subarray(0, end)], len);
+      const expect = this.rtcp.mac.digest(packet.subarray(0, end), null, len);
       if (timingSafeEqual(expect, packet.subarray(end))) {
         authEnd = end;
         break;

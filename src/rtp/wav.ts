@@ -105,7 +105,11 @@ export function pcmBytesLE(pcm: Int16Array): Buffer {
 export class WavWriter {
   private fd: number | null;
   private dataBytes = 0;
-  private pending: Buffer[] = [];
+  /**
+   * About 100 ms of samples, written in one go when full: the frames are copied in here as they come (a copy per
+   * frame into one reused buffer, rather than a new Buffer per frame and a concatenation per write).
+   */
+  private pending: Uint8Array;
   private pendingBytes = 0;
   private lastPatch = 0;
 
@@ -115,23 +119,29 @@ export class WavWriter {
   ) {
     this.fd = openSync(path, 'w');
     writeSync(this.fd, wavHeader(sampleRate, 1, 0));
+    this.pending = new Uint8Array(Math.max(2, Math.round(sampleRate / 5)) & ~1);
   }
 
   write(pcm: Int16Array): void {
     if (this.fd === null) return;
-    const b = pcmBytesLE(pcm);
-    this.pending.push(b);
-    this.pendingBytes += b.length;
-    // write about every 100 ms, patch the header about every second
-    if (this.pendingBytes >= this.sampleRate / 5) this.flush();
+    let bytes: Uint8Array = LITTLE_ENDIAN
+      ? new Uint8Array(pcm.buffer, pcm.byteOffset, pcm.byteLength)
+      : pcmBytesLE(pcm);
+    while (bytes.length > 0) {
+      const n = Math.min(bytes.length, this.pending.length - this.pendingBytes);
+      this.pending.set(bytes.subarray(0, n), this.pendingBytes);
+      this.pendingBytes += n;
+      bytes = bytes.subarray(n);
+      // write about every 100 ms, patch the header about every second
+      if (this.pendingBytes === this.pending.length) this.flush();
+    }
   }
 
   flush(): void {
     if (this.fd === null) return;
     if (this.pendingBytes) {
-      writeSync(this.fd, Buffer.concat(this.pending), 0, this.pendingBytes, 44 + this.dataBytes);
+      writeSync(this.fd, this.pending, 0, this.pendingBytes, 44 + this.dataBytes);
       this.dataBytes += this.pendingBytes;
-      this.pending = [];
       this.pendingBytes = 0;
     }
     if (this.dataBytes - this.lastPatch >= this.sampleRate * 2) this.patch();
