@@ -17,15 +17,13 @@ const OPUS_SET_INBAND_FEC = 4012;
 const OPUS_SET_PACKET_LOSS_PERC = 4014;
 const OPUS_SET_COMPLEXITY = 4010;
 /**
- * Encoder complexity 1 of 0-10 (libopus's default is 9 or 10). In opusscript's WebAssembly the encoder is the largest
- * single cost of an Opus call: 0.37 ms a 20 ms frame at 10, 0.17 at 5 (quiet machine); in a running call, where
- * every frame starts with cold caches, a profile put ~40 % of the process's samples in it at 5. Running calls at
- * 1 against 5 (bench/call-probe.ts, two processes, 10 s settled windows, alternated twice): 3.9-4.4 % of a core per
- * side against 4.7-4.9 %; 3 was no cheaper than 5 there. The price is in the encoder's search (no delayed-decision
- * quantization, a simpler pitch estimator): on a synthetic voiced signal through encode and decode the waveform SNR
- * was 12.5 dB at 1 against 14.0 at 5 (13.4 at 3). Listening tests were not done here.
+ * Encoder complexity 5 of 0-10 (libopus's default is 9 or 10; baresip uses 10). In opusscript's WebAssembly the
+ * encoder is the largest single cost of an Opus call: 0.37 ms a 20 ms frame at 10, 0.17 at 5. Complexity 1 would cut
+ * a running call's CPU by ~0.5-0.9 % of a core, but it drops the encoder's search (no delayed-decision quantization,
+ * a simpler pitch estimator): a synthetic voiced signal came through at 12.5 dB SNR against 14.0 at 5, and nobody
+ * has listened to it. What people hear is not traded for a CPU figure without a listening test.
  */
-const COMPLEXITY = 1;
+const COMPLEXITY = 5;
 
 export class OpusCodecState {
   private readonly enc: InstanceType<OpusScriptCtor>;
