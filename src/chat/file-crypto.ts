@@ -2,7 +2,7 @@
 // key derived from OTR v3's extra symmetric key, carried by an ordinary RFC 5547 transfer. Pure: bytes in, bytes
 // out. Every record is AES-256-GCM with its index and a final flag in the nonce, so a relay that drops, reorders,
 // repeats, truncates or extends records, or flips a bit, makes the receiver refuse the file.
-import { createCipheriv, createDecipheriv, createHmac, webcrypto } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac } from 'node:crypto';
 
 /** TLV 8 use code ("BTF1"): the first 4 bytes of the TLV; its use-data is the transfer's a=file-transfer-id. */
 export const FILE_KEY_USE = 0x42544631;
@@ -161,35 +161,6 @@ export function encryptRecordInto(
   w += c.final().copy(out, at + w);
   w += c.getAuthTag().copy(out, at + w);
   return w;
-}
-
-/**
- * encryptRecord on the thread pool (WebCrypto's AES-GCM: the same record, ciphertext then the 16-byte tag), for a
- * sender whose main thread also feeds the socket. `key` from fileCryptoKey.
- */
-export async function encryptRecordAsync(
-  key: Promise<webcrypto.CryptoKey>,
-  size: number,
-  index: number,
-  plain: Uint8Array,
-): Promise<Uint8Array> {
-  const n = recordCount(size);
-  if (index < 1 || index > n) throw new FileCryptoError(`record ${index} of ${n}`);
-  const expected = index < n ? RECORD_PLAINTEXT : size - (n - 1) * RECORD_PLAINTEXT;
-  if (plain.length !== expected)
-    throw new FileCryptoError(`record ${index} has ${plain.length} bytes, not ${expected}`);
-  const iv = nonce(index === n ? FLAG_FINAL : FLAG_DATA, index);
-  const out = await webcrypto.subtle.encrypt(
-    { name: 'AES-GCM', iv, additionalData: u64(size), tagLength: TAG * 8 },
-    await key,
-    plain,
-  );
-  return new Uint8Array(out);
-}
-
-/** The file key as a WebCrypto key for encryptRecordAsync. */
-export function fileCryptoKey(key: Uint8Array): Promise<webcrypto.CryptoKey> {
-  return webcrypto.subtle.importKey('raw', key, 'AES-GCM', false, ['encrypt']) as Promise<webcrypto.CryptoKey>;
 }
 
 /**

@@ -1,7 +1,7 @@
 // What a private file's sender puts on the wire: the plaintext read in records, each encrypted as it is read, so
 // the ciphertext never exists whole on disk or in memory (file-crypto.ts is the format).
 import type { FileSource } from '../msrp/index.js';
-import { RECORD_CIPHERTEXT, RECORD_PLAINTEXT, encryptRecordAsync, fileCryptoKey, recordCount } from './file-crypto.js';
+import { RECORD_CIPHERTEXT, RECORD_PLAINTEXT, encryptRecordInto, recordCount } from './file-crypto.js';
 
 /** Where the plaintext comes from: pieces read at a position, handed back once done with (ReadAhead). */
 export interface PlainReader {
@@ -17,9 +17,6 @@ export interface PlainReader {
  */
 export function encryptingSource(key: Uint8Array, size: number, plain: PlainReader): FileSource {
   const records = recordCount(size);
-  const cryptoKey = fileCryptoKey(key);
-  // An unused key's rejection (never, for 32 bytes) must not be unhandled.
-  cryptoKey.catch(() => undefined);
   const spare: Buffer[] = [];
   const chunkOf = new Map<ArrayBufferLike, Buffer>();
   return {
@@ -28,26 +25,15 @@ export function encryptingSource(key: Uint8Array, size: number, plain: PlainRead
       const room = Math.max(1, Math.ceil(len / RECORD_CIPHERTEXT)) * RECORD_CIPHERTEXT;
       let out = spare.pop();
       if (!out || out.length < room) out = Buffer.allocUnsafeSlow(room);
-      // Every record of the chunk is encrypted on the thread pool at once, while the main thread feeds the socket
-      // the chunks before (on the main thread, AES-GCM was ~0.5 s per GiB between two socket writes).
-      const sealed: Promise<Uint8Array>[] = [];
-      let planned = 0;
-      for (let i = pos / RECORD_CIPHERTEXT + 1; planned < len && i <= records; i++) {
+      let have = 0;
+      for (let i = pos / RECORD_CIPHERTEXT + 1; have < len && i <= records; i++) {
         const start = (i - 1) * RECORD_PLAINTEXT;
         const plainLen = i < records ? RECORD_PLAINTEXT : size - start;
         const piece = await plain.read(start, plainLen);
-        if (piece.length !== plainLen) {
-          await Promise.allSettled(sealed);
-          throw new Error('the file changed while it was being sent');
-        }
-        // The plaintext's block may be read into again once its record is sealed.
-        sealed.push(encryptRecordAsync(cryptoKey, size, i, piece).finally(() => plain.release?.(piece)));
-        planned += plainLen + RECORD_CIPHERTEXT - RECORD_PLAINTEXT;
-      }
-      let have = 0;
-      for (const r of await Promise.all(sealed)) {
-        out.set(r, have);
-        have += r.length;
+        if (piece.length !== plainLen) throw new Error('the file changed while it was being sent');
+        have += encryptRecordInto(key, size, i, piece, out, have);
+        // The record is in `out`: the plaintext's block may be read into again.
+        plain.release?.(piece);
       }
       chunkOf.set(out.buffer, out);
       return out.subarray(0, Math.min(have, len));

@@ -13,8 +13,6 @@ import {
   deriveFileKey,
   encryptRecord,
   encryptRecordInto,
-  encryptRecordAsync,
-  fileCryptoKey,
   openMetadata,
   recordCount,
   sealMetadata,
@@ -116,17 +114,4 @@ test('encryptRecordInto writes the very record encryptRecord makes, at its place
   assert.equal(at, size + 3 * 16);
   // No room left for a record: refused, nothing written past the buffer.
   assert.throws(() => encryptRecordInto(k, size, 3, plain.subarray(2 * RECORD_PLAINTEXT), out, out.length - 10));
-});
-
-test('encryptRecordAsync (WebCrypto, on the thread pool) makes the very records encryptRecord makes, and checks them alike', async () => {
-  const k = deriveFileKey(randomBytes(32), 'async');
-  const plain = randomBytes(RECORD_PLAINTEXT * 2 + 77);
-  const size = plain.length;
-  const ck = fileCryptoKey(k);
-  for (let i = 1; i <= 3; i++) {
-    const p = plain.subarray((i - 1) * RECORD_PLAINTEXT, i * RECORD_PLAINTEXT);
-    assert.deepEqual(Buffer.from(await encryptRecordAsync(ck, size, i, p)), encryptRecord(k, size, i, p));
-  }
-  await assert.rejects(encryptRecordAsync(ck, size, 4, new Uint8Array(0)), FileCryptoError);
-  await assert.rejects(encryptRecordAsync(ck, size, 3, plain.subarray(0, 10)), FileCryptoError);
 });
