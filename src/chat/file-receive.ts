@@ -7,9 +7,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { open as openFile, rename, stat, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { releaseBody, type FileSink } from '../msrp/index.js';
-import { StreamDecryptor } from './file-crypto.js';
+import { RECORD_CIPHERTEXT, RECORD_PLAINTEXT, StreamDecryptor } from './file-crypto.js';
 import { BatchedFileWriter, forEachPiece } from './file-io.js';
-import { FileSinkThread, sinkThreadMinBytes } from './file-sink-thread.js';
+import { FileSinkThread, SinkRefusedError, sinkThreadMinBytes } from './file-sink-thread.js';
 
 /** What the final check answers the sender (its failure REPORT's status and comment when not ok). */
 export type ReceiveCheck = { ok: true } | { ok: false; code: number; comment: string };
@@ -45,8 +45,12 @@ export class IncomingFile {
   private readonly thread: FileSinkThread | null;
   private readonly hasher: ReturnType<typeof createHash> | null;
   private readonly writer: BatchedFileWriter | null;
+  /** A private file's decryptor when this thread decrypts (small files; a large one's worker decrypts). */
   private readonly decryptor: StreamDecryptor | null;
+  private readonly encrypted: boolean;
   private plainPos = 0;
+  /** Ciphertext bytes handed to the worker (its progress, in plaintext, is reckoned from them). */
+  private wirePos = 0;
   private closed = false;
   /** The bytes did not match the offer's hash: a resume must not build on them. */
   private badData = false;
@@ -63,11 +67,14 @@ export class IncomingFile {
     size: number,
     wireSize: number,
   ) {
+    this.encrypted = key !== undefined;
     this.thread =
-      wireSize >= sinkThreadMinBytes() ? new FileSinkThread({ hash: !key && hashHex !== null, fd: fh.fd }) : null;
-    this.hasher = hashHex !== null && !(this.thread && !key) ? createHash('sha1') : null;
+      wireSize >= sinkThreadMinBytes()
+        ? new FileSinkThread({ hash: hashHex !== null, fd: fh.fd, ...(key ? { decrypt: { key, size } } : {}) })
+        : null;
+    this.hasher = hashHex !== null && !this.thread ? createHash('sha1') : null;
     this.writer = this.thread ? null : new BatchedFileWriter(fh);
-    this.decryptor = key ? new StreamDecryptor(key, size) : null;
+    this.decryptor = key && !this.thread ? new StreamDecryptor(key, size) : null;
   }
 
   /** The temp file for `offer` in `folder`: resumed (its bytes fed to the hash) or new. */
@@ -102,11 +109,16 @@ export class IncomingFile {
 
   /** Plaintext bytes written so far (a private file's progress counts these, not ciphertext). */
   get decrypted(): number {
-    return this.plainPos;
+    if (!this.thread || !this.encrypted) return this.plainPos;
+    // Handed to the worker, less a tag per record begun: what the worker will have written once it is there.
+    return Math.max(
+      0,
+      this.wirePos - (RECORD_CIPHERTEXT - RECORD_PLAINTEXT) * Math.ceil(this.wirePos / RECORD_CIPHERTEXT),
+    );
   }
 
   get isPrivate(): boolean {
-    return this.decryptor !== null;
+    return this.encrypted;
   }
 
   /** Where the MSRP stream writes; `finish` is the transfer's own (it runs the check once, whoever asks first). */
@@ -131,7 +143,14 @@ export class IncomingFile {
             this.plainPos += p.length;
           }
         } else if (this.thread) {
-          await this.thread.put(data, pos, written);
+          this.wirePos += data.length;
+          try {
+            await this.thread.put(data, pos, written);
+          } catch (e) {
+            if (e instanceof SinkRefusedError)
+              throw new TamperError(`refused: the file was altered on the way (${e.message})`);
+            throw e;
+          }
         } else {
           await this.writer!.write(pos, data, written);
         }
@@ -162,7 +181,13 @@ export class IncomingFile {
       else await this.writer!.flush();
       got ??= this.hasher ? this.hasher.digest('hex') : null;
     } catch (e) {
+      if (e instanceof SinkRefusedError)
+        return { ok: false, code: 400, comment: `refused: the file was altered on the way (${e.message})` };
       return { ok: false, code: 500, comment: (e as Error).message };
+    }
+    if (this.thread && this.encrypted) {
+      if (this.thread.missing !== null) return { ok: false, code: 400, comment: `refused: ${this.thread.missing}` };
+      this.plainPos = this.thread.plainBytes;
     }
     if (this.hashHex !== null && got !== this.hashHex) {
       this.badData = true;

@@ -31,6 +31,8 @@ import { REAL_CLOCK, type Clock, type Timer } from './clock.js';
 import { FileMedia, sendChunkSize } from './file-media.js';
 import { IncomingFile, type ReceiveCheck } from './file-receive.js';
 import { encryptingSource } from './file-send.js';
+import { SealingSource } from './file-seal-thread.js';
+import { sinkThreadMinBytes } from './file-sink-thread.js';
 import {
   FILE_KEY_USE,
   PRIVATE_ATTRIBUTE,
@@ -151,6 +153,12 @@ interface Transfer {
 }
 
 /** What a sender offers: where its bytes come from, the selector's name and type, its hash (plain) and extra SDP. */
+/** A sender's file, and the encrypting thread reading it (a large private file), until the transfer ends. */
+interface Sending {
+  fh: FileHandle | null;
+  stop: (() => Promise<void>) | null;
+}
+
 interface SendOffer {
   readonly source: FileSource;
   readonly selector: { readonly name: string; readonly type: string };
@@ -405,7 +413,7 @@ export class FileTransfers {
   }
 
   private async runSend(t: Transfer, path: string, target: string, chat: FileChatInfo | null): Promise<void> {
-    const sending: { fh: FileHandle | null } = { fh: null };
+    const sending: Sending = { fh: null, stop: null };
     const finished = new Promise<void>((resolve) => {
       t.finish = (state, reason) => {
         // Once, whoever comes first (the end of the data, a BYE, the connection's close, a cancel).
@@ -423,7 +431,7 @@ export class FileTransfers {
     }
     // 16 chunks (plain) or 16 records (private) a block: pieces never straddle two blocks.
     const reader = new ReadAhead(fh, t.size, 16 * (t.encrypted ? RECORD_PLAINTEXT : FILE_CHUNK_SIZE));
-    const offer = t.encrypted ? this.privateOffer(t, chat!, reader) : await this.plainOffer(t, fh, reader);
+    const offer = t.encrypted ? this.privateOffer(t, chat!, reader, fh, sending) : await this.plainOffer(t, fh, reader);
     t.hash = offer.sha1 ? formatSha1(offer.sha1) : '';
     const media = new FileMedia(
       this.d.mediaHost,
@@ -467,7 +475,13 @@ export class FileTransfers {
    * A private offer: the file key from the chat's extra symmetric key, the ciphertext read record by record, and
    * the real name, type and size sealed in the offer's attribute (the selector shows neither).
    */
-  private privateOffer(t: Transfer, chat: FileChatInfo, reader: ReadAhead): SendOffer {
+  private privateOffer(
+    t: Transfer,
+    chat: FileChatInfo,
+    reader: ReadAhead,
+    fh: FileHandle,
+    sending: Sending,
+  ): SendOffer {
     const extraKey = chat.useExtraSymmetricKey(FILE_KEY_USE, Buffer.from(t.transferId, 'utf8'));
     if (!extraKey) throw new Error('the private conversation ended before the file key could be agreed');
     const key = deriveFileKey(extraKey, t.transferId);
@@ -476,8 +490,15 @@ export class FileTransfers {
     // index, the final flag and the size, so a SHA-1 of the ciphertext would check nothing more, and computing it
     // would mean encrypting the whole file once before the offer.
     const meta: PrivateFileMeta = { name: t.name, type: guessType(t.name), size: t.size };
+    // A large file is encrypted by a worker thread of its own (file-seal-thread.ts), a small one here.
+    let source: FileSource;
+    if (t.wireSize >= sinkThreadMinBytes()) {
+      const sealer = new SealingSource(fh.fd, key, t.size);
+      sending.stop = () => sealer.close();
+      source = sealer;
+    } else source = encryptingSource(key, t.size, reader);
     return {
-      source: encryptingSource(key, t.size, reader),
+      source,
       selector: { name: `${t.transferId.slice(0, 8)}.private`, type: 'application/octet-stream' },
       extra: [`${PRIVATE_ATTRIBUTE}:v1 ${sealMetadata(key, meta)}`],
     };
@@ -531,17 +552,17 @@ export class FileTransfers {
   }
 
   /** The sender's end: the file closed, the record, the event, the hang-up and the line. */
-  private endSend(
-    t: Transfer,
-    sending: { fh: FileHandle | null },
-    state: 'done' | 'failed' | 'cancelled',
-    reason?: string,
-  ): void {
+  private endSend(t: Transfer, sending: Sending, state: 'done' | 'failed' | 'cancelled', reason?: string): void {
     t.ending = true;
     if (reason) t.reason = reason;
     // FileHandle.close waits for a read-ahead still under way.
-    if (sending.fh !== null) void sending.fh.close().catch(() => undefined);
+    // The encrypting thread stops before the file closes: it never reads a closed (or reused) descriptor.
+    const fh = sending.fh;
+    const stop = sending.stop;
     sending.fh = null;
+    sending.stop = null;
+    if (fh !== null) void (stop ? stop() : Promise.resolve()).then(() => fh.close()).catch(() => undefined);
+    else void stop?.();
     // The record first: whoever sees the event may look at the history at once.
     this.record(t, state);
     this.event(t, state);

@@ -161,3 +161,78 @@ test('a private file is decrypted record by record; an altered record is refused
   await bad.discard(false);
   assert.deepEqual(readdirSync(dir2), []);
 });
+
+test('a large private file is decrypted by the writing thread: whole, refused when altered (no byte of the altered record on disk), refused when cut short', async () => {
+  // The writing thread takes files from this size on (64 MiB otherwise).
+  process.env.BLINK_TUI_FILE_THREAD_MIN = '1';
+  try {
+    const key = deriveFileKey(randomBytes(32), 'transfer-10');
+    const plain = randomBytes(RECORD_PLAINTEXT * 5 + 4321);
+    const records: Buffer[] = [];
+    for (let i = 1; i <= recordCount(plain.length); i++)
+      records.push(
+        encryptRecord(key, plain.length, i, plain.subarray((i - 1) * RECORD_PLAINTEXT, i * RECORD_PLAINTEXT)),
+      );
+    const wire = Buffer.concat(records);
+    const offer: IncomingOffer = {
+      id: 'p2',
+      name: 'p.bin',
+      size: plain.length,
+      wireSize: wire.length,
+      encrypted: true,
+      cancelled: false,
+      key,
+    };
+    // Pieces in shared memory (as the MSRP parser's chunk bodies are), split off record boundaries.
+    const sharedWire = (bytes: Buffer) => {
+      const s = Buffer.from(new SharedArrayBuffer(bytes.length));
+      bytes.copy(s);
+      return s;
+    };
+
+    const dir = folder();
+    const file = await IncomingFile.open(dir, offer);
+    assert.equal(file.isPrivate, true);
+    await feed(file, sharedWire(wire), 0, 50_000);
+    assert.equal(file.decrypted, plain.length);
+    assert.deepEqual(await file.check(offer, named('p.bin')), { ok: true, path: join(dir, 'p.bin') });
+    assert.deepEqual(readFileSync(join(dir, 'p.bin')), plain);
+
+    // Record 3 altered: refused, either while the bytes come or at the check, and records 3.. never written.
+    const dir2 = folder();
+    const bad = await IncomingFile.open(dir2, offer);
+    const altered = Buffer.from(wire);
+    altered[2 * 65536 + 10]! ^= 1;
+    let refusal = '';
+    try {
+      await feed(bad, sharedWire(altered), 0, 70_000);
+      const r = await bad.check(offer, named('p.bin'));
+      assert.equal(r.ok, false);
+      if (!r.ok) refusal = r.comment;
+    } catch (e) {
+      assert.ok(e instanceof TamperError, String(e));
+      refusal = e.message;
+    }
+    assert.match(refusal, /altered on the way \(record 3: authentication failed/);
+    const temp = readdirSync(dir2)[0] ?? '';
+    assert.ok(temp.endsWith('.part'), temp);
+    assert.ok(statSync(join(dir2, temp)).size <= 2 * RECORD_PLAINTEXT, 'nothing of record 3 or after is written');
+    await bad.discard(false);
+    assert.deepEqual(readdirSync(dir2), []);
+
+    // The final record missing: not a shorter file.
+    const dir3 = folder();
+    const cut = await IncomingFile.open(dir3, offer);
+    await feed(cut, wire.subarray(0, 5 * 65536), 0, 65536);
+    const r3 = await cut.check(offer, named('p.bin'));
+    assert.deepEqual(r3, {
+      ok: false,
+      code: 400,
+      comment: 'refused: the file ends before its final record (record 6 of 6)',
+    });
+    await cut.discard(false);
+    assert.deepEqual(readdirSync(dir3), []);
+  } finally {
+    delete process.env.BLINK_TUI_FILE_THREAD_MIN;
+  }
+});
