@@ -25,6 +25,7 @@ import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSeconds, dieWithParent, freeSipPort, freeTcpPort } from './ports.js';
+import type { RegistrarAccount } from './kamailio.js';
 
 export const BARESIP_BIN = '/usr/bin/baresip';
 export const BARESIP_MODULES = '/usr/lib/baresip/modules';
@@ -35,12 +36,7 @@ export type BaresipMediaEnc = 'srtp' | 'srtp-mand' | 'srtp-mandf' | 'none';
 export interface BaresipOptions {
   readonly user: string;
   /** Register at this registrar (Kamailio from tests/helpers/kamailio.ts; host 127.0.0.1 by default), or serverless. */
-  readonly registrar?: {
-    readonly domain: string;
-    readonly udpPort: number;
-    readonly password: string;
-    readonly host?: string;
-  };
+  readonly registrar?: RegistrarAccount;
   /** The loopback address its SIP, RTP and control socket use (default 127.0.0.1). */
   readonly host?: string;
   readonly mediaenc?: BaresipMediaEnc;

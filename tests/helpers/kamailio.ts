@@ -16,6 +16,14 @@ export const KAMAILIO_BIN = '/usr/sbin/kamailio';
 const MODULES = '/usr/lib/x86_64-linux-gnu/kamailio/modules';
 const TEMPLATE = join(fileURLToPath(new URL('.', import.meta.url)), 'kamailio', 'kamailio.cfg.tpl');
 
+/** A registrar account for a test peer (baresip, linphonec): Kamailio from startKamailio, 127.0.0.1 unless `host`. */
+export interface RegistrarAccount {
+  readonly domain: string;
+  readonly udpPort: number;
+  readonly password: string;
+  readonly host?: string;
+}
+
 export interface KamailioOptions {
   /** SIP domain served (also the digest realm). Default 'blink.test'. */
   readonly domain?: string;

@@ -15,6 +15,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cpuSeconds, dieWithParent, freeSipPort } from './ports.js';
+import type { RegistrarAccount } from './kamailio.js';
 
 export const LINPHONEC_BIN = '/usr/bin/linphonec';
 const STDBUF = '/usr/bin/stdbuf';
@@ -33,12 +34,7 @@ export interface LinphonecOptions {
   /** Answer incoming calls at once (-a). Default true. */
   readonly autoAnswer?: boolean;
   /** Register at a registrar (Kamailio from tests/helpers/kamailio.ts; host default 127.0.0.1). */
-  readonly registrar?: {
-    readonly domain: string;
-    readonly udpPort: number;
-    readonly password: string;
-    readonly host?: string;
-  };
+  readonly registrar?: RegistrarAccount;
   /** The loopback address its SIP and RTP use (default 127.0.0.1). */
   readonly host?: string;
   /** Extra RC sections/lines appended verbatim. */
