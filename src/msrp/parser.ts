@@ -372,17 +372,29 @@ export class MsrpParser {
       // for where the count puts it before the body is searched (a search of every byte cost a file's receiver a
       // quarter of a second per GiB). The body must not contain its end-line (RFC 4975), so one found there is the
       // first; when it is not there (a count in characters, as Blink gives for text), the body is searched as any.
+      const endLineAt = (at: number): '$' | '+' | '#' | null => {
+        const flagAt = at + st.boundary.length;
+        const flag = String.fromCharCode(buf[flagAt]!);
+        return buf.compare(st.boundary, 0, st.boundary.length, at, flagAt) === 0 &&
+          (flag === '$' || flag === '+' || flag === '#') &&
+          buf[flagAt + 1] === CR &&
+          buf[flagAt + 2] === LF
+          ? flag
+          : null;
+      };
       const idx = bodyStart + st.declared;
-      const flagAt = idx + st.boundary.length;
-      if (buf.length < flagAt + 3) return null;
-      const flag = String.fromCharCode(buf[flagAt]!);
-      if (
-        buf.compare(st.boundary, 0, st.boundary.length, idx, flagAt) === 0 &&
-        (flag === '$' || flag === '+' || flag === '#') &&
-        buf[flagAt + 1] === CR &&
-        buf[flagAt + 2] === LF
-      )
-        return this.finish(st.transactionId, st.first, st.headers, this.queue.take(bodyStart, idx), flag, flagAt + 3);
+      const end = idx + st.boundary.length + 3;
+      if (buf.length < end) {
+        // Not all there by the count. A peer that counted more than it sent (and now waits for our answer) has its
+        // whole chunk in already, end-line last: that is looked at too (a few bytes), else we wait for more.
+        const tail = buf.length - (st.boundary.length + 3);
+        const flag = tail >= bodyStart ? endLineAt(tail) : null;
+        return flag
+          ? this.finish(st.transactionId, st.first, st.headers, this.queue.take(bodyStart, tail), flag, buf.length)
+          : null;
+      }
+      const flag = endLineAt(idx);
+      if (flag) return this.finish(st.transactionId, st.first, st.headers, this.queue.take(bodyStart, idx), flag, end);
     }
     for (;;) {
       const idx = buf.indexOf(st.boundary, st.scanFrom);

@@ -385,4 +385,17 @@ test('a large chunk is ended where its byte count says, and by a search when the
     assert.ok(Buffer.from(frames[2]!.body).equals(body.subarray(0, 90_000)));
     assert.ok(Buffer.from(frames[3]!.body).equals(Buffer.alloc(10_000, 0x78)));
   }
+  // The same over-counted chunk as the last thing sent (its peer now waits for the 200): it is ended at once, not
+  // held until bytes arrive that never will.
+  const last = big('longcnt02', body.subarray(0, 90_000), 95_000);
+  for (const step of [last.length, 65_536, 1_000]) {
+    const p = new MsrpParser();
+    const frames: MsrpFrame[] = [];
+    for (let i = 0; i < last.length; i += step) frames.push(...p.feed(last.subarray(i, i + step)));
+    assert.deepEqual(
+      frames.map((f) => f.transactionId),
+      ['longcnt02'],
+    );
+    assert.ok(Buffer.from(frames[0]!.body).equals(body.subarray(0, 90_000)));
+  }
 });
