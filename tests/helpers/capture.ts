@@ -1,7 +1,7 @@
 // Captures loopback TCP traffic with tcpdump (needs root, as CI is) so a test can check which bytes really
 // crossed the wire. The pcap is read back whole: tests search it for strings that must never appear.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -28,6 +28,7 @@ export class LoopbackCapture {
     private readonly proc: ChildProcess,
     private readonly dir: string,
     private readonly file: string,
+    private readonly stderr: () => string,
   ) {}
 
   static async start(filter = 'tcp'): Promise<LoopbackCapture> {
@@ -36,7 +37,10 @@ export class LoopbackCapture {
     }
     const dir = mkdtempSync(join(tmpdir(), 'blink-tui-cap-'));
     const file = join(dir, 'cap.pcap');
-    const proc = spawn('tcpdump', ['-i', 'lo', '--immediate-mode', '-U', '-s', '0', '-Z', 'root', '-w', file, filter], {
+    // A 32 MiB kernel buffer (-B, KiB): on a busy machine (the whole suite in parallel) tcpdump is not always
+    // scheduled in time to drain the default 2 MiB, and a capture that dropped packets proves nothing.
+    const args = ['-i', 'lo', '--immediate-mode', '-U', '-B', '32768', '-s', '0', '-Z', 'root', '-w', file, filter];
+    const proc = spawn('tcpdump', args, {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let err = '';
@@ -55,17 +59,28 @@ export class LoopbackCapture {
         reject(new Error(`tcpdump exited (${code}): ${err}`));
       });
     });
-    return new LoopbackCapture(proc, dir, file);
+    return new LoopbackCapture(proc, dir, file, () => err);
   }
 
   /** Stops the capture and returns every captured byte (pcap framing included; payloads are contiguous per packet). */
   async stop(): Promise<Buffer> {
     await new Promise((r) => setTimeout(r, 1000));
+    // SIGINT ends tcpdump's loop without draining what the kernel still holds for it: on a busy machine it may lag
+    // behind, so wait until the file has stopped growing (up to 10 s) before stopping it.
+    for (let last = -1, i = 0; i < 40; i++) {
+      const size = statSync(this.file).size;
+      if (size === last) break;
+      last = size;
+      await new Promise((r) => setTimeout(r, 250));
+    }
     const exited = new Promise((r) => this.proc.once('exit', r));
     this.proc.kill('SIGINT');
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
     const data = readFileSync(this.file);
     rmSync(this.dir, { recursive: true, force: true });
+    // tcpdump's summary on exit: a capture with holes must fail as such, not as a missing transfer.
+    const dropped = /(\d+) packets? dropped by kernel/.exec(this.stderr());
+    if (dropped && Number(dropped[1]) > 0) throw new Error(`the capture lost packets: ${this.stderr().trim()}`);
     return data;
   }
 }
