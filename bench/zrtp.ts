@@ -16,7 +16,7 @@ import { MemoryZidCache, ZrtpEngine } from '../src/zrtp/index.js';
 import { DEFAULT_ALGORITHMS } from '../src/zrtp/algorithms.js';
 import { makeEngine, runLink } from '../tests/helpers/zrtp-link.js';
 import { Linphonec } from '../tests/helpers/linphonec.js';
-import { HeadlessClient, type Ev } from '../tests/helpers/client.js';
+import { HeadlessClient, toneCalleeArgs, type Ev } from '../tests/helpers/client.js';
 import { RawUdpPeer, buildResponse } from '../tests/helpers/sip-raw.js';
 import { ZrtpUdp } from '../tests/helpers/zrtp-udp.js';
 import { ZrtpcppPeer, zrtpcppUnavailable } from '../tests/helpers/zrtpcpp.js';
@@ -169,19 +169,7 @@ function zrtpTimer(c: HeadlessClient) {
 async function client(user: string): Promise<{ c: HeadlessClient; uri: string }> {
   const port = await freePort();
   const c = await HeadlessClient.start({
-    args: [
-      '--user',
-      user,
-      '--port',
-      String(port),
-      '--transport',
-      'udp',
-      '--no-otr',
-      '--audio-in',
-      'tone:440',
-      '--audio-out',
-      'none',
-    ],
+    args: toneCalleeArgs(user, port),
     env: { BLINK_TUI_REHEARSAL: '0' },
   });
   return { c, uri: `sip:${user}@127.0.0.1:${port}` };

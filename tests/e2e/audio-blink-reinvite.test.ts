@@ -7,7 +7,7 @@
 // m=audio 0, and refuse a proposal the user declines with 488, the chat alive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { HeadlessClient } from '../helpers/client.js';
+import { HeadlessClient, toneCalleeArgs } from '../helpers/client.js';
 import { RawUdpPeer, buildRequest } from '../helpers/sip-raw.js';
 import { findFreePort } from '../../src/sip/free-port.js';
 import { createMsrpSession } from '../../src/msrp/index.js';
@@ -43,19 +43,7 @@ const bodyOf = (text: string) => text.slice(text.indexOf('\r\n\r\n') + 4);
 test("Blink's Add audio re-INVITE on a chat: 180, then both lines answered; m=audio 0 removes it; a refusal is 488", async () => {
   const port = await findFreePort('udp', '127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
   const c = await HeadlessClient.start({
-    args: [
-      '--user',
-      'bob',
-      '--port',
-      String(port),
-      '--transport',
-      'udp',
-      '--no-otr',
-      '--audio-in',
-      'tone:440',
-      '--audio-out',
-      'none',
-    ],
+    args: toneCalleeArgs('bob', port),
   });
   const sip = await RawUdpPeer.open();
   const blinkSsrc = 0x426c6e6b;

@@ -5,26 +5,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
-import { HeadlessClient } from '../helpers/client.js';
+import { HeadlessClient, toneCalleeArgs } from '../helpers/client.js';
 import { RawUdpPeer, buildResponse } from '../helpers/sip-raw.js';
 import { findFreePort } from '../../src/sip/free-port.js';
 
 test('ZRTP answered but never spoken: only ZRTP on the wire, then failed, the reason in the chat, BYE', async () => {
   const port = await findFreePort('udp', '127.0.0.1', 20000 + Math.floor(Math.random() * 20000));
   const c = await HeadlessClient.start({
-    args: [
-      '--user',
-      'alice',
-      '--port',
-      String(port),
-      '--transport',
-      'udp',
-      '--no-otr',
-      '--audio-in',
-      'tone:440',
-      '--audio-out',
-      'none',
-    ],
+    args: toneCalleeArgs('alice', port),
   });
   const sip = await RawUdpPeer.open();
   const media = createSocket('udp4');

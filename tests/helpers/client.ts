@@ -45,6 +45,26 @@ function onLines(input: Readable, cb: (line: string) => void): void {
   });
 }
 
+/**
+ * Arguments of a client that a hand-driven SIP peer calls: SIP over UDP on `port`, no OTR, a 440 Hz tone as its
+ * microphone and nothing played.
+ */
+export function toneCalleeArgs(user: string, port: number): string[] {
+  return [
+    '--user',
+    user,
+    '--port',
+    String(port),
+    '--transport',
+    'udp',
+    '--no-otr',
+    '--audio-in',
+    'tone:440',
+    '--audio-out',
+    'none',
+  ];
+}
+
 export class HeadlessClient {
   readonly events: Ev[] = [];
   readonly stderr: string[] = [];
